@@ -1,0 +1,3 @@
+from dermatrack.cli.main import main
+
+main()

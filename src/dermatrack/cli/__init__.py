@@ -1,0 +1,1 @@
+"""The ``dermatrack`` command line: thin Typer commands over the core and the store."""

@@ -1,0 +1,19 @@
+"""Registers every command group on the root app (one import line per group)."""
+
+from __future__ import annotations
+
+from dermatrack.cli.main import app
+
+# Each group module exposes ``register(app)``; keep one line per group, sorted.
+_GROUPS: list[str] = [
+]
+
+
+def _load() -> None:
+    import importlib
+
+    for name in _GROUPS:
+        importlib.import_module(f"dermatrack.cli.{name}").register(app)
+
+
+_load()

@@ -1,0 +1,69 @@
+"""Entry point of the ``dermatrack`` command.
+
+Each command group lives in its own module and is registered here. ``main`` is the one
+place where errors become exit codes: bad input exits 2 with a one-line message on
+stderr, never a traceback (set ``DERMATRACK_DEBUG=1`` to see one).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import typer
+
+from dermatrack import __version__
+from dermatrack.errors import DermatrackError, InputError, NotFoundError
+
+app = typer.Typer(
+    name="dermatrack",
+    help="dermatrack: knowledge, screening, planning, charting and objective skin metrics "
+    "for dermal rejuvenation.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(__version__)
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Print the version and exit."),
+) -> None:
+    """dermatrack command line."""
+
+
+def _register() -> None:
+    # Imported here so that ``dermatrack --help`` lists every group; each module
+    # registers its commands on ``app`` or adds a sub-Typer.
+    from dermatrack.cli import commands  # noqa: F401
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI; map dermatrack errors to exit codes."""
+    _register()
+    try:
+        app(args=argv, standalone_mode=True)
+    except (InputError, NotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        if os.environ.get("DERMATRACK_DEBUG"):
+            raise
+        sys.exit(2)
+    except DermatrackError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        if os.environ.get("DERMATRACK_DEBUG"):
+            raise
+        sys.exit(1)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

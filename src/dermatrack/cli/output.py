@@ -1,0 +1,61 @@
+"""Output conventions shared by every command.
+
+* ``--json`` prints only JSON on stdout (``emit_json``), nothing else.
+* Human output goes through one Rich console on stdout.
+* Bad input raises :class:`dermatrack.errors.InputError`; ``main`` turns it into a
+  one-line message on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import math
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+JSON_OPTION_HELP = "Print only JSON on stdout."
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, (_dt.date, _dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, Enum):
+        return value.value
+    if hasattr(value, "tolist"):  # numpy scalars and arrays
+        return value.tolist()
+    if isinstance(value, (set, frozenset)):
+        return sorted(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def _finite(value: Any) -> Any:
+    """Replace NaN and infinities (not valid JSON) by null, recursively."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
+def to_json(data: Any, *, indent: int | None = 2) -> str:
+    """Serialise ``data`` as strict JSON (dates as ISO strings, NaN as null)."""
+    return json.dumps(_finite(json.loads(json.dumps(data, default=_default))), indent=indent,
+                      ensure_ascii=False, allow_nan=False)
+
+
+def emit_json(data: Any) -> None:
+    """Write ``data`` as JSON to stdout, followed by a newline."""
+    sys.stdout.write(to_json(data) + "\n")
+    sys.stdout.flush()
