@@ -1,0 +1,164 @@
+"""The screening engine on synthetic rules: predicates, windows, verdicts, explanations."""
+
+from __future__ import annotations
+
+import datetime as dt
+import inspect
+
+import pytest
+from clinic_helpers import ON, make_modality, read_patient
+
+from dermatrack.clinic import screening
+from dermatrack.clinic.intake import parse_patient
+from dermatrack.clinic.screening import evaluate, screen
+from dermatrack.errors import InputError
+from dermatrack.knowledge.modalities import (
+    AgeAtLeast,
+    AgeBelow,
+    All,
+    Allergy,
+    Any,
+    Condition,
+    Fitzpatrick,
+    Medication,
+)
+
+
+def _patient(**overrides):
+    data = {"age": 40, "fitzpatrick": "III", "concerns": [], "conditions": [],
+            "medications": [], "allergies": []}
+    data.update(overrides)
+    return parse_patient(data, on=ON)
+
+
+def _taken(days_ago: int, code: str = "isotretinoin"):
+    return [{"code": code, "last_taken": (ON - dt.timedelta(days=days_ago)).isoformat()}]
+
+
+@pytest.mark.parametrize(("days_ago", "fires"), [(0, True), (179, True), (180, True),
+                                                 (181, False), (400, False)])
+def test_medication_window_is_inclusive_of_its_last_day(days_ago, fires):
+    profile = _patient(medications=_taken(days_ago))
+    facts = evaluate(Medication("isotretinoin", 180), profile, ON)
+    assert (facts is not None) is fires
+    if fires:
+        assert facts == (f"isotretinoin last taken {(ON - dt.timedelta(days=days_ago))}, "
+                         f"{days_ago} days before {ON}, within 180 days",)
+
+
+def test_ongoing_medication_fires_windows_and_current_use_rules():
+    profile = _patient(medications=[{"code": "isotretinoin", "last_taken": "2020-01-01",
+                                     "ongoing": True}])
+    assert evaluate(Medication("isotretinoin", 180), profile, ON) == (
+        "isotretinoin taken now (ongoing)",)
+    assert evaluate(Medication("isotretinoin"), profile, ON) is not None
+
+
+def test_stopped_medication_does_not_fire_a_current_use_rule():
+    profile = _patient(medications=_taken(3, "anticoagulant"))
+    assert evaluate(Medication("anticoagulant"), profile, ON) is None
+    assert evaluate(Medication("anticoagulant", 7), profile, ON) is not None
+
+
+def test_leaf_predicates():
+    profile = _patient(age=17, fitzpatrick="V", conditions=["pregnancy"],
+                       allergies=["lidocaine_allergy"])
+    assert evaluate(Condition("pregnancy"), profile, ON) == ("condition pregnancy recorded",)
+    assert evaluate(Condition("vitiligo"), profile, ON) is None
+    assert evaluate(Allergy("lidocaine_allergy"), profile, ON) == (
+        "allergy lidocaine_allergy recorded",)
+    assert evaluate(Fitzpatrick(("IV", "V", "VI")), profile, ON) == (
+        "Fitzpatrick type V is one of IV, V, VI",)
+    assert evaluate(Fitzpatrick(("I", "II")), profile, ON) is None
+    assert evaluate(AgeBelow(18), profile, ON) == ("age 17 is below 18",)
+    assert evaluate(AgeBelow(17), profile, ON) is None
+    assert evaluate(AgeAtLeast(17), profile, ON) == ("age 17 is at least 17",)
+    assert evaluate(AgeAtLeast(18), profile, ON) is None
+
+
+def test_an_allergy_listed_under_conditions_still_fires():
+    profile = _patient(conditions=["hypersensitivity_plla"])
+    assert evaluate(Allergy("hypersensitivity_plla"), profile, ON) is not None
+
+
+def test_all_and_any_combine_and_collect_facts():
+    profile = _patient(fitzpatrick="IV", conditions=["melasma_history"])
+    tree = All((Fitzpatrick(("IV", "V", "VI")),
+                Any((Condition("vitiligo"), Condition("melasma_history")))))
+    assert evaluate(tree, profile, ON) == ("Fitzpatrick type IV is one of IV, V, VI",
+                                           "condition melasma_history recorded")
+    assert evaluate(All((Fitzpatrick(("IV",)), Condition("vitiligo"))), profile, ON) is None
+    assert evaluate(Any((Condition("vitiligo"), AgeBelow(18))), profile, ON) is None
+
+
+def _rule(rule_id, kind, when, mitigation=None):
+    return {"id": rule_id, "kind": kind, "when": when, "text": f"text of {rule_id}",
+            "mitigation": mitigation, "source": "ref1"}
+
+
+MODALITIES = {
+    "microneedling": make_modality("microneedling", contraindications=[
+        _rule("microneedling.pregnancy", "absolute", {"condition": "pregnancy"}),
+        _rule("microneedling.hsv", "relative", {"condition": "herpes_simplex_history"},
+              "Antiviral prophylaxis."),
+        _rule("microneedling.iso", "relative", {"medication": "isotretinoin", "within_days": 180},
+              "Start shallow."),
+    ]),
+    "ipl": make_modality("ipl", contraindications=[
+        _rule("ipl.dark", "absolute", {"fitzpatrick": ["V", "VI"]}),
+    ]),
+}
+
+
+def test_verdicts_follow_the_kinds_of_the_rules_that_fire():
+    profile = parse_patient(read_patient("issue_example"), on=ON)
+    result = screen(profile, MODALITIES, ON).by_modality()
+    assert result["ipl"].verdict == "suitable" and result["ipl"].reasons == ()
+    needling = result["microneedling"]
+    assert needling.verdict == "caution"
+    assert [r.rule for r in needling.reasons] == ["microneedling.hsv", "microneedling.iso"]
+    iso = needling.reasons[1]
+    assert iso.mitigation == "Start shallow."
+    assert iso.source == "ref1: Author A. A test reference. 2020."
+    assert iso.matched == ("isotretinoin last taken 2026-08-01, 112 days before 2026-11-21, "
+                           "within 180 days",)
+
+    pregnant = _patient(fitzpatrick="VI", conditions=["pregnancy", "herpes_simplex_history"])
+    result = screen(pregnant, MODALITIES, ON).by_modality()
+    assert result["ipl"].verdict == "contraindicated"
+    assert result["microneedling"].verdict == "contraindicated"
+    # The hard stop reads first, then the cautions.
+    assert [r.kind for r in result["microneedling"].reasons] == ["absolute", "relative"]
+
+
+def test_the_screening_date_moves_the_window():
+    profile = parse_patient(read_patient("issue_example"), on=ON)
+    later = dt.date(2027, 2, 1)  # 184 days after 2026-08-01
+    result = screen(profile, MODALITIES, later, only="microneedling")
+    assert [r.rule for r in result.results[0].reasons] == ["microneedling.hsv"]
+
+
+def test_json_shape_matches_the_issue():
+    profile = parse_patient(read_patient("issue_example"), on=ON)
+    data = screen(profile, MODALITIES, ON).to_dict()
+    assert data["on"] == "2026-11-21"
+    assert [r["modality"] for r in data["results"]] == ["ipl", "microneedling"]
+    reason = data["results"][1]["reasons"][0]
+    assert set(reason) >= {"rule", "kind", "text", "mitigation", "source"}
+
+
+def test_only_screens_one_and_rejects_unknown_codes():
+    profile = _patient()
+    assert [r.modality for r in screen(profile, MODALITIES, ON, only="ipl").results] == ["ipl"]
+    with pytest.raises(InputError, match="did you mean microneedling") as err:
+        screen(profile, MODALITIES, ON, only="microneedle")
+    assert err.value.field == "modality"
+
+
+def test_engine_has_no_branch_for_any_modality():
+    from dermatrack.knowledge.vocabulary import load_vocabulary
+
+    source = inspect.getsource(screening)
+    named = [code for code in load_vocabulary().modalities if f'"{code}"' in source
+             or f"'{code}'" in source]
+    assert named == []
