@@ -1,0 +1,317 @@
+"""``dermatrack kb``: the knowledge base from the command line.
+
+Commands: ``parse`` and ``format`` (the seed record format), ``import-article`` (topic
+articles), ``list``, ``show``, ``search`` and ``validate``. Each command that returns data
+takes ``--json``; file problems (missing, unreadable, not UTF-8, not JSON) exit 2 with the
+file named.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from dermatrack.cli.output import JSON_OPTION_HELP, console, emit_json
+from dermatrack.errors import InputError
+
+if TYPE_CHECKING:
+    from dermatrack.knowledge.article import Topic
+    from dermatrack.knowledge.record import Record
+
+kb_app = typer.Typer(help="Knowledge base: records, topic articles, modalities and search.",
+                     no_args_is_help=True)
+
+JSON_OPTION = typer.Option(False, "--json", help=JSON_OPTION_HELP)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``kb`` group to the root app."""
+    app.add_typer(kb_app, name="kb")
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _read_bytes(path: Path) -> bytes:
+    """The file's bytes, or InputError naming it."""
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    if path.is_dir():
+        raise InputError(f"{path}: is a directory, expected a file")
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+
+
+def _read_text(path: Path) -> str:
+    raw = _read_bytes(path)
+    if b"\x00" in raw:
+        raise InputError(f"{path}: binary data (NUL byte); expected text",
+                         line=raw.count(b"\n", 0, raw.index(b"\x00")) + 1)
+    try:
+        return raw.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not UTF-8 text (byte {exc.start})",
+                         line=raw.count(b"\n", 0, exc.start) + 1) from None
+
+
+def _print_record(record: Record, heading: str | None = None) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    from dermatrack.knowledge.record import FIELDS
+
+    table = Table(title=heading or record.title, show_header=False, title_justify="left")
+    table.add_column("field", style="bold", no_wrap=True)
+    table.add_column("value")
+
+    def add(name: str, value: str | list[str]) -> None:
+        text = value if isinstance(value, str) else "\n".join(
+            f"{n}. {item}" for n, item in enumerate(value, start=1))
+        table.add_row(Text(name), Text(text))
+
+    for name in FIELDS:
+        value = record.get(name)
+        if value is not None:
+            add(name, value)
+    for name, extra in record.extra.items():
+        add(f"{name} (extra)", extra.value)
+    console.print(table)
+
+
+def _print_topic(topic: Topic) -> None:
+    from rich.markdown import Markdown
+
+    lines = [f"# {topic.title}", "", topic.summary]
+    for section in topic.sections:
+        lines += ["", f"## {section.title}", "", section.text]
+    console.print(Markdown("\n".join(lines)))
+    if topic.source:
+        console.print(f"topic {topic.code}, from {topic.source}", style="dim", markup=False)
+
+
+def _print_modality(code: str, data: dict[str, Any]) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    console.print(Text.assemble((str(data.get("name", code)), "bold"),
+                                f" ({code}): {data.get('category', '?')}, depth "
+                                f"{data.get('depth', '?')}, PIH risk {data.get('pih_risk', '?')}"))
+    concerns = data.get("concerns") or []
+    if concerns:
+        table = Table(title="Concerns", title_justify="left")
+        for column in ("concern", "efficacy (1-3)", "evidence", "source"):
+            table.add_column(column)
+        for concern in concerns:
+            table.add_row(*(Text(str(concern.get(key, ""))) for key in
+                            ("code", "efficacy", "evidence", "source")))
+        console.print(table)
+    rules = data.get("contraindications") or []
+    if rules:
+        table = Table(title="Contraindications", title_justify="left")
+        for column in ("id", "kind", "text", "mitigation"):
+            table.add_column(column)
+        for rule in rules:
+            table.add_row(*(Text(str(rule.get(key) or "")) for key in
+                            ("id", "kind", "text", "mitigation")))
+        console.print(table)
+    protocol = data.get("protocol") or {}
+    sessions = protocol.get("sessions") or {}
+    interval = protocol.get("interval_days") or {}
+    if sessions:
+        console.print(f"Sessions {sessions.get('min')}-{sessions.get('max')}, every "
+                      f"{interval.get('min', '?')}-{interval.get('max', '?')} days", markup=False)
+
+
+# --------------------------------------------------------------------------- commands
+
+
+@kb_app.command("parse")
+def parse_command(
+    file: Path = typer.Argument(..., help="A record file in the seed format."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Parse a record file; one record gives a JSON object, several an array."""
+    from dermatrack.knowledge.record import parse_records
+
+    records = parse_records(_read_bytes(file), source=str(file))
+    if as_json:
+        data = [r.to_json() for r in records]
+        emit_json(data[0] if len(data) == 1 else data)
+        return
+    for record in records:
+        _print_record(record)
+
+
+@kb_app.command("format")
+def format_command(
+    file: Path = typer.Argument(..., help="JSON as printed by 'kb parse --json': an object "
+                                "or an array of objects."),
+) -> None:
+    """Write records in the seed format (exactly the text, with no final newline added)."""
+    from dermatrack.knowledge.record import Record, format_records
+
+    text = _read_text(file)
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{file}: not valid JSON ({exc.msg}, column {exc.colno})",
+                         line=exc.lineno) from None
+    items = data if isinstance(data, list) else [data]
+    if not items:
+        raise InputError(f"{file}: an empty array holds no record")
+    records = []
+    for index, item in enumerate(items):
+        try:
+            records.append(Record.from_json(item))
+        except InputError as exc:
+            where = f"[{index}] " if isinstance(data, list) else ""
+            raise InputError(f"{file}: {where}{exc.message}", field=exc.field) from None
+    try:
+        output = format_records(records)
+    except InputError as exc:
+        raise InputError(f"{file}: {exc.message}", field=exc.field) from None
+    sys.stdout.write(output)
+    sys.stdout.flush()
+
+
+@kb_app.command("import-article")
+def import_article_command(
+    file: Path = typer.Argument(..., help="A plain-text or HTML article."),
+    code: str | None = typer.Option(None, "--code", help="Topic code (default: from the "
+                                    "article's title)."),
+    replace: bool = typer.Option(False, "--replace", help="Overwrite a topic of this code."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Clean an article of boilerplate, split it into sections and store it as a topic."""
+    from dermatrack.config import load_settings
+    from dermatrack.knowledge.article import Topic, clean_article
+    from dermatrack.knowledge.base import save_topic
+
+    text = _read_text(file)
+    is_html = True if file.suffix.lower() in (".html", ".htm") else None
+    try:
+        article = clean_article(text, is_html=is_html)
+    except InputError as exc:
+        raise InputError(f"{file}: {exc.message}", field=exc.field) from None
+    fallback = file.stem.replace("_", " ").replace("-", " ").strip() or None
+    topic = Topic.from_article(article, code=code, source=file.name, fallback_title=fallback)
+    path = save_topic(topic, load_settings().data_dir, replace=replace)
+    if as_json:
+        emit_json({**topic.to_json(), "path": str(path)})
+        return
+    _print_topic(topic)
+    if topic.removed:
+        console.print(f"[dim]removed as boilerplate: {len(topic.removed)} "
+                      f"paragraph(s) or sentence(s)[/dim]")
+    console.print(f"stored as {path}", markup=False)
+
+
+@kb_app.command("list")
+def list_command(as_json: bool = JSON_OPTION) -> None:
+    """Every record, topic and modality, with its kind and code."""
+    from dermatrack.knowledge.base import load_knowledge_base
+
+    kb = load_knowledge_base()
+    items: list[dict[str, Any]] = ([{"kind": "record", "code": code, "title": r.title or code}
+              for code, r in kb.records.items()]
+             + [{"kind": "topic", "code": code, "title": t.title,
+                 "imported": code in kb.imported_topic_codes}
+                for code, t in kb.topics.items()]
+             + [{"kind": "modality", "code": code, "title": str(d.get("name") or code)}
+                for code, d in kb.modality_data.items()])
+    if as_json:
+        emit_json(items)
+        return
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(title=f"{len(items)} knowledge items", title_justify="left")
+    for column in ("kind", "code", "title"):
+        table.add_column(column)
+    for item in items:
+        table.add_row(Text(item["kind"]), Text(item["code"]), Text(item["title"]))
+    console.print(table)
+
+
+@kb_app.command("show")
+def show_command(
+    code: str = typer.Argument(..., help="Code of a record, topic or modality."),
+    kind: str | None = typer.Option(None, "--kind", help="record, topic or modality, when "
+                                    "several kinds share the code (default: in that order)."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Show a record, topic or modality."""
+    from dermatrack.knowledge.base import load_knowledge_base
+
+    kb = load_knowledge_base()
+    found, item = kb.find(code, kind)
+    also = [k for k in kb.kinds_of(code) if k != found]
+    if found == "modality":
+        title, data = str(item.get("name") or code), item
+    else:
+        title, data = item.title or code, item.to_json()
+    if as_json:
+        emit_json({"kind": found, "code": code, "title": title, "data": data, "also": also})
+        return
+    if found == "record":
+        _print_record(item, heading=f"{title} (record {code})")
+    elif found == "topic":
+        _print_topic(item)
+    else:
+        _print_modality(code, item)
+    if also:
+        console.print(f"also a {' and a '.join(also)}: "
+                      f"dermatrack kb show {code} --kind {also[0]}", style="dim", markup=False)
+
+
+@kb_app.command("search")
+def search_command(
+    query: str = typer.Argument(..., help="Words to look for."),
+    limit: int = typer.Option(20, "--limit", min=1, help="Most results to show."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Ranked full-text search over records, topics and modalities."""
+    from dermatrack.knowledge.base import load_knowledge_base
+
+    hits = load_knowledge_base().search(query, limit=limit)
+    if as_json:
+        emit_json([hit.to_json() for hit in hits])
+        return
+    if not hits:
+        console.print("no matches")
+        return
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(title=Text(f"{len(hits)} result(s) for {query!r}"), title_justify="left")
+    for column in ("kind", "code", "title", "snippet", "score"):
+        table.add_column(column)
+    for hit in hits:
+        table.add_row(Text(hit.kind), Text(hit.code), Text(hit.title), Text(hit.snippet),
+                      f"{hit.score:.2f}")
+    console.print(table)
+
+
+@kb_app.command("validate")
+def validate_command(as_json: bool = JSON_OPTION) -> None:
+    """Check every bundled record, topic, modality and the vocabulary; exit 1 on a fault."""
+    from dermatrack.knowledge.base import validate_knowledge
+
+    report = validate_knowledge()
+    if as_json:
+        emit_json(report.to_json())
+    elif report.ok:
+        console.print(f"knowledge base valid: {report.records} records, {report.topics} "
+                      f"topics, {report.modalities} modality files")
+    else:
+        console.print(f"[bold red]{len(report.problems)} problem(s)[/bold red]")
+        for problem in report.problems:
+            console.print(f"- {problem}", markup=False)
+    if not report.ok:
+        raise typer.Exit(1)
