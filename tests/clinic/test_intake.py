@@ -78,7 +78,14 @@ def _with(path: str, value):
     return data
 
 
-_DELETE = object()
+class _Delete:
+    """Marks a key to remove; its repr keeps test ids stable across xdist workers."""
+
+    def __repr__(self) -> str:
+        return "<deleted>"
+
+
+_DELETE = _Delete()
 
 BAD_INPUTS = [
     # (path to change, new value, expected error field, words in the message)

@@ -1,0 +1,314 @@
+"""``dermatrack measure``: parameters from the files skin measurement devices export.
+
+* ``measure surface FILE``: profilometry height maps (X3P, SDF, CSV/text, TIFF, NPY) to ISO
+  25178-2 areal, ISO 21920-2 profile and furrow parameters;
+* ``measure colour FILE``: colorimeter CSV to CIELAB (D65/2°), ITA° and its category, with
+  Mexameter-style indices carried through;
+* ``measure elasticity FILE``: suction-curve CSV (or a device's R-parameter table) to
+  Cutometer-style U-, R- and Q-parameters.
+
+With ``--patient ID --region NAME`` (and usually ``--visit ID``) the results are also stored
+as observations (kinds ``surface``, ``colour``, ``elasticity``) through the observation
+service, alongside the photo metrics.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from dermatrack.cli.output import JSON_OPTION_HELP, console, emit_json, err_console
+from dermatrack.errors import InputError
+
+measure_app = typer.Typer(
+    name="measure",
+    help="Compute standard parameters from profilometer, colorimeter and suction-device files.",
+    no_args_is_help=True,
+)
+
+PATIENT_HELP = "Store the results as observations of this patient (needs --region)."
+VISIT_HELP = "The patient's visit the measurement belongs to."
+REGION_HELP = "Facial region measured (vocabulary region code)."
+DEVICE_HELP = "Instrument, e.g. 'Cutometer MPA 580, 2 mm probe'."
+ACTOR_HELP = "Who stores the results (default: $DERMATRACK_ACTOR or the login name)."
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(measure_app, name="measure")
+
+
+# ---------------------------------------------------------------------------------------------
+# Storing
+# ---------------------------------------------------------------------------------------------
+
+def _actor(actor: str | None) -> str:
+    if actor:
+        return actor
+    if os.environ.get("DERMATRACK_ACTOR"):
+        return os.environ["DERMATRACK_ACTOR"]
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "cli"
+
+
+def _storage_target(patient: str | None, visit: str | None, region: str | None) -> str | None:
+    """Check the storage options; return the region to store, or None (not storing).
+
+    The region must be a vocabulary region or one of its imaging aliases (``cheek_left``);
+    it is stored as given, like the photo metrics, so the side is not lost.
+    """
+    if patient is None:
+        if visit is not None or region is not None:
+            raise InputError("--visit and --region store results and need --patient",
+                             field="patient")
+        return None
+    if region is None:
+        raise InputError("storing a measurement needs --region", field="region")
+    from dermatrack.knowledge.vocabulary import load_vocabulary
+
+    load_vocabulary().require("regions", region, field="region")
+    return region
+
+
+def _store(measurements: list[dict[str, Any]], *, kind: str, patient: str, visit: str | None,
+           region: str, device: str | None, digest: str, actor: str | None) -> list[list[str]]:
+    """Record each measurement (values, units, method, settings); return the ids stored.
+
+    Each measurement is one call of the service (one transaction); the patient, visit and
+    region are checked on the first, so a wrong one stores nothing.
+    """
+    from dermatrack.services.common import open_store
+    from dermatrack.services.observations import record_observations
+
+    stored: list[list[str]] = []
+    with open_store() as store:
+        for item in measurements:
+            rows = record_observations(
+                store, patient_id=patient, visit_id=visit, region=region, kind=kind,
+                values=item["values"], units=item["units"], device=device,
+                method=item["method"], source_sha256=digest, settings=item["settings"],
+                actor=_actor(actor))
+            stored.append([row.id for row in rows])
+    return stored
+
+
+def _digest(path: Path) -> str:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror or exc}", field="file") from exc
+
+
+def _numeric(values: dict[str, Any]) -> dict[str, float | None]:
+    return {k: (None if v is None else float(v)) for k, v in values.items()
+            if v is None or isinstance(v, (int, float)) and not isinstance(v, bool)}
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+# ---------------------------------------------------------------------------------------------
+# surface
+# ---------------------------------------------------------------------------------------------
+
+@measure_app.command("surface")
+def surface(
+    file: Path = typer.Argument(..., help="Height map: .x3p, .sdf, .csv/.txt, .tif, .npy."),
+    spacing_um: float | None = typer.Option(None, "--spacing-um",
+                                            help="Sampling interval in µm (overrides the file)."),
+    z_unit: str | None = typer.Option(None, "--z-unit",
+                                      help="Unit of heights in CSV/TIFF/NPY: m, mm, um, nm."),
+    z_scale: float | None = typer.Option(None, "--z-scale",
+                                         help="Height of one count of a 16-bit TIFF (z-unit)."),
+    form: str = typer.Option("plane", "--form", help="Form removal: none, plane or poly2."),
+    ls: float | None = typer.Option(None, "--ls", help="S-filter nesting index in µm (off)."),
+    lc: float | None = typer.Option(None, "--lc", help="L-filter nesting index in µm (off)."),
+    patient: str | None = typer.Option(None, "--patient", help=PATIENT_HELP),
+    visit: str | None = typer.Option(None, "--visit", help=VISIT_HELP),
+    region: str | None = typer.Option(None, "--region", help=REGION_HELP),
+    device: str | None = typer.Option(None, "--device", help=DEVICE_HELP),
+    actor: str | None = typer.Option(None, "--actor", help=ACTOR_HELP),
+    as_json: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
+) -> None:
+    """Areal (ISO 25178-2), profile (ISO 21920-2) and furrow parameters of a height map."""
+    from dermatrack.devices.io import read_height_map
+    from dermatrack.devices.surface import FORMS, measure_surface
+
+    if form not in FORMS:
+        raise InputError(f"--form must be one of {', '.join(FORMS)}, not {form!r}", field="form")
+    region_code = _storage_target(patient, visit, region)
+    with err_console.status(f"Measuring {file.name} ..."):  # a 2000 x 2000 map takes seconds
+        heightmap = read_height_map(file, spacing_um=spacing_um, z_unit=z_unit,
+                                    z_scale=z_scale)
+        result = measure_surface(heightmap, form=form, ls_um=ls,  # type: ignore[arg-type]
+                                 lc_um=lc)
+    data = result.to_json()
+    if region_code is not None and patient is not None:
+        values = _numeric(result.values())
+        method = (f"dermatrack ISO 25178-2 / ISO 21920-2; form {form}; "
+                  f"S-filter {ls or 'off'} µm; L-filter {lc or 'off'} µm")
+        stored = _store([{"values": values, "units": {k: result.units[k] for k in values},
+                          "method": method, "settings": result.settings}],
+                        kind="surface", patient=patient, visit=visit, region=region_code,
+                        device=device, digest=_digest(file), actor=actor)
+        data["observation_ids"] = stored[0]
+    if as_json:
+        emit_json(data)
+        return
+    _print_surface(data, file)
+
+
+def _nesting(value: float | None) -> str:
+    return "off" if value is None else f"{value:g} µm"
+
+
+def _print_surface(data: dict[str, Any], file: Path) -> None:
+    from rich.table import Table
+
+    units = data["units"]
+    settings = data["settings"]
+    console.print(f"[bold]{file.name}[/bold]: {settings['shape'][0]} x {settings['shape'][1]} "
+                  f"points, {settings['dx_um']:g} x {settings['dy_um']:g} µm, "
+                  f"{settings['valid_percent']:.1f} % measured; form {settings['form']}, "
+                  f"S-filter {_nesting(settings['ls_um'])}, "
+                  f"L-filter {_nesting(settings['lc_um'])}")
+    for title in ("areal", "profile", "furrows"):
+        table = Table(title=title.capitalize(), title_justify="left")
+        table.add_column("Parameter")
+        table.add_column("Value", justify="right")
+        table.add_column("Unit")
+        for name, value in data[title].items():
+            table.add_row(name, _fmt(value), units.get(name, ""))
+        console.print(table)
+    if "observation_ids" in data:
+        console.print(f"Stored {len(data['observation_ids'])} observations.")
+
+
+# ---------------------------------------------------------------------------------------------
+# colour
+# ---------------------------------------------------------------------------------------------
+
+@measure_app.command("colour")
+def colour(
+    file: Path = typer.Argument(..., help="CSV with L, a, b columns (and optional illuminant, "
+                                "observer, melanin_index, erythema_index)."),
+    patient: str | None = typer.Option(None, "--patient", help=PATIENT_HELP),
+    visit: str | None = typer.Option(None, "--visit", help=VISIT_HELP),
+    region: str | None = typer.Option(None, "--region", help=REGION_HELP),
+    device: str | None = typer.Option(None, "--device", help=DEVICE_HELP),
+    actor: str | None = typer.Option(None, "--actor", help=ACTOR_HELP),
+    as_json: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
+) -> None:
+    """CIELAB (D65/2°), ITA° and its category for each colorimeter reading."""
+    from dermatrack.devices.colorimetry import UNITS, parse_colour_csv
+    from dermatrack.devices.io import read_text
+
+    region_code = _storage_target(patient, visit, region)
+    readings = parse_colour_csv(read_text(file))
+    data = [reading.to_json() for reading in readings]
+    if region_code is not None and patient is not None:
+        items = []
+        for reading in readings:
+            values = {k: v for k, v in reading.values().items()
+                      if v is not None or k in ("l_star", "a_star", "b_star", "ita_deg")}
+            items.append({
+                "values": values, "units": {k: UNITS[k] for k in values},
+                "method": "CIELAB D65/2°; ITA = atan2(L*-50, b*) (Chardon 1991)",
+                "settings": {"row": reading.row, "adapted_from": reading.adapted_from,
+                             "ita_category": reading.ita_category}})
+        stored = _store(items, kind="colour", patient=patient, visit=visit, region=region_code,
+                        device=device, digest=_digest(file), actor=actor)
+        for item, ids in zip(data, stored, strict=True):
+            item["observation_ids"] = ids
+    if as_json:
+        emit_json(data)
+        return
+    from rich.table import Table
+
+    table = Table(title=f"{file.name}: CIELAB D65/2°", title_justify="left")
+    for name in ("Row", "L*", "a*", "b*", "ITA (°)", "Category", "MI (a.u.)", "EI (a.u.)"):
+        table.add_column(name, justify="left" if name == "Category" else "right",
+                         no_wrap=True)
+    for item in data:
+        table.add_row(str(item["row"]), _fmt(item["l_star"]), _fmt(item["a_star"]),
+                      _fmt(item["b_star"]), _fmt(item["ita_deg"]), item["ita_category"],
+                      _fmt(item["melanin_index"]), _fmt(item["erythema_index"]))
+    console.print(table)
+    console.print("MI, EI: melanin and erythema indices as the device gave them.")
+    adapted = sorted({i["adapted_from"] for i in data if i["adapted_from"]})
+    if adapted:
+        console.print(f"Adapted to D65 (Bradford) from: {', '.join(adapted)}")
+
+
+# ---------------------------------------------------------------------------------------------
+# elasticity
+# ---------------------------------------------------------------------------------------------
+
+@measure_app.command("elasticity")
+def elasticity(
+    file: Path = typer.Argument(..., help="Suction curve CSV (time_s, deformation_mm, suction) "
+                                "or a device's R-parameter table."),
+    drop_first_cycle: bool = typer.Option(False, "--drop-first-cycle",
+                                          help="Leave the first suction cycle out."),
+    aperture_mm: float | None = typer.Option(None, "--aperture-mm",
+                                             help="Probe aperture in mm (overrides the file)."),
+    pressure_mbar: float | None = typer.Option(None, "--pressure-mbar",
+                                               help="Suction pressure in mbar (overrides the "
+                                               "file)."),
+    patient: str | None = typer.Option(None, "--patient", help=PATIENT_HELP),
+    visit: str | None = typer.Option(None, "--visit", help=VISIT_HELP),
+    region: str | None = typer.Option(None, "--region", help=REGION_HELP),
+    device: str | None = typer.Option(None, "--device", help=DEVICE_HELP),
+    actor: str | None = typer.Option(None, "--actor", help=ACTOR_HELP),
+    as_json: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
+) -> None:
+    """Cutometer-style U-, R- and Q-parameters (one object per curve or table row)."""
+    from dermatrack.devices.elasticity import UNITS, parse_elasticity_csv
+    from dermatrack.devices.io import read_text
+
+    region_code = _storage_target(patient, visit, region)
+    results = parse_elasticity_csv(read_text(file), drop_first_cycle=drop_first_cycle,
+                                   aperture_mm=aperture_mm, pressure_mbar=pressure_mbar)
+    data = [result.to_json() for result in results]
+    if region_code is not None and patient is not None:
+        items = []
+        for result in results:
+            values = _numeric(result.parameters)
+            method = ("suction curve: Ue/Ur at 0.1 s, R0-R9, Q0-Q3 (dermatrack)"
+                      if result.source == "curve" else "device R-parameter table, carried "
+                      "through")
+            items.append({"values": values, "units": {k: UNITS[k] for k in values},
+                          "method": method, "settings": result.settings})
+        stored = _store(items, kind="elasticity", patient=patient, visit=visit,
+                        region=region_code, device=device or results[0].settings.get("device"),
+                        digest=_digest(file), actor=actor)
+        for item, ids in zip(data, stored, strict=True):
+            item["observation_ids"] = ids
+    if as_json:
+        emit_json(data)
+        return
+    from rich.table import Table
+
+    for number, item in enumerate(data, start=1):
+        settings = item["settings"]
+        protocol = ", ".join(f"{k} {_fmt(v)}" for k, v in settings.items())
+        table = Table(title=f"{file.name} ({item['source']} {number}): {protocol}",
+                      title_justify="left")
+        table.add_column("Parameter")
+        table.add_column("Value", justify="right")
+        table.add_column("Unit")
+        for name, value in item["parameters"].items():
+            table.add_row(name, _fmt(value), item["units"].get(name, ""))
+        console.print(table)
