@@ -1,0 +1,176 @@
+"""The audit trail: who inserted, changed, soft-deleted or read which row, and when.
+
+One mechanism covers every table: :func:`install` hooks the service layer's session class
+so that each flush writes ``audit_event`` rows for the rows it inserts or changes, in the
+same transaction (an audit row cannot exist without its change, nor a change without its
+row). The services therefore never write audit rows by hand, except for reads, which no
+flush sees: call :func:`record_read`.
+
+Values are copied into the trail as JSON (dates as ISO strings). Columns a model lists in
+``__audit_redact__`` (the name and contacts of ``patient_identity``) have their changes
+recorded without the values, so that names and contact details stay in one table only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import event, insert, inspect, select
+from sqlalchemy.orm import Session
+
+from dermatrack.errors import DermatrackError
+from dermatrack.store.models import AuditEvent, Base, SoftDelete, utc_now
+
+ACTOR_KEY = "actor"
+"""Key of ``Session.info`` holding the actor of the transaction."""
+
+ACTIONS = ("insert", "update", "soft_delete", "restore", "read")
+
+
+class AuditError(DermatrackError):
+    """A write that could not be audited (no actor) or that would rewrite history."""
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    return value
+
+
+def _entity_id(obj: Base) -> str:
+    # The identity key is not set yet for rows inserted by the flush under way.
+    key = inspect(obj).mapper.primary_key_from_instance(obj)
+    return "/".join(str(part) for part in key)
+
+
+def _columns(obj: Base) -> Iterable[str]:
+    return (attr.key for attr in inspect(obj).mapper.column_attrs)
+
+
+def _insert_changes(obj: Base) -> dict[str, Any]:
+    redact = type(obj).__audit_redact__
+    changes = {}
+    for key in _columns(obj):
+        value = getattr(obj, key)
+        if value is not None:
+            changes[key] = [None, None if key in redact else _json_value(value)]
+    return changes
+
+
+def _update_changes(obj: Base) -> dict[str, Any]:
+    redact = type(obj).__audit_redact__
+    state = inspect(obj)
+    changes = {}
+    for key in _columns(obj):
+        history = state.attrs[key].history
+        if not history.has_changes():
+            continue
+        before = history.deleted[0] if history.deleted else None
+        after = history.added[0] if history.added else None
+        if before == after:
+            continue
+        changes[key] = ([None, None] if key in redact
+                        else [_json_value(before), _json_value(after)])
+    return changes
+
+
+def _update_action(obj: Base, changes: dict[str, Any]) -> str:
+    if isinstance(obj, SoftDelete) and "deleted_at" in changes:
+        return "soft_delete" if obj.deleted_at is not None else "restore"
+    return "update"
+
+
+def _before_flush(session: Session, _context, _instances) -> None:
+    if session.deleted:
+        table = type(next(iter(session.deleted))).__tablename__
+        raise AuditError(f"{table} rows are never deleted outright; soft-delete them "
+                         "with a reason")
+    for obj in session.dirty:
+        if isinstance(obj, AuditEvent) and session.is_modified(obj):
+            raise AuditError("audit events are never changed")
+    writes = [obj for obj in (*session.new, *session.dirty)
+              if not isinstance(obj, AuditEvent)]
+    if writes and not session.info.get(ACTOR_KEY):
+        raise AuditError("a write needs an actor: open the transaction with "
+                         "Store.transaction(actor)")
+
+
+def _after_flush(session: Session, _context) -> None:
+    actor = session.info.get(ACTOR_KEY)
+    at = utc_now()
+    rows = []
+    for obj in session.new:
+        if not isinstance(obj, AuditEvent):
+            rows.append({"action": "insert", "entity": type(obj).__tablename__,
+                         "entity_id": _entity_id(obj), "changes": _insert_changes(obj)})
+    for obj in session.dirty:
+        if isinstance(obj, AuditEvent) or not session.is_modified(obj,
+                                                                  include_collections=False):
+            continue
+        changes = _update_changes(obj)
+        if changes:
+            rows.append({"action": _update_action(obj, changes),
+                         "entity": type(obj).__tablename__,
+                         "entity_id": _entity_id(obj), "changes": changes})
+    if rows:
+        session.connection().execute(
+            insert(AuditEvent), [{"at": at, "actor": actor, **row} for row in rows])
+
+
+def install(session_class: type[Session]) -> None:
+    """Audit every flush of sessions of ``session_class`` (done once, by ``common``)."""
+    event.listen(session_class, "before_flush", _before_flush)
+    event.listen(session_class, "after_flush", _after_flush)
+
+
+def record_read(session: Session, *, entity: str, entity_id: str,
+                fields: Iterable[str] = (), purpose: str | None = None) -> None:
+    """Record that the transaction's actor read a row (identity details, a chart, ...).
+
+    Parameters
+    ----------
+    session:
+        A session opened by ``Store.transaction(actor)``.
+    entity, entity_id:
+        Table name and row id, as in the other audit rows.
+    fields:
+        The fields shown, when not the whole row.
+    purpose:
+        Why, when the caller knows (``"report"``, ``"export"``).
+    """
+    actor = session.info.get(ACTOR_KEY)
+    if not actor:
+        raise AuditError("recording a read needs an actor")
+    changes: dict[str, Any] = {"fields": sorted(fields)}
+    if purpose:
+        changes["purpose"] = purpose
+    session.add(AuditEvent(at=utc_now(), actor=actor, action="read", entity=entity,
+                           entity_id=entity_id, changes=changes))
+    session.flush()
+
+
+class AuditEntry(BaseModel):
+    """One audit row (see :func:`history`)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    at: dt.datetime
+    actor: str
+    action: str
+    entity: str
+    entity_id: str
+    changes: dict[str, Any]
+
+
+def history(session: Session, *, entity: str | None = None,
+            entity_id: str | None = None) -> list[AuditEntry]:
+    """Audit rows, oldest first, optionally for one table or one row."""
+    query = select(AuditEvent).order_by(AuditEvent.id)
+    if entity is not None:
+        query = query.where(AuditEvent.entity == entity)
+    if entity_id is not None:
+        query = query.where(AuditEvent.entity_id == entity_id)
+    return [AuditEntry.model_validate(row) for row in session.scalars(query)]

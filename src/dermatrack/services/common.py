@@ -1,0 +1,184 @@
+"""The store handle the services share: one transaction per service call.
+
+:func:`open_store` opens the database named by the settings (creating or upgrading it to
+the newest migration on first use) and returns a :class:`Store`. Every service function
+takes the store as its first argument and the acting user as ``actor=``; it runs inside
+``store.transaction(actor)``, so either all of its writes are stored, with their audit
+rows, or none is.
+
+Soft-deleted rows are left out of every ORM query made through the store (relationship
+loads included); pass ``execution_options(include_deleted=True)`` to a query to see them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from collections.abc import Iterator
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+from sqlalchemy import event, exc, select
+from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
+
+from dermatrack.config import Settings, load_settings
+from dermatrack.errors import InputError, NotFoundError
+from dermatrack.services import audit
+from dermatrack.store.db import make_engine, make_session_factory
+from dermatrack.store.migrations import ensure_current
+from dermatrack.store.models import Patient, SoftDelete, Visit
+
+INCLUDE_DELETED = "include_deleted"
+"""Execution option that lets a query see soft-deleted rows."""
+
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+class StoreSession(Session):
+    """Sessions of the service layer: audited, and blind to soft-deleted rows."""
+
+
+def _hide_deleted(state: ORMExecuteState) -> None:
+    if state.is_select and not state.is_column_load \
+            and not state.execution_options.get(INCLUDE_DELETED, False):
+        state.statement = state.statement.options(with_loader_criteria(
+            SoftDelete, lambda cls: cls.deleted_at.is_(None), include_aliases=True))
+
+
+event.listen(StoreSession, "do_orm_execute", _hide_deleted)
+audit.install(StoreSession)
+
+
+class Store:
+    """A database (and its file store) opened for the service layer.
+
+    Use as a context manager, or call :meth:`close` when done.
+    """
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.engine = make_engine(settings.database_url)
+        self._sessions = make_session_factory(self.engine, StoreSession)
+
+    @contextlib.contextmanager
+    def transaction(self, actor: str) -> Iterator[Session]:
+        """A session whose writes are committed together at the end, audited as ``actor``.
+
+        Any exception rolls everything back. Database constraint violations the services
+        did not catch first become :class:`InputError`.
+        """
+        actor = (actor or "").strip()
+        if not actor:
+            raise InputError("the actor (who makes the change) is required", field="actor")
+        session = self._sessions(info={audit.ACTOR_KEY: actor})
+        try:
+            with session.begin():
+                yield session
+        except exc.IntegrityError as error:
+            raise InputError(f"rejected by the database: {error.orig}",
+                             field="record") from error
+        finally:
+            session.close()
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A read-only session (any write in it fails for want of an actor)."""
+        session = self._sessions()
+        try:
+            with session.begin():
+                yield session
+        finally:
+            session.close()
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *_exc_info: Any) -> None:
+        self.close()
+
+
+def open_store(settings: Settings | None = None) -> Store:
+    """Open the database of ``settings`` (default: from the environment), creating or
+    upgrading it to the newest migration when needed."""
+    store = Store(settings or load_settings())
+    try:
+        ensure_current(store.engine)
+    except Exception:
+        store.close()
+        raise
+    return store
+
+
+def validate_input(model: type[ModelT], data: Any) -> ModelT:
+    """Build a pydantic input model, turning its first validation error into an
+    :class:`InputError` that names the field (``products[1].lot``)."""
+    if isinstance(data, model):
+        return data
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = "".join(f"[{part}]" if isinstance(part, int) else f".{part}"
+                        for part in first["loc"]).lstrip(".")
+        raise InputError(first["msg"], field=where or model.__name__) from None
+
+
+class Record(BaseModel):
+    """Base of the service layer's output models (built from ORM rows)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+
+class DeletedInfo(BaseModel):
+    deleted_at: dt.datetime
+    deleted_by: str
+    delete_reason: str
+
+
+def get_patient(session: Session, patient_id: str, *, field: str = "patient_id") -> Patient:
+    """The patient with this id, or :class:`InputError` naming ``field``."""
+    patient = session.scalars(select(Patient).where(Patient.id == patient_id)).one_or_none()
+    if patient is None:
+        raise InputError(f"no patient {patient_id!r}", field=field)
+    return patient
+
+
+def get_visit(session: Session, visit_id: str, patient_id: str, *,
+              field: str = "visit_id") -> Visit:
+    """The visit with this id, which must belong to the patient."""
+    visit = session.scalars(select(Visit).where(Visit.id == visit_id)).one_or_none()
+    if visit is None:
+        raise InputError(f"no visit {visit_id!r}", field=field)
+    if visit.patient_id != patient_id:
+        raise InputError(f"visit {visit_id} belongs to another patient, not {patient_id}",
+                         field=field)
+    return visit
+
+
+def get_row(session: Session, model: type, row_id: str, *, field: str | None = None) -> Any:
+    """A row of ``model`` by id (soft-deleted rows count as missing).
+
+    Raises :class:`InputError` naming ``field`` when the id came in a record being added,
+    :class:`NotFoundError` when it was asked for directly (``field`` None).
+    """
+    row = session.scalars(select(model).where(model.id == row_id)).one_or_none()
+    if row is None:
+        message = f"no {model.__tablename__.replace('_', ' ')} {row_id!r}"
+        if field is None:
+            raise NotFoundError(message)
+        raise InputError(message, field=field)
+    return row
+
+
+def soft_delete(row: SoftDelete, *, actor: str, reason: str, field: str = "reason") -> None:
+    """Hide ``row``: mark it deleted by ``actor`` now, for ``reason`` (required)."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise InputError("a reason is required to delete a record", field=field)
+    row.deleted_at = dt.datetime.now(dt.UTC)
+    row.deleted_by = actor
+    row.delete_reason = reason

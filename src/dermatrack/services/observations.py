@@ -1,0 +1,136 @@
+"""Measured values: photo metrics and device readings, stored alike as observations.
+
+One row per metric: (patient, visit, region, kind, metric, value, unit, device, method,
+source file digest, analysis settings). Outcome analyses read every kind of measurement the
+same way from here. ``kind`` names the family (``photo``, ``surface``, ``colour``,
+``elasticity``, ...); ``metric`` the quantity (``Sa``, ``L_star``, ``R2``, ...).
+
+``visit_id``, when given, must be an existing visit of the same patient; ``None`` stores
+a measurement not tied to a visit (a phantom, a calibration check). A value of ``None``
+(or NaN) is stored as NULL: the metric could not be computed on that input.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from typing import Any
+
+from sqlalchemy import select
+
+from dermatrack.errors import InputError
+from dermatrack.services.common import Record, Store, get_patient, get_visit
+from dermatrack.store.models import Observation
+
+CODE_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_.*-]{0,79}$")
+"""Metric and region codes: a letter, then letters, digits, ``_ . * -`` (``L_star``, ``R2``)."""
+KIND_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+SHA256_PATTERN = re.compile(r"^[0-9a-f]{64}$")
+
+
+class ObservationOut(Record):
+    id: str
+    patient_id: str
+    visit_id: str | None
+    region: str
+    kind: str
+    metric: str
+    value: float | None
+    unit: str
+    device: str | None
+    method: str
+    source_sha256: str | None
+    settings: dict[str, Any] | None
+    created_at: dt.datetime
+
+
+def _checked_value(metric: str, value: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InputError(f"expected a number or null, got {value!r}", field=f"values.{metric}")
+    value = float(value)
+    if math.isnan(value):
+        return None
+    if math.isinf(value):
+        raise InputError("infinite value", field=f"values.{metric}")
+    return value
+
+
+def record_observations(store: Store, *, patient_id: str, visit_id: str | None, region: str,
+                        kind: str, values: dict[str, float | None], units: dict[str, str],
+                        device: str | None, method: str, source_sha256: str | None,
+                        settings: dict | None, actor: str) -> list[ObservationOut]:
+    """Store one observation per entry of ``values``, in one transaction.
+
+    Parameters
+    ----------
+    patient_id, visit_id:
+        The patient and (optionally) one of their visits.
+    region:
+        Where it was measured (vocabulary region or an imaging region name).
+    kind:
+        Measurement family, lower-case (``surface``, ``colour``, ...).
+    values, units:
+        Metric code to value, and metric code to unit; every metric needs a unit
+        (``"1"`` for a dimensionless number).
+    device, method:
+        Instrument (None for photo metrics) and how the value was computed (function and
+        standard, e.g. ``"ISO 25178-2 Sa after F-operator"``).
+    source_sha256:
+        Digest of the source file in the file store, when there is one.
+    settings:
+        JSON-serialisable analysis settings, kept with each value.
+
+    Raises
+    ------
+    InputError
+        Naming the field (``values.Sa``, ``units.Sa``, ``visit_id``, ...); nothing is stored.
+    """
+    if not isinstance(region, str) or not CODE_PATTERN.match(region):
+        raise InputError(f"not a region code: {region!r}", field="region")
+    if not isinstance(kind, str) or not KIND_PATTERN.match(kind):
+        raise InputError(f"not a measurement kind (lower-case code): {kind!r}", field="kind")
+    if not values:
+        raise InputError("no values to store", field="values")
+    if not isinstance(method, str) or not method.strip():
+        raise InputError("the method that produced the values is required", field="method")
+    if source_sha256 is not None and not SHA256_PATTERN.match(source_sha256):
+        raise InputError(f"not a lower-case SHA-256 hex digest: {source_sha256!r}",
+                         field="source_sha256")
+    checked: dict[str, float | None] = {}
+    for metric, value in values.items():
+        if not isinstance(metric, str) or not CODE_PATTERN.match(metric):
+            raise InputError(f"not a metric code: {metric!r}", field="values")
+        unit = units.get(metric)
+        if not isinstance(unit, str) or not unit.strip():
+            raise InputError(f"no unit for {metric}", field=f"units.{metric}")
+        checked[metric] = _checked_value(metric, value)
+    if settings is not None and not isinstance(settings, dict):
+        raise InputError("settings must be a JSON object", field="settings")
+
+    with store.transaction(actor) as session:
+        get_patient(session, patient_id)
+        if visit_id is not None:
+            get_visit(session, visit_id, patient_id)
+        rows = [Observation(patient_id=patient_id, visit_id=visit_id, region=region,
+                            kind=kind, metric=metric, value=value, unit=units[metric],
+                            device=device, method=method.strip(),
+                            source_sha256=source_sha256, settings=settings)
+                for metric, value in checked.items()]
+        session.add_all(rows)
+        session.flush()
+        return [ObservationOut.model_validate(row) for row in rows]
+
+
+def list_observations(store: Store, *, patient_id: str,
+                      kind: str | None = None) -> list[ObservationOut]:
+    """A patient's observations, oldest first, optionally of one kind."""
+    with store.reading() as session:
+        get_patient(session, patient_id)
+        query = (select(Observation).where(Observation.patient_id == patient_id)
+                 .order_by(Observation.created_at, Observation.id))
+        if kind is not None:
+            query = query.where(Observation.kind == kind)
+        return [ObservationOut.model_validate(row) for row in session.scalars(query)]

@@ -1,0 +1,421 @@
+"""Patients: registration, lookup, search, visits and soft delete.
+
+The clinical part of a new patient is the ``PATIENT.json`` shape of issue 3, checked by
+:func:`dermatrack.clinic.intake.parse_patient` (vocabulary codes, ranges, dates). Two
+optional keys are the store's own: ``identity`` (name, email, phone; kept in
+``patient_identity`` only) and ``consents``. Each patient gets a random pseudonymous id
+``P-XXXXXX`` (Crockford base 32, about a billion possibilities; a collision is retried).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from dermatrack.errors import InputError, NotFoundError
+from dermatrack.services.audit import record_read
+from dermatrack.services.common import (
+    INCLUDE_DELETED,
+    Record,
+    Store,
+    get_patient,
+    get_row,
+    soft_delete,
+    validate_input,
+)
+from dermatrack.store.models import (
+    PATIENT_ID_LENGTH,
+    Concern,
+    Consent,
+    Patient,
+    PatientAllergy,
+    PatientCondition,
+    PatientIdentity,
+    PatientMedication,
+    Visit,
+    new_id,
+)
+
+CONSENT_KINDS = ("treatment", "photography", "research")
+TIMEPOINT_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+"""Visit timepoint labels: ``baseline``, ``session_1``, ``m1``, ``m3``, ``m6``, ..."""
+
+_STORE_KEYS = ("identity", "consents")
+
+
+# --- inputs ------------------------------------------------------------------------------
+
+class IdentityIn(BaseModel):
+    """Who the patient is; stored apart from all clinical data."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: str | None = Field(None, max_length=200)
+    email: str | None = Field(None, max_length=200, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    phone: str | None = Field(None, max_length=50, pattern=r"^\+?[0-9 ()./-]{3,}$")
+
+
+class ConsentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["treatment", "photography", "research"]
+    version: str = Field(min_length=1, max_length=40)
+    signed_at: dt.datetime
+    withdrawn_at: dt.datetime | None = None
+
+
+class PatientIn(BaseModel):
+    """A new patient: ``PATIENT.json`` plus the optional ``identity`` and ``consents``.
+
+    The clinical fields are typed loosely here and checked in full by the clinic core,
+    whose messages name the offending path (``concerns[0].severity``).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    age: Any = None
+    date_of_birth: Any = None
+    sex: Any = None
+    fitzpatrick: Any = None
+    concerns: Any = None
+    conditions: Any = None
+    medications: Any = None
+    allergies: Any = None
+    identity: IdentityIn | None = None
+    consents: list[ConsentIn] = Field(default_factory=list)
+
+    def clinical(self) -> dict[str, Any]:
+        """The ``PATIENT.json`` part, as given."""
+        return {key: value for key, value in self.model_dump(exclude=set(_STORE_KEYS)).items()
+                if value is not None}
+
+
+class ConsentAdd(ConsentIn):
+    """A consent given after registration."""
+
+    patient_id: str
+
+
+class VisitIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    patient_id: str
+    timepoint: str = Field(pattern=TIMEPOINT_PATTERN.pattern)
+    date: dt.date
+    notes: str | None = None
+
+
+# --- outputs -----------------------------------------------------------------------------
+
+class IdentityOut(Record):
+    name: str | None
+    email: str | None
+    phone: str | None
+
+
+class ConcernOut(Record):
+    id: str
+    code: str
+    region: str | None
+    severity: int | None
+
+
+class MedicationOut(Record):
+    code: str
+    last_taken: dt.date | None
+    ongoing: bool
+
+
+class ConsentOut(Record):
+    id: str
+    kind: str
+    version: str
+    signed_at: dt.datetime
+    withdrawn_at: dt.datetime | None
+
+
+class PatientOut(Record):
+    id: str
+    date_of_birth: dt.date | None
+    age_years: int | None = Field(description="Age when registered, if no birth date given")
+    age_recorded_on: dt.date | None
+    sex: str | None
+    fitzpatrick: str | None
+    concerns: list[ConcernOut]
+    conditions: list[str]
+    medications: list[MedicationOut]
+    allergies: list[str]
+    consents: list[ConsentOut]
+    created_at: dt.datetime
+    deleted_at: dt.datetime | None = None
+    delete_reason: str | None = None
+    identity: IdentityOut | None = None
+
+    def age_on(self, day: dt.date) -> int | None:
+        """Whole years on ``day``, from the birth date or the age recorded at intake."""
+        if self.date_of_birth is not None:
+            born = self.date_of_birth
+            return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+        if self.age_years is not None and self.age_recorded_on is not None:
+            return self.age_years + _whole_years(self.age_recorded_on, day)
+        return None
+
+    def patient_json(self, on: dt.date | None = None) -> dict[str, Any]:
+        """The clinical record in the ``PATIENT.json`` shape, for screening and planning."""
+        on = on or dt.date.today()
+        data: dict[str, Any] = {"age": self.age_on(on)}
+        if self.date_of_birth is not None:
+            data["date_of_birth"] = self.date_of_birth.isoformat()
+        if self.sex is not None:
+            data["sex"] = self.sex
+        data["fitzpatrick"] = self.fitzpatrick
+        data["concerns"] = [{"code": c.code, "region": c.region, "severity": c.severity}
+                            for c in self.concerns]
+        data["conditions"] = list(self.conditions)
+        data["medications"] = [
+            {"code": m.code, "last_taken": m.last_taken and m.last_taken.isoformat(),
+             "ongoing": m.ongoing} for m in self.medications]
+        data["allergies"] = list(self.allergies)
+        return data
+
+
+class PatientConsentOut(ConsentOut):
+    patient_id: str
+
+
+class PatientSummary(Record):
+    id: str
+    sex: str | None
+    fitzpatrick: str | None
+    date_of_birth: dt.date | None
+    age_years: int | None
+    created_at: dt.datetime
+    identity: IdentityOut | None = None
+
+
+class VisitOut(Record):
+    id: str
+    patient_id: str
+    timepoint: str
+    date: dt.date
+    notes: str | None
+
+
+def _whole_years(start: dt.date, end: dt.date) -> int:
+    return end.year - start.year - ((end.month, end.day) < (start.month, start.day))
+
+
+def _patient_out(patient: Patient, *, with_identity: bool) -> PatientOut:
+    identity = (IdentityOut.model_validate(patient.identity)
+                if with_identity and patient.identity is not None else None)
+    return PatientOut(
+        id=patient.id, date_of_birth=patient.date_of_birth, age_years=patient.age_years,
+        age_recorded_on=patient.age_recorded_on, sex=patient.sex,
+        fitzpatrick=patient.fitzpatrick,
+        concerns=[ConcernOut.model_validate(c) for c in patient.concerns],
+        conditions=[c.code for c in patient.conditions],
+        medications=[MedicationOut.model_validate(m) for m in patient.medications],
+        allergies=[a.code for a in patient.allergies],
+        consents=[ConsentOut.model_validate(c) for c in patient.consents],
+        created_at=patient.created_at, deleted_at=patient.deleted_at,
+        delete_reason=patient.delete_reason, identity=identity)
+
+
+def _unused_patient_id(session: Session) -> str:
+    for _ in range(20):
+        candidate = new_id("P", PATIENT_ID_LENGTH)
+        taken = session.scalars(select(Patient.id).where(Patient.id == candidate)
+                                .execution_options(**{INCLUDE_DELETED: True})).first()
+        if taken is None:
+            return candidate
+    raise RuntimeError("could not draw an unused patient id in 20 tries")
+
+
+# --- services ----------------------------------------------------------------------------
+
+def add_patient(store: Store, data: PatientIn | dict[str, Any], *, actor: str,
+                today: dt.date | None = None) -> PatientOut:
+    """Register a patient; return the stored record (with the identity given, if any).
+
+    Parameters
+    ----------
+    data:
+        ``PATIENT.json`` with optional ``identity`` and ``consents``.
+    today:
+        The registration day (dates may not lie after it; an age is recorded as of it).
+
+    Raises
+    ------
+    InputError
+        Naming the first offending field; nothing is stored then.
+    """
+    from dermatrack.clinic.intake import parse_patient
+
+    patient_in = validate_input(PatientIn, data)
+    today = today or dt.date.today()
+    profile = parse_patient(patient_in.clinical(), on=today)
+    for i, consent in enumerate(patient_in.consents):
+        if consent.withdrawn_at is not None and consent.withdrawn_at < consent.signed_at:
+            raise InputError("withdrawn before it was signed",
+                             field=f"consents[{i}].withdrawn_at")
+    with store.transaction(actor) as session:
+        patient = Patient(
+            id=_unused_patient_id(session), date_of_birth=profile.date_of_birth,
+            age_years=None if profile.date_of_birth else profile.age,
+            age_recorded_on=None if profile.date_of_birth else today,
+            sex=profile.sex, fitzpatrick=profile.fitzpatrick)
+        session.add(patient)
+        session.flush()  # the parent row first: the children's foreign keys point at it
+        if patient_in.identity is not None:
+            session.add(PatientIdentity(patient_id=patient.id,
+                                        **patient_in.identity.model_dump()))
+        session.add_all(Concern(patient_id=patient.id, code=c.code, region=c.region,
+                                severity=c.severity) for c in profile.concerns)
+        session.add_all(PatientCondition(patient_id=patient.id, code=code)
+                        for code in profile.conditions)
+        session.add_all(PatientMedication(patient_id=patient.id, code=m.code,
+                                          last_taken=m.last_taken, ongoing=m.ongoing)
+                        for m in profile.medications)
+        session.add_all(PatientAllergy(patient_id=patient.id, code=code)
+                        for code in profile.allergies)
+        session.add_all(Consent(patient_id=patient.id, **c.model_dump())
+                        for c in patient_in.consents)
+        session.flush()
+        session.refresh(patient)
+        return _patient_out(patient, with_identity=True)
+
+
+def get_patient_record(store: Store, patient_id: str, *, actor: str,
+                       with_identity: bool = False) -> PatientOut:
+    """One patient's record; identity details only when asked, and then the read is
+    recorded in the audit trail."""
+    with store.transaction(actor) as session:
+        patient = session.scalars(select(Patient).where(Patient.id == patient_id)).one_or_none()
+        if patient is None:
+            raise NotFoundError(f"no patient {patient_id!r}")
+        if with_identity:
+            record_read(session, entity="patient_identity", entity_id=patient_id,
+                        fields=("name", "email", "phone"))
+        return _patient_out(patient, with_identity=with_identity)
+
+
+def list_patients(store: Store, *, search: str | None = None, actor: str,
+                  with_identity: bool = False) -> list[PatientSummary]:
+    """Patients (not deleted), newest first.
+
+    ``search`` matches the start of the pseudonymous id, or any part of the name, email
+    or phone (case-insensitive). Searching by identity or showing it is audited as a read.
+    """
+    with store.transaction(actor) as session:
+        query = select(Patient).outerjoin(PatientIdentity).order_by(
+            Patient.created_at.desc(), Patient.id)
+        text = (search or "").strip()
+        if text:
+            pattern = f"%{text}%"
+            query = query.where(or_(Patient.id.ilike(f"{text}%"),
+                                    PatientIdentity.name.ilike(pattern),
+                                    PatientIdentity.email.ilike(pattern),
+                                    PatientIdentity.phone.ilike(pattern)))
+        patients = list(session.scalars(query))
+        results = []
+        for patient in patients:
+            identity = (IdentityOut.model_validate(patient.identity)
+                        if with_identity and patient.identity is not None else None)
+            results.append(PatientSummary(
+                id=patient.id, sex=patient.sex, fitzpatrick=patient.fitzpatrick,
+                date_of_birth=patient.date_of_birth, age_years=patient.age_years,
+                created_at=patient.created_at, identity=identity))
+        if text or with_identity:
+            for patient in patients:
+                record_read(session, entity="patient_identity", entity_id=patient.id,
+                            fields=("name", "email", "phone") if with_identity else (),
+                            purpose="search" if text else "list")
+        return results
+
+
+def delete_patient(store: Store, patient_id: str, *, reason: str, actor: str) -> PatientOut:
+    """Soft-delete a patient: hidden from lists and lookups, kept with the reason."""
+    with store.transaction(actor) as session:
+        patient = session.scalars(select(Patient).where(Patient.id == patient_id)).one_or_none()
+        if patient is None:
+            raise NotFoundError(f"no patient {patient_id!r}")
+        soft_delete(patient, actor=actor, reason=reason)
+        session.flush()
+        return _patient_out(patient, with_identity=False)
+
+
+def add_visit(store: Store, data: VisitIn | dict[str, Any], *, actor: str) -> VisitOut:
+    """Record a visit or assessment at a timepoint; one visit per timepoint per patient."""
+    visit_in = validate_input(VisitIn, data)
+    with store.transaction(actor) as session:
+        get_patient(session, visit_in.patient_id)
+        existing = session.scalars(select(Visit).where(
+            Visit.patient_id == visit_in.patient_id,
+            Visit.timepoint == visit_in.timepoint)).first()
+        if existing is not None:
+            raise InputError(f"patient {visit_in.patient_id} already has a "
+                             f"{visit_in.timepoint} visit ({existing.id})", field="timepoint")
+        visit = Visit(**visit_in.model_dump())
+        session.add(visit)
+        session.flush()
+        return VisitOut.model_validate(visit)
+
+
+def list_visits(store: Store, patient_id: str) -> list[VisitOut]:
+    """A patient's visits by date."""
+    with store.reading() as session:
+        get_patient(session, patient_id)
+        visits = session.scalars(select(Visit).where(Visit.patient_id == patient_id)
+                                 .order_by(Visit.date, Visit.id))
+        return [VisitOut.model_validate(v) for v in visits]
+
+
+def add_consent(store: Store, data: ConsentAdd | dict[str, Any], *,
+                actor: str) -> PatientConsentOut:
+    """Record a consent (treatment, photography, research) a patient has signed."""
+    consent_in = validate_input(ConsentAdd, data)
+    if consent_in.withdrawn_at is not None and consent_in.withdrawn_at < consent_in.signed_at:
+        raise InputError("withdrawn before it was signed", field="withdrawn_at")
+    with store.transaction(actor) as session:
+        get_patient(session, consent_in.patient_id)
+        row = Consent(**consent_in.model_dump())
+        session.add(row)
+        session.flush()
+        return PatientConsentOut.model_validate(row)
+
+
+def withdraw_consent(store: Store, consent_id: str, *, actor: str,
+                     at: dt.datetime | None = None) -> PatientConsentOut:
+    """Mark a consent withdrawn (default: now). The consent row stays, with both dates."""
+    at = at or dt.datetime.now(dt.UTC)
+    if at.tzinfo is None:
+        raise InputError("give the withdrawal time with its UTC offset", field="withdrawn_at")
+    with store.transaction(actor) as session:
+        row = get_row(session, Consent, consent_id)
+        if row.withdrawn_at is not None:
+            raise InputError(f"consent {consent_id} was already withdrawn on "
+                             f"{row.withdrawn_at.date().isoformat()}", field="consent_id")
+        if at < row.signed_at:
+            raise InputError("withdrawn before it was signed", field="withdrawn_at")
+        row.withdrawn_at = at
+        session.flush()
+        return PatientConsentOut.model_validate(row)
+
+
+def has_consent(session: Session, patient_id: str, kind: str,
+                at: dt.datetime | None = None) -> bool:
+    """Whether the patient had signed, and not withdrawn, a consent of ``kind`` at ``at``
+    (default: now). For use inside a service's transaction (photos need ``photography``)."""
+    if kind not in CONSENT_KINDS:
+        raise InputError(f"unknown consent kind {kind!r}; expected one of "
+                         f"{', '.join(CONSENT_KINDS)}", field="kind")
+    at = at or dt.datetime.now(dt.UTC)
+    rows = session.scalars(select(Consent).where(Consent.patient_id == patient_id,
+                                                 Consent.kind == kind))
+    return any(row.signed_at <= at and (row.withdrawn_at is None or row.withdrawn_at > at)
+               for row in rows)

@@ -1,0 +1,29 @@
+"""Records the service tests share (the ``store`` fixture is in tests/conftest.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from .records import patient_data
+
+
+@pytest.fixture
+def patient(store):
+    from dermatrack.services import patients
+
+    return patients.add_patient(store, patient_data(), actor="dr.lee")
+
+
+@pytest.fixture
+def visit(store, patient):
+    from dermatrack.services import patients
+
+    return patients.add_visit(store, {"patient_id": patient.id, "timepoint": "baseline",
+                                      "date": "2026-09-01"}, actor="dr.lee")
+
+
+@pytest.fixture
+def microneedling():
+    from dermatrack.knowledge.modalities import load_modalities
+
+    return load_modalities()["microneedling"]
