@@ -1,0 +1,395 @@
+"""Reading and writing photographs: the only imaging module that touches files.
+
+Reading decodes JPEG, PNG and TIFF (8 and 16 bits per sample) into float32 sRGB in
+[0, 1], applies the EXIF orientation, converts an embedded ICC profile to sRGB, and
+refuses, with an :class:`~dermatrack.errors.InputError` naming the file, anything that
+is not one of those images, is truncated, or has more pixels than allowed. The pixel
+count is read from the file header before any pixel data is decoded, so a
+"decompression bomb" (a small file that claims a huge image) costs nothing.
+
+Writing produces PNG and JPEG files with pixel data only: no EXIF (so no GPS position,
+camera serial number or capture time), no ICC profile, no text chunks. Photographs of
+patients must not carry identifying metadata into anything dermatrack writes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import threading
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from dermatrack.errors import InputError
+
+__all__ = ["DEFAULT_MAX_PIXELS", "LoadedImage", "read_image", "write_jpeg", "write_png"]
+
+DEFAULT_MAX_PIXELS = 100_000_000
+
+_ORIENTATION_TAG = 0x0112  # EXIF / TIFF tag 274
+_ICC_TAG = 34675  # TIFF InterColorProfile
+_PIL_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class LoadedImage:
+    """A decoded photograph.
+
+    Attributes
+    ----------
+    rgb:
+        ``(H, W, 3)`` float32 sRGB in [0, 1], orientation applied.
+    width, height:
+        Size of ``rgb`` in pixels (after orientation).
+    sha256:
+        Hex SHA-256 of the file's bytes, to identify the original.
+    bits_per_sample:
+        8 or 16, as stored in the file.
+    icc_converted:
+        True when an embedded, non-sRGB ICC profile was converted to sRGB.
+    orientation_applied:
+        True when an EXIF orientation other than 1 was applied.
+    source_name:
+        File name (without directories).
+    """
+
+    rgb: np.ndarray
+    width: int
+    height: int
+    sha256: str
+    bits_per_sample: int
+    icc_converted: bool
+    orientation_applied: bool
+    source_name: str
+
+
+def _sniff(head: bytes) -> str | None:
+    if head.startswith(b"\xff\xd8\xff"):
+        return "JPEG"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "PNG"
+    if head[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
+        return "TIFF"
+    return None
+
+
+def _check_pixels(name: str, width: int, height: int, max_pixels: int) -> None:
+    if width <= 0 or height <= 0:
+        raise InputError(f"{name}: the image header gives an empty size ({width}x{height})",
+                         field="image")
+    if width * height > max_pixels:
+        raise InputError(
+            f"{name}: {width}x{height} = {width * height:,} pixels exceeds the limit of "
+            f"{max_pixels:,} (refused before decoding, as a possible decompression bomb)",
+            field="image")
+
+
+def _apply_orientation(array: np.ndarray, orientation: int) -> np.ndarray:
+    """Turn an ``(H, W, ...)`` array upright according to an EXIF orientation code.
+
+    Codes 1-8 as defined by EXIF 2.32 / TIFF 6.0 tag 274: the array is transformed so
+    that it displays the way the camera intended.
+    """
+    if orientation == 2:
+        return array[:, ::-1]
+    if orientation == 3:
+        return array[::-1, ::-1]
+    if orientation == 4:
+        return array[::-1]
+    if orientation == 5:
+        return np.swapaxes(array, 0, 1)
+    if orientation == 6:
+        return np.rot90(array, k=-1)
+    if orientation == 7:
+        return np.swapaxes(array[::-1, ::-1], 0, 1)
+    if orientation == 8:
+        return np.rot90(array, k=1)
+    return array
+
+
+def _is_srgb_profile(profile_bytes: bytes) -> bool:
+    from PIL import ImageCms
+
+    profile = ImageCms.ImageCmsProfile(io.BytesIO(profile_bytes))
+    description = (ImageCms.getProfileDescription(profile) or "").lower()
+    return "srgb" in description.replace(" ", "")
+
+
+def _icc_to_srgb(array: np.ndarray, bits: int, profile_bytes: bytes, name: str) -> np.ndarray:
+    """Convert an ``(H, W, 3)`` uint8/uint16 array from an ICC profile to sRGB (float32).
+
+    8-bit data go through LittleCMS (Pillow's ImageCms) directly. LittleCMS in Pillow
+    handles 8-bit RGB only, so 16-bit data are converted through a 3-D look-up table of
+    the same transform (33 nodes per axis, trilinear interpolation), which keeps the
+    16-bit precision of smooth gradients.
+    """
+    from PIL import Image, ImageCms
+
+    try:
+        source = ImageCms.ImageCmsProfile(io.BytesIO(profile_bytes))
+        target = ImageCms.createProfile("sRGB")
+        transform = ImageCms.buildTransform(source, target, "RGB", "RGB",
+                                            renderingIntent=ImageCms.Intent.PERCEPTUAL)
+    except (ImageCms.PyCMSError, OSError, ValueError) as exc:
+        raise InputError(f"{name}: the embedded ICC profile cannot be used ({exc})",
+                         field="icc_profile") from exc
+    if bits == 8:
+        converted = ImageCms.applyTransform(Image.fromarray(array, "RGB"), transform)
+        return np.asarray(converted, dtype=np.float32) / np.float32(255)
+
+    nodes = 33
+    axis = np.linspace(0, 255, nodes)
+    grid = np.stack(np.meshgrid(axis, axis, axis, indexing="ij"), axis=-1)
+    grid_image = Image.fromarray(np.round(grid.reshape(nodes, nodes * nodes, 3))
+                                 .astype(np.uint8), "RGB")
+    node_values = np.round(axis).astype(np.float64) / 255
+    table = np.asarray(ImageCms.applyTransform(grid_image, transform), dtype=np.float32)
+    table = table.reshape(nodes, nodes, nodes, 3) / np.float32(255)
+    # Node positions were rounded to 8-bit codes; interpolate on their real positions.
+    coords = array.astype(np.float32) / np.float32(65535)
+    position = np.interp(coords.ravel(), node_values, np.arange(nodes, dtype=np.float64))
+    position = position.astype(np.float32).reshape(coords.shape)
+    lower = np.minimum(np.floor(position).astype(np.int32), nodes - 2)
+    fraction = position - lower
+    out = np.zeros(coords.shape, dtype=np.float32)
+    for corner in range(8):
+        offsets = [(corner >> bit) & 1 for bit in range(3)]
+        weight = np.ones(coords.shape[:2], dtype=np.float32)
+        for channel, offset in enumerate(offsets):
+            weight *= fraction[..., channel] if offset else 1 - fraction[..., channel]
+        out += weight[..., None] * table[lower[..., 0] + offsets[0], lower[..., 1] + offsets[1],
+                                         lower[..., 2] + offsets[2]]
+    return out
+
+
+def _to_rgb_channels(array: np.ndarray, name: str) -> np.ndarray:
+    """Grey -> RGB by repetition; alpha dropped (photographs are opaque)."""
+    if array.ndim == 2:
+        return np.repeat(array[..., None], 3, axis=2)
+    if array.ndim == 3 and array.shape[2] == 2:
+        return np.repeat(array[..., :1], 3, axis=2)
+    if array.ndim == 3 and array.shape[2] in (3, 4):
+        return array[..., :3]
+    raise InputError(f"{name}: unsupported pixel layout {array.shape}", field="image")
+
+
+def _decode_pillow(data: bytes, name: str, max_pixels: int
+                   ) -> tuple[np.ndarray, int, int, bytes | None]:
+    """JPEG and 8-bit PNG through Pillow; 16-bit PNG through OpenCV (Pillow would reduce
+    it to 8 bits). Returns the array (uint8/uint16), bits, orientation and ICC bytes."""
+    from PIL import Image
+
+    with _PIL_LOCK, warnings.catch_warnings():
+        # The pixel limit is checked below, from the header; Pillow's own guard is set to
+        # the same limit so that it can never decode more.
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        previous = Image.MAX_IMAGE_PIXELS
+        Image.MAX_IMAGE_PIXELS = max_pixels
+        try:
+            image = Image.open(io.BytesIO(data))
+            _check_pixels(name, image.width, image.height, max_pixels)
+            orientation = int(image.getexif().get(_ORIENTATION_TAG, 1) or 1)
+            icc = image.info.get("icc_profile") or None
+            sixteen_bit = image.format == "PNG" and len(data) > 24 and data[24] == 16
+            if sixteen_bit:
+                array = _decode_png16(data, name)
+                return array, 16, orientation, icc
+            image.load()
+        except Image.DecompressionBombError as exc:
+            # Pillow's guard fires at twice its limit, while reading the header.
+            raise InputError(
+                f"{name}: the header claims more than {2 * max_pixels:,} pixels, over the "
+                f"limit of {max_pixels:,} (refused before decoding, as a possible "
+                "decompression bomb)", field="image") from exc
+        except (OSError, SyntaxError, ValueError) as exc:
+            raise InputError(f"{name}: the image data cannot be decoded, the file is "
+                             f"truncated or damaged ({exc})", field="image") from exc
+        finally:
+            Image.MAX_IMAGE_PIXELS = previous
+
+    if image.mode in ("RGB", "L"):
+        array = np.asarray(image)
+    elif image.mode in ("RGBA", "LA", "P", "PA", "1", "CMYK", "YCbCr", "I;16", "I;16B"):
+        if image.mode == "CMYK":
+            # A CMYK profile cannot be applied to the RGB result; Pillow's conversion is
+            # a naive one, so say nothing was colour-managed.
+            icc = None
+        array = np.asarray(image.convert("RGB"))
+    else:
+        raise InputError(f"{name}: unsupported image mode {image.mode!r} (expected RGB "
+                         "or greyscale, 8 or 16 bits)", field="image")
+    return array, 8, orientation, icc
+
+
+def _decode_png16(data: bytes, name: str) -> np.ndarray:
+    import cv2
+
+    array = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
+    if array is None:
+        raise InputError(f"{name}: the 16-bit PNG data cannot be decoded (truncated or "
+                         "damaged)", field="image")
+    if array.ndim == 3:
+        # OpenCV returns BGR(A).
+        array = array[..., [2, 1, 0] + ([3] if array.shape[2] == 4 else [])]
+    return array
+
+
+def _decode_tiff(data: bytes, name: str, max_pixels: int
+                 ) -> tuple[np.ndarray, int, int, bytes | None]:
+    import tifffile
+
+    try:
+        with tifffile.TiffFile(io.BytesIO(data)) as tiff:
+            page = tiff.pages.first
+            _check_pixels(name, int(page.imagewidth), int(page.imagelength), max_pixels)
+            bits = int(page.bitspersample)
+            if bits not in (8, 16) or page.dtype is None or page.dtype.kind != "u":
+                raise InputError(f"{name}: unsupported TIFF sample format ({bits}-bit "
+                                 f"{page.dtype}); expected 8 or 16-bit unsigned integers",
+                                 field="image")
+            photometric = int(page.photometric)
+            # 1: min-is-black grey, 2: RGB (TIFF 6.0 PhotometricInterpretation).
+            if photometric not in (1, 2):
+                raise InputError(f"{name}: unsupported TIFF colour model "
+                                 f"(PhotometricInterpretation {photometric}); expected RGB "
+                                 "or greyscale", field="image")
+            orientation_tag = page.tags.get(_ORIENTATION_TAG)
+            orientation = int(orientation_tag.value) if orientation_tag is not None else 1
+            icc_tag = page.tags.get(_ICC_TAG)
+            icc = bytes(icc_tag.value) if icc_tag is not None else None
+            array = page.asarray()
+    except InputError:
+        raise
+    except Exception as exc:  # tifffile raises many types for damaged files
+        raise InputError(f"{name}: the TIFF data cannot be decoded, the file is truncated "
+                         f"or damaged ({type(exc).__name__}: {exc})", field="image") from exc
+    if array.ndim == 3 and array.shape[0] in (3, 4) and array.shape[2] not in (3, 4):
+        array = np.moveaxis(array, 0, -1)  # planar configuration
+    return array, bits, orientation, icc
+
+
+def read_image(path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> LoadedImage:
+    """Read a JPEG, PNG or TIFF photograph as float32 sRGB.
+
+    Parameters
+    ----------
+    path:
+        File to read.
+    max_pixels:
+        Largest accepted width x height, checked from the header before decoding.
+
+    Returns
+    -------
+    LoadedImage
+
+    Raises
+    ------
+    InputError
+        For a missing or empty file, a file that is not a JPEG, PNG or TIFF (whatever
+        its extension), a truncated or damaged file, too many pixels, an unsupported
+        sample format or colour model, or an unusable ICC profile.
+    """
+    path = Path(path)
+    name = path.name
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError as exc:
+        raise InputError(f"{path}: no such file", field="image") from exc
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be read ({exc.strerror or exc})",
+                         field="image") from exc
+    if not data:
+        raise InputError(f"{name}: the file is empty", field="image")
+    kind = _sniff(data[:8])
+    if kind is None:
+        raise InputError(f"{name}: not a JPEG, PNG or TIFF image (the file content does "
+                         "not start with any of their signatures)", field="image")
+
+    if kind == "TIFF":
+        array, bits, orientation, icc = _decode_tiff(data, name, max_pixels)
+    else:
+        array, bits, orientation, icc = _decode_pillow(data, name, max_pixels)
+    array = _to_rgb_channels(np.asarray(array), name)
+    if bits == 8 and array.dtype != np.uint8:
+        array = array.astype(np.uint8)
+
+    icc_converted = False
+    if icc is not None and not _is_srgb_profile_safe(icc):
+        rgb = _icc_to_srgb(np.ascontiguousarray(array), bits, icc, name)
+        icc_converted = True
+    else:
+        rgb = array.astype(np.float32) / np.float32(255 if bits == 8 else 65535)
+
+    oriented = orientation in (2, 3, 4, 5, 6, 7, 8)
+    if oriented:
+        rgb = _apply_orientation(rgb, orientation)
+    rgb = np.ascontiguousarray(rgb, dtype=np.float32)
+    return LoadedImage(rgb=rgb, width=int(rgb.shape[1]), height=int(rgb.shape[0]),
+                       sha256=hashlib.sha256(data).hexdigest(), bits_per_sample=bits,
+                       icc_converted=icc_converted, orientation_applied=oriented,
+                       source_name=name)
+
+
+def _is_srgb_profile_safe(profile_bytes: bytes) -> bool:
+    """True for an sRGB profile; an unreadable profile is reported by the conversion."""
+    try:
+        return _is_srgb_profile(profile_bytes)
+    except Exception:  # noqa: BLE001 - the conversion step raises the clear message
+        return False
+
+
+def _to_uint8(array: np.ndarray) -> np.ndarray:
+    array = np.asarray(array)
+    if array.dtype == bool:
+        return array.astype(np.uint8) * np.uint8(255)
+    if array.dtype == np.uint8:
+        return array
+    if np.issubdtype(array.dtype, np.floating):
+        return (np.clip(array, 0.0, 1.0) * 255 + 0.5).astype(np.uint8)
+    raise ValueError(f"cannot write an array of dtype {array.dtype} as an 8-bit image")
+
+
+def _save(path: str | Path, array: np.ndarray, format_name: str, **options) -> None:
+    from PIL import Image
+
+    pixels = _to_uint8(array)
+    if pixels.ndim == 3 and pixels.shape[2] == 1:
+        pixels = pixels[..., 0]
+    if pixels.ndim not in (2, 3) or (pixels.ndim == 3 and pixels.shape[2] != 3):
+        raise ValueError(f"expected an (H, W) or (H, W, 3) array, got {pixels.shape}")
+    image = Image.fromarray(np.ascontiguousarray(pixels), "L" if pixels.ndim == 2 else "RGB")
+    # A fresh image carries no info dict; pass no exif, icc_profile or pnginfo so the
+    # file holds pixels only.
+    image.save(Path(path), format=format_name, **options)
+
+
+def write_png(path: str | Path, array: np.ndarray) -> None:
+    """Write an 8-bit PNG with no metadata.
+
+    Parameters
+    ----------
+    path:
+        Destination file.
+    array:
+        ``(H, W)`` bool mask (written 0/255), ``(H, W)`` or ``(H, W, 3)`` float in
+        [0, 1] (clipped, rounded to 8 bits) or uint8.
+    """
+    _save(path, array, "PNG", optimize=False)
+
+
+def write_jpeg(path: str | Path, rgb: np.ndarray, quality: int = 92) -> None:
+    """Write a baseline JPEG with no EXIF, ICC or comment segments.
+
+    Parameters
+    ----------
+    path:
+        Destination file.
+    rgb:
+        ``(H, W, 3)`` float sRGB in [0, 1] or uint8.
+    quality:
+        libjpeg quality, 1-95.
+    """
+    _save(path, rgb, "JPEG", quality=int(quality))

@@ -1,0 +1,428 @@
+"""Face landmarks, a skin mask and the anatomical regions that the metrics report on.
+
+Landmarks come from MediaPipe FaceMesh (mediapipe 0.10.21, whose model ships inside the
+wheel; 478 points with the iris refinement). Each region is a polygon through fixed
+landmark indices, filled at full resolution, intersected with a skin mask so that hair,
+background and clothing never count, and with the eyes, brows, lips and nostrils cut
+out. Regions never overlap: they are painted into one label image.
+
+Left and right are the subject's own (``cheek_left`` is the cheek that appears on the
+right of a frontal photograph), as in MediaPipe's ``FACEMESH_LEFT_EYE``.
+
+References
+----------
+- Kartynnik, Ablavatski, Grishchenko & Grundmann (2019), "Real-time facial surface
+  geometry from monocular video on mobile GPUs", CVPR Workshops (arXiv 1907.06724).
+- Chai & Ngan (1999), "Face segmentation using skin-color map in videophone
+  applications", IEEE Trans. Circuits Syst. Video Technol. 9(4):551-564 (the Cr/Cb
+  skin ranges used as the starting point of the skin mask).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = [
+    "REGION_NAMES",
+    "FaceRegions",
+    "face_regions",
+    "region_overlay",
+    "single_region",
+    "skin_mask",
+]
+
+REGION_NAMES = ("forehead", "glabella", "periorbital_left", "periorbital_right",
+                "cheek_left", "cheek_right", "nose", "perioral", "chin")
+
+# FaceMesh landmark indices. "right" lists are the subject's right (left of the image).
+_FOREHEAD_LOWER = (70, 63, 105, 66, 107, 108, 151, 337, 336, 296, 334, 293, 300)
+_FOREHEAD_TOP = (301, 251, 284, 332, 297, 338, 10, 109, 67, 103, 54, 21, 71)
+_GLABELLA = (55, 107, 108, 151, 337, 336, 285, 168)
+_PERIORBITAL_RIGHT = (55, 65, 52, 53, 46, 156, 139, 127, 234, 227, 116, 117, 118, 119,
+                      120, 121, 128, 245, 193)
+_PERIORBITAL_LEFT = (285, 295, 282, 283, 276, 383, 368, 356, 454, 447, 345, 346, 347,
+                     348, 349, 350, 357, 465, 417)
+_CHEEK_RIGHT = (116, 117, 118, 119, 120, 47, 126, 209, 129, 203, 206, 216, 212, 214,
+                192, 213, 147, 123)
+_CHEEK_LEFT = (345, 346, 347, 348, 349, 277, 355, 429, 358, 423, 426, 436, 432, 434,
+               416, 433, 376, 352)
+_NOSE = (168, 122, 188, 114, 217, 198, 131, 49, 220, 45, 4, 275, 440, 279, 360, 420,
+         437, 343, 412, 351)
+_PERIORAL = (2, 97, 98, 203, 206, 216, 212, 202, 204, 194, 201, 200, 421, 418, 424, 422,
+             432, 436, 426, 423, 327, 326)
+_CHIN = (212, 202, 204, 194, 201, 200, 421, 418, 424, 422, 432, 434, 430, 394, 379, 378,
+         400, 377, 152, 148, 176, 149, 150, 169, 210, 214)
+
+_RIGHT_EYE = (33, 246, 161, 160, 159, 158, 157, 173, 133, 155, 154, 153, 145, 144, 163, 7)
+_LEFT_EYE = (263, 466, 388, 387, 386, 385, 384, 398, 362, 382, 381, 380, 374, 373, 390, 249)
+_RIGHT_BROW = (70, 63, 105, 66, 107, 55, 65, 52, 53, 46)
+_LEFT_BROW = (300, 293, 334, 296, 336, 285, 295, 282, 283, 276)
+_LIPS = (61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291, 375, 321, 405, 314, 17, 84, 181,
+         91, 146)
+_RIGHT_NOSTRIL = (49, 64, 98, 97, 2, 94, 19, 1, 45, 220, 115)
+_LEFT_NOSTRIL = (279, 294, 327, 326, 2, 94, 19, 1, 275, 440, 344)
+_RIGHT_IRIS = (469, 471)  # horizontal ends of the subject's right iris
+_LEFT_IRIS = (474, 476)
+
+# Polygons painted in this order (later ones win where polygons touch).
+_REGION_POLYGONS = (
+    ("forehead", None),  # built from _FOREHEAD_LOWER and _FOREHEAD_TOP
+    ("chin", _CHIN),
+    ("cheek_right", _CHEEK_RIGHT),
+    ("cheek_left", _CHEEK_LEFT),
+    ("perioral", _PERIORAL),
+    ("periorbital_right", _PERIORBITAL_RIGHT),
+    ("periorbital_left", _PERIORBITAL_LEFT),
+    ("nose", _NOSE),
+    ("glabella", _GLABELLA),
+)
+
+#: How far above the top of the mesh the forehead polygon reaches, as a fraction of the
+#: face height (mesh top to chin). The mesh stops at mid-forehead; the skin mask then
+#: trims whatever hair or background this extension takes in.
+FOREHEAD_EXTENSION = 0.2
+
+#: Long side of the copy FaceMesh runs on, pixels.
+LANDMARK_SIZE = 960
+
+_EXCLUSION_MARGIN = 0.012  # margin around eyes, brows, lips, nostrils; fraction of face width
+
+
+@dataclass
+class FaceRegions:
+    """Region masks of one photograph.
+
+    Attributes
+    ----------
+    detected:
+        True when FaceMesh found a face.
+    masks:
+        Region name -> bool ``(H, W)`` mask. Always holds ``"whole"``: every analysed
+        skin pixel (the union of the regions when a face was found).
+    landmarks:
+        ``(478, 2)`` float pixel coordinates (x, y) in the full-resolution image, or None.
+    iris_diameter_px:
+        Mean horizontal visible iris diameter of the two eyes, pixels, or None.
+    skin_mask:
+        Bool ``(H, W)`` skin-likelihood mask of the whole image.
+    """
+
+    detected: bool
+    masks: dict[str, np.ndarray]
+    landmarks: np.ndarray | None
+    iris_diameter_px: float | None
+    skin_mask: np.ndarray
+    exclusion_mask: np.ndarray | None = field(default=None, repr=False)
+
+
+def _to_uint8(rgb: np.ndarray) -> np.ndarray:
+    import cv2
+
+    rgb = np.asarray(rgb)
+    if rgb.dtype == np.uint8:
+        return np.ascontiguousarray(rgb)
+    # Saturating, rounding conversion in one OpenCV pass (values are sRGB in [0, 1]).
+    return cv2.convertScaleAbs(np.ascontiguousarray(rgb, dtype=np.float32), alpha=255.0)
+
+
+def _landmarks(rgb8: np.ndarray) -> np.ndarray | None:
+    """FaceMesh landmarks of the largest face, in full-resolution pixel coordinates."""
+    import cv2
+    import mediapipe as mp
+
+    height, width = rgb8.shape[:2]
+    factor = min(1.0, LANDMARK_SIZE / max(height, width))
+    small = rgb8 if factor == 1.0 else cv2.resize(
+        rgb8, (round(width * factor), round(height * factor)), interpolation=cv2.INTER_AREA)
+    with mp.solutions.face_mesh.FaceMesh(static_image_mode=True, refine_landmarks=True,
+                                         max_num_faces=1) as mesh:
+        result = mesh.process(np.ascontiguousarray(small))
+    if not result.multi_face_landmarks:
+        return None
+    points = result.multi_face_landmarks[0].landmark
+    # Normalised coordinates are relative to the small copy's size, which has the same
+    # aspect ratio, so scaling by the full size maps them back.
+    return np.array([(p.x * width, p.y * height) for p in points], dtype=np.float64)
+
+
+def _ycrcb(rgb8: np.ndarray) -> np.ndarray:
+    import cv2
+
+    return cv2.cvtColor(rgb8, cv2.COLOR_RGB2YCrCb)
+
+
+def skin_mask(rgb: np.ndarray, *, seed: np.ndarray | None = None) -> np.ndarray:
+    """Pixels whose colour is close to the subject's skin colour.
+
+    Parameters
+    ----------
+    rgb:
+        ``(H, W, 3)`` sRGB image, float in [0, 1] or uint8.
+    seed:
+        Optional bool ``(H, W)`` mask of pixels known to be skin (for example the
+        central cheeks and nose from the landmarks). Without it, the fixed Cr/Cb skin
+        ranges of Chai & Ngan (1999), Cr 133-173 and Cb 77-127, select the seed.
+
+    Returns
+    -------
+    numpy.ndarray
+        Bool ``(H, W)`` mask.
+
+    Notes
+    -----
+    Fixed chrominance ranges miss very light and very dark skin and take in blond or
+    red hair, so the mask adapts to the subject's own skin, measured on the seed in
+    CIELAB as medians and robust standard deviations (1.4826 x MAD) of the hue angle
+    h = atan2(b*, a*), the chroma C* and L*:
+
+    - hue no more than max(1.5 SD, 10°) above the median: hair, and most clothing
+      and backgrounds, are yellower or more neutral than skin (on scikit-image's
+      astronaut, cheek hue 64° with SD 7°, blond fringe 80°). Downwards (towards red)
+      the hue may go max(4 SD, 30°), so erythema stays in the mask: it is what the
+      redness metrics measure.
+    - chroma at least 40 % of the median (grey, white and black surfaces are out) and
+      at most the median plus max(4 SD, 20).
+    - L* at least 50 % of the median (on the L* scale, so about 15 % of the
+      luminance): hair and deep shadow are darker. L* is not
+      bounded above, so highlights on the skin stay in.
+    """
+    import cv2
+
+    rgb8 = _to_uint8(rgb)
+    if seed is None:
+        luma, cr, cb = cv2.split(_ycrcb(rgb8))
+        seed = (cr >= 133) & (cr <= 173) & (cb >= 77) & (cb <= 127) & (luma >= 40)
+    seed = np.asarray(seed, dtype=bool)
+    if seed.sum() < 50:
+        return np.zeros(rgb8.shape[:2], dtype=bool)
+    # 8-bit CIELAB from OpenCV: L* x 255/100, a* + 128, b* + 128.
+    lightness, a_code, b_code = cv2.split(cv2.cvtColor(rgb8, cv2.COLOR_RGB2Lab))
+    # Averaging chroma over 5x5 pixels removes sensor noise and 8-bit quantisation, which
+    # otherwise spread the hue of low-chroma skin by ±10°; skin and hair still differ.
+    a_code = cv2.blur(a_code, (5, 5))
+    b_code = cv2.blur(b_code, (5, 5))
+    codes = np.arange(256, dtype=np.float32) - 128
+    hue_table = np.degrees(np.arctan2(codes[None, :], codes[:, None]))  # [a, b]
+    chroma_table = np.hypot(codes[:, None], codes[None, :])
+    seed_hue = hue_table[a_code[seed], b_code[seed]]
+    seed_chroma = chroma_table[a_code[seed], b_code[seed]]
+
+    def centre_and_sd(values: np.ndarray) -> tuple[float, float]:
+        centre = float(np.median(values))
+        return centre, 1.4826 * float(np.median(np.abs(values - centre)))
+
+    hue, hue_sd = centre_and_sd(seed_hue)
+    chroma, chroma_sd = centre_and_sd(seed_chroma)
+    hue_offset = (hue_table - hue + 180) % 360 - 180
+    table = ((hue_offset <= max(1.5 * hue_sd, 10.0))
+             & (hue_offset >= -max(4.0 * hue_sd, 30.0))
+             & (chroma_table >= 0.4 * chroma)
+             & (chroma_table <= chroma + max(4.0 * chroma_sd, 20.0))).astype(np.uint8)
+    # One gather on a combined 16-bit index is much faster than 2-D fancy indexing.
+    index = cv2.add(cv2.multiply(a_code.astype(np.uint16), 256, dtype=cv2.CV_16U),
+                    b_code.astype(np.uint16))
+    accepted = np.take(table.ravel(), index).astype(bool)
+    lightness_floor = 0.5 * float(np.median(lightness[seed]))
+    return accepted & (lightness >= lightness_floor)
+
+
+def _fill(shape: tuple[int, int], polygon: np.ndarray) -> np.ndarray:
+    import cv2
+
+    mask = np.zeros(shape, dtype=np.uint8)
+    cv2.fillPoly(mask, [np.round(polygon).astype(np.int32)], 1)
+    return mask.astype(bool)
+
+
+def _forehead_polygon(landmarks: np.ndarray) -> np.ndarray:
+    """Brow line up to the mesh top, extended upward along the face's vertical axis."""
+    up = landmarks[10] - landmarks[152]
+    face_height = float(np.linalg.norm(up))
+    up /= max(face_height, 1e-9)
+    top = landmarks[list(_FOREHEAD_TOP)] + up * FOREHEAD_EXTENSION * face_height
+    lower = landmarks[list(_FOREHEAD_LOWER)]
+    return np.concatenate([lower, top])
+
+
+def _exclusions(shape: tuple[int, int], landmarks: np.ndarray, face_width: float
+                ) -> np.ndarray:
+    import cv2
+
+    excluded = np.zeros(shape, dtype=np.uint8)
+    margin = max(1, int(round(_EXCLUSION_MARGIN * face_width)))
+    for polygon in (_RIGHT_EYE, _LEFT_EYE, _RIGHT_BROW, _LEFT_BROW, _LIPS,
+                    _RIGHT_NOSTRIL, _LEFT_NOSTRIL):
+        points = np.round(landmarks[list(polygon)]).astype(np.int32)
+        cv2.fillPoly(excluded, [points], 1)
+        # A round-capped outline of width 2 x margin grows the polygon by the margin,
+        # as a dilation would, at a fraction of the cost on large images.
+        cv2.polylines(excluded, [points], True, 1, thickness=2 * margin + 1,
+                      lineType=cv2.LINE_8)
+    return excluded.astype(bool)
+
+
+def _iris_diameter(landmarks: np.ndarray) -> float | None:
+    if landmarks.shape[0] < 478:
+        return None
+    diameters = [float(np.linalg.norm(landmarks[a] - landmarks[b]))
+                 for a, b in (_RIGHT_IRIS, _LEFT_IRIS)]
+    return float(np.mean(diameters)) if min(diameters) > 0 else None
+
+
+def face_regions(rgb: np.ndarray) -> FaceRegions:
+    """Find the face and build the region masks.
+
+    Parameters
+    ----------
+    rgb:
+        ``(H, W, 3)`` float32 sRGB image in [0, 1] (uint8 also accepted).
+
+    Returns
+    -------
+    FaceRegions
+        With a face: one mask per name in :data:`REGION_NAMES` (possibly empty when a
+        region is hidden, e.g. a forehead under a fringe) and ``"whole"``, their union.
+        Without a face: ``detected`` False and ``masks == {"whole": skin_mask}``.
+
+    Notes
+    -----
+    FaceMesh runs on a copy whose long side is :data:`LANDMARK_SIZE` pixels (5-10 ms)
+    and the polygons are filled at full resolution. The skin mask is seeded from the
+    cheeks and nose, so it follows the subject's own skin colour at any ITA.
+    """
+    import cv2
+
+    rgb8 = _to_uint8(rgb)
+    shape = rgb8.shape[:2]
+    landmarks = _landmarks(rgb8)
+    if landmarks is None:
+        skin = skin_mask(rgb8)
+        return FaceRegions(detected=False, masks={"whole": skin}, landmarks=None,
+                           iris_diameter_px=None, skin_mask=skin)
+
+    face_width = float(np.linalg.norm(landmarks[454] - landmarks[234]))
+    excluded = _exclusions(shape, landmarks, face_width)
+    seed = np.zeros(shape, dtype=np.uint8)
+    for polygon in (_CHEEK_RIGHT, _CHEEK_LEFT, _NOSE):
+        cv2.fillPoly(seed, [np.round(landmarks[list(polygon)]).astype(np.int32)], 1)
+    seed = seed.astype(bool) & ~excluded
+    skin = skin_mask(rgb8, seed=seed)
+    # Opening drops isolated hair-coloured specks; closing fills pores and small
+    # shadows inside the skin. Rectangular kernels keep this fast on 12 MP images.
+    side = max(3, int(round(0.008 * face_width)) | 1)
+    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (side, side))
+    skin8 = cv2.morphologyEx(skin.astype(np.uint8), cv2.MORPH_OPEN, kernel)
+    skin = cv2.morphologyEx(skin8, cv2.MORPH_CLOSE, kernel).astype(bool)
+
+    labels = np.zeros(shape, dtype=np.uint8)
+    for index, (name, polygon) in enumerate(_REGION_POLYGONS, start=1):
+        points = (_forehead_polygon(landmarks) if name == "forehead"
+                  else landmarks[list(polygon)])
+        cv2.fillPoly(labels, [np.round(points).astype(np.int32)], index)
+    labels[excluded | ~skin] = 0
+
+    masks = {name: labels == index for index, (name, _) in enumerate(_REGION_POLYGONS, 1)}
+    masks = {name: masks[name] for name in REGION_NAMES}
+    masks["whole"] = labels > 0
+    return FaceRegions(detected=True, masks=masks, landmarks=landmarks,
+                       iris_diameter_px=_iris_diameter(landmarks), skin_mask=skin,
+                       exclusion_mask=excluded)
+
+
+def single_region(rgb: np.ndarray, *, exclude: np.ndarray | None = None) -> FaceRegions:
+    """One region, ``"whole"``, for close-ups or when face detection is not wanted.
+
+    Parameters
+    ----------
+    rgb:
+        ``(H, W, 3)`` sRGB image, float in [0, 1] or uint8.
+    exclude:
+        Optional bool mask of pixels to leave out (e.g. a ColorChecker's mask).
+
+    Returns
+    -------
+    FaceRegions
+        ``detected`` False; ``"whole"`` holds the valid pixels: not clipped (every
+        channel below 250/255, so specular highlights and blown areas are out), not
+        near-black (luma at least 10/255: background, deep shadow) and not excluded.
+    """
+    import cv2
+
+    rgb8 = _to_uint8(rgb)
+    luma = cv2.cvtColor(rgb8, cv2.COLOR_RGB2GRAY)
+    valid = (rgb8.max(axis=2) < 250) & (luma >= 10)
+    if exclude is not None:
+        valid &= ~np.asarray(exclude, dtype=bool)
+    return FaceRegions(detected=False, masks={"whole": valid}, landmarks=None,
+                       iris_diameter_px=None, skin_mask=valid)
+
+
+# Distinct colours (sRGB 0-255) for the overlay, one per region.
+_OVERLAY_COLOURS = {
+    "forehead": (230, 159, 0), "glabella": (240, 228, 66), "periorbital_left": (86, 180, 233),
+    "periorbital_right": (0, 114, 178), "cheek_left": (0, 158, 115),
+    "cheek_right": (120, 200, 120), "nose": (213, 94, 0), "perioral": (204, 121, 167),
+    "chin": (150, 150, 255), "whole": (255, 255, 255),
+}
+
+
+def region_overlay(rgb: np.ndarray, regions: FaceRegions) -> np.ndarray:
+    """Colour each region over the photograph and label it, for a person to check.
+
+    Parameters
+    ----------
+    rgb:
+        ``(H, W, 3)`` sRGB image, float in [0, 1] or uint8.
+    regions:
+        From :func:`face_regions` or :func:`single_region`.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(H, W, 3)`` uint8 RGB image: regions tinted (45 % opacity) with outlines and
+        names.
+    """
+    import cv2
+
+    base = _to_uint8(rgb)
+    out = base.astype(np.float32)
+    names = [n for n in regions.masks if n != "whole"] or ["whole"]
+    height, width = base.shape[:2]
+    scale = max(height, width) / 1000
+    thickness = max(1, int(round(2 * scale)))
+    for name in names:
+        mask = regions.masks[name]
+        if not mask.any():
+            continue
+        colour = np.array(_OVERLAY_COLOURS.get(name, (255, 255, 255)), dtype=np.float32)
+        out[mask] = 0.55 * out[mask] + 0.45 * colour
+    out8 = np.clip(out, 0, 255).astype(np.uint8)
+    for name in names:
+        mask = regions.masks[name].astype(np.uint8)
+        if not mask.any():
+            continue
+        colour = tuple(int(c) for c in _OVERLAY_COLOURS.get(name, (255, 255, 255)))
+        contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+        cv2.drawContours(out8, contours, -1, colour, thickness)
+    # Labels sized to the face (or the image without one) so they do not bury it.
+    if regions.landmarks is not None:
+        reference = float(np.ptp(regions.landmarks[:, 0]))
+        font_scale = float(np.clip(reference / 900, 0.25, 2.0))
+    else:
+        font_scale = max(0.3, 0.5 * scale)
+    text_thickness = max(1, int(round(2 * font_scale)))
+    for name in names:
+        mask = regions.masks[name]
+        if not mask.any():
+            continue
+        ys, xs = np.nonzero(mask)
+        (text_width, _), _ = cv2.getTextSize(name, cv2.FONT_HERSHEY_SIMPLEX, font_scale,
+                                             text_thickness)
+        position = (int(np.median(xs)) - text_width // 2, int(np.median(ys)))
+        cv2.putText(out8, name, position, cv2.FONT_HERSHEY_SIMPLEX, font_scale,
+                    (0, 0, 0), text_thickness + 2, cv2.LINE_AA)
+        cv2.putText(out8, name, position, cv2.FONT_HERSHEY_SIMPLEX, font_scale,
+                    (255, 255, 255), text_thickness, cv2.LINE_AA)
+    return out8

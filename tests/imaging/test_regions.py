@@ -1,0 +1,231 @@
+"""Face landmarks, skin mask and region masks on the real faces that ship in packages."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from dermatrack.imaging.colour import lab_to_srgb
+from dermatrack.imaging.io import write_png
+from dermatrack.imaging.regions import (
+    REGION_NAMES,
+    FaceRegions,
+    face_regions,
+    region_overlay,
+    single_region,
+    skin_mask,
+)
+
+# FaceMesh contours (subject's right eye, left eye, brows, outer lips).
+RIGHT_EYE = (33, 246, 161, 160, 159, 158, 157, 173, 133, 155, 154, 153, 145, 144, 163, 7)
+LEFT_EYE = (263, 466, 388, 387, 386, 385, 384, 398, 362, 382, 381, 380, 374, 373, 390, 249)
+RIGHT_BROW = (70, 63, 105, 66, 107, 55, 65, 52, 53, 46)
+LEFT_BROW = (300, 293, 334, 296, 336, 285, 295, 282, 283, 276)
+LIPS = (61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291, 375, 321, 405, 314, 17, 84, 181,
+        91, 146)
+
+
+def _astronaut() -> np.ndarray:
+    from skimage import data
+
+    return data.astronaut().astype(np.float32) / 255
+
+
+def _grace_hopper() -> np.ndarray:
+    import matplotlib.cbook
+    from PIL import Image
+
+    with matplotlib.cbook.get_sample_data("grace_hopper.jpg") as handle:
+        return np.asarray(Image.open(handle).convert("RGB"), dtype=np.float32) / 255
+
+
+@pytest.fixture(scope="module", params=["astronaut", "grace_hopper"])
+def face(request):
+    rgb = _astronaut() if request.param == "astronaut" else _grace_hopper()
+    return request.param, rgb, face_regions(rgb)
+
+
+def _polygon_mask(shape, landmarks, indices) -> np.ndarray:
+    mask = np.zeros(shape, np.uint8)
+    cv2.fillPoly(mask, [np.round(landmarks[list(indices)]).astype(np.int32)], 1)
+    return mask.astype(bool)
+
+
+def test_face_found_with_every_region(face):
+    name, rgb, regions = face
+    assert regions.detected
+    assert regions.landmarks.shape == (478, 2)
+    assert set(regions.masks) == set(REGION_NAMES) | {"whole"}
+    for region in REGION_NAMES:
+        mask = regions.masks[region]
+        assert mask.shape == rgb.shape[:2] and mask.dtype == bool
+        # Each region is a real area, not a sliver (the astronaut's face is ~130 px wide).
+        assert mask.sum() > 150, (name, region)
+
+
+def test_regions_are_disjoint_and_whole_is_their_union(face):
+    _, _, regions = face
+    stack = np.stack([regions.masks[r] for r in REGION_NAMES]).astype(np.uint8)
+    assert stack.sum(axis=0).max() == 1
+    np.testing.assert_array_equal(regions.masks["whole"], stack.sum(axis=0) > 0)
+    assert not (regions.masks["whole"] & ~regions.skin_mask).any()
+
+
+def test_eyes_brows_and_lips_are_excluded(face):
+    _, rgb, regions = face
+    whole = regions.masks["whole"]
+    for indices in (RIGHT_EYE, LEFT_EYE, RIGHT_BROW, LEFT_BROW, LIPS):
+        feature = _polygon_mask(rgb.shape[:2], regions.landmarks, indices)
+        assert feature.sum() > 20
+        assert not (feature & whole).any()
+    for x, y in regions.landmarks[468:]:  # iris points
+        assert not whole[int(round(y)), int(round(x))]
+
+
+def test_regions_sit_in_their_anatomical_places(face):
+    _, _, regions = face
+    landmarks = regions.landmarks
+
+    def centroid(region):
+        ys, xs = np.nonzero(regions.masks[region])
+        return xs.mean(), ys.mean()
+
+    brow_bottom = landmarks[list(RIGHT_BROW + LEFT_BROW), 1].max()
+    brow_top = landmarks[list(RIGHT_BROW + LEFT_BROW), 1].min()
+    forehead_ys = np.nonzero(regions.masks["forehead"])[0]
+    assert forehead_ys.max() <= brow_bottom and centroid("forehead")[1] < brow_top
+    nose_x = landmarks[1, 0]
+    # Subject's left is on the image's right.
+    for side, sign in (("left", 1), ("right", -1)):
+        assert sign * (centroid(f"cheek_{side}")[0] - nose_x) > 0
+        assert sign * (centroid(f"periorbital_{side}")[0] - nose_x) > 0
+    glabella_x, glabella_y = centroid("glabella")
+    assert landmarks[55, 0] < glabella_x < landmarks[285, 0]
+    assert glabella_y < landmarks[168, 1] + 2
+    eye_y = landmarks[[33, 263], 1].mean()
+    mouth_y = landmarks[[61, 291], 1].mean()
+    assert eye_y < centroid("nose")[1] < mouth_y
+    assert centroid("perioral")[1] > centroid("nose")[1]
+    assert centroid("chin")[1] > mouth_y
+    assert centroid("cheek_left")[1] > eye_y
+
+
+def test_periorbital_reaches_the_crows_feet(face):
+    _, _, regions = face
+    landmarks = regions.landmarks
+    eye_width = np.linalg.norm(landmarks[33] - landmarks[133])
+    right_xs = np.nonzero(regions.masks["periorbital_right"])[1]
+    left_xs = np.nonzero(regions.masks["periorbital_left"])[1]
+    # Skin lateral to the outer eye corners, by at least a third of an eye width.
+    assert right_xs.min() < landmarks[33, 0] - eye_width / 3
+    assert left_xs.max() > landmarks[263, 0] + eye_width / 3
+
+
+def test_background_is_not_skin(face):
+    _, _, regions = face
+    # The plain backgrounds in the top corners of both photographs.
+    assert not regions.skin_mask[:20, :20].any() and not regions.skin_mask[:20, -20:].any()
+
+
+def test_forehead_extends_above_the_mesh_where_there_is_skin():
+    # Grace Hopper's cap sits at the top of the mesh; replace the cap above the
+    # forehead with forehead-coloured skin and the region must follow it upward.
+    rgb = _grace_hopper()
+    regions = face_regions(rgb)
+    landmarks = regions.landmarks
+    top = int(landmarks[10, 1])
+    left, right = int(landmarks[103, 0]), int(landmarks[332, 0])
+    skin_colour = np.median(rgb[regions.masks["forehead"]], axis=0)
+    noise = np.random.default_rng(0).normal(0, 0.01, (40, right - left, 3))
+    bare = rgb.copy()
+    bare[top - 40:top, left:right] = np.clip(skin_colour + noise, 0, 1)
+    extended = face_regions(bare)
+    forehead_ys = np.nonzero(extended.masks["forehead"])[0]
+    assert forehead_ys.min() < extended.landmarks[10, 1] - 15
+    # ... while with the cap in place it stops at the cap.
+    assert np.nonzero(regions.masks["forehead"])[0].min() > top - 8
+
+
+def test_iris_diameter_is_measured(face):
+    _, _, regions = face
+    face_width = np.linalg.norm(regions.landmarks[454] - regions.landmarks[234])
+    # Iris about 11.7 mm in a face about 140 mm wide: 6-11 % of the face width.
+    assert 0.06 < regions.iris_diameter_px / face_width < 0.11
+
+
+def test_region_overlay_saved_for_a_person_to_check(face, artifacts_dir):
+    name, rgb, regions = face
+    overlay = region_overlay(rgb, regions)
+    assert overlay.shape == rgb.shape and overlay.dtype == np.uint8
+    base = np.round(rgb * 255).astype(np.uint8)
+    changed = np.any(overlay != base, axis=2)
+    assert changed[regions.masks["cheek_left"]].mean() > 0.9
+    assert not changed[:10, :10].any()
+    write_png(artifacts_dir / f"regions_{name}.png", overlay)
+
+
+# ---------------------------------------------------------------------------------------
+# Without a face
+
+
+def _skin_patch_image(ita_deg: float, size: int = 120) -> tuple[np.ndarray, np.ndarray]:
+    """A uniform skin-coloured disc of a given ITA on a hair-and-wall background."""
+    # ITA = atan((L* - 50) / b*): pick L*, then the b* that gives the wanted angle.
+    lightness = {60: 75.0, 30: 62.0, 0: 50.0, -30: 38.0}[ita_deg]
+    b_star = (lightness - 50) / np.tan(np.radians(ita_deg)) if ita_deg else 18.0
+    skin = lab_to_srgb(np.array([lightness, 12.0, b_star], np.float32))
+    rng = np.random.default_rng(int(ita_deg) + 100)
+    image = np.empty((size, size, 3), np.float32)
+    image[:, : size // 2] = (0.55, 0.55, 0.57)  # grey wall
+    image[:, size // 2:] = lab_to_srgb(np.array([22.0, 3.0, 8.0], np.float32))  # dark hair
+    yy, xx = np.mgrid[:size, :size]
+    disc = (yy - size / 2) ** 2 + (xx - size / 2) ** 2 < (size / 3) ** 2
+    image[disc] = skin
+    image += rng.normal(0, 0.01, image.shape).astype(np.float32)
+    return np.clip(image, 0, 1), disc
+
+
+@pytest.mark.parametrize("ita", [60, 30, 0, -30])
+def test_skin_mask_adapts_to_every_skin_tone(ita):
+    image, disc = _skin_patch_image(ita)
+    seed = np.zeros_like(disc)
+    seed[50:70, 50:70] = True
+    mask = skin_mask(image, seed=seed)
+    assert mask[disc].mean() > 0.95
+    # Chroma is averaged over 5x5 pixels, so allow a 3-pixel blend at the edge.
+    far_outside = cv2.erode((~disc).astype(np.uint8), np.ones((7, 7), np.uint8)).astype(bool)
+    assert mask[far_outside].mean() < 0.02
+
+
+def test_skin_mask_keeps_redness_inside_the_skin():
+    image, disc = _skin_patch_image(30)
+    red = np.zeros_like(disc)
+    red[55:65, 40:80] = True
+    image[red] = np.clip(image[red] * (1.12, 0.9, 0.92), 0, 1)  # erythema: redder
+    seed = np.zeros_like(disc)
+    seed[30:45, 50:70] = True
+    assert skin_mask(image, seed=seed)[red].mean() > 0.95
+
+
+def test_no_face_gives_one_whole_region():
+    image, disc = _skin_patch_image(30, size=200)
+    regions = face_regions(image)
+    assert isinstance(regions, FaceRegions)
+    assert not regions.detected and regions.landmarks is None
+    assert list(regions.masks) == ["whole"]
+    np.testing.assert_array_equal(regions.masks["whole"], regions.skin_mask)
+    assert regions.iris_diameter_px is None
+
+
+def test_single_region_keeps_valid_pixels_only():
+    image = np.full((40, 60, 3), 0.6, np.float32)
+    image[:5] = 1.0          # blown highlight
+    image[-5:] = 0.0         # black background
+    exclude = np.zeros((40, 60), bool)
+    exclude[10:20, 10:20] = True
+    regions = single_region(image, exclude=exclude)
+    whole = regions.masks["whole"]
+    assert list(regions.masks) == ["whole"] and not regions.detected
+    assert not whole[:5].any() and not whole[-5:].any() and not whole[10:20, 10:20].any()
+    assert whole[25:35].all()
