@@ -1,0 +1,144 @@
+"""``dermatrack serve`` (the clinic web app) and ``dermatrack user`` (its accounts).
+
+``user add`` reads the password from stdin: typed twice without echo at a terminal, or
+one line from a pipe (``printf '%s\\n' "$PASSWORD" | dermatrack user add kim --role
+clinician``), so that it never appears in the process list or the shell history.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import typer
+
+from dermatrack.cli.output import JSON_OPTION_HELP
+from dermatrack.errors import InputError
+
+user_app = typer.Typer(help="Accounts of the web app: add, list, deactivate.",
+                       no_args_is_help=True)
+
+DATA_HELP = "Data directory (database and photos); default: $DERMATRACK_DATA_DIR."
+ROLE_HELP = ("clinician (all patient work), reception (demographics and scheduling), "
+             "researcher (de-identified cohort data), admin (users and the audit log).")
+
+
+def _actor() -> str:
+    return f"{os.environ.get('USER') or 'cli'}@cli"
+
+
+def _store(data_dir: str | None):
+    from dermatrack.config import load_settings
+    from dermatrack.services.common import open_store
+
+    return open_store(load_settings(data_dir))
+
+
+def read_new_password(stream=None) -> str:
+    """The new password: asked twice without echo on a terminal, else one line of stdin."""
+    import getpass
+
+    stream = stream or sys.stdin
+    if stream.isatty():
+        first = getpass.getpass("Password: ")
+        if getpass.getpass("Repeat password: ") != first:
+            raise InputError("the two passwords differ", field="password")
+        return first
+    line = stream.readline()
+    if not line:
+        raise InputError("no password on stdin (give it on one line)", field="password")
+    return line.rstrip("\r\n")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``serve`` and the ``user`` group to ``app``."""
+
+    @app.command("serve")
+    def serve_command(
+        data: str | None = typer.Option(None, "--data", help=DATA_HELP),
+        host: str = typer.Option("127.0.0.1", "--host",
+                                 help="Address to listen on (0.0.0.0: every interface)."),
+        port: int = typer.Option(8000, "--port", min=1, max=65535, help="TCP port."),
+        secure_cookies: bool = typer.Option(
+            False, "--secure-cookies", help="Mark cookies Secure (when served over HTTPS, "
+                                            "e.g. behind a TLS proxy)."),
+    ) -> None:
+        """Run the clinic web app (pages at /, API at /api, schema at /api/openapi.json)."""
+        import uvicorn
+
+        from dermatrack.cli.output import err_console
+        from dermatrack.config import load_settings
+        from dermatrack.services import accounts
+        from dermatrack.web.app import create_app
+
+        settings = load_settings(data)
+        web_app = create_app(settings, secure_cookies=secure_cookies)
+        if not accounts.list_users(web_app.state.store):
+            err_console.print("[yellow]No user accounts yet: add one with "
+                              f"`dermatrack user add NAME --role admin --data {settings.data_dir}`"
+                              "[/]")
+        err_console.print(f"dermatrack serving {settings.data_dir} at http://{host}:{port}/")
+        uvicorn.run(web_app, host=host, port=port, log_level="info")
+
+    @user_app.command("add")
+    def user_add(
+        username: str = typer.Argument(..., help="Lower-case login name."),
+        role: str = typer.Option(..., "--role", help=ROLE_HELP),
+        data: str | None = typer.Option(None, "--data", help=DATA_HELP),
+        as_json: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
+    ) -> None:
+        """Create an account; the password is read from stdin."""
+        from dermatrack.cli.output import console, emit_json
+        from dermatrack.services import accounts
+        from dermatrack.store.accounts import ROLES
+
+        if role not in ROLES:
+            raise InputError(f"unknown role {role!r}; expected one of {', '.join(ROLES)}",
+                             field="--role")
+        accounts.check_username(username)
+        password = read_new_password()
+        with _store(data) as store:
+            user = accounts.add_user(store, username, role, password, actor=_actor())
+        if as_json:
+            emit_json(user.model_dump(mode="json"))
+        else:
+            console.print(f"Added {user.username} ({user.role}).")
+
+    @user_app.command("list")
+    def user_list(
+        data: str | None = typer.Option(None, "--data", help=DATA_HELP),
+        as_json: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
+    ) -> None:
+        """List the accounts."""
+        from rich.table import Table
+
+        from dermatrack.cli.output import console, emit_json
+        from dermatrack.services import accounts
+
+        with _store(data) as store:
+            users = accounts.list_users(store)
+        if as_json:
+            emit_json([u.model_dump(mode="json") for u in users])
+            return
+        table = Table(title="Accounts")
+        for column in ("Username", "Role", "Active", "Created"):
+            table.add_column(column)
+        for u in users:
+            table.add_row(u.username, u.role, "yes" if u.active else "no",
+                          u.created_at.strftime("%Y-%m-%d"))
+        console.print(table)
+
+    @user_app.command("deactivate")
+    def user_deactivate(
+        username: str = typer.Argument(...),
+        data: str | None = typer.Option(None, "--data", help=DATA_HELP),
+    ) -> None:
+        """Stop an account from signing in (its sessions and tokens stop working)."""
+        from dermatrack.cli.output import console
+        from dermatrack.services import accounts
+
+        with _store(data) as store:
+            accounts.set_active(store, username, False, actor=_actor())
+        console.print(f"Deactivated {username}.")
+
+    app.add_typer(user_app, name="user")

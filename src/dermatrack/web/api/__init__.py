@@ -1,0 +1,17 @@
+"""The JSON REST API under ``/api``: one module per resource, each with a ``router``."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+MODULES = ("token", "users", "patients", "visits", "screening", "planning", "sessions",
+           "events", "scores", "measurements", "photos", "reports", "knowledge", "audit")
+
+
+def include(app: FastAPI) -> None:
+    """Mount every resource's router under ``/api``."""
+    import importlib
+
+    for name in MODULES:
+        module = importlib.import_module(f"dermatrack.web.api.{name}")
+        app.include_router(module.router, prefix="/api")

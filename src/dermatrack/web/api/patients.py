@@ -1,0 +1,93 @@
+"""Patients: search and list, register, read one.
+
+A clinician gets the whole record; reception gets the demographic part only
+(:class:`PatientDemographics`: identity, age, sex, consents), never concerns, history or
+skin type. Researchers use the de-identified cohort (``/api/cohort``) instead.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from fastapi import APIRouter, Depends, Query, status
+
+from dermatrack.services import patients
+from dermatrack.services.common import Record
+from dermatrack.services.patients import (
+    ConsentOut,
+    IdentityOut,
+    PatientIn,
+    PatientOut,
+    PatientSummary,
+)
+from dermatrack.web.deps import Principal, get_store, read_patient, require
+
+router = APIRouter(tags=["patients"])
+
+
+class PatientDemographics(Record):
+    """What reception sees of a patient."""
+
+    id: str
+    date_of_birth: dt.date | None
+    age_years: int | None
+    sex: str | None
+    consents: list[ConsentOut]
+    created_at: dt.datetime
+    identity: IdentityOut | None = None
+
+
+class PatientListItem(Record):
+    """A row of the patient list; ``fitzpatrick`` only for clinicians."""
+
+    id: str
+    sex: str | None
+    date_of_birth: dt.date | None
+    age_years: int | None
+    created_at: dt.datetime
+    fitzpatrick: str | None = None
+    identity: IdentityOut | None = None
+
+
+def shown_to(principal: Principal, record: PatientOut) -> PatientOut | PatientDemographics:
+    """The record trimmed to what the principal's role may see."""
+    if principal.can("clinical"):
+        return record
+    return PatientDemographics.model_validate(record.model_dump())
+
+
+def list_items(principal: Principal, rows: list[PatientSummary]) -> list[PatientListItem]:
+    clinical = principal.can("clinical")
+    return [PatientListItem(**row.model_dump(exclude={"fitzpatrick"}),
+                            fitzpatrick=row.fitzpatrick if clinical else None)
+            for row in rows]
+
+
+@router.get("/patients", response_model=list[PatientListItem])
+def list_patients(q: str | None = Query(None, description="Start of the id, or part of the "
+                                                          "name, email or phone"),
+                  store=Depends(get_store),
+                  principal: Principal = Depends(require("demographics"))):
+    """Patients, newest first, with their names (the read is audited)."""
+    rows = patients.list_patients(store, search=q, actor=principal.actor, with_identity=True)
+    return list_items(principal, rows)
+
+
+@router.post("/patients", status_code=status.HTTP_201_CREATED,
+             response_model=PatientOut | PatientDemographics)
+def add_patient(body: PatientIn, store=Depends(get_store),
+                principal: Principal = Depends(require("demographics"))):
+    """Register a patient (``PATIENT.json`` plus ``identity`` and ``consents``).
+
+    Every field is checked before anything is stored; a bad value is a 422 naming it.
+    """
+    return shown_to(principal, patients.add_patient(store, body, actor=principal.actor))
+
+
+@router.get("/patients/{patient_id}", response_model=PatientOut | PatientDemographics)
+def get_patient(patient_id: str, store=Depends(get_store),
+                principal: Principal = Depends(require("demographics"))):
+    fields = ("profile", "history") if principal.can("clinical") else ("demographics",)
+    record = read_patient(store, principal, patient_id, fields=fields, purpose="api",
+                          with_identity=True)
+    return shown_to(principal, record)

@@ -1,0 +1,44 @@
+"""Treatment planning: ranked modalities for a stored patient's concerns."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel
+
+from dermatrack.web.deps import Principal, get_store, read_patient, require
+
+router = APIRouter(tags=["planning"])
+
+
+class PlanOut(BaseModel):
+    """``dermatrack plan --json``'s shape: ``recommended`` best first, ``excluded`` with
+    the reasons."""
+
+    on: dt.date
+    start: dt.date
+    recommended: list[dict[str, Any]]
+    excluded: list[dict[str, Any]]
+
+
+def plan_record(patient_json: dict[str, Any], on: dt.date, start: dt.date) -> PlanOut:
+    from dermatrack.clinic.intake import parse_patient
+    from dermatrack.clinic.planning import plan
+    from dermatrack.knowledge.modalities import load_modalities
+
+    profile = parse_patient(patient_json, on=on)
+    return PlanOut.model_validate(plan(profile, load_modalities(), start=start, on=on)
+                                  .to_dict())
+
+
+@router.get("/patients/{patient_id}/plan", response_model=PlanOut)
+def plan_patient(patient_id: str,
+                 on: dt.date | None = Query(None, description="Screening date; default today"),
+                 start: dt.date | None = Query(None, description="First session; default on"),
+                 store=Depends(get_store),
+                 principal: Principal = Depends(require("clinical"))):
+    day = on or dt.date.today()
+    record = read_patient(store, principal, patient_id, fields=("plan",), purpose="api")
+    return plan_record(record.patient_json(day), day, start or day)

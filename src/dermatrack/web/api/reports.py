@@ -1,0 +1,93 @@
+"""Outcomes and reports: a patient's timeline (clinicians) and the de-identified cohort
+(researchers and clinicians).
+
+The cohort views come from :mod:`dermatrack.services.outcomes` (statistics) and
+:mod:`dermatrack.services.export` (the research export: fresh subject codes on every
+export, shifted dates, no names, contacts, notes or photos). Each cohort read is audited
+against every patient it covers.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import Response
+
+from dermatrack.services.outcomes import Timeline
+from dermatrack.web.deps import Principal, audit_reads, get_store, read_patient, require
+
+router = APIRouter(tags=["reports"])
+
+
+def audit_cohort_read(store, principal: Principal, purpose: str) -> None:
+    from dermatrack.services import patients
+
+    ids = [p.id for p in patients.list_patients(store, actor=principal.actor)]
+    audit_reads(store, principal, "patient", ids, fields=("cohort",), purpose=purpose)
+
+
+PATIENT_KEYS = frozenset({"patient", "patient_id"})
+
+
+def without_patient_ids(value: Any) -> Any:
+    """``value`` with every ``patient``/``patient_id`` entry removed, recursively.
+
+    The cohort statistics carry per-patient rows (responder status) keyed by the
+    pseudonymous id, which a researcher must not see: it links back to the clinic record.
+    """
+    if isinstance(value, dict):
+        return {k: without_patient_ids(v) for k, v in value.items() if k not in PATIENT_KEYS}
+    if isinstance(value, list):
+        return [without_patient_ids(v) for v in value]
+    return value
+
+
+@router.get("/patients/{patient_id}/timeline", response_model=Timeline)
+def timeline(patient_id: str, store=Depends(get_store),
+             principal: Principal = Depends(require("clinical"))):
+    """Visits, sessions, events, scores, photos and each measurement series with its
+    change from baseline judged against the MDC95."""
+    from dermatrack.services.outcomes import patient_timeline
+
+    read_patient(store, principal, patient_id, fields=("timeline",), purpose="api")
+    return patient_timeline(store, patient_id)
+
+
+@router.get("/cohort", response_model=dict[str, Any])
+def cohort(modality: str | None = Query(None), store=Depends(get_store),
+           principal: Principal = Depends(require("cohort"))):
+    """Cohort statistics: change by modality and phototype, responders, trajectories,
+    safety (no identifiers)."""
+    from dermatrack.services.outcomes import cohort_summary
+
+    audit_cohort_read(store, principal, "cohort summary")
+    return without_patient_ids(cohort_summary(store, modality=modality))
+
+
+@router.get("/cohort/export", response_model=list[dict[str, Any]])
+def cohort_export(store=Depends(get_store), principal: Principal = Depends(require("cohort"))):
+    """The de-identified research export as JSON rows."""
+    from dermatrack.services.export import export_rows
+
+    audit_cohort_read(store, principal, "export")
+    return export_rows(store)
+
+
+@router.get("/cohort/export.csv", response_class=Response,
+            responses={200: {"content": {"text/csv": {}}}})
+def cohort_export_csv(store=Depends(get_store),
+                      principal: Principal = Depends(require("cohort"))):
+    """The de-identified research export as CSV (the columns of ``dermatrack export``)."""
+    from dermatrack.services.export import COLUMNS, export_rows
+
+    audit_cohort_read(store, principal, "export")
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(COLUMNS))
+    writer.writeheader()
+    writer.writerows(export_rows(store))
+    return Response(out.getvalue(), media_type="text/csv",
+                    headers={"Content-Disposition":
+                             'attachment; filename="dermatrack-cohort.csv"'})

@@ -1,0 +1,33 @@
+"""Clinician scale scores (GAIS, Glogau, ...) at a patient's visits."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Query, status
+
+from dermatrack.services import scores
+from dermatrack.services.scores import ScoreIn, ScoreOut
+from dermatrack.web.deps import Principal, get_store, read_patient, require
+
+router = APIRouter(tags=["scores"])
+
+
+class ScoreBody(ScoreIn):
+    """A score; the patient comes from the path."""
+
+    patient_id: str | None = None
+
+
+@router.get("/patients/{patient_id}/scores", response_model=list[ScoreOut])
+def list_scores(patient_id: str, instrument: str | None = Query(None),
+                store=Depends(get_store),
+                principal: Principal = Depends(require("clinical"))):
+    read_patient(store, principal, patient_id, fields=("scores",), purpose="api")
+    return scores.list_scores(store, patient_id, instrument=instrument)
+
+
+@router.post("/patients/{patient_id}/scores", response_model=ScoreOut,
+             status_code=status.HTTP_201_CREATED)
+def add_score(patient_id: str, body: ScoreBody, store=Depends(get_store),
+              principal: Principal = Depends(require("clinical"))):
+    data = body.model_dump(exclude_unset=True) | {"patient_id": patient_id}
+    return scores.add_score(store, data, actor=principal.actor)

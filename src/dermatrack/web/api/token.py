@@ -1,0 +1,55 @@
+"""``POST /api/token``: a bearer token for the OAuth2 password flow.
+
+The form is the one FastAPI documents (``OAuth2PasswordRequestForm``: ``username``,
+``password``); the answer is ``{"access_token", "token_type": "bearer", "expires_in"}``.
+Tokens are signed and expire (see :mod:`dermatrack.web.security`); failed attempts count
+towards the same per-user-and-address limit as the sign-in page.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi.security import OAuth2PasswordRequestForm
+from pydantic import BaseModel
+
+from dermatrack.web.deps import client_address, get_store
+from dermatrack.web.security import TOKEN_MAX_AGE_S
+
+router = APIRouter(tags=["authentication"])
+
+
+class TokenOut(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int = TOKEN_MAX_AGE_S
+
+
+def check_credentials(request: Request, username: str, password: str):
+    """The account for these credentials, or an HTTP error: 429 while the username and
+    address are locked out, 401 for wrong credentials (counted as a failure)."""
+    from dermatrack.services import accounts
+
+    limiter = request.app.state.limiter
+    client = client_address(request)
+    wait = limiter.retry_after(username, client)
+    if wait:
+        raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS,
+                            f"too many failed sign-ins; try again in {wait} s",
+                            headers={"Retry-After": str(wait)})
+    user = accounts.authenticate(get_store(request), username, password)
+    if user is None:
+        limiter.failed(username, client)
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong username or password",
+                            headers={"WWW-Authenticate": "Bearer"})
+    limiter.succeeded(username, client)
+    return user
+
+
+@router.post("/token", response_model=TokenOut)
+def issue_token(request: Request,
+                form: OAuth2PasswordRequestForm = Depends()) -> TokenOut:
+    """Exchange a username and password for a bearer token."""
+    user = check_credentials(request, form.username, form.password)
+    return TokenOut(access_token=request.app.state.signer.api_token(user.username))

@@ -1,0 +1,43 @@
+"""Accounts (admin only): list, create, activate and deactivate."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, Depends, status
+from pydantic import BaseModel, Field
+
+from dermatrack.services import accounts
+from dermatrack.services.accounts import UserOut
+from dermatrack.web.deps import Principal, get_store, require
+
+router = APIRouter(tags=["users"])
+
+
+class UserIn(BaseModel):
+    username: str = Field(examples=["nurse.kim"])
+    role: Literal["clinician", "reception", "researcher", "admin"]
+    password: str = Field(min_length=accounts.MIN_PASSWORD_LENGTH,
+                          max_length=accounts.MAX_PASSWORD_LENGTH)
+
+
+class ActiveIn(BaseModel):
+    active: bool
+
+
+@router.get("/users", response_model=list[UserOut])
+def list_users(store=Depends(get_store), _: Principal = Depends(require("users"))):
+    return accounts.list_users(store)
+
+
+@router.post("/users", response_model=UserOut, status_code=status.HTTP_201_CREATED)
+def add_user(body: UserIn, store=Depends(get_store),
+             principal: Principal = Depends(require("users"))):
+    return accounts.add_user(store, body.username, body.role, body.password,
+                             actor=principal.actor)
+
+
+@router.put("/users/{username}/active", response_model=UserOut)
+def set_active(username: str, body: ActiveIn, store=Depends(get_store),
+               principal: Principal = Depends(require("users"))):
+    return accounts.set_active(store, username, body.active, actor=principal.actor)

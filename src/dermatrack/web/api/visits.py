@@ -1,0 +1,46 @@
+"""Visits (scheduling): a patient's timepoints and dates. Reception sees no visit notes."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from fastapi import APIRouter, Depends, HTTPException, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from dermatrack.services import patients
+from dermatrack.services.patients import TIMEPOINT_PATTERN, VisitOut
+from dermatrack.web.deps import Principal, get_store, read_patient, require
+
+router = APIRouter(tags=["visits"])
+
+
+class VisitBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    timepoint: str = Field(pattern=TIMEPOINT_PATTERN.pattern, examples=["baseline", "m3"])
+    date: dt.date
+    notes: str | None = Field(None, description="Clinical notes (clinicians only)")
+
+
+def _shown(principal: Principal, visit: VisitOut) -> VisitOut:
+    return visit if principal.can("clinical") else visit.model_copy(update={"notes": None})
+
+
+@router.get("/patients/{patient_id}/visits", response_model=list[VisitOut])
+def list_visits(patient_id: str, store=Depends(get_store),
+                principal: Principal = Depends(require("scheduling"))):
+    read_patient(store, principal, patient_id, fields=("visits",), purpose="api")
+    return [_shown(principal, v) for v in patients.list_visits(store, patient_id)]
+
+
+@router.post("/patients/{patient_id}/visits", response_model=VisitOut,
+             status_code=status.HTTP_201_CREATED)
+def add_visit(patient_id: str, body: VisitBody, store=Depends(get_store),
+              principal: Principal = Depends(require("scheduling"))):
+    data = body.model_dump()
+    if data["notes"] and not principal.can("clinical"):
+        raise HTTPException(status.HTTP_403_FORBIDDEN,
+                            f"the {principal.role} role may not write clinical notes")
+    visit = patients.add_visit(store, {**data, "patient_id": patient_id},
+                               actor=principal.actor)
+    return _shown(principal, visit)

@@ -1,0 +1,188 @@
+"""Dependencies of the routes: the store, the signed-in user and the role checks.
+
+Every permission of the web app is declared once, in :data:`PERMISSIONS`; routes state
+the permission they need (``Depends(require("photos"))`` for the API,
+``Depends(require_page("photos"))`` for pages) and never test roles themselves.
+
+Roles (issue 7): a *clinician* does all patient work; *reception* sees and edits
+demographics and scheduling only (no clinical notes, photos or measurements); a
+*researcher* sees de-identified cohort data only (no names, contacts or photos); an *admin*
+manages accounts and reads the audit log, and no patient data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import OAuth2PasswordBearer
+
+from dermatrack.services.common import Store
+from dermatrack.web.security import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE, csrf_matches
+
+_ALL = frozenset({"clinician", "reception", "researcher", "admin"})
+
+PERMISSIONS: dict[str, frozenset[str]] = {
+    # Register a patient and see or edit names, contacts, age, sex and consents.
+    "demographics": frozenset({"clinician", "reception"}),
+    # Visits by timepoint and date (scheduling).
+    "scheduling": frozenset({"clinician", "reception"}),
+    # Concerns, history, screening, plans, sessions, reactions, scores, measurements, notes.
+    "clinical": frozenset({"clinician"}),
+    "photos": frozenset({"clinician"}),
+    # De-identified cohort views and exports.
+    "cohort": frozenset({"clinician", "researcher"}),
+    "knowledge": _ALL,
+    "audit": frozenset({"admin"}),
+    "users": frozenset({"admin"}),
+}
+"""Permission name to the roles that hold it."""
+
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+_bearer = OAuth2PasswordBearer(tokenUrl="/api/token", auto_error=False)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who makes the request, how they signed in and from where."""
+
+    username: str
+    role: str
+    client: str
+    via: str  # "session" (cookie) or "token" (bearer)
+
+    @property
+    def actor(self) -> str:
+        """The audit trail's actor: ``user@address``, so each row says who and from where."""
+        return f"{self.username}@{self.client}"
+
+    def can(self, permission: str) -> bool:
+        return self.role in PERMISSIONS[permission]
+
+
+class SignInRequired(Exception):
+    """A page was asked for without a valid session; the app redirects to sign-in."""
+
+
+class PageForbidden(Exception):
+    """A signed-in user asked for a page their role may not see."""
+
+    def __init__(self, principal: Principal, permission: str):
+        super().__init__(permission)
+        self.principal = principal
+        self.permission = permission
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def get_store(request: Request) -> Store:
+    return request.app.state.store
+
+
+def _principal(request: Request, username: str | None, via: str) -> Principal | None:
+    from dermatrack.services import accounts
+
+    if not username:
+        return None
+    user = accounts.get_user(get_store(request), username)
+    if user is None:  # deactivated or removed since the cookie or token was issued
+        return None
+    return Principal(username=user.username, role=user.role,
+                     client=client_address(request), via=via)
+
+
+def session_principal(request: Request) -> Principal | None:
+    """The user of a valid session cookie, or None."""
+    session = request.app.state.signer.read_session(request.cookies.get(SESSION_COOKIE))
+    return _principal(request, session and session.username, "session")
+
+
+def api_user(request: Request, token: str | None = Depends(_bearer)) -> Principal:
+    """The API caller, from a bearer token or a page session.
+
+    A session-authenticated write must carry the CSRF header (scripts on our pages send
+    it); a bearer token needs none, since browsers never attach it on their own.
+    """
+    if token:
+        principal = _principal(request, request.app.state.signer.read_token(token), "token")
+    else:
+        principal = session_principal(request)
+        if principal is not None and request.method in UNSAFE_METHODS and not csrf_matches(
+                request.cookies.get(CSRF_COOKIE), request.headers.get(CSRF_HEADER)):
+            raise HTTPException(status.HTTP_403_FORBIDDEN, "missing or wrong CSRF token")
+    if principal is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "not signed in",
+                            headers={"WWW-Authenticate": "Bearer"})
+    return principal
+
+
+def require(permission: str):
+    """API dependency: the caller, who must hold ``permission`` (else 403)."""
+    if permission not in PERMISSIONS:
+        raise KeyError(permission)
+
+    def dependency(principal: Principal = Depends(api_user)) -> Principal:
+        if not principal.can(permission):
+            raise HTTPException(status.HTTP_403_FORBIDDEN,
+                                f"the {principal.role} role may not use {permission}")
+        return principal
+
+    return dependency
+
+
+def page_user(request: Request) -> Principal:
+    principal = session_principal(request)
+    if principal is None:
+        raise SignInRequired()
+    return principal
+
+
+def require_page(permission: str):
+    """Page dependency: the signed-in user, who must hold ``permission``."""
+    if permission not in PERMISSIONS:
+        raise KeyError(permission)
+
+    def dependency(principal: Principal = Depends(page_user)) -> Principal:
+        if not principal.can(permission):
+            raise PageForbidden(principal, permission)
+        return principal
+
+    return dependency
+
+
+def audit_read(store: Store, principal: Principal, entity: str, entity_id: str, *,
+               fields: Iterable[str] = (), purpose: str | None = None) -> None:
+    """Record in the audit trail that ``principal`` read a row (reads are not flushed
+    changes, so the services' automatic trail does not see them)."""
+    audit_reads(store, principal, entity, [entity_id], fields=fields, purpose=purpose)
+
+
+def audit_reads(store: Store, principal: Principal, entity: str, entity_ids: Iterable[str],
+                *, fields: Iterable[str] = (), purpose: str | None = None) -> None:
+    """Record reads of several rows in one transaction."""
+    from dermatrack.services.audit import record_read
+
+    fields = tuple(fields)
+    with store.transaction(principal.actor) as session:
+        for entity_id in entity_ids:
+            record_read(session, entity=entity, entity_id=entity_id, fields=fields,
+                        purpose=purpose)
+
+
+def read_patient(store: Store, principal: Principal, patient_id: str, *,
+                 fields: Iterable[str], purpose: str, with_identity: bool = False):
+    """The patient's record (404 when unknown), with the read of ``fields`` audited.
+
+    Reading the identity is audited by the service itself; this records the clinical
+    part named by ``fields`` (``"sessions"``, ``"photos"``, ...).
+    """
+    from dermatrack.services import patients
+
+    record = patients.get_patient_record(store, patient_id, actor=principal.actor,
+                                         with_identity=with_identity)
+    audit_read(store, principal, "patient", patient_id, fields=fields, purpose=purpose)
+    return record

@@ -1,0 +1,93 @@
+"""Server-rendered pages: one module per kind of page, each with a ``router``.
+
+Shared here: :func:`render` (a template with the signed-in user, the CSRF token and the
+navigation), :func:`checked_form` (a POSTed form whose CSRF token matches) and
+:func:`error_page`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, HTTPException, Request, status
+from fastapi.responses import HTMLResponse
+
+from dermatrack.web.deps import Principal, session_principal
+from dermatrack.web.security import (
+    CSRF_COOKIE,
+    CSRF_FIELD,
+    CSRF_HEADER,
+    csrf_matches,
+    new_csrf_token,
+)
+
+MODULES = ("auth", "patients", "charting", "photos", "reports", "knowledge", "admin")
+
+NAVIGATION = (
+    ("Patients", "/patients", "demographics"),
+    ("New patient", "/patients/new", "clinical"),
+    ("Cohort", "/cohort", "cohort"),
+    ("Knowledge base", "/knowledge", "knowledge"),
+    ("Audit log", "/admin/audit", "audit"),
+    ("Users", "/admin/users", "users"),
+)
+
+
+def include(app: FastAPI) -> None:
+    import importlib
+
+    for name in MODULES:
+        app.include_router(importlib.import_module(f"dermatrack.web.pages.{name}").router)
+
+
+def csrf_token(request: Request) -> tuple[str, bool]:
+    """The CSRF token of this browser, and whether it is new (to be set as a cookie)."""
+    existing = request.cookies.get(CSRF_COOKIE)
+    return (existing, False) if existing else (new_csrf_token(), True)
+
+
+def set_csrf_cookie(request: Request, response, token: str) -> None:
+    response.set_cookie(CSRF_COOKIE, token, httponly=True, samesite="strict",
+                        secure=request.app.state.secure_cookies, path="/")
+
+
+def render(request: Request, template: str, principal: Principal | None = None, *,
+           status_code: int = 200, **context: Any) -> HTMLResponse:
+    """Render ``template`` with the user, CSRF token and navigation in its context."""
+    token, new = csrf_token(request)
+    navigation = [(label, url) for label, url, permission in NAVIGATION
+                  if principal is not None and principal.can(permission)]
+    response = request.app.state.templates.TemplateResponse(
+        request, template, {"user": principal, "csrf_token": token, "csrf_field": CSRF_FIELD,
+                            "navigation": navigation, "path": request.url.path, **context},
+        status_code=status_code)
+    if new:
+        set_csrf_cookie(request, response, token)
+    return response
+
+
+async def checked_form(request: Request):
+    """The POSTed form, after checking its CSRF token against the cookie (403 if not)."""
+    form = await request.form()
+    submitted = form.get(CSRF_FIELD) or request.headers.get(CSRF_HEADER)
+    if not csrf_matches(request.cookies.get(CSRF_COOKIE), submitted):
+        raise HTTPException(status.HTTP_403_FORBIDDEN,
+                            "the form's security token is missing or stale; reload the page "
+                            "and submit again")
+    return form
+
+
+def check_csrf_header(request: Request) -> None:
+    """For script requests (live previews) that send the token in a header."""
+    if not csrf_matches(request.cookies.get(CSRF_COOKIE), request.headers.get(CSRF_HEADER)):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "missing or wrong CSRF token")
+
+
+def error_page(request: Request, status_code: int, message: str,
+               principal: Principal | None = None) -> HTMLResponse:
+    if principal is None:
+        principal = session_principal(request)
+    titles = {403: "Not allowed", 404: "Not found", 413: "File too large",
+              415: "Unsupported file type", 422: "Cannot do that"}
+    return render(request, "error.html", principal, status_code=status_code,
+                  title=titles.get(status_code, "Error"), message=message)

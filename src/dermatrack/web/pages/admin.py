@@ -1,0 +1,83 @@
+"""Admin pages: the audit log with filters, and user accounts."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse
+
+from dermatrack.errors import InputError
+from dermatrack.web.deps import Principal, get_store, require_page
+from dermatrack.web.pages import checked_form, render
+
+router = APIRouter(include_in_schema=False)
+
+
+def _date(value: str | None, field: str) -> dt.date | None:
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise InputError(f"{value!r} is not a date as YYYY-MM-DD", field=field) from None
+
+
+@router.get("/admin/audit")
+def audit_page(request: Request, actor: str = "", action: str = "", entity: str = "",
+               entity_id: str = "", since: str = "", until: str = "",
+               store=Depends(get_store), principal: Principal = Depends(require_page("audit"))):
+    from dermatrack.services.audit import ACTIONS
+    from dermatrack.web.api.audit import filtered_history
+
+    filters = {"actor": actor, "action": action, "entity": entity, "entity_id": entity_id,
+               "since": since, "until": until}
+    error, rows = None, []
+    try:
+        rows = filtered_history(store, actor=actor or None, action=action or None,
+                                entity=entity or None, entity_id=entity_id or None,
+                                since=_date(since, "since"), until=_date(until, "until"),
+                                limit=500)
+    except InputError as problem:
+        error = problem
+    return render(request, "audit.html", principal, rows=rows, filters=filters,
+                  actions=ACTIONS, error=error, status_code=422 if error else 200)
+
+
+@router.get("/admin/users")
+def users_page(request: Request, store=Depends(get_store),
+               principal: Principal = Depends(require_page("users")), errors=None,
+               form=None, status_code: int = 200):
+    from dermatrack.services import accounts
+    from dermatrack.store.accounts import ROLES
+
+    return render(request, "users.html", principal, users=accounts.list_users(store),
+                  roles=ROLES, errors=errors or {}, form=form or {}, status_code=status_code)
+
+
+@router.post("/admin/users")
+async def add_user(request: Request, store=Depends(get_store),
+                   principal: Principal = Depends(require_page("users"))):
+    from dermatrack.services import accounts
+
+    form = await checked_form(request)
+    values = {key: str(form.get(key) or "") for key in ("username", "role", "password")}
+    try:
+        accounts.add_user(store, values["username"].strip(), values["role"],
+                          values["password"], actor=principal.actor)
+    except InputError as error:
+        return users_page(request, store, principal, errors={error.field: error.message},
+                          form=values, status_code=422)
+    return RedirectResponse("/admin/users", status_code=303)
+
+
+@router.post("/admin/users/{username}/active")
+async def toggle_user(request: Request, username: str, store=Depends(get_store),
+                      principal: Principal = Depends(require_page("users"))):
+    from dermatrack.services import accounts
+
+    form = await checked_form(request)
+    if username == principal.username:
+        raise InputError("you cannot deactivate your own account", field="username")
+    accounts.set_active(store, username, form.get("active") == "1", actor=principal.actor)
+    return RedirectResponse("/admin/users", status_code=303)

@@ -1,0 +1,71 @@
+"""Sign-in and sign-out pages, and the home page (each role's first page)."""
+
+from __future__ import annotations
+
+from urllib.parse import urlparse
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import RedirectResponse
+
+from dermatrack.web.deps import session_principal
+from dermatrack.web.pages import checked_form, render, set_csrf_cookie
+from dermatrack.web.security import SESSION_COOKIE, SESSION_MAX_AGE_S, new_csrf_token
+
+router = APIRouter(include_in_schema=False)
+
+HOME = {"clinician": "/patients", "reception": "/patients", "researcher": "/cohort",
+        "admin": "/admin/audit"}
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Only a path on this site (no scheme or host), so sign-in cannot redirect away."""
+    if not target:
+        return None
+    parsed = urlparse(target)
+    if parsed.scheme or parsed.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+@router.get("/")
+def home(request: Request):
+    principal = session_principal(request)
+    if principal is None:
+        return RedirectResponse("/signin", status_code=303)
+    return RedirectResponse(HOME[principal.role], status_code=303)
+
+
+@router.get("/signin")
+def signin_page(request: Request, next: str | None = None):
+    return render(request, "signin.html", next=_safe_next(next) or "", username="",
+                  error=None)
+
+
+@router.post("/signin")
+async def signin(request: Request):
+    from dermatrack.web.api.token import check_credentials
+
+    form = await checked_form(request)
+    username = str(form.get("username", "")).strip()
+    password = str(form.get("password", ""))
+    target = _safe_next(str(form.get("next", "")))
+    try:
+        user = check_credentials(request, username, password)
+    except HTTPException as error:
+        return render(request, "signin.html", status_code=error.status_code,
+                      next=target or "", username=username, error=error.detail)
+    response = RedirectResponse(target or HOME[user.role], status_code=303)
+    secure = request.app.state.secure_cookies
+    response.set_cookie(SESSION_COOKIE, request.app.state.signer.session_cookie(user.username),
+                        max_age=SESSION_MAX_AGE_S, httponly=True, samesite="lax",
+                        secure=secure, path="/")
+    set_csrf_cookie(request, response, new_csrf_token())  # a fresh token per session
+    return response
+
+
+@router.post("/signout")
+async def signout(request: Request):
+    await checked_form(request)
+    response = RedirectResponse("/signin", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response

@@ -1,0 +1,42 @@
+"""Knowledge base pages: search, and each modality's protocol, rules and references."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+
+from dermatrack.errors import InputError
+from dermatrack.web.deps import Principal, require_page
+from dermatrack.web.pages import render
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/knowledge")
+def knowledge_page(request: Request, q: str | None = None,
+                   principal: Principal = Depends(require_page("knowledge"))):
+    from dermatrack.knowledge.modalities import load_modalities
+    from dermatrack.web.api.knowledge import knowledge_base
+
+    hits, error = [], None
+    if q and q.strip():
+        try:
+            hits = knowledge_base(request).search(q, limit=30)
+        except InputError as problem:
+            error = problem.message
+    template = "_hits.html" if request.headers.get("X-Partial") else "knowledge.html"
+    return render(request, template, principal, q=q or "", hits=hits, error=error,
+                  modalities=sorted(load_modalities().values(), key=lambda m: m.name))
+
+
+@router.get("/knowledge/modalities/{code}")
+def modality_page(request: Request, code: str,
+                  principal: Principal = Depends(require_page("knowledge"))):
+    from dermatrack.errors import NotFoundError
+    from dermatrack.knowledge.modalities import load_modalities
+    from dermatrack.web.pages.charting import parameter_table
+
+    modality = load_modalities().get(code)
+    if modality is None:
+        raise NotFoundError(f"no modality {code!r}")
+    return render(request, "modality.html", principal, modality=modality,
+                  parameters=parameter_table(modality))

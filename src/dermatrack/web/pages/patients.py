@@ -1,0 +1,221 @@
+"""Patient pages: the list with search, the intake form (screening re-run as fields
+change), the patient chart, and visit scheduling."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse
+
+from dermatrack.errors import InputError
+from dermatrack.web.deps import Principal, get_store, read_patient, require_page
+from dermatrack.web.pages import check_csrf_header, checked_form, render
+
+router = APIRouter(include_in_schema=False)
+
+CONSENT_VERSION = "web-1"
+"""Version recorded for consents ticked on the intake form."""
+
+
+def vocabulary_choices() -> dict[str, Any]:
+    """The controlled vocabulary the intake form offers, as (code, label) lists."""
+    from dermatrack.clinic.intake import FITZPATRICK_TYPES, SEXES
+    from dermatrack.knowledge.vocabulary import load_vocabulary
+
+    vocabulary = load_vocabulary()
+
+    def pairs(kind: str) -> list[tuple[str, str]]:
+        return sorted(((t.code, t.label) for t in vocabulary.terms(kind).values()),
+                      key=lambda pair: pair[1].lower())
+
+    return {"concerns": pairs("concerns"), "regions": pairs("regions"),
+            "conditions": pairs("conditions"), "medications": pairs("medications"),
+            "skin_types": FITZPATRICK_TYPES, "sexes": SEXES}
+
+
+def _text(form, key: str) -> str | None:
+    value = str(form.get(key) or "").strip()
+    return value or None
+
+
+def intake_data(form) -> dict[str, Any]:
+    """The intake form as ``PATIENT.json`` plus ``identity`` and ``consents``.
+
+    Values are passed on as typed, so that the services' checks (and their field names)
+    judge them; only empty fields are dropped.
+    """
+    data: dict[str, Any] = {}
+    age = _text(form, "age")
+    if age is not None:
+        data["age"] = int(age) if age.isdigit() else age
+    for key in ("date_of_birth", "sex", "fitzpatrick"):
+        if (value := _text(form, key)) is not None:
+            data[key] = value
+    concerns = []
+    for code, region, severity in zip(form.getlist("concern_code"),
+                                      form.getlist("concern_region"),
+                                      form.getlist("concern_severity"), strict=False):
+        if not str(code).strip():
+            continue
+        severity = str(severity).strip()
+        concerns.append({"code": str(code).strip(), "region": str(region).strip() or None,
+                         "severity": int(severity) if severity.isdigit() else severity or None})
+    data["concerns"] = concerns
+    data["conditions"] = [str(c) for c in form.getlist("conditions") if str(c).strip()]
+    data["allergies"] = [str(c) for c in form.getlist("allergies") if str(c).strip()]
+    medications = []
+    for code, last_taken in zip(form.getlist("medication_code"),
+                                form.getlist("medication_last_taken"), strict=False):
+        if str(code).strip():
+            medication: dict[str, Any] = {"code": str(code).strip()}
+            if str(last_taken).strip():
+                medication["last_taken"] = str(last_taken).strip()
+            medications.append(medication)
+    data["medications"] = medications
+    identity = {key: _text(form, key) for key in ("name", "email", "phone")}
+    if any(identity.values()):
+        data["identity"] = identity
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    data["consents"] = [{"kind": kind, "version": CONSENT_VERSION, "signed_at": now}
+                        for kind in ("treatment", "photography", "research")
+                        if form.get(f"consent_{kind}")]
+    return data
+
+
+def intake_echo(form) -> dict[str, Any]:
+    """What was typed, to fill the form again after an error."""
+    echo = {key: str(form.get(key) or "") for key in
+            ("name", "email", "phone", "age", "date_of_birth", "sex", "fitzpatrick")}
+    echo["concerns"] = [
+        {"code": c, "region": r, "severity": s} for c, r, s in zip(
+            form.getlist("concern_code"), form.getlist("concern_region"),
+            form.getlist("concern_severity"), strict=False) if str(c).strip()]
+    echo["medications"] = [
+        {"code": c, "last_taken": t} for c, t in zip(
+            form.getlist("medication_code"), form.getlist("medication_last_taken"),
+            strict=False) if str(c).strip()]
+    echo["conditions"] = set(form.getlist("conditions"))
+    echo["allergies"] = set(form.getlist("allergies"))
+    echo["consents"] = {k for k in ("treatment", "photography", "research")
+                        if form.get(f"consent_{k}")}
+    return echo
+
+
+@router.get("/patients")
+def patient_list(request: Request, q: str | None = None, store=Depends(get_store),
+                 principal: Principal = Depends(require_page("demographics"))):
+    from dermatrack.services import patients
+    from dermatrack.web.api.patients import list_items
+
+    rows = list_items(principal, patients.list_patients(store, search=q, actor=principal.actor,
+                                                        with_identity=True))
+    template = "_patient_rows.html" if request.headers.get("X-Partial") else "patients.html"
+    return render(request, template, principal, patients=rows, q=q or "")
+
+
+@router.get("/patients/new")
+def intake_page(request: Request, principal: Principal = Depends(require_page("clinical"))):
+    return render(request, "intake.html", principal, choices=vocabulary_choices(),
+                  form={"concerns": [], "medications": [], "conditions": set(),
+                        "allergies": set(), "consents": set()}, errors={})
+
+
+@router.post("/patients/new/screening")
+async def intake_screening(request: Request,
+                           principal: Principal = Depends(require_page("clinical"))):
+    """The live screening panel of the intake form (nothing is stored)."""
+    from dermatrack.web.api.screening import screen_record
+
+    check_csrf_header(request)
+    form = await request.form()
+    data = intake_data(form)
+    data.pop("identity", None)
+    data.pop("consents", None)
+    try:
+        result = screen_record(data, dt.date.today())
+    except InputError as error:
+        return render(request, "_screening.html", principal, result=None, incomplete=error)
+    return render(request, "_screening.html", principal, result=result, incomplete=None)
+
+
+@router.post("/patients/new")
+async def intake_submit(request: Request, store=Depends(get_store),
+                        principal: Principal = Depends(require_page("clinical"))):
+    from dermatrack.services import patients
+
+    form = await checked_form(request)
+    try:
+        record = patients.add_patient(store, intake_data(form), actor=principal.actor)
+    except InputError as error:
+        return render(request, "intake.html", principal, status_code=422,
+                      choices=vocabulary_choices(), form=intake_echo(form),
+                      errors={error.field or "form": error.message})
+    return RedirectResponse(f"/patients/{record.id}", status_code=303)
+
+
+def _plan(record) -> tuple[Any, str | None]:
+    from dermatrack.web.api.planning import plan_record
+
+    today = dt.date.today()
+    try:
+        return plan_record(record.patient_json(today), today, today), None
+    except InputError as error:
+        return None, error.message
+
+
+def chart_context(store, principal: Principal, patient_id: str) -> dict[str, Any]:
+    """Everything the chart shows that the principal may see (the read is audited)."""
+    from dermatrack.services import patients
+
+    clinical = principal.can("clinical")
+    fields = ("profile", "history", "screening", "plan", "sessions", "events", "scores",
+              "photos", "timeline") if clinical else ("demographics", "visits")
+    record = read_patient(store, principal, patient_id, fields=fields, purpose="chart",
+                          with_identity=True)
+    context: dict[str, Any] = {"record": record,
+                               "visits": patients.list_visits(store, patient_id),
+                               "today": dt.date.today().isoformat(), "errors": {}}
+    if clinical:
+        from dermatrack.services import charting, photos, scores
+        from dermatrack.services.outcomes import patient_timeline
+        from dermatrack.web.api.screening import screen_record
+
+        today = dt.date.today()
+        context.update(
+            screening=screen_record(record.patient_json(today), today),
+            sessions=charting.list_sessions(store, patient_id),
+            events=charting.list_events(store, patient_id),
+            scores=scores.list_scores(store, patient_id),
+            photos=photos.list_photos(store, patient_id),
+            timeline=patient_timeline(store, patient_id))
+        context["plan"], context["plan_note"] = _plan(record)
+    return context
+
+
+@router.get("/patients/{patient_id}")
+def chart(request: Request, patient_id: str, store=Depends(get_store),
+          principal: Principal = Depends(require_page("demographics"))):
+    """The patient chart; reception sees the demographic part and the visits."""
+    return render(request, "chart.html", principal,
+                  **chart_context(store, principal, patient_id))
+
+
+@router.post("/patients/{patient_id}/visits")
+async def add_visit(request: Request, patient_id: str, store=Depends(get_store),
+                    principal: Principal = Depends(require_page("scheduling"))):
+    from dermatrack.services import patients
+
+    form = await checked_form(request)
+    data = {"patient_id": patient_id, "timepoint": _text(form, "timepoint") or "",
+            "date": _text(form, "date") or ""}
+    if principal.can("clinical") and _text(form, "notes"):
+        data["notes"] = _text(form, "notes")
+    try:
+        patients.add_visit(store, data, actor=principal.actor)
+    except InputError as error:
+        context = chart_context(store, principal, patient_id)
+        context["errors"] = {error.field or "visit": error.message}
+        return render(request, "chart.html", principal, status_code=422, **context)
+    return RedirectResponse(f"/patients/{patient_id}#visits", status_code=303)

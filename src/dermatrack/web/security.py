@@ -1,0 +1,153 @@
+"""Sessions, bearer tokens, CSRF tokens and sign-in rate limiting for the web app.
+
+* Page sessions are a cookie holding the username and a random session id, signed with
+  itsdangerous (HMAC-SHA256 over a key derived from the app's secret) and timestamped, so
+  the server keeps no session table and a cookie older than :data:`SESSION_MAX_AGE_S` is
+  refused. The cookie is ``HttpOnly`` (scripts cannot read it), ``SameSite=Lax`` (other
+  sites' forms do not carry it) and ``Secure`` when the app is served over HTTPS.
+* API bearer tokens (``POST /api/token``, the OAuth2 password flow) are signed and
+  timestamped the same way under another salt, and expire after
+  :data:`TOKEN_MAX_AGE_S`. They are not stored: deactivating the account (checked on
+  every request) or changing the secret revokes them.
+* CSRF: every form carries a token equal to a random value in a separate ``SameSite=Strict``
+  cookie (the double-submit pattern of the OWASP CSRF cheat sheet); a new value is drawn at
+  each sign-in. Scripts send it in the ``X-CSRF-Token`` header.
+* Failed sign-ins are counted per username and client address; after
+  :data:`MAX_FAILED_SIGNINS` failures within :data:`SIGNIN_WINDOW_S` that pair is refused
+  until the window has passed (OWASP Authentication cheat sheet, "account lockout").
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+import threading
+import time
+from collections import defaultdict, deque
+from dataclasses import dataclass
+from pathlib import Path
+
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+SESSION_COOKIE = "dermatrack_session"
+CSRF_COOKIE = "dermatrack_csrf"
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "X-CSRF-Token"
+SESSION_MAX_AGE_S = 12 * 3600
+"""A page session lasts one working day."""
+TOKEN_MAX_AGE_S = 8 * 3600
+"""An API token lasts a shift."""
+MAX_FAILED_SIGNINS = 5
+SIGNIN_WINDOW_S = 15 * 60
+SECRET_FILENAME = "web-secret.key"
+
+
+def load_or_create_secret(data_dir: Path) -> str:
+    """The signing secret kept in the data directory, created (mode 0600) on first use."""
+    path = Path(data_dir) / SECRET_FILENAME
+    if path.exists():
+        return path.read_text(encoding="ascii").strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(48)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="ascii") as stream:
+        stream.write(secret)
+    return secret
+
+
+@dataclass(frozen=True)
+class SessionData:
+    username: str
+    session_id: str
+
+
+class Signer:
+    """Signs and checks session cookies and API tokens with one secret."""
+
+    def __init__(self, secret: str):
+        options = {"digest_method": hashlib.sha256}
+        self._sessions = URLSafeTimedSerializer(secret, salt="dermatrack-session",
+                                                signer_kwargs=options)
+        self._tokens = URLSafeTimedSerializer(secret, salt="dermatrack-api-token",
+                                              signer_kwargs=options)
+
+    def session_cookie(self, username: str) -> str:
+        return self._sessions.dumps({"u": username, "s": secrets.token_urlsafe(16)})
+
+    def read_session(self, cookie: str | None) -> SessionData | None:
+        """The session in a cookie, or None when missing, forged or expired."""
+        data = _loads(self._sessions, cookie, SESSION_MAX_AGE_S)
+        if not isinstance(data, dict) or not isinstance(data.get("u"), str):
+            return None
+        return SessionData(username=data["u"], session_id=str(data.get("s", "")))
+
+    def api_token(self, username: str) -> str:
+        return self._tokens.dumps({"u": username})
+
+    def read_token(self, token: str | None) -> str | None:
+        """The username a bearer token was issued to, or None when forged or expired."""
+        data = _loads(self._tokens, token, TOKEN_MAX_AGE_S)
+        if not isinstance(data, dict) or not isinstance(data.get("u"), str):
+            return None
+        return data["u"]
+
+
+def _loads(serializer: URLSafeTimedSerializer, value: str | None, max_age: int) -> object:
+    if not value:
+        return None
+    try:
+        return serializer.loads(value, max_age=max_age)
+    except (SignatureExpired, BadSignature):
+        return None
+
+
+def new_csrf_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def csrf_matches(cookie_value: str | None, submitted: str | None) -> bool:
+    """True when the submitted token equals the cookie's (compared in constant time)."""
+    if not cookie_value or not submitted:
+        return False
+    return hmac.compare_digest(cookie_value.encode(), submitted.encode())
+
+
+class SignInLimiter:
+    """Counts failed sign-ins per (username, client address) in a sliding window.
+
+    Held in memory by one server process; several processes would each count apart, so a
+    deployment with several workers should put the limit in front (a reverse proxy).
+    """
+
+    def __init__(self, max_failures: int = MAX_FAILED_SIGNINS,
+                 window_s: float = SIGNIN_WINDOW_S, clock=time.monotonic):
+        self.max_failures = max_failures
+        self.window_s = window_s
+        self._clock = clock
+        self._failures: dict[tuple[str, str], deque[float]] = defaultdict(deque)
+        self._lock = threading.Lock()
+
+    def _recent(self, key: tuple[str, str]) -> deque[float]:
+        now = self._clock()
+        failures = self._failures[key]
+        while failures and now - failures[0] >= self.window_s:
+            failures.popleft()
+        return failures
+
+    def retry_after(self, username: str, client: str) -> int:
+        """Seconds until this pair may try again (0: it may now)."""
+        with self._lock:
+            failures = self._recent((username.lower(), client))
+            if len(failures) < self.max_failures:
+                return 0
+            return max(1, int(failures[0] + self.window_s - self._clock()) + 1)
+
+    def failed(self, username: str, client: str) -> None:
+        with self._lock:
+            self._recent((username.lower(), client)).append(self._clock())
+
+    def succeeded(self, username: str, client: str) -> None:
+        with self._lock:
+            self._failures.pop((username.lower(), client), None)

@@ -1,0 +1,129 @@
+"""The before/after viewer's images: the baseline, the follow-up aligned onto it, and a
+colour-change overlay.
+
+The follow-up is registered onto the baseline by
+:func:`dermatrack.imaging.align.align_to_baseline` (landmarks when a face is found, then
+ECC). The overlay marks where the colour changed: the CIE 1976 colour difference
+ΔE*ab = ‖Lab_followup − Lab_baseline‖ per pixel (CIE 15:2004), shown transparent below
+:data:`VISIBLE_DELTA_E` (about one just-noticeable difference, 2.3 for ΔE*ab; Sharma &
+Trussell 1997, "Digital color imaging", IEEE Trans. Image Process. 6(7):901-932) and
+from yellow to red up to :data:`SATURATED_DELTA_E`. Pixels the follow-up does not cover
+stay transparent. Images are downscaled to :data:`DISPLAY_SIZE` for the screen; the
+metrics are computed on the full photographs elsewhere.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import numpy as np
+
+LAYERS = ("baseline", "aligned", "change")
+DISPLAY_SIZE = 1024
+"""Long side, in pixels, of the images the viewer shows."""
+VISIBLE_DELTA_E = 2.3
+SATURATED_DELTA_E = 15.0
+OVERLAY_ALPHA = 0.75
+"""Opacity of a saturated change pixel."""
+_CACHE_SIZE = 8
+
+
+@dataclass(frozen=True)
+class AlignedPair:
+    """Encoded PNG layers of one baseline/follow-up pair and how they were aligned."""
+
+    layers: dict[str, bytes]
+    method: str
+    correlation: float | None
+    changed_fraction: float
+
+    def png(self, layer: str) -> bytes:
+        return self.layers[layer]
+
+
+def _display(rgb: np.ndarray) -> np.ndarray:
+    import cv2
+
+    height, width = rgb.shape[:2]
+    factor = DISPLAY_SIZE / max(height, width)
+    if factor >= 1:
+        return rgb
+    size = (max(1, round(width * factor)), max(1, round(height * factor)))
+    return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+
+
+def _png(rgb_or_rgba: np.ndarray) -> bytes:
+    import cv2
+
+    pixels = (np.clip(rgb_or_rgba, 0, 1) * 255 + 0.5).astype(np.uint8)
+    code = cv2.COLOR_RGBA2BGRA if pixels.shape[2] == 4 else cv2.COLOR_RGB2BGR
+    ok, buffer = cv2.imencode(".png", cv2.cvtColor(pixels, code))
+    if not ok:
+        raise RuntimeError("PNG encoding failed")
+    return buffer.tobytes()
+
+
+def change_overlay(baseline: np.ndarray, aligned: np.ndarray,
+                   valid: np.ndarray) -> tuple[np.ndarray, float]:
+    """RGBA overlay of the colour difference and the fraction of covered pixels changed.
+
+    Parameters
+    ----------
+    baseline, aligned:
+        ``(H, W, 3)`` float sRGB in [0, 1] on the same grid.
+    valid:
+        Bool ``(H, W)``: pixels the aligned follow-up covers.
+    """
+    from skimage.color import rgb2lab
+
+    delta_e = np.linalg.norm(rgb2lab(aligned) - rgb2lab(baseline), axis=2)
+    strength = np.clip((delta_e - VISIBLE_DELTA_E) / (SATURATED_DELTA_E - VISIBLE_DELTA_E),
+                       0, 1)
+    strength[~valid] = 0
+    overlay = np.zeros((*delta_e.shape, 4), dtype=np.float32)
+    overlay[..., 0] = 1.0
+    overlay[..., 1] = 1.0 - strength  # yellow (small change) to red (large change)
+    overlay[..., 3] = np.where(strength > 0, 0.25 + (OVERLAY_ALPHA - 0.25) * strength, 0)
+    covered = int(valid.sum())
+    changed = float((strength[valid] > 0).sum() / covered) if covered else 0.0
+    return overlay, changed
+
+
+def compute_pair(baseline_rgb: np.ndarray, followup_rgb: np.ndarray) -> AlignedPair:
+    """Align and render a pair (no I/O)."""
+    from dermatrack.imaging.align import align_to_baseline
+
+    baseline = _display(np.asarray(baseline_rgb, dtype=np.float32))
+    followup = _display(np.asarray(followup_rgb, dtype=np.float32))
+    alignment = align_to_baseline(baseline, followup)
+    overlay, changed = change_overlay(baseline, alignment.warped, alignment.valid_mask)
+    return AlignedPair(layers={"baseline": _png(baseline), "aligned": _png(alignment.warped),
+                               "change": _png(overlay)},
+                       method=alignment.method, correlation=alignment.ecc_correlation,
+                       changed_fraction=changed)
+
+
+_lock = threading.Lock()
+
+
+def aligned_pair(app, store, baseline_id: str, followup_id: str) -> AlignedPair:
+    """The rendered pair, kept in a small per-app cache (the viewer asks for three layers
+    of the same pair at once)."""
+    from dermatrack.services.photos import load_photo_rgb
+
+    with _lock:
+        cache = getattr(app.state, "viewer_cache", None)
+        if cache is None:
+            cache = app.state.viewer_cache = OrderedDict()
+        key = (baseline_id, followup_id)
+        if key in cache:
+            cache.move_to_end(key)
+            return cache[key]
+    pair = compute_pair(load_photo_rgb(store, baseline_id), load_photo_rgb(store, followup_id))
+    with _lock:
+        cache[key] = pair
+        while len(cache) > _CACHE_SIZE:
+            cache.popitem(last=False)
+    return pair
