@@ -74,6 +74,43 @@ def test_plan_human_output(cli):
     assert "Left out" in r.stdout and "pregnancy" in r.stdout
 
 
+def _unboxed(text):
+    """Terminal output as one string of words, without box drawing or line breaks."""
+    return " ".join(text.translate({ord(c): " " for c in "│╭╮╰╯─"}).split())
+
+
+def test_plan_human_output_fits_80_columns_with_a_panel_per_modality(cli, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    r = cli("plan", PATIENTS / "fitz5_scars_melasma.json", "--on", "2026-11-21")
+    assert r.code == 0, r.stderr
+    assert max(len(line) for line in r.stdout.splitlines()) <= 80
+    data = cli("plan", PATIENTS / "fitz5_scars_melasma.json", "--on", "2026-11-21",
+               "--json").json()
+    words = _unboxed(r.stdout)
+    for rank, item in enumerate(data["recommended"], start=1):
+        # each recommendation has its own panel, and its notes survive whole
+        assert f"{rank}. {item['name']}, {item['verdict']}" in words
+        for note in ([m["mitigation"] for m in item["mitigations"]]
+                     + [c["note"] for c in item["combinations"]] + item["pre_care"]):
+            assert " ".join(note.split()) in words
+        assert " ".join(f"{s['n']}: {s['date']}," for s in item["sessions"]).rstrip(",") \
+            in words
+
+
+def test_screen_human_output_fits_80_columns(cli, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    r = cli("screen", EXAMPLE, "--on", "2026-11-21")
+    assert r.code == 0, r.stderr
+    assert max(len(line) for line in r.stdout.splitlines()) <= 80
+    words = _unboxed(r.stdout)
+    data = cli("screen", EXAMPLE, "--on", "2026-11-21", "--json").json()
+    for result in data["results"]:
+        for reason in result["reasons"]:
+            assert reason["rule"] in words and " ".join(reason["text"].split()) in words
+            if reason["mitigation"]:
+                assert " ".join(reason["mitigation"].split()) in words
+
+
 def _write(tmp_path, data, name="patient.json"):
     path = tmp_path / name
     path.write_text(data if isinstance(data, str) else json.dumps(data))

@@ -41,6 +41,13 @@ def test_surface_json(cli, sinusoid_x3p):
     assert result.code == 0, result.stderr
     data = result.json()
     assert set(data) >= {"areal", "profile", "furrows", "units", "settings"}
+    # every parameter issue 5 names, each with its unit
+    assert set(data["areal"]) >= {"Sa", "Sq", "Sp", "Sv", "Sz", "Ssk", "Sku", "Sdq", "Sdr",
+                                  "Vmp", "Vmc", "Vvc", "Vvv", "Sk", "Spk", "Svk"}
+    assert set(data["profile"]) >= {"Ra", "Rq", "Rp", "Rv", "Rz", "Rt"}
+    assert set(data["furrows"]) >= {"furrow_depth_um", "furrow_volume_mm3"}
+    assert set(data["units"]) >= {*data["areal"], *data["profile"], *data["furrows"]}
+    assert {"form", "ls_um", "lc_um", "dx_um", "dy_um"} <= set(data["settings"])
     assert data["areal"]["Sq"] == pytest.approx(AMPLITUDE / math.sqrt(2), rel=1e-9)
     assert data["profile"]["Ra"] == pytest.approx(2 * AMPLITUDE / math.pi, rel=5e-3)
     assert data["settings"]["dx_um"] == pytest.approx(2.0)
@@ -124,6 +131,7 @@ def test_elasticity_json(cli, suction_csv):
     assert dropped.json()[0]["settings"]["first_cycle_dropped"] is True
     human = cli("measure", "elasticity", suction_csv)
     assert human.code == 0 and "R9" in human.stdout
+    assert max(len(line) for line in human.stdout.splitlines()) <= 80
 
 
 def test_elasticity_bad_curve_exit_2(cli, tmp_path):
@@ -190,3 +198,15 @@ def test_unknown_patient_stores_nothing(cli, store, colour_csv):
     result = cli("measure", "colour", colour_csv, "--patient", "nobody", "--region", "cheeks",
                  "--actor", "dr.test")
     assert result.code == 2 and "patient" in result.stderr
+
+
+@pytest.mark.parametrize("command", ["surface", "colour", "elasticity"])
+def test_missing_directory_and_binary_files_exit_2(cli, tmp_path, command):
+    binary = tmp_path / "readings.csv"
+    binary.write_bytes(b"L,a,b\n\x00\xff\xfe\n")
+    for path, words in ((tmp_path / "absent.csv", "absent.csv"), (binary, "readings.csv")):
+        result = cli("measure", command, path, "--json")
+        assert result.code == 2 and result.stdout == ""
+        assert words in result.stderr and result.stderr.count("\n") == 1
+    result = cli("measure", command, tmp_path)
+    assert result.code == 2 and "directory" in result.stderr

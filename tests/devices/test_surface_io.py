@@ -142,10 +142,16 @@ def test_bad_files_are_refused(tmp_path):
     np.save(profile, np.arange(10.0))
     with pytest.raises(InputError, match="2-D"):
         read_height_map(profile, spacing_um=1.0, z_unit="um")
+    bitmap = tmp_path / "map.bmp"
+    bitmap.write_bytes(b"BM" + bytes(60))
     with pytest.raises(InputError, match="format"):
-        read_height_map(tmp_path / "map.bmp")
-    with pytest.raises(InputError, match="no such file"):
-        read_height_map(tmp_path / "missing.npy")
+        read_height_map(bitmap)
+    # a missing path is reported as missing, whatever its suffix
+    for missing in ("missing.npy", "missing.bmp"):
+        with pytest.raises(InputError, match="no such file"):
+            read_height_map(tmp_path / missing)
+    with pytest.raises(InputError, match="directory"):
+        read_height_map(tmp_path)
 
 
 def test_x3p_profile_is_not_a_surface(tmp_path):

@@ -47,7 +47,8 @@ def test_json_matches_core(cli, tmp_path):
 def test_human_table(cli, tmp_path):
     result = cli("repeatability", _write(tmp_path, _shrout_fleiss_csv()))
     assert result.code == 0, result.stderr
-    assert "wrinkle_" in result.stdout and "cheek" in result.stdout and "ita" in result.stdout
+    assert "wrinkle_index" in result.stdout and "cheek" in result.stdout and "ita" in result.stdout
+    assert max(len(line) for line in result.stdout.splitlines()) <= 80
     assert "MDC95" in result.stdout
     assert "0.17" in result.stdout  # ICC(1,1) of the Shrout & Fleiss data
 
@@ -88,3 +89,12 @@ def test_missing_file(cli, tmp_path):
     result = cli("repeatability", tmp_path / "absent.csv", "--json")
     assert result.code == 2
     assert "absent.csv" in result.stderr and result.stdout == ""
+
+
+def test_directory_and_binary_files_exit_2(cli, tmp_path):
+    binary = tmp_path / "captures.csv"
+    binary.write_bytes(b"subject,metric,value\n\x00\x01\n")
+    result = cli("repeatability", binary, "--json")
+    assert result.code == 2 and "line 2" in result.stderr and "binary" in result.stderr
+    result = cli("repeatability", tmp_path, "--json")
+    assert result.code == 2 and "directory" in result.stderr and result.stdout == ""

@@ -100,6 +100,18 @@ def test_visit_session_event_score(cli, env, patient_id, session_id, tmp_path):
     assert len(shown["sessions"]) == 1 and len(shown["scores"]) == 1
     assert shown["sessions"][0]["products"][0]["lot"] == "LOT-7"
 
+    # The human chart: one line per fact, no JSON blobs, nothing wider than 80 columns.
+    human = cli("patient", "show", patient_id)
+    assert human.code == 0, human.stderr
+    lines = human.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    assert "{" not in human.stdout and "Events (2)" in human.stdout
+    text = " ".join(human.stdout.split())
+    assert "acne_scars (cheeks, severity 3)" in text
+    assert "microneedling on cheeks by dr.lee" in text and "HA serum (lot LOT-7)" in text
+    assert f"adverse event {shown['events'][1]['code']}" in text
+    assert "gais_clinician" in text and ": 3" in text and "dr.b, blinded" in text
+
 
 def test_session_from_a_file(cli, env, patient_id, tmp_path):
     path = _write(tmp_path, "session.json", {

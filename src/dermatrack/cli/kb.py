@@ -8,14 +8,14 @@ file named.
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
 
-from dermatrack.cli.output import JSON_OPTION_HELP, console, emit_json
+from dermatrack.cli._input import read_bytes, read_json, read_text
+from dermatrack.cli.output import console, emit_json, json_option, label_grid
 from dermatrack.errors import InputError
 
 if TYPE_CHECKING:
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 kb_app = typer.Typer(help="Knowledge base: records, topic articles, modalities and search.",
                      no_args_is_help=True)
 
-JSON_OPTION = typer.Option(False, "--json", help=JSON_OPTION_HELP)
+JSON_OPTION = json_option()
 
 
 def register(app: typer.Typer) -> None:
@@ -34,30 +34,6 @@ def register(app: typer.Typer) -> None:
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _read_bytes(path: Path) -> bytes:
-    """The file's bytes, or InputError naming it."""
-    if not path.exists():
-        raise InputError(f"{path}: no such file")
-    if path.is_dir():
-        raise InputError(f"{path}: is a directory, expected a file")
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from None
-
-
-def _read_text(path: Path) -> str:
-    raw = _read_bytes(path)
-    if b"\x00" in raw:
-        raise InputError(f"{path}: binary data (NUL byte); expected text",
-                         line=raw.count(b"\n", 0, raw.index(b"\x00")) + 1)
-    try:
-        return raw.decode("utf-8").removeprefix("\ufeff")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path}: not UTF-8 text (byte {exc.start})",
-                         line=raw.count(b"\n", 0, exc.start) + 1) from None
 
 
 def _print_record(record: Record, heading: str | None = None) -> None:
@@ -71,9 +47,16 @@ def _print_record(record: Record, heading: str | None = None) -> None:
     table.add_column("value")
 
     def add(name: str, value: str | list[str]) -> None:
-        text = value if isinstance(value, str) else "\n".join(
-            f"{n}. {item}" for n, item in enumerate(value, start=1))
-        table.add_row(Text(name), Text(text))
+        if isinstance(value, str):
+            table.add_row(Text(name), Text(value))
+            return
+        # Numbered items hang under their own text, not under the number.
+        items = Table.grid(padding=(0, 1))
+        items.add_column(justify="right", no_wrap=True)
+        items.add_column(overflow="fold")
+        for number, item in enumerate(value, start=1):
+            items.add_row(f"{number}.", Text(item))
+        table.add_row(Text(name), items)
 
     for name in FIELDS:
         value = record.get(name)
@@ -96,6 +79,7 @@ def _print_topic(topic: Topic) -> None:
 
 
 def _print_modality(code: str, data: dict[str, Any]) -> None:
+    from rich.padding import Padding
     from rich.table import Table
     from rich.text import Text
 
@@ -113,13 +97,17 @@ def _print_modality(code: str, data: dict[str, Any]) -> None:
         console.print(table)
     rules = data.get("contraindications") or []
     if rules:
-        table = Table(title="Contraindications", title_justify="left")
-        for column in ("id", "kind", "text", "mitigation"):
-            table.add_column(column)
+        # One entry per rule rather than a table: rule ids and texts are too long for
+        # columns at 80 characters.
+        console.print(Text("Contraindications", style="italic"))
         for rule in rules:
-            table.add_row(*(Text(str(rule.get(key) or "")) for key in
-                            ("id", "kind", "text", "mitigation")))
-        console.print(table)
+            style = "bold red" if rule.get("kind") == "absolute" else "yellow"
+            console.print(Padding(Text.assemble((str(rule.get("id", "")), style),
+                                                f" ({rule.get('kind', '?')})"), (0, 0, 0, 2)))
+            rows = [("why", str(rule.get("text") or ""))]
+            if rule.get("mitigation"):
+                rows.append(("mitigation", str(rule["mitigation"])))
+            console.print(label_grid(rows, indent=4, label_width=len("mitigation")))
     protocol = data.get("protocol") or {}
     sessions = protocol.get("sessions") or {}
     interval = protocol.get("interval_days") or {}
@@ -139,7 +127,7 @@ def parse_command(
     """Parse a record file; one record gives a JSON object, several an array."""
     from dermatrack.knowledge.record import parse_records
 
-    records = parse_records(_read_bytes(file), source=str(file))
+    records = parse_records(read_bytes(file), source=str(file))
     if as_json:
         data = [r.to_json() for r in records]
         emit_json(data[0] if len(data) == 1 else data)
@@ -156,12 +144,7 @@ def format_command(
     """Write records in the seed format (exactly the text, with no final newline added)."""
     from dermatrack.knowledge.record import Record, format_records
 
-    text = _read_text(file)
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{file}: not valid JSON ({exc.msg}, column {exc.colno})",
-                         line=exc.lineno) from None
+    data = read_json(file)
     items = data if isinstance(data, list) else [data]
     if not items:
         raise InputError(f"{file}: an empty array holds no record")
@@ -193,7 +176,7 @@ def import_article_command(
     from dermatrack.knowledge.article import Topic, clean_article
     from dermatrack.knowledge.base import save_topic
 
-    text = _read_text(file)
+    text = read_text(file)
     is_html = True if file.suffix.lower() in (".html", ".htm") else None
     try:
         article = clean_article(text, is_html=is_html)
@@ -289,13 +272,17 @@ def search_command(
     from rich.table import Table
     from rich.text import Text
 
-    table = Table(title=Text(f"{len(hits)} result(s) for {query!r}"), title_justify="left")
-    for column in ("kind", "code", "title", "snippet", "score"):
-        table.add_column(column)
-    for hit in hits:
-        table.add_row(Text(hit.kind), Text(hit.code), Text(hit.title), Text(hit.snippet),
-                      f"{hit.score:.2f}")
-    console.print(table)
+    # Best first; the snippet goes on its own line under each hit so that it is not
+    # squeezed into a narrow column.
+    console.print(Text(f"{len(hits)} result(s) for {query!r}", style="italic"))
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(justify="right", no_wrap=True)
+    grid.add_column(overflow="fold")
+    for rank, hit in enumerate(hits, start=1):
+        grid.add_row(f"{rank}.", Text.assemble((hit.title, "bold"), f"  {hit.kind} {hit.code}",
+                                               (f"  score {hit.score:.2f}", "dim")))
+        grid.add_row("", Text(hit.snippet, style="dim"))
+    console.print(grid)
 
 
 @kb_app.command("validate")

@@ -15,13 +15,14 @@ service, alongside the photo metrics.
 from __future__ import annotations
 
 import hashlib
-import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import typer
 
-from dermatrack.cli.output import JSON_OPTION_HELP, console, emit_json, err_console
+from dermatrack.cli._input import actor_name, read_bytes, read_text
+from dermatrack.cli.output import console, emit_json, err_console, json_option
 from dermatrack.errors import InputError
 
 measure_app = typer.Typer(
@@ -30,11 +31,17 @@ measure_app = typer.Typer(
     no_args_is_help=True,
 )
 
-PATIENT_HELP = "Store the results as observations of this patient (needs --region)."
-VISIT_HELP = "The patient's visit the measurement belongs to."
-REGION_HELP = "Facial region measured (vocabulary region code)."
-DEVICE_HELP = "Instrument, e.g. 'Cutometer MPA 580, 2 mm probe'."
-ACTOR_HELP = "Who stores the results (default: $DERMATRACK_ACTOR or the login name)."
+# The storage options every measure command takes.
+PATIENT_OPTION = typer.Option(
+    None, "--patient", help="Store the results as observations of this patient (needs --region).")
+VISIT_OPTION = typer.Option(None, "--visit",
+                            help="The patient's visit the measurement belongs to.")
+REGION_OPTION = typer.Option(None, "--region",
+                             help="Facial region measured (vocabulary region code).")
+DEVICE_OPTION = typer.Option(None, "--device",
+                             help="Instrument, e.g. 'Cutometer MPA 580, 2 mm probe'.")
+ACTOR_OPTION = typer.Option(None, "--actor", help="Who stores the results (default: "
+                            "$DERMATRACK_ACTOR, else $USER, else 'cli').")
 
 
 def register(app: typer.Typer) -> None:
@@ -45,21 +52,42 @@ def register(app: typer.Typer) -> None:
 # Storing
 # ---------------------------------------------------------------------------------------------
 
-def _actor(actor: str | None) -> str:
-    if actor:
-        return actor
-    if os.environ.get("DERMATRACK_ACTOR"):
-        return os.environ["DERMATRACK_ACTOR"]
-    import getpass
+@dataclass(frozen=True)
+class _Storage:
+    """Where ``--patient``, ``--visit`` and ``--region`` say a command's results go."""
 
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "cli"
+    patient: str
+    visit: str | None
+    region: str
+    device: str | None
+    actor: str
+
+    def store(self, kind: str, file: Path, measurements: list[dict[str, Any]],
+              *, device: str | None = None) -> list[list[str]]:
+        """Record each measurement (values, units, method, settings); return the ids stored.
+
+        Each measurement is one call of the service (one transaction); the patient, visit
+        and region are checked on the first, so a wrong one stores nothing.
+        """
+        from dermatrack.services.common import open_store
+        from dermatrack.services.observations import record_observations
+
+        digest = hashlib.sha256(read_bytes(file)).hexdigest()
+        stored: list[list[str]] = []
+        with open_store() as store:
+            for item in measurements:
+                rows = record_observations(
+                    store, patient_id=self.patient, visit_id=self.visit, region=self.region,
+                    kind=kind, values=item["values"], units=item["units"],
+                    device=self.device or device, method=item["method"],
+                    source_sha256=digest, settings=item["settings"], actor=self.actor)
+                stored.append([row.id for row in rows])
+        return stored
 
 
-def _storage_target(patient: str | None, visit: str | None, region: str | None) -> str | None:
-    """Check the storage options; return the region to store, or None (not storing).
+def _storage(patient: str | None, visit: str | None, region: str | None,
+             device: str | None, actor: str | None) -> _Storage | None:
+    """Check the storage options; None when the results are only printed.
 
     The region must be a vocabulary region or one of its imaging aliases (``cheek_left``);
     it is stored as given, like the photo metrics, so the side is not lost.
@@ -74,36 +102,7 @@ def _storage_target(patient: str | None, visit: str | None, region: str | None) 
     from dermatrack.knowledge.vocabulary import load_vocabulary
 
     load_vocabulary().require("regions", region, field="region")
-    return region
-
-
-def _store(measurements: list[dict[str, Any]], *, kind: str, patient: str, visit: str | None,
-           region: str, device: str | None, digest: str, actor: str | None) -> list[list[str]]:
-    """Record each measurement (values, units, method, settings); return the ids stored.
-
-    Each measurement is one call of the service (one transaction); the patient, visit and
-    region are checked on the first, so a wrong one stores nothing.
-    """
-    from dermatrack.services.common import open_store
-    from dermatrack.services.observations import record_observations
-
-    stored: list[list[str]] = []
-    with open_store() as store:
-        for item in measurements:
-            rows = record_observations(
-                store, patient_id=patient, visit_id=visit, region=region, kind=kind,
-                values=item["values"], units=item["units"], device=device,
-                method=item["method"], source_sha256=digest, settings=item["settings"],
-                actor=_actor(actor))
-            stored.append([row.id for row in rows])
-    return stored
-
-
-def _digest(path: Path) -> str:
-    try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
-    except OSError as exc:
-        raise InputError(f"cannot read {path}: {exc.strerror or exc}", field="file") from exc
+    return _Storage(patient, visit, region, device, actor_name(actor))
 
 
 def _numeric(values: dict[str, Any]) -> dict[str, float | None]:
@@ -135,12 +134,12 @@ def surface(
     form: str = typer.Option("plane", "--form", help="Form removal: none, plane or poly2."),
     ls: float | None = typer.Option(None, "--ls", help="S-filter nesting index in µm (off)."),
     lc: float | None = typer.Option(None, "--lc", help="L-filter nesting index in µm (off)."),
-    patient: str | None = typer.Option(None, "--patient", help=PATIENT_HELP),
-    visit: str | None = typer.Option(None, "--visit", help=VISIT_HELP),
-    region: str | None = typer.Option(None, "--region", help=REGION_HELP),
-    device: str | None = typer.Option(None, "--device", help=DEVICE_HELP),
-    actor: str | None = typer.Option(None, "--actor", help=ACTOR_HELP),
-    as_json: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
+    patient: str | None = PATIENT_OPTION,
+    visit: str | None = VISIT_OPTION,
+    region: str | None = REGION_OPTION,
+    device: str | None = DEVICE_OPTION,
+    actor: str | None = ACTOR_OPTION,
+    as_json: bool = json_option(),
 ) -> None:
     """Areal (ISO 25178-2), profile (ISO 21920-2) and furrow parameters of a height map."""
     from dermatrack.devices.io import read_height_map
@@ -148,22 +147,20 @@ def surface(
 
     if form not in FORMS:
         raise InputError(f"--form must be one of {', '.join(FORMS)}, not {form!r}", field="form")
-    region_code = _storage_target(patient, visit, region)
+    storage = _storage(patient, visit, region, device, actor)
     with err_console.status(f"Measuring {file.name} ..."):  # a 2000 x 2000 map takes seconds
         heightmap = read_height_map(file, spacing_um=spacing_um, z_unit=z_unit,
                                     z_scale=z_scale)
         result = measure_surface(heightmap, form=form, ls_um=ls,  # type: ignore[arg-type]
                                  lc_um=lc)
     data = result.to_json()
-    if region_code is not None and patient is not None:
+    if storage is not None:
         values = _numeric(result.values())
         method = (f"dermatrack ISO 25178-2 / ISO 21920-2; form {form}; "
                   f"S-filter {ls or 'off'} µm; L-filter {lc or 'off'} µm")
-        stored = _store([{"values": values, "units": {k: result.units[k] for k in values},
-                          "method": method, "settings": result.settings}],
-                        kind="surface", patient=patient, visit=visit, region=region_code,
-                        device=device, digest=_digest(file), actor=actor)
-        data["observation_ids"] = stored[0]
+        [data["observation_ids"]] = storage.store("surface", file, [{
+            "values": values, "units": {k: result.units[k] for k in values},
+            "method": method, "settings": result.settings}])
     if as_json:
         emit_json(data)
         return
@@ -174,9 +171,37 @@ def _nesting(value: float | None) -> str:
     return "off" if value is None else f"{value:g} µm"
 
 
-def _print_surface(data: dict[str, Any], file: Path) -> None:
+def _parameter_table(title: str, values: dict[str, Any], units: dict[str, str]) -> Any:
+    """Parameters as name, value and unit, read down then across.
+
+    Short names (Sa, R9) go in two side-by-side column groups so that a long list stays
+    on one screen; long names (``evaluation_length_um``) get one group.
+    """
+    from rich import box
     from rich.table import Table
 
+    items = list(values.items())
+    groups = 2 if len(items) > 6 and all(len(name) <= 12 for name, _ in items) else 1
+    per_group = -(-len(items) // groups)
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD)
+    for _ in range(groups):
+        table.add_column("Parameter", style="bold")
+        table.add_column("Value", justify="right")
+        table.add_column("Unit", style="dim")
+    for row in range(per_group):
+        cells: list[str] = []
+        for group in range(groups):
+            index = group * per_group + row
+            if index < len(items):
+                name, value = items[index]
+                cells += [name, _fmt(value), units.get(name, "")]
+            else:
+                cells += ["", "", ""]
+        table.add_row(*cells)
+    return table
+
+
+def _print_surface(data: dict[str, Any], file: Path) -> None:
     units = data["units"]
     settings = data["settings"]
     console.print(f"[bold]{file.name}[/bold]: {settings['shape'][0]} x {settings['shape'][1]} "
@@ -185,13 +210,7 @@ def _print_surface(data: dict[str, Any], file: Path) -> None:
                   f"S-filter {_nesting(settings['ls_um'])}, "
                   f"L-filter {_nesting(settings['lc_um'])}")
     for title in ("areal", "profile", "furrows"):
-        table = Table(title=title.capitalize(), title_justify="left")
-        table.add_column("Parameter")
-        table.add_column("Value", justify="right")
-        table.add_column("Unit")
-        for name, value in data[title].items():
-            table.add_row(name, _fmt(value), units.get(name, ""))
-        console.print(table)
+        console.print(_parameter_table(title.capitalize(), data[title], units))
     if "observation_ids" in data:
         console.print(f"Stored {len(data['observation_ids'])} observations.")
 
@@ -204,21 +223,20 @@ def _print_surface(data: dict[str, Any], file: Path) -> None:
 def colour(
     file: Path = typer.Argument(..., help="CSV with L, a, b columns (and optional illuminant, "
                                 "observer, melanin_index, erythema_index)."),
-    patient: str | None = typer.Option(None, "--patient", help=PATIENT_HELP),
-    visit: str | None = typer.Option(None, "--visit", help=VISIT_HELP),
-    region: str | None = typer.Option(None, "--region", help=REGION_HELP),
-    device: str | None = typer.Option(None, "--device", help=DEVICE_HELP),
-    actor: str | None = typer.Option(None, "--actor", help=ACTOR_HELP),
-    as_json: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
+    patient: str | None = PATIENT_OPTION,
+    visit: str | None = VISIT_OPTION,
+    region: str | None = REGION_OPTION,
+    device: str | None = DEVICE_OPTION,
+    actor: str | None = ACTOR_OPTION,
+    as_json: bool = json_option(),
 ) -> None:
     """CIELAB (D65/2°), ITA° and its category for each colorimeter reading."""
     from dermatrack.devices.colorimetry import UNITS, parse_colour_csv
-    from dermatrack.devices.io import read_text
 
-    region_code = _storage_target(patient, visit, region)
+    storage = _storage(patient, visit, region, device, actor)
     readings = parse_colour_csv(read_text(file))
     data = [reading.to_json() for reading in readings]
-    if region_code is not None and patient is not None:
+    if storage is not None:
         items = []
         for reading in readings:
             values = {k: v for k, v in reading.values().items()
@@ -228,9 +246,7 @@ def colour(
                 "method": "CIELAB D65/2°; ITA = atan2(L*-50, b*) (Chardon 1991)",
                 "settings": {"row": reading.row, "adapted_from": reading.adapted_from,
                              "ita_category": reading.ita_category}})
-        stored = _store(items, kind="colour", patient=patient, visit=visit, region=region_code,
-                        device=device, digest=_digest(file), actor=actor)
-        for item, ids in zip(data, stored, strict=True):
+        for item, ids in zip(data, storage.store("colour", file, items), strict=True):
             item["observation_ids"] = ids
     if as_json:
         emit_json(data)
@@ -267,22 +283,21 @@ def elasticity(
     pressure_mbar: float | None = typer.Option(None, "--pressure-mbar",
                                                help="Suction pressure in mbar (overrides the "
                                                "file)."),
-    patient: str | None = typer.Option(None, "--patient", help=PATIENT_HELP),
-    visit: str | None = typer.Option(None, "--visit", help=VISIT_HELP),
-    region: str | None = typer.Option(None, "--region", help=REGION_HELP),
-    device: str | None = typer.Option(None, "--device", help=DEVICE_HELP),
-    actor: str | None = typer.Option(None, "--actor", help=ACTOR_HELP),
-    as_json: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
+    patient: str | None = PATIENT_OPTION,
+    visit: str | None = VISIT_OPTION,
+    region: str | None = REGION_OPTION,
+    device: str | None = DEVICE_OPTION,
+    actor: str | None = ACTOR_OPTION,
+    as_json: bool = json_option(),
 ) -> None:
     """Cutometer-style U-, R- and Q-parameters (one object per curve or table row)."""
     from dermatrack.devices.elasticity import UNITS, parse_elasticity_csv
-    from dermatrack.devices.io import read_text
 
-    region_code = _storage_target(patient, visit, region)
+    storage = _storage(patient, visit, region, device, actor)
     results = parse_elasticity_csv(read_text(file), drop_first_cycle=drop_first_cycle,
                                    aperture_mm=aperture_mm, pressure_mbar=pressure_mbar)
     data = [result.to_json() for result in results]
-    if region_code is not None and patient is not None:
+    if storage is not None:
         items = []
         for result in results:
             values = _numeric(result.parameters)
@@ -291,24 +306,18 @@ def elasticity(
                       "through")
             items.append({"values": values, "units": {k: UNITS[k] for k in values},
                           "method": method, "settings": result.settings})
-        stored = _store(items, kind="elasticity", patient=patient, visit=visit,
-                        region=region_code, device=device or results[0].settings.get("device"),
-                        digest=_digest(file), actor=actor)
+        stored = storage.store("elasticity", file, items,
+                               device=results[0].settings.get("device"))
         for item, ids in zip(data, stored, strict=True):
             item["observation_ids"] = ids
     if as_json:
         emit_json(data)
         return
-    from rich.table import Table
+    from rich.text import Text
 
     for number, item in enumerate(data, start=1):
-        settings = item["settings"]
-        protocol = ", ".join(f"{k} {_fmt(v)}" for k, v in settings.items())
-        table = Table(title=f"{file.name} ({item['source']} {number}): {protocol}",
-                      title_justify="left")
-        table.add_column("Parameter")
-        table.add_column("Value", justify="right")
-        table.add_column("Unit")
-        for name, value in item["parameters"].items():
-            table.add_row(name, _fmt(value), item["units"].get(name, ""))
-        console.print(table)
+        # The protocol line wraps at the terminal's width, not at the table's.
+        protocol = ", ".join(f"{k} {_fmt(v)}" for k, v in item["settings"].items())
+        console.print(Text.assemble((f"{file.name} ({item['source']} {number})", "bold"),
+                                    f": {protocol}"))
+        console.print(_parameter_table("Parameters", item["parameters"], item["units"]))

@@ -12,16 +12,27 @@ import datetime as _dt
 import json
 import math
 import sys
+from collections.abc import Iterable
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import typer
 from rich.console import Console
+
+if TYPE_CHECKING:
+    from rich.console import RenderableType
+    from rich.text import Text
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
 
 JSON_OPTION_HELP = "Print only JSON on stdout."
+
+
+def json_option() -> Any:
+    """The ``--json`` flag every command that returns data takes (default off)."""
+    return typer.Option(False, "--json", help=JSON_OPTION_HELP)
 
 
 def _default(value: Any) -> Any:
@@ -59,3 +70,23 @@ def emit_json(data: Any) -> None:
     """Write ``data`` as JSON to stdout, followed by a newline."""
     sys.stdout.write(to_json(data) + "\n")
     sys.stdout.flush()
+
+
+def label_grid(rows: Iterable[tuple[str | Text, str | RenderableType]], *, indent: int = 0,
+               label_style: str = "dim", label_width: int | None = None) -> RenderableType:
+    """Labelled lines for a terminal: labels in one column, values wrapping in the next.
+
+    A long value wraps under its own column instead of under the label, which keeps
+    notes readable at 80 characters. ``label_width`` lines up several grids.
+    """
+    from rich.padding import Padding
+    from rich.table import Table
+    from rich.text import Text
+
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(style=label_style, no_wrap=True, min_width=label_width)
+    grid.add_column(overflow="fold")
+    for label, value in rows:
+        # Plain strings become Text so that brackets in notes are not read as markup.
+        grid.add_row(label, Text(value) if isinstance(value, str) else value)
+    return Padding(grid, (0, 0, 0, indent)) if indent else grid

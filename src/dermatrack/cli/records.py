@@ -2,7 +2,8 @@
 
 Each ``add`` takes a JSON file (the same shape the web API takes), flags, or both (flags
 override the file's keys), and prints the stored record; ``--json`` prints it as JSON
-only. Changes are audited under ``--actor`` (default: ``$USER``, else ``cli``). The
+only. Changes are audited under ``--actor`` (default: ``$DERMATRACK_ACTOR``, else
+``$USER``, else ``cli``). The
 database is ``DERMATRACK_DATABASE_URL`` or ``$DERMATRACK_DATA_DIR/dermatrack.db``, created
 or upgraded on first use.
 """
@@ -10,44 +11,21 @@ or upgraded on first use.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 import typer
 
-from dermatrack.cli.output import JSON_OPTION_HELP, console, emit_json
+from dermatrack.cli._input import actor_name, read_json_object
+from dermatrack.cli.output import console, emit_json, json_option
 from dermatrack.errors import InputError
 
-ACTOR_HELP = "Who makes the change, for the audit trail (default: $USER, else 'cli')."
-
-
-def _default_actor() -> str:
-    return os.environ.get("USER") or "cli"
+ACTOR_HELP = ("Who makes the change, for the audit trail (default: $DERMATRACK_ACTOR, else "
+              "$USER, else 'cli').")
 
 
 def _actor_option() -> Any:
     return typer.Option(None, "--actor", help=ACTOR_HELP)
-
-
-def _read_json_file(path: Path | None) -> dict[str, Any]:
-    """The JSON object in ``path`` ({} when no file is given)."""
-    if path is None:
-        return {}
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(f"no such file: {path}", field="FILE") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read {path}: {exc}", field="FILE") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{path.name} is not valid JSON: {exc.msg} (column {exc.colno})",
-                         field="FILE", line=exc.lineno) from None
-    if not isinstance(data, dict):
-        raise InputError(f"{path.name} must hold a JSON object", field="FILE")
-    return data
 
 
 def _merge(data: dict[str, Any], **flags: Any) -> dict[str, Any]:
@@ -93,6 +71,109 @@ def _print_record(title: str, record: dict[str, Any]) -> None:
         console.print(f"  {key}: {value}")
 
 
+def _joined(items: list[str]) -> str:
+    return "; ".join(items) if items else "-"
+
+
+def _print_patient(data: dict[str, Any]) -> None:
+    """A patient's chart for a terminal: facts, then visits, sessions, events and scores.
+
+    Works on the JSON form so the screen and ``--json`` show the same record.
+    """
+    from rich.text import Text
+
+    from dermatrack.cli.output import label_grid
+
+    age = (f"born {data['date_of_birth']}" if data.get("date_of_birth")
+           else f"{data['age_years']} y on {data['age_recorded_on']}"
+           if data.get("age_years") is not None else "age not recorded")
+    console.print(Text.assemble(("Patient ", "bold"), (data["id"], "bold"),
+                                f"  {data.get('sex') or 'sex not recorded'}, Fitzpatrick "
+                                f"{data.get('fitzpatrick') or '?'}, {age}"))
+    identity = data.get("identity") or {}
+    rows: list[tuple[str, str]] = []
+    if identity:
+        rows.append(("Identity", ", ".join(str(v) for v in identity.values() if v) or "-"))
+    rows += [
+        ("Registered", str(data["created_at"])[:10]),
+        ("Concerns", _joined([f"{c['code']} ({c['region']}, severity {c['severity']})"
+                              for c in data["concerns"]])),
+        ("Conditions", _joined(data["conditions"])),
+        ("Medications", _joined([m["code"] + (f" (last taken {m['last_taken']})"
+                                              if m.get("last_taken") else "")
+                                 + (", ongoing" if m.get("ongoing") else "")
+                                 for m in data["medications"]])),
+        ("Allergies", _joined(data["allergies"])),
+        ("Consents", _joined([f"{c['kind']} v{c['version']} signed {str(c['signed_at'])[:10]}"
+                              + (f", withdrawn {str(c['withdrawn_at'])[:10]}"
+                                 if c.get("withdrawn_at") else "") + f" ({c['id']})"
+                              for c in data["consents"]]))]
+    if data.get("deleted_at"):
+        rows.append(("Deleted", f"{str(data['deleted_at'])[:10]}: {data.get('delete_reason')}"))
+    console.print(label_grid(rows, indent=2, label_style="bold"))
+    sections = (("Visits", data["visits"], _visit_rows), ("Sessions", data["sessions"],
+                _session_rows), ("Events", data["events"], _event_rows),
+                ("Scores", data["scores"], _score_rows))
+    for title, items, rows_of in sections:
+        console.print(Text(f"{title} ({len(items)})", style="bold"))
+        for item in items:
+            head, *details = rows_of(item)
+            console.print(Text("  " + head))
+            if details:
+                console.print(label_grid(details, indent=4, label_width=len("parameters")))
+
+
+def _visit_rows(visit: dict[str, Any]) -> list[Any]:
+    rows: list[Any] = [f"{visit['date']}  {visit['timepoint']}  ({visit['id']})"]
+    if visit.get("notes"):
+        rows.append(("notes", visit["notes"]))
+    return rows
+
+
+def _session_rows(session: dict[str, Any]) -> list[Any]:
+    rows: list[Any] = [f"{session['date']}  {session['modality']} on "
+                       f"{', '.join(session['regions'])} by {session['operator']}  "
+                       f"({session['id']})"]
+    if session["parameters"]:
+        rows.append(("parameters", ", ".join(f"{k} {v:g}" if isinstance(v, (int, float))
+                                             else f"{k} {v}"
+                                             for k, v in session["parameters"].items())))
+    if session["products"]:
+        rows.append(("products", ", ".join(f"{p['name']} (lot {p['lot']})"
+                                           for p in session["products"])))
+    if session["immediate_reactions"]:
+        rows.append(("reactions", ", ".join(session["immediate_reactions"])))
+    rows += [(f["level"], f["message"]) for f in session["parameter_findings"]]
+    if session.get("notes"):
+        rows.append(("notes", session["notes"]))
+    return rows
+
+
+def _event_rows(event: dict[str, Any]) -> list[Any]:
+    what = "expected reaction" if event["kind"] == "expected_reaction" else "adverse event"
+    until = f" to {event['resolved_on']}" if event.get("resolved_on") else ", not resolved"
+    rows: list[Any] = [f"{event['onset']}{until}  {what} {event['code']}  ({event['id']})",
+                       ("why", event["reason"])]
+    if event["kind"] == "adverse_event":
+        rows.append(("grade", f"{event.get('grade')}, serious: "
+                              f"{'yes' if event.get('serious') else 'no'}, relatedness: "
+                              f"{event.get('relatedness') or 'not assessed'}"))
+        rows += [(key, str(event[key])) for key in ("action", "outcome") if event.get(key)]
+    return rows
+
+
+def _score_rows(score: dict[str, Any]) -> list[Any]:
+    total = "-" if score.get("total") is None else f"{score['total']:g}"
+    label = f" ({score['label']})" if score.get("label") else ""
+    rows: list[Any] = [f"{score.get('date') or ''}  {score.get('timepoint') or ''}  "
+                       f"{score['instrument']} {score.get('version') or ''}: {total}{label}  "
+                       f"({score['id']})"]
+    rows.append(("rater", f"{score['rater']}, {'blinded' if score['blinded'] else 'unblinded'}"))
+    if score["item_scores"]:
+        rows.append(("items", ", ".join(f"{k} {v}" for k, v in score["item_scores"].items())))
+    return rows
+
+
 # --- patient -----------------------------------------------------------------------------
 
 patient_app = typer.Typer(help="Register, look up, search and soft-delete patients; consents.",
@@ -131,12 +212,12 @@ def patient_add(
                                                 help="CODE or CODE:LAST_TAKEN (repeatable)."),
     allergy: list[str] | None = typer.Option(None, "--allergy", help="Repeatable."),
     actor: str | None = _actor_option(),
-    as_json: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
+    as_json: bool = json_option(),
 ) -> None:
     """Register a patient; prints the new pseudonymous id (P-XXXXXX)."""
     from dermatrack.services import patients
 
-    data = _read_json_file(file)
+    data = read_json_object(file)
     identity = _merge(data.get("identity") or {}, name=name, email=email, phone=phone)
     data = _merge(
         data, date_of_birth=dob, age=age, sex=sex, fitzpatrick=fitzpatrick,
@@ -144,7 +225,7 @@ def patient_add(
         conditions=condition, medications=[_medication_flag(m) for m in medication or []],
         allergies=allergy, identity=identity or None)
     with _open() as store:
-        record = patients.add_patient(store, data, actor=actor or _default_actor())
+        record = patients.add_patient(store, data, actor=actor_name(actor))
     if as_json:
         emit_json(record.model_dump(mode="json"))
     else:
@@ -157,13 +238,13 @@ def patient_show(
     with_identity: bool = typer.Option(False, "--with-identity",
                                        help="Include name and contacts (audited as a read)."),
     actor: str | None = _actor_option(),
-    as_json: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
+    as_json: bool = json_option(),
 ) -> None:
     """Show a patient's clinical record, visits, sessions, events and scores."""
     from dermatrack.services import charting, patients, scores
 
     with _open() as store:
-        record = patients.get_patient_record(store, patient_id, actor=actor or _default_actor(),
+        record = patients.get_patient_record(store, patient_id, actor=actor_name(actor),
                                              with_identity=with_identity)
         data = record.model_dump(mode="json", exclude=None if with_identity else {"identity"})
         data["visits"] = [v.model_dump(mode="json")
@@ -177,12 +258,7 @@ def patient_show(
     if as_json:
         emit_json(data)
         return
-    summary = {k: v for k, v in data.items()
-               if k not in ("visits", "sessions", "events", "scores")}
-    _print_record(f"patient {record.id}", summary)
-    for key in ("visits", "sessions", "events", "scores"):
-        for item in data[key]:
-            _print_record(f"{key[:-1]} {item['id']}", item)
+    _print_patient(data)
 
 
 @patient_app.command("list")
@@ -192,7 +268,7 @@ def patient_list(
     with_identity: bool = typer.Option(False, "--with-identity",
                                        help="Include names and contacts (audited)."),
     actor: str | None = _actor_option(),
-    as_json: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
+    as_json: bool = json_option(),
 ) -> None:
     """List patients (not deleted), newest first."""
     from rich.table import Table
@@ -200,7 +276,7 @@ def patient_list(
     from dermatrack.services import patients
 
     with _open() as store:
-        rows = patients.list_patients(store, search=search, actor=actor or _default_actor(),
+        rows = patients.list_patients(store, search=search, actor=actor_name(actor),
                                       with_identity=with_identity)
     if as_json:
         emit_json([row.model_dump(mode="json",
@@ -223,14 +299,14 @@ def patient_delete(
     patient_id: str = typer.Argument(..., help="P-XXXXXX"),
     reason: str = typer.Option(..., "--reason", help="Why (required; kept with the record)."),
     actor: str | None = _actor_option(),
-    as_json: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
+    as_json: bool = json_option(),
 ) -> None:
     """Soft-delete a patient: hidden from lists and lookups, never erased."""
     from dermatrack.services import patients
 
     with _open() as store:
         record = patients.delete_patient(store, patient_id, reason=reason,
-                                         actor=actor or _default_actor())
+                                         actor=actor_name(actor))
     if as_json:
         emit_json(record.model_dump(mode="json", exclude={"identity"}))
     else:
@@ -245,7 +321,7 @@ def patient_consent(
     signed_at: str | None = typer.Option(None, "--signed-at",
                                          help="ISO date-time with offset (default: now)."),
     actor: str | None = _actor_option(),
-    as_json: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
+    as_json: bool = json_option(),
 ) -> None:
     """Record a consent the patient has signed; prints its id (C-...)."""
     import datetime as dt
@@ -255,7 +331,7 @@ def patient_consent(
     data = {"patient_id": patient_id, "kind": kind, "version": version,
             "signed_at": signed_at or dt.datetime.now(dt.UTC).isoformat()}
     with _open() as store:
-        consent = patients.add_consent(store, data, actor=actor or _default_actor())
+        consent = patients.add_consent(store, data, actor=actor_name(actor))
     if as_json:
         emit_json(consent.model_dump(mode="json"))
     else:
@@ -267,13 +343,13 @@ def patient_consent(
 def patient_withdraw_consent(
     consent_id: str = typer.Argument(..., help="C-..."),
     actor: str | None = _actor_option(),
-    as_json: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
+    as_json: bool = json_option(),
 ) -> None:
     """Mark a consent withdrawn now (it stays on record with both dates)."""
     from dermatrack.services import patients
 
     with _open() as store:
-        consent = patients.withdraw_consent(store, consent_id, actor=actor or _default_actor())
+        consent = patients.withdraw_consent(store, consent_id, actor=actor_name(actor))
     if as_json:
         emit_json(consent.model_dump(mode="json"))
     else:
@@ -294,7 +370,7 @@ def visit_add(
     date: str = typer.Option(..., "--date", help="YYYY-MM-DD"),
     notes: str | None = typer.Option(None, "--notes"),
     actor: str | None = _actor_option(),
-    as_json: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
+    as_json: bool = json_option(),
 ) -> None:
     """Record a visit of a patient at a timepoint; prints the visit id (V-...)."""
     from dermatrack.services import patients
@@ -302,7 +378,7 @@ def visit_add(
     with _open() as store:
         visit = patients.add_visit(store, _merge({}, patient_id=patient_id,
                                                  timepoint=timepoint, date=date, notes=notes),
-                                   actor=actor or _default_actor())
+                                   actor=actor_name(actor))
     if as_json:
         emit_json(visit.model_dump(mode="json"))
     else:
@@ -312,7 +388,7 @@ def visit_add(
 @visit_app.command("list")
 def visit_list(
     patient_id: str = typer.Argument(..., help="P-XXXXXX"),
-    as_json: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
+    as_json: bool = json_option(),
 ) -> None:
     """A patient's visits by date."""
     from dermatrack.services import patients
@@ -358,12 +434,12 @@ def session_add(
     override_reason: str | None = typer.Option(
         None, "--override-reason", help="Record out-of-range parameters anyway, saying why."),
     actor: str | None = _actor_option(),
-    as_json: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
+    as_json: bool = json_option(),
 ) -> None:
     """Record a treatment session; prints its id (S-...) and any parameter notes."""
     from dermatrack.services import charting
 
-    data = _read_json_file(file)
+    data = read_json_object(file)
     parameters = {**(data.get("parameters") or {}), **_pairs(param, "--param", "parameters")}
     data = _merge(data, patient_id=patient_id, date=date, operator=operator,
                   modality=modality, regions=region, parameters=parameters,
@@ -373,7 +449,7 @@ def session_add(
     if region and "region" in data:
         del data["region"]
     with _open() as store:
-        record = charting.add_session(store, data, actor=actor or _default_actor())
+        record = charting.add_session(store, data, actor=actor_name(actor))
     if as_json:
         emit_json(record.model_dump(mode="json"))
         return
@@ -413,17 +489,17 @@ def event_add(
     outcome: str | None = typer.Option(None, "--outcome"),
     notes: str | None = typer.Option(None, "--notes"),
     actor: str | None = _actor_option(),
-    as_json: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
+    as_json: bool = json_option(),
 ) -> None:
     """Chart a reaction; says whether it was recorded as expected or as an adverse event."""
     from dermatrack.services import charting
 
-    data = _merge(_read_json_file(file), session_id=session_id, patient_id=patient_id,
+    data = _merge(read_json_object(file), session_id=session_id, patient_id=patient_id,
                   code=code, onset=onset, resolved_on=resolved_on,
                   still_present_on=still_present_on, grade=grade, relatedness=relatedness,
                   seriousness_criteria=criterion, action=action, outcome=outcome, notes=notes)
     with _open() as store:
-        record = charting.add_event(store, data, actor=actor or _default_actor())
+        record = charting.add_event(store, data, actor=actor_name(actor))
     if as_json:
         emit_json(record.model_dump(mode="json"))
         return
@@ -456,18 +532,18 @@ def score_add(
     blinded: bool | None = typer.Option(None, "--blinded/--unblinded",
                                         help="Was the rater blinded?"),
     actor: str | None = _actor_option(),
-    as_json: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
+    as_json: bool = json_option(),
 ) -> None:
     """Record a checked scale score; prints its id (SC-...) and total."""
     from dermatrack.services import scores
 
-    data = _read_json_file(file)
+    data = read_json_object(file)
     items = {**(data.get("item_scores") or {}), **_pairs(item, "--item", "item_scores")}
     data = _merge(data, patient_id=patient_id, visit_id=visit_id, instrument=instrument,
                   version=version, item_scores=items, total=total, rater=rater,
                   blinded=blinded)
     with _open() as store:
-        record = scores.add_score(store, data, actor=actor or _default_actor())
+        record = scores.add_score(store, data, actor=actor_name(actor))
     if as_json:
         emit_json(record.model_dump(mode="json"))
         return

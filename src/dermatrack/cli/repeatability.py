@@ -10,10 +10,12 @@ otherwise its order among the subject's rows for that metric. An empty value, ``
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
-from dermatrack.cli.output import JSON_OPTION_HELP, console, emit_json
+from dermatrack.cli._input import read_text
+from dermatrack.cli.output import console, emit_json, json_option
 from dermatrack.errors import InputError
 
 REQUIRED = ("subject", "metric", "value")
@@ -35,7 +37,7 @@ def _parse_value(text: str, line: int) -> float:
     return number
 
 
-def read_long_csv(text: str) -> dict[tuple[str, str | None], dict[str, list]]:
+def read_long_csv(text: str) -> dict[tuple[str, str | None], dict[str, Any]]:
     """Group the rows of a long CSV by (metric, region).
 
     Returns, per group, the lists ``subjects``, ``values``, ``occasions`` (``None`` when
@@ -57,7 +59,7 @@ def read_long_csv(text: str) -> dict[tuple[str, str | None], dict[str, list]]:
                          field=missing[0], line=1)
     index = {name: names.index(name) for name in (*REQUIRED, *OPTIONAL) if name in names}
     occasion_columns = [name for name in ("session", "replicate") if name in index]
-    groups: dict[tuple[str, str | None], dict[str, list]] = {}
+    groups: dict[tuple[str, str | None], dict[str, Any]] = {}
     for row in reader:
         line = reader.line_num  # physical line, right even after quoted line breaks
         if not any(cell.strip() for cell in row):
@@ -117,21 +119,23 @@ def _number(value: float | None, digits: int = 3) -> str:
 def _print_table(path: Path, results: list[dict], confidence: float) -> None:
     from rich import box
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(title=f"Repeatability of {path.name}", box=box.SIMPLE_HEAD,
                   pad_edge=False, show_edge=False)
     show_region = any(item["region"] for item in results)
-    headings = ["metric", *(["region"] if show_region else []), "n", "obs", "ICC(1,1)",
-                f"ICC(2,1), {confidence:.0%} CI", "SEM", "MDC95", "CV%"]
-    for heading in headings:
-        text_column = heading in ("metric", "region")
-        # Names fold onto several lines in a narrow terminal; numbers never wrap.
-        table.add_column(heading, justify="left" if text_column else "right",
-                         overflow="fold" if text_column else "ellipsis",
-                         no_wrap=not text_column, min_width=None if text_column else len(heading))
+    # The region goes under its metric rather than in a column of its own, which leaves
+    # the long metric names room at 80 characters; they fold only when longer still.
+    table.add_column("metric" + (" / region" if show_region else ""), overflow="fold")
+    for heading in ("n", "obs", "ICC(1,1)", f"ICC(2,1), {confidence:.0%} CI", "SEM", "MDC95",
+                    "CV%"):
+        # Numbers never wrap.
+        table.add_column(heading, justify="right", no_wrap=True, min_width=len(heading))
     for item in results:
-        table.add_row(item["metric"], *([item["region"] or ""] if show_region else []),
-                      str(item["n_subjects"]), str(item["n_observations"]),
+        name = Text(item["metric"])
+        if item["region"]:
+            name.append(f"\n{item['region']}", style="dim")
+        table.add_row(name, str(item["n_subjects"]), str(item["n_observations"]),
                       _icc_text(item["icc_1_1"], with_interval=False),
                       _icc_text(item["icc_2_1"], with_interval=True), _number(item["sem"]),
                       _number(item["mdc95"]), _number(item["cv_within_percent"], 2))
@@ -147,16 +151,10 @@ def repeatability_command(
                                 "[, region, session, replicate]."),
     confidence: float = typer.Option(0.95, "--confidence", min=0.5, max=0.999,
                                      help="Confidence level of the ICC intervals."),
-    json_output: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
+    json_output: bool = json_option(),
 ) -> None:
     """ICC, SEM, MDC95 and within-subject CV per metric from repeated captures."""
-    try:
-        text = file.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise InputError(f"no such file: {file}", field="file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read {file}: {exc}", field="file") from None
-    results = _analyse(read_long_csv(text), confidence)
+    results = _analyse(read_long_csv(read_text(file)), confidence)
     if json_output:
         emit_json({"file": str(file), "confidence": confidence, "metrics": results})
     else:

@@ -1,7 +1,7 @@
 """``dermatrack screen``: contraindication screening of a patient file.
 
-Also holds the two input helpers ``dermatrack plan`` shares: reading ``PATIENT.json`` and
-parsing a ``--on``/``--start`` date, both turning every failure into an ``InputError``.
+Also holds what ``dermatrack plan`` shares with it: reading ``PATIENT.json``, the verdict
+styles and the terminal view of fired rules.
 """
 
 from __future__ import annotations
@@ -12,25 +12,19 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from dermatrack.cli.output import JSON_OPTION_HELP
-from dermatrack.errors import InputError
+from dermatrack.cli._input import parse_date_option, read_text
+from dermatrack.cli.output import json_option
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from rich.console import RenderableType
+
     from dermatrack.clinic.intake import PatientProfile
-    from dermatrack.clinic.screening import ScreeningResult
+    from dermatrack.clinic.screening import Reason, ScreeningResult
 
 #: Rich style of each verdict.
 VERDICT_STYLE = {"contraindicated": "bold red", "caution": "yellow", "suitable": "green"}
-
-
-def parse_date_option(value: str | None, option: str, default: dt.date) -> dt.date:
-    """A ``YYYY-MM-DD`` command-line date, ``default`` when not given."""
-    if value is None:
-        return default
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise InputError(f"{value!r} is not a date as YYYY-MM-DD", field=option) from None
 
 
 def load_patient_file(path: str, on: dt.date) -> PatientProfile:
@@ -38,18 +32,7 @@ def load_patient_file(path: str, on: dt.date) -> PatientProfile:
     from dermatrack.clinic.intake import load_patient_json
 
     file = Path(path)
-    try:
-        text = file.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(f"no such file: {path}", field="PATIENT.json") from None
-    except IsADirectoryError:
-        raise InputError(f"{path} is a directory, not a patient file",
-                         field="PATIENT.json") from None
-    except UnicodeDecodeError:
-        raise InputError(f"{path} is not UTF-8 text", field="PATIENT.json") from None
-    except OSError as exc:
-        raise InputError(f"cannot read {path}: {exc.strerror}", field="PATIENT.json") from None
-    return load_patient_json(text, source=file.name, on=on)
+    return load_patient_json(read_text(file, field="PATIENT.json"), source=file.name, on=on)
 
 
 def register(app: typer.Typer) -> None:
@@ -65,7 +48,7 @@ def register(app: typer.Typer) -> None:
         on: str | None = typer.Option(None, "--on",
                                       help="Screening date YYYY-MM-DD (default today); "
                                            "medication windows are judged at it."),
-        as_json: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
+        as_json: bool = json_option(),
     ) -> None:
         """Is each modality safe for this patient now: contraindicated, caution or suitable."""
         from dermatrack.cli.output import emit_json
@@ -82,30 +65,53 @@ def register(app: typer.Typer) -> None:
 
 
 def _print_screening(result: ScreeningResult) -> None:
-    from rich.markup import escape
+    """A one-line-per-modality summary, then each fired rule in full below it."""
+    from rich import box
     from rich.table import Table
+    from rich.text import Text
 
     from dermatrack.cli.output import console
 
     table = Table(title=f"Contraindication screening on {result.on.isoformat()}",
-                  show_lines=True)
-    table.add_column("Modality", style="bold")
-    table.add_column("Verdict")
-    table.add_column("Reasons (rule, why, what to do, source)", overflow="fold")
+                  title_justify="left", box=box.SIMPLE_HEAD)
+    table.add_column("Modality", style="bold", overflow="fold")
+    table.add_column("Verdict", no_wrap=True)
+    table.add_column("Rules that fire", overflow="fold")
     for item in result.results:
-        table.add_row(item.modality, f"[{VERDICT_STYLE[item.verdict]}]{item.verdict}[/]",
-                      reasons_markup(item.reasons, escape) or "no rule applies")
+        # The modality's own code prefixes each of its rule ids; the summary drops it.
+        rules = ", ".join(reason.rule.removeprefix(f"{item.modality}.")
+                          for reason in item.reasons)
+        table.add_row(item.modality, Text(item.verdict, style=VERDICT_STYLE[item.verdict]),
+                      rules or "-")
     console.print(table)
+    for item in result.results:
+        if item.reasons:
+            console.print(Text.assemble((item.modality, "bold"), ": ",
+                                        (item.verdict, VERDICT_STYLE[item.verdict])))
+            console.print(reasons_view(item.reasons))
+            console.print()
 
 
-def reasons_markup(reasons, escape) -> str:  # noqa: ANN001 - Reason objects, rich's escape
-    """Fired rules as Rich markup lines: rule and kind, the matched facts, mitigation, source."""
-    lines = []
+def reasons_view(reasons: Iterable[Reason], *, indent: int = 2) -> RenderableType:
+    """Fired rules for a terminal.
+
+    Each rule is its id and kind, over an indented grid of why it applies, the facts that
+    matched, the mitigation and the source; long text wraps within its own column.
+    """
+    from rich.console import Group
+    from rich.padding import Padding
+    from rich.text import Text
+
+    from dermatrack.cli.output import label_grid
+
+    parts: list[RenderableType] = []
     for reason in reasons:
         style = VERDICT_STYLE["contraindicated" if reason.kind == "absolute" else "caution"]
-        lines.append(f"[{style}]{escape(reason.rule)}[/] ({reason.kind}): {escape(reason.text)}")
-        lines.append(f"  because: {escape('; '.join(reason.matched))}")
+        parts.append(Padding(Text.assemble((reason.rule, style), f" ({reason.kind})"),
+                             (0, 0, 0, indent)))
+        rows = [("why", reason.text), ("because", "; ".join(reason.matched))]
         if reason.mitigation:
-            lines.append(f"  mitigation: {escape(reason.mitigation)}")
-        lines.append(f"  source: {escape(reason.source)}")
-    return "\n".join(lines)
+            rows.append(("mitigation", reason.mitigation))
+        rows.append(("source", reason.source))
+        parts.append(label_grid(rows, indent=indent + 2, label_width=len("mitigation")))
+    return Group(*parts)

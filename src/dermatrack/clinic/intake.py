@@ -29,7 +29,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import json
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -117,22 +117,36 @@ class PatientProfile:
 
     def to_dict(self) -> dict[str, Any]:
         """The profile in the ``PATIENT.json`` shape (dates as ISO strings)."""
-        data: dict[str, Any] = {"age": self.age}
-        if self.date_of_birth is not None:
-            data["date_of_birth"] = self.date_of_birth.isoformat()
-        if self.sex is not None:
-            data["sex"] = self.sex
-        data["fitzpatrick"] = self.fitzpatrick
-        data["concerns"] = [{"code": c.code, "region": c.region, "severity": c.severity}
-                            for c in self.concerns]
-        data["conditions"] = list(self.conditions)
-        data["medications"] = [
-            {"code": m.code,
-             "last_taken": None if m.last_taken is None else m.last_taken.isoformat(),
-             "ongoing": m.ongoing}
-            for m in self.medications]
-        data["allergies"] = list(self.allergies)
-        return data
+        return patient_json(age=self.age, date_of_birth=self.date_of_birth, sex=self.sex,
+                            fitzpatrick=self.fitzpatrick, concerns=self.concerns,
+                            conditions=self.conditions, medications=self.medications,
+                            allergies=self.allergies)
+
+
+def patient_json(*, age: int | None, date_of_birth: dt.date | None, sex: str | None,
+                 fitzpatrick: str | None, concerns: Iterable[Any], conditions: Iterable[str],
+                 medications: Iterable[Any], allergies: Iterable[str]) -> dict[str, Any]:
+    """Patient facts in the ``PATIENT.json`` shape that :func:`parse_patient` reads.
+
+    ``concerns`` items have ``code``, ``region`` and ``severity``; ``medications`` items
+    ``code``, ``last_taken`` (a date or None) and ``ongoing``: a :class:`PatientProfile`'s
+    or a stored patient's. Dates become ISO strings; a missing birth date or sex is left
+    out rather than written as null.
+    """
+    data: dict[str, Any] = {"age": age}
+    if date_of_birth is not None:
+        data["date_of_birth"] = date_of_birth.isoformat()
+    if sex is not None:
+        data["sex"] = sex
+    data["fitzpatrick"] = fitzpatrick
+    data["concerns"] = [{"code": c.code, "region": c.region, "severity": c.severity}
+                        for c in concerns]
+    data["conditions"] = list(conditions)
+    data["medications"] = [
+        {"code": m.code, "last_taken": None if m.last_taken is None else m.last_taken.isoformat(),
+         "ongoing": m.ongoing} for m in medications]
+    data["allergies"] = list(allergies)
+    return data
 
 
 def parse_patient(data: Any, *, on: dt.date | None = None, vocabulary: Any = None,

@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from dermatrack.devices.tables import cell_number
 from dermatrack.errors import InputError
 
 ITA_CATEGORIES: tuple[tuple[float, str], ...] = (
@@ -160,16 +161,6 @@ def adapt_to_d65(lab: tuple[float, float, float], illuminant: str) -> tuple[floa
     return float(result[0]), float(result[1]), float(result[2])
 
 
-def _number(cell: str, column: str, line: int) -> float:
-    try:
-        value = float(cell)
-    except ValueError:
-        raise InputError(f"{cell!r} is not a number", field=column, line=line) from None
-    if not math.isfinite(value):
-        raise InputError(f"{cell!r} is not a finite number", field=column, line=line)
-    return value
-
-
 def parse_colour_table(header: list[str], rows: list[tuple[int, list[str]]],
                        header_line: int = 1) -> list[ColourReading]:
     """Readings from CSV header cells and (line, cells) rows.
@@ -202,9 +193,9 @@ def parse_colour_table(header: list[str], rows: list[tuple[int, list[str]]],
             raise InputError(f"row has {len(cells)} cells but the header has {len(header)} "
                              "columns", field="columns", line=line)
         record = dict(zip(keys, cells, strict=True))
-        l_star = _number(record["l_star"], header[seen["l_star"]], line)
-        a_star = _number(record["a_star"], header[seen["a_star"]], line)
-        b_star = _number(record["b_star"], header[seen["b_star"]], line)
+        l_star = cell_number(record["l_star"], header[seen["l_star"]], line)
+        a_star = cell_number(record["a_star"], header[seen["a_star"]], line)
+        b_star = cell_number(record["b_star"], header[seen["b_star"]], line)
         if not 0.0 <= l_star <= 100.0:
             raise InputError(f"L* = {l_star:g} is outside 0-100", field=header[seen["l_star"]],
                              line=line)
@@ -218,7 +209,7 @@ def parse_colour_table(header: list[str], rows: list[tuple[int, list[str]]],
             if cell == "":
                 indices[key] = None
                 continue
-            value = _number(cell, header[seen[key]], line)
+            value = cell_number(cell, header[seen[key]], line)
             low, high = DEVICE_INDEX_RANGE
             if not low <= value <= high:
                 raise InputError(f"{value:g} is outside the device range {low:g}-{high:g}",

@@ -52,6 +52,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from dermatrack.devices.tables import cell_number
 from dermatrack.errors import InputError
 
 #: Reading delay after suction on (Ue) and after release (Ur), in seconds.
@@ -180,16 +181,6 @@ def settings_from_header(fields: dict[str, tuple[str, int]]) -> dict[str, Any]:
     return settings
 
 
-def _cell_number(cell: str, column: str, line: int) -> float:
-    try:
-        value = float(cell)
-    except ValueError:
-        raise InputError(f"{cell!r} is not a number", field=column, line=line) from None
-    if not math.isfinite(value):
-        raise InputError(f"{cell!r} is not a finite number", field=column, line=line)
-    return value
-
-
 def parse_curve(header: list[str], rows: list[tuple[int, list[str]]],
                 header_line: int = 1) -> SuctionCurve:
     """A :class:`SuctionCurve` from CSV header cells and (line, cells) rows.
@@ -214,9 +205,9 @@ def parse_curve(header: list[str], rows: list[tuple[int, list[str]]],
         if len(cells) != len(header):
             raise InputError(f"row has {len(cells)} cells but the header has {len(header)} "
                              "columns", field="columns", line=line)
-        t = _cell_number(cells[found["time_s"]], header[found["time_s"]], line)
-        d = _cell_number(cells[found["deformation_mm"]], header[found["deformation_mm"]], line)
-        s = _cell_number(cells[found["suction"]], header[found["suction"]], line)
+        t = cell_number(cells[found["time_s"]], header[found["time_s"]], line)
+        d = cell_number(cells[found["deformation_mm"]], header[found["deformation_mm"]], line)
+        s = cell_number(cells[found["suction"]], header[found["suction"]], line)
         if s not in (0.0, 1.0):
             raise InputError(f"suction must be 1 (on) or 0 (off), not {cells[found['suction']]!r}",
                              field=header[found["suction"]], line=line)
@@ -254,7 +245,7 @@ def parse_device_table(header: list[str], rows: list[tuple[int, list[str]]],
         values: dict[str, float | None] = {}
         for index, name in columns.items():
             cell = cells[index]
-            values[name] = None if cell == "" else _cell_number(cell, header[index], line)
+            values[name] = None if cell == "" else cell_number(cell, header[index], line)
         if all(values.get(name) is None for name in R_NAMES):
             raise InputError("row has no R-parameter value", field="R0", line=line)
         tables.append(values)

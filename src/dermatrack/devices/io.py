@@ -112,12 +112,15 @@ def read_height_map(path: str | Path, *, spacing_um: float | None = None,
         Unreadable file, wrong shape, no measured point, or no spacing or unit.
     """
     file = Path(path)
+    # Existence first: a mistyped path should not be reported as an unknown format.
+    if file.is_dir():
+        raise InputError(f"{file} is a directory, expected a file", field="file")
+    if not file.is_file():
+        raise InputError(f"no such file: {file}", field="file")
     kind = file_format or HEIGHT_MAP_SUFFIXES.get(file.suffix.lower())
     if kind is None:
         raise InputError(f"unknown height map format '{file.suffix}' (use "
                          f"{', '.join(sorted(set(HEIGHT_MAP_SUFFIXES)))})", field="file")
-    if not file.is_file():
-        raise InputError(f"no such file: {file}", field="file")
     if file.stat().st_size == 0:
         raise InputError(f"{file.name} is empty", field="file")
     if spacing_um is not None and not (math.isfinite(spacing_um) and spacing_um > 0):

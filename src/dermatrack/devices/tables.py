@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import re
 
 from dermatrack.errors import InputError
@@ -59,3 +60,14 @@ def csv_rows(body: str, first_line: int) -> tuple[list[str], list[tuple[int, lis
             continue
         rows.append((line, [c.strip() for c in cells]))
     return header or [], rows
+
+
+def cell_number(cell: str, column: str, line: int) -> float:
+    """A table cell as a finite number; otherwise InputError naming the column and line."""
+    try:
+        value = float(cell)
+    except ValueError:
+        raise InputError(f"{cell!r} is not a number", field=column, line=line) from None
+    if not math.isfinite(value):
+        raise InputError(f"{cell!r} is not a finite number", field=column, line=line)
+    return value

@@ -29,6 +29,7 @@ from importlib import resources
 import yaml
 
 from dermatrack.errors import DermatrackError, NotFoundError
+from dermatrack.knowledge.record import FIELDS
 from dermatrack.knowledge.vocabulary import (
     FITZPATRICK,
     VOCABULARY_FILE,
@@ -42,23 +43,7 @@ from dermatrack.knowledge.vocabulary import (
 MODALITY_SCHEMA = "modality.schema.json"
 
 #: Fields of a seed-format record, in order (seed 000).
-RECORD_FIELDS: tuple[str, ...] = (
-    "disease",
-    "summary",
-    "name",
-    "type",
-    "classification",
-    "symptoms",
-    "signs",
-    "causes",
-    "detailed etiology pathogenesis",
-    "investigations",
-    "treatment options",
-    "differentials",
-    "prevention",
-    "prognosis",
-    "other important details",
-)
+RECORD_FIELDS: tuple[str, ...] = FIELDS
 
 # --------------------------------------------------------------------------- dataclasses
 

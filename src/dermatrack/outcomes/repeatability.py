@@ -32,10 +32,11 @@ Bland JM, Altman DG. Measurement error. BMJ 1996;313:744.
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
+from numpy.typing import NDArray
 from scipy import stats
 
 from dermatrack.errors import InputError
@@ -284,15 +285,21 @@ def icc_1_1(matrix: np.ndarray | Sequence[Sequence[float]], confidence: float = 
     return _icc_1_1(anova, confidence)
 
 
+def _ratio_icc(form: str, ms_subjects: float, ms_error: float, df_subjects: int,
+               df_error: int, k: float, n_subjects: int, confidence: float) -> ICC:
+    """``(MS_R - MS_E) / (MS_R + (k-1) MS_E)`` with its F-based interval (Shrout & Fleiss
+    1979): ICC(1,1) from the one-way ANOVA, ICC(3,1) from the two-way one."""
+    denominator = ms_subjects + (k - 1) * ms_error
+    value = (ms_subjects - ms_error) / denominator if denominator > 0 else None
+    f_stat = _f_ratio(ms_subjects, ms_error)
+    low, high = _ratio_bounds(f_stat, df_subjects, df_error, confidence, k)
+    return ICC(form, value, low, high, None if math.isnan(f_stat) else f_stat,
+               df_subjects, df_error, _p_value(f_stat, df_subjects, df_error), n_subjects, k)
+
+
 def _icc_1_1(anova: _anova.OneWayAnova, confidence: float) -> ICC:
-    msb, msw, k0 = anova.ms_between, anova.ms_within, anova.k0
-    denominator = msb + (k0 - 1.0) * msw
-    value = (msb - msw) / denominator if denominator > 0 else None
-    f_stat = _f_ratio(msb, msw)
-    low, high = _ratio_bounds(f_stat, anova.df_between, anova.df_within, confidence, k0)
-    return ICC("ICC(1,1)", value, low, high, None if math.isnan(f_stat) else f_stat,
-               anova.df_between, anova.df_within,
-               _p_value(f_stat, anova.df_between, anova.df_within), anova.n_subjects, k0)
+    return _ratio_icc("ICC(1,1)", anova.ms_between, anova.ms_within, anova.df_between,
+                      anova.df_within, anova.k0, anova.n_subjects, confidence)
 
 
 def _complete_rows(array: np.ndarray) -> np.ndarray:
@@ -302,6 +309,18 @@ def _complete_rows(array: np.ndarray) -> np.ndarray:
 def _undefined_two_way(form: str, n_complete: int, k: int) -> ICC:
     return ICC(form, None, None, None, None, max(n_complete - 1, 0),
                max((n_complete - 1) * (k - 1), 0), None, n_complete, k)
+
+
+def _two_way_icc(matrix: np.ndarray | Sequence[Sequence[float]], confidence: float, form: str,
+                 compute: Callable[[_anova.TwoWayAnova, float], ICC]) -> ICC:
+    """``compute`` on the two-way ANOVA of the complete rows, or an undefined ICC ``form``
+    when fewer than two subjects or two occasions are complete."""
+    _check_confidence(confidence)
+    array = _as_matrix(matrix)
+    complete = _complete_rows(array)
+    if complete.shape[0] < 2 or array.shape[1] < 2:
+        return _undefined_two_way(form, complete.shape[0], array.shape[1])
+    return compute(_anova.two_way(complete), confidence)
 
 
 def icc_3_1(matrix: np.ndarray | Sequence[Sequence[float]], confidence: float = 0.95) -> ICC:
@@ -315,23 +334,12 @@ def icc_3_1(matrix: np.ndarray | Sequence[Sequence[float]], confidence: float = 
     same F-based interval as ICC(1,1). Uses complete rows only; ``value`` is ``None``
     when fewer than two complete subjects exist.
     """
-    _check_confidence(confidence)
-    array = _as_matrix(matrix)
-    complete = _complete_rows(array)
-    if complete.shape[0] < 2 or array.shape[1] < 2:
-        return _undefined_two_way("ICC(3,1)", complete.shape[0], array.shape[1])
-    return _icc_3_1(_anova.two_way(complete), confidence)
+    return _two_way_icc(matrix, confidence, "ICC(3,1)", _icc_3_1)
 
 
 def _icc_3_1(anova: _anova.TwoWayAnova, confidence: float) -> ICC:
-    msr, mse, k = anova.ms_subjects, anova.ms_error, anova.k
-    denominator = msr + (k - 1) * mse
-    value = (msr - mse) / denominator if denominator > 0 else None
-    f_stat = _f_ratio(msr, mse)
-    low, high = _ratio_bounds(f_stat, anova.df_subjects, anova.df_error, confidence, k)
-    return ICC("ICC(3,1)", value, low, high, None if math.isnan(f_stat) else f_stat,
-               anova.df_subjects, anova.df_error,
-               _p_value(f_stat, anova.df_subjects, anova.df_error), anova.n_subjects, k)
+    return _ratio_icc("ICC(3,1)", anova.ms_subjects, anova.ms_error, anova.df_subjects,
+                      anova.df_error, anova.k, anova.n_subjects, confidence)
 
 
 def _icc_2_1_bounds(value: float | None, anova: _anova.TwoWayAnova, confidence: float
@@ -386,12 +394,7 @@ def icc_2_1(matrix: np.ndarray | Sequence[Sequence[float]], confidence: float = 
     :math:`U = n(F^* MS_R - MS_E) / (k MS_C + (kn-k-n) MS_E + n F^* MS_R)`.
     Uses complete rows only.
     """
-    _check_confidence(confidence)
-    array = _as_matrix(matrix)
-    complete = _complete_rows(array)
-    if complete.shape[0] < 2 or array.shape[1] < 2:
-        return _undefined_two_way("ICC(2,1)", complete.shape[0], array.shape[1])
-    return _icc_2_1(_anova.two_way(complete), confidence)
+    return _two_way_icc(matrix, confidence, "ICC(2,1)", _icc_2_1)
 
 
 def _icc_2_1(anova: _anova.TwoWayAnova, confidence: float) -> ICC:
@@ -428,7 +431,8 @@ def within_subject_cv(matrix: np.ndarray | Sequence[Sequence[float]]) -> float |
     return float(100.0 * math.sqrt(float(np.mean(variances / means**2))))
 
 
-def bland_altman(first: Sequence[float], second: Sequence[float],
+def bland_altman(first: Sequence[float] | NDArray[np.float64],
+                 second: Sequence[float] | NDArray[np.float64],
                  confidence: float = 0.95) -> BlandAltman:
     """Bias and 95 % limits of agreement of two replicates (Bland & Altman 1986).
 

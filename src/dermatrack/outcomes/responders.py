@@ -66,10 +66,9 @@ def is_responder(
         if gais_improved(gais):
             return True
         judged = True
-    metric_known = (baseline is not None and follow_up is not None and mdc95 is not None
-                    and direction is not None
-                    and math.isfinite(baseline) and math.isfinite(follow_up))
-    if metric_known:
+    if (baseline is not None and follow_up is not None and mdc95 is not None
+            and direction is not None
+            and math.isfinite(baseline) and math.isfinite(follow_up)):
         verdict = change_from_baseline(baseline, follow_up, mdc95, direction).verdict
         if verdict == "improved":
             return True

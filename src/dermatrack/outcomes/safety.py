@@ -95,7 +95,7 @@ def _severity(value: Any, line: int) -> int:
             or value not in SEVERITY_GRADES):
         raise InputError(f"severity must be a CTCAE grade 1-5, got {value!r}",
                          field="severity", line=line)
-    return int(value)
+    return int(float(value))  # a Real equal to a grade, such as 3.0
 
 
 def _require(frame: Any, columns: tuple[str, ...], name: str) -> None:

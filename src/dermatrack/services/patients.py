@@ -167,21 +167,13 @@ class PatientOut(Record):
 
     def patient_json(self, on: dt.date | None = None) -> dict[str, Any]:
         """The clinical record in the ``PATIENT.json`` shape, for screening and planning."""
+        from dermatrack.clinic.intake import patient_json
+
         on = on or dt.date.today()
-        data: dict[str, Any] = {"age": self.age_on(on)}
-        if self.date_of_birth is not None:
-            data["date_of_birth"] = self.date_of_birth.isoformat()
-        if self.sex is not None:
-            data["sex"] = self.sex
-        data["fitzpatrick"] = self.fitzpatrick
-        data["concerns"] = [{"code": c.code, "region": c.region, "severity": c.severity}
-                            for c in self.concerns]
-        data["conditions"] = list(self.conditions)
-        data["medications"] = [
-            {"code": m.code, "last_taken": m.last_taken and m.last_taken.isoformat(),
-             "ongoing": m.ongoing} for m in self.medications]
-        data["allergies"] = list(self.allergies)
-        return data
+        return patient_json(age=self.age_on(on), date_of_birth=self.date_of_birth, sex=self.sex,
+                            fitzpatrick=self.fitzpatrick, concerns=self.concerns,
+                            conditions=self.conditions, medications=self.medications,
+                            allergies=self.allergies)
 
 
 class PatientConsentOut(ConsentOut):
