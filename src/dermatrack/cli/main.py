@@ -12,6 +12,8 @@ import sys
 
 import typer
 
+from typer.exceptions import TyperException
+
 from dermatrack import __version__
 from dermatrack.errors import DermatrackError, InputError, NotFoundError
 
@@ -49,7 +51,15 @@ def main(argv: list[str] | None = None) -> None:
     """Run the CLI; map dermatrack errors to exit codes."""
     _register()
     try:
-        app(args=argv, standalone_mode=True)
+        # standalone_mode=False lets usage errors reach us, so they are printed on one
+        # line like every other bad input instead of Typer's multi-line box.
+        result = app(args=argv, standalone_mode=False)
+    except TyperException as exc:
+        print(f"error: {exc.format_message()}", file=sys.stderr)
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        print("aborted", file=sys.stderr)
+        sys.exit(130)
     except (InputError, NotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         if os.environ.get("DERMATRACK_DEBUG"):
@@ -63,6 +73,8 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         sys.exit(130)
+    if isinstance(result, int) and result:
+        sys.exit(result)
 
 
 if __name__ == "__main__":  # pragma: no cover
