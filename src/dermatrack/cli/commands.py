@@ -6,6 +6,17 @@ from dermatrack.cli.main import app
 
 # Each group module exposes ``register(app)``; keep one line per group, sorted.
 _GROUPS: list[str] = [
+    "demo",
+    "export",
+    "kb",
+    "measure",
+    "photo",
+    "plan",
+    "records",
+    "repeatability",
+    "report",
+    "screen",
+    "web",
 ]
 
 

@@ -1,0 +1,158 @@
+"""Figures of the reports, drawn with matplotlib's Agg backend and returned as PNG bytes.
+
+* :func:`trajectory_figure`: one small panel per metric, the value at each visit against
+  months since baseline, with the band of baseline +/- MDC95 (changes inside it are
+  within measurement error);
+* :func:`forest_figure`: mean change from baseline with its 95 % confidence interval per
+  group and metric (a forest plot), one panel per metric since units differ;
+* :func:`image_png`: an sRGB array as a PNG (downscaled for the page).
+
+Figures are created with the object-oriented API on a fresh ``Figure`` (not pyplot), so
+nothing is shared between calls or threads.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+DPI = 110
+PANEL_WIDTH_IN = 3.3
+PANEL_HEIGHT_IN = 2.3
+
+
+def _png(figure: Any) -> bytes:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight")
+    return buffer.getvalue()
+
+
+def _figure(width_in: float, height_in: float) -> Any:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(width_in, height_in), layout="constrained")
+    FigureCanvasAgg(figure)
+    return figure
+
+
+def trajectory_figure(series: Sequence[Any], *, columns: int = 3) -> bytes:
+    """Metric trajectories of one patient.
+
+    Parameters
+    ----------
+    series:
+        :class:`dermatrack.services.outcomes.Series` objects (or dicts of the same shape),
+        one panel each.
+    columns:
+        Panels per row.
+
+    Returns
+    -------
+    bytes
+        A PNG image.
+    """
+    items = [s if isinstance(s, Mapping) else s.model_dump() for s in series]
+    if not items:
+        raise ValueError("no series to plot")
+    columns = max(1, min(columns, len(items)))
+    rows = math.ceil(len(items) / columns)
+    figure = _figure(PANEL_WIDTH_IN * columns, PANEL_HEIGHT_IN * rows)
+    axes = figure.subplots(rows, columns, squeeze=False)
+    for index, item in enumerate(items):
+        ax = axes[index // columns][index % columns]
+        points = [p for p in item["points"] if p["value"] is not None]
+        months = [p["months"] for p in points]
+        values = [p["value"] for p in points]
+        if points and item.get("mdc95") is not None:
+            base = values[0]
+            ax.axhspan(base - item["mdc95"], base + item["mdc95"], color="#d9e6f2",
+                       label="baseline ± MDC95")
+        ax.plot(months, values, marker="o", color="#1f4e79", linewidth=1.5)
+        for point in points[1:]:
+            if point.get("verdict") in ("improved", "worsened"):
+                colour = "#2e7d32" if point["verdict"] == "improved" else "#c62828"
+                ax.plot([point["months"]], [point["value"]], marker="o", markersize=9,
+                        markerfacecolor="none", markeredgecolor=colour)
+        label = f"{item['metric']} ({item['region']})"
+        ax.set_title(label, fontsize=8)
+        ax.set_xlabel("months since baseline", fontsize=7)
+        ax.set_ylabel(item["unit"], fontsize=7)
+        ax.tick_params(labelsize=7)
+        ax.grid(alpha=0.3)
+    for index in range(len(items), rows * columns):
+        axes[index // columns][index % columns].set_visible(False)
+    return _png(figure)
+
+
+def forest_figure(rows: Sequence[Mapping[str, Any]], *, units: Mapping[str, str] | None = None
+                  ) -> bytes:
+    """Forest plot of mean change from baseline with 95 % CI, one panel per metric.
+
+    Parameters
+    ----------
+    rows:
+        :class:`dermatrack.outcomes.cohort.ForestRow` dicts (``label``, ``group``,
+        ``metric``, ``estimate``, ``ci_low``, ``ci_high``, ``n``). Rows without an
+        estimate are drawn as "no data".
+    units:
+        Metric to unit, for the axis labels.
+
+    Returns
+    -------
+    bytes
+        A PNG image.
+    """
+    if not rows:
+        raise ValueError("no rows to plot")
+    units = units or {}
+    metrics = list(dict.fromkeys(row["metric"] for row in rows))
+    heights = [max(1, sum(row["metric"] == m for row in rows)) for m in metrics]
+    figure = _figure(7.0, 0.6 + sum(0.24 * h + 0.5 for h in heights))
+    axes = figure.subplots(len(metrics), 1, squeeze=False,
+                           gridspec_kw={"height_ratios": heights})
+    for ax, metric in zip(axes[:, 0], metrics, strict=True):
+        mine = [row for row in rows if row["metric"] == metric]
+        labels = [" · ".join(str(v) for v in row["group"].values()) or "all" for row in mine]
+        y = np.arange(len(mine))[::-1]
+        for yi, row in zip(y, mine, strict=True):
+            if row["estimate"] is None:
+                ax.text(0.0, yi, "no data", va="center", fontsize=7, color="grey")
+                continue
+            if row["ci_low"] is not None:
+                ax.plot([row["ci_low"], row["ci_high"]], [yi, yi], color="#1f4e79")
+            ax.plot([row["estimate"]], [yi], marker="s", color="#1f4e79",
+                    markersize=3 + min(row["n"], 40) / 6)
+        ax.axvline(0.0, color="black", linewidth=0.8)
+        ax.set_yticks(y, [f"{label} (n={row['n']})" for label, row in
+                          zip(labels, mine, strict=True)], fontsize=7)
+        ax.set_ylim(-0.7, len(mine) - 0.3)
+        unit = units.get(metric)
+        ax.set_title(metric + (f" [{unit}]" if unit else ""), fontsize=8, loc="left")
+        ax.tick_params(axis="x", labelsize=7)
+        ax.grid(axis="x", alpha=0.3)
+    axes[-1, 0].set_xlabel("mean change from baseline (95 % CI)", fontsize=7)
+    return _png(figure)
+
+
+def image_png(rgb: np.ndarray, *, max_side: int = 640) -> bytes:
+    """An sRGB image (float in [0, 1] or uint8) as PNG bytes, long side at most ``max_side``."""
+    import cv2
+
+    pixels = np.asarray(rgb)
+    if pixels.dtype != np.uint8:
+        pixels = (np.clip(pixels, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+    factor = min(1.0, max_side / max(pixels.shape[:2]))
+    if factor < 1.0:
+        size = (max(1, round(pixels.shape[1] * factor)), max(1, round(pixels.shape[0] * factor)))
+        pixels = cv2.resize(pixels, size, interpolation=cv2.INTER_AREA)
+    if pixels.ndim == 3:
+        pixels = cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR)
+    ok, buffer = cv2.imencode(".png", pixels)
+    if not ok:
+        raise ValueError("could not encode the image")
+    return buffer.tobytes()

@@ -1,0 +1,346 @@
+"""Clinical photographs: import, analysis and storage as observations.
+
+Importing a photograph
+
+1. decodes it with :func:`dermatrack.imaging.io.read_image`, which refuses files that are
+   not JPEG, PNG or TIFF, damaged files and decompression bombs, applies the EXIF
+   orientation and converts an embedded ICC profile to sRGB;
+2. re-encodes the decoded pixels (no EXIF, GPS, ICC, comments or file name: the original
+   bytes are never kept) and stores them in the content-addressed file store
+   (:mod:`dermatrack.store.files`);
+3. analyses the pixels (:func:`dermatrack.imaging.analysis.analyze`, the ``photo analyze``
+   JSON) and
+4. writes the ``photo`` row and one observation (kind ``photo``) per numeric metric and
+   region, in one transaction: a photograph is stored with all of its metrics or not at
+   all. (A file written to the content-addressed store before a failed transaction is
+   left there unreferenced; it holds pixels only and is reused if the same image comes
+   again.)
+
+Metric codes are ``<family>.<metric>`` as in the analysis JSON (``wrinkles.length_mm``,
+``pigment.ita_deg``, ``redness.a_star``, ...), plus ``area_mm2`` for each region's size.
+When the physical scale is unknown, the analysis reports lengths in pixels and the
+observation's unit says so (``px``, ``px²``); metric codes keep their names.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel
+from sqlalchemy import func, select
+
+from dermatrack.errors import InputError, NotFoundError
+from dermatrack.services.common import Record, Store, get_patient, get_row, get_visit
+from dermatrack.services.observations import CODE_PATTERN
+from dermatrack.store.models import Observation, Photo
+
+PHOTO_KIND = "photo"
+"""Observation kind of the photo metrics."""
+
+StoredFormat = Literal["png", "jpeg"]
+
+JPEG_QUALITY = 95
+"""Quality of a photograph stored as JPEG (libjpeg scale): visually lossless."""
+
+#: Unit of each metric when the physical scale is known (mm per pixel).
+METRIC_UNITS: dict[str, str] = {
+    "area_mm2": "mm²",
+    "wrinkles.count": "1",
+    "wrinkles.length_mm": "mm",
+    "wrinkles.density_mm_per_cm2": "mm/cm²",
+    "wrinkles.mean_width_mm": "mm",
+    "wrinkles.area_fraction": "1",
+    "wrinkles.severity_index": "1",
+    "pigment.l_star": "L*",
+    "pigment.b_star": "b*",
+    "pigment.ita_deg": "°",
+    "pigment.melanin_index": "a.u.",
+    "pigment.spot_count": "1",
+    "pigment.spot_area_fraction": "1",
+    "pigment.evenness": "L*",
+    "redness.a_star": "a*",
+    "redness.erythema_index": "a.u.",
+    "redness.red_area_fraction": "1",
+    "texture.roughness": "L*",
+    "pores.count": "1",
+    "pores.density_per_cm2": "1/cm²",
+    "pores.mean_diameter_mm": "mm",
+}
+
+#: The same units when the scale is unknown and lengths are in pixels.
+_UNSCALED = {"mm": "px", "mm²": "px²", "mm/cm²": "px/px²", "1/cm²": "1/px²"}
+
+METHOD = "dermatrack photo analysis (imaging.analysis); definitions in the metric docstrings"
+
+
+class PhotoOut(Record):
+    """A stored photograph and a summary of its analysis."""
+
+    id: str
+    patient_id: str
+    visit_id: str | None
+    sha256: str
+    width: int
+    height: int
+    taken_at: dt.datetime | None
+    created_at: dt.datetime
+    observations: int = 0
+    mm_per_px: float | None = None
+    scale_source: str | None = None
+    face_detected: bool | None = None
+    regions: list[str] = []
+
+
+class PhotoAnalysis(BaseModel):
+    """The analysis of one decoded photograph, ready to be stored with it."""
+
+    source_sha256: str
+    result: dict[str, Any]
+
+
+# --- analysis (no database) ---------------------------------------------------------------
+
+def analyze_image(image: Any, *, mm_per_px: float | None = None, use_face: bool = True,
+                  calibrate: bool = True) -> dict[str, Any]:
+    """The ``photo analyze`` JSON dict of a decoded image (``LoadedImage`` or sRGB array).
+
+    ``calibrate=False`` skips the ColorChecker search, for photographs known to hold no
+    chart (most of the analysis time when there is none to find).
+    """
+    from dermatrack.imaging.analysis import run_analysis
+
+    return run_analysis(image, mm_per_px=mm_per_px, use_face=use_face,
+                        calibrate=calibrate).report
+
+
+def analyze_file(path: str | Path, *, mm_per_px: float | None = None, use_face: bool = True,
+                 calibrate: bool = True) -> PhotoAnalysis:
+    """Decode and analyse a photograph file (picklable: used by worker processes).
+
+    The result carries the SHA-256 of the file, so that :func:`import_photo` can check it
+    was made from the same file it stores.
+    """
+    from dermatrack.imaging.io import read_image
+
+    loaded = read_image(path)
+    return PhotoAnalysis(source_sha256=loaded.sha256,
+                         result=analyze_image(loaded, mm_per_px=mm_per_px, use_face=use_face,
+                                              calibrate=calibrate))
+
+
+def metric_rows(result: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Flatten an analysis into ``{region, metric, value, unit}`` rows (numbers only).
+
+    Text results (``pigment.ita_category``) are derived from numbers that are stored and
+    are left out; a metric the analysis could not compute (null) is kept as a null value.
+    """
+    image = result.get("image") or {}
+    scaled = image.get("mm_per_px") is not None
+    rows = []
+    for region, families in (result.get("regions") or {}).items():
+        if not isinstance(families, Mapping):
+            continue
+        for family, metrics in families.items():
+            if isinstance(metrics, Mapping):
+                items = [(f"{family}.{name}", value) for name, value in metrics.items()]
+            else:
+                items = [(family, metrics)]
+            for code, value in items:
+                if isinstance(value, bool) or not (value is None
+                                                   or isinstance(value, (int, float))):
+                    continue
+                unit = METRIC_UNITS.get(code, "1")
+                if not scaled:
+                    unit = _UNSCALED.get(unit, unit)
+                number = None if value is None or not math.isfinite(float(value)) \
+                    else float(value)
+                rows.append({"region": region, "metric": code, "value": number, "unit": unit})
+    return rows
+
+
+def _encode(rgb: np.ndarray, stored_format: StoredFormat) -> tuple[bytes, str]:
+    """Pixels only: OpenCV writes no metadata segments or chunks of its own."""
+    import cv2
+
+    pixels = np.clip(np.asarray(rgb, dtype=np.float32), 0.0, 1.0)
+    bgr = cv2.cvtColor((pixels * 255.0 + 0.5).astype(np.uint8), cv2.COLOR_RGB2BGR)
+    if stored_format == "jpeg":
+        ok, buffer = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+        suffix = ".jpg"
+    else:
+        ok, buffer = cv2.imencode(".png", bgr)
+        suffix = ".png"
+    if not ok:
+        raise InputError("the photograph could not be re-encoded", field="image")
+    return buffer.tobytes(), suffix
+
+
+# --- services -----------------------------------------------------------------------------
+
+def import_photo(store: Store, *, patient_id: str, visit_id: str | None, path: str | Path,
+                 actor: str, analyze: bool = True, mm_per_px: float | None = None,
+                 analysis: PhotoAnalysis | None = None, use_face: bool = True,
+                 stored_format: StoredFormat = "png") -> PhotoOut:
+    """Store a photograph of a patient (at a visit) and its metrics (module docstring).
+
+    Parameters
+    ----------
+    patient_id, visit_id:
+        The patient and, usually, the visit the photograph was taken at.
+    path:
+        The JPEG, PNG or TIFF file.
+    actor:
+        Who imports it (audit trail).
+    analyze:
+        Run the analysis and store its metrics; False stores the photograph only.
+    mm_per_px:
+        Physical scale given by the user, mm per pixel (overrides the detected one).
+    analysis:
+        An analysis already made from the same file by :func:`analyze_file` (e.g. in a
+        worker process); it is checked against the file's digest.
+    use_face:
+        Look for a face and report per facial region (False: a close-up, one region).
+    stored_format:
+        ``png`` (lossless, default) or ``jpeg`` (quality 95, for bulk imports).
+
+    Raises
+    ------
+    InputError
+        Not an image, a damaged or oversized file, an unknown patient or visit, or an
+        analysis made from another file; nothing is stored then.
+    """
+    from dermatrack.imaging.io import read_image
+    from dermatrack.store.files import put_bytes
+
+    if mm_per_px is not None and not (math.isfinite(mm_per_px) and mm_per_px > 0):
+        raise InputError(f"mm per pixel must be a positive number, got {mm_per_px}",
+                         field="mm_per_px")
+    if stored_format not in ("png", "jpeg"):
+        raise InputError(f"stored format must be png or jpeg, got {stored_format!r}",
+                         field="stored_format")
+    with store.reading() as session:  # fail fast, before the slow analysis
+        get_patient(session, patient_id)
+        if visit_id is not None:
+            get_visit(session, visit_id, patient_id)
+
+    loaded = read_image(path)
+    result: dict[str, Any] | None = None
+    if analysis is not None:
+        if analysis.source_sha256 != loaded.sha256:
+            raise InputError("the analysis given was made from another file", field="analysis")
+        result = analysis.result
+    elif analyze:
+        result = analyze_image(loaded, mm_per_px=mm_per_px, use_face=use_face)
+    rows = metric_rows(result) if result is not None else []
+    for row in rows:
+        if not CODE_PATTERN.match(row["region"]) or not CODE_PATTERN.match(row["metric"]):
+            raise InputError(f"analysis produced an unusable code: {row['region']}/"
+                             f"{row['metric']}", field="analysis")
+
+    data, suffix = _encode(loaded.rgb, stored_format)
+    digest, relative = put_bytes(store.settings.files_dir, data, suffix)
+    settings = _analysis_settings(result) if result is not None else None
+
+    with store.transaction(actor) as session:
+        get_patient(session, patient_id)
+        if visit_id is not None:
+            get_visit(session, visit_id, patient_id)
+        photo = Photo(patient_id=patient_id, visit_id=visit_id, sha256=digest,
+                      stored_path=relative.as_posix(), width=loaded.width,
+                      height=loaded.height, taken_at=None)
+        session.add(photo)
+        session.flush()
+        session.add_all(Observation(
+            patient_id=patient_id, visit_id=visit_id, region=row["region"], kind=PHOTO_KIND,
+            metric=row["metric"], value=row["value"], unit=row["unit"], device=None,
+            method=METHOD, source_sha256=digest,
+            settings={**(settings or {}), "photo_id": photo.id})
+            for row in rows)
+        session.flush()
+        return _photo_out(photo, len(rows), settings)
+
+
+def _analysis_settings(result: Mapping[str, Any]) -> dict[str, Any]:
+    """What the metrics depend on: scale and its source, calibration, face detection."""
+    image = result.get("image") or {}
+    calibration = result.get("calibration") or {}
+    return {"mm_per_px": image.get("mm_per_px"), "scale_source": image.get("scale_source"),
+            "calibrated": bool(calibration.get("applied")),
+            "delta_e2000_mean": calibration.get("delta_e2000_mean"),
+            "face_detected": bool((result.get("face") or {}).get("detected"))}
+
+
+def _photo_out(photo: Photo, n_observations: int,
+               settings: Mapping[str, Any] | None, regions: list[str] | None = None
+               ) -> PhotoOut:
+    out = PhotoOut.model_validate(photo)
+    out.observations = n_observations
+    if settings:
+        out.mm_per_px = settings.get("mm_per_px")
+        out.scale_source = settings.get("scale_source")
+        out.face_detected = settings.get("face_detected")
+    out.regions = regions or []
+    return out
+
+
+def list_photos(store: Store, patient_id: str) -> list[PhotoOut]:
+    """A patient's photographs, by visit date then import time, with analysis summaries."""
+    from dermatrack.store.models import Visit
+
+    with store.reading() as session:
+        get_patient(session, patient_id)
+        photos = list(session.scalars(
+            select(Photo).outerjoin(Visit, Photo.visit_id == Visit.id)
+            .where(Photo.patient_id == patient_id)
+            .order_by(Visit.date, Photo.created_at, Photo.id)))
+        counts = dict(session.execute(
+            select(Observation.source_sha256, func.count())
+            .where(Observation.patient_id == patient_id, Observation.kind == PHOTO_KIND)
+            .group_by(Observation.source_sha256)).all())
+        outputs = []
+        for photo in photos:
+            first = session.scalars(
+                select(Observation).where(Observation.patient_id == patient_id,
+                                          Observation.kind == PHOTO_KIND,
+                                          Observation.source_sha256 == photo.sha256)
+                .limit(1)).first()
+            regions = sorted(session.scalars(
+                select(Observation.region).distinct()
+                .where(Observation.patient_id == patient_id, Observation.kind == PHOTO_KIND,
+                       Observation.source_sha256 == photo.sha256)))
+            outputs.append(_photo_out(photo, counts.get(photo.sha256, 0),
+                                      first.settings if first is not None else None,
+                                      regions))
+        return outputs
+
+
+def photo_file(store: Store, photo_id: str) -> Path:
+    """Path of a stored photograph's pixels (checked against their digest).
+
+    Raises
+    ------
+    NotFoundError
+        No such photograph, or its file is missing or corrupted.
+    """
+    from dermatrack.store.files import read_bytes
+
+    with store.reading() as session:
+        photo = get_row(session, Photo, photo_id)
+        relative = photo.stored_path
+    read_bytes(store.settings.files_dir, relative)  # raises when missing or corrupted
+    path = store.settings.files_dir / relative
+    if not path.is_file():
+        raise NotFoundError(f"stored file missing for photo {photo_id}")
+    return path
+
+
+def load_photo_rgb(store: Store, photo_id: str) -> np.ndarray:
+    """The stored pixels of a photograph as float32 sRGB in [0, 1]."""
+    from dermatrack.imaging.io import read_image
+
+    return read_image(photo_file(store, photo_id)).rgb

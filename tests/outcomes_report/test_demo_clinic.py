@@ -1,0 +1,111 @@
+"""``dermatrack demo`` at a small N, quick mode: the clinic, its reports, and the check that
+the measurement and statistics recover the simulated truth."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+N_PATIENTS = 5
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    from conftest import run_cli
+
+    out = tmp_path_factory.mktemp("demo") / "clinic"
+    human = run_cli("demo", "--patients", "2", "--out", str(out), "--quick", "--workers", "1")
+    # A second run replaces the first demo in place (and gives the JSON view).
+    as_json = run_cli("demo", "--patients", str(N_PATIENTS), "--out", str(out), "--quick",
+                      "--workers", "1", "--seed", "3", "--json")
+    return out, human, as_json
+
+
+def test_demo_prints_synthetic_notice_summary_and_true_vs_estimated(demo_run):
+    _, human, _ = demo_run
+    assert human.code == 0, human.stderr
+    assert "SYNTHETIC DATA" in human.stdout and "SYNTHETIC DATA" in human.stderr
+    assert "Efficacy and safety by modality" in human.stdout
+    assert "TRUE" in human.stdout and "ESTIMATED" in human.stdout
+
+
+def test_demo_estimates_recover_the_simulated_truth(demo_run):
+    _, _, as_json = demo_run
+    assert as_json.code == 0, as_json.stderr
+    data = as_json.json()
+    assert data["synthetic"] is True
+    rows = data["true_vs_estimated"]
+    assert rows, "no phantom patient was followed to month 3"
+    for row in rows:
+        true, estimated = row["true_mean_change"], row["estimated_mean_change"]
+        # Same direction, and within half of the true change (a capture's noise is far
+        # smaller than the simulated treatment effects).
+        assert estimated == pytest.approx(true, rel=0.5), row
+
+
+def test_demo_clinic_opens_from_its_directory(demo_run, monkeypatch):
+    from dermatrack.config import DATA_DIR_ENV, DATABASE_URL_ENV, load_settings
+    from dermatrack.services.common import open_store
+    from dermatrack.services.outcomes import cohort_data, load_mdc, patient_timeline
+    from dermatrack.services.patients import list_patients
+    from dermatrack.services.photos import list_photos, photo_file
+
+    out, _, as_json = demo_run
+    monkeypatch.setenv(DATA_DIR_ENV, str(out))
+    monkeypatch.delenv(DATABASE_URL_ENV, raising=False)
+    settings = load_settings()
+    assert settings.database_url == f"sqlite:///{out / 'dermatrack.db'}"
+    with open_store(settings) as store:
+        data = cohort_data(store)
+        assert data.patients["patient"].nunique() == len(as_json.json()["treated"])
+        everyone = list_patients(store, actor="tester")
+        assert sorted(p.fitzpatrick for p in everyone) == ["I", "II", "III", "IV", "V"]
+        assert set(data.measurements["kind"]) == {"photo", "surface", "colour", "elasticity"}
+        patient = as_json.json()["patients"][0]
+        photos = list_photos(store, patient)
+        assert [p.observations > 0 for p in photos] == [True] * len(photos) and photos
+        assert photo_file(store, photos[0].id).suffix == ".jpg"
+        mdc = load_mdc(settings)
+        assert mdc.lookup("photo", "wrinkles.length_mm", "whole") is not None
+        treated = next(iter(as_json.json()["treated"]))
+        timeline = patient_timeline(store, treated)
+        (plan,) = timeline.plans
+        (item,) = plan.modalities
+        sessions = [s["id"] for visit in timeline.visits for s in visit.sessions]
+        assert item.modality == as_json.json()["treated"][treated]
+        assert [s.session_id for s in item.scheduled] == sessions and sessions
+        verdicts = {p.verdict for s in timeline.series if s.kind == "photo" for p in s.points}
+        assert verdicts & {"improved", "worsened", "no real change"}
+
+
+def test_demo_reports_link_every_patient(demo_run):
+    from bs4 import BeautifulSoup
+
+    out, _, as_json = demo_run
+    index = out / "reports" / "index.html"
+    soup = BeautifulSoup(index.read_text(), "html.parser")
+    links = {a["href"] for a in soup.find_all("a")}
+    patients = as_json.json()["patients"]
+    assert links >= {f"{p}.html" for p in patients}
+    for patient in patients:
+        page = BeautifulSoup((out / "reports" / f"{patient}.html").read_text(), "html.parser")
+        assert page.find(class_="synthetic") is not None
+        assert page.h1.get_text().endswith(patient)
+    assert "true simulated change" in index.read_text()
+
+
+def test_demo_refuses_a_directory_it_did_not_make(cli, tmp_path):
+    (tmp_path / "precious.txt").write_text("keep me")
+    result = cli("demo", "--patients", "1", "--out", tmp_path, "--quick")
+    assert result.code == 2 and "not empty" in result.stderr
+    assert (tmp_path / "precious.txt").read_text() == "keep me"
+    assert not (tmp_path / "dermatrack.db").exists()
+
+
+def test_demo_repeatability_file_is_readable_json(demo_run):
+    out, _, _ = demo_run
+    document = json.loads(Path(out / "repeatability-imaging.json").read_text())
+    assert document["metrics"] and all(m["mdc95"] >= 0 for m in document["metrics"])
+    assert "area_mm2" not in {m["metric"] for m in document["metrics"]}

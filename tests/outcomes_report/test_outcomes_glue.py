@@ -1,0 +1,150 @@
+"""The outcome services against statistics computed independently (numpy, scipy,
+statsmodels on the same fixed numbers)."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from .clinic import ADVERSE_EVENTS, PATIENTS, VISIT_DATES, build_small_clinic
+
+
+@pytest.fixture
+def small_clinic(store):
+    return build_small_clinic(store)
+
+
+def _write_mdc(store, name, mdc95, source):
+    path = store.settings.data_dir / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"source": source, "metrics": [
+        {"metric": "wrinkles.length_mm", "region": None, "mdc95": mdc95}]}))
+
+
+def test_timeline_changes_judged_against_the_clinics_mdc(store, small_clinic):
+    from dermatrack.services.outcomes import patient_timeline
+
+    _write_mdc(store, "repeatability-imaging.json", 2.0, "phantoms")
+    _write_mdc(store, "repeatability.json", 5.0, "our clinic")
+    first = patient_timeline(store, small_clinic.patient_ids[0])
+    series = first.get_series("photo", "wrinkles.length_mm")
+    assert series.mdc95 == 5.0 and series.mdc_source == "our clinic"
+    assert [p.value for p in series.points] == [40.0, 36.0, 30.0]
+    month_1, month_3 = series.points[1], series.points[2]
+    assert month_3.change == -10.0 and month_3.change_percent == pytest.approx(-25.0)
+    assert month_3.verdict == "improved" and month_3.real is True
+    assert month_1.change == -4.0 and month_1.verdict == "no real change"
+    assert month_3.months == pytest.approx((VISIT_DATES["month_3"]
+                                            - VISIT_DATES["baseline"]).days / (365.25 / 12),
+                                           abs=1e-3)
+    assert first.age_at_baseline == 54  # born 1971-03-17, baseline 2026-01-05
+    assert [v.timepoint for v in first.visits] == ["baseline", "month_1", "month_3"]
+    assert len(first.visits[0].sessions) == 1 and first.visits[2].scores[0]["total"] == 2
+    # Without the clinic's file the imaging MDC (2 mm) applies: -4 mm is then real.
+    (store.settings.data_dir / "repeatability.json").unlink()
+    again = patient_timeline(store, small_clinic.patient_ids[0])
+    assert again.get_series("photo", "wrinkles.length_mm").points[1].verdict == "improved"
+
+
+def test_timeline_without_mdc_gives_no_verdict(store, small_clinic):
+    from dermatrack.services.outcomes import patient_timeline
+
+    series = patient_timeline(store, small_clinic.patient_ids[2]).get_series(
+        "photo", "wrinkles.length_mm")
+    assert series.mdc95 is None
+    assert series.points[2].change == -1.0 and series.points[2].verdict is None
+
+
+def test_bad_mdc_file_names_the_field(store, small_clinic):
+    from dermatrack.errors import InputError
+    from dermatrack.services.outcomes import load_mdc
+
+    path = store.settings.data_dir / "repeatability.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"metrics": [{"metric": "x", "mdc95": -1}]}))
+    with pytest.raises(InputError) as caught:
+        load_mdc(store.settings)
+    assert caught.value.field == "metrics[0].mdc95"
+
+
+def test_cohort_paired_change_matches_scipy(store, small_clinic):
+    from scipy import stats
+
+    from dermatrack.services.outcomes import cohort_summary
+
+    summary = cohort_summary(store)
+    (row,) = [c for c in summary["changes"] if c["metric"] == "photo:wrinkles.length_mm"]
+    differences = np.array([values[2] - values[0] for _, values, _ in PATIENTS])
+    n = differences.size
+    mean, sd = differences.mean(), differences.std(ddof=1)
+    half = stats.t.ppf(0.975, n - 1) * sd / math.sqrt(n)
+    change = row["change"]
+    assert change["n"] == n and change["mean"] == pytest.approx(mean)
+    assert change["ci_low"] == pytest.approx(mean - half)
+    assert change["ci_high"] == pytest.approx(mean + half)
+    assert change["cohen_dz"] == pytest.approx(mean / sd)
+    assert change["wilcoxon"]["p_value"] == pytest.approx(stats.wilcoxon(differences).pvalue)
+    groups = {c["group"]["fitzpatrick_group"]: c["change"]
+              for c in summary["changes_by_fitzpatrick"]}
+    assert groups["III-IV"]["n"] == 2 and groups["III-IV"]["mean"] == pytest.approx(
+        ((44 - 50) + (29 - 30)) / 2)
+
+
+def test_cohort_responders_and_safety_match_hand_counts(store, small_clinic):
+    from statsmodels.stats.proportion import proportion_confint
+
+    from dermatrack.services.outcomes import cohort_summary
+
+    summary = cohort_summary(store)
+    (rate,) = summary["responders"]["modality"]
+    responders = sum(gais <= 3 for *_, gais in PATIENTS)
+    low, high = proportion_confint(responders, len(PATIENTS), method="wilson")
+    assert (rate["successes"], rate["n"]) == (responders, len(PATIENTS))
+    assert (rate["ci_low"], rate["ci_high"]) == pytest.approx((low, high))
+
+    safety = summary["safety"]["microneedling"]
+    sessions_with_event = len({index for index, *_ in ADVERSE_EVENTS})
+    assert safety["any_event"]["n_events"] == len(ADVERSE_EVENTS)
+    assert safety["any_event"]["per_session"]["successes"] == sessions_with_event
+    assert safety["any_event"]["per_session"]["n"] == len(PATIENTS)
+    low, high = proportion_confint(sessions_with_event, len(PATIENTS), method="wilson")
+    assert safety["any_event"]["per_session"]["ci_low"] == pytest.approx(low)
+    assert safety["by_relatedness"]["related"]["n_events"] == 2  # probable + possible
+    assert safety["by_severity"][2]["n_events"] == 1
+    pih = summary["pih"]
+    assert (pih["I"]["successes"], pih["I"]["n"]) == (1, 1)
+    assert (pih["VI"]["successes"], pih["VI"]["n"]) == (1, 1)
+    assert (pih["III"]["successes"], pih["III"]["n"]) == (0, 1)
+    assert pih["II"]["n"] == 0
+
+
+def test_cohort_slope_matches_statsmodels_mixedlm(store, small_clinic):
+    import pandas as pd
+    import statsmodels.formula.api as smf
+
+    from dermatrack.services.outcomes import cohort_summary
+
+    rows = []
+    for index, (_, values, _) in enumerate(PATIENTS):
+        for day, value in zip(VISIT_DATES.values(), values, strict=True):
+            months = (day - VISIT_DATES["baseline"]).days / (365.25 / 12)
+            rows.append({"patient": f"p{index}", "months": months, "value": value})
+    frame = pd.DataFrame(rows)
+    expected = smf.mixedlm("value ~ months", frame, groups=frame["patient"]).fit(reml=True)
+    summary = cohort_summary(store)
+    (slope,) = [t for t in summary["trajectories"] if t["metric"] == "photo:wrinkles.length_mm"]
+    assert slope["method"] == "mixedlm" and slope["n_observations"] == 12
+    assert slope["slope_per_month"] == pytest.approx(expected.fe_params["months"], rel=1e-3)
+
+
+def test_cohort_data_filters_by_modality(store, small_clinic):
+    from dermatrack.errors import InputError
+    from dermatrack.services.outcomes import cohort_data
+
+    assert cohort_data(store, modality="ipl").patients.empty
+    assert len(cohort_data(store, modality="microneedling").patients) == 4
+    with pytest.raises(InputError):
+        cohort_data(store, modality="no_such_modality")

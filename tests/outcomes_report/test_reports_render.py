@@ -1,0 +1,166 @@
+"""Reports: the HTML parses and carries its images; the PDF has pages; the CLI writes them."""
+
+from __future__ import annotations
+
+import base64
+import io
+
+import numpy as np
+import pytest
+
+from .clinic import IDENTITY_NAME, build_small_clinic
+from .test_photo_import import _phantom_jpeg_with_metadata
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture
+def reported_clinic(store, tmp_path):
+    """The small clinic with a baseline and a month-3 photograph of the first patient."""
+    from dermatrack.services.photos import import_photo
+
+    clinic = build_small_clinic(store)
+    source = _phantom_jpeg_with_metadata(tmp_path / "before.jpg")
+    for timepoint in ("baseline", "month_3"):
+        import_photo(store, patient_id=clinic.patient_ids[0],
+                     visit_id=clinic.visit_ids[0][timepoint], path=source, actor="tester",
+                     analyze=False)
+    return clinic
+
+
+def _images(html: str) -> list[bytes]:
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(html, "html.parser")
+    images = []
+    for tag in soup.find_all("img"):
+        prefix, _, payload = tag["src"].partition(",")
+        assert prefix == "data:image/png;base64", tag["src"][:40]
+        images.append(base64.b64decode(payload))
+    return images
+
+
+def test_patient_report_holds_photos_plots_and_tables(store, reported_clinic):
+    from bs4 import BeautifulSoup
+    from PIL import Image
+
+    from dermatrack.reports.html import patient_report_html
+
+    patient_id = reported_clinic.patient_ids[0]
+    html = patient_report_html(store, patient_id)
+    soup = BeautifulSoup(html, "html.parser")
+    assert soup.h1.get_text() == f"Progress report: {patient_id}"
+    headings = [h.get_text() for h in soup.find_all("h2")]
+    for wanted in ("Plan", "What was done", "Before and after", "Measurements over time",
+                   "Scales", "Reactions and adverse events"):
+        assert wanted in headings
+    images = _images(html)
+    # baseline, aligned follow-up, lightness and wrinkle overlays, the trajectory figure
+    assert len(images) == 5
+    for data in images:
+        assert data.startswith(PNG_SIGNATURE)
+        assert min(Image.open(io.BytesIO(data)).size) > 50
+    text = soup.get_text()
+    assert "post_inflammatory_hyperpigmentation" in text and "microneedling" in text
+    assert IDENTITY_NAME not in html
+    assert "synthetic" not in text.lower()
+
+
+def test_cohort_report_has_forest_plot_and_tables(store, reported_clinic):
+    from bs4 import BeautifulSoup
+
+    from dermatrack.reports.html import cohort_report_html
+
+    html = cohort_report_html(store, patient_links={reported_clinic.patient_ids[0]: "a.html"},
+                              synthetic=True)
+    soup = BeautifulSoup(html, "html.parser")
+    (forest,) = _images(html)
+    assert forest.startswith(PNG_SIGNATURE)
+    headings = [h.get_text() for h in soup.find_all("h2")]
+    for wanted in ("Paired change by modality", "Paired change by Fitzpatrick group",
+                   "Responders", "Trajectories (mixed-effects model)", "Safety"):
+        assert wanted in headings
+    assert soup.find("a", href="a.html").get_text() == reported_clinic.patient_ids[0]
+    assert "synthetic" in soup.find(class_="synthetic").get_text()
+
+
+def test_pdf_reports_have_pages(store, reported_clinic):
+    from pypdf import PdfReader
+
+    from dermatrack.reports.pdf import cohort_report_pdf, patient_report_pdf
+
+    for data in (patient_report_pdf(store, reported_clinic.patient_ids[0]),
+                 cohort_report_pdf(store, modality="microneedling")):
+        reader = PdfReader(io.BytesIO(data))
+        assert len(reader.pages) >= 1
+        assert "report" in reader.pages[0].extract_text().lower()
+
+
+def test_report_cli_writes_html_and_pdf(cli, store, reported_clinic, tmp_path):
+    from pypdf import PdfReader
+
+    patient_id = reported_clinic.patient_ids[1]
+    out = tmp_path / "patient.pdf"
+    result = cli("report", "patient", patient_id, "--pdf", "--out", out, "--json")
+    assert result.code == 0, result.stderr
+    assert result.json() == {"path": str(out), "patient_id": patient_id, "format": "pdf"}
+    assert len(PdfReader(out).pages) >= 1
+    cohort = tmp_path / "cohort.html"
+    result = cli("report", "cohort", "--modality", "microneedling", "--out", cohort)
+    assert result.code == 0, result.stderr
+    assert "Cohort report: microneedling" in cohort.read_text()
+
+
+def test_report_cli_unknown_patient_exits_2(cli, store, tmp_path):
+    result = cli("report", "patient", "P-000000", "--out", tmp_path / "x.html")
+    assert result.code == 2
+    assert "P-000000" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "x.html").exists()
+
+
+def test_lightness_overlay_marks_faded_spots_only():
+    from dermatrack.imaging.phantom import make_phantom, random_spec
+    from dermatrack.reports.figures import lightness_overlay
+
+    spec = random_spec(np.random.default_rng(11), width=400, height=300, mm_per_px=0.06,
+                       n_wrinkles=0, n_spots=4, n_erythema=0, n_pores=0)
+    before = make_phantom(spec, np.random.default_rng(1))
+    after = make_phantom(spec.__class__(**{**spec.__dict__, "spots": ()}),
+                         np.random.default_rng(1))
+    everywhere = np.ones(before.rgb.shape[:2], bool)
+    overlay, darker, lighter = lightness_overlay(before.rgb, after.rgb, everywhere)
+    coloured = ~np.all(np.isclose(overlay, before.rgb), axis=2)
+    spots = before.masks["spots"]
+    # Where spots faded the overlay is coloured; elsewhere the skin is left as it was.
+    assert coloured[spots].mean() > 0.5 and coloured[~spots].mean() < 0.05
+    assert lighter > 0 and darker < 0.01
+    none, darker, lighter = lightness_overlay(before.rgb, after.rgb, ~everywhere)
+    assert np.array_equal(none, before.rgb) and darker == lighter == 0.0
+
+
+def test_before_after_aligns_a_shifted_face():
+    import cv2
+    from skimage import data
+
+    from dermatrack.reports.figures import before_after
+
+    face = data.astronaut().astype(np.float32) / 255.0
+    shift = np.float32([[1, 0, 10], [0, 1, -6]])
+    moved = cv2.warpAffine(face, shift, face.shape[1::-1], borderMode=cv2.BORDER_REFLECT_101)
+    result = before_after(face, moved)
+    assert result.follow_up.shape == face.shape and result.method.startswith("landmarks")
+    inner = (slice(40, -40), slice(40, -40))
+    error = np.abs(result.follow_up - face)[inner].mean()
+    assert error < 0.5 * np.abs(moved - face)[inner].mean()
+    assert "forehead" in result.changes and result.wrinkle_overlay.shape == face.shape
+
+
+def test_cohort_report_of_an_empty_clinic(cli, store, tmp_path):
+    from bs4 import BeautifulSoup
+
+    out = tmp_path / "empty.html"
+    result = cli("report", "cohort", "--out", out)
+    assert result.code == 0, result.stderr
+    soup = BeautifulSoup(out.read_text(), "html.parser")
+    assert "0 patients, 0 treatment sessions" in soup.get_text()
+    assert soup.find("img") is None
