@@ -1,0 +1,341 @@
+"""``dermatrack photo analyze|compare``, ``dermatrack phantom`` and
+``dermatrack validate imaging``: objective skin metrics from photographs.
+
+Thin adapters: they read and write files (through ``imaging.io``), call the imaging core
+and print. Heavy imports happen inside the commands.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from dermatrack.cli.output import JSON_OPTION_HELP, console, emit_json, err_console
+from dermatrack.errors import InputError
+
+photo_app = typer.Typer(name="photo", help="Skin metrics from clinical photographs.",
+                        no_args_is_help=True)
+validate_app = typer.Typer(name="validate", help="Validate measurements against ground truth.",
+                           no_args_is_help=True)
+
+_MASK_NAMES = ("wrinkles", "spots", "redness", "pores", "regions")
+
+
+def _check_scale(mm_per_px: float | None) -> None:
+    if mm_per_px is not None and not (0 < mm_per_px < 10):
+        raise InputError("must be a positive pixel size in mm, below 10",
+                         field="--mm-per-px")
+
+
+def _write_masks(directory: Path, stem: str, masks: dict[str, Any]) -> None:
+    from dermatrack.imaging.io import write_png
+
+    out = directory / stem
+    out.mkdir(parents=True, exist_ok=True)
+    for name in _MASK_NAMES:
+        write_png(out / f"{name}.png", masks[name])
+
+
+def _analyze_one(path: str, mm_per_px: float | None, use_face: bool,
+                 masks_dir: str | None) -> tuple[str, Any]:
+    """Worker: read, analyse and optionally write masks. Returns ("ok", report) or
+    ("error", message) so that a bad file is reported by name, not as a traceback."""
+    from dermatrack.imaging.analysis import run_analysis
+    from dermatrack.imaging.io import read_image
+
+    try:
+        loaded = read_image(path)
+        result = run_analysis(loaded, mm_per_px=mm_per_px, use_face=use_face)
+        if masks_dir is not None:
+            _write_masks(Path(masks_dir), Path(path).stem, result.masks())
+    except InputError as exc:
+        return "error", str(exc)
+    return "ok", result.report
+
+
+def _progress():
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    console=err_console, transient=True)
+
+
+def _print_report(name: str, report: dict[str, Any]) -> None:
+    from rich import box
+    from rich.table import Table
+
+    img = report["image"]
+    scale = "unknown scale" if img["mm_per_px"] is None else \
+        f"{img['mm_per_px']:.4f} mm/px ({img['scale_source']})"
+    cal = report["calibration"]
+    cal_text = (f"calibrated, mean dE2000 {cal['delta_e2000_mean']:.2f}" if cal["applied"]
+                else "colour uncalibrated")
+    table = Table(box=box.SIMPLE, pad_edge=False, collapse_padding=True,
+                  title=f"{name}: {img['width']}x{img['height']}, {scale}, {cal_text}, "
+                        f"face {'found' if report['face']['detected'] else 'not found'}")
+    # Short headers so the table fits 80 columns: wrinkle count, length (mm), severity
+    # index, ITA (deg), spot count, red area (%), roughness (L*), pore count.
+    for col in ("region", "wrinkles", "mm", "sev", "ITA", "spots", "red%", "rough", "pores"):
+        table.add_column(col, justify="left" if col == "region" else "right", no_wrap=True)
+
+    def f(v: Any, fmt: str = "{:.1f}") -> str:
+        return "-" if v is None else fmt.format(v)
+
+    for region, m in report["regions"].items():
+        table.add_row(region, str(m["wrinkles"]["count"]), f(m["wrinkles"]["length_mm"]),
+                      f(m["wrinkles"]["severity_index"]), f(m["pigment"]["ita_deg"]),
+                      str(m["pigment"]["spot_count"]),
+                      f(100 * m["redness"]["red_area_fraction"]),
+                      f(m["texture"]["roughness"], "{:.2f}"), str(m["pores"]["count"]))
+    console.print(table)
+    console.print(f"analysed in {report['timing_s']:.2f} s")
+
+
+@photo_app.command("analyze")
+def analyze_cmd(
+    images: list[Path] = typer.Argument(..., help="JPEG, PNG or TIFF photographs."),
+    mm_per_px: float | None = typer.Option(None, "--mm-per-px",
+                                           help="Pixel size in mm (overrides chart/iris)."),
+    no_face: bool = typer.Option(False, "--no-face", help="Analyse as one region (close-up)."),
+    masks: Path | None = typer.Option(None, "--masks",
+                                      help="Write DIR/<stem>/wrinkles|spots|redness|pores|"
+                                           "regions.png."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
+) -> None:
+    """Measure wrinkles, pigment, redness, texture and pores per facial region."""
+    _check_scale(mm_per_px)
+    for path in images:
+        if not path.is_file():
+            raise InputError(f"{path}: no such file", field="IMAGE")
+    args = [(str(p), mm_per_px, not no_face, None if masks is None else str(masks))
+            for p in images]
+    reports: list[Any] = [None] * len(images)
+    with _progress() as progress:
+        task = progress.add_task("analysing", total=len(images))
+        if len(images) == 1:
+            results = {0: _analyze_one(*args[0])}
+            progress.advance(task)
+        else:
+            results = _run_parallel(args, progress, task)
+    for i, path in enumerate(images):
+        status, payload = results[i]
+        if status == "error":
+            raise InputError(payload if str(path.name) in payload else f"{path}: {payload}",
+                             field="IMAGE")
+        reports[i] = payload
+    if as_json:
+        emit_json(reports[0] if len(reports) == 1 else reports)
+        return
+    for path, report in zip(images, reports, strict=True):
+        _print_report(path.name, report)
+
+
+def _run_parallel(args: list[tuple], progress: Any, task: Any) -> dict[int, tuple[str, Any]]:
+    import multiprocessing
+    import os
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    workers = max(1, min(os.cpu_count() or 1, len(args)))
+    # "spawn": a fresh interpreter per worker; forking a process that holds OpenCV and
+    # TFLite threads can deadlock.
+    ctx = multiprocessing.get_context("spawn")
+    results: dict[int, tuple[str, Any]] = {}
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        futures = {pool.submit(_analyze_one, *a): i for i, a in enumerate(args)}
+        for future in as_completed(futures):
+            results[futures[future]] = future.result()
+            progress.advance(task)
+    return results
+
+
+@photo_app.command("compare")
+def compare_cmd(
+    before: Path = typer.Argument(..., help="Baseline photograph."),
+    after: Path = typer.Argument(..., help="Follow-up photograph."),
+    out: Path | None = typer.Option(None, "--out", help="Write side_by_side.png and "
+                                                        "change_overlay.png here."),
+    mm_per_px: float | None = typer.Option(None, "--mm-per-px", help="Baseline pixel size."),
+    no_face: bool = typer.Option(False, "--no-face", help="Compare as one region."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
+) -> None:
+    """Align the follow-up to the baseline and report the change of every metric."""
+    from dermatrack.imaging.compare import compare
+    from dermatrack.imaging.io import read_image, write_png
+
+    _check_scale(mm_per_px)
+    first, second = read_image(before), read_image(after)
+    with err_console.status("aligning and analysing"):
+        result = compare(first, second, mm_per_px=mm_per_px, use_face=not no_face)
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        write_png(out / "side_by_side.png", result.side_by_side)
+        write_png(out / "change_overlay.png", result.overlay)
+        result.report["files"] = [str(out / "side_by_side.png"),
+                                  str(out / "change_overlay.png")]
+    if as_json:
+        emit_json(result.report)
+        return
+    from rich.table import Table
+
+    al = result.report["alignment"]
+    table = Table(title=f"{before.name} -> {after.name}: aligned by {al['method']}, "
+                        f"correlation {al['ecc_correlation'] or 0:.3f}")
+    for col in ("region", "metric", "before", "after", "change", "%"):
+        table.add_column(col, justify="left" if col in ("region", "metric") else "right")
+    for region, groups in result.report["regions"].items():
+        for group, metrics in groups.items():
+            if group == "area_mm2":
+                continue
+            for key, c in metrics.items():
+                if c["change"] is None:
+                    continue
+                pct = "-" if c["percent"] is None else f"{c['percent']:+.1f}"
+                table.add_row(region, f"{group}.{key}", f"{c['before']:.3g}",
+                              f"{c['after']:.3g}", f"{c['change']:+.3g}", pct)
+    console.print(table)
+
+
+def _parse_size(size: str) -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in size.lower().split("x"))
+    except ValueError:
+        raise InputError("expected WIDTHxHEIGHT in pixels, e.g. 800x600",
+                         field="--size") from None
+    if not (64 <= w <= 8000 and 64 <= h <= 8000):
+        raise InputError("each side must be between 64 and 8000 px", field="--size")
+    return w, h
+
+
+def phantom_cmd(
+    out: Path = typer.Option(Path("phantoms"), "--out", help="Output directory."),
+    count: int = typer.Option(1, "--count", min=1, max=1000, help="Number of phantoms."),
+    ita: float | None = typer.Option(None, "--ita", help="Skin tone ITA (deg); random if "
+                                                         "omitted."),
+    wrinkle_depth: float | None = typer.Option(None, "--wrinkle-depth",
+                                               help="Depth of every wrinkle (L*); random "
+                                                    "3-14 if omitted."),
+    wrinkles: int | None = typer.Option(None, "--wrinkles", min=0, help="Wrinkles per image."),
+    seed: int = typer.Option(0, "--seed", help="Random seed."),
+    perturb: str = typer.Option("none", "--perturb",
+                                help="Capture perturbation: none, exposure_up, exposure_down, "
+                                     "white_balance, blur, noise, jpeg, rotation, shift."),
+    colorchecker: bool = typer.Option(False, "--colorchecker",
+                                      help="Render a ColorChecker in the corner."),
+    size: str = typer.Option("800x600", "--size", help="WIDTHxHEIGHT in pixels."),
+    mm_per_px: float = typer.Option(0.06, "--mm-per-px", help="Pixel size in mm."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
+) -> None:
+    """Generate synthetic skin photographs with exact ground truth (PNG, truth JSON, masks)."""
+    import numpy as np
+
+    from dermatrack.imaging.io import write_png
+    from dermatrack.imaging.phantom import PERTURBATIONS, make_phantom, random_spec
+
+    if perturb not in PERTURBATIONS:
+        raise InputError(f"unknown perturbation {perturb!r}; choose from "
+                         f"{', '.join(PERTURBATIONS)}", field="--perturb")
+    if ita is not None and not -90 < ita < 90:
+        raise InputError("ITA must lie between -90 and 90 degrees", field="--ita")
+    if wrinkle_depth is not None and not 0 < wrinkle_depth <= 40:
+        raise InputError("depth must be in (0, 40] L* units", field="--wrinkle-depth")
+    _check_scale(mm_per_px)
+    width, height = _parse_size(size)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    with _progress() as progress:
+        task = progress.add_task("phantoms", total=count)
+        for i in range(count):
+            rng = np.random.default_rng([seed, i])
+            spec = random_spec(rng, width=width, height=height, mm_per_px=mm_per_px,
+                               ita_deg=ita, wrinkle_depth_l=wrinkle_depth,
+                               n_wrinkles=wrinkles, colorchecker=colorchecker,
+                               perturbation=PERTURBATIONS[perturb])
+            ph = make_phantom(spec, rng)
+            stem = f"phantom_{seed}_{i:03d}"
+            write_png(out / f"{stem}.png", ph.rgb)
+            (out / f"{stem}.truth.json").write_text(json.dumps(ph.truth, indent=1))
+            mask_dir = out / stem
+            mask_dir.mkdir(exist_ok=True)
+            for name, mask in ph.masks.items():
+                write_png(mask_dir / f"{name}.png", mask)
+            written.append({"image": str(out / f"{stem}.png"),
+                            "truth": str(out / f"{stem}.truth.json"),
+                            "masks": str(mask_dir)})
+            progress.advance(task)
+    if as_json:
+        emit_json(written)
+    else:
+        console.print(f"wrote {count} phantom(s) to {out}")
+
+
+@validate_app.command("imaging")
+def validate_imaging_cmd(
+    out: Path = typer.Option(Path("validation"), "--out", help="Output directory."),
+    quick: bool = typer.Option(False, "--quick", help="A few small phantoms (seconds)."),
+    seed: int = typer.Option(2026, "--seed", help="Root random seed."),
+    filters: bool = typer.Option(False, "--filters",
+                                 help="Also compare valley filters (Hessian variants, "
+                                      "Frangi, Gabor bank) on phantoms."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
+) -> None:
+    """Score the metrics on phantom series against exact truth; save a report."""
+    from dermatrack.imaging.io import write_png
+    from dermatrack.imaging.validation import report_markdown, run_validation
+
+    real = _real_faces()
+    with _progress() as progress:
+        task = progress.add_task("validation", total=None)
+        result = run_validation(quick=quick, seed=seed, real_images=real,
+                                progress=lambda label: progress.update(task,
+                                                                       description=label))
+        if filters:
+            from dermatrack.imaging.validation import compare_valley_filters
+
+            progress.update(task, description="valley filters")
+            result.report["filters"] = compare_valley_filters(
+                n_phantoms=2 if quick else 8)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "validation.json").write_text(json.dumps(result.report, indent=1, default=float))
+    (out / "report.md").write_text(report_markdown(result.report))
+    for name, image in result.overlays.items():
+        write_png(out / f"{name}.png", image)
+    if as_json:
+        emit_json(result.report)
+        return
+    from rich.table import Table
+
+    table = Table(title=f"imaging validation ({'quick' if quick else 'full'}); report in {out}")
+    for col in ("figure", "value", "target", "result"):
+        table.add_column(col)
+    for key, t in result.report["targets"].items():
+        value = "n/a" if t["value"] is None else f"{t['value']:.3f}"
+        table.add_row(key, value, t["target"], "pass" if t["pass"] else "[red]FAIL[/red]")
+    console.print(table)
+
+
+def _real_faces() -> dict[str, Any]:
+    """scikit-image's astronaut and matplotlib's grace_hopper, as float sRGB arrays."""
+    import numpy as np
+    from skimage import data
+
+    faces: dict[str, Any] = {"astronaut": data.astronaut().astype(np.float32) / 255.0}
+    try:
+        import matplotlib.cbook as cbook
+
+        from dermatrack.imaging.io import read_image
+
+        faces["grace_hopper"] = read_image(
+            cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)).rgb
+    except (OSError, InputError):
+        err_console.print("grace_hopper sample not found; skipped")
+    return faces
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``photo``, ``phantom`` and ``validate`` to the root app."""
+    app.add_typer(photo_app, name="photo")
+    app.command("phantom")(phantom_cmd)
+    app.add_typer(validate_app, name="validate")

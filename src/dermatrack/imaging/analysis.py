@@ -1,0 +1,238 @@
+"""The analysis pipeline: one photograph in, every metric per region out.
+
+Order of work (each full-image map is computed once, then reduced per region):
+
+1. colour: find a ColorChecker and correct the colours (``colour``), or mark the
+   colour metrics uncalibrated;
+2. regions: FaceMesh region masks (``regions``), or one region for a close-up; the chart
+   is never skin;
+3. scale: user, chart, iris or unknown (``scale``);
+4. maps at two working resolutions chosen from the scale:
+   *coarse* (``wrinkles.WORKING_PIXEL_MM``, 0.12 mm): CIELAB, linear RGB, wrinkles,
+   spots, red areas; *fine* (``FINE_PIXEL_MM``, 0.05 mm, or the native pixel if coarser):
+   L* for pores and the texture band-pass;
+5. reduce per region: the JSON object of ``dermatrack photo analyze``.
+
+Downscaling is justified by the physics: the finest wrinkle scale looked for is 1.5
+working pixels and the smallest pore 2 fine pixels across, so finer pixels carry only
+noise for these metrics; colour statistics (medians, means) do not depend on resolution.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from dermatrack.imaging._filters import resize_to
+
+__all__ = ["FINE_PIXEL_MM", "Analysis", "analyze", "run_analysis"]
+
+#: Pixel size (mm) for pores and texture: the smallest pore (0.1 mm) spans 2 px.
+FINE_PIXEL_MM = 0.05
+#: Without a physical scale the fine maps use at most this long side (px).
+UNKNOWN_SCALE_FINE_LONG_SIDE = 4000
+
+
+@dataclass
+class Analysis:
+    """Result of :func:`run_analysis`.
+
+    Attributes
+    ----------
+    report : dict, the JSON object of ``photo analyze``
+    regions : the FaceRegions used (``compare`` applies the baseline's to the follow-up)
+    rgb : the (colour-corrected) image analysed
+    wrinkles, spots, pores : the full-image detections
+    red : red-area mask at the coarse resolution
+    """
+
+    report: dict[str, Any]
+    regions: Any
+    rgb: np.ndarray
+    wrinkles: Any
+    spots: Any
+    pores: Any
+    red: np.ndarray
+
+    def masks(self) -> dict[str, np.ndarray]:
+        """Input-size masks: ``wrinkles``, ``spots``, ``redness``, ``pores`` (bool) and
+        ``regions`` (uint8 RGB overlay of the region masks)."""
+        from dermatrack.imaging.regions import region_overlay
+
+        shape = self.rgb.shape[:2]
+        return {
+            "wrinkles": resize_to(self.wrinkles.mask, shape),
+            "spots": resize_to(self.spots.mask, shape),
+            "redness": resize_to(self.red, shape),
+            "pores": self.pores.mask(shape),
+            "regions": region_overlay(self.rgb, self.regions),
+        }
+
+
+def _shape_for(shape: tuple[int, int], factor: float) -> tuple[int, int]:
+    return (max(int(round(shape[0] / factor)), 1), max(int(round(shape[1] / factor)), 1))
+
+
+def _image_info(image: Any) -> tuple[np.ndarray, dict[str, Any]]:
+    from dermatrack.imaging.io import LoadedImage
+
+    if isinstance(image, LoadedImage):
+        return image.rgb, {"width": image.width, "height": image.height,
+                           "sha256": image.sha256}
+    array = np.asarray(image)
+    rgb = (array.astype(np.float32) / 255.0 if array.dtype == np.uint8
+           else np.clip(array, 0.0, 1.0).astype(np.float32, copy=False))
+    if rgb.ndim != 3 or rgb.shape[2] != 3:
+        from dermatrack.errors import InputError
+
+        raise InputError(f"expected an (H, W, 3) RGB array, got shape {rgb.shape}",
+                         field="image")
+    digest = hashlib.sha256(np.ascontiguousarray(rgb).tobytes()).hexdigest()
+    return rgb, {"width": int(rgb.shape[1]), "height": int(rgb.shape[0]), "sha256": digest}
+
+
+def _fine_lstar(rgb: np.ndarray) -> np.ndarray:
+    """L* of a large image through OpenCV's float sRGB->Lab path: several times faster
+    than the exact transfer curve on 12 MP, within 0.35 L* of it and smooth, which does
+    not matter to the band-pass and blob filters that use this map."""
+    import cv2
+
+    rgb = np.asarray(rgb, np.float32)  # already in [0, 1] (decoder, calibration, _image_info)
+    out = np.empty(rgb.shape[:2], np.float32)
+    # In strips of 256 rows: the three-channel Lab of a 12 MP image would be 144 MB.
+    for top in range(0, rgb.shape[0], 256):
+        strip = cv2.cvtColor(rgb[top:top + 256], cv2.COLOR_RGB2Lab)
+        out[top:top + 256] = strip[..., 0]
+    return out
+
+
+def run_analysis(image: Any, *, mm_per_px: float | None = None, use_face: bool = True,
+                 regions: Any = None, calibrate: bool = True) -> Analysis:
+    """Analyse one photograph.
+
+    Parameters
+    ----------
+    image : LoadedImage or (H, W, 3) float array (sRGB in [0, 1])
+    mm_per_px : float, optional
+        The user's scale; otherwise the chart's, the iris's, or unknown.
+    use_face : bool
+        Look for a face and report per facial region (False: one region).
+    regions : FaceRegions, optional
+        Region masks to use instead of finding them (``compare`` passes the baseline's).
+    calibrate : bool
+        Look for a ColorChecker.
+
+    Returns
+    -------
+    Analysis
+    """
+    from dermatrack.imaging import colour
+    from dermatrack.imaging.pigment import detect_spots, pigment_metrics
+    from dermatrack.imaging.pores import detect_pores, pore_metrics
+    from dermatrack.imaging.redness import red_area_mask, redness_metrics
+    from dermatrack.imaging.regions import face_regions, single_region
+    from dermatrack.imaging.scale import resolve_scale
+    from dermatrack.imaging.texture import bandpass_luminance, exclusion_zone, texture_metrics
+    from dermatrack.imaging.wrinkles import detect_wrinkles, working_factor, wrinkle_metrics
+
+    start = time.perf_counter()
+    rgb, info = _image_info(image)
+    shape = rgb.shape[:2]
+
+    calibration = colour.calibrate_with_colorchecker(rgb) if calibrate else None
+    chart = None
+    if calibration is not None and calibration.applied:
+        rgb = colour.apply_calibration(rgb, calibration)
+        chart = calibration.chart_mask
+
+    if regions is None:
+        regions = face_regions(rgb) if use_face else None
+        if regions is None or not regions.detected:
+            regions = single_region(rgb, exclude=chart)
+    masks = dict(regions.masks)
+    if chart is not None:
+        masks = {k: m & ~chart for k, m in masks.items()}
+        regions = replace(regions, masks=masks)
+    whole = masks["whole"]
+
+    scale = resolve_scale(mm_per_px, calibration if chart is not None else None, regions)
+    mpp = scale.mm_per_px
+
+    # Coarse maps: colour, wrinkles, spots, red areas.
+    coarse_shape = _shape_for(shape, working_factor(shape, mpp))
+    rgb_c = resize_to(rgb, coarse_shape)
+    lab_c = colour.srgb_to_lab(rgb_c)
+    # Linear reflectance enters only region means (melanin and erythema indices): every
+    # other pixel in each direction is an unbiased sample at a quarter of the cost.
+    lin_c = colour.srgb_to_linear(rgb_c[::2, ::2])
+    whole_c = resize_to(whole, coarse_shape)
+    mpp_c = None if mpp is None else mpp * shape[1] / coarse_shape[1]
+    wrinkles = detect_wrinkles(lab_c[..., 0], whole_c, mpp_c)
+    wrinkles.factor = shape[1] / wrinkles.mask.shape[1]  # working px in input px
+    wrinkle_c = resize_to(wrinkles.mask, coarse_shape)
+    spots = detect_spots(lab_c, whole_c, mpp_c, exclude=wrinkle_c)
+    red = red_area_mask(lab_c, whole_c, mpp_c)
+    del rgb_c
+
+    # Fine maps: pores and texture.
+    if mpp is None:
+        fine_factor = max(1.0, max(shape) / UNKNOWN_SCALE_FINE_LONG_SIDE)
+    else:
+        fine_factor = max(1.0, FINE_PIXEL_MM / mpp)
+    fine_shape = _shape_for(shape, fine_factor)
+    lum_f = _fine_lstar(resize_to(rgb, fine_shape))
+    mpp_f = None if mpp is None else mpp * shape[1] / fine_shape[1]
+    whole_f = resize_to(whole, fine_shape)
+    features_c = wrinkle_c | spots.mask
+    pores = detect_pores(lum_f, whole_f, mpp_f, exclude=resize_to(features_c, fine_shape))
+    excluded_c = exclusion_zone(features_c | pores.mask(coarse_shape), mpp_c)
+    band = bandpass_luminance(lum_f, mpp_f)
+    del lum_f
+    excluded_f = resize_to(excluded_c, fine_shape)
+
+    order = ["whole"] + [k for k in masks if k != "whole"]
+    out_regions: dict[str, Any] = {}
+    for name in order:
+        region = masks[name]
+        reg_c = resize_to(region, coarse_shape)
+        reg_f = resize_to(region, fine_shape)
+        area = int(region.sum())
+        pig = asdict(pigment_metrics(lab_c, lin_c, spots, reg_c))
+        pig.pop("spot_mean_delta_e")
+        out_regions[name] = {
+            "area_mm2": None if mpp is None else area * mpp * mpp,
+            "wrinkles": asdict(wrinkle_metrics(wrinkles, reg_c)),
+            "pigment": pig,
+            "redness": asdict(redness_metrics(lab_c, lin_c, red, reg_c)),
+            "texture": asdict(texture_metrics(band, reg_f, excluded_f)),
+            "pores": asdict(pore_metrics(pores, reg_f)),
+        }
+
+    cal_json: dict[str, Any] = {"applied": bool(chart is not None),
+                                "delta_e2000_mean": None, "delta_e2000_max": None}
+    if chart is not None:
+        cal_json["delta_e2000_mean"] = calibration.delta_e2000_mean
+        cal_json["delta_e2000_max"] = calibration.delta_e2000_max
+    else:
+        cal_json["note"] = "uncalibrated"
+    report = {
+        "image": {**info, "mm_per_px": mpp, "scale_source": scale.source},
+        "calibration": cal_json,
+        "face": {"detected": bool(regions.detected)},
+        "regions": out_regions,
+        "timing_s": round(time.perf_counter() - start, 3),
+    }
+    return Analysis(report=report, regions=regions, rgb=rgb, wrinkles=wrinkles,
+                    spots=spots, pores=pores, red=red)
+
+
+def analyze(image: Any, *, mm_per_px: float | None = None, use_face: bool = True) -> dict:
+    """The JSON object of ``dermatrack photo analyze`` for one image.
+
+    See :func:`run_analysis`; this returns only ``report``.
+    """
+    return run_analysis(image, mm_per_px=mm_per_px, use_face=use_face).report

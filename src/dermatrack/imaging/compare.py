@@ -1,0 +1,145 @@
+"""Before/after comparison of two photographs of the same person.
+
+The follow-up is aligned to the baseline (``align.align_to_baseline``: face landmarks,
+then intensity-based ECC refinement); both are analysed with the *baseline's* region
+masks, restricted to the pixels the aligned follow-up covers, so each region measures the
+same skin in both images. The change of every metric is reported per region, as the
+difference (after - before) and as a percentage of the baseline value.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+__all__ = ["Comparison", "compare", "metric_changes"]
+
+#: Pixels left out along the edge of the aligned follow-up's footprint.
+RIM_PX = 3
+#: Overlay colours (sRGB 0-255): wrinkles only before, only after, in both.
+BEFORE_COLOUR = (0, 170, 255)
+AFTER_COLOUR = (255, 60, 160)
+BOTH_COLOUR = (255, 255, 255)
+
+
+@dataclass
+class Comparison:
+    """report: JSON-ready dict; side_by_side and overlay: uint8 RGB images."""
+
+    report: dict[str, Any]
+    side_by_side: np.ndarray
+    overlay: np.ndarray
+
+
+def _change(before: Any, after: Any) -> dict[str, Any]:
+    entry: dict[str, Any] = {"before": before, "after": after, "change": None, "percent": None}
+    numeric = (int, float)
+    if isinstance(before, numeric) and isinstance(after, numeric) \
+            and not isinstance(before, bool) and not isinstance(after, bool):
+        entry["change"] = after - before
+        entry["percent"] = 100.0 * (after - before) / abs(before) if before else None
+    return entry
+
+
+def metric_changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """Per region, group and metric: before, after, change and percent change.
+
+    ``before`` and ``after`` are the ``regions`` objects of two analysis reports.
+    Non-numeric metrics (the ITA category) carry ``change`` and ``percent`` null.
+    """
+    out: dict[str, Any] = {}
+    for name, groups in before.items():
+        if name not in after:
+            continue
+        out[name] = {"area_mm2": _change(groups.get("area_mm2"), after[name].get("area_mm2"))}
+        for group, metrics in groups.items():
+            if isinstance(metrics, dict):
+                out[name][group] = {k: _change(v, after[name][group].get(k))
+                                    for k, v in metrics.items()}
+    return out
+
+
+def _to_uint8(rgb: np.ndarray) -> np.ndarray:
+    return np.clip(np.asarray(rgb, np.float32) * 255.0 + 0.5, 0, 255).astype(np.uint8)
+
+
+def compare(before: Any, after: Any, *, mm_per_px: float | None = None,
+            use_face: bool = True) -> Comparison:
+    """Align ``after`` to ``before`` and report the change of every metric per region.
+
+    Parameters
+    ----------
+    before, after : LoadedImage or (H, W, 3) float sRGB arrays in [0, 1]
+    mm_per_px : float, optional
+        Scale of the baseline (the aligned follow-up shares its pixel grid).
+    use_face : bool
+        Use face landmarks for regions and alignment.
+
+    Returns
+    -------
+    Comparison
+        ``report`` = {"before": image info, "after": image info, "alignment": {method,
+        landmark_rmse_px, ecc_correlation, matrix}, "regions": per region/group/metric
+        {before, after, change, percent}, "timing_s"}; ``side_by_side`` (baseline left,
+        aligned follow-up right); ``overlay`` (baseline with wrinkles found only before,
+        only after and in both in three colours).
+    """
+    from dermatrack.imaging.align import align_to_baseline
+    from dermatrack.imaging.analysis import _image_info, run_analysis
+    from dermatrack.imaging.regions import face_regions, single_region
+
+    start = time.perf_counter()
+    rgb0, info0 = _image_info(before)
+    rgb1, info1 = _image_info(after)
+    regions0 = face_regions(rgb0) if use_face else None
+    landmarks1 = None
+    if regions0 is not None and regions0.detected:
+        landmarks1 = face_regions(rgb1).landmarks
+    else:
+        regions0 = single_region(rgb0)
+    alignment = align_to_baseline(
+        rgb0, rgb1, baseline_landmarks=regions0.landmarks if landmarks1 is not None else None,
+        followup_landmarks=landmarks1)
+    # Outside the follow-up's footprint the warped image is empty; its rim blends image
+    # and border into a thin dark line, which the valley filter would take for a wrinkle.
+    # Fill the outside with the median skin colour and leave a rim of RIM_PX out.
+    import cv2
+
+    valid = cv2.erode(alignment.valid_mask.astype(np.uint8),
+                      np.ones((2 * RIM_PX + 1, 2 * RIM_PX + 1), np.uint8),
+                      borderType=cv2.BORDER_CONSTANT, borderValue=0) > 0
+    warped = alignment.warped.copy()
+    if valid.any():
+        warped[~valid] = np.median(warped[valid], axis=0)
+    shared = replace(regions0, masks={k: m & valid for k, m in regions0.masks.items()})
+
+    first = run_analysis(before, mm_per_px=mm_per_px, regions=shared)
+    second = run_analysis(warped, mm_per_px=first.report["image"]["mm_per_px"],
+                          regions=shared)
+    second.report["image"].update(info1)
+
+    wr0 = first.masks()["wrinkles"]
+    wr1 = second.masks()["wrinkles"] & valid
+    overlay = (_to_uint8(first.rgb).astype(np.float32) * 0.6).astype(np.uint8)
+    overlay[wr0 & ~wr1] = BEFORE_COLOUR
+    overlay[wr1 & ~wr0] = AFTER_COLOUR
+    overlay[wr0 & wr1] = BOTH_COLOUR
+    side = np.concatenate([_to_uint8(rgb0), _to_uint8(alignment.warped)], axis=1)
+    report = {
+        "before": first.report["image"] | {"sha256": info0["sha256"]},
+        "after": second.report["image"],
+        "alignment": {
+            "method": alignment.method,
+            "landmark_rmse_px": alignment.landmark_rmse_px,
+            "ecc_correlation": alignment.ecc_correlation,
+            "matrix": np.asarray(alignment.matrix).tolist(),
+            "covered_fraction": float(valid.mean()),
+        },
+        "face": {"detected": bool(regions0.detected)},
+        "regions": metric_changes(first.report["regions"], second.report["regions"]),
+        "timing_s": round(time.perf_counter() - start, 3),
+    }
+    return Comparison(report=report, side_by_side=side, overlay=overlay)

@@ -1,0 +1,86 @@
+"""The analysis pipeline: the JSON object of ``photo analyze``, key for key."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dermatrack.imaging.analysis import analyze, run_analysis
+from dermatrack.imaging.phantom import make_phantom, random_spec
+
+REGION_KEYS = {"area_mm2", "wrinkles", "pigment", "redness", "texture", "pores"}
+GROUP_KEYS = {
+    "wrinkles": {"count", "length_mm", "density_mm_per_cm2", "mean_width_mm", "area_fraction",
+                 "severity_index"},
+    "pigment": {"l_star", "b_star", "ita_deg", "ita_category", "melanin_index", "spot_count",
+                "spot_area_fraction", "evenness"},
+    "redness": {"a_star", "erythema_index", "red_area_fraction"},
+    "texture": {"roughness"},
+    "pores": {"count", "density_per_cm2", "mean_diameter_mm"},
+}
+
+
+def check_shape(report: dict) -> None:
+    """Assert the issue's JSON shape, key for key (used by the CLI tests too)."""
+    assert set(report) == {"image", "calibration", "face", "regions", "timing_s"}
+    assert set(report["image"]) == {"width", "height", "sha256", "mm_per_px", "scale_source"}
+    assert {"applied", "delta_e2000_mean", "delta_e2000_max"} <= set(report["calibration"])
+    assert set(report["calibration"]) - {"applied", "delta_e2000_mean", "delta_e2000_max"} \
+        <= {"note"}
+    assert set(report["face"]) == {"detected"}
+    assert "whole" in report["regions"]
+    for region in report["regions"].values():
+        assert set(region) == REGION_KEYS
+        for group, keys in GROUP_KEYS.items():
+            assert set(region[group]) == keys, group
+
+
+@pytest.fixture(scope="module")
+def phantom():
+    rng = np.random.default_rng(21)
+    return make_phantom(random_spec(rng, width=480, height=360), rng)
+
+
+def test_report_shape_and_values(phantom):
+    report = analyze(phantom.rgb, mm_per_px=0.06, use_face=False)
+    check_shape(report)
+    assert report["image"]["scale_source"] == "user"
+    assert report["calibration"] == {"applied": False, "delta_e2000_mean": None,
+                                     "delta_e2000_max": None, "note": "uncalibrated"}
+    whole = report["regions"]["whole"]
+    assert whole["area_mm2"] == pytest.approx(480 * 360 * 0.06 ** 2, rel=0.02)
+    assert whole["wrinkles"]["length_mm"] == pytest.approx(
+        phantom.truth["wrinkle_total_length_mm"], rel=0.1)
+    assert whole["pigment"]["ita_deg"] == pytest.approx(phantom.truth["ita_deg"], abs=2)
+
+
+def test_unknown_scale_reports_null_millimetres(phantom):
+    report = analyze(phantom.rgb, use_face=False)
+    check_shape(report)
+    whole = report["regions"]["whole"]
+    assert report["image"]["mm_per_px"] is None
+    assert report["image"]["scale_source"] == "unknown"
+    assert whole["area_mm2"] is None and whole["wrinkles"]["length_mm"] is None
+    assert whole["pores"]["density_per_cm2"] is None
+    assert whole["wrinkles"]["count"] >= 1
+
+
+def test_masks_are_input_sized(phantom):
+    result = run_analysis(phantom.rgb, mm_per_px=0.06, use_face=False, calibrate=False)
+    masks = result.masks()
+    for name in ("wrinkles", "spots", "redness", "pores"):
+        assert masks[name].shape == (360, 480) and masks[name].dtype == bool
+    assert masks["regions"].shape == (360, 480, 3)
+    # The wrinkle mask lies on the true wrinkles.
+    wr = masks["wrinkles"]
+    assert (wr & phantom.masks["wrinkles"]).sum() / wr.sum() > 0.6
+
+
+def test_colorchecker_is_used_and_excluded_from_skin():
+    rng = np.random.default_rng(4)
+    ph = make_phantom(random_spec(rng, width=800, height=600, colorchecker=True), rng)
+    result = run_analysis(ph.rgb, mm_per_px=0.06, use_face=False)
+    cal = result.report["calibration"]
+    assert cal["applied"] is True and cal["delta_e2000_mean"] < 3.0
+    assert "note" not in cal
+    assert not (result.regions.masks["whole"] & ph.masks["chart"]).any()

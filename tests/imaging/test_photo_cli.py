@@ -1,0 +1,164 @@
+"""``dermatrack photo analyze|compare`` and ``dermatrack phantom`` through the CLI."""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dermatrack.imaging.io import write_jpeg, write_png
+from dermatrack.imaging.phantom import make_phantom, random_spec
+
+WHOLE_KEYS = {"area_mm2", "wrinkles", "pigment", "redness", "texture", "pores"}
+
+
+@pytest.fixture(scope="module")
+def images(tmp_path_factory) -> list[Path]:
+    out = tmp_path_factory.mktemp("photos")
+    paths = []
+    for seed in (31, 32):
+        rng = np.random.default_rng(seed)
+        ph = make_phantom(random_spec(rng, width=360, height=270), rng)
+        path = out / f"skin_{seed}.png"
+        write_png(path, ph.rgb)
+        paths.append(path)
+    return paths
+
+
+def _chunks(path: Path) -> list[bytes]:
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    pos, kinds = 8, []
+    while pos < len(data):
+        length = struct.unpack(">I", data[pos:pos + 4])[0]
+        kinds.append(data[pos + 4:pos + 8])
+        pos += 12 + length
+    return kinds
+
+
+def test_analyze_one_image_prints_one_object(cli, images, tmp_path):
+    r = cli("photo", "analyze", images[0], "--mm-per-px", "0.06", "--no-face", "--json",
+            "--masks", tmp_path)
+    assert r.code == 0, r.stderr
+    report = r.json()
+    assert isinstance(report, dict)
+    assert set(report) == {"image", "calibration", "face", "regions", "timing_s"}
+    assert set(report["regions"]["whole"]) == WHOLE_KEYS
+    assert report["image"]["width"] == 360 and report["image"]["mm_per_px"] == 0.06
+    from PIL import Image
+
+    for name in ("wrinkles", "spots", "redness", "pores", "regions"):
+        path = tmp_path / "skin_31" / f"{name}.png"
+        with Image.open(path) as im:
+            assert im.size == (360, 270)
+            assert not im.info.get("exif") and "icc_profile" not in im.info
+        # Pixels only: no text, time, EXIF or colour-profile chunks.
+        assert set(_chunks(path)) <= {b"IHDR", b"IDAT", b"IEND"}, name
+
+
+def test_analyze_several_images_keeps_order(cli, images):
+    r = cli("photo", "analyze", images[1], images[0], "--mm-per-px", "0.06", "--no-face",
+            "--json")
+    assert r.code == 0, r.stderr
+    reports = r.json()
+    assert isinstance(reports, list) and len(reports) == 2
+    import hashlib
+
+    from dermatrack.imaging.io import read_image
+
+    assert [rep["image"]["sha256"] for rep in reports] == [read_image(p).sha256
+                                                           for p in (images[1], images[0])]
+    assert hashlib  # sha256 comes from the decoder
+
+
+def test_human_output_is_a_table(cli, images):
+    r = cli("photo", "analyze", images[0], "--no-face")
+    assert r.code == 0, r.stderr
+    assert "whole" in r.stdout and "unknown scale" in r.stdout
+
+
+def _bomb_png(path: Path) -> None:
+    """A tiny PNG whose header claims 60000 x 60000 pixels (3.6 gigapixels)."""
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(
+            ">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+
+    ihdr = struct.pack(">IIBBBBB", 60000, 60000, 8, 2, 0, 0, 0)
+    idat = zlib.compress(b"\x00" * 1000)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat)
+                     + chunk(b"IEND", b""))
+
+
+@pytest.mark.parametrize("kind", ["text", "truncated", "bomb", "missing"])
+def test_bad_files_exit_2_naming_the_file(cli, tmp_path, kind):
+    path = tmp_path / ("notes.jpg" if kind == "text" else f"{kind}.png")
+    if kind == "text":
+        path.write_text("this is not a photograph\n")
+    elif kind == "truncated":
+        good = tmp_path / "good.jpg"
+        write_jpeg(good, np.full((64, 64, 3), 0.5, np.float32))
+        path = tmp_path / "truncated.jpg"
+        path.write_bytes(good.read_bytes()[:200])
+    elif kind == "bomb":
+        _bomb_png(path)
+    r = cli("photo", "analyze", path, "--json")
+    assert r.code == 2
+    assert path.name in r.stderr
+    assert "Traceback" not in r.stderr and r.stdout == ""
+
+
+def test_bad_file_among_several_exits_2(cli, images, tmp_path):
+    bad = tmp_path / "broken.jpg"
+    bad.write_text("nope")
+    r = cli("photo", "analyze", images[0], bad, "--json", "--no-face")
+    assert r.code == 2 and "broken.jpg" in r.stderr
+
+
+def test_bad_scale_is_refused(cli, images):
+    r = cli("photo", "analyze", images[0], "--mm-per-px", "-1")
+    assert r.code == 2 and "--mm-per-px" in r.stderr
+
+
+def test_phantom_command_writes_images_truth_and_masks(cli, tmp_path):
+    r = cli("phantom", "--out", tmp_path, "--count", "2", "--size", "200x150", "--ita", "20",
+            "--wrinkle-depth", "6", "--perturb", "jpeg", "--seed", "3", "--json")
+    assert r.code == 0, r.stderr
+    files = r.json()
+    assert len(files) == 2
+    import json
+
+    truth = json.loads(Path(files[0]["truth"]).read_text())
+    assert truth["ita_deg"] == 20.0 and truth["perturbation"]["jpeg_quality"] == 80
+    assert all(w["depth_l"] == 6.0 for w in truth["wrinkles"])
+    assert (Path(files[0]["masks"]) / "wrinkle_centrelines.png").exists()
+    assert Path(files[1]["image"]).exists()
+    bad = cli("phantom", "--out", tmp_path, "--perturb", "earthquake")
+    assert bad.code == 2 and "--perturb" in bad.stderr
+    assert cli("phantom", "--out", tmp_path, "--size", "big").code == 2
+
+
+def test_compare_aligns_and_reports_change(cli, tmp_path):
+    from dataclasses import replace
+
+    rng = np.random.default_rng(40)
+    spec = random_spec(rng, width=400, height=300)
+    before = make_phantom(spec, np.random.default_rng(1))
+    deeper = tuple(replace(w, depth_l=w.depth_l + 4) for w in spec.wrinkles)
+    after = make_phantom(replace(spec, wrinkles=deeper), np.random.default_rng(1),
+                         np.random.default_rng(2))
+    write_png(tmp_path / "before.png", before.rgb)
+    write_png(tmp_path / "after.png", after.rgb)
+    r = cli("photo", "compare", tmp_path / "before.png", tmp_path / "after.png", "--no-face",
+            "--mm-per-px", "0.06", "--out", tmp_path / "cmp", "--json")
+    assert r.code == 0, r.stderr
+    rep = r.json()
+    assert rep["alignment"]["method"] and rep["alignment"]["ecc_correlation"] > 0.5
+    sev = rep["regions"]["whole"]["wrinkles"]["severity_index"]
+    assert sev["after"] > sev["before"] and sev["percent"] > 10
+    length = rep["regions"]["whole"]["wrinkles"]["length_mm"]
+    assert abs(length["percent"]) < 10  # same wrinkles, deeper: length unchanged
+    assert (tmp_path / "cmp" / "side_by_side.png").exists()
+    assert (tmp_path / "cmp" / "change_overlay.png").exists()

@@ -1,0 +1,43 @@
+"""``dermatrack validate imaging --quick`` and the scoring it relies on."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from dermatrack.imaging.validation import centreline_scores, report_markdown
+
+
+def test_centreline_scores_tolerance():
+    truth = np.stack([np.arange(0, 100, 0.25), np.full(400, 50.0)], axis=1)
+    on = np.stack([np.arange(0, 100, 1.0), np.full(100, 52.0)], axis=1)  # 2 px off: hits
+    off = np.stack([np.arange(0, 100, 1.0), np.full(100, 54.0)], axis=1)  # 4 px off: misses
+    assert centreline_scores(on, truth)["f1"] == pytest.approx(1.0)
+    assert centreline_scores(off, truth)["f1"] == 0.0
+    half = centreline_scores(on[:50], truth)
+    assert half["precision"] == 1.0 and half["recall"] == pytest.approx(0.5, abs=0.02)
+    # Detections on an ignored (other-stratum) wrinkle are neither true nor false.
+    other = np.stack([np.arange(0, 100, 0.25), np.full(400, 80.0)], axis=1)
+    both = np.concatenate([on, other[::4]])
+    assert centreline_scores(both, truth, ignore_xy=other)["precision"] == 1.0
+
+
+def test_validate_imaging_quick_writes_report(cli, tmp_path, artifacts_dir):
+    r = cli("validate", "imaging", "--quick", "--out", tmp_path, "--json")
+    assert r.code == 0, r.stderr
+    report = r.json()
+    saved = json.loads((tmp_path / "validation.json").read_text())
+    assert saved["targets"].keys() == report["targets"].keys()
+    assert {"wrinkle_f1_deep", "ita_error_deg", "cv_wrinkle_length_pct"} <= set(
+        report["targets"])
+    # Even the quick series meets the issue's targets.
+    failed = [k for k, t in report["targets"].items() if not t["pass"]]
+    assert not failed, failed
+    md = (tmp_path / "report.md").read_text()
+    assert "validate imaging --quick" in md and "| wrinkle_f1_deep |" in md
+    assert (tmp_path / "phantom_wrinkles.png").exists()
+    assert (tmp_path / "astronaut_regions.png").exists()
+    assert report["real_images"]["astronaut"]["face_detected"] is True
+    (artifacts_dir / "imaging-validation-quick.md").write_text(report_markdown(report))

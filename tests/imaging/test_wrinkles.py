@@ -1,0 +1,117 @@
+"""Wrinkle detection against phantom truth.
+
+Tolerances follow the issue's targets (F1 >= 0.9 on wrinkles >= 5 L* deep, length error
+< 10 %). Width and depth estimates are held to 25 %: the scales are interpolated, but skin
+texture and the 2x resampling to the working pixel widen and flatten narrow valleys
+(measured: +20 % width, -15 % depth at 0.4 mm without any tuning).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from dermatrack.imaging._filters import skeleton_length_map
+from dermatrack.imaging.colour import srgb_to_lab
+from dermatrack.imaging.phantom import (
+    PhantomSpec,
+    PoreSpec,
+    SpotSpec,
+    WrinkleSpec,
+    make_phantom,
+    random_spec,
+)
+from dermatrack.imaging.validation import centreline_scores
+from dermatrack.imaging.wrinkles import detect_wrinkles, measure_wrinkles, wrinkle_metrics
+
+MPP = 0.06
+
+
+def _lum(ph):
+    return srgb_to_lab(ph.rgb)[..., 0]
+
+
+@pytest.fixture(scope="module", params=[7, 19])
+def deep_phantom(request):
+    rng = np.random.default_rng(request.param)
+    spec = random_spec(rng, width=480, height=360, wrinkle_depth_l=None)
+    return make_phantom(spec, rng)
+
+
+def test_detects_deep_wrinkles_with_target_f1_and_length(deep_phantom):
+    ph = deep_phantom
+    det = detect_wrinkles(_lum(ph), ph.masks["skin"], MPP)
+    deep = [np.asarray(w["centreline_px"]) for w in ph.truth["wrinkles"] if w["depth_l"] >= 5]
+    shallow = [np.asarray(w["centreline_px"]) for w in ph.truth["wrinkles"]
+               if w["depth_l"] < 5]
+    dense = lambda lines: np.concatenate([_densify(p) for p in lines]) if lines else None  # noqa: E731
+    scores = centreline_scores(det.centreline_points(), dense(deep), ignore_xy=dense(shallow))
+    assert scores["f1"] >= 0.9
+    m = wrinkle_metrics(det, ph.masks["skin"])
+    assert m.length_mm == pytest.approx(ph.truth["wrinkle_total_length_mm"], rel=0.10)
+    assert m.count == ph.truth["wrinkle_count"]
+
+
+def _densify(points):
+    seg = np.hypot(*np.diff(points, axis=0).T)
+    arc = np.concatenate([[0.0], np.cumsum(seg)])
+    s = np.arange(0.0, arc[-1], 0.25)
+    return np.stack([np.interp(s, arc, points[:, 0]), np.interp(s, arc, points[:, 1])], 1)
+
+
+@pytest.mark.parametrize("width_mm", [0.5, 1.0])
+def test_width_and_depth_estimates(width_mm):
+    wr = WrinkleSpec(cx=200, cy=150, length_mm=12, width_mm=width_mm, depth_l=8.0,
+                     angle_deg=20, shading=0.0)
+    ph = make_phantom(PhantomSpec(width=400, height=300, wrinkles=(wr,)),
+                      np.random.default_rng(1))
+    det = detect_wrinkles(_lum(ph), ph.masks["skin"], MPP)
+    m = wrinkle_metrics(det, ph.masks["skin"])
+    assert m.count == 1
+    assert m.mean_width_mm == pytest.approx(width_mm, rel=0.25)
+    depth = det.depth_l[det.skeleton]
+    assert np.median(depth) == pytest.approx(8.0, rel=0.25)
+
+
+def test_severity_grows_with_depth_and_length():
+    def severity(depth, length):
+        wr = WrinkleSpec(cx=200, cy=150, length_mm=length, width_mm=0.6, depth_l=depth,
+                         angle_deg=0)
+        ph = make_phantom(PhantomSpec(width=400, height=300, wrinkles=(wr,)),
+                          np.random.default_rng(2))
+        return measure_wrinkles(_lum(ph), ph.masks["skin"], MPP).severity_index
+
+    assert severity(4, 10) < severity(8, 10) < severity(12, 10)
+    assert severity(8, 6) < severity(8, 14)
+
+
+def test_spots_pores_and_lighting_are_not_wrinkles():
+    spots = tuple(SpotSpec(80 + 110 * i, 120, 2.0, 1.5, 30 * i, 12.0, 4.0) for i in range(3))
+    pores = tuple(PoreSpec(40 + 30 * i, 240, 0.35, 7.0) for i in range(10))
+    spec = PhantomSpec(width=400, height=300, spots=spots, pores=pores, lighting_gradient=0.3,
+                       mottling_rms_l=2.0)
+    ph = make_phantom(spec, np.random.default_rng(3))
+    m = measure_wrinkles(_lum(ph), ph.masks["skin"], MPP)
+    assert m.count == 0 and m.length_mm == 0.0
+
+
+def test_unknown_scale_gives_no_millimetres():
+    spec = random_spec(np.random.default_rng(4), width=320, height=240, n_wrinkles=2)
+    ph = make_phantom(spec, np.random.default_rng(0))
+    m = measure_wrinkles(_lum(ph), ph.masks["skin"], None)
+    assert m.length_mm is None and m.density_mm_per_cm2 is None
+    assert m.mean_width_mm is None and m.severity_index is None
+    assert m.count >= 1 and m.area_fraction > 0
+
+
+def test_skeleton_length_counts_diagonals_as_root_two():
+    line = np.zeros((20, 20), bool)
+    line[5, 2:12] = True  # 10 px horizontal: 9 links
+    assert skeleton_length_map(line).sum() == pytest.approx(9.0)
+    diag = np.eye(10, dtype=bool)  # 9 diagonal links
+    assert skeleton_length_map(diag).sum() == pytest.approx(9 * math.sqrt(2))
+    step = np.zeros((5, 5), bool)
+    step[1, 1:3] = step[2, 2:4] = True  # an L-step: 3 orthogonal links, no diagonal
+    assert skeleton_length_map(step).sum() == pytest.approx(3.0)
