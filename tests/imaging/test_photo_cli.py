@@ -143,19 +143,36 @@ def test_phantom_command_writes_images_truth_and_masks(cli, tmp_path):
 def test_compare_aligns_and_reports_change(cli, tmp_path):
     from dataclasses import replace
 
+    import cv2
+
+    from dermatrack.imaging.phantom import Perturbation
+
     rng = np.random.default_rng(40)
     spec = random_spec(rng, width=400, height=300)
     before = make_phantom(spec, np.random.default_rng(1))
+    # The follow-up visit: the same skin with deeper wrinkles, photographed rotated and
+    # shifted (the phantom moves image and truth together), with its own sensor noise.
     deeper = tuple(replace(w, depth_l=w.depth_l + 4) for w in spec.wrinkles)
-    after = make_phantom(replace(spec, wrinkles=deeper), np.random.default_rng(1),
-                         np.random.default_rng(2))
+    moved = Perturbation("rotation+shift", rotation_deg=3.0, shift_px=(9.0, -6.0))
+    after = make_phantom(replace(spec, wrinkles=deeper, perturbation=moved),
+                         np.random.default_rng(1), np.random.default_rng(2))
     write_png(tmp_path / "before.png", before.rgb)
     write_png(tmp_path / "after.png", after.rgb)
     r = cli("photo", "compare", tmp_path / "before.png", tmp_path / "after.png", "--no-face",
             "--mm-per-px", "0.06", "--out", tmp_path / "cmp", "--json")
     assert r.code == 0, r.stderr
     rep = r.json()
-    assert rep["alignment"]["method"] and rep["alignment"]["ecc_correlation"] > 0.5
+    assert rep["alignment"]["method"] == "ecc" and rep["alignment"]["ecc_correlation"] > 0.8
+    # The reported follow-up -> baseline matrix undoes the capture's rotation and shift.
+    truth = np.eye(3)
+    truth[:2] = cv2.getRotationMatrix2D((200.0, 150.0), 3.0, 1.0)
+    truth[:2, 2] += (9.0, -6.0)
+    corners = np.array([[20, 20], [380, 20], [20, 280], [380, 280]], float)
+    found = np.asarray(rep["alignment"]["matrix"])
+    expected = np.linalg.inv(truth)
+    error = (corners @ found[:2, :2].T + found[:2, 2]) - (corners @ expected[:2, :2].T
+                                                          + expected[:2, 2])
+    assert np.abs(error).max() < 1.0
     sev = rep["regions"]["whole"]["wrinkles"]["severity_index"]
     assert sev["after"] > sev["before"] and sev["percent"] > 10
     length = rep["regions"]["whole"]["wrinkles"]["length_mm"]
