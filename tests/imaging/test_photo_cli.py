@@ -163,6 +163,7 @@ def test_compare_aligns_and_reports_change(cli, tmp_path):
     assert r.code == 0, r.stderr
     rep = r.json()
     assert rep["alignment"]["method"] == "ecc" and rep["alignment"]["ecc_correlation"] > 0.8
+    assert rep["alignment"]["reliable"] is True
     # The reported follow-up -> baseline matrix undoes the capture's rotation and shift.
     truth = np.eye(3)
     truth[:2] = cv2.getRotationMatrix2D((200.0, 150.0), 3.0, 1.0)

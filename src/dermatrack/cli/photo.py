@@ -196,6 +196,10 @@ def compare_cmd(
                 table.add_row(region, f"{group}.{key}", f"{c['before']:.3g}",
                               f"{c['after']:.3g}", f"{c['change']:+.3g}", pct)
     console.print(table)
+    if not al["reliable"]:
+        err_console.print("[bold red]warning:[/] no reliable alignment was found; the "
+                          "follow-up was compared unaligned, so per-region changes may "
+                          "reflect framing rather than the skin.")
 
 
 def _parse_size(size: str) -> tuple[int, int]:

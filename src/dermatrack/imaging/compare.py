@@ -133,6 +133,9 @@ def compare(before: Any, after: Any, *, mm_per_px: float | None = None,
         "after": second.report["image"],
         "alignment": {
             "method": alignment.method,
+            # False when no reliable alignment exists: the change figures then compare
+            # unaligned images and must not be trusted region by region.
+            "reliable": bool(alignment.reliable),
             "landmark_rmse_px": alignment.landmark_rmse_px,
             "ecc_correlation": alignment.ecc_correlation,
             "matrix": np.asarray(alignment.matrix).tolist(),
