@@ -36,3 +36,16 @@ def test_every_group_is_listed_in_help(cli):
     text = cli("--help").stdout
     for command in ("kb", "screen", "plan", "patient", "measure", "photo", "serve"):
         assert command in text
+
+
+def test_cli_reference_is_up_to_date():
+    """docs/cli.md is generated from the commands; regenerate it when they change."""
+    from conftest import REPO
+
+    from dermatrack.cli.reference import render
+
+    committed = (REPO / "docs" / "cli.md").read_text(encoding="utf-8")
+    assert committed == render(), (
+        "docs/cli.md is out of date: run "
+        "`.venv/bin/python -m dermatrack.cli.reference > docs/cli.md`"
+    )
