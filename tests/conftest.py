@@ -50,9 +50,10 @@ def run_cli(*args: str, stdin: str = "") -> CliResult:
     return CliResult(code, out.getvalue(), err.getvalue())
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def cli():
-    """Call as ``cli("kb", "list", "--json")``; returns a CliResult."""
+    """Call as ``cli("kb", "list", "--json")``; returns a CliResult (session-scoped, so
+    module fixtures can run commands too)."""
     return run_cli
 
 

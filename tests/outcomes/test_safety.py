@@ -8,7 +8,12 @@ from statsmodels.stats.proportion import proportion_confint
 
 from dermatrack.errors import InputError
 from dermatrack.outcomes.proportions import wilson_interval
-from dermatrack.outcomes.safety import adverse_event_rates, is_related, pih_rate_by_fitzpatrick
+from dermatrack.outcomes.safety import (
+    PIH_TERMS,
+    adverse_event_rates,
+    is_related,
+    pih_rate_by_fitzpatrick,
+)
 
 
 @pytest.mark.parametrize(
@@ -120,6 +125,17 @@ def test_pih_by_fitzpatrick_type():
     assert (rates["II"].successes, rates["II"].n) == (0, 1)
     assert rates["I"].n == 0 and rates["I"].rate is None
     assert rates["V"] == wilson_interval(1, 2)
+
+
+def test_pih_terms_include_the_vocabulary_code_records_use():
+    from dermatrack.knowledge.vocabulary import load_vocabulary
+
+    (code,) = [c for c in load_vocabulary().terms("adverse_events")
+               if "hyperpigmentation" in c and "inflammatory" in c]
+    assert code in PIH_TERMS
+    coded = EVENTS.assign(term=EVENTS["term"].replace(
+        {"Post-inflammatory hyperpigmentation": code, "PIH": code}))
+    assert pih_rate_by_fitzpatrick(SESSIONS, coded) == pih_rate_by_fitzpatrick(SESSIONS, EVENTS)
 
 
 def test_pih_rejects_conflicting_phototypes():

@@ -12,14 +12,14 @@ N_PATIENTS = 5
 
 
 @pytest.fixture(scope="module")
-def demo_run(tmp_path_factory):
-    from conftest import run_cli
-
+def demo_run(tmp_path_factory, cli):
+    # The cli fixture, not ``from conftest import run_cli``: tests/web has a conftest of
+    # its own, and whichever was imported last answers to that name.
     out = tmp_path_factory.mktemp("demo") / "clinic"
-    human = run_cli("demo", "--patients", "2", "--out", str(out), "--quick", "--workers", "1")
+    human = cli("demo", "--patients", "2", "--out", str(out), "--quick", "--workers", "1")
     # A second run replaces the first demo in place (and gives the JSON view).
-    as_json = run_cli("demo", "--patients", str(N_PATIENTS), "--out", str(out), "--quick",
-                      "--workers", "1", "--seed", "3", "--json")
+    as_json = cli("demo", "--patients", str(N_PATIENTS), "--out", str(out), "--quick",
+                  "--workers", "1", "--seed", "3", "--json")
     return out, human, as_json
 
 
@@ -75,7 +75,7 @@ def test_demo_clinic_opens_from_its_directory(demo_run, monkeypatch):
         (item,) = plan.modalities
         sessions = [s["id"] for visit in timeline.visits for s in visit.sessions]
         assert item.modality == as_json.json()["treated"][treated]
-        assert [s.session_id for s in item.scheduled] == sessions and sessions
+        assert [s.session_id for s in item.sessions] == sessions and sessions
         verdicts = {p.verdict for s in timeline.series if s.kind == "photo" for p in s.points}
         assert verdicts & {"improved", "worsened", "no real change"}
 
@@ -94,6 +94,30 @@ def test_demo_reports_link_every_patient(demo_run):
         assert page.find(class_="synthetic") is not None
         assert page.h1.get_text().endswith(patient)
     assert "true simulated change" in index.read_text()
+
+
+def test_demo_creates_one_signable_account_per_role(demo_run, cli):
+    from dermatrack.config import Settings
+    from dermatrack.services.accounts import authenticate, list_users
+    from dermatrack.services.common import open_store
+    from dermatrack.store.accounts import ROLES
+
+    out, human, as_json = demo_run
+    accounts = as_json.json()["demo_accounts"]
+    assert sorted(a["role"] for a in accounts) == sorted(ROLES)
+    assert len({a["password"] for a in accounts}) == len(ROLES)
+    settings = Settings(data_dir=out, database_url=f"sqlite:///{out / 'dermatrack.db'}")
+    with open_store(settings) as store:
+        assert {(u.username, u.role) for u in list_users(store)} == {
+            (a["username"], a["role"]) for a in accounts}
+        for account in accounts:
+            signed_in = authenticate(store, account["username"], account["password"])
+            assert signed_in is not None and signed_in.role == account["role"]
+            assert authenticate(store, account["username"], account["password"] + "x") is None
+    # The human summary ends with the accounts and says they are demo accounts.
+    tail = human.stdout[human.stdout.index("Demo web accounts"):]
+    assert all(f"demo-{role}" in tail for role in ROLES) and "demo accounts" in tail
+    assert "demo-researcher" in cli("demo", "--help").stdout
 
 
 def test_demo_refuses_a_directory_it_did_not_make(cli, tmp_path):

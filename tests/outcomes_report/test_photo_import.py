@@ -111,3 +111,26 @@ def test_import_photo_checks_patient_visit_and_analysis(store, photo_patient, tm
     assert caught.value.field == "analysis"
     with pytest.raises(NotFoundError):
         photo_file(store, "PH-NOSUCHPHOTO")
+
+
+def test_truncated_photo_is_refused_after_weasyprint_is_imported(store, photo_patient,
+                                                                 tmp_path):
+    """weasyprint (PDF reports) sets Pillow's LOAD_TRUNCATED_IMAGES for the whole process;
+    the photo import must still refuse a truncated file and leave the flag as it was."""
+    import weasyprint  # noqa: F401  (imported for its side effect on Pillow)
+    from PIL import ImageFile
+
+    from dermatrack.errors import InputError
+    from dermatrack.services.photos import import_photo, list_photos
+
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is True
+    patient_id, visit_id = photo_patient
+    whole = _phantom_jpeg_with_metadata(tmp_path / "whole.jpg").read_bytes()
+    cut = tmp_path / "cut.jpg"
+    cut.write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(InputError) as caught:
+        import_photo(store, patient_id=patient_id, visit_id=visit_id, path=cut,
+                     actor="tester", analyze=False)
+    assert caught.value.field == "image"
+    assert list_photos(store, patient_id) == []
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is True

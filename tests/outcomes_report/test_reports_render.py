@@ -84,6 +84,35 @@ def test_cohort_report_has_forest_plot_and_tables(store, reported_clinic):
     assert "synthetic" in soup.find(class_="synthetic").get_text()
 
 
+def test_deidentified_cohort_report_and_summary_name_no_patient(store, reported_clinic):
+    import json
+
+    import pytest
+    from bs4 import BeautifulSoup
+
+    from dermatrack.reports.html import cohort_report_html
+    from dermatrack.services.outcomes import cohort_summary
+
+    ids = reported_clinic.patient_ids
+    full = cohort_summary(store)
+    assert {row["patient"] for row in full["responder_rows"]} == set(ids)
+    plain = cohort_summary(store, deidentified=True)
+    assert plain["responder_rows"] and all("patient" not in row
+                                           for row in plain["responder_rows"])
+    assert [{k: v for k, v in row.items() if k != "patient"} for row in
+            full["responder_rows"]] == plain["responder_rows"]
+    assert plain["responders"] == full["responders"]
+    assert not any(pid in json.dumps(plain, default=str) for pid in ids)
+
+    html = cohort_report_html(store, deidentified=True)
+    soup = BeautifulSoup(html, "html.parser")
+    assert "Responders" in [h.get_text() for h in soup.find_all("h2")]
+    assert not any(pid in html for pid in ids) and IDENTITY_NAME not in html
+    assert "not listed" in soup.get_text()
+    with pytest.raises(ValueError):
+        cohort_report_html(store, deidentified=True, patient_links={ids[0]: "a.html"})
+
+
 def test_pdf_reports_have_pages(store, reported_clinic):
     from pypdf import PdfReader
 

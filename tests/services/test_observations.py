@@ -54,3 +54,25 @@ def test_bad_observations_store_nothing(store, patient, changes, field):
         _record(store, patient, **changes)
     assert error.value.field == field
     assert list_observations(store, patient_id=patient.id) == []
+
+
+def test_observations_written_in_a_callers_transaction_share_its_fate(store, patient):
+    from dermatrack.services.observations import Measurement, add_observations
+
+    good = Measurement(region="cheeks", kind="colour", values={"L_star": 61.0},
+                       units={"L_star": "1"}, method="CIELAB D65/2°")
+    bad = Measurement(region="cheeks", kind="colour", values={"a_star": "red"},
+                      units={"a_star": "1"}, method="CIELAB D65/2°")
+    with pytest.raises(InputError) as error, store.transaction("tech.e") as session:
+        add_observations(session, patient_id=patient.id, visit_id=None,
+                         measurements=[good, bad])
+    assert error.value.field == "values.a_star"
+    with pytest.raises(RuntimeError), store.transaction("tech.e") as session:
+        stored = add_observations(session, patient_id=patient.id, visit_id=None,
+                                  measurements=[good])
+        assert [(o.metric, o.value) for o in stored] == [("L_star", 61.0)]
+        raise RuntimeError("the caller's next write failed")
+    assert list_observations(store, patient_id=patient.id) == []
+    with store.transaction("tech.e") as session:
+        add_observations(session, patient_id=patient.id, visit_id=None, measurements=[good])
+    assert [o.metric for o in list_observations(store, patient_id=patient.id)] == ["L_star"]

@@ -111,3 +111,27 @@ def test_bad_consents_name_the_field(store, patient, changes, field):
     with pytest.raises(InputError) as error:
         patients.add_consent(store, data, actor="reception")
     assert error.value.field == field
+
+
+def test_a_plan_made_from_a_recommendation_is_screened_and_saved(store, patient):
+    from dermatrack.clinic.intake import parse_patient
+    from dermatrack.clinic.planning import plan as make_plan
+    from dermatrack.knowledge.modalities import load_modalities
+
+    record = patients.get_patient_record(store, patient.id, actor="dr.lee")
+    on = dt.date(2026, 11, 21)
+    proposal = make_plan(parse_patient(record.patient_json(on=on), on=on), load_modalities(),
+                         on + dt.timedelta(days=14), on)
+    recommendation = proposal.recommended[0]
+    defaults = recommendation.sessions[0]["parameters"]
+    region = sorted(defaults)[0]
+    with pytest.raises(InputError) as error:
+        plans.plan_from_recommendation(patient.id, recommendation, "no_such_region")
+    assert error.value.field == "region"
+    saved = plans.add_plan(store, plans.plan_from_recommendation(
+        patient.id, recommendation, region, created_on=on), actor="dr.lee")
+    [item] = saved.modalities
+    assert (item.modality, item.regions) == (recommendation.modality, [region])
+    assert item.parameters == {code: p["value"] for code, p in defaults[region].items()}
+    assert [s.scheduled_on.isoformat() for s in item.sessions] == [
+        s["date"] for s in recommendation.sessions]

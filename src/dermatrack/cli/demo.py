@@ -73,7 +73,13 @@ def demo_command(
                                 help="Processes that render and analyse photographs."),
     as_json: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
 ) -> None:
-    """Build a synthetic demo clinic in DIR, analyse it and write its reports."""
+    """Build a synthetic demo clinic in DIR, analyse it and write its reports.
+
+    It also creates demo web accounts, one per role (demo-clinician,
+    demo-reception, demo-researcher, demo-admin), with random passwords
+    printed once at the end of the summary: sign in with them to
+    `dermatrack serve --data DIR`.
+    """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
     from dermatrack.demo.build import build_demo
@@ -90,7 +96,9 @@ def demo_command(
                    "reports": str(result.index), "patients": result.patients,
                    "treated": result.treated, "by_modality": rows,
                    "true_vs_estimated": result.true_vs_estimated,
-                   "pih_by_fitzpatrick": result.summary.get("pih", {})})
+                   "pih_by_fitzpatrick": result.summary.get("pih", {}),
+                   "demo_accounts": [{"username": a.username, "role": a.role,
+                                      "password": a.password} for a in result.accounts]})
         return
     _print(result, rows)
 
@@ -134,6 +142,15 @@ def _print(result: Any, rows: list[dict[str, Any]]) -> None:
     console.print(f"Clinic: {result.out / 'dermatrack.db'} (open it with "
                   f"DERMATRACK_DATA_DIR={result.out})")
     console.print(f"Reports: {result.index}")
+    accounts = Table(title=f"Demo web accounts (synthetic clinic only; sign in to "
+                           f"`dermatrack serve --data {result.out}`)", title_justify="left")
+    for name in ("Username", "Role", "Password"):
+        accounts.add_column(name, no_wrap=True)
+    for account in result.accounts:
+        accounts.add_row(account.username, account.role, account.password)
+    out.print(accounts)
+    console.print("These are demo accounts with random passwords shown only now; "
+                  "they guard synthetic data and nothing else.")
 
 
 def register(app: typer.Typer) -> None:

@@ -71,6 +71,8 @@ def cohort_command(
     modality: str | None = typer.Option(None, "--modality", help="Only this modality."),
     pdf: bool = typer.Option(False, "--pdf", help="Write a PDF instead of HTML."),
     out: Path | None = typer.Option(None, "--out", help="File to write."),
+    deidentified: bool = typer.Option(
+        False, "--deidentified", help="No patient ids: the report researchers may see."),
     as_json: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
 ) -> None:
     """Forest plot and tables by modality and Fitzpatrick group, responders, safety, PIH."""
@@ -82,11 +84,12 @@ def cohort_command(
         if pdf:
             from dermatrack.reports.pdf import cohort_report_pdf
 
-            data: bytes | str = cohort_report_pdf(store, modality=modality)
+            data: bytes | str = cohort_report_pdf(store, modality=modality,
+                                                    deidentified=deidentified)
         else:
             from dermatrack.reports.html import cohort_report_html
 
-            data = cohort_report_html(store, modality=modality)
+            data = cohort_report_html(store, modality=modality, deidentified=deidentified)
     _write(out, data)
     _done(out, as_json, modality=modality, format="pdf" if pdf else "html")
 

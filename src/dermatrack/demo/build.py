@@ -3,7 +3,8 @@
 :func:`build_demo` writes, under the output directory,
 
 * ``dermatrack.db``: the clinic in the embedded SQLite database, with the photo store in
-  ``files/`` beside it (so ``DERMATRACK_DATA_DIR=DIR`` opens it);
+  ``files/`` beside it (so ``DERMATRACK_DATA_DIR=DIR`` opens it), and one web account
+  per role with a random password (:func:`add_demo_accounts`);
 * ``repeatability-imaging.json``: the MDC95 of every photo metric, measured on phantoms
   captured repeatedly under ordinary perturbations (:mod:`dermatrack.services.outcomes`
   reads it);
@@ -11,9 +12,8 @@
   one progress report per patient, ``reports/<patient id>.html``.
 
 Every record goes through the service layer (intake, consent, visits, sessions, reactions,
-scores, observations, photos), so the demo exercises the checks a clinic's data get. The
-plan is stored directly as ``treatment_plan`` rows (no plan service exists yet), in one
-audited transaction.
+scores, observations, photos, the plan with its screening), so the demo exercises the
+checks a clinic's data get.
 
 Photographs are rendered and analysed in worker processes (``workers``, default 2); the
 records are written by the main process only (SQLite has one writer).
@@ -58,6 +58,15 @@ Progress = Callable[[str, int | None], None]
 """``progress(stage, total)`` starts a stage; ``progress(stage, None)`` advances it by one."""
 
 
+@dataclass(frozen=True)
+class DemoAccount:
+    """A web account of the demo clinic, with its password in clear (shown once)."""
+
+    username: str
+    role: str
+    password: str
+
+
 @dataclass
 class DemoResult:
     """What the demo built, for the command's summary."""
@@ -71,6 +80,7 @@ class DemoResult:
     true_vs_estimated: list[dict[str, Any]] = field(default_factory=list)
     summary: dict[str, Any] = field(default_factory=dict)
     index: Path | None = None
+    accounts: list[DemoAccount] = field(default_factory=list)
 
 
 # --- output directory ----------------------------------------------------------------------
@@ -191,40 +201,6 @@ def _workers(count: int) -> Iterator[Callable[[list[dict[str, Any]]], Iterator[d
 
 # --- records -------------------------------------------------------------------------------
 
-def _store_plan(store: Any, patient_id: str, recommendation: Any, created_on: dt.date) -> str:
-    """Store the chosen recommendation as the patient's plan; return the planned item's id."""
-    from dermatrack.store.models import PlannedModality, ScheduledSession, TreatmentPlan
-
-    with store.transaction(ACTOR) as session:
-        plan = TreatmentPlan(patient_id=patient_id, created_on=created_on, status="active")
-        session.add(plan)
-        session.flush()
-        first = recommendation.sessions[0]
-        item = PlannedModality(plan_id=plan.id, modality=recommendation.modality,
-                               regions=sorted(first["parameters"]),
-                               parameters=first["parameters"])
-        session.add(item)
-        session.flush()
-        session.add_all(ScheduledSession(planned_modality_id=item.id, number=s["n"],
-                                         scheduled_on=dt.date.fromisoformat(s["date"]))
-                        for s in recommendation.sessions)
-        return item.id
-
-
-def _mark_done(store: Any, planned_id: str, session_ids: list[str]) -> None:
-    """Link each scheduled session of the plan to the session that carried it out."""
-    from sqlalchemy import select
-
-    from dermatrack.store.models import ScheduledSession
-
-    with store.transaction(ACTOR) as session:
-        scheduled = session.scalars(select(ScheduledSession)
-                                    .where(ScheduledSession.planned_modality_id == planned_id)
-                                    .order_by(ScheduledSession.number))
-        for row, session_id in zip(scheduled, session_ids, strict=True):
-            row.session_id = session_id
-
-
 def _choose(design: PatientDesign, plan: Any) -> Any | None:
     """The wanted modality when the plan recommends it, else the plan's best."""
     for recommendation in plan.recommended:
@@ -317,7 +293,7 @@ def _record_patient(store: Any, design: PatientDesign, modalities: dict[str, Any
     from dermatrack.clinic.intake import parse_patient
     from dermatrack.clinic.planning import add_months
     from dermatrack.clinic.planning import plan as make_plan
-    from dermatrack.services import charting, patients, scores
+    from dermatrack.services import charting, patients, plans, scores
 
     consult = today - dt.timedelta(days=int(rng.integers(200, 380)))
     data = design.patient_json(consult)
@@ -339,23 +315,23 @@ def _record_patient(store: Any, design: PatientDesign, modalities: dict[str, Any
     if recommendation is None:  # nothing suitable: assessed, not treated
         visit("baseline", start)
         return {"patient": patient, "modality": None, "visits": visits}
-    planned_id = _store_plan(store, patient.id, recommendation, consult)
-    modality = modalities[recommendation.modality]
     region = sorted(recommendation.sessions[0]["parameters"])[0]
-    parameters = {code: p["value"] for code, p in
-                  recommendation.sessions[0]["parameters"][region].items()}
+    (planned,) = plans.add_plan(store, plans.plan_from_recommendation(
+        patient.id, recommendation, region, created_on=consult), actor=ACTOR).modalities
+    modality = modalities[planned.modality]
     sessions = []
-    for item in recommendation.sessions:
-        day = dt.date.fromisoformat(item["date"])
-        timepoint = "baseline" if item["n"] == 1 else f"session_{item['n']}"
-        where = visit(timepoint, day)
-        sessions.append(charting.add_session(store, {
-            "patient_id": patient.id, "visit_id": where.id, "date": day.isoformat(),
-            "operator": OPERATOR, "modality": modality.code, "regions": [region],
-            "parameters": parameters,
+    for scheduled in planned.sessions:
+        timepoint = "baseline" if scheduled.number == 1 else f"session_{scheduled.number}"
+        where = visit(timepoint, scheduled.scheduled_on)
+        treatment = charting.add_session(store, {
+            "patient_id": patient.id, "visit_id": where.id,
+            "date": scheduled.scheduled_on.isoformat(), "operator": OPERATOR,
+            "modality": modality.code, "regions": planned.regions,
+            "parameters": planned.parameters,
             "immediate_reactions": [r.code for r in modality.expected_reactions[:1]]},
-            actor=ACTOR))
-    _mark_done(store, planned_id, [treatment.id for treatment in sessions])
+            actor=ACTOR)
+        plans.link_session(store, scheduled.id, treatment.id, actor=ACTOR)
+        sessions.append(treatment)
     last = sessions[-1].date
     for months in (1, 3):
         visit(f"month_{months}", add_months(last, months))
@@ -376,6 +352,25 @@ def _record_patient(store: Any, design: PatientDesign, modalities: dict[str, Any
     for timepoint in DEVICE_TIMEPOINTS:
         _record_devices(store, design, patient.id, visits[timepoint].id, timepoint, rng)
     return {"patient": patient, "modality": modality.code, "visits": visits}
+
+
+def add_demo_accounts(store: Any) -> list[DemoAccount]:
+    """One web account per role (``demo-clinician``, ...) with a fresh random password.
+
+    The passwords exist only in the returned list (the store keeps argon2 hashes), so the
+    command prints them once; ``dermatrack serve --data DIR`` then accepts them.
+    """
+    import secrets
+
+    from dermatrack.services.accounts import add_user
+    from dermatrack.store.accounts import ROLES
+
+    accounts = [DemoAccount(username=f"demo-{role}", role=role,
+                            password=secrets.token_urlsafe(12))  # 96 random bits
+                for role in ROLES]
+    for account in accounts:
+        add_user(store, account.username, account.role, account.password, actor=ACTOR)
+    return accounts
 
 
 # --- the whole demo ------------------------------------------------------------------------
@@ -580,6 +575,7 @@ def build_demo(out: Path, *, n_patients: int = 40, seed: int = 0, quick: bool = 
     with open_store(settings) as store, _workers(workers) as pool:
         result = DemoResult(out=settings.data_dir, settings=settings, patients=[], designs={},
                             treated={})
+        result.accounts = add_demo_accounts(store)
         built = _record_all(store, result, designs, modalities, today, seed, tick)
         _photograph_all(store, result, built, pool, seed=seed, quick=quick, tick=tick)
         result.true_vs_estimated = _true_vs_estimated(store, result)

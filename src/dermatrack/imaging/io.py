@@ -180,7 +180,7 @@ def _decode_pillow(data: bytes, name: str, max_pixels: int
                    ) -> tuple[np.ndarray, int, int, bytes | None]:
     """JPEG and 8-bit PNG through Pillow; 16-bit PNG through OpenCV (Pillow would reduce
     it to 8 bits). Returns the array (uint8/uint16), bits, orientation and ICC bytes."""
-    from PIL import Image
+    from PIL import Image, ImageFile
 
     with _PIL_LOCK, warnings.catch_warnings():
         # The pixel limit is checked below, from the header; Pillow's own guard is set to
@@ -188,6 +188,10 @@ def _decode_pillow(data: bytes, name: str, max_pixels: int
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         previous = Image.MAX_IMAGE_PIXELS
         Image.MAX_IMAGE_PIXELS = max_pixels
+        # A truncated file is refused even where another library (weasyprint, imported
+        # for PDF reports) has told Pillow, process-wide, to load truncated images.
+        load_truncated = ImageFile.LOAD_TRUNCATED_IMAGES
+        ImageFile.LOAD_TRUNCATED_IMAGES = False
         try:
             image = Image.open(io.BytesIO(data))
             _check_pixels(name, image.width, image.height, max_pixels)
@@ -209,6 +213,7 @@ def _decode_pillow(data: bytes, name: str, max_pixels: int
                              f"truncated or damaged ({exc})", field="image") from exc
         finally:
             Image.MAX_IMAGE_PIXELS = previous
+            ImageFile.LOAD_TRUNCATED_IMAGES = load_truncated
 
     if image.mode in ("RGB", "L"):
         array = np.asarray(image)

@@ -32,8 +32,11 @@ _NOT_RELATED = {"unlikely", "unrelated", "not-related", "conditional", "unclassi
                 "unclassifiable", "unassessable/unclassifiable",
                 "unassessable-unclassifiable"}
 
-#: Event terms counted as post-inflammatory hyperpigmentation (compared lower-cased).
-PIH_TERMS = frozenset({"pih", "post-inflammatory hyperpigmentation",
+#: Event terms counted as post-inflammatory hyperpigmentation (compared lower-cased): the
+#: knowledge base's adverse-event code (``adverse_events`` in ``vocabulary.yaml``), which
+#: the clinic's records use, and the spellings of free-text or imported terms.
+PIH_TERMS = frozenset({"post_inflammatory_hyperpigmentation", "pih",
+                       "post-inflammatory hyperpigmentation",
                        "postinflammatory hyperpigmentation"})
 
 

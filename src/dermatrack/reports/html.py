@@ -9,7 +9,7 @@ Reports name patients by their pseudonymous id only; no identity field is read.
   done, reactions and adverse events.
 * :func:`cohort_report_html`: forest plot, paired changes by modality and by Fitzpatrick
   group, responder rates, mixed-model slopes, safety with Wilson intervals and PIH by
-  Fitzpatrick type.
+  Fitzpatrick type; the patients it covers, or, de-identified, none.
 """
 
 from __future__ import annotations
@@ -162,7 +162,8 @@ def _group_label(group: Mapping[str, Any]) -> str:
 
 def cohort_report_html(store: Store, *, modality: str | None = None, synthetic: bool = False,
                        patient_links: Mapping[str, str] | None = None,
-                       extra_tables: list[dict[str, Any]] | None = None) -> str:
+                       extra_tables: list[dict[str, Any]] | None = None,
+                       deidentified: bool = False) -> str:
     """The cohort report as a standalone HTML page.
 
     Parameters
@@ -176,15 +177,28 @@ def cohort_report_html(store: Store, *, modality: str | None = None, synthetic: 
     extra_tables:
         Further tables ``{"title", "note", "headers", "rows"}`` to append (the demo adds
         its true-versus-estimated check).
+    deidentified:
+        The researchers' view: no list of patients and no patient id anywhere (the
+        statistics of :func:`dermatrack.services.outcomes.cohort_summary` with
+        ``deidentified``). Names and photographs are never in a cohort report.
+
+    Raises
+    ------
+    ValueError
+        ``patient_links`` given with ``deidentified``: links would name patients.
     """
     from dermatrack.reports.plots import forest_figure
     from dermatrack.services.outcomes import cohort_data, cohort_summary
 
-    summary = cohort_summary(store, modality=modality)
+    if deidentified and patient_links:
+        raise ValueError("a de-identified cohort report links to no patient")
+    summary = cohort_summary(store, modality=modality, deidentified=deidentified)
     forest = [row for row in summary["forest"] if row["n"] > 0]
     figure = data_uri(forest_figure(forest, units=summary["units"])) if forest else None
-    patients = cohort_data(store, modality=modality).patients
-    patient_rows = patients.sort_values(["modality", "patient"]).to_dict("records")
+    patient_rows = None
+    if not deidentified:
+        patients = cohort_data(store, modality=modality).patients
+        patient_rows = patients.sort_values(["modality", "patient"]).to_dict("records")
     return _environment().get_template("cohort.html").render(
         title="Cohort report" + (f": {modality}" if modality else ""), summary=summary,
         forest=figure, group_label=_group_label, patients=patient_rows,

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import event, insert, inspect, select
+from sqlalchemy import event, insert, inspect, or_, select
 from sqlalchemy.orm import Session
 
 from dermatrack.errors import DermatrackError
@@ -165,12 +165,59 @@ class AuditEntry(BaseModel):
     changes: dict[str, Any]
 
 
-def history(session: Session, *, entity: str | None = None,
-            entity_id: str | None = None) -> list[AuditEntry]:
-    """Audit rows, oldest first, optionally for one table or one row."""
-    query = select(AuditEvent).order_by(AuditEvent.id)
+def history(session: Session, *, entity: str | None = None, entity_id: str | None = None,
+            actor: str | None = None, action: str | None = None,
+            since: dt.date | None = None, until: dt.date | None = None,
+            newest_first: bool = False, limit: int | None = None) -> list[AuditEntry]:
+    """Audit rows matching every filter given (all filtering done by the database).
+
+    Parameters
+    ----------
+    entity, entity_id:
+        One table (``patient_identity``), one row id.
+    actor:
+        A username (``alice`` finds ``alice@10.0.0.5``, the web app's ``user@address``)
+        or a whole actor string.
+    action:
+        One of :data:`ACTIONS`.
+    since, until:
+        First and last day (UTC), both included.
+    newest_first:
+        Order newest first instead of oldest first (the order of writing).
+    limit:
+        At most this many rows (the first ones in the chosen order).
+
+    Raises
+    ------
+    InputError
+        An unknown ``action`` (field ``action``) or a ``limit`` below 1 (``limit``).
+    """
+    from dermatrack.errors import InputError
+
+    if action is not None and action not in ACTIONS:
+        raise InputError(f"unknown action {action!r}; expected one of {', '.join(ACTIONS)}",
+                         field="action")
+    if limit is not None and limit < 1:
+        raise InputError(f"limit must be at least 1, got {limit}", field="limit")
+    query = select(AuditEvent).order_by(AuditEvent.id.desc() if newest_first
+                                        else AuditEvent.id)
     if entity is not None:
         query = query.where(AuditEvent.entity == entity)
     if entity_id is not None:
         query = query.where(AuditEvent.entity_id == entity_id)
+    if actor is not None:
+        query = query.where(or_(AuditEvent.actor == actor,
+                                AuditEvent.actor.startswith(f"{actor}@", autoescape=True)))
+    if action is not None:
+        query = query.where(AuditEvent.action == action)
+    if since is not None:
+        query = query.where(AuditEvent.at >= _midnight_utc(since))
+    if until is not None:
+        query = query.where(AuditEvent.at < _midnight_utc(until + dt.timedelta(days=1)))
+    if limit is not None:
+        query = query.limit(limit)
     return [AuditEntry.model_validate(row) for row in session.scalars(query)]
+
+
+def _midnight_utc(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC)

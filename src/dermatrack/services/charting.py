@@ -306,9 +306,7 @@ def add_event(store: Store, data: EventIn | dict[str, Any], *, actor: str,
                                    resolved_on=event_in.resolved_on, notes=event_in.notes)
             session.add(row)
             session.flush()
-            return EventOut(kind="expected_reaction", id=row.id, patient_id=patient_id,
-                            session_id=row.session_id, code=row.code, onset=row.onset,
-                            resolved_on=row.resolved_on, reason=reason)
+            return _reaction_out(row, reason)
 
         term = vocabulary.expected_reactions.get(event_in.code)
         code = (term.escalates_to or event_in.code) if term is not None else event_in.code
@@ -332,29 +330,29 @@ def add_event(store: Store, data: EventIn | dict[str, Any], *, actor: str,
                            notes=event_in.notes)
         session.add(row)
         session.flush()
-        return EventOut(kind="adverse_event", id=row.id, patient_id=patient_id,
-                        session_id=row.session_id, code=row.term, onset=row.onset,
-                        resolved_on=row.resolved_on, reason=reason, grade=grade,
-                        serious=serious, relatedness=relatedness, action=row.action,
-                        outcome=outcome)
+        return _adverse_event_out(row)
+
+
+def _reaction_out(row: ExpectedReaction, reason: str = "expected reaction") -> EventOut:
+    return EventOut(kind="expected_reaction", id=row.id, patient_id=row.patient_id,
+                    session_id=row.session_id, code=row.code, onset=row.onset,
+                    resolved_on=row.resolved_on, reason=reason)
+
+
+def _adverse_event_out(row: AdverseEvent) -> EventOut:
+    return EventOut(kind="adverse_event", id=row.id, patient_id=row.patient_id,
+                    session_id=row.session_id, code=row.term, onset=row.onset,
+                    resolved_on=row.resolved_on, reason=row.classification_reason or "",
+                    grade=row.grade, serious=row.serious, relatedness=row.relatedness,
+                    action=row.action, outcome=row.outcome)
 
 
 def list_events(store: Store, patient_id: str) -> list[EventOut]:
     """A patient's expected reactions and adverse events, by onset (expected first)."""
     with store.reading() as session:
         get_patient(session, patient_id)
-        events = [
-            EventOut(kind="expected_reaction", id=r.id, patient_id=r.patient_id,
-                     session_id=r.session_id, code=r.code, onset=r.onset,
-                     resolved_on=r.resolved_on, reason="expected reaction")
-            for r in session.scalars(select(ExpectedReaction)
-                                     .where(ExpectedReaction.patient_id == patient_id))]
-        events += [
-            EventOut(kind="adverse_event", id=a.id, patient_id=a.patient_id,
-                     session_id=a.session_id, code=a.term, onset=a.onset,
-                     resolved_on=a.resolved_on, reason=a.classification_reason or "",
-                     grade=a.grade, serious=a.serious, relatedness=a.relatedness,
-                     action=a.action, outcome=a.outcome)
-            for a in session.scalars(select(AdverseEvent)
-                                     .where(AdverseEvent.patient_id == patient_id))]
+        events = [_reaction_out(r) for r in session.scalars(
+            select(ExpectedReaction).where(ExpectedReaction.patient_id == patient_id))]
+        events += [_adverse_event_out(a) for a in session.scalars(
+            select(AdverseEvent).where(AdverseEvent.patient_id == patient_id))]
         return sorted(events, key=lambda e: (e.onset, e.kind != "expected_reaction", e.id))

@@ -74,7 +74,7 @@ def _date_shifts(patient_ids: Iterable[str]) -> dict[str, dt.timedelta]:
 
 def export_rows(store: Store) -> list[dict[str, Any]]:
     """The de-identified rows (see the module docstring), ordered by subject and day."""
-    from dermatrack.services.outcomes import DAYS_PER_MONTH, _age_on
+    from dermatrack.services.outcomes import DAYS_PER_MONTH, age_on, baseline_dates
     from dermatrack.store.models import (
         AdverseEvent,
         ExpectedReaction,
@@ -89,9 +89,7 @@ def export_rows(store: Store) -> list[dict[str, Any]]:
         patients = {p.id: p for p in session.scalars(select(Patient))}
         visits = {v.id: v for v in session.scalars(select(Visit))
                   if v.patient_id in patients}
-        baseline: dict[str, dt.date] = {}
-        for visit in sorted(visits.values(), key=lambda v: (v.timepoint != "baseline", v.date)):
-            baseline.setdefault(visit.patient_id, visit.date)
+        baseline = baseline_dates(visits.values())
         subjects = _subject_codes(sorted(patients, key=lambda _: secrets.randbits(32)))
         shifts = _date_shifts(patients)
         treatments = {s.id: s for s in session.scalars(select(TreatmentSession))
@@ -106,7 +104,7 @@ def export_rows(store: Store) -> list[dict[str, Any]]:
             row = dict.fromkeys(COLUMNS)
             row.update(subject=subjects[patient_id], sex=patient.sex,
                        fitzpatrick=patient.fitzpatrick,
-                       age_at_baseline=_age_on(patient, start), record=record,
+                       age_at_baseline=age_on(patient, start), record=record,
                        date=(day + shifts[patient_id]).isoformat() if day else None,
                        day=offset,
                        months=None if offset is None else round(offset / DAYS_PER_MONTH, 3))

@@ -15,9 +15,12 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from dermatrack.errors import InputError
 from dermatrack.services.common import Record, Store, get_patient, get_visit
@@ -88,40 +91,89 @@ def record_observations(store: Store, *, patient_id: str, visit_id: str | None, 
     InputError
         Naming the field (``values.Sa``, ``units.Sa``, ``visit_id``, ...); nothing is stored.
     """
-    if not isinstance(region, str) or not CODE_PATTERN.match(region):
-        raise InputError(f"not a region code: {region!r}", field="region")
-    if not isinstance(kind, str) or not KIND_PATTERN.match(kind):
-        raise InputError(f"not a measurement kind (lower-case code): {kind!r}", field="kind")
-    if not values:
-        raise InputError("no values to store", field="values")
-    if not isinstance(method, str) or not method.strip():
-        raise InputError("the method that produced the values is required", field="method")
-    if source_sha256 is not None and not SHA256_PATTERN.match(source_sha256):
-        raise InputError(f"not a lower-case SHA-256 hex digest: {source_sha256!r}",
-                         field="source_sha256")
-    checked: dict[str, float | None] = {}
-    for metric, value in values.items():
-        if not isinstance(metric, str) or not CODE_PATTERN.match(metric):
-            raise InputError(f"not a metric code: {metric!r}", field="values")
-        unit = units.get(metric)
-        if not isinstance(unit, str) or not unit.strip():
-            raise InputError(f"no unit for {metric}", field=f"units.{metric}")
-        checked[metric] = _checked_value(metric, value)
-    if settings is not None and not isinstance(settings, dict):
-        raise InputError("settings must be a JSON object", field="settings")
-
+    measurement = Measurement(region=region, kind=kind, values=values, units=units,
+                              device=device, method=method, source_sha256=source_sha256,
+                              settings=settings)
+    check_measurement(measurement)
     with store.transaction(actor) as session:
         get_patient(session, patient_id)
         if visit_id is not None:
             get_visit(session, visit_id, patient_id)
-        rows = [Observation(patient_id=patient_id, visit_id=visit_id, region=region,
-                            kind=kind, metric=metric, value=value, unit=units[metric],
-                            device=device, method=method.strip(),
-                            source_sha256=source_sha256, settings=settings)
-                for metric, value in checked.items()]
-        session.add_all(rows)
-        session.flush()
-        return [ObservationOut.model_validate(row) for row in rows]
+        return add_observations(session, patient_id=patient_id, visit_id=visit_id,
+                                measurements=[measurement])
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """The values of one region measured one way: what :func:`add_observations` stores.
+
+    The fields are those of :func:`record_observations`.
+    """
+
+    region: str
+    kind: str
+    values: Mapping[str, float | None]
+    units: Mapping[str, str]
+    method: str
+    device: str | None = None
+    source_sha256: str | None = None
+    settings: dict[str, Any] | None = None
+
+
+def check_measurement(measurement: Measurement) -> dict[str, float | None]:
+    """Validate a measurement before anything is written; return its checked values.
+
+    Raises
+    ------
+    InputError
+        Naming the field (``region``, ``values.Sa``, ``units.Sa``, ...).
+    """
+    region, kind, method = measurement.region, measurement.kind, measurement.method
+    if not isinstance(region, str) or not CODE_PATTERN.match(region):
+        raise InputError(f"not a region code: {region!r}", field="region")
+    if not isinstance(kind, str) or not KIND_PATTERN.match(kind):
+        raise InputError(f"not a measurement kind (lower-case code): {kind!r}", field="kind")
+    if not measurement.values:
+        raise InputError("no values to store", field="values")
+    if not isinstance(method, str) or not method.strip():
+        raise InputError("the method that produced the values is required", field="method")
+    digest = measurement.source_sha256
+    if digest is not None and not SHA256_PATTERN.match(digest):
+        raise InputError(f"not a lower-case SHA-256 hex digest: {digest!r}",
+                         field="source_sha256")
+    checked: dict[str, float | None] = {}
+    for metric, value in measurement.values.items():
+        if not isinstance(metric, str) or not CODE_PATTERN.match(metric):
+            raise InputError(f"not a metric code: {metric!r}", field="values")
+        unit = measurement.units.get(metric)
+        if not isinstance(unit, str) or not unit.strip():
+            raise InputError(f"no unit for {metric}", field=f"units.{metric}")
+        checked[metric] = _checked_value(metric, value)
+    if measurement.settings is not None and not isinstance(measurement.settings, dict):
+        raise InputError("settings must be a JSON object", field="settings")
+    return checked
+
+
+def add_observations(session: Session, *, patient_id: str, visit_id: str | None,
+                     measurements: Iterable[Measurement]) -> list[ObservationOut]:
+    """Write observations inside the caller's transaction (the one place that does).
+
+    For services that store observations together with other rows (a photograph and its
+    metrics); the caller has checked that the patient and visit exist in ``session``.
+    Every measurement is validated (:func:`check_measurement`) before any row is added,
+    so an error leaves the session as it was.
+    """
+    measurements = list(measurements)
+    checked = [check_measurement(m) for m in measurements]
+    rows = [Observation(patient_id=patient_id, visit_id=visit_id, region=m.region,
+                        kind=m.kind, metric=metric, value=value, unit=m.units[metric],
+                        device=m.device, method=m.method.strip(),
+                        source_sha256=m.source_sha256, settings=m.settings)
+            for m, values in zip(measurements, checked, strict=True)
+            for metric, value in values.items()]
+    session.add_all(rows)
+    session.flush()
+    return [ObservationOut.model_validate(row) for row in rows]
 
 
 def list_observations(store: Store, *, patient_id: str,

@@ -8,7 +8,7 @@
 * :func:`cohort_data` returns long-format pandas DataFrames in the shapes the statistics
   of :mod:`dermatrack.outcomes` take; :func:`cohort_summary` runs them (paired change by
   modality and Fitzpatrick group, responder rates, mixed-model slopes, adverse-event rates,
-  PIH by phototype).
+  PIH by phototype), with patient ids or without (``deidentified``, for researchers).
 
 Where the MDC95 comes from
 --------------------------
@@ -41,13 +41,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 from sqlalchemy import select
 
 from dermatrack.config import Settings
 from dermatrack.errors import InputError
 from dermatrack.outcomes.change import Direction
 from dermatrack.services.common import Store, get_patient
+from dermatrack.services.plans import PlanOut, plans_of
 
 CLINIC_MDC_FILE = "repeatability.json"
 IMAGING_MDC_FILE = "repeatability-imaging.json"
@@ -101,10 +102,6 @@ HEADLINE_METRICS: tuple[tuple[str, str], ...] = (
     ("photo", "texture.roughness"), ("photo", "pores.count"),
     ("surface", "Sa"), ("elasticity", "R2"), ("colour", "a_star"),
 )
-
-#: Adverse-event terms counted as post-inflammatory hyperpigmentation: the vocabulary
-#: code besides the spellings :data:`dermatrack.outcomes.safety.PIH_TERMS` knows.
-PIH_CODES = frozenset({"post_inflammatory_hyperpigmentation"})
 
 
 # --- MDC95 ---------------------------------------------------------------------------------
@@ -216,26 +213,6 @@ class Series(BaseModel):
     points: list[Point]
 
 
-class ScheduledOut(BaseModel):
-    number: int
-    scheduled_on: dt.date
-    session_id: str | None = Field(description="The session that carried it out, once done")
-
-
-class PlanItem(BaseModel):
-    modality: str
-    regions: list[str]
-    parameters: dict[str, Any]
-    scheduled: list[ScheduledOut] = []
-
-
-class PlanOut(BaseModel):
-    id: str
-    created_on: dt.date
-    status: str
-    modalities: list[PlanItem]
-
-
 class VisitEntry(BaseModel):
     """What happened at one visit."""
 
@@ -275,7 +252,20 @@ def _months(day: dt.date, baseline: dt.date | None) -> float:
     return 0.0 if baseline is None else round((day - baseline).days / DAYS_PER_MONTH, 3)
 
 
-def _age_on(patient: Any, day: dt.date | None) -> int | None:
+def baseline_dates(visits: Iterable[Any]) -> dict[str, dt.date]:
+    """Each patient's baseline day: their earliest ``baseline`` visit, else their first.
+
+    ``visits`` are ``Visit`` rows (``patient_id``, ``timepoint``, ``date``) of any patients.
+    """
+    baselines: dict[str, dt.date] = {}
+    for visit in sorted(visits, key=lambda v: (v.timepoint != "baseline", v.date, v.id)):
+        baselines.setdefault(visit.patient_id, visit.date)
+    return baselines
+
+
+def age_on(patient: Any, day: dt.date | None) -> int | None:
+    """A ``Patient`` row's age in whole years on ``day``, from the date of birth, else from
+    the age recorded at intake; None when unknown."""
     if day is None:
         return None
     if patient.date_of_birth is not None:
@@ -329,31 +319,6 @@ def _series(observations: list[Any], visits: Mapping[str, Any], baseline: dt.dat
     return result
 
 
-def _plans(session: Any, patient_id: str) -> list[PlanOut]:
-    """The patient's stored plans with their schedules, oldest first."""
-    from dermatrack.store.models import PlannedModality, ScheduledSession, TreatmentPlan
-
-    plans = []
-    for plan in session.scalars(select(TreatmentPlan)
-                                .where(TreatmentPlan.patient_id == patient_id)
-                                .order_by(TreatmentPlan.created_on, TreatmentPlan.id)):
-        items = []
-        for item in session.scalars(select(PlannedModality)
-                                    .where(PlannedModality.plan_id == plan.id)
-                                    .order_by(PlannedModality.id)):
-            schedule = session.scalars(select(ScheduledSession)
-                                       .where(ScheduledSession.planned_modality_id == item.id)
-                                       .order_by(ScheduledSession.number))
-            items.append(PlanItem(
-                modality=item.modality, regions=list(item.regions or []),
-                parameters=dict(item.parameters or {}),
-                scheduled=[ScheduledOut.model_validate(row, from_attributes=True)
-                           for row in schedule]))
-        plans.append(PlanOut(id=plan.id, created_on=plan.created_on, status=plan.status,
-                             modalities=items))
-    return plans
-
-
 def patient_timeline(store: Store, patient_id: str, *, mdc: MdcTable | None = None
                      ) -> Timeline:
     """A patient's course visit by visit and each measurement series with its changes.
@@ -384,13 +349,11 @@ def patient_timeline(store: Store, patient_id: str, *, mdc: MdcTable | None = No
                     for c in patient.concerns]
         visit_rows = list(session.scalars(select(Visit).where(Visit.patient_id == patient_id)
                                           .order_by(Visit.date, Visit.id)))
-        plans = _plans(session, patient_id)
+        plans = plans_of(session, patient_id)
         visits = {v.id: v for v in visit_rows}
-        baseline_row = next((v for v in visit_rows if v.timepoint == "baseline"),
-                            visit_rows[0] if visit_rows else None)
-        baseline = baseline_row.date if baseline_row is not None else None
+        baseline = baseline_dates(visit_rows).get(patient_id)
         sex, fitzpatrick = patient.sex, patient.fitzpatrick
-        age = _age_on(patient, baseline)
+        age = age_on(patient, baseline)
 
     session_list = charting.list_sessions(store, patient_id)
     event_list = charting.list_events(store, patient_id)
@@ -476,9 +439,7 @@ def cohort_data(store: Store, *, modality: str | None = None) -> CohortData:
         for concern in session.scalars(select(Concern).order_by(Concern.id)):
             first_concern.setdefault(concern.patient_id, concern.code)
         visits = {v.id: v for v in session.scalars(select(Visit))}
-        baselines: dict[str, dt.date] = {}
-        for visit in sorted(visits.values(), key=lambda v: (v.timepoint != "baseline", v.date)):
-            baselines.setdefault(visit.patient_id, visit.date)
+        baselines = baseline_dates(visits.values())
         treatment_rows = list(session.scalars(select(TreatmentSession)
                                               .order_by(TreatmentSession.date)))
         modalities_of: dict[str, list[str]] = defaultdict(list)
@@ -491,7 +452,7 @@ def cohort_data(store: Store, *, modality: str | None = None) -> CohortData:
 
         patient_rows = [
             {"patient": pid, "modality": code, "fitzpatrick": p.fitzpatrick, "sex": p.sex,
-             "age_at_baseline": _age_on(p, baselines.get(pid)),
+             "age_at_baseline": age_on(p, baselines.get(pid)),
              "concern": first_concern.get(pid), "baseline_date": baselines.get(pid)}
             for pid, p in patients.items() for code in modalities_of.get(pid, [])
             if wanted(code)]
@@ -608,8 +569,12 @@ def _responders(data: CohortData, mdc: MdcTable) -> Any:
 
 
 def cohort_summary(store: Store, *, modality: str | None = None,
-                   mdc: MdcTable | None = None) -> dict[str, Any]:
+                   mdc: MdcTable | None = None, deidentified: bool = False) -> dict[str, Any]:
     """Cohort statistics of the record, JSON-ready (see the module docstring).
+
+    With ``deidentified`` the per-patient responder rows carry no patient id (the
+    pseudonymous id links back to the clinic record); every other entry is aggregate
+    already. This is the view for researchers (issue 7).
 
     Returns
     -------
@@ -628,7 +593,7 @@ def cohort_summary(store: Store, *, modality: str | None = None,
     from dermatrack.outcomes.cohort import cohort_changes, forest_rows
     from dermatrack.outcomes.mixed import trajectories
     from dermatrack.outcomes.responders import responder_rates
-    from dermatrack.outcomes.safety import PIH_TERMS, adverse_event_rates, pih_rate_by_fitzpatrick
+    from dermatrack.outcomes.safety import adverse_event_rates, pih_rate_by_fitzpatrick
 
     mdc = mdc if mdc is not None else load_mdc(store.settings)
     data = cohort_data(store, modality=modality)
@@ -662,6 +627,8 @@ def cohort_summary(store: Store, *, modality: str | None = None,
             name: [{**group, **rate.to_dict()} for group, rate in
                    responder_rates(responders, (name,))]
             for name in ("modality", "fitzpatrick_group")}
+        if deidentified:
+            responders = responders.drop(columns=["patient"])
         summary["responder_rows"] = responders.astype(object).where(
             pd.notna(responders), None).to_dict("records")
     if not data.sessions.empty:
@@ -671,5 +638,5 @@ def cohort_summary(store: Store, *, modality: str | None = None,
             summary["safety"][str(code)] = adverse_event_rates(
                 rows, events[events["session"].isin(rows["session"])]).to_dict()
         summary["pih"] = {kind: rate.to_dict() for kind, rate in pih_rate_by_fitzpatrick(
-            data.sessions, events, terms=PIH_TERMS | PIH_CODES).items()}
+            data.sessions, events).items()}
     return summary

@@ -11,10 +11,11 @@ Importing a photograph
 3. analyses the pixels (:func:`dermatrack.imaging.analysis.analyze`, the ``photo analyze``
    JSON) and
 4. writes the ``photo`` row and one observation (kind ``photo``) per numeric metric and
-   region, in one transaction: a photograph is stored with all of its metrics or not at
-   all. (A file written to the content-addressed store before a failed transaction is
-   left there unreferenced; it holds pixels only and is reused if the same image comes
-   again.)
+   region (through :func:`dermatrack.services.observations.add_observations`, which
+   validates them as every observation is validated), in one transaction: a photograph
+   is stored with all of its metrics or not at all. (A file written to the
+   content-addressed store before a failed transaction is left there unreferenced; it
+   holds pixels only and is reused if the same image comes again.)
 
 Metric codes are ``<family>.<metric>`` as in the analysis JSON (``wrinkles.length_mm``,
 ``pigment.ita_deg``, ``redness.a_star``, ...), plus ``area_mm2`` for each region's size.
@@ -27,6 +28,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -36,7 +38,7 @@ from sqlalchemy import func, select
 
 from dermatrack.errors import InputError, NotFoundError
 from dermatrack.services.common import Record, Store, get_patient, get_row, get_visit
-from dermatrack.services.observations import CODE_PATTERN
+from dermatrack.services.observations import Measurement, add_observations, check_measurement
 from dermatrack.store.models import Observation, Photo
 
 PHOTO_KIND = "photo"
@@ -236,15 +238,17 @@ def import_photo(store: Store, *, patient_id: str, visit_id: str | None, path: s
         result = analysis.result
     elif analyze:
         result = analyze_image(loaded, mm_per_px=mm_per_px, use_face=use_face)
-    rows = metric_rows(result) if result is not None else []
-    for row in rows:
-        if not CODE_PATTERN.match(row["region"]) or not CODE_PATTERN.match(row["metric"]):
-            raise InputError(f"analysis produced an unusable code: {row['region']}/"
-                             f"{row['metric']}", field="analysis")
+    settings = _analysis_settings(result) if result is not None else None
+    measurements = _measurements(metric_rows(result) if result is not None else [], settings)
+    for measurement in measurements:  # fail before anything is written
+        try:
+            check_measurement(measurement)
+        except InputError as error:
+            raise InputError(f"the analysis produced an unusable observation "
+                             f"({error.field}): {error.message}", field="analysis") from None
 
     data, suffix = _encode(loaded.rgb, stored_format)
     digest, relative = put_bytes(store.settings.files_dir, data, suffix)
-    settings = _analysis_settings(result) if result is not None else None
 
     with store.transaction(actor) as session:
         get_patient(session, patient_id)
@@ -255,14 +259,24 @@ def import_photo(store: Store, *, patient_id: str, visit_id: str | None, path: s
                       height=loaded.height, taken_at=None)
         session.add(photo)
         session.flush()
-        session.add_all(Observation(
-            patient_id=patient_id, visit_id=visit_id, region=row["region"], kind=PHOTO_KIND,
-            metric=row["metric"], value=row["value"], unit=row["unit"], device=None,
-            method=METHOD, source_sha256=digest,
-            settings={**(settings or {}), "photo_id": photo.id})
-            for row in rows)
-        session.flush()
-        return _photo_out(photo, len(rows), settings)
+        stored = add_observations(
+            session, patient_id=patient_id, visit_id=visit_id,
+            measurements=[replace(m, source_sha256=digest,
+                                  settings={**(m.settings or {}), "photo_id": photo.id})
+                          for m in measurements])
+        return _photo_out(photo, len(stored), settings)
+
+
+def _measurements(rows: list[dict[str, Any]],
+                  settings: dict[str, Any] | None) -> list[Measurement]:
+    """The metric rows of an analysis as one photo measurement per region."""
+    by_region: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_region.setdefault(row["region"], []).append(row)
+    return [Measurement(region=region, kind=PHOTO_KIND, method=METHOD, settings=settings,
+                        values={r["metric"]: r["value"] for r in items},
+                        units={r["metric"]: r["unit"] for r in items})
+            for region, items in by_region.items()]
 
 
 def _analysis_settings(result: Mapping[str, Any]) -> dict[str, Any]:

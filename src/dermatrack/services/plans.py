@@ -88,6 +88,43 @@ class PlanOut(BaseModel):
     modalities: list[PlannedModalityOut]
 
 
+def plan_from_recommendation(patient_id: str, recommendation: Any, region: str, *,
+                             created_on: dt.date | None = None,
+                             notes: str | None = None) -> PlanIn:
+    """The plan of one recommendation of :func:`dermatrack.clinic.planning.plan`.
+
+    The plan treats ``region`` with the recommendation's default parameters there and its
+    proposed session dates; :func:`add_plan` screens and checks it as any other plan.
+
+    Parameters
+    ----------
+    patient_id:
+        The patient the recommendation was made for.
+    recommendation:
+        A ``Recommendation`` (``modality`` and ``sessions``, each session with ``n``,
+        ``date`` and ``parameters``: region to parameter code to ``{"value": ...}``).
+    region:
+        One of the regions the recommendation has parameters for.
+
+    Raises
+    ------
+    InputError
+        ``region`` is not one the recommendation covers (field ``region``).
+    """
+    sessions = list(recommendation.sessions)
+    defaults = sessions[0]["parameters"] if sessions else {}
+    if region not in defaults:
+        raise InputError(f"the {recommendation.modality} recommendation has no parameters "
+                         f"for {region!r}; it covers {', '.join(sorted(defaults)) or 'none'}",
+                         field="region")
+    return PlanIn(
+        patient_id=patient_id, created_on=created_on, notes=notes,
+        modalities=[PlannedModalityIn(
+            modality=recommendation.modality, regions=[region],
+            parameters={code: entry["value"] for code, entry in defaults[region].items()},
+            sessions=[ScheduledIn(n=s["n"], date=s["date"]) for s in sessions])])
+
+
 def _check_item(item: PlannedModalityIn, where: str, profile: Any,
                 vocabulary: Any) -> tuple[list[str], Any]:
     """Canonical regions and the screening of one planned modality; InputError if refused."""
@@ -179,10 +216,15 @@ def list_plans(store: Store, patient_id: str) -> list[PlanOut]:
     """A patient's plans, oldest first."""
     with store.reading() as session:
         get_patient(session, patient_id)
-        plans = session.scalars(select(TreatmentPlan)
-                                .where(TreatmentPlan.patient_id == patient_id)
-                                .order_by(TreatmentPlan.created_on, TreatmentPlan.id))
-        return [_plan_out(session, plan) for plan in plans]
+        return plans_of(session, patient_id)
+
+
+def plans_of(session: Any, patient_id: str) -> list[PlanOut]:
+    """A patient's plans, oldest first, read in the caller's session (a timeline's)."""
+    plans = session.scalars(select(TreatmentPlan)
+                            .where(TreatmentPlan.patient_id == patient_id)
+                            .order_by(TreatmentPlan.created_on, TreatmentPlan.id))
+    return [_plan_out(session, plan) for plan in plans]
 
 
 def link_session(store: Store, scheduled_id: str, session_id: str, *,

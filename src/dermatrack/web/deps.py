@@ -33,6 +33,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "photos": frozenset({"clinician"}),
     # De-identified cohort views and exports.
     "cohort": frozenset({"clinician", "researcher"}),
+    # Cohort views that list patients by their pseudonymous ids, linked to their reports.
+    "cohort_identified": frozenset({"clinician"}),
     "knowledge": _ALL,
     "audit": frozenset({"admin"}),
     "users": frozenset({"admin"}),
@@ -120,18 +122,24 @@ def api_user(request: Request, token: str | None = Depends(_bearer)) -> Principa
     return principal
 
 
-def require(permission: str):
-    """API dependency: the caller, who must hold ``permission`` (else 403)."""
+def _holding(permission: str, user, refuse):
+    """A dependency: the principal found by ``user``, or ``refuse(principal)`` raised when
+    they lack ``permission`` (a name of :data:`PERMISSIONS`)."""
     if permission not in PERMISSIONS:
         raise KeyError(permission)
 
-    def dependency(principal: Principal = Depends(api_user)) -> Principal:
+    def dependency(principal: Principal = Depends(user)) -> Principal:
         if not principal.can(permission):
-            raise HTTPException(status.HTTP_403_FORBIDDEN,
-                                f"the {principal.role} role may not use {permission}")
+            raise refuse(principal)
         return principal
 
     return dependency
+
+
+def require(permission: str):
+    """API dependency: the caller, who must hold ``permission`` (else 403)."""
+    return _holding(permission, api_user, lambda principal: HTTPException(
+        status.HTTP_403_FORBIDDEN, f"the {principal.role} role may not use {permission}"))
 
 
 def page_user(request: Request) -> Principal:
@@ -143,15 +151,8 @@ def page_user(request: Request) -> Principal:
 
 def require_page(permission: str):
     """Page dependency: the signed-in user, who must hold ``permission``."""
-    if permission not in PERMISSIONS:
-        raise KeyError(permission)
-
-    def dependency(principal: Principal = Depends(page_user)) -> Principal:
-        if not principal.can(permission):
-            raise PageForbidden(principal, permission)
-        return principal
-
-    return dependency
+    return _holding(permission, page_user,
+                    lambda principal: PageForbidden(principal, permission))
 
 
 def audit_read(store: Store, principal: Principal, entity: str, entity_id: str, *,

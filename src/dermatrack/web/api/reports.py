@@ -22,27 +22,13 @@ from dermatrack.web.deps import Principal, audit_reads, get_store, read_patient,
 router = APIRouter(tags=["reports"])
 
 
-def audit_cohort_read(store, principal: Principal, purpose: str) -> None:
+def audit_cohort_read(store, principal: Principal, purpose: str) -> list[str]:
+    """Record a cohort read against every patient it covers; return their ids."""
     from dermatrack.services import patients
 
     ids = [p.id for p in patients.list_patients(store, actor=principal.actor)]
     audit_reads(store, principal, "patient", ids, fields=("cohort",), purpose=purpose)
-
-
-PATIENT_KEYS = frozenset({"patient", "patient_id"})
-
-
-def without_patient_ids(value: Any) -> Any:
-    """``value`` with every ``patient``/``patient_id`` entry removed, recursively.
-
-    The cohort statistics carry per-patient rows (responder status) keyed by the
-    pseudonymous id, which a researcher must not see: it links back to the clinic record.
-    """
-    if isinstance(value, dict):
-        return {k: without_patient_ids(v) for k, v in value.items() if k not in PATIENT_KEYS}
-    if isinstance(value, list):
-        return [without_patient_ids(v) for v in value]
-    return value
+    return ids
 
 
 @router.get("/patients/{patient_id}/timeline", response_model=Timeline)
@@ -64,7 +50,7 @@ def cohort(modality: str | None = Query(None), store=Depends(get_store),
     from dermatrack.services.outcomes import cohort_summary
 
     audit_cohort_read(store, principal, "cohort summary")
-    return without_patient_ids(cohort_summary(store, modality=modality))
+    return cohort_summary(store, modality=modality, deidentified=True)
 
 
 @router.get("/cohort/export", response_model=list[dict[str, Any]])

@@ -13,6 +13,9 @@ from dermatrack.web.pages import checked_form, render
 
 router = APIRouter(include_in_schema=False)
 
+PAGE_ROWS = 500
+"""Most audit rows the page shows (newest first)."""
+
 
 def _date(value: str | None, field: str) -> dt.date | None:
     if not value:
@@ -27,17 +30,17 @@ def _date(value: str | None, field: str) -> dt.date | None:
 def audit_page(request: Request, actor: str = "", action: str = "", entity: str = "",
                entity_id: str = "", since: str = "", until: str = "",
                store=Depends(get_store), principal: Principal = Depends(require_page("audit"))):
-    from dermatrack.services.audit import ACTIONS
-    from dermatrack.web.api.audit import filtered_history
+    from dermatrack.services.audit import ACTIONS, history
 
     filters = {"actor": actor, "action": action, "entity": entity, "entity_id": entity_id,
                "since": since, "until": until}
     error, rows = None, []
     try:
-        rows = filtered_history(store, actor=actor or None, action=action or None,
-                                entity=entity or None, entity_id=entity_id or None,
-                                since=_date(since, "since"), until=_date(until, "until"),
-                                limit=500)
+        with store.reading() as session:
+            rows = history(session, actor=actor or None, action=action or None,
+                           entity=entity or None, entity_id=entity_id or None,
+                           since=_date(since, "since"), until=_date(until, "until"),
+                           newest_first=True, limit=PAGE_ROWS)
     except InputError as problem:
         error = problem
     return render(request, "audit.html", principal, rows=rows, filters=filters,

@@ -1,10 +1,11 @@
 """Report pages: a patient's progress report and the cohort view.
 
 The progress report is :func:`dermatrack.reports.html.patient_report_html` (a standalone
-page with embedded figures, also as PDF). The cohort page shows the cohort statistics of
-:func:`dermatrack.services.outcomes.cohort_summary` with the de-identified export for
-download; clinicians also get the full cohort report, which lists patients by their
-pseudonymous ids and so is not shown to researchers.
+page with embedded figures, also as PDF). The cohort page shows the de-identified cohort
+statistics of :func:`dermatrack.services.outcomes.cohort_summary` with the de-identified
+export for download. The cohort report (:func:`dermatrack.reports.html.cohort_report_html`) lists
+patients by their pseudonymous ids, linked to their reports, for clinicians; researchers
+get its de-identified form, with no patient ids.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
+from dermatrack.web.api.reports import audit_cohort_read
 from dermatrack.web.deps import Principal, get_store, read_patient, require_page
 from dermatrack.web.pages import render
 
@@ -39,23 +41,24 @@ def cohort_page(request: Request, modality: str | None = None, store=Depends(get
                 principal: Principal = Depends(require_page("cohort"))):
     from dermatrack.knowledge.modalities import load_modalities
     from dermatrack.services.outcomes import cohort_summary
-    from dermatrack.web.api.reports import audit_cohort_read, without_patient_ids
 
     audit_cohort_read(store, principal, "cohort page")
-    summary = without_patient_ids(cohort_summary(store, modality=modality or None))
+    summary = cohort_summary(store, modality=modality or None, deidentified=True)
     return render(request, "cohort.html", principal, summary=summary,
                   modality=modality or "", modalities=sorted(load_modalities()))
 
 
 @router.get("/cohort/report")
 def cohort_report(modality: str | None = None, store=Depends(get_store),
-                  principal: Principal = Depends(require_page("clinical"))):
+                  principal: Principal = Depends(require_page("cohort"))):
+    """The cohort report: listing patients, linked to their reports, for those allowed to
+    see them; de-identified (no patient ids) for everyone else."""
     from dermatrack.reports.html import cohort_report_html
-    from dermatrack.services import patients
-    from dermatrack.web.deps import audit_reads
 
-    ids = [p.id for p in patients.list_patients(store, actor=principal.actor)]
-    audit_reads(store, principal, "patient", ids, fields=("cohort",), purpose="cohort report")
+    ids = audit_cohort_read(store, principal, "cohort report")
+    if not principal.can("cohort_identified"):
+        return HTMLResponse(cohort_report_html(store, modality=modality or None,
+                                               deidentified=True))
     links = {patient_id: f"/patients/{patient_id}/report" for patient_id in ids}
     return HTMLResponse(cohort_report_html(store, modality=modality or None,
                                            patient_links=links))
