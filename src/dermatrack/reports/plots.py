@@ -110,13 +110,16 @@ def forest_figure(rows: Sequence[Mapping[str, Any]], *, units: Mapping[str, str]
     if not rows:
         raise ValueError("no rows to plot")
     units = units or {}
-    metrics = list(dict.fromkeys(row["metric"] for row in rows))
-    heights = [max(1, sum(row["metric"] == m for row in rows)) for m in metrics]
+    # One panel per metric and region: device metrics are measured at several regions,
+    # and pooling their rows under one title would show the same group twice unlabelled.
+    panels = list(dict.fromkeys((row["metric"], row.get("region")) for row in rows))
+    heights = [max(1, sum((row["metric"], row.get("region")) == p for row in rows))
+               for p in panels]
     figure = _figure(7.0, 0.6 + sum(0.24 * h + 0.5 for h in heights))
-    axes = figure.subplots(len(metrics), 1, squeeze=False,
+    axes = figure.subplots(len(panels), 1, squeeze=False,
                            gridspec_kw={"height_ratios": heights})
-    for ax, metric in zip(axes[:, 0], metrics, strict=True):
-        mine = [row for row in rows if row["metric"] == metric]
+    for ax, (metric, region) in zip(axes[:, 0], panels, strict=True):
+        mine = [row for row in rows if (row["metric"], row.get("region")) == (metric, region)]
         labels = [" · ".join(str(v) for v in row["group"].values()) or "all" for row in mine]
         y = np.arange(len(mine))[::-1]
         for yi, row in zip(y, mine, strict=True):
@@ -132,7 +135,8 @@ def forest_figure(rows: Sequence[Mapping[str, Any]], *, units: Mapping[str, str]
                           zip(labels, mine, strict=True)], fontsize=7)
         ax.set_ylim(-0.7, len(mine) - 0.3)
         unit = units.get(metric)
-        ax.set_title(metric + (f" [{unit}]" if unit else ""), fontsize=8, loc="left")
+        title = metric + (f" [{unit}]" if unit else "") + (f" · {region}" if region else "")
+        ax.set_title(title, fontsize=8, loc="left")
         ax.tick_params(axis="x", labelsize=7)
         ax.grid(axis="x", alpha=0.3)
     axes[-1, 0].set_xlabel("mean change from baseline (95 % CI)", fontsize=7)
