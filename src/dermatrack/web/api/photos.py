@@ -40,7 +40,7 @@ async def read_limited(upload: UploadFile, limit: int) -> bytes:
     while chunk := await upload.read(_CHUNK):
         size += len(chunk)
         if size > limit:
-            raise HTTPException(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+            raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE,
                                 f"{upload.filename}: larger than the limit of "
                                 f"{limit // (1024 * 1024)} MB")
         chunks.append(chunk)
