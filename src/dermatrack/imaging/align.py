@@ -191,8 +191,12 @@ def _as_3x3(affine: np.ndarray) -> np.ndarray:
 
 # --- initial estimates (all map template = baseline to moving = follow-up coordinates) ---
 
-def _landmark_similarity(baseline_landmarks, followup_landmarks, face_width: float):
-    """Similarity (3x3, follow-up -> baseline, full pixels) and RMSE over the inliers."""
+def _landmark_similarity(baseline_landmarks: np.ndarray, followup_landmarks: np.ndarray,
+                         face_width: float) -> tuple[np.ndarray, float] | None:
+    """Similarity (3x3, follow-up -> baseline, full pixels) and RMSE over the inliers.
+
+    None when RANSAC finds no similarity.
+    """
     import cv2
 
     source = np.asarray(followup_landmarks, dtype=np.float64)[:_MESH_POINTS]
@@ -201,7 +205,7 @@ def _landmark_similarity(baseline_landmarks, followup_landmarks, face_width: flo
         source, target, method=cv2.RANSAC,
         ransacReprojThreshold=max(2.0, 0.02 * face_width), maxIters=2000, confidence=0.995)
     if affine is None:
-        return None, None
+        return None
     matrix = _as_3x3(affine)
     keep = inliers.ravel().astype(bool) if inliers is not None else np.ones(len(source), bool)
     rmse = _landmark_rmse(matrix, source[keep], target[keep])
@@ -224,7 +228,7 @@ def _feature_similarity(template: np.ndarray, moving: np.ndarray) -> np.ndarray 
     """Similarity (3x3, template -> moving) from ORB matches and RANSAC, or None."""
     import cv2
 
-    orb = cv2.ORB_create(nfeatures=1500, fastThreshold=10)
+    orb = cv2.ORB.create(nfeatures=1500, fastThreshold=10)
     kp_t, des_t = orb.detectAndCompute(_to_uint8(template), None)
     kp_m, des_m = orb.detectAndCompute(_to_uint8(moving), None)
     if des_t is None or des_m is None or len(kp_t) < _MIN_FEATURE_INLIERS \
@@ -235,8 +239,8 @@ def _feature_similarity(template: np.ndarray, moving: np.ndarray) -> np.ndarray 
     good = [p[0] for p in pairs if len(p) == 2 and p[0].distance < 0.8 * p[1].distance]
     if len(good) < _MIN_FEATURE_INLIERS:
         return None
-    source = np.float32([kp_t[m.queryIdx].pt for m in good])
-    target = np.float32([kp_m[m.trainIdx].pt for m in good])
+    source = np.asarray([kp_t[m.queryIdx].pt for m in good], dtype=np.float32)
+    target = np.asarray([kp_m[m.trainIdx].pt for m in good], dtype=np.float32)
     affine, inliers = cv2.estimateAffinePartial2D(source, target, method=cv2.RANSAC,
                                                   ransacReprojThreshold=2.0)
     if affine is None or inliers is None or int(inliers.sum()) < _MIN_FEATURE_INLIERS:
@@ -413,19 +417,24 @@ def align_to_baseline(baseline_rgb: np.ndarray, followup_rgb: np.ndarray, *,
                              @ template_to_moving @ _to_grid((base_w, base_h), base_sizes[0]))
 
     # Landmarks: a starting point and a guard against ECC drifting off the face.
-    landmark_fit = rmse = base_points = follow_points = None
+    base_points = np.empty((0, 2))
+    follow_points = np.empty((0, 2))
+    landmark_fit: tuple[np.ndarray, float] | None = None  # (follow -> base matrix, RMSE px)
     if baseline_landmarks is not None and followup_landmarks is not None:
         base_points = np.asarray(baseline_landmarks, dtype=np.float64)[:_MESH_POINTS]
         follow_points = np.asarray(followup_landmarks, dtype=np.float64)[:_MESH_POINTS]
-        landmark_fit, rmse = _landmark_similarity(base_points, follow_points,
-                                                  float(np.ptp(base_points[:, 0])))
+        landmark_fit = _landmark_similarity(base_points, follow_points,
+                                            float(np.ptp(base_points[:, 0])))
+    rmse: float | None = landmark_fit[1] if landmark_fit is not None else None
 
     featureless = min(float(templates[0].std()), float(movings[0].std())) < _MIN_DETAIL_SD
-    initial, estimate, correlation = "none", None, None
+    initial = "none"
+    estimate: np.ndarray | None = None
+    correlation: float | None = None
     if not featureless:  # (on flat images ECC reports a perfect correlation of 1)
         starts: list[tuple[str, np.ndarray]] = []
         if landmark_fit is not None:
-            starts.append(("landmarks", to_level(landmark_fit, coarse)))
+            starts.append(("landmarks", to_level(landmark_fit[0], coarse)))
         features = _feature_similarity(templates[0], movings[0])
         if features is not None:
             starts.append(("features", _rescale(features, base_sizes, follow_sizes,
@@ -435,14 +444,19 @@ def align_to_baseline(baseline_rgb: np.ndarray, followup_rgb: np.ndarray, *,
         initial, estimate, correlation = _refine(templates, movings, base_sizes,
                                                  follow_sizes, starts)
 
-    accept = correlation is not None and correlation >= MIN_DETAIL_CORRELATION
-    if accept and landmark_fit is not None:
+    # The refined estimate, kept only while it passes the checks below.
+    accepted: np.ndarray | None = None
+    if estimate is not None and correlation is not None \
+            and correlation >= MIN_DETAIL_CORRELATION:
+        accepted = estimate
+    if accepted is not None and landmark_fit is not None:
         # FaceMesh residuals of the landmark fit are normal; more than twice them (plus
         # 2 px) means ECC followed the background or the hair rather than the face.
-        accept = _landmark_rmse(to_full(estimate), follow_points, base_points) \
-            <= 2 * rmse + 2.0
-    if accept:
-        follow_to_base, reliable = to_full(estimate), True
+        drift = _landmark_rmse(to_full(accepted), follow_points, base_points)
+        if not drift <= 2 * landmark_fit[1] + 2.0:  # (written so that NaN rejects)
+            accepted = None
+    if accepted is not None:
+        follow_to_base, reliable = to_full(accepted), True
         if landmark_fit is not None:
             method = "landmarks+ecc"
             rmse = _landmark_rmse(follow_to_base, follow_points, base_points)
@@ -451,13 +465,13 @@ def align_to_baseline(baseline_rgb: np.ndarray, followup_rgb: np.ndarray, *,
     elif landmark_fit is not None:
         # No trustworthy refinement: keep the landmark fit; its residual says whether it
         # can be trusted.
-        follow_to_base, method = landmark_fit, "landmarks"
-        reliable = rmse <= max(3.0, 0.02 * float(np.ptp(base_points[:, 0])))
+        follow_to_base, method = landmark_fit[0], "landmarks"
+        reliable = landmark_fit[1] <= max(3.0, 0.02 * float(np.ptp(base_points[:, 0])))
     else:
         # No reliable alignment exists: say so and move nothing rather than warp by a
         # guess.
         follow_to_base, method, reliable = np.eye(3), "identity", False
-    if not accept and not featureless:
+    if accepted is None and not featureless:
         correlation = _correlation(templates[0], movings[0], to_level(follow_to_base, 0))
 
     base_to_follow = np.linalg.inv(follow_to_base)

@@ -67,7 +67,7 @@ _RIGHT_IRIS = (469, 471)  # horizontal ends of the subject's right iris
 _LEFT_IRIS = (474, 476)
 
 # Polygons painted in this order (later ones win where polygons touch).
-_REGION_POLYGONS = (
+_REGION_POLYGONS: tuple[tuple[str, tuple[int, ...] | None], ...] = (
     ("forehead", None),  # built from _FOREHEAD_LOWER and _FOREHEAD_TOP
     ("chin", _CHIN),
     ("cheek_right", _CHEEK_RIGHT),
@@ -305,8 +305,8 @@ def face_regions(rgb: np.ndarray) -> FaceRegions:
     face_width = float(np.linalg.norm(landmarks[454] - landmarks[234]))
     excluded = _exclusions(shape, landmarks, face_width)
     seed = np.zeros(shape, dtype=np.uint8)
-    for polygon in (_CHEEK_RIGHT, _CHEEK_LEFT, _NOSE):
-        cv2.fillPoly(seed, [np.round(landmarks[list(polygon)]).astype(np.int32)], 1)
+    for seed_polygon in (_CHEEK_RIGHT, _CHEEK_LEFT, _NOSE):
+        cv2.fillPoly(seed, [np.round(landmarks[list(seed_polygon)]).astype(np.int32)], 1)
     seed = seed.astype(bool) & ~excluded
     skin = skin_mask(rgb8, seed=seed)
     # Opening drops isolated hair-coloured specks; closing fills pores and small
@@ -317,8 +317,9 @@ def face_regions(rgb: np.ndarray) -> FaceRegions:
     skin = cv2.morphologyEx(skin8, cv2.MORPH_CLOSE, kernel).astype(bool)
 
     labels = np.zeros(shape, dtype=np.uint8)
-    for index, (name, polygon) in enumerate(_REGION_POLYGONS, start=1):
-        points = (_forehead_polygon(landmarks) if name == "forehead"
+    for index, (_, polygon) in enumerate(_REGION_POLYGONS, start=1):
+        # Only the forehead has no fixed polygon: it is built from the mesh edge.
+        points = (_forehead_polygon(landmarks) if polygon is None
                   else landmarks[list(polygon)])
         cv2.fillPoly(labels, [np.round(points).astype(np.int32)], index)
     labels[excluded | ~skin] = 0
@@ -396,8 +397,8 @@ def region_overlay(rgb: np.ndarray, regions: FaceRegions) -> np.ndarray:
         mask = regions.masks[name]
         if not mask.any():
             continue
-        colour = np.array(_OVERLAY_COLOURS.get(name, (255, 255, 255)), dtype=np.float32)
-        out[mask] = 0.55 * out[mask] + 0.45 * colour
+        fill = np.array(_OVERLAY_COLOURS.get(name, (255, 255, 255)), dtype=np.float32)
+        out[mask] = 0.55 * out[mask] + 0.45 * fill
     out8 = np.clip(out, 0, 255).astype(np.uint8)
     for name in names:
         mask = regions.masks[name].astype(np.uint8)

@@ -225,7 +225,7 @@ def run_validation(*, quick: bool = False, seed: int = 2026,
                       for r in rows]
     pore_count_err = [abs(r["pores"] - r["true_pores"]) / max(r["true_pores"], 1) * 100
                       for r in rows]
-    detection = {
+    detection: dict[str, Any] = {
         "phantoms": rows,
         "wrinkles_all": pooled([{"precision": r["precision"], "recall": r["recall"]}
                                 for r in rows]),
