@@ -84,3 +84,42 @@ def test_colorchecker_is_used_and_excluded_from_skin():
     assert cal["applied"] is True and cal["delta_e2000_mean"] < 3.0
     assert "note" not in cal
     assert not (result.regions.masks["whole"] & ph.masks["chart"]).any()
+
+
+def test_maps_in_a_window_around_the_skin_equal_those_of_the_whole_frame():
+    # At 0.2 mm/px every map is computed at the native pixel, so the window around the
+    # skin must reproduce the whole frame's figures and masks exactly. One skin pixel in
+    # the far corner stretches the window to the whole frame for the comparison.
+    from dermatrack.imaging.regions import FaceRegions
+
+    rng = np.random.default_rng(10)
+    phantom = make_phantom(random_spec(rng, width=900, height=600, mm_per_px=0.2), rng)
+    box = np.zeros((600, 900), bool)
+    box[150:450, 420:780] = True
+    stretched = box.copy()
+    stretched[4, 4] = True
+
+    def analyse(whole: np.ndarray):
+        regions = FaceRegions(detected=False, masks={"whole": whole, "box": box},
+                              landmarks=None, iris_diameter_px=None, skin_mask=whole)
+        return run_analysis(phantom.rgb, mm_per_px=0.2, regions=regions, calibrate=False)
+
+    tight, full = analyse(box), analyse(stretched)
+    assert tight.window[0].start > 0 and tight.window[1].start > 0
+    assert full.window[0].start == 0 and full.window[1].start == 0
+    box_tight, box_full = tight.report["regions"]["box"], full.report["regions"]["box"]
+    for group, figures in box_full.items():
+        if not isinstance(figures, dict):  # area_mm2
+            assert box_tight[group] == pytest.approx(figures, rel=1e-9)
+            continue
+        for name, value in figures.items():
+            expected = pytest.approx(value, rel=1e-9) if isinstance(value, float) else value
+            # Only the order of floating-point sums may differ.
+            assert box_tight[group][name] == expected, (group, name)
+    assert box_tight["wrinkles"]["count"] >= 1 and box_tight["pigment"]["spot_count"] >= 1
+    assert box_tight["redness"]["red_area_fraction"] > 0
+    masks_tight, masks_full = tight.masks(), full.masks()
+    for name in ("wrinkles", "spots", "redness", "pores"):
+        np.testing.assert_array_equal(masks_tight[name], masks_full[name], err_msg=name)
+    np.testing.assert_array_equal(np.sort(tight.wrinkles.centreline_points(), axis=0),
+                                  np.sort(full.wrinkles.centreline_points(), axis=0))

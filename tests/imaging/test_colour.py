@@ -203,6 +203,22 @@ def test_chart_turned_upside_down_is_read_in_the_right_order():
     assert _swatch_delta_e(corrected, geometry, top_left, rotated=True).mean() < 1.0
 
 
+def test_chart_in_a_portrait_photograph_is_found_where_it_is():
+    # The detector turns portrait images to landscape; the quad must come back in the
+    # photograph's own coordinates.
+    chart, geometry = render_colorchecker(40)
+    top_left = (420, 150)  # row, column
+    captured = _capture(_scene(chart, size=(960, 720), top_left=top_left), seed=6)
+    found = calibrate_with_colorchecker(captured)
+    assert found.applied and found.delta_e2000_mean < 1.0
+    expected_quad = geometry.grid_quad + (top_left[1], top_left[0])
+    assert np.abs(np.sort(found.chart_quad, axis=0)
+                  - np.sort(expected_quad, axis=0)).max() < 4
+    assert found.chart_mm_per_px == pytest.approx(geometry.mm_per_px, rel=0.02)
+    corrected = apply_calibration(captured, found)
+    assert _swatch_delta_e(corrected, geometry, top_left).mean() < 1.0
+
+
 def test_no_chart_means_uncalibrated():
     rng = np.random.default_rng(5)
     image = np.clip(0.5 + 0.05 * rng.standard_normal((300, 400, 3)), 0, 1).astype(np.float32)

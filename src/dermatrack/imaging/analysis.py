@@ -1,19 +1,24 @@
 """The analysis pipeline: one photograph in, every metric per region out.
 
-Order of work (each full-image map is computed once, then reduced per region):
+Order of work (each map is computed once, then reduced per region):
 
 1. colour: find a ColorChecker and correct the colours (``colour``), or mark the
-   colour metrics uncalibrated;
+   colour metrics uncalibrated. The search runs on a second thread while steps 2-5 run
+   on the image as it is; when a chart is found they are run again on the corrected
+   colours (see :func:`run_analysis`);
 2. regions: FaceMesh region masks (``regions``), or one region for a close-up; the chart
    is never skin;
 3. scale: user, chart, iris or unknown (``scale``);
-4. maps at two working resolutions chosen from the scale:
-   *coarse* (``wrinkles.WORKING_PIXEL_MM``, 0.12 mm): CIELAB, linear RGB, wrinkles,
+4. maps, in the *window*: the bounding box of the analysed skin grown by the reach of
+   the widest filter (:func:`_filter_reach_px`), so every skin pixel sees the same
+   neighbourhood as in the whole image; on a face photograph the window is a fraction of
+   the frame. Two working resolutions chosen from the scale:
+   *coarse* (``wrinkles.WORKING_PIXEL_MM``, 0.15 mm): CIELAB, linear RGB, wrinkles,
    spots, red areas; *fine* (``FINE_PIXEL_MM``, 0.05 mm, or the native pixel if coarser):
    L* for pores and the texture band-pass;
 5. reduce per region: the JSON object of ``dermatrack photo analyze``.
 
-Downscaling is justified by the physics: the finest wrinkle scale looked for is 1.5
+Downscaling is justified by the physics: the finest wrinkle scale looked for is 1.2
 working pixels and the smallest pore 2 fine pixels across, so finer pixels carry only
 noise for these metrics; colour statistics (medians, means) do not depend on resolution.
 """
@@ -21,6 +26,7 @@ noise for these metrics; colour statistics (medians, means) do not depend on res
 from __future__ import annotations
 
 import hashlib
+import math
 import time
 from dataclasses import asdict, dataclass, replace
 from typing import Any
@@ -46,8 +52,10 @@ class Analysis:
     report : dict, the JSON object of ``photo analyze``
     regions : the FaceRegions used (``compare`` applies the baseline's to the follow-up)
     rgb : the (colour-corrected) image analysed
-    wrinkles, spots, pores : the full-image detections
-    red : red-area mask at the coarse resolution
+    wrinkles, spots, pores : the detections inside ``window``
+    red : red-area mask at the coarse resolution, inside ``window``
+    window : (rows, cols) slices of ``rgb`` holding every analysed skin pixel and the
+        reach of the filters around them; the maps cover this window only
     """
 
     report: dict[str, Any]
@@ -57,6 +65,7 @@ class Analysis:
     spots: Any
     pores: Any
     red: np.ndarray
+    window: tuple[slice, slice] = (slice(None), slice(None))
 
     def masks(self) -> dict[str, np.ndarray]:
         """Input-size masks: ``wrinkles``, ``spots``, ``redness``, ``pores`` (bool) and
@@ -64,13 +73,55 @@ class Analysis:
         from dermatrack.imaging.regions import region_overlay
 
         shape = self.rgb.shape[:2]
+        inner = self.rgb[self.window].shape[:2]
+
+        def placed(mask: np.ndarray) -> np.ndarray:
+            out = np.zeros(shape, bool)
+            out[self.window] = resize_to(mask, inner)
+            return out
+
         return {
-            "wrinkles": resize_to(self.wrinkles.mask, shape),
-            "spots": resize_to(self.spots.mask, shape),
-            "redness": resize_to(self.red, shape),
-            "pores": self.pores.mask(shape),
+            "wrinkles": placed(self.wrinkles.mask),
+            "spots": placed(self.spots.mask),
+            "redness": placed(self.red),
+            "pores": placed(self.pores.mask(inner)),
             "regions": region_overlay(self.rgb, self.regions),
         }
+
+
+def _filter_reach_px(mm_per_px: float | None, coarse_factor: float) -> int:
+    """How far (input px) the widest filter of the metrics reaches: 4 SD of the spots'
+    local background (the widest Gaussian; OpenCV truncates its kernels at 4 SD), plus
+    eight coarse pixels for resampling and for the shrunk copy on which wide Gaussians
+    are computed (``_filters.gaussian``). Maps within that distance of the skin are the
+    same whether computed on the whole image or on a window around the skin."""
+    from dermatrack.imaging.pigment import BACKGROUND_SIGMA_MM, UNKNOWN_SCALE_PX
+
+    if mm_per_px is None:
+        sigma_px = UNKNOWN_SCALE_PX["background"] * coarse_factor
+    else:
+        sigma_px = BACKGROUND_SIGMA_MM / mm_per_px
+    return int(math.ceil(4.0 * sigma_px + 8.0 * coarse_factor))
+
+
+def _skin_window(skin: np.ndarray, reach_px: int) -> tuple[slice, slice]:
+    """Row and column slices of the bounding box of ``skin`` grown by ``reach_px``
+    (clipped to the image); the whole image when there is no skin.
+
+    The window starts on even rows and columns, so that the noise estimates, which
+    sample every other pixel, sample the same pixels as on the whole image.
+    """
+    rows = np.flatnonzero(skin.any(axis=1))
+    if rows.size == 0:
+        return slice(0, skin.shape[0]), slice(0, skin.shape[1])
+    cols = np.flatnonzero(skin[rows[0]:rows[-1] + 1].any(axis=0))
+
+    def span(first: int, last: int, size: int) -> slice:
+        start = max(first - reach_px, 0)
+        return slice(start - start % 2, min(last + 1 + reach_px, size))
+
+    return (span(int(rows[0]), int(rows[-1]), skin.shape[0]),
+            span(int(cols[0]), int(cols[-1]), skin.shape[1]))
 
 
 def _shape_for(shape: tuple[int, int], factor: float) -> tuple[int, int]:
@@ -129,7 +180,43 @@ def run_analysis(image: Any, *, mm_per_px: float | None = None, use_face: bool =
     Returns
     -------
     Analysis
+
+    Notes
+    -----
+    The ColorChecker search (about half a second whatever the image size) runs on a
+    second thread while the image is measured as it is. Most photographs hold no chart,
+    and that measurement is then the result; when a chart is found, the measurement is
+    made again on the corrected colours, without the chart, so the result is always that
+    of searching first and measuring after.
     """
+    from dermatrack.imaging import colour
+
+    start = time.perf_counter()
+    rgb, info = _image_info(image)
+    options = {"mm_per_px": mm_per_px, "use_face": use_face, "regions": regions}
+    if not calibrate:
+        result = _measure(rgb, None, **options)
+    else:
+        from concurrent.futures import ThreadPoolExecutor
+
+        # OpenCV and TensorFlow Lite release the GIL, so the two threads share the cores.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            search = pool.submit(colour.calibrate_with_colorchecker, rgb)
+            result = _measure(rgb, None, **options)
+            calibration = search.result()
+        if calibration.applied:
+            del result
+            corrected = colour.apply_calibration(rgb, calibration)
+            result = _measure(corrected, calibration, **options)
+    result.report["image"] = {**info, **result.report["image"]}
+    result.report["timing_s"] = round(time.perf_counter() - start, 3)
+    return result
+
+
+def _measure(rgb: np.ndarray, calibration: Any, *, mm_per_px: float | None, use_face: bool,
+             regions: Any) -> Analysis:
+    """Regions, scale, every map and the per-region report of an sRGB image, with the
+    colour calibration already applied (``calibration``, or None when no chart)."""
     from dermatrack.imaging import colour
     from dermatrack.imaging.pigment import detect_spots, pigment_metrics
     from dermatrack.imaging.pores import detect_pores, pore_metrics
@@ -139,16 +226,8 @@ def run_analysis(image: Any, *, mm_per_px: float | None = None, use_face: bool =
     from dermatrack.imaging.texture import bandpass_luminance, exclusion_zone, texture_metrics
     from dermatrack.imaging.wrinkles import detect_wrinkles, working_factor, wrinkle_metrics
 
-    start = time.perf_counter()
-    rgb, info = _image_info(image)
     shape = rgb.shape[:2]
-
-    calibration = colour.calibrate_with_colorchecker(rgb) if calibrate else None
-    chart = None
-    if calibration is not None and calibration.applied:
-        rgb = colour.apply_calibration(rgb, calibration)
-        chart = calibration.chart_mask
-
+    chart = calibration.chart_mask if calibration is not None else None
     if regions is None:
         regions = face_regions(rgb) if use_face else None
         if regions is None or not regions.detected:
@@ -157,35 +236,45 @@ def run_analysis(image: Any, *, mm_per_px: float | None = None, use_face: bool =
     if chart is not None:
         masks = {k: m & ~chart for k, m in masks.items()}
         regions = replace(regions, masks=masks)
-    whole = masks["whole"]
+    whole_full = masks["whole"]
 
-    scale = resolve_scale(mm_per_px, calibration if chart is not None else None, regions)
+    scale = resolve_scale(mm_per_px, calibration, regions)
     mpp = scale.mm_per_px
 
+    # Resampling factors come from the whole image (without a scale the filters' sizes
+    # are fixed in working pixels of the whole image); the maps are computed only in the
+    # window around the skin.
+    coarse_factor = working_factor(shape, mpp)
+    if mpp is None:
+        fine_factor = max(1.0, max(shape) / UNKNOWN_SCALE_FINE_LONG_SIDE)
+    else:
+        fine_factor = max(1.0, FINE_PIXEL_MM / mpp)
+    window = _skin_window(whole_full, _filter_reach_px(mpp, coarse_factor))
+    rgb_w = rgb[window]
+    wshape = rgb_w.shape[:2]
+    whole = whole_full[window]
+
     # Coarse maps: colour, wrinkles, spots, red areas.
-    coarse_shape = _shape_for(shape, working_factor(shape, mpp))
-    rgb_c = resize_to(rgb, coarse_shape)
+    coarse_shape = _shape_for(wshape, coarse_factor)
+    rgb_c = resize_to(rgb_w, coarse_shape)
     lab_c = colour.srgb_to_lab(rgb_c)
     # Linear reflectance enters only region means (melanin and erythema indices): every
     # other pixel in each direction is an unbiased sample at a quarter of the cost.
     lin_c = colour.srgb_to_linear(rgb_c[::2, ::2])
     whole_c = resize_to(whole, coarse_shape)
-    mpp_c = None if mpp is None else mpp * shape[1] / coarse_shape[1]
+    mpp_c = None if mpp is None else mpp * wshape[1] / coarse_shape[1]
     wrinkles = detect_wrinkles(lab_c[..., 0], whole_c, mpp_c)
-    wrinkles.factor = shape[1] / wrinkles.mask.shape[1]  # working px in input px
+    wrinkles.factor = wshape[1] / wrinkles.mask.shape[1]  # working px in input px
+    wrinkles.origin = (float(window[1].start), float(window[0].start))
     wrinkle_c = resize_to(wrinkles.mask, coarse_shape)
     spots = detect_spots(lab_c, whole_c, mpp_c, exclude=wrinkle_c)
     red = red_area_mask(lab_c, whole_c, mpp_c)
     del rgb_c
 
     # Fine maps: pores and texture.
-    if mpp is None:
-        fine_factor = max(1.0, max(shape) / UNKNOWN_SCALE_FINE_LONG_SIDE)
-    else:
-        fine_factor = max(1.0, FINE_PIXEL_MM / mpp)
-    fine_shape = _shape_for(shape, fine_factor)
-    lum_f = _fine_lstar(resize_to(rgb, fine_shape))
-    mpp_f = None if mpp is None else mpp * shape[1] / fine_shape[1]
+    fine_shape = _shape_for(wshape, fine_factor)
+    lum_f = _fine_lstar(resize_to(rgb_w, fine_shape))
+    mpp_f = None if mpp is None else mpp * wshape[1] / fine_shape[1]
     whole_f = resize_to(whole, fine_shape)
     features_c = wrinkle_c | spots.mask
     pores = detect_pores(lum_f, whole_f, mpp_f, exclude=resize_to(features_c, fine_shape))
@@ -197,7 +286,7 @@ def run_analysis(image: Any, *, mm_per_px: float | None = None, use_face: bool =
     order = ["whole"] + [k for k in masks if k != "whole"]
     out_regions: dict[str, Any] = {}
     for name in order:
-        region = masks[name]
+        region = masks[name][window]  # the window holds every skin pixel
         reg_c = resize_to(region, coarse_shape)
         reg_f = resize_to(region, fine_shape)
         area = int(region.sum())
@@ -220,14 +309,14 @@ def run_analysis(image: Any, *, mm_per_px: float | None = None, use_face: bool =
     else:
         cal_json["note"] = "uncalibrated"
     report = {
-        "image": {**info, "mm_per_px": mpp, "scale_source": scale.source},
+        "image": {"mm_per_px": mpp, "scale_source": scale.source},
         "calibration": cal_json,
         "face": {"detected": bool(regions.detected)},
         "regions": out_regions,
-        "timing_s": round(time.perf_counter() - start, 3),
+        "timing_s": None,
     }
     return Analysis(report=report, regions=regions, rgb=rgb, wrinkles=wrinkles,
-                    spots=spots, pores=pores, red=red)
+                    spots=spots, pores=pores, red=red, window=window)
 
 
 def analyze(image: Any, *, mm_per_px: float | None = None, use_face: bool = True) -> dict:

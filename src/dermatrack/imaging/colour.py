@@ -422,6 +422,8 @@ def _detect_quads(rgb: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
     """Run the segmentation detector on a working-size copy.
 
     Returns a list of ``(quad, swatch_centroids)`` in full-resolution pixel coordinates.
+    The detector turns a portrait image to landscape and brings its long side to the
+    working width; this is done here, so that its coordinates can be mapped back.
     """
     import cv2
     from colour_checker_detection.detection.segmentation import (
@@ -431,10 +433,26 @@ def _detect_quads(rgb: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
 
     settings = dict(SETTINGS_SEGMENTATION_COLORCHECKER_CLASSIC)
     working_width = int(settings["working_width"])
-    factor = working_width / rgb.shape[1]
-    working = cv2.resize(rgb, (working_width, max(1, round(rgb.shape[0] * factor))),
+    height, width = rgb.shape[:2]
+    factor = working_width / max(height, width)
+    working = cv2.resize(rgb, (max(1, round(width * factor)), max(1, round(height * factor))),
                          interpolation=cv2.INTER_AREA if factor < 1 else cv2.INTER_CUBIC)
-    segmentation = segmenter_default(working, additional_data=True, **settings)
+    portrait = height > width
+    if portrait:
+        working = cv2.rotate(working, cv2.ROTATE_90_CLOCKWISE)
+    # The detector sRGB-encodes its input first (colour-science's float64 curve, a fifth
+    # of its time); the float32 look-up table does the same to within 3e-4, and gave
+    # the same rectangles and swatches on rendered charts of every size.
+    segmentation = segmenter_default(linear_to_srgb(working), apply_cctf_encoding=False,
+                                     additional_data=True, **settings)
+    rows_before_turn = working.shape[1]
+
+    def to_image(points: np.ndarray) -> np.ndarray:
+        points = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+        if portrait:  # undo the clockwise quarter turn: (x', y') -> (y', rows - 1 - x')
+            points = np.stack([points[:, 1], rows_before_turn - 1 - points[:, 0]], axis=1)
+        return points / factor
+
     swatches = [np.asarray(s, dtype=np.float64).reshape(-1, 2) for s in segmentation.swatches]
     centroids = (np.array([s.mean(axis=0) for s in swatches]) if swatches
                  else np.empty((0, 2)))
@@ -444,7 +462,7 @@ def _detect_quads(rgb: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
         inside = [c for c in centroids
                   if cv2.pointPolygonTest(quad.astype(np.float32), (float(c[0]), float(c[1])),
                                           False) >= 0]
-        found.append((quad / factor, np.array(inside).reshape(-1, 2) / factor))
+        found.append((to_image(quad), to_image(np.array(inside))))
     return found
 
 
@@ -472,10 +490,13 @@ def calibrate_with_colorchecker(rgb: np.ndarray) -> ChartCalibration:
     readings (as found and turned by 180°) are fitted and the one with the lower mean
     ΔE2000 is kept; a wrong reading scores an order of magnitude worse.
 
-    The detector works on a copy resized to 1440 px wide, so it takes about 0.5-1 s
-    whatever the input size, and it needs the chart to span roughly an eighth of the
-    image width or more (on rendered charts in a 4000 px wide image it found a 490 px
-    chart and missed a 350 px one).
+    The detector works on a copy whose long side is 1440 px (turned to landscape), so
+    it takes about 0.5-1 s of CPU whatever the input size (mostly five bilateral
+    filter passes), and it needs the chart to span roughly an eighth of the image's
+    long side or more (on rendered charts in a 4000 px wide image it found a 490 px
+    chart and missed a 350 px one). A smaller copy would be faster but would miss
+    smaller charts, so ``analysis.run_analysis`` runs this search on a second thread
+    instead.
     """
     import cv2
 
@@ -490,7 +511,12 @@ def calibrate_with_colorchecker(rgb: np.ndarray) -> ChartCalibration:
             continue
         measured = srgb_to_linear(samples.astype(np.float32)).astype(np.float64)
         for order, values in (("upright", measured), ("rotated_180", measured[::-1])):
-            exponents, matrix, errors = _fit(values)
+            try:
+                exponents, matrix, errors = _fit(values)
+            except np.linalg.LinAlgError:  # samples no fit can use: not a chart
+                continue
+            if not np.isfinite(errors).all():
+                continue
             if best is not None and float(errors.mean()) >= best.delta_e2000_mean:
                 continue
             centres = _project(homography, _grid_centres())

@@ -106,6 +106,8 @@ class WrinkleDetection:
     pixel_mm : float or None, working pixel size (mm); None when the scale is unknown
     factor : float, working pixel size in input pixels
     noise : float, robust noise SD of the finest-scale response (L*)
+    origin : (x, y) of the maps' top-left corner in input pixels (the analysis computes
+        the maps in a window around the skin)
     """
 
     mask: np.ndarray
@@ -118,12 +120,14 @@ class WrinkleDetection:
     pixel_mm: float | None
     factor: float
     noise: float
+    origin: tuple[float, float] = (0.0, 0.0)
 
     def centreline_points(self) -> np.ndarray:
         """Skeleton pixel centres as (x, y) in input-image pixels, shape (n, 2)."""
         ys, xs = np.nonzero(self.skeleton)
-        return np.stack([(xs + 0.5) * self.factor - 0.5, (ys + 0.5) * self.factor - 0.5],
-                        axis=1).astype(np.float64)
+        x0, y0 = self.origin
+        return np.stack([(xs + 0.5) * self.factor - 0.5 + x0,
+                         (ys + 0.5) * self.factor - 0.5 + y0], axis=1).astype(np.float64)
 
 
 @dataclass(frozen=True)
