@@ -123,3 +123,18 @@ def test_maps_in_a_window_around_the_skin_equal_those_of_the_whole_frame():
         np.testing.assert_array_equal(masks_tight[name], masks_full[name], err_msg=name)
     np.testing.assert_array_equal(np.sort(tight.wrinkles.centreline_points(), axis=0),
                                   np.sort(full.wrinkles.centreline_points(), axis=0))
+
+
+def test_no_face_skips_the_face_skin_mask(phantom, monkeypatch):
+    # Without a face the analysis uses single_region; the colour skin mask of
+    # face_regions (0.3-0.6 s on 12 MP) would be thrown away, so it must not be computed.
+    from dermatrack.imaging import regions
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("skin_mask computed for a photograph without a face")
+
+    monkeypatch.setattr(regions, "skin_mask", refuse)
+    assert regions.face_regions(phantom.rgb, skin_without_face=False) is None
+    report = analyze(phantom.rgb, mm_per_px=0.06)  # use_face=True: FaceMesh finds none
+    assert report["face"]["detected"] is False
+    assert list(report["regions"]) == ["whole"]

@@ -140,6 +140,26 @@ def test_phantom_command_writes_images_truth_and_masks(cli, tmp_path):
     assert cli("phantom", "--out", tmp_path, "--size", "big").code == 2
 
 
+def test_phantom_wrinkle_geometry_and_feature_counts_are_chosen(cli, tmp_path):
+    import json
+
+    r = cli("phantom", "--out", tmp_path, "--size", "400x300", "--wrinkles", "2",
+            "--wrinkle-depth", "8", "--wrinkle-width", "0.7", "--wrinkle-length", "9",
+            "--wrinkle-angle", "30", "--spots", "1", "--erythema", "0", "--pores", "5",
+            "--json")
+    assert r.code == 0, r.stderr
+    truth = json.loads(Path(r.json()[0]["truth"]).read_text())
+    assert len(truth["wrinkles"]) == 2
+    for w in truth["wrinkles"]:
+        assert (w["depth_l"], w["width_mm"], w["angle_deg"]) == (8.0, 0.7, 30.0)
+        assert w["length_mm"] == pytest.approx(9.0, rel=0.02)
+    assert truth["spot_count"] == 1 and truth["pore_count"] == 5
+    assert truth["spec"]["erythema"] == [] and truth["red_area_fraction"] == 0.0
+    for option, value in (("--wrinkle-width", "0"), ("--wrinkle-length", "-3")):
+        bad = cli("phantom", "--out", tmp_path, option, value)
+        assert bad.code == 2 and option in bad.stderr
+
+
 def test_compare_aligns_and_reports_change(cli, tmp_path):
     from dataclasses import replace
 
@@ -180,3 +200,46 @@ def test_compare_aligns_and_reports_change(cli, tmp_path):
     assert abs(length["percent"]) < 10  # same wrinkles, deeper: length unchanged
     assert (tmp_path / "cmp" / "side_by_side.png").exists()
     assert (tmp_path / "cmp" / "change_overlay.png").exists()
+
+
+def test_gps_and_exif_never_reach_anything_written(cli, tmp_path):
+    # The user-facing path end to end: a patient photograph carrying GPS, camera and
+    # date EXIF through `photo analyze --masks` and `photo compare --out`.
+    from PIL import Image
+
+    rng = np.random.default_rng(33)
+    ph = make_phantom(random_spec(rng, width=240, height=180), rng)
+    exif = Image.Exif()
+    exif[0x010F] = "CameraMaker"
+    exif[0x0132] = "2026:01:02 03:04:05"
+    exif[0x8825] = {1: "N", 2: (51.0, 30.0, 12.5), 3: "W", 4: (0.0, 7.0, 39.0)}
+    source = tmp_path / "patient.jpg"
+    Image.fromarray((ph.rgb * 255).round().astype(np.uint8)).save(source, exif=exif,
+                                                                  quality=95)
+    with Image.open(source) as original:
+        assert original.getexif().get_ifd(0x8825)  # the input really carries GPS
+    out = tmp_path / "out"
+    r = cli("photo", "analyze", source, "--mm-per-px", "0.06", "--no-face", "--json",
+            "--masks", out / "masks")
+    assert r.code == 0, r.stderr
+    c = cli("photo", "compare", source, source, "--mm-per-px", "0.06", "--no-face",
+            "--out", out / "compare", "--json")
+    assert c.code == 0, c.stderr
+    written = sorted(p for p in out.rglob("*") if p.is_file())
+    assert len(written) == 7  # five masks, side by side, change overlay
+    markers = (b"Exif", b"GPS", b"CameraMaker", b"2026:01:02", b"eXIf", b"tEXt", b"iTXt",
+               b"zTXt")
+    for blob, name in [(r.stdout.encode(), "analyze JSON"), (c.stdout.encode(), "compare JSON"),
+                       *((p.read_bytes(), p.name) for p in written)]:
+        for marker in markers:
+            assert marker not in blob, (name, marker)
+
+
+def test_masks_of_two_images_with_one_stem_are_refused(cli, images, tmp_path):
+    # visit1/face.png and visit2/face.png would both write DIR/face/*.png.
+    other = tmp_path / "visit2" / images[0].name
+    other.parent.mkdir()
+    other.write_bytes(images[1].read_bytes())
+    r = cli("photo", "analyze", images[0], other, "--no-face", "--masks", tmp_path / "m")
+    assert r.code == 2 and "--masks" in r.stderr and "visit2" in r.stderr
+    assert not (tmp_path / "m").exists()

@@ -55,3 +55,44 @@ def test_melanin_index_and_evenness_directions():
     m_light, m_dark, m_mottled = _measure(light)[0], _measure(dark)[0], _measure(mottled)[0]
     assert m_dark.melanin_index > m_light.melanin_index
     assert m_mottled.evenness > m_light.evenness  # higher = less even
+
+
+def _rim_scene(shift: int):
+    """Plain skin (L* 65) at 0.15 mm/px with a non-skin block (hair) whose dark colour
+    bleeds one to two pixels into the skin mask, as at a hairline or brow, and one true
+    spot (2 mm, 8 L* dark) in the open skin and one cut by the image frame; everything
+    moved right by ``shift`` px."""
+    h, w = 160, 200
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    lab = np.zeros((h, w, 3), np.float32)
+    lab[..., 0], lab[..., 1], lab[..., 2] = 65.0, 11.0, 16.0
+    x0 = 60 + shift
+    hair = (yy >= 40) & (yy < 100) & (xx >= x0) & (xx < x0 + 50)
+    skin = ~hair
+    # A soft dark halo around the block: 25 L* darker at its edge, fading over 4 px.
+    dist = np.maximum(np.maximum(x0 - xx, xx - (x0 + 49)), np.maximum(40 - yy, yy - 99))
+    halo = np.clip(1.0 - np.maximum(dist, 0) / 4.0, 0, 1) * 25.0
+    lab[..., 0] -= halo
+    lab[..., 0][hair] = 20.0
+    spots = [(30, 150 + shift), (130, w - 3)]  # (row, col): open skin, frame edge
+    for r, c in spots:
+        lab[..., 0] -= 8.0 * (np.hypot(yy - r, xx - c) <= 6.7)
+    return lab, skin
+
+
+@pytest.mark.parametrize("shift", [0, 1, 2])
+def test_dark_rim_at_the_edge_of_the_skin_is_not_a_spot(shift):
+    # Regression: on a 12 MP face photograph, hair and shadow blended into the border of
+    # the skin mask were taken for spots, and came and went with a 1-px shift (whole-face
+    # spot area 0.0155, 0.0103, 0.0104, 0.018 for shifts of 0, 1 right, 1 down, 2+2).
+    lab, skin = _rim_scene(shift)
+    spots = detect_spots(lab, skin, 0.15)
+    lin = np.full(lab.shape, 0.3, np.float32)
+    m = pigment_metrics(lab, lin, spots, skin)
+    assert m.spot_count == 2  # the open-skin spot and the one cut by the image frame
+    assert not (spots.mask & ~skin).any()
+    near_hair = (np.abs(np.arange(200) - (85 + shift)) < 35)[None, :] & \
+        (np.abs(np.arange(160) - 70) < 40)[:, None]
+    assert not (spots.mask & near_hair).any()
+    true_area = np.pi * 6.7 ** 2 * 1.5  # one whole disc and about half of the other
+    assert spots.mask.sum() == pytest.approx(true_area, rel=0.2)

@@ -110,6 +110,15 @@ def analyze_cmd(
     for path in images:
         if not path.is_file():
             raise InputError(f"{path}: no such file", field="IMAGE")
+    if masks is not None:
+        # DIR/<stem>/ per image: two images with one stem would overwrite each other.
+        seen: dict[str, Path] = {}
+        for path in images:
+            if path.stem in seen and seen[path.stem].resolve() != path.resolve():
+                raise InputError(f"{seen[path.stem]} and {path} would write their masks to "
+                                 f"the same folder {masks / path.stem}; analyse them in "
+                                 f"separate runs or rename one", field="--masks")
+            seen[path.stem] = path
     args = [(str(p), mm_per_px, not no_face, None if masks is None else str(masks))
             for p in images]
     reports: list[Any] = [None] * len(images)
@@ -221,7 +230,23 @@ def phantom_cmd(
     wrinkle_depth: float | None = typer.Option(None, "--wrinkle-depth",
                                                help="Depth of every wrinkle (L*); random "
                                                     "3-14 if omitted."),
+    wrinkle_width: float | None = typer.Option(None, "--wrinkle-width",
+                                               help="Full width at half depth of every "
+                                                    "wrinkle (mm); random 0.3-1.2 if "
+                                                    "omitted."),
+    wrinkle_length: float | None = typer.Option(None, "--wrinkle-length",
+                                                help="Length of every wrinkle (mm), at most "
+                                                     "80 % of the shorter side; random 6-25 "
+                                                     "if omitted."),
+    wrinkle_angle: float | None = typer.Option(None, "--wrinkle-angle",
+                                               help="Orientation of every wrinkle (deg from "
+                                                    "horizontal, clockwise); random if "
+                                                    "omitted."),
     wrinkles: int | None = typer.Option(None, "--wrinkles", min=0, help="Wrinkles per image."),
+    spots: int | None = typer.Option(None, "--spots", min=0, help="Pigmented spots per image."),
+    erythema: int | None = typer.Option(None, "--erythema", min=0,
+                                        help="Red (erythema) patches per image."),
+    pores: int | None = typer.Option(None, "--pores", min=0, help="Pores per image."),
     seed: int = typer.Option(0, "--seed", help="Random seed."),
     perturb: str = typer.Option("none", "--perturb",
                                 help="Capture perturbation: none, exposure_up, exposure_down, "
@@ -245,6 +270,10 @@ def phantom_cmd(
         raise InputError("ITA must lie between -90 and 90 degrees", field="--ita")
     if wrinkle_depth is not None and not 0 < wrinkle_depth <= 40:
         raise InputError("depth must be in (0, 40] L* units", field="--wrinkle-depth")
+    if wrinkle_width is not None and not 0 < wrinkle_width <= 5:
+        raise InputError("width must be in (0, 5] mm", field="--wrinkle-width")
+    if wrinkle_length is not None and not 0 < wrinkle_length <= 200:
+        raise InputError("length must be in (0, 200] mm", field="--wrinkle-length")
     _check_scale(mm_per_px)
     width, height = _parse_size(size)
     out.mkdir(parents=True, exist_ok=True)
@@ -255,7 +284,11 @@ def phantom_cmd(
             rng = np.random.default_rng([seed, i])
             spec = random_spec(rng, width=width, height=height, mm_per_px=mm_per_px,
                                ita_deg=ita, wrinkle_depth_l=wrinkle_depth,
-                               n_wrinkles=wrinkles, colorchecker=colorchecker,
+                               wrinkle_width_mm=wrinkle_width,
+                               wrinkle_length_mm=wrinkle_length,
+                               wrinkle_angle_deg=wrinkle_angle, n_wrinkles=wrinkles,
+                               n_spots=spots, n_erythema=erythema, n_pores=pores,
+                               colorchecker=colorchecker,
                                perturbation=PERTURBATIONS[perturb])
             ph = make_phantom(spec, rng)
             stem = f"phantom_{seed}_{i:03d}"

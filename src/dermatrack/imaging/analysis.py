@@ -229,7 +229,7 @@ def _measure(rgb: np.ndarray, calibration: Any, *, mm_per_px: float | None, use_
     shape = rgb.shape[:2]
     chart = calibration.chart_mask if calibration is not None else None
     if regions is None:
-        regions = face_regions(rgb) if use_face else None
+        regions = face_regions(rgb, skin_without_face=False) if use_face else None
         if regions is None or not regions.detected:
             regions = single_region(rgb, exclude=chart)
     masks = dict(regions.masks)

@@ -94,10 +94,11 @@ def compare(before: Any, after: Any, *, mm_per_px: float | None = None,
     start = time.perf_counter()
     rgb0, info0 = _image_info(before)
     rgb1, info1 = _image_info(after)
-    regions0 = face_regions(rgb0) if use_face else None
+    regions0 = face_regions(rgb0, skin_without_face=False) if use_face else None
     landmarks1 = None
     if regions0 is not None and regions0.detected:
-        landmarks1 = face_regions(rgb1).landmarks
+        found1 = face_regions(rgb1, skin_without_face=False)
+        landmarks1 = found1.landmarks if found1 is not None else None
     else:
         regions0 = single_region(rgb0)
     alignment = align_to_baseline(

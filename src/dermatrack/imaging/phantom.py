@@ -468,7 +468,9 @@ def _add_chart(linear: np.ndarray, spec: PhantomSpec) -> np.ndarray:
 
 def random_spec(rng: np.random.Generator, *, width: int = 800, height: int = 600,
                 mm_per_px: float = 0.06, ita_deg: float | None = None,
-                wrinkle_depth_l: float | None = None, n_wrinkles: int | None = None,
+                wrinkle_depth_l: float | None = None, wrinkle_width_mm: float | None = None,
+                wrinkle_length_mm: float | None = None,
+                wrinkle_angle_deg: float | None = None, n_wrinkles: int | None = None,
                 n_spots: int | None = None, n_erythema: int | None = None,
                 n_pores: int | None = None, colorchecker: bool = False,
                 perturbation: Perturbation | None = None) -> PhantomSpec:
@@ -478,6 +480,10 @@ def random_spec(rng: np.random.Generator, *, width: int = 800, height: int = 600
     width 0.3-1.2 mm at half depth, depth 3-14 L*, bend up to 8 % of the length; spots
     0.7-2.5 mm semi-axes, 6-14 L* darker, 2-6 b* yellower; erythema 2-5 mm radius with
     a* raised 6-14; pores 0.2-0.45 mm across, 3-8 L* dark; ITA from 60 to -30 degrees.
+    A value given for ``ita_deg`` or a wrinkle's depth, width (full width at half depth),
+    length or angle (degrees from the x axis towards the y axis, i.e. clockwise as seen,
+    image rows running down) replaces the random draw; the length is still capped at
+    80 % of the shorter side.
     """
     ita = float(rng.uniform(-30, 60)) if ita_deg is None else float(ita_deg)
     margin = 10
@@ -499,13 +505,19 @@ def random_spec(rng: np.random.Generator, *, width: int = 800, height: int = 600
     for _ in range(200):
         if len(wrinkles) >= n_w:
             break
-        length = float(rng.uniform(6, 25))
+        # Draws are skipped (not overridden) for given values, so that the random
+        # phantoms of a seed stay the same when nothing is given.
+        length = float(rng.uniform(6, 25)) if wrinkle_length_mm is None else wrinkle_length_mm
         length = min(length, 0.8 * min(width, height) * mm_per_px)
         wr = WrinkleSpec(
             cx=float(rng.uniform(0.15, 0.85) * width), cy=float(rng.uniform(0.15, 0.85) * height),
-            length_mm=length, width_mm=float(rng.uniform(0.3, 1.2)),
+            length_mm=length,
+            width_mm=float(rng.uniform(0.3, 1.2)) if wrinkle_width_mm is None
+            else float(wrinkle_width_mm),
             depth_l=float(rng.uniform(3, 14)) if wrinkle_depth_l is None else wrinkle_depth_l,
-            angle_deg=float(rng.uniform(0, 180)), bend=float(rng.uniform(-0.08, 0.08)),
+            angle_deg=float(rng.uniform(0, 180)) if wrinkle_angle_deg is None
+            else float(wrinkle_angle_deg),
+            bend=float(rng.uniform(-0.08, 0.08)),
             shading=float(rng.choice([-0.3, 0.3])),
         )
         pts = _bezier(wr, mm_per_px, step_px=2.0)

@@ -15,7 +15,12 @@ Definitions
   the spots themselves and the wrinkles left out), bounded where they are half as dark
   as at their darkest, of equivalent diameter >= ``SPOT_MIN_DIAMETER_MM`` (smaller dark
   dots are pores; VISIA separates the two by size), at most ``SPOT_MAX_ASPECT`` times
-  longer than wide and not touching a detected wrinkle. ``spot_count``,
+  longer than wide, not touching a detected wrinkle and not touching the edge of the
+  analysed skin (hairline, brows, lash line, lips, nostrils, jaw shadow, a chart; the
+  image frame is not an edge). A dark area cut by that edge cannot be measured, since
+  its extent beyond the mask is unknown, and at the edge of a face's skin mask it is
+  nearly always hair or shadow blended into the border pixels: such pieces come and go
+  as the photograph moves by one pixel. ``spot_count``,
   ``spot_area_fraction`` (of the region) and ``spot_mean_delta_e`` (mean CIEDE2000
   between each spot's mean colour and the background colour under it).
 * ``evenness``: robust spread of L* over the region, 1.4826 x median absolute deviation
@@ -133,6 +138,13 @@ def _aspect_ratios(labels: np.ndarray, n: int) -> np.ndarray:
     return np.sqrt(big / small)
 
 
+def _skin_edge(skin: np.ndarray) -> np.ndarray:
+    """Skin pixels 8-adjacent to a non-skin pixel of the image (the image frame is not
+    an edge: a close-up's skin runs on beyond it)."""
+    outside = np.pad(~skin, 1, constant_values=False).astype(np.uint8)
+    return (cv2.dilate(outside, np.ones((3, 3), np.uint8))[1:-1, 1:-1] > 0) & skin
+
+
 def detect_spots(lab: np.ndarray, skin: np.ndarray, mm_per_px: float | None, *,
                  exclude: np.ndarray | None = None) -> SpotDetection:
     """Find pigmented spots on a CIELAB image.
@@ -178,6 +190,8 @@ def detect_spots(lab: np.ndarray, skin: np.ndarray, mm_per_px: float | None, *,
         # Dark pieces touching a wrinkle (its ends and flanks) belong to the wrinkle.
         near = cv2.dilate(np.asarray(exclude, np.uint8), np.ones((5, 5), np.uint8)) > 0
         keep[np.unique(labels[near & candidate])] = False
+    # Dark pieces cut by the edge of the analysed skin are not measured as spots.
+    keep[np.unique(labels[_skin_edge(skin) & candidate])] = False
     keep[0] = False
     remap = np.zeros(n, np.int32)
     remap[keep] = np.arange(1, int(keep.sum()) + 1)
