@@ -41,3 +41,21 @@ def test_validate_imaging_quick_writes_report(cli, tmp_path, artifacts_dir):
     assert (tmp_path / "astronaut_regions.png").exists()
     assert report["real_images"]["astronaut"]["face_detected"] is True
     (artifacts_dir / "imaging-validation-quick.md").write_text(report_markdown(report))
+
+
+def test_validate_imaging_exits_1_when_a_target_is_missed(cli, tmp_path, monkeypatch):
+    """Scripts and CI that run the validation must see a missed target as a failure."""
+    from dermatrack.imaging import validation
+
+    real = validation.run_validation
+
+    def missing_one_target(**kwargs):
+        result = real(**kwargs)
+        result.report["targets"]["wrinkle_f1_deep"]["pass"] = False
+        return result
+
+    monkeypatch.setattr(validation, "run_validation", missing_one_target)
+    r = cli("validate", "imaging", "--quick", "--out", tmp_path, "--json")
+    assert r.code == 1
+    assert "wrinkle_f1_deep" in r.stderr
+    assert json.loads(r.stdout)["targets"]["wrinkle_f1_deep"]["pass"] is False

@@ -339,15 +339,24 @@ def validate_imaging_cmd(
     (out / "report.md").write_text(report_markdown(result.report))
     for name, image in result.overlays.items():
         write_png(out / f"{name}.png", image)
+    failed = [key for key, t in result.report["targets"].items() if not t["pass"]]
     if as_json:
         emit_json(result.report)
-        return
+    else:
+        _print_validation(result.report, out, quick)
+    if failed:
+        # A validation that misses a target must fail scripts and CI that run it.
+        err_console.print(f"error: targets missed: {', '.join(failed)}")
+        raise typer.Exit(1)
+
+
+def _print_validation(report: dict[str, Any], out: Path, quick: bool) -> None:
     from rich.table import Table
 
     table = Table(title=f"imaging validation ({'quick' if quick else 'full'}); report in {out}")
     for col in ("figure", "value", "target", "result"):
         table.add_column(col)
-    for key, t in result.report["targets"].items():
+    for key, t in report["targets"].items():
         value = "n/a" if t["value"] is None else f"{t['value']:.3f}"
         table.add_row(key, value, t["target"], "pass" if t["pass"] else "[red]FAIL[/red]")
     console.print(table)
