@@ -98,6 +98,12 @@ def server(tmp_path):
     log.close()
 
 
+def _fits_the_tablet(page) -> None:
+    """The page scrolls only vertically: nothing is wider than the tablet's window."""
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= TABLET["width"], f"{page.url} is {width} px wide on a tablet"
+
+
 def test_a_visit_in_the_browser(server, tmp_path, artifacts_dir):
     _require_chromium()
     from playwright.sync_api import expect, sync_playwright
@@ -116,6 +122,7 @@ def test_a_visit_in_the_browser(server, tmp_path, artifacts_dir):
         page.goto(server + "/patients")
         expect(page).to_have_url(server + "/signin?next=%2Fpatients")
         page.screenshot(path=shots / "01-signin.png")
+        _fits_the_tablet(page)
         page.fill('input[name="username"]', "nurse.kim")
         page.fill('input[name="password"]', PASSWORD)
         page.click('button:has-text("Sign in")')
@@ -138,6 +145,7 @@ def test_a_visit_in_the_browser(server, tmp_path, artifacts_dir):
         page.check('input[name="consent_treatment"]')
         page.check('input[name="consent_photography"]')
         page.screenshot(path=shots / "02-intake-contraindication.png", full_page=True)
+        _fits_the_tablet(page)
         page.uncheck('input[name="conditions"][value="pregnancy"]')
         expect(retinoid).to_have_count(0)
         page.click('button:has-text("Register patient")')
@@ -149,6 +157,7 @@ def test_a_visit_in_the_browser(server, tmp_path, artifacts_dir):
         page.click('button:has-text("Schedule visit")')
         expect(page.locator("#visits table")).to_contain_text("baseline")
         page.screenshot(path=shots / "03-chart.png", full_page=True)
+        _fits_the_tablet(page)
         page.click('a:has-text("Chart session")')
         page.select_option('select[name="modality"]', "microneedling")
         depth = page.locator('input[name="param_needle_depth"]')
@@ -161,6 +170,7 @@ def test_a_visit_in_the_browser(server, tmp_path, artifacts_dir):
         depth.fill("0.5")
         page.fill('input[name="date"]', treated.isoformat())
         page.screenshot(path=shots / "04-session-form.png", full_page=True)
+        _fits_the_tablet(page)
         page.click('button:has-text("Chart session")')
         expect(page.locator("#session-saved")).to_contain_text("Microneedling")
 
@@ -169,7 +179,12 @@ def test_a_visit_in_the_browser(server, tmp_path, artifacts_dir):
         page.set_input_files('#uploader input[type="file"]', [str(p) for p in photos])
         expect(page.locator(".upload.done")).to_have_count(2, timeout=120_000)
         expect(page.locator(".upload.done table").first).to_be_visible()
+        expect(page.locator(".upload-summary")).to_have_text("2 of 2 photos finished")
+        expect(page.locator("#gallery figure")).to_have_count(2)  # the gallery is refreshed
+        for index in range(2):  # each photo reports its own analysis time
+            expect(page.locator(".upload .status").nth(index)).to_contain_text("analysed in")
         page.screenshot(path=shots / "05-photo-upload.png", full_page=True)
+        _fits_the_tablet(page)
 
         # The before/after viewer: aligned pair, slider, change overlay.
         page.goto(patient_url + "/photos")
@@ -184,6 +199,7 @@ def test_a_visit_in_the_browser(server, tmp_path, artifacts_dir):
         page.check("#show-change")
         expect(viewer.locator(".overlay")).to_be_visible()
         page.screenshot(path=shots / "06-before-after.png", full_page=True)
+        _fits_the_tablet(page)
 
         # Erythema for a day is an expected reaction; for three weeks, an adverse event.
         page.goto(patient_url + "/events/new")
@@ -199,6 +215,7 @@ def test_a_visit_in_the_browser(server, tmp_path, artifacts_dir):
         page.select_option('select[name="relatedness"]', "probably-likely")
         page.select_option('select[name="outcome"]', "resolved")
         page.screenshot(path=shots / "07-adverse-event-form.png", full_page=True)
+        _fits_the_tablet(page)
         page.click('button:has-text("Record")')
         expect(page.locator("#event-saved")).to_contain_text("an adverse event")
         expect(page.locator("#event-saved")).to_contain_text("prolonged erythema")
@@ -206,4 +223,5 @@ def test_a_visit_in_the_browser(server, tmp_path, artifacts_dir):
         page.goto(patient_url)
         expect(page.locator("#events")).to_contain_text("adverse event")
         page.screenshot(path=shots / "08-chart-after-visit.png", full_page=True)
+        _fits_the_tablet(page)
         browser.close()

@@ -74,3 +74,15 @@ def test_serve_help_names_its_options(cli):
     assert result.code == 0
     for option in ("--data", "--host", "--port"):
         assert option in result.stdout
+
+
+def test_a_data_path_that_is_a_file_is_refused_without_a_traceback(cli, tmp_path):
+    not_a_folder = tmp_path / "clinic.txt"
+    not_a_folder.write_text("notes")
+    for args in (("serve", "--data", not_a_folder, "--port", "8999"),
+                 ("user", "list", "--data", not_a_folder)):
+        result = cli(*args)
+        assert result.code == 2, args
+        assert "--data" in result.stderr and "not a data folder" in result.stderr
+        assert "Traceback" not in result.stderr
+    assert not_a_folder.read_text() == "notes"

@@ -33,6 +33,12 @@ def test_pages_need_a_session_and_sign_in_returns_to_the_page(web):
                                            "next": "//evil.example/", "csrf_token": _csrf(client)},
                           follow_redirects=False)
     assert offsite.headers["location"] == "/patients"
+    for target in ("/\\evil.example/", "/\\/evil.example", "/\tevil", "https://evil.example/"):
+        # Browsers read a backslash as a slash: "/\\evil.example" would leave the site.
+        away = client.post("/signin", data={"username": "clinician1", "password": PASSWORD,
+                                            "next": target, "csrf_token": _csrf(client)},
+                           follow_redirects=False)
+        assert away.headers["location"] == "/patients", target
 
 
 def test_each_role_sees_its_own_navigation_and_is_kept_out_of_the_rest(web):
@@ -171,6 +177,12 @@ def test_event_form_tells_an_expected_reaction_from_an_adverse_event(web):
                        data={**base, "seen_on": "2026-01-30"})
     assert _soup(long).select_one("[data-kind]")["data-kind"] == "adverse_event"
     assert "longer than the usual" in long.text
+    from dermatrack.services.audit import history
+
+    with web.store.reading() as db:
+        previews = [e for e in history(db, action="read", entity_id=record.id)
+                    if e.changes.get("purpose") == "event preview"]
+    assert len(previews) == 2 and all(e.actor == "clinician1@testclient" for e in previews)
     missing_grade = client.post(f"/patients/{record.id}/events/new",
                                 data={**base, "seen_on": "2026-01-30",
                                       "csrf_token": _csrf(client)})

@@ -33,6 +33,22 @@ def test_uploads_are_limited_checked_and_nothing_is_stored_when_refused(web):
         url, files={"image": ("a.png", png_bytes(), "image/png")}).status_code == 403
 
 
+def test_a_body_declared_too_large_is_refused_before_it_is_read(web):
+    client = web.client("clinician")
+    pid = _patient(web)
+    web.app.state.max_upload_bytes = 20_000
+    huge = client.post(f"/api/patients/{pid}/photos",
+                       files={"image": ("huge.png", png_bytes() + b"0" * 200_000, "image/png")})
+    assert huge.status_code == 413
+    assert huge.json()["detail"].startswith("the request body is larger than the limit")
+    assert huge.headers["x-content-type-options"] == "nosniff"
+    assert photos.list_photos(web.store, pid) == []
+    # A small body still reaches the route (and its own checks).
+    web.app.state.max_upload_bytes = 5_000_000
+    assert client.post(f"/api/patients/{pid}/photos",
+                       files={"image": ("a.png", png_bytes(), "image/png")}).status_code == 201
+
+
 def test_two_photos_are_analysed_shown_and_compared(web):
     client = web.client("clinician")
     pid = _patient(web)

@@ -27,11 +27,21 @@ def _actor() -> str:
     return f"{os.environ.get('USER') or 'cli'}@cli"
 
 
-def _store(data_dir: str | None):
+def _settings(data_dir: str | None):
+    """The settings of ``--data`` (or ``$DERMATRACK_DATA_DIR``), refusing a path that
+    exists but is not a folder (the database would be created inside it)."""
     from dermatrack.config import load_settings
+
+    settings = load_settings(data_dir)
+    if settings.data_dir.exists() and not settings.data_dir.is_dir():
+        raise InputError(f"{settings.data_dir} is a file, not a data folder", field="--data")
+    return settings
+
+
+def _store(data_dir: str | None):
     from dermatrack.services.common import open_store
 
-    return open_store(load_settings(data_dir))
+    return open_store(_settings(data_dir))
 
 
 def read_new_password(stream=None) -> str:
@@ -67,11 +77,10 @@ def register(app: typer.Typer) -> None:
         import uvicorn
 
         from dermatrack.cli.output import err_console
-        from dermatrack.config import load_settings
         from dermatrack.services import accounts
         from dermatrack.web.app import create_app
 
-        settings = load_settings(data)
+        settings = _settings(data)
         web_app = create_app(settings, secure_cookies=secure_cookies)
         if not accounts.list_users(web_app.state.store):
             err_console.print("[yellow]No user accounts yet: add one with "

@@ -45,9 +45,23 @@ _SECURITY_HEADERS = {
 }
 
 
+_FORM_OVERHEAD_BYTES = 64 * 1024
+"""Room for the multipart framing and the small fields sent beside an upload."""
+
+
 class _SecurityHeaders(BaseHTTPMiddleware):
     async def dispatch(self, request: Request, call_next):
-        response = await call_next(request)
+        # A body declared larger than any accepted upload is refused before it is read:
+        # the form parser would otherwise spool all of it to disk first.
+        declared = request.headers.get("content-length", "")
+        limit = request.app.state.max_upload_bytes + _FORM_OVERHEAD_BYTES
+        if declared.isdigit() and int(declared) > limit:
+            response = JSONResponse(
+                {"detail": f"the request body is larger than the limit of "
+                           f"{request.app.state.max_upload_bytes // (1024 * 1024)} MB"},
+                status_code=413)
+        else:
+            response = await call_next(request)
         for name, value in _SECURITY_HEADERS.items():
             if name == "Cache-Control" and request.url.path.startswith("/static/"):
                 continue

@@ -18,11 +18,18 @@ HOME = {"clinician": "/patients", "reception": "/patients", "researcher": "/coho
 
 
 def _safe_next(target: str | None) -> str | None:
-    """Only a path on this site (no scheme or host), so sign-in cannot redirect away."""
+    """Only a path on this site (no scheme or host), so sign-in cannot redirect away.
+
+    Browsers read a backslash as a slash (WHATWG URL standard), so ``/\\evil.example``
+    would leave the site like ``//evil.example``; such targets, and any with control
+    characters, are refused too.
+    """
     if not target:
         return None
     parsed = urlparse(target)
-    if parsed.scheme or parsed.netloc or not target.startswith("/") or target.startswith("//"):
+    if (parsed.scheme or parsed.netloc or not target.startswith("/")
+            or target.startswith("//") or "\\" in target
+            or any(ord(c) < 0x20 or ord(c) == 0x7F for c in target)):
         return None
     return target
 

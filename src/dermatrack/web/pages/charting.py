@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 
 from dermatrack.errors import InputError
-from dermatrack.web.deps import Principal, get_store, read_patient, require_page
+from dermatrack.web.deps import Principal, audit_read, get_store, read_patient, require_page
 from dermatrack.web.pages import check_csrf_header, checked_form, render
 
 router = APIRouter(include_in_schema=False)
@@ -213,6 +213,9 @@ async def event_preview(request: Request, patient_id: str, store=Depends(get_sto
 
     check_csrf_header(request)
     form = await request.form()
+    # The preview reads the patient's sessions on every change of the form: audited too.
+    audit_read(store, principal, "patient", patient_id, fields=("sessions",),
+               purpose="event preview")
     preview = preview_event(event_data(form, patient_id),
                             charting.list_sessions(store, patient_id), dt.date.today())
     return render(request, "_event_preview.html", principal, preview=preview)

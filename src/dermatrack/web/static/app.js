@@ -105,15 +105,31 @@
     update();
   }
 
-  /* Photo upload: drag and drop or several files, one request each, with progress. */
+  /* Photo upload: drag and drop or several files. They go one at a time (the server
+     analyses each inside its request), so every photo shows its own honest state: queued
+     with its place in line, uploading with the bytes sent, analysing with the seconds
+     elapsed (and the time the previous photo took), then its metrics or why it was refused.
+     A summary line counts the batch. */
   function uploader() {
     const box = document.getElementById("uploader");
     if (!box) return;
     const zone = box.querySelector(".dropzone");
     const input = box.querySelector('input[type="file"]');
     const list = box.querySelector(".uploads");
+    const summary = box.querySelector(".upload-summary");
     const visit = box.querySelector('select[name="visit_id"]');
     let queue = Promise.resolve();
+    const batch = { total: 0, done: 0, failed: 0, lastSeconds: null };
+    const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
+    const showSummary = (current) => {
+      if (!summary) return;
+      const finished = batch.done + batch.failed;
+      let text = `${finished} of ${plural(batch.total, "photo")} finished`;
+      if (batch.failed) text += ` (${batch.failed} refused)`;
+      if (current && finished < batch.total) text += ` · ${current}`;
+      summary.textContent = text;
+      summary.hidden = batch.total === 0;
+    };
     const metricsTable = (metrics) => {
       const byRegion = {};
       metrics.forEach((m) => { (byRegion[m.region] = byRegion[m.region] || []).push(m); });
@@ -130,45 +146,92 @@
       });
       return html + "</tbody></table>";
     };
-    const send = (file) => new Promise((resolve) => {
+    const itemFor = (file, place) => {
       const item = document.createElement("li");
-      item.className = "upload";
-      item.innerHTML = `<strong>${escapeHtml(file.name)}</strong> <span class="muted">${file.size < 1048576 ? Math.ceil(file.size / 1024) + " KB" : (file.size / 1048576).toFixed(1) + " MB"}</span><div class="bar"><span></span></div><div class="status muted">Waiting…</div><div class="result"></div>`;
+      item.className = "upload queued";
+      item.innerHTML = `<strong>${escapeHtml(file.name)}</strong> <span class="muted">${file.size < 1048576 ? Math.ceil(file.size / 1024) + " KB" : (file.size / 1048576).toFixed(1) + " MB"}</span><div class="bar"><span></span></div><div class="status muted" role="status">Queued: photo ${place} of ${batch.total}</div><div class="result"></div>`;
       list.appendChild(item);
+      return item;
+    };
+    const send = (file, item) => new Promise((resolve) => {
+      item.classList.remove("queued");
       const bar = item.querySelector(".bar span");
       const status = item.querySelector(".status");
+      const name = file.name;
       const body = new FormData();
       body.append("image", file);
       if (visit && visit.value) body.append("visit_id", visit.value);
       const xhr = new XMLHttpRequest();
+      let clock = null;
+      let started = null;
+      const finish = () => { if (clock) clearInterval(clock); clock = null; };
+      const tick = () => {
+        const seconds = Math.round((Date.now() - started) / 1000);
+        const previous = batch.lastSeconds === null ? "" : `; the previous photo took ${batch.lastSeconds} s`;
+        status.textContent = `Analysing (regions, wrinkles, pigment, redness, texture, pores): ${seconds} s${previous}`;
+      };
       xhr.open("POST", box.dataset.url);
       xhr.setRequestHeader("X-CSRF-Token", csrf());
+      status.textContent = "Uploading…";
+      showSummary(`uploading ${name}`);
       xhr.upload.onprogress = (e) => {
         if (e.lengthComputable) { bar.style.width = (100 * e.loaded / e.total).toFixed(0) + "%"; status.textContent = `Uploading ${(100 * e.loaded / e.total).toFixed(0)} %`; }
       };
-      xhr.upload.onload = () => { item.classList.add("analysing"); status.textContent = "Analysing: regions, wrinkles, pigment, redness, texture, pores…"; };
+      xhr.upload.onload = () => {
+        item.classList.add("analysing");
+        started = Date.now();
+        tick();
+        clock = setInterval(tick, 1000);
+        showSummary(`analysing ${name}`);
+      };
       xhr.onload = () => {
+        finish();
         item.classList.remove("analysing");
+        if (started !== null) batch.lastSeconds = Math.max(1, Math.round((Date.now() - started) / 1000));
         let answer = null;
         try { answer = JSON.parse(xhr.responseText); } catch (err) { answer = null; }
         if (xhr.status === 201 && answer) {
+          batch.done += 1;
           item.classList.add("done");
           item.dataset.photoId = answer.photo.id;
-          status.textContent = `Stored as ${answer.photo.id}: ${answer.photo.width}×${answer.photo.height} px, ${answer.metrics.length} measurements`;
+          status.textContent = `Stored as ${answer.photo.id}: ${answer.photo.width}×${answer.photo.height} px, ${answer.metrics.length} measurements` + (started !== null ? `, analysed in ${batch.lastSeconds} s` : "");
           item.querySelector(".result").innerHTML = metricsTable(answer.metrics);
         } else {
+          batch.failed += 1;
           item.classList.add("failed");
           const detail = answer && answer.detail;
           status.textContent = "Refused: " + (Array.isArray(detail) ? detail.map((d) => (d.loc || []).slice(1).join(".") + ": " + d.msg).join("; ") : detail || xhr.statusText);
         }
+        showSummary();
         resolve();
       };
-      xhr.onerror = () => { item.classList.add("failed"); status.textContent = "The upload failed (network)."; resolve(); };
+      xhr.onerror = () => { finish(); batch.failed += 1; item.classList.remove("analysing"); item.classList.add("failed"); status.textContent = "The upload failed (network)."; showSummary(); resolve(); };
       xhr.send(body);
     });
+    /* Replace the gallery with the server's fresh copy, so the new photos appear in it. */
+    const refreshGallery = async () => {
+      const gallery = document.getElementById("gallery");
+      if (!gallery) return;
+      try {
+        const response = await fetch(location.pathname, { credentials: "same-origin" });
+        if (!response.ok) return;
+        const fresh = new DOMParser().parseFromString(await response.text(), "text/html").getElementById("gallery");
+        if (fresh) gallery.replaceWith(fresh);
+      } catch (err) { /* the link below the uploads reloads the page instead */ }
+    };
     const add = (files) => {
-      [...files].forEach((file) => { queue = queue.then(() => send(file)); });
-      queue.then(() => { box.dispatchEvent(new CustomEvent("uploads-done")); const done = box.querySelector(".after-upload"); if (done) done.hidden = false; });
+      [...files].forEach((file) => {
+        batch.total += 1;
+        const item = itemFor(file, batch.total);
+        queue = queue.then(() => send(file, item));
+      });
+      showSummary();
+      queue.then(async () => {
+        if (batch.done) await refreshGallery();
+        box.dispatchEvent(new CustomEvent("uploads-done"));
+        const done = box.querySelector(".after-upload");
+        if (done) done.hidden = false;
+      });
     };
     ["dragenter", "dragover"].forEach((name) => zone.addEventListener(name, (e) => { e.preventDefault(); zone.classList.add("over"); }));
     ["dragleave", "drop"].forEach((name) => zone.addEventListener(name, (e) => { e.preventDefault(); zone.classList.remove("over"); }));
