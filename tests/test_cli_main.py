@@ -34,7 +34,7 @@ def test_help_and_version_exit_0(cli):
 def test_every_group_is_listed_in_help(cli):
     from dermatrack.cli.commands import _GROUPS
 
-    assert _GROUPS == sorted(_GROUPS)
+    assert sorted(_GROUPS) == _GROUPS
     text = cli("--help").stdout
     for command in ("kb", "screen", "plan", "patient", "measure", "photo", "serve"):
         assert command in text
@@ -44,7 +44,8 @@ def test_cli_reference_is_up_to_date():
     """docs/cli.md is generated from the commands; regenerate it when they change."""
     from dermatrack.cli.reference import render
 
-    committed = (Path(__file__).resolve().parents[1] / "docs" / "cli.md").read_text(encoding="utf-8")
+    reference = Path(__file__).resolve().parents[1] / "docs" / "cli.md"
+    committed = reference.read_text(encoding="utf-8")
     assert committed == render(), (
         "docs/cli.md is out of date: run "
         "`.venv/bin/python -m dermatrack.cli.reference > docs/cli.md`"

@@ -49,6 +49,10 @@ def test_export_bytes_hold_no_identifying_data(cli, store, clinic_with_photo, tm
     for text in _forbidden(clinic, photo):
         assert text.encode() not in data, text
     frame = pd.read_csv(out) if fmt == "csv" else pd.read_parquet(out)
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        assert pq.read_schema(out).metadata is None  # no pandas block, no other key
     assert set(frame["record"]) == {"measurement", "score", "session", "adverse_event"}
     assert frame["subject"].str.match(r"^SUBJ-[0-9A-Z]{8}$").all()
     first = frame[frame["age_at_baseline"] == 54]  # the patient born 1971-03-17

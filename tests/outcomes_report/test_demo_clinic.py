@@ -133,3 +133,44 @@ def test_demo_repeatability_file_is_readable_json(demo_run):
     document = json.loads(Path(out / "repeatability-imaging.json").read_text())
     assert document["metrics"] and all(m["mdc95"] >= 0 for m in document["metrics"])
     assert "area_mm2" not in {m["metric"] for m in document["metrics"]}
+
+
+def test_demo_device_readings_get_the_clinics_mdc(demo_run):
+    from dermatrack.config import Settings
+    from dermatrack.services.common import open_store
+    from dermatrack.services.outcomes import load_mdc, patient_timeline
+
+    out, _, as_json = demo_run
+    settings = Settings(data_dir=out, database_url=f"sqlite:///{out / 'dermatrack.db'}")
+    document = json.loads((out / "repeatability.json").read_text())
+    assert "device repeatability" in document["source"]
+    assert {m["kind"] for m in document["metrics"]} == {"surface", "colour", "elasticity"}
+    mdc = load_mdc(settings)
+    for kind, metric in (("surface", "Sa"), ("colour", "a_star"), ("elasticity", "R2")):
+        value, source = mdc.lookup(kind, metric, "cheeks")
+        assert value > 0 and "device repeatability" in source
+    # Device metrics are judged (no "MDC unknown"); photo metrics keep the imaging MDC.
+    assert "phantoms" in mdc.lookup("photo", "wrinkles.length_mm", "whole")[1]
+    with open_store(settings) as store:
+        timeline = patient_timeline(store, next(iter(as_json.json()["treated"])))
+    device = [s for s in timeline.series if s.kind in ("surface", "colour", "elasticity")
+              and s.metric in ("Sa", "a_star", "R2")]
+    assert device and all(s.points[-1].verdict is not None for s in device)
+
+
+def test_report_command_on_the_demo_directory_says_synthetic(demo_run, cli, monkeypatch,
+                                                             tmp_path):
+    from bs4 import BeautifulSoup
+
+    from dermatrack.config import DATA_DIR_ENV, DATABASE_URL_ENV
+
+    out, _, as_json = demo_run
+    monkeypatch.setenv(DATA_DIR_ENV, str(out))
+    monkeypatch.delenv(DATABASE_URL_ENV, raising=False)
+    patient = as_json.json()["patients"][0]
+    for args in (("patient", patient), ("cohort",)):
+        target = tmp_path / f"{args[0]}.html"
+        result = cli("report", *args, "--out", str(target))
+        assert result.code == 0, result.stderr
+        banner = BeautifulSoup(target.read_text(), "html.parser").find(class_="synthetic")
+        assert banner is not None and "synthetic" in banner.get_text()

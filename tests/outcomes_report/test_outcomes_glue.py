@@ -148,3 +148,35 @@ def test_cohort_data_filters_by_modality(store, small_clinic):
     assert len(cohort_data(store, modality="microneedling").patients) == 4
     with pytest.raises(InputError):
         cohort_data(store, modality="no_such_modality")
+
+
+def test_repeatability_save_makes_the_clinics_mdc_replace_the_default(cli, store,
+                                                                      small_clinic, tmp_path):
+    from dermatrack.services.outcomes import patient_timeline
+
+    _write_mdc(store, "repeatability-imaging.json", 2.0, "phantoms")
+    captures = tmp_path / "captures.csv"
+    # Within-subject differences of 4 mm: SEM = sqrt(8) mm, MDC95 = 1.96 * sqrt(2) * SEM.
+    captures.write_text("subject,metric,value\n" + "".join(
+        f"{s},wrinkles.length_mm,{v}\n" for s, v in
+        (("a", 40), ("a", 44), ("b", 30), ("b", 26), ("c", 20), ("c", 24))))
+    result = cli("repeatability", str(captures), "--save", "--json")
+    assert result.code == 0, result.stderr
+    saved = store.settings.data_dir / "repeatability.json"
+    assert result.json()["saved"] == str(saved) and saved.is_file()
+    expected = 1.96 * math.sqrt(2) * math.sqrt(8)
+    series = patient_timeline(store, small_clinic.patient_ids[0]).get_series(
+        "photo", "wrinkles.length_mm")
+    assert series.mdc95 == pytest.approx(expected)
+    assert series.mdc_source.startswith("clinic repeatability: captures.csv")
+    # -4 mm at month 1 was real against the 2 mm default; against the clinic's 7.8 mm not.
+    assert series.points[1].verdict == "no real change"
+    assert series.points[2].verdict == "improved"
+
+
+def test_repeatability_save_without_any_mdc_exits_2(cli, store, tmp_path):
+    captures = tmp_path / "captures.csv"
+    captures.write_text("subject,metric,value\na,Sa,1\na,Sa,2\n")
+    result = cli("repeatability", str(captures), "--save")
+    assert result.code == 2 and "Traceback" not in result.stderr
+    assert not (store.settings.data_dir / "repeatability.json").exists()

@@ -64,6 +64,11 @@ def test_patient_report_holds_photos_plots_and_tables(store, reported_clinic):
     assert "post_inflammatory_hyperpigmentation" in text and "microneedling" in text
     assert IDENTITY_NAME not in html
     assert "synthetic" not in text.lower()
+    # A scale score says what it means: GAIS 2 of 1-5, lower better, is "Much improved".
+    scales = soup.find("h2", string="Scales").find_next("table")
+    cells = [td.get_text() for td in scales.find_all("tr")[1].find_all("td")]
+    assert cells[2:6] == ["Global Aesthetic Improvement Scale, clinician (investigator) rating",
+                          "2", "Much improved", "1-5, lower is better"]
 
 
 def test_cohort_report_has_forest_plot_and_tables(store, reported_clinic):
@@ -82,6 +87,33 @@ def test_cohort_report_has_forest_plot_and_tables(store, reported_clinic):
         assert wanted in headings
     assert soup.find("a", href="a.html").get_text() == reported_clinic.patient_ids[0]
     assert "synthetic" in soup.find(class_="synthetic").get_text()
+
+
+def test_cohort_report_tables_give_units_and_the_mdc(store, reported_clinic):
+    import json
+
+    from bs4 import BeautifulSoup
+
+    from dermatrack.reports.html import cohort_report_html
+
+    def wrinkle_rows() -> list[dict[str, str]]:
+        soup = BeautifulSoup(cohort_report_html(store), "html.parser")
+        table = soup.find("h2", string="Paired change by modality").find_next("table")
+        headers = [th.get_text() for th in table.find_all("th")]
+        rows = [dict(zip(headers, [td.get_text() for td in tr.find_all("td")], strict=True))
+                for tr in table.find_all("tr")[1:]]
+        return [row for row in rows if row["Metric"] == "photo:wrinkles.length_mm"]
+
+    before = wrinkle_rows()
+    assert before and all(r["Unit"] == "mm" and r["MDC95"] == "–" for r in before)
+    path = store.settings.data_dir / "repeatability.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"source": "our clinic", "metrics": [
+        {"metric": "wrinkles.length_mm", "region": None, "mdc95": 4.25}]}))
+    after = wrinkle_rows()
+    assert len(after) == len(before) and all(r["MDC95"] == "4.25" for r in after)
+    soup = BeautifulSoup(cohort_report_html(store), "html.parser")
+    assert "MDC95" in soup.get_text() and "real" in soup.get_text()
 
 
 def test_deidentified_cohort_report_and_summary_name_no_patient(store, reported_clinic):
@@ -147,6 +179,13 @@ def test_report_cli_unknown_patient_exits_2(cli, store, tmp_path):
     assert not (tmp_path / "x.html").exists()
 
 
+def test_report_cli_unknown_modality_exits_2(cli, store, tmp_path):
+    result = cli("report", "cohort", "--modality", "bogus", "--out", tmp_path / "x.html")
+    assert result.code == 2 and "Traceback" not in result.stderr
+    assert "unknown modality code 'bogus'" in result.stderr
+    assert not (tmp_path / "x.html").exists()
+
+
 def test_lightness_overlay_marks_faded_spots_only():
     from dermatrack.imaging.phantom import make_phantom, random_spec
     from dermatrack.reports.figures import lightness_overlay
@@ -193,3 +232,18 @@ def test_cohort_report_of_an_empty_clinic(cli, store, tmp_path):
     soup = BeautifulSoup(out.read_text(), "html.parser")
     assert "0 patients, 0 treatment sessions" in soup.get_text()
     assert soup.find("img") is None
+
+
+def test_tall_forest_plots_split_into_page_sized_figures():
+    from dermatrack.reports.plots import FOREST_MAX_HEIGHT_IN, _forest_height, split_forest
+
+    rows = [{"metric": f"m{panel}", "region": "whole", "group": {"modality": f"g{i}"}}
+            for panel in range(12) for i in range(7)]
+    figures = split_forest(rows)
+    assert len(figures) > 1
+    assert [row for figure in figures for row in figure] == rows  # nothing lost, in order
+    for figure in figures:
+        panels = {row["metric"] for row in figure}
+        assert _forest_height([7] * len(panels)) <= FOREST_MAX_HEIGHT_IN
+    # Whole panels only: no metric is spread over two figures.
+    assert sum(len({row["metric"] for row in figure}) for figure in figures) == 12

@@ -11,7 +11,6 @@ import os
 import sys
 
 import typer
-
 from typer.exceptions import TyperException
 
 from dermatrack import __version__

@@ -5,6 +5,13 @@ The CSV is long format, one measurement per row, with the columns ``subject``,
 occasion of a measurement is its (session, replicate) pair when those columns exist,
 otherwise its order among the subject's rows for that metric. An empty value, ``NA`` or
 ``nan`` is a missing measurement.
+
+With ``--save`` the results become the clinic's own MDC95, stored as
+``DATA_DIR/repeatability.json`` (``DERMATRACK_DATA_DIR``). Patient timelines and reports
+then judge a change against it instead of the imaging validation's default, for every
+metric and region it covers (:mod:`dermatrack.services.outcomes`). Metric names must be
+dermatrack's (``wrinkles.length_mm``, ``Sa``, ``a_star``, ...); a row without a region
+applies to every region.
 """
 
 from __future__ import annotations
@@ -151,14 +158,46 @@ def repeatability_command(
                                 "[, region, session, replicate]."),
     confidence: float = typer.Option(0.95, "--confidence", min=0.5, max=0.999,
                                      help="Confidence level of the ICC intervals."),
+    save: bool = typer.Option(
+        False, "--save",
+        help="Store the MDC95s as the clinic's own (DATA_DIR/repeatability.json): reports "
+             "then judge changes against them instead of the imaging default."),
     json_output: bool = json_option(),
 ) -> None:
-    """ICC, SEM, MDC95 and within-subject CV per metric from repeated captures."""
+    """ICC, SEM, MDC95 and within-subject CV per metric from repeated captures.
+
+    Metric names should be dermatrack's (wrinkles.length_mm, Sa, a_star, ...) so that
+    a saved MDC95 applies to the clinic's measurements; a row without a region applies
+    to every region.
+    """
     results = _analyse(read_long_csv(read_text(file)), confidence)
+    saved = _save(file, results) if save else None
     if json_output:
-        emit_json({"file": str(file), "confidence": confidence, "metrics": results})
-    else:
-        _print_table(file, results, confidence)
+        emit_json({"file": str(file), "confidence": confidence, "metrics": results,
+                   **({"saved": str(saved)} if saved else {})})
+        return
+    _print_table(file, results, confidence)
+    if saved:
+        console.print(f"Saved as the clinic's MDC95: {saved} (it replaces the imaging "
+                      "default for these metrics).")
+
+
+def _save(file: Path, results: list[dict]) -> Path:
+    import datetime as dt
+
+    from dermatrack.config import load_settings
+    from dermatrack.services.outcomes import save_mdc
+
+    usable = [item for item in results if item.get("mdc95") is not None]
+    if not usable:
+        raise InputError("no metric has an MDC95 to save (each needs two or more subjects "
+                         "measured at least twice)", field="save")
+    source = f"clinic repeatability: {file.name}, {dt.date.today().isoformat()}"
+    try:
+        return save_mdc(load_settings(), usable, source=source, clinic=True)
+    except OSError as exc:
+        raise InputError(f"cannot write the clinic's MDC file: {exc.strerror or exc}",
+                         field="save") from exc
 
 
 def register(app: typer.Typer) -> None:

@@ -8,6 +8,10 @@
 * ``repeatability-imaging.json``: the MDC95 of every photo metric, measured on phantoms
   captured repeatedly under ordinary perturbations (:mod:`dermatrack.services.outcomes`
   reads it);
+* ``repeatability.json``: the clinic's own MDC95 of every device metric (profilometry,
+  colorimetry, suction elasticity), from repeated synthetic captures of the first
+  patients' unchanged skin (:func:`device_mdc`), as a clinic would store it with
+  ``dermatrack repeatability --save``;
 * ``reports/index.html`` (the cohort report, with the true-versus-estimated check) and
   one progress report per patient, ``reports/<patient id>.html``.
 
@@ -23,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import math
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
@@ -101,7 +106,7 @@ def prepare_directory(out: Path) -> Settings:
             raise InputError(f"{out} is not empty and holds no earlier demo; choose another "
                              "--out", field="out")
         for name in (SQLITE_FILENAME, f"{SQLITE_FILENAME}-wal", f"{SQLITE_FILENAME}-shm",
-                     "repeatability-imaging.json"):
+                     "repeatability-imaging.json", "repeatability.json"):
             (out / name).unlink(missing_ok=True)
         for name in ("files", "reports", ".incoming"):
             shutil.rmtree(out / name, ignore_errors=True)
@@ -209,55 +214,129 @@ def _choose(design: PatientDesign, plan: Any) -> Any | None:
     return plan.recommended[0] if plan.recommended else None
 
 
-def _record_devices(store: Any, design: PatientDesign, patient_id: str, visit_id: str,
-                    timepoint: str, rng: np.random.Generator) -> None:
-    from dermatrack.demo import devices
+@dataclass(frozen=True)
+class DeviceReading:
+    """One instrument's reading at a visit, as ``record_observations`` takes it."""
+
+    kind: str
+    values: dict[str, float | None]
+    units: dict[str, str]
+    device: str
+    method: str
+    settings: dict[str, Any]
+
+
+def _device_state(design: PatientDesign, timepoint: str) -> dict[str, Any]:
+    """What the patient's skin is at a visit, as the device simulators take it."""
     from dermatrack.demo.design import ITA_BY_TYPE
+
+    effect = design.effect_at(timepoint)
+    return {"furrow_effect": effect if design.family in ("wrinkles", "texture") else 0.0,
+            "erythema": 6.0 * (1.0 - effect) if design.family == "redness" else 1.0,
+            "ita": ITA_BY_TYPE[design.fitzpatrick],
+            "firming": effect if design.concern in ("laxity", "volume_loss", "wrinkles")
+            else 0.0}
+
+
+def measure_devices(state: dict[str, Any], surface_rng: np.random.Generator,
+                    rng: np.random.Generator) -> list[DeviceReading]:
+    """Simulate and measure one visit's replica, colorimeter and suction readings.
+
+    ``state`` is :func:`_device_state`; the colorimeter gives three readings, the others
+    one each. Every random draw comes from the two generators, so a repeated capture of
+    an unchanged patient is this function called again with fresh generators.
+    """
+    from dermatrack.demo import devices
     from dermatrack.devices.colorimetry import UNITS as COLOUR_UNITS
     from dermatrack.devices.colorimetry import parse_colour_csv
     from dermatrack.devices.elasticity import UNITS as ELASTICITY_UNITS
     from dermatrack.devices.elasticity import parse_elasticity_csv
     from dermatrack.devices.surface import HeightMap, measure_surface
-    from dermatrack.services.observations import record_observations
 
-    effect = design.effect_at(timepoint)
-    common: dict[str, Any] = {"patient_id": patient_id, "visit_id": visit_id,
-                              "region": design.region, "source_sha256": None, "actor": ACTOR}
-    furrow_effect = effect if design.family in ("wrinkles", "texture") else 0.0
-    heights = devices.height_map(
-        np.random.default_rng([design.seed, DEVICE_TIMEPOINTS.index(timepoint)]),
-        effect=furrow_effect)
+    readings = []
+    heights = devices.height_map(surface_rng, effect=state["furrow_effect"])
     surface = measure_surface(HeightMap(heights, devices.SPACING_UM, devices.SPACING_UM,
                                         source_format="array"), form="plane")
     values = {k: v for k, v in surface.values().items()
               if v is None or isinstance(v, (int, float))}
-    record_observations(store, kind="surface", values=values,
-                        units={k: surface.units[k] for k in values},
-                        device="synthetic replica profilometry (demo)",
-                        method="dermatrack ISO 25178-2 / ISO 21920-2; form plane; "
-                               "S-filter off µm; L-filter off µm",
-                        settings=surface.settings, **common)
-    erythema = 6.0 * (1.0 - effect) if design.family == "redness" else 1.0
-    ita = ITA_BY_TYPE[design.fitzpatrick]
-    for reading in parse_colour_csv(devices.colour_csv(rng, ita_deg=ita, erythema=erythema)):
+    readings.append(DeviceReading(
+        "surface", values, {k: surface.units[k] for k in values},
+        "synthetic replica profilometry (demo)",
+        "dermatrack ISO 25178-2 / ISO 21920-2; form plane; S-filter off µm; L-filter off µm",
+        surface.settings))
+    for reading in parse_colour_csv(devices.colour_csv(rng, ita_deg=state["ita"],
+                                                       erythema=state["erythema"])):
         colour_values = {k: v for k, v in reading.values().items()
                          if v is not None or k in ("l_star", "a_star", "b_star", "ita_deg")}
-        record_observations(store, kind="colour", values=colour_values,
-                            units={k: COLOUR_UNITS[k] for k in colour_values},
-                            device="synthetic colorimeter (demo)",
-                            method="CIELAB D65/2°; ITA = atan2(L*-50, b*) (Chardon 1991)",
-                            settings={"row": reading.row,
-                                      "ita_category": reading.ita_category}, **common)
-    firming = design.concern in ("laxity", "volume_loss", "wrinkles")
-    recovery = float(np.clip(rng.normal(0.70, 0.02) + (0.3 * effect if firming else 0.0),
-                             0.5, 0.95))
+        readings.append(DeviceReading(
+            "colour", colour_values, {k: COLOUR_UNITS[k] for k in colour_values},
+            "synthetic colorimeter (demo)",
+            "CIELAB D65/2°; ITA = atan2(L*-50, b*) (Chardon 1991)",
+            {"row": reading.row, "ita_category": reading.ita_category}))
+    recovery = float(np.clip(rng.normal(0.70, 0.02) + 0.3 * state["firming"], 0.5, 0.95))
     (result,) = parse_elasticity_csv(devices.suction_csv(rng, recovery=recovery))
     elastic = {k: (None if v is None else float(v)) for k, v in result.parameters.items()}
-    record_observations(store, kind="elasticity", values=elastic,
-                        units={k: ELASTICITY_UNITS[k] for k in elastic},
-                        device="synthetic suction device, 2 mm probe (demo)",
-                        method="suction curve: Ue/Ur at 0.1 s, R0-R9, Q0-Q3 (dermatrack)",
-                        settings=result.settings, **common)
+    readings.append(DeviceReading(
+        "elasticity", elastic, {k: ELASTICITY_UNITS[k] for k in elastic},
+        "synthetic suction device, 2 mm probe (demo)",
+        "suction curve: Ue/Ur at 0.1 s, R0-R9, Q0-Q3 (dermatrack)", result.settings))
+    return readings
+
+
+def _record_devices(store: Any, design: PatientDesign, patient_id: str, visit_id: str,
+                    timepoint: str, rng: np.random.Generator) -> None:
+    from dermatrack.services.observations import record_observations
+
+    surface_rng = np.random.default_rng([design.seed, DEVICE_TIMEPOINTS.index(timepoint)])
+    for reading in measure_devices(_device_state(design, timepoint), surface_rng, rng):
+        record_observations(store, kind=reading.kind, values=reading.values,
+                            units=reading.units, device=reading.device,
+                            method=reading.method, settings=reading.settings,
+                            patient_id=patient_id, visit_id=visit_id, region=design.region,
+                            source_sha256=None, actor=ACTOR)
+
+
+def device_mdc(designs: list[PatientDesign], captures: int, seed: int
+               ) -> list[dict[str, Any]]:
+    """MDC95 of every device metric from repeated synthetic captures of unchanged skin.
+
+    Each design's baseline skin is measured ``captures`` times, each time with fresh
+    random draws (a new replica, new colorimeter readings, a new suction curve), which is
+    all that varies between visits of an untreated patient in the demo. The colorimeter's
+    three readings are averaged per capture, as a visit's series averages them. The
+    repeatability (:func:`dermatrack.outcomes.repeatability.repeatability`) of those
+    captures gives the MDC95 of a visit's value, entries in the shape
+    :func:`dermatrack.services.outcomes.save_mdc` takes (``kind`` set, all regions).
+    """
+    from dermatrack.outcomes.repeatability import repeatability
+
+    per_capture: dict[tuple[str, str], np.ndarray] = {}
+    for i, design in enumerate(designs):
+        state = _device_state(design, "baseline")
+        for capture in range(captures):
+            sums: dict[tuple[str, str], list[float]] = {}
+            readings = measure_devices(state, np.random.default_rng([seed, 7, i, capture, 0]),
+                                       np.random.default_rng([seed, 7, i, capture, 1]))
+            for reading in readings:
+                for metric, value in reading.values.items():
+                    if value is not None and math.isfinite(value):
+                        sums.setdefault((reading.kind, metric), []).append(value)
+            for key, values in sums.items():
+                matrix = per_capture.setdefault(key, np.full((len(designs), captures),
+                                                             np.nan))
+                matrix[i, capture] = float(np.mean(values))
+    entries = []
+    for (kind, metric), matrix in sorted(per_capture.items()):
+        try:
+            summary = repeatability(matrix)
+        except InputError:
+            continue  # too few subjects with two values: no MDC for this metric
+        if not math.isfinite(summary.mdc95):
+            continue
+        entries.append({"kind": kind, "metric": metric, "region": None,
+                        "mdc95": summary.mdc95, "sem": summary.sem,
+                        "n_subjects": summary.n_subjects})
+    return entries
 
 
 def _record_events(store: Any, modality: Any, design: PatientDesign,
@@ -505,6 +584,23 @@ def _photograph_all(store: Any, result: DemoResult, built: list[dict[str, Any]],
                     "ordinary capture changes (dermatrack demo)")
 
 
+def _save_device_mdc(settings: Settings, designs: list[PatientDesign], *, seed: int,
+                     quick: bool) -> None:
+    """Save the device MDC95s as the demo clinic's own repeatability (its
+    ``repeatability.json``), as a clinic would from repeated captures of its patients."""
+    from dermatrack.services.outcomes import save_mdc
+
+    subjects, captures = (QUICK_REPEATABILITY if quick
+                          else (REPEATABILITY_SUBJECTS, REPEATABILITY_CAPTURES))
+    chosen = designs[:max(subjects, 2)]
+    entries = device_mdc(chosen, captures, seed)
+    if not entries:  # a one-patient demo has no repeatability to speak of
+        return
+    save_mdc(settings, entries,
+             source=f"demo clinic's device repeatability: {len(chosen)} synthetic patients x "
+                    f"{captures} repeated captures (dermatrack demo)", clinic=True)
+
+
 def _write_reports(store: Any, result: DemoResult, pool: Any, tick: Progress) -> None:
     """One progress report per patient (in the workers), then the cohort index."""
     from dermatrack.reports.html import cohort_report_html
@@ -578,6 +674,7 @@ def build_demo(out: Path, *, n_patients: int = 40, seed: int = 0, quick: bool = 
         result.accounts = add_demo_accounts(store)
         built = _record_all(store, result, designs, modalities, today, seed, tick)
         _photograph_all(store, result, built, pool, seed=seed, quick=quick, tick=tick)
+        _save_device_mdc(settings, designs, seed=seed, quick=quick)
         result.true_vs_estimated = _true_vs_estimated(store, result)
         result.summary = cohort_summary(store)
         _write_reports(store, result, pool, tick)

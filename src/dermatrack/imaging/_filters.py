@@ -111,17 +111,17 @@ def hessian_eigenvalues(image: np.ndarray, sigma: float
 
     # In-place OpenCV arithmetic keeps the number of full-size temporaries small.
     lx, ly = diff(g, _FIRST, _ONE), diff(g, _ONE, _FIRST)
-    grad = cv2.magnitude(lx, ly)
+    grad: np.ndarray = cv2.magnitude(lx, ly)
     del lx, ly
     grad *= np.float32(sigma)
     lxx, lyy, lxy = diff(g, _SECOND, _ONE), diff(g, _ONE, _SECOND), diff(g, _FIRST, _FIRST)
     del g
     s2 = np.float32(sigma * sigma)
-    half_trace = cv2.add(lxx, lyy)
+    half_trace: np.ndarray = cv2.add(lxx, lyy)
     half_trace *= np.float32(0.5) * s2
     cv2.subtract(lxx, lyy, dst=lxx)
     lxx *= np.float32(0.5)
-    root = cv2.magnitude(lxx, lxy)
+    root: np.ndarray = cv2.magnitude(lxx, lxy)
     del lxx, lyy, lxy
     root *= s2
     large = cv2.add(half_trace, root)

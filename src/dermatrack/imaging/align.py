@@ -296,8 +296,9 @@ def _ecc(template: np.ndarray, moving: np.ndarray, initial: np.ndarray, criteria
     warp = initial[:2].astype(np.float32).copy()
     try:
         # The inputs are already smoothed band-pass images: ECC's own blur stays minimal.
-        correlation, warp = cv2.findTransformECC(template, moving, warp, cv2.MOTION_AFFINE,
-                                                 criteria, None, 1)
+        # OpenCV's stubs do not admit None for the optional input mask.
+        correlation, warp = cv2.findTransformECC(  # type: ignore[call-overload]
+            template, moving, warp, cv2.MOTION_AFFINE, criteria, None, 1)
     except cv2.error:  # did not converge, or the overlap vanished
         return None, None
     if not np.all(np.isfinite(warp)):

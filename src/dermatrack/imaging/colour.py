@@ -52,6 +52,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 
@@ -69,7 +70,9 @@ __all__ = [
 ]
 
 #: colour-science correction method and its options (see the module docstring).
-CORRECTION_METHOD = {"method": "Finlayson 2015", "degree": 2, "root_polynomial_expansion": True}
+CORRECTION_METHOD: dict[str, Any] = {
+    "method": "Finlayson 2015", "degree": 2, "root_polynomial_expansion": True,
+}
 
 # sRGB (IEC 61966-2-1) primaries with the D65 white: linear RGB -> XYZ.
 _RGB_TO_XYZ = np.array([[0.4124564, 0.3575761, 0.1804375],
@@ -517,7 +520,8 @@ def calibrate_with_colorchecker(rgb: np.ndarray) -> ChartCalibration:
                 continue
             if not np.isfinite(errors).all():
                 continue
-            if best is not None and float(errors.mean()) >= best.delta_e2000_mean:
+            if best is not None and best.delta_e2000_mean is not None \
+                    and float(errors.mean()) >= best.delta_e2000_mean:
                 continue
             centres = _project(homography, _grid_centres())
             pitch_px = float(np.mean([
@@ -535,7 +539,7 @@ def calibrate_with_colorchecker(rgb: np.ndarray) -> ChartCalibration:
                 chart_mm_per_px=PATCH_PITCH_MM / pitch_px, chart_quad=corners,
                 swatch_order=order,
             )
-    if best is None:
+    if best is None or best.chart_quad is None:
         return ChartCalibration.none()
     # The mask covers the card frame too: the grid scaled about its centre by the
     # card-to-grid ratio (about 1.1 horizontally, 1.25 vertically), here a uniform 1.3.

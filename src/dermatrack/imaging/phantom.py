@@ -331,6 +331,8 @@ def _encode_jpeg(rgb: np.ndarray, quality: int) -> np.ndarray:
     if not ok:  # pragma: no cover - OpenCV always encodes a valid uint8 image
         raise RuntimeError("JPEG encoding failed")
     back = cv2.imdecode(buf, cv2.IMREAD_COLOR)
+    if back is None:  # pragma: no cover - decoding what OpenCV just encoded
+        raise RuntimeError("JPEG decoding failed")
     return cv2.cvtColor(back, cv2.COLOR_BGR2RGB).astype(np.float32) / 255.0
 
 

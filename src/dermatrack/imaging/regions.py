@@ -221,8 +221,7 @@ def skin_mask(rgb: np.ndarray, *, seed: np.ndarray | None = None) -> np.ndarray:
              & (chroma_table >= 0.4 * chroma)
              & (chroma_table <= chroma + max(4.0 * chroma_sd, 20.0))).astype(np.uint8)
     # One gather on a combined 16-bit index is much faster than 2-D fancy indexing.
-    index = cv2.add(cv2.multiply(a_code.astype(np.uint16), 256, dtype=cv2.CV_16U),
-                    b_code.astype(np.uint16))
+    index = a_code.astype(np.uint16) * np.uint16(256) + b_code.astype(np.uint16)
     accepted = np.take(table.ravel(), index).astype(bool)
     lightness_floor = 0.5 * float(np.median(lightness[seed]))
     return accepted & (lightness >= lightness_floor)

@@ -445,7 +445,7 @@ def _gabor_response(lum: np.ndarray, scales: list[float], n_orient: int = 8) -> 
     for sigma in scales:
         size = int(6 * sigma) | 1
         for k in range(n_orient):
-            kern = cv2.getGaborKernel((size, size), sigma, np.pi * k / n_orient,
+            kern: np.ndarray = cv2.getGaborKernel((size, size), sigma, np.pi * k / n_orient,
                                       lambd=4.0 * sigma, gamma=0.5, psi=0.0,
                                       ktype=cv2.CV_32F)
             kern -= kern.mean()

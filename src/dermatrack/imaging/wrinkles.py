@@ -306,7 +306,7 @@ def detect_wrinkles(lstar: np.ndarray, mask: np.ndarray, mm_per_px: float | None
     ys, xs = ys[on], xs[on]
 
     def scatter(values: np.ndarray, dtype: type = np.float32) -> np.ndarray:
-        out = np.zeros(shape, dtype)
+        out: np.ndarray = np.zeros(shape, dtype)
         out[ys, xs] = values[on]
         return out
 

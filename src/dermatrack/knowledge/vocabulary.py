@@ -136,7 +136,8 @@ class Vocabulary:
             return term
         close = difflib.get_close_matches(str(code), list(terms), n=3, cutoff=0.6)
         hint = f"; did you mean {', '.join(close)}?" if close else f"; known: {', '.join(terms)}"
-        singular = kind[:-1] if kind.endswith("s") else kind
+        singular = (kind[:-3] + "y" if kind.endswith("ies")
+                    else kind[:-1] if kind.endswith("s") else kind)
         raise InputError(f"unknown {singular.replace('_', ' ')} code {code!r}{hint}", field=field)
 
     def canonical_region(self, code: str) -> str:

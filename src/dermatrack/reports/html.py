@@ -36,6 +36,15 @@ SIZE_METRICS = ("area_mm2",)
 DEVICE_CONTEXT_METRICS = ("l_star", "b_star", "ita_deg", "R0")
 
 
+def _is_synthetic(store: Store, synthetic: bool | None) -> bool:
+    """``synthetic`` if given; else whether the data directory is a demo clinic's."""
+    if synthetic is not None:
+        return synthetic
+    from dermatrack.demo.build import MARKER
+
+    return (store.settings.data_dir / MARKER).is_file()
+
+
 def data_uri(png: bytes) -> str:
     """A PNG as a ``data:`` URI for an ``<img src>``."""
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
@@ -97,6 +106,23 @@ def _comparisons(store: Store, timeline: Any) -> list[dict[str, Any]]:
     return pairs
 
 
+def _scale_meaning(score: Mapping[str, Any]) -> dict[str, Any]:
+    """A score's scale name, range, better direction and the label of its level."""
+    from dermatrack.clinic.scales import get_scale
+    from dermatrack.errors import InputError
+
+    try:
+        scale = get_scale(score["instrument"], score.get("version"))
+    except InputError:  # a score of a scale version this release no longer ships
+        return {"scale": score["instrument"], "range": "–", "meaning": "–"}
+    level = scale.level(score["total"]) if score.get("total") is not None else None
+    better = {"lower": "lower is better", "higher": "higher is better"}.get(
+        scale.improvement, "")
+    return {"scale": scale.name, "range": f"{scale.min}-{scale.max}"
+            + (f", {better}" if better else ""),
+            "meaning": level.label if level is not None else "–"}
+
+
 def _change_rows(timeline: Any) -> list[dict[str, Any]]:
     from dermatrack.services.outcomes import METRIC_DIRECTIONS
 
@@ -121,7 +147,7 @@ def _change_rows(timeline: Any) -> list[dict[str, Any]]:
     return rows
 
 
-def patient_report_html(store: Store, patient_id: str, *, synthetic: bool = False,
+def patient_report_html(store: Store, patient_id: str, *, synthetic: bool | None = None,
                         cohort_link: str | None = None) -> str:
     """The progress report of one patient as a standalone HTML page.
 
@@ -132,7 +158,8 @@ def patient_report_html(store: Store, patient_id: str, *, synthetic: bool = Fals
     patient_id:
         The patient (pseudonymous id).
     synthetic:
-        Say at the top that the data are synthetic (the demo clinic).
+        Say at the top that the data are synthetic; by default, when the data directory
+        is one ``dermatrack demo`` made.
     cohort_link:
         Optional link back to the cohort report.
     """
@@ -145,13 +172,14 @@ def patient_report_html(store: Store, patient_id: str, *, synthetic: bool = Fals
              and sum(p.value is not None for p in s.points) >= 2]
     trajectories = data_uri(trajectory_figure(shown)) if shown else None
     sessions = [s for visit in timeline.visits for s in visit.sessions]
-    scores = [dict(s, timepoint=visit.timepoint) for visit in timeline.visits
-              for s in visit.scores]
+    scores = [dict(s, timepoint=visit.timepoint, **_scale_meaning(s))
+              for visit in timeline.visits for s in visit.scores]
     return _environment().get_template("patient.html").render(
         title=f"Progress report: {patient_id}", timeline=timeline,
         comparisons=_comparisons(store, timeline), trajectories=trajectories,
         changes=_change_rows(timeline), sessions=sessions, scores=scores,
-        synthetic_note=SYNTHETIC_NOTE if synthetic else None, cohort_link=cohort_link,
+        synthetic_note=SYNTHETIC_NOTE if _is_synthetic(store, synthetic) else None,
+        cohort_link=cohort_link,
         generated=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         mdc_sources=sorted({s.mdc_source for s in timeline.series if s.mdc_source}))
 
@@ -160,7 +188,8 @@ def _group_label(group: Mapping[str, Any]) -> str:
     return " · ".join(str(v) for v in group.values()) or "all"
 
 
-def cohort_report_html(store: Store, *, modality: str | None = None, synthetic: bool = False,
+def cohort_report_html(store: Store, *, modality: str | None = None,
+                       synthetic: bool | None = None,
                        patient_links: Mapping[str, str] | None = None,
                        extra_tables: list[dict[str, Any]] | None = None,
                        deidentified: bool = False) -> str:
@@ -171,7 +200,8 @@ def cohort_report_html(store: Store, *, modality: str | None = None, synthetic: 
     modality:
         Only this modality's patients (a vocabulary modality code); all by default.
     synthetic:
-        Say at the top that the data are synthetic.
+        Say at the top that the data are synthetic; by default, when the data directory
+        is one ``dermatrack demo`` made.
     patient_links:
         Patient id to the URL of their report (the demo links one file per patient).
     extra_tables:
@@ -187,21 +217,31 @@ def cohort_report_html(store: Store, *, modality: str | None = None, synthetic: 
     ValueError
         ``patient_links`` given with ``deidentified``: links would name patients.
     """
-    from dermatrack.reports.plots import forest_figure
-    from dermatrack.services.outcomes import cohort_data, cohort_summary
+    from dermatrack.reports.plots import forest_figure, split_forest
+    from dermatrack.services.outcomes import cohort_data, cohort_summary, load_mdc
 
     if deidentified and patient_links:
         raise ValueError("a de-identified cohort report links to no patient")
     summary = cohort_summary(store, modality=modality, deidentified=deidentified)
     forest = [row for row in summary["forest"] if row["n"] > 0]
-    figure = data_uri(forest_figure(forest, units=summary["units"])) if forest else None
+    mdc = load_mdc(store.settings)
+
+    def mdc_of(key: str, region: str | None) -> float | None:
+        kind, _, metric = key.partition(":")
+        found = mdc.lookup(kind, metric, region)
+        return None if found is None else found[0]
+
+    # Several figures of whole panels, each small enough for a PDF page.
+    figures = [data_uri(forest_figure(part, units=summary["units"], mdc=mdc_of))
+               for part in split_forest(forest)]
+
     patient_rows = None
     if not deidentified:
         patients = cohort_data(store, modality=modality).patients
         patient_rows = patients.sort_values(["modality", "patient"]).to_dict("records")
     return _environment().get_template("cohort.html").render(
         title="Cohort report" + (f": {modality}" if modality else ""), summary=summary,
-        forest=figure, group_label=_group_label, patients=patient_rows,
+        forest=figures, group_label=_group_label, mdc_of=mdc_of, patients=patient_rows,
         patient_links=patient_links or {}, extra_tables=extra_tables or [],
-        synthetic_note=SYNTHETIC_NOTE if synthetic else None,
+        synthetic_note=SYNTHETIC_NOTE if _is_synthetic(store, synthetic) else None,
         generated=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"))

@@ -89,8 +89,40 @@ def trajectory_figure(series: Sequence[Any], *, columns: int = 3) -> bytes:
     return _png(figure)
 
 
-def forest_figure(rows: Sequence[Mapping[str, Any]], *, units: Mapping[str, str] | None = None
-                  ) -> bytes:
+#: Tallest forest figure (inches at its 7 in width): an A4 page holds about 10 in of it.
+FOREST_MAX_HEIGHT_IN = 9.0
+
+
+def _forest_height(panel_rows: Sequence[int]) -> float:
+    return 0.6 + sum(0.24 * max(1, n) + 0.5 for n in panel_rows)
+
+
+def split_forest(rows: Sequence[Mapping[str, Any]], *,
+                 max_height_in: float = FOREST_MAX_HEIGHT_IN
+                 ) -> list[list[Mapping[str, Any]]]:
+    """Split forest rows into figures of whole panels no taller than ``max_height_in``.
+
+    A figure is one image, and an image cannot break across pages: one tall forest plot
+    would be cut off in a PDF. A single panel taller than the limit gets a figure of its
+    own.
+    """
+    panels: dict[tuple[Any, Any], list[Mapping[str, Any]]] = {}
+    for row in rows:
+        panels.setdefault((row["metric"], row.get("region")), []).append(row)
+    figures: list[list[Mapping[str, Any]]] = []
+    sizes: list[int] = []
+    for panel in panels.values():
+        if figures and _forest_height([*sizes, len(panel)]) <= max_height_in:
+            figures[-1].extend(panel)
+            sizes.append(len(panel))
+        else:
+            figures.append(list(panel))
+            sizes = [len(panel)]
+    return figures
+
+
+def forest_figure(rows: Sequence[Mapping[str, Any]], *, units: Mapping[str, str] | None = None,
+                  mdc: Any = None) -> bytes:
     """Forest plot of mean change from baseline with 95 % CI, one panel per metric.
 
     Parameters
@@ -101,6 +133,9 @@ def forest_figure(rows: Sequence[Mapping[str, Any]], *, units: Mapping[str, str]
         estimate are drawn as "no data".
     units:
         Metric to unit, for the axis labels.
+    mdc:
+        Optional ``mdc(metric, region) -> float | None``: each panel with an MDC95 shades
+        the band of +/- MDC95 around zero, the changes one measurement cannot resolve.
 
     Returns
     -------
@@ -115,7 +150,7 @@ def forest_figure(rows: Sequence[Mapping[str, Any]], *, units: Mapping[str, str]
     panels = list(dict.fromkeys((row["metric"], row.get("region")) for row in rows))
     heights = [max(1, sum((row["metric"], row.get("region")) == p for row in rows))
                for p in panels]
-    figure = _figure(7.0, 0.6 + sum(0.24 * h + 0.5 for h in heights))
+    figure = _figure(7.0, _forest_height(heights))
     axes = figure.subplots(len(panels), 1, squeeze=False,
                            gridspec_kw={"height_ratios": heights})
     for ax, (metric, region) in zip(axes[:, 0], panels, strict=True):
@@ -131,6 +166,9 @@ def forest_figure(rows: Sequence[Mapping[str, Any]], *, units: Mapping[str, str]
             ax.plot([row["estimate"]], [yi], marker="s", color="#1f4e79",
                     markersize=3 + min(row["n"], 40) / 6)
         ax.axvline(0.0, color="black", linewidth=0.8)
+        band = mdc(metric, region) if mdc is not None else None
+        if band:
+            ax.axvspan(-band, band, color="#c6d6e8", alpha=0.5, linewidth=0)
         ax.set_yticks(y, [f"{label} (n={row['n']})" for label, row in
                           zip(labels, mine, strict=True)], fontsize=7)
         ax.set_ylim(-0.7, len(mine) - 0.3)
@@ -139,7 +177,8 @@ def forest_figure(rows: Sequence[Mapping[str, Any]], *, units: Mapping[str, str]
         ax.set_title(title, fontsize=8, loc="left")
         ax.tick_params(axis="x", labelsize=7)
         ax.grid(axis="x", alpha=0.3)
-    axes[-1, 0].set_xlabel("mean change from baseline (95 % CI)", fontsize=7)
+    axes[-1, 0].set_xlabel("mean change from baseline (95 % CI)"
+                           + ("; shaded: ± MDC95" if mdc is not None else ""), fontsize=7)
     return _png(figure)
 
 

@@ -170,8 +170,12 @@ def export_dataset(store: Store, out: str | Path, *, format: ExportFormat) -> di
         if format == "csv":
             frame.to_csv(path, index=False)
         else:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
             # No pandas metadata block: it would only repeat the column names and types.
-            frame.to_parquet(path, index=False, engine="pyarrow")
+            table = pa.Table.from_pandas(frame, preserve_index=False)
+            pq.write_table(table.replace_schema_metadata(None), path)
     except OSError as exc:
         raise InputError(f"cannot write {path}: {exc.strerror or exc}", field="out") from exc
     return {"path": str(path), "format": format, "rows": len(rows),

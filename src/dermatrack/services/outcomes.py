@@ -17,7 +17,9 @@ data directory (``DERMATRACK_DATA_DIR``) are read, in this order of preference:
 
 ``repeatability.json``
     The clinic's own repeatability, from repeated captures of the same patients:
-    ``dermatrack repeatability CAPTURES.csv --json > DATA_DIR/repeatability.json``.
+    ``dermatrack repeatability CAPTURES.csv --save`` writes it (``--json`` output
+    redirected here works too). The demo clinic stores its device metrics' MDC95 here,
+    from repeated synthetic captures.
 ``repeatability-imaging.json``
     The imaging validation's repeatability on phantoms under ordinary capture changes
     (exposure, white balance, blur, noise, JPEG, small rotation and shift), written by
