@@ -20,7 +20,10 @@ References
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
 
 import numpy as np
 
@@ -127,18 +130,30 @@ def _to_uint8(rgb: np.ndarray) -> np.ndarray:
     return cv2.convertScaleAbs(np.ascontiguousarray(rgb, dtype=np.float32), alpha=255.0)
 
 
+_MESH_LOCK = threading.Lock()
+
+
+@lru_cache(maxsize=1)
+def _face_mesh() -> Any:
+    """One FaceMesh graph per process: loading the model costs more than a photo's
+    inference, and each load prints MediaPipe's native log lines again."""
+    import mediapipe as mp
+
+    return mp.solutions.face_mesh.FaceMesh(static_image_mode=True, refine_landmarks=True,
+                                           max_num_faces=1)
+
+
 def _landmarks(rgb8: np.ndarray) -> np.ndarray | None:
     """FaceMesh landmarks of the largest face, in full-resolution pixel coordinates."""
     import cv2
-    import mediapipe as mp
 
     height, width = rgb8.shape[:2]
     factor = min(1.0, LANDMARK_SIZE / max(height, width))
     small = rgb8 if factor == 1.0 else cv2.resize(
         rgb8, (round(width * factor), round(height * factor)), interpolation=cv2.INTER_AREA)
-    with mp.solutions.face_mesh.FaceMesh(static_image_mode=True, refine_landmarks=True,
-                                         max_num_faces=1) as mesh:
-        result = mesh.process(np.ascontiguousarray(small))
+    # A MediaPipe graph is not safe to run from two threads at once.
+    with _MESH_LOCK:
+        result = _face_mesh().process(np.ascontiguousarray(small))
     if not result.multi_face_landmarks:
         return None
     points = result.multi_face_landmarks[0].landmark
