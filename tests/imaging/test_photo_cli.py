@@ -243,3 +243,25 @@ def test_masks_of_two_images_with_one_stem_are_refused(cli, images, tmp_path):
     r = cli("photo", "analyze", images[0], other, "--no-face", "--masks", tmp_path / "m")
     assert r.code == 2 and "--masks" in r.stderr and "visit2" in r.stderr
     assert not (tmp_path / "m").exists()
+
+
+def test_a_broken_analysis_names_the_file_without_a_traceback(cli, images, monkeypatch):
+    from dermatrack.imaging import analysis
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("simulated failure inside the analysis")
+
+    monkeypatch.setattr(analysis, "run_analysis", broken)
+    r = cli("photo", "analyze", images[0], "--json")
+    assert r.code == 1
+    assert r.stdout == ""
+    line, = r.stderr.strip().splitlines()
+    assert str(images[0]) in line and "simulated failure" in line
+
+
+def test_unwritable_masks_directory_exits_2(cli, images, tmp_path):
+    blocker = tmp_path / "masks"
+    blocker.write_text("a file where the masks folder should be")
+    r = cli("photo", "analyze", images[0], "--masks", blocker, "--json")
+    assert r.code == 2
+    assert "cannot write masks" in r.stderr and "Traceback" not in r.stderr

@@ -8,13 +8,14 @@ and print. Heavy imports happen inside the commands.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
 import typer
 
 from dermatrack.cli.output import JSON_OPTION_HELP, console, emit_json, err_console
-from dermatrack.errors import InputError
+from dermatrack.errors import DermatrackError, InputError
 
 photo_app = typer.Typer(name="photo", help="Skin metrics from clinical photographs.",
                         no_args_is_help=True)
@@ -41,8 +42,9 @@ def _write_masks(directory: Path, stem: str, masks: dict[str, Any]) -> None:
 
 def _analyze_one(path: str, mm_per_px: float | None, use_face: bool,
                  masks_dir: str | None) -> tuple[str, Any]:
-    """Worker: read, analyse and optionally write masks. Returns ("ok", report) or
-    ("error", message) so that a bad file is reported by name, not as a traceback."""
+    """Worker: read, analyse and optionally write masks. Returns ("ok", report),
+    ("error", message) for bad input or an unwritable output, or ("failed", message)
+    when the analysis itself broke, so that the file is named instead of a traceback."""
     from dermatrack.imaging.analysis import run_analysis
     from dermatrack.imaging.io import read_image
 
@@ -53,6 +55,12 @@ def _analyze_one(path: str, mm_per_px: float | None, use_face: bool,
             _write_masks(Path(masks_dir), Path(path).stem, result.masks())
     except InputError as exc:
         return "error", str(exc)
+    except OSError as exc:
+        return "error", f"{path}: cannot write masks: {exc.strerror or exc}"
+    except Exception as exc:  # reported per file; DERMATRACK_DEBUG re-raises
+        if os.environ.get("DERMATRACK_DEBUG"):
+            raise
+        return "failed", f"{path}: analysis failed ({type(exc).__name__}: {exc})"
     return "ok", result.report
 
 
@@ -134,6 +142,8 @@ def analyze_cmd(
         if status == "error":
             raise InputError(payload if str(path.name) in payload else f"{path}: {payload}",
                              field="IMAGE")
+        if status == "failed":
+            raise DermatrackError(payload)
         reports[i] = payload
     if as_json:
         emit_json(reports[0] if len(reports) == 1 else reports)
