@@ -374,17 +374,11 @@ def _print_validation(report: dict[str, Any], out: Path, quick: bool) -> None:
 
 def _real_faces() -> dict[str, Any]:
     """scikit-image's astronaut and matplotlib's grace_hopper, as float sRGB arrays."""
-    import numpy as np
-    from skimage import data
+    from dermatrack.imaging.io import sample_face
 
-    faces: dict[str, Any] = {"astronaut": data.astronaut().astype(np.float32) / 255.0}
+    faces: dict[str, Any] = {"astronaut": sample_face("astronaut")}
     try:
-        import matplotlib.cbook as cbook
-
-        from dermatrack.imaging.io import read_image
-
-        faces["grace_hopper"] = read_image(
-            cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)).rgb
+        faces["grace_hopper"] = sample_face("grace_hopper")
     except (OSError, InputError):
         err_console.print("grace_hopper sample not found; skipped")
     return faces

@@ -7,11 +7,11 @@ clinician``), so that it never appears in the process list or the shell history.
 
 from __future__ import annotations
 
-import os
 import sys
 
 import typer
 
+from dermatrack.cli._input import actor_name
 from dermatrack.cli.output import JSON_OPTION_HELP
 from dermatrack.errors import InputError
 
@@ -21,10 +21,6 @@ user_app = typer.Typer(help="Accounts of the web app: add, list, deactivate.",
 DATA_HELP = "Data directory (database and photos); default: $DERMATRACK_DATA_DIR."
 ROLE_HELP = ("clinician (all patient work), reception (demographics and scheduling), "
              "researcher (de-identified cohort data), admin (users and the audit log).")
-
-
-def _actor() -> str:
-    return f"{os.environ.get('USER') or 'cli'}@cli"
 
 
 def _settings(data_dir: str | None):
@@ -107,7 +103,7 @@ def register(app: typer.Typer) -> None:
         accounts.check_username(username)
         password = read_new_password()
         with _store(data) as store:
-            user = accounts.add_user(store, username, role, password, actor=_actor())
+            user = accounts.add_user(store, username, role, password, actor=actor_name(None))
         if as_json:
             emit_json(user.model_dump(mode="json"))
         else:
@@ -147,7 +143,7 @@ def register(app: typer.Typer) -> None:
         from dermatrack.services import accounts
 
         with _store(data) as store:
-            accounts.set_active(store, username, False, actor=_actor())
+            accounts.set_active(store, username, False, actor=actor_name(None))
         console.print(f"Deactivated {username}.")
 
     app.add_typer(user_app, name="user")

@@ -130,20 +130,10 @@ def face_image(name: str, *, quick: bool) -> np.ndarray:
     """A bundled real face as float32 sRGB, upscaled (``astronaut`` or ``grace_hopper``)."""
     import cv2
 
-    if name == "astronaut":
-        from skimage import data
+    from dermatrack.imaging.io import sample_face
 
-        rgb8 = data.astronaut()
-    elif name == "grace_hopper":
-        from matplotlib import cbook
-        from PIL import Image
-
-        with Image.open(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)) as image:
-            rgb8 = np.asarray(image.convert("RGB"))
-    else:
-        raise ValueError(f"unknown face {name!r}")
     factor = QUICK_FACE_UPSCALE if quick else FACE_UPSCALE
-    rgb = rgb8.astype(np.float32) / 255.0
+    rgb = sample_face(name)
     if factor != 1:
         rgb = cv2.resize(rgb, None, fx=factor, fy=factor, interpolation=cv2.INTER_CUBIC)
     return np.clip(rgb, 0.0, 1.0)

@@ -25,7 +25,8 @@ import numpy as np
 
 from dermatrack.errors import InputError
 
-__all__ = ["DEFAULT_MAX_PIXELS", "LoadedImage", "read_image", "write_jpeg", "write_png"]
+__all__ = ["DEFAULT_MAX_PIXELS", "SAMPLE_FACES", "LoadedImage", "read_image", "sample_face",
+           "write_jpeg", "write_png"]
 
 DEFAULT_MAX_PIXELS = 100_000_000
 
@@ -369,6 +370,28 @@ def _save(path: str | Path, array: np.ndarray, format_name: str, **options) -> N
     # A fresh image carries no info dict; pass no exif, icc_profile or pnginfo so the
     # file holds pixels only.
     image.save(Path(path), format=format_name, **options)
+
+
+SAMPLE_FACES = ("astronaut", "grace_hopper")
+"""Real face photographs that ship inside installed packages (nothing is downloaded)."""
+
+
+def sample_face(name: str) -> np.ndarray:
+    """A bundled real face photograph as float32 sRGB in [0, 1], shape (H, W, 3).
+
+    ``astronaut`` is scikit-image's ``data.astronaut()`` (NASA, public domain);
+    ``grace_hopper`` is matplotlib's sample ``grace_hopper.jpg``, read through
+    :func:`read_image` like any photograph.
+    """
+    if name == "astronaut":
+        from skimage import data
+
+        return data.astronaut().astype(np.float32) / 255.0
+    if name == "grace_hopper":
+        from matplotlib import cbook
+
+        return read_image(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)).rgb
+    raise ValueError(f"unknown sample face {name!r}; expected one of {SAMPLE_FACES}")
 
 
 def write_png(path: str | Path, array: np.ndarray) -> None:

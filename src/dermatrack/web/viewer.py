@@ -76,9 +76,9 @@ def change_overlay(baseline: np.ndarray, aligned: np.ndarray,
     valid:
         Bool ``(H, W)``: pixels the aligned follow-up covers.
     """
-    from skimage.color import rgb2lab
+    from dermatrack.imaging.colour import srgb_to_lab
 
-    delta_e = np.linalg.norm(rgb2lab(aligned) - rgb2lab(baseline), axis=2)
+    delta_e = np.linalg.norm(srgb_to_lab(aligned) - srgb_to_lab(baseline), axis=2)
     strength = np.clip((delta_e - VISIBLE_DELTA_E) / (SATURATED_DELTA_E - VISIBLE_DELTA_E),
                        0, 1)
     strength[~valid] = 0
