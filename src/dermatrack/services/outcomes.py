@@ -48,6 +48,8 @@ from sqlalchemy import select
 
 from dermatrack.config import Settings
 from dermatrack.errors import InputError
+from dermatrack.imaging.definitions import PHOTO_KIND
+from dermatrack.metrics import all_metrics
 from dermatrack.outcomes.change import Direction
 from dermatrack.services.common import Store, get_patient
 from dermatrack.services.plans import PlanOut, plans_of
@@ -57,45 +59,21 @@ IMAGING_MDC_FILE = "repeatability-imaging.json"
 
 DAYS_PER_MONTH = 365.25 / 12
 
-#: Which way each metric improves after rejuvenation treatment ("lower" or "higher").
-#: Metrics missing here (ITA°, L*, b*, melanin index, R0, ...) have no better direction:
-#: their changes are reported as real or not, never as improved or worsened.
+#: Which way each metric improves after rejuvenation treatment ("lower" or "higher"), from
+#: the metric definitions of the cores. Metrics with no better direction (ITA°, L*, b*,
+#: melanin index, R0, ...) are absent: their changes are reported as real or not, never as
+#: improved or worsened.
 METRIC_DIRECTIONS: dict[str, Direction] = {
-    "wrinkles.count": "lower", "wrinkles.length_mm": "lower",
-    "wrinkles.density_mm_per_cm2": "lower", "wrinkles.mean_width_mm": "lower",
-    "wrinkles.area_fraction": "lower", "wrinkles.severity_index": "lower",
-    "pigment.spot_count": "lower", "pigment.spot_area_fraction": "lower",
-    "pigment.evenness": "lower",
-    "redness.a_star": "lower", "redness.erythema_index": "lower",
-    "redness.red_area_fraction": "lower",
-    "texture.roughness": "lower",
-    "pores.count": "lower", "pores.density_per_cm2": "lower",
-    "pores.mean_diameter_mm": "lower",
-    # Profilometry: shallower furrows and a smoother surface (ISO 25178-2).
-    "Sa": "lower", "Sq": "lower", "Sz": "lower", "furrow_depth_um": "lower",
-    "furrow_volume_um3_per_mm2": "lower", "Ra": "lower", "Rz": "lower",
-    # Suction elasticity: more of the deformation recovered (R2 gross, R5 net, R7
-    # biological elasticity; Ryu 2008 uses R2 and R7 as ageing markers).
-    "R2": "higher", "R5": "higher", "R7": "higher",
-    # Colorimetry: a lower a* is less redness.
-    "a_star": "lower", "erythema_index": "lower",
-}
+    d.code: d.direction for d in all_metrics() if d.direction is not None}
 
 #: Scale instruments where a lower total is better after treatment (Glogau, VSS, ...);
 #: GAIS is a rating *of* change, so it is reported as given, not differenced.
 SCORED_CHANGE_INSTRUMENTS = ("glogau", "goodman_baron_qualitative", "vancouver_scar_scale")
 
 #: Photo metric that shows each concern best (region ``whole``): the metric a responder
-#: is judged on when no GAIS rating exists.
+#: is judged on when no GAIS rating exists (declared by the metric definitions).
 CONCERN_METRICS: dict[str, str] = {
-    "fine_lines": "wrinkles.length_mm", "wrinkles": "wrinkles.length_mm",
-    "laxity": "wrinkles.length_mm", "volume_loss": "wrinkles.length_mm",
-    "texture": "texture.roughness", "acne_scars": "texture.roughness",
-    "stretch_marks": "texture.roughness", "enlarged_pores": "pores.count",
-    "dyspigmentation": "pigment.spot_area_fraction", "melasma": "pigment.spot_area_fraction",
-    "post_inflammatory_hyperpigmentation": "pigment.spot_area_fraction",
-    "erythema": "redness.red_area_fraction",
-}
+    concern: d.code for d in all_metrics(PHOTO_KIND) for concern in d.concerns}
 
 #: Metrics shown in the cohort tables and the forest plot (region ``whole`` for photos).
 HEADLINE_METRICS: tuple[tuple[str, str], ...] = (

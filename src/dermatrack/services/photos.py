@@ -37,45 +37,19 @@ from pydantic import BaseModel
 from sqlalchemy import func, select
 
 from dermatrack.errors import InputError, NotFoundError
+from dermatrack.imaging.definitions import PHOTO_KIND, PHOTO_METRICS, unscaled_unit
 from dermatrack.services.common import Record, Store, get_patient, get_row, get_visit
 from dermatrack.services.observations import Measurement, add_observations, check_measurement
 from dermatrack.store.models import Observation, Photo
-
-PHOTO_KIND = "photo"
-"""Observation kind of the photo metrics."""
 
 StoredFormat = Literal["png", "jpeg"]
 
 JPEG_QUALITY = 95
 """Quality of a photograph stored as JPEG (libjpeg scale): visually lossless."""
 
-#: Unit of each metric when the physical scale is known (mm per pixel).
-METRIC_UNITS: dict[str, str] = {
-    "area_mm2": "mm²",
-    "wrinkles.count": "1",
-    "wrinkles.length_mm": "mm",
-    "wrinkles.density_mm_per_cm2": "mm/cm²",
-    "wrinkles.mean_width_mm": "mm",
-    "wrinkles.area_fraction": "1",
-    "wrinkles.severity_index": "1",
-    "pigment.l_star": "L*",
-    "pigment.b_star": "b*",
-    "pigment.ita_deg": "°",
-    "pigment.melanin_index": "a.u.",
-    "pigment.spot_count": "1",
-    "pigment.spot_area_fraction": "1",
-    "pigment.evenness": "L*",
-    "redness.a_star": "a*",
-    "redness.erythema_index": "a.u.",
-    "redness.red_area_fraction": "1",
-    "texture.roughness": "L*",
-    "pores.count": "1",
-    "pores.density_per_cm2": "1/cm²",
-    "pores.mean_diameter_mm": "mm",
-}
-
-#: The same units when the scale is unknown and lengths are in pixels.
-_UNSCALED = {"mm": "px", "mm²": "px²", "mm/cm²": "px/px²", "1/cm²": "1/px²"}
+#: Unit of each metric when the physical scale is known (mm per pixel), from the metric
+#: definitions of the imaging core.
+METRIC_UNITS: dict[str, str] = {d.code: d.unit for d in PHOTO_METRICS}
 
 METHOD = "dermatrack photo analysis (imaging.analysis); definitions in the metric docstrings"
 
@@ -158,7 +132,7 @@ def metric_rows(result: Mapping[str, Any]) -> list[dict[str, Any]]:
                     continue
                 unit = METRIC_UNITS.get(code, "1")
                 if not scaled:
-                    unit = _UNSCALED.get(unit, unit)
+                    unit = unscaled_unit(unit)
                 number = None if value is None or not math.isfinite(float(value)) \
                     else float(value)
                 rows.append({"region": region, "metric": code, "value": number, "unit": unit})

@@ -1,0 +1,119 @@
+"""Metric definitions: what every stored measurement means, in one place.
+
+Each metric dermatrack computes is defined once, beside the core that computes it
+(:mod:`dermatrack.imaging.definitions` for photographs, :mod:`dermatrack.devices.definitions`
+for instruments), as a :class:`MetricDefinition`: its code, a human label, its unit (as
+stored in observations, and as UCUM for exchange), which way it improves after
+rejuvenation treatment, the coarsest pixel size at which a photo metric can be measured,
+how many decimals are meaningful, a definition and its source. Services, reports, the web
+app and the exports read them from here (:func:`metric_definition`) instead of keeping
+lists of their own.
+
+This module has no I/O; the registries are imported lazily so that the imaging and
+device cores can import :class:`MetricDefinition` without a cycle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cache
+from typing import Literal
+
+__all__ = ["Direction", "MetricDefinition", "all_metrics", "metric_definition", "ucum_unit",
+           "metric_direction"]
+
+Direction = Literal["lower", "higher"]
+
+#: UCUM code (https://ucum.org) of each unit string dermatrack stores. Colour
+#: coordinates (L*, a*, b*) are dimensionless; arbitrary-unit indices are ``[arb'U]``.
+_UCUM: dict[str, str] = {
+    "1": "1", "mm": "mm", "mm²": "mm2", "mm/cm²": "mm/cm2", "1/cm²": "/cm2", "°": "deg",
+    "a.u.": "[arb'U]", "L*": "1", "a*": "1", "b*": "1", "%": "%", "µm": "um",
+    "µm³/µm²": "um3/um2", "µm³/mm²": "um3/mm2", "mm³": "mm3", "mm·s": "mm.s",
+    "px": "{pixel}", "px²": "{pixel}2", "px/px²": "/{pixel}", "1/px²": "/{pixel}2",
+    "m/s": "m/s", "kPa": "kPa", "nm": "nm",
+}
+
+
+@dataclass(frozen=True)
+class MetricDefinition:
+    """The definition of one metric.
+
+    Attributes
+    ----------
+    kind : observation kind that holds it (``photo``, ``surface``, ``colour``,
+        ``elasticity``, ...)
+    code : metric code as stored (``wrinkles.length_mm``, ``Sa``, ``R2``)
+    label : human name for tables and plots ("Wrinkle length")
+    unit : unit as stored in observations (``"1"`` for dimensionless)
+    direction : ``"lower"`` or ``"higher"`` when one way is an improvement after
+        rejuvenation treatment; ``None`` when neither is (skin tone, ITA): such changes are
+        reported as real or not, never as better or worse
+    decimals : decimals worth showing (the measurement's resolution)
+    description : the definition, in one or two sentences
+    source : the method's reference
+    concerns : concern codes (knowledge vocabulary) this metric shows best, region
+        ``whole``: the metric a responder is judged on when no rating exists
+    max_mm_per_px : coarsest pixel size (mm) at which a photo metric can be measured;
+        ``None`` when resolution does not limit it (colour statistics) or for devices
+    """
+
+    kind: str
+    code: str
+    label: str
+    unit: str
+    direction: Direction | None = None
+    decimals: int = 2
+    description: str = ""
+    source: str = ""
+    concerns: tuple[str, ...] = ()
+    max_mm_per_px: float | None = None
+
+    @property
+    def ucum(self) -> str:
+        """The unit as a UCUM code (for FHIR and other exchange formats)."""
+        return ucum_unit(self.unit)
+
+    @property
+    def display_unit(self) -> str:
+        """The unit as printed beside a value: empty for dimensionless figures."""
+        return "" if self.unit == "1" else self.unit
+
+
+def ucum_unit(unit: str) -> str:
+    """UCUM code of a stored unit string; unknown units become a UCUM annotation."""
+    return _UCUM.get(unit, "{" + unit.replace("}", "") + "}")
+
+
+@cache
+def _registry() -> dict[tuple[str, str], MetricDefinition]:
+    from dermatrack.devices.definitions import DEVICE_METRICS
+    from dermatrack.imaging.definitions import PHOTO_METRICS
+
+    registry: dict[tuple[str, str], MetricDefinition] = {}
+    for definition in (*PHOTO_METRICS, *DEVICE_METRICS):
+        key = (definition.kind, definition.code)
+        if key in registry:
+            raise ValueError(f"metric {key} is defined twice")
+        registry[key] = definition
+    return registry
+
+
+def all_metrics(kind: str | None = None) -> list[MetricDefinition]:
+    """Every metric definition, or those of one observation kind."""
+    return [d for d in _registry().values() if kind is None or d.kind == kind]
+
+
+def metric_definition(kind: str, code: str) -> MetricDefinition | None:
+    """The definition of ``code`` in observation kind ``kind``, or ``None``."""
+    return _registry().get((kind, code))
+
+
+def metric_direction(code: str, kind: str | None = None) -> Direction | None:
+    """Which way ``code`` improves (searching every kind when ``kind`` is not given)."""
+    candidates: Iterable[MetricDefinition] = (
+        [d] if kind is not None and (d := metric_definition(kind, code)) is not None
+        else [d for d in _registry().values() if d.code == code])
+    directions = {d.direction for d in candidates}
+    return directions.pop() if len(directions) == 1 else None
