@@ -1,7 +1,8 @@
 """Exceptions shared by every layer.
 
 Adapters turn these into the user-facing form: the CLI prints the message on one line of
-stderr and exits with code 2; the web layer answers 422 with the field named.
+stderr and exits with code 2; the web layer answers 422 with the field named (409 for a
+:class:`ConflictError`).
 """
 
 from __future__ import annotations
@@ -38,6 +39,30 @@ class InputError(DermatrackError):
         if self.field is not None:
             where.append(f"field '{self.field}'")
         return f"{', '.join(where)}: {self.message}" if where else self.message
+
+
+class ConflictError(InputError):
+    """The input breaks a rule about records already stored ("one visit per timepoint per
+    patient"), whether the service's own check or the database's constraint caught it.
+
+    A kind of :class:`InputError` (the CLI exits 2), answered 409 Conflict by the web layer.
+
+    Parameters
+    ----------
+    message:
+        One line naming the rule and the record that is already there.
+    rule:
+        The invariant's name (``visit_timepoint``, ``account_username``, ...), as listed in
+        docs/architecture.md.
+    existing:
+        The id of the record already stored, when known.
+    """
+
+    def __init__(self, message: str, *, rule: str, field: str | None = None,
+                 existing: str | None = None):
+        super().__init__(message, field=field)
+        self.rule = rule
+        self.existing = existing
 
 
 class NotFoundError(DermatrackError):

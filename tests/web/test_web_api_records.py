@@ -182,8 +182,10 @@ def test_account_changes_are_audited_without_the_password_hash(web):
     assert "password" not in str(created.json())
     duplicate = admin.post("/api/users", json={"username": "kim", "role": "reception",
                                                "password": "another long password"})
-    assert duplicate.status_code == 422
+    assert duplicate.status_code == 409  # a rule about stored records (docs/architecture.md)
     assert duplicate.json()["detail"][0]["loc"] == ["body", "username"]
+    assert duplicate.json()["detail"][0]["rule"] == "uq_account_username"
+    assert duplicate.json()["detail"][0]["existing"] == created.json()["id"]
     entry = next(e for e in _history(web, entity="account") if e.entity_id == created.json()["id"])
     assert entry.changes["password_hash"] == [None, None]
     assert entry.actor == "admin1@testclient"

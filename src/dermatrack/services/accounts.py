@@ -16,9 +16,10 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from dermatrack.errors import InputError, NotFoundError
-from dermatrack.services.common import Store
+from dermatrack.errors import ConflictError, InputError, NotFoundError
+from dermatrack.services.common import Store, naming_existing
 from dermatrack.store.accounts import ROLES, User
 
 USERNAME_PATTERN = re.compile(r"^[a-z][a-z0-9._-]{1,63}$")
@@ -27,6 +28,8 @@ MIN_PASSWORD_LENGTH = 10
 """Shortest accepted password (NIST SP 800-63B section 5.1.1.2 asks for at least 8)."""
 MAX_PASSWORD_LENGTH = 1024
 """Longest accepted password: bounds the hashing work an attacker can ask for."""
+
+USERNAME_RULE = "uq_account_username"
 
 _hasher = PasswordHasher()
 # A hash verified when the username does not exist, so that a wrong username costs as
@@ -80,10 +83,15 @@ def add_user(store: Store, username: str, role: str, password: str, *,
         raise InputError(f"unknown role {role!r}; expected one of {', '.join(ROLES)}",
                          field="role")
     password_hash = _hasher.hash(check_password(password))
-    with store.transaction(actor) as session:
+    def refuse_taken(session: Session) -> None:
         taken = session.scalars(select(User.id).where(User.username == username)).first()
         if taken is not None:
-            raise InputError(f"the username {username!r} is taken", field="username")
+            raise ConflictError(f"the username {username!r} is taken", rule=USERNAME_RULE,
+                                field="username", existing=taken)
+
+    with naming_existing(store, USERNAME_RULE, refuse_taken), \
+            store.transaction(actor) as session:
+        refuse_taken(session)
         user = User(username=username, role=role, password_hash=password_hash, active=True)
         session.add(user)
         session.flush()

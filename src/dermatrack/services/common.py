@@ -14,17 +14,18 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
-from sqlalchemy import event, exc, select
+from sqlalchemy import event, exc, select, update
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 
 from dermatrack.config import Settings, load_settings
-from dermatrack.errors import InputError, NotFoundError
+from dermatrack.errors import ConflictError, InputError, NotFoundError
 from dermatrack.services import audit
 from dermatrack.store.db import make_engine, make_session_factory
+from dermatrack.store.invariants import conflict_from
 from dermatrack.store.migrations import ensure_current
 from dermatrack.store.models import Patient, SoftDelete, Visit
 
@@ -65,8 +66,10 @@ class Store:
     def transaction(self, actor: str) -> Iterator[Session]:
         """A session whose writes are committed together at the end, audited as ``actor``.
 
-        Any exception rolls everything back. Database constraint violations the services
-        did not catch first become :class:`InputError`.
+        Any exception rolls everything back. A database refusal of one of the invariants
+        (:mod:`dermatrack.store.invariants`: another request won a race past the service's
+        own check) becomes the same :class:`ConflictError`; any other constraint violation
+        an :class:`InputError`.
         """
         actor = (actor or "").strip()
         if not actor:
@@ -76,6 +79,9 @@ class Store:
             with session.begin():
                 yield session
         except exc.IntegrityError as error:
+            conflict = conflict_from(error)
+            if conflict is not None:
+                raise conflict from error
             raise InputError(f"rejected by the database: {error.orig}",
                              field="record") from error
         finally:
@@ -99,6 +105,37 @@ class Store:
 
     def __exit__(self, *_exc_info: Any) -> None:
         self.close()
+
+
+def claim_row(session: Session, model: type[Any], row_id: str, condition: Any) -> bool:
+    """Lock row ``row_id`` of ``model`` for this transaction if ``condition`` still holds.
+
+    A state change checked in Python (``withdrawn_at`` is empty, the slot is not linked yet)
+    is a race: two transactions can both see the old state and both write. A conditional
+    ``UPDATE`` that changes nothing takes the row's write lock (PostgreSQL) or the
+    database's (SQLite) and re-evaluates the condition on the latest committed state, so of
+    simultaneous claims exactly one returns True; the others wait for it, then see the new
+    state. Call before loading the row, then change it through the ORM (audited).
+    """
+    result = session.execute(update(model).where(model.id == row_id, condition)
+                             .values(id=model.id).execution_options(synchronize_session=False))
+    return result.rowcount == 1
+
+
+@contextlib.contextmanager
+def naming_existing(store: Store, rule: str,
+                    check: Callable[[Session], None]) -> Iterator[None]:
+    """When the database refuses invariant ``rule`` (another request stored the same record
+    between the service's check and its write), run the service's own ``check`` again in a
+    fresh read so that the error names the record that is already there."""
+    try:
+        yield
+    except ConflictError as error:
+        if error.rule != rule or error.existing is not None:
+            raise
+        with store.reading() as session:
+            check(session)
+        raise
 
 
 def open_store(settings: Settings | None = None) -> Store:

@@ -17,14 +17,16 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from dermatrack.errors import InputError, NotFoundError
+from dermatrack.errors import ConflictError, InputError, NotFoundError
 from dermatrack.services.audit import record_read
 from dermatrack.services.common import (
     INCLUDE_DELETED,
     Record,
     Store,
+    claim_row,
     get_patient,
     get_row,
+    naming_existing,
     soft_delete,
     validate_input,
 )
@@ -341,17 +343,28 @@ def delete_patient(store: Store, patient_id: str, *, reason: str, actor: str) ->
         return _patient_out(patient, with_identity=False)
 
 
+VISIT_RULE = "uq_visit_patient_timepoint"
+
+
+def _refuse_second_visit(session: Session, visit_in: VisitIn) -> None:
+    existing = session.scalars(select(Visit).where(
+        Visit.patient_id == visit_in.patient_id,
+        Visit.timepoint == visit_in.timepoint)).first()
+    if existing is not None:
+        raise ConflictError(f"patient {visit_in.patient_id} already has a "
+                            f"{visit_in.timepoint} visit ({existing.id})", rule=VISIT_RULE,
+                            field="timepoint", existing=existing.id)
+
+
 def add_visit(store: Store, data: VisitIn | dict[str, Any], *, actor: str) -> VisitOut:
-    """Record a visit or assessment at a timepoint; one visit per timepoint per patient."""
+    """Record a visit or assessment at a timepoint; one visit per timepoint per patient
+    (held by the database too: of simultaneous requests for one timepoint, one is stored
+    and the others get a :class:`ConflictError` naming it)."""
     visit_in = validate_input(VisitIn, data)
-    with store.transaction(actor) as session:
+    with naming_existing(store, VISIT_RULE, lambda s: _refuse_second_visit(s, visit_in)), \
+            store.transaction(actor) as session:
         get_patient(session, visit_in.patient_id)
-        existing = session.scalars(select(Visit).where(
-            Visit.patient_id == visit_in.patient_id,
-            Visit.timepoint == visit_in.timepoint)).first()
-        if existing is not None:
-            raise InputError(f"patient {visit_in.patient_id} already has a "
-                             f"{visit_in.timepoint} visit ({existing.id})", field="timepoint")
+        _refuse_second_visit(session, visit_in)
         visit = Visit(**visit_in.model_dump())
         session.add(visit)
         session.flush()
@@ -388,10 +401,14 @@ def withdraw_consent(store: Store, consent_id: str, *, actor: str,
     if at.tzinfo is None:
         raise InputError("give the withdrawal time with its UTC offset", field="withdrawn_at")
     with store.transaction(actor) as session:
+        claim_row(session, Consent, consent_id, Consent.withdrawn_at.is_(None))
         row = get_row(session, Consent, consent_id)
+        session.refresh(row)
         if row.withdrawn_at is not None:
-            raise InputError(f"consent {consent_id} was already withdrawn on "
-                             f"{row.withdrawn_at.date().isoformat()}", field="consent_id")
+            raise ConflictError(f"consent {consent_id} was already withdrawn on "
+                                f"{row.withdrawn_at.date().isoformat()}",
+                                rule="consent_withdrawn_once", field="consent_id",
+                                existing=consent_id)
         if at < row.signed_at:
             raise InputError("withdrawn before it was signed", field="withdrawn_at")
         row.withdrawn_at = at

@@ -18,9 +18,18 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from dermatrack.errors import InputError
-from dermatrack.services.common import Record, Store, get_patient, get_row, validate_input
+from dermatrack.errors import ConflictError, InputError
+from dermatrack.services.common import (
+    Record,
+    Store,
+    claim_row,
+    get_patient,
+    get_row,
+    naming_existing,
+    validate_input,
+)
 from dermatrack.store.models import (
     PlannedModality,
     ScheduledSession,
@@ -227,11 +236,25 @@ def plans_of(session: Any, patient_id: str) -> list[PlanOut]:
     return [_plan_out(session, plan) for plan in plans]
 
 
+LINK_RULE = "uq_scheduled_session_session_id"
+
+
+def _refuse_second_link(session: Session, session_id: str) -> None:
+    other = session.scalars(select(ScheduledSession.id)
+                            .where(ScheduledSession.session_id == session_id)).first()
+    if other is not None:
+        raise ConflictError(f"session {session_id} already carries out scheduled session "
+                            f"{other}", rule=LINK_RULE, field="session_id", existing=other)
+
+
 def link_session(store: Store, scheduled_id: str, session_id: str, *,
                  actor: str) -> ScheduledOut:
     """Mark a scheduled session as carried out by a recorded treatment session."""
-    with store.transaction(actor) as session:
+    with naming_existing(store, LINK_RULE, lambda s: _refuse_second_link(s, session_id)), \
+            store.transaction(actor) as session:
+        claim_row(session, ScheduledSession, scheduled_id, ScheduledSession.session_id.is_(None))
         scheduled = get_row(session, ScheduledSession, scheduled_id, field="scheduled_id")
+        session.refresh(scheduled)
         treatment = get_row(session, TreatmentSession, session_id, field="session_id")
         planned = session.get(PlannedModality, scheduled.planned_modality_id)
         plan = session.get(TreatmentPlan, planned.plan_id)
@@ -241,8 +264,10 @@ def link_session(store: Store, scheduled_id: str, session_id: str, *,
             raise InputError(f"session {session_id} was {treatment.modality}, the plan "
                              f"schedules {planned.modality}", field="session_id")
         if scheduled.session_id is not None:
-            raise InputError(f"scheduled session {scheduled_id} is already linked to "
-                             f"{scheduled.session_id}", field="scheduled_id")
+            raise ConflictError(f"scheduled session {scheduled_id} is already linked to "
+                                f"{scheduled.session_id}", rule="scheduled_session_linked_once",
+                                field="scheduled_id", existing=scheduled.session_id)
+        _refuse_second_link(session, session_id)
         scheduled.session_id = treatment.id
         session.flush()
         return ScheduledOut.model_validate(scheduled)

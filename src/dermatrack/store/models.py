@@ -37,6 +37,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -54,6 +55,17 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+PLAN_STATUSES = ("active", "completed", "cancelled")
+"""A treatment plan is active until its sessions are done (completed) or it is stopped."""
+
+
+def _live(condition: str = "") -> dict[str, Any]:
+    """Keyword arguments of a partial index over rows that are not soft-deleted: a deleted
+    row does not count against a uniqueness rule (SQLite and PostgreSQL alike)."""
+    where = text("deleted_at IS NULL" + (f" AND {condition}" if condition else ""))
+    return {"unique": True, "sqlite_where": where, "postgresql_where": where}
 
 
 def new_id(prefix: str, length: int = RECORD_ID_LENGTH) -> str:
@@ -174,6 +186,8 @@ class Consent(SoftDelete, Base):
     __tablename__ = "consent"
     __table_args__ = (
         CheckConstraint("kind IN ('treatment', 'photography', 'research')", name="kind"),
+        CheckConstraint("withdrawn_at IS NULL OR withdrawn_at >= signed_at",
+                        name="withdrawn_after_signed"),
     )
 
     id: Mapped[str] = mapped_column(String(16), primary_key=True, default=lambda: new_id("C"))
@@ -197,6 +211,9 @@ class Concern(SoftDelete, Base):
 
 class TreatmentPlan(SoftDelete, Base):
     __tablename__ = "treatment_plan"
+    __table_args__ = (
+        CheckConstraint("status IN ('active', 'completed', 'cancelled')", name="status"),
+    )
 
     id: Mapped[str] = mapped_column(String(16), primary_key=True, default=lambda: new_id("TP"))
     patient_id: Mapped[str] = mapped_column(ForeignKey("patient.id"), index=True)
@@ -217,6 +234,10 @@ class PlannedModality(SoftDelete, Base):
 
 class ScheduledSession(SoftDelete, Base):
     __tablename__ = "scheduled_session"
+    __table_args__ = (
+        Index("uq_scheduled_session_session_id", "session_id",
+              **_live("session_id IS NOT NULL")),
+    )
 
     id: Mapped[str] = mapped_column(String(16), primary_key=True, default=lambda: new_id("SS"))
     planned_modality_id: Mapped[str] = mapped_column(ForeignKey("planned_modality.id"),
@@ -231,6 +252,7 @@ class Visit(SoftDelete, Base):
     """A visit or assessment at a named timepoint (baseline, session_1, m1, m3, m6, ...)."""
 
     __tablename__ = "visit"
+    __table_args__ = (Index("uq_visit_patient_timepoint", "patient_id", "timepoint", **_live()),)
 
     id: Mapped[str] = mapped_column(String(16), primary_key=True, default=lambda: new_id("V"))
     patient_id: Mapped[str] = mapped_column(ForeignKey("patient.id"), index=True)

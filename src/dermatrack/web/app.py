@@ -8,7 +8,8 @@ services of :mod:`dermatrack.services`; no route opens a database session itself
 
 Errors become the same responses everywhere: an :class:`~dermatrack.errors.InputError`
 is a 422 whose ``detail`` names the field, as FastAPI's own validation errors do; a
-:class:`~dermatrack.errors.NotFoundError` is a 404.
+:class:`~dermatrack.errors.NotFoundError` is a 404, a
+:class:`~dermatrack.errors.ConflictError` (a rule about stored records) a 409.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from starlette.middleware.base import BaseHTTPMiddleware
 
 from dermatrack import __version__
 from dermatrack.config import Settings
-from dermatrack.errors import InputError, NotFoundError
+from dermatrack.errors import ConflictError, InputError, NotFoundError
 from dermatrack.web.deps import PageForbidden, SignInRequired
 from dermatrack.web.security import Signer, SignInLimiter, load_or_create_secret
 
@@ -135,6 +136,14 @@ def create_app(settings: Settings, *, secret_key: str | None = None,
     app.mount("/static", StaticFiles(directory=str(WEB_DIR / "static")), name="static")
     api.include(app)
     pages.include(app)
+
+    @app.exception_handler(ConflictError)
+    async def _conflict(request: Request, error: ConflictError):
+        if _wants_html(request):
+            return pages.error_page(request, 409, str(error))
+        detail = input_error_detail(error)
+        detail[0].update(type="conflict", rule=error.rule, existing=error.existing)
+        return JSONResponse({"detail": detail}, status_code=409)
 
     @app.exception_handler(InputError)
     async def _input_error(request: Request, error: InputError):

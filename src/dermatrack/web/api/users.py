@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from dermatrack.services import accounts
 from dermatrack.services.accounts import UserOut
+from dermatrack.web.api import CONFLICT
 from dermatrack.web.deps import Principal, get_store, require
 
 router = APIRouter(tags=["users"])
@@ -30,7 +31,8 @@ def list_users(store=Depends(get_store), _: Principal = Depends(require("users")
     return accounts.list_users(store)
 
 
-@router.post("/users", response_model=UserOut, status_code=status.HTTP_201_CREATED)
+@router.post("/users", response_model=UserOut, status_code=status.HTTP_201_CREATED,
+             responses=CONFLICT)
 def add_user(body: UserIn, store=Depends(get_store),
              principal: Principal = Depends(require("users"))):
     return accounts.add_user(store, body.username, body.role, body.password,

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from dermatrack.services import patients
 from dermatrack.services.patients import TIMEPOINT_PATTERN, VisitOut
+from dermatrack.web.api import CONFLICT
 from dermatrack.web.deps import Principal, get_store, read_patient, require
 
 router = APIRouter(tags=["visits"])
@@ -34,7 +35,7 @@ def list_visits(patient_id: str, store=Depends(get_store),
 
 
 @router.post("/patients/{patient_id}/visits", response_model=VisitOut,
-             status_code=status.HTTP_201_CREATED)
+             status_code=status.HTTP_201_CREATED, responses=CONFLICT)
 def add_visit(patient_id: str, body: VisitBody, store=Depends(get_store),
               principal: Principal = Depends(require("scheduling"))):
     data = body.model_dump()

@@ -88,6 +88,6 @@ def error_page(request: Request, status_code: int, message: str,
     if principal is None:
         principal = session_principal(request)
     titles = {403: "Not allowed", 404: "Not found", 413: "File too large",
-              415: "Unsupported file type", 422: "Cannot do that"}
+              415: "Unsupported file type", 409: "Already recorded", 422: "Cannot do that"}
     return render(request, "error.html", principal, status_code=status_code,
                   title=titles.get(status_code, "Error"), message=message)
