@@ -23,7 +23,6 @@ from dermatrack.services import accounts, patients, plans
 from dermatrack.services.common import open_store
 from dermatrack.store.db import make_engine
 from dermatrack.store.migrations import current_revision, head_revision, upgrade
-
 from services.records import patient_data
 
 WRITERS = 6
