@@ -302,3 +302,34 @@ def test_check_rules_hold_in_the_database_and_read_as_conflicts(store, sql, rule
     with pytest.raises(ConflictError) as caught, store.transaction("tester") as session:
         session.execute(text(sql))
     assert caught.value.rule == rule
+
+
+def test_the_last_links_of_a_plan_complete_it_exactly_once(store, store_settings):
+    planned, sessions = _plan_with_sessions(store, 3)
+    slots = [s.id for s in planned.sessions]
+    plans.link_session(store, slots[0], sessions[0].id, actor="dr.lee")
+
+    def link(s, i):
+        # Two writers per remaining slot: each slot is won once, the plan completed once.
+        return plans.link_session(s, slots[1 + i % 2], sessions[1 + i % 2].id,
+                                  actor=f"writer{i}")
+
+    results, errors = _race(store_settings, link)
+    assert len(results) == 2 and all(isinstance(e, ConflictError) for e in errors)
+    [plan] = plans.list_plans(store, planned_patient(store))
+    assert plan.status == "completed"
+    assert [s.session_id for s in plan.modalities[0].sessions] == [s.id for s in sessions]
+    with store.reading() as session:
+        completions = session.execute(text(
+            "SELECT count(*) FROM audit_event WHERE entity = 'treatment_plan' "
+            "AND action = 'update'")).scalar()
+    assert completions == 1
+    # A completed plan takes no more links, and says why.
+    extra = _plan_with_sessions(store, 1)[1][0]
+    with pytest.raises(ConflictError, match="is completed") as caught:
+        plans.link_session(store, slots[0], extra.id, actor="dr.lee")
+    assert caught.value.rule == "plan_active"
+
+
+def planned_patient(store) -> str:
+    return patients.list_patients(store, actor="dr.lee")[0].id

@@ -237,6 +237,8 @@ def plans_of(session: Any, patient_id: str) -> list[PlanOut]:
 
 
 LINK_RULE = "uq_scheduled_session_session_id"
+PLAN_ACTIVE_RULE = "plan_active"
+"""Sessions are linked to active plans only."""
 
 
 def _refuse_second_link(session: Session, session_id: str) -> None:
@@ -249,15 +251,26 @@ def _refuse_second_link(session: Session, session_id: str) -> None:
 
 def link_session(store: Store, scheduled_id: str, session_id: str, *,
                  actor: str) -> ScheduledOut:
-    """Mark a scheduled session as carried out by a recorded treatment session."""
+    """Mark a scheduled session as carried out by a recorded treatment session.
+
+    Only an active plan takes links; the link that carries out its last scheduled session
+    completes the plan. The plan's row is claimed first (:func:`claim_row`), so a link and
+    a status change, or the last two links, cannot interleave: no session is linked to a
+    plan that is no longer active, and a plan is completed exactly once.
+    """
     with naming_existing(store, LINK_RULE, lambda s: _refuse_second_link(s, session_id)), \
             store.transaction(actor) as session:
-        claim_row(session, ScheduledSession, scheduled_id, ScheduledSession.session_id.is_(None))
         scheduled = get_row(session, ScheduledSession, scheduled_id, field="scheduled_id")
+        planned = session.get(PlannedModality, scheduled.planned_modality_id)
+        plan_id = planned.plan_id
+        if not claim_row(session, TreatmentPlan, plan_id, TreatmentPlan.status == "active"):
+            plan = session.get(TreatmentPlan, plan_id)
+            session.refresh(plan)
+            raise ConflictError(f"plan {plan_id} is {plan.status}: it takes no more sessions",
+                                rule=PLAN_ACTIVE_RULE, field="scheduled_id", existing=plan_id)
+        plan = session.get(TreatmentPlan, plan_id)
         session.refresh(scheduled)
         treatment = get_row(session, TreatmentSession, session_id, field="session_id")
-        planned = session.get(PlannedModality, scheduled.planned_modality_id)
-        plan = session.get(TreatmentPlan, planned.plan_id)
         if treatment.patient_id != plan.patient_id:
             raise InputError(f"session {session_id} is another patient's", field="session_id")
         if treatment.modality != planned.modality:
@@ -270,4 +283,11 @@ def link_session(store: Store, scheduled_id: str, session_id: str, *,
         _refuse_second_link(session, session_id)
         scheduled.session_id = treatment.id
         session.flush()
+        open_slots = session.scalars(
+            select(ScheduledSession.id).join(PlannedModality)
+            .where(PlannedModality.plan_id == plan.id, ScheduledSession.session_id.is_(None))
+        ).first()
+        if open_slots is None:
+            plan.status = "completed"
+            session.flush()
         return ScheduledOut.model_validate(scheduled)
