@@ -60,7 +60,7 @@ def test_demo_clinic_opens_from_its_directory(demo_run, monkeypatch):
     with open_store(settings) as store:
         data = cohort_data(store)
         assert data.patients["patient"].nunique() == len(as_json.json()["treated"])
-        everyone = list_patients(store, actor="tester")
+        everyone = list_patients(store, actor="tester").items
         assert sorted(p.fitzpatrick for p in everyone) == ["I", "II", "III", "IV", "V"]
         assert set(data.measurements["kind"]) == {"photo", "surface", "colour", "elasticity"}
         patient = as_json.json()["patients"][0]

@@ -72,16 +72,16 @@ def test_identity_only_when_asked_and_the_read_is_audited(store, patient):
 def test_search_by_name_email_or_id(store, patient):
     other = patients.add_patient(store, patient_data(identity={"name": "Otto Other"}),
                                  actor="dr.lee")
-    assert [p.id for p in patients.list_patients(store, search="quimby", actor="x")] == [
+    assert [p.id for p in patients.list_patients(store, search="quimby", actor="x").items] == [
         patient.id]
-    assert [p.id for p in patients.list_patients(store, search="ZELDA.QF@", actor="x")] == [
+    assert [p.id for p in patients.list_patients(store, search="ZELDA.QF@", actor="x").items] == [
         patient.id]
-    assert [p.id for p in patients.list_patients(store, search=other.id[:5], actor="x")
+    assert [p.id for p in patients.list_patients(store, search=other.id[:5], actor="x").items
             if p.id == other.id] == [other.id]
-    listed = patients.list_patients(store, actor="x")
+    listed = patients.list_patients(store, actor="x").items
     assert {p.id for p in listed} == {patient.id, other.id}
     assert all(p.identity is None for p in listed)
-    named = patients.list_patients(store, actor="x", with_identity=True)
+    named = patients.list_patients(store, actor="x", with_identity=True).items
     assert {p.identity.name for p in named} == {IDENTITY["name"], "Otto Other"}
 
 
@@ -119,7 +119,7 @@ def test_soft_delete_hides_but_keeps_the_patient(store, patient):
     deleted = patients.delete_patient(store, patient.id, reason="registered twice",
                                       actor="dr.lee")
     assert deleted.deleted_at is not None and deleted.delete_reason == "registered twice"
-    assert patients.list_patients(store, actor="x") == []
+    assert patients.list_patients(store, actor="x").items == []
     with pytest.raises(NotFoundError):
         patients.get_patient_record(store, patient.id, actor="x")
     with pytest.raises(InputError, match="no patient"):

@@ -295,7 +295,7 @@ def test_check_rules_hold_in_the_database_and_read_as_conflicts(store, sql, rule
     """Writes that bypass the services are refused by the database itself, and a refusal
     inside a service transaction becomes a ConflictError naming the rule."""
     planned, _ = _plan_with_sessions(store, 0)
-    patient_id = patients.list_patients(store, actor="dr.lee")[0].id
+    patient_id = patients.list_patients(store, actor="dr.lee").items[0].id
     patients.add_consent(store, {"patient_id": patient_id, "kind": "research",
                                  "version": "v1", "signed_at": "2026-09-01T09:00:00+00:00"},
                          actor="dr.lee")
@@ -332,4 +332,4 @@ def test_the_last_links_of_a_plan_complete_it_exactly_once(store, store_settings
 
 
 def planned_patient(store) -> str:
-    return patients.list_patients(store, actor="dr.lee")[0].id
+    return patients.list_patients(store, actor="dr.lee").items[0].id

@@ -107,14 +107,14 @@ def test_intake_refuses_fitzpatrick_vii_beside_the_field_and_stores_nothing(web)
     message = _soup(response).select_one('.field-error[data-field="fitzpatrick"]')
     assert message is not None and "VII" in message.text
     assert _soup(response).select_one('input[name="name"]')["value"] == "Ada"
-    assert patients.list_patients(web.store, actor="test") == []
+    assert patients.list_patients(web.store, actor="test").items == []
 
     created = client.post("/patients/new", data={
         "csrf_token": _csrf(client), "name": "Ada", "age": "41", "fitzpatrick": "III",
         "sex": "female", "concern_code": "fine_lines", "concern_region": "periorbital",
         "concern_severity": "2", "consent_treatment": "1"}, follow_redirects=False)
     assert created.status_code == 303
-    (stored,) = patients.list_patients(web.store, actor="test")
+    (stored,) = patients.list_patients(web.store, actor="test").items
     assert created.headers["location"] == f"/patients/{stored.id}"
     record = patients.get_patient_record(web.store, stored.id, actor="test")
     assert [c.kind for c in record.consents] == ["treatment"]

@@ -11,6 +11,7 @@ or upgraded on first use.
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -267,21 +268,32 @@ def patient_list(
                                       help="Start of the id, or part of name, email, phone."),
     with_identity: bool = typer.Option(False, "--with-identity",
                                        help="Include names and contacts (audited)."),
+    limit: int = typer.Option(50, "--limit", min=1, max=500, help="Patients per page."),
+    cursor: str | None = typer.Option(None, "--cursor",
+                                      help="Start after the page that printed this cursor."),
     actor: str | None = _actor_option(),
     as_json: bool = json_option(),
 ) -> None:
-    """List patients (not deleted), newest first."""
+    """List patients (not deleted), newest first, a page at a time.
+
+    The next page's cursor is printed after the table (on stderr with --json).
+    """
     from rich.table import Table
 
     from dermatrack.services import patients
 
     with _open() as store:
-        rows = patients.list_patients(store, search=search, actor=actor_name(actor),
-                                      with_identity=with_identity)
+        page = patients.list_patients(store, search=search, actor=actor_name(actor),
+                                      with_identity=with_identity, cursor=cursor, limit=limit)
+    rows = page.items
+    more = (f"more: dermatrack patient list --cursor {page.next}"
+            + (f" --search {search!r}" if search else "")) if page.next else None
     if as_json:
         emit_json([row.model_dump(mode="json",
                                   exclude=None if with_identity else {"identity"})
                    for row in rows])
+        if more:
+            print(more, file=sys.stderr)
         return
     table = Table("id", "sex", "fitzpatrick", "born / age", "registered",
                   *(["name"] if with_identity else []))
@@ -292,6 +304,8 @@ def patient_list(
         table.add_row(row.id, row.sex or "", row.fitzpatrick or "", born,
                       row.created_at.date().isoformat(), *name)
     console.print(table)
+    if more:
+        console.print(more)
 
 
 @patient_app.command("delete")

@@ -68,22 +68,43 @@ def register(app: typer.Typer) -> None:
         secure_cookies: bool = typer.Option(
             False, "--secure-cookies", help="Mark cookies Secure (when served over HTTPS, "
                                             "e.g. behind a TLS proxy)."),
+        workers: int = typer.Option(
+            1, "--workers", min=1, max=64,
+            help="Worker processes (PostgreSQL only: SQLite allows one writer process)."),
     ) -> None:
-        """Run the clinic web app (pages at /, API at /api, schema at /api/openapi.json)."""
+        """Run the clinic web app (pages at /, API at /api, schema at /api/openapi.json,
+        liveness at /healthz, readiness at /readyz)."""
+        import os
+
         import uvicorn
 
         from dermatrack.cli.output import err_console
+        from dermatrack.config import DATA_DIR_ENV, DATABASE_URL_ENV
         from dermatrack.services import accounts
-        from dermatrack.web.app import create_app
+        from dermatrack.web.app import SECURE_COOKIES_ENV, create_app
 
         settings = _settings(data)
+        if workers > 1 and settings.database_url.startswith("sqlite"):
+            raise InputError("--workers above 1 needs PostgreSQL (DERMATRACK_DATABASE_URL): "
+                             "SQLite allows one writer process", field="--workers")
         web_app = create_app(settings, secure_cookies=secure_cookies)
         if not accounts.list_users(web_app.state.store):
             err_console.print("[yellow]No user accounts yet: add one with "
                               f"`dermatrack user add NAME --role admin --data {settings.data_dir}`"
                               "[/]")
-        err_console.print(f"dermatrack serving {settings.data_dir} at http://{host}:{port}/")
-        uvicorn.run(web_app, host=host, port=port, log_level="info")
+        err_console.print(f"dermatrack serving {settings.data_dir} at http://{host}:{port}/"
+                          + (f" with {workers} workers" if workers > 1 else ""))
+        if workers == 1:
+            uvicorn.run(web_app, host=host, port=port, log_level="info")
+            return
+        web_app.state.store.close()
+        # Each worker process builds its own app (and connection pool) from the
+        # environment; the signing key is the data folder's, shared by all of them.
+        os.environ.update({DATA_DIR_ENV: str(settings.data_dir),
+                           DATABASE_URL_ENV: settings.database_url,
+                           SECURE_COOKIES_ENV: "1" if secure_cookies else ""})
+        uvicorn.run("dermatrack.web.app:app_from_environment", factory=True, workers=workers,
+                    host=host, port=port, log_level="info")
 
     @user_app.command("add")
     def user_add(

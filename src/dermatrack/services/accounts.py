@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from dermatrack.errors import ConflictError, InputError, NotFoundError
 from dermatrack.services.common import Store, naming_existing
+from dermatrack.services.paging import Page, keyset_page
 from dermatrack.store.accounts import ROLES, User
 
 USERNAME_PATTERN = re.compile(r"^[a-z][a-z0-9._-]{1,63}$")
@@ -96,6 +97,15 @@ def add_user(store: Store, username: str, role: str, password: str, *,
         session.add(user)
         session.flush()
         return UserOut.model_validate(user)
+
+
+def page_users(store: Store, *, cursor: str | None = None,
+               limit: int | None = None) -> Page[UserOut]:
+    """A page of accounts by username (:func:`list_users` reads them all)."""
+    with store.reading() as session:
+        page = keyset_page(session, select(User), (User.username,), cursor=cursor,
+                           limit=limit)
+        return Page(items=[UserOut.model_validate(u) for u in page.items], next=page.next)
 
 
 def list_users(store: Store) -> list[UserOut]:

@@ -18,10 +18,11 @@ from collections.abc import Iterable
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import event, insert, inspect, or_, select
+from sqlalchemy import Text, and_, cast, event, insert, inspect, or_, select
 from sqlalchemy.orm import Session
 
 from dermatrack.errors import DermatrackError
+from dermatrack.services.paging import Page, keyset_page
 from dermatrack.store.models import AuditEvent, Base, SoftDelete, utc_now
 
 ACTOR_KEY = "actor"
@@ -126,8 +127,13 @@ def install(session_class: type[Session]) -> None:
     event.listen(session_class, "after_flush", _after_flush)
 
 
+LIST_READ_ID = "list"
+"""``entity_id`` of the one audit row of a list page; the ids shown are in ``changes``."""
+
+
 def record_read(session: Session, *, entity: str, entity_id: str,
-                fields: Iterable[str] = (), purpose: str | None = None) -> None:
+                fields: Iterable[str] = (), purpose: str | None = None,
+                ids: Iterable[str] | None = None) -> None:
     """Record that the transaction's actor read a row (identity details, a chart, ...).
 
     Parameters
@@ -140,6 +146,10 @@ def record_read(session: Session, *, entity: str, entity_id: str,
         The fields shown, when not the whole row.
     purpose:
         Why, when the caller knows (``"report"``, ``"export"``).
+    ids:
+        For a page of a list (``entity_id`` :data:`LIST_READ_ID`): the ids of the rows
+        shown, so that one row records the whole page and :func:`history` still finds the
+        read when asked about one of them.
     """
     actor = session.info.get(ACTOR_KEY)
     if not actor:
@@ -147,6 +157,8 @@ def record_read(session: Session, *, entity: str, entity_id: str,
     changes: dict[str, Any] = {"fields": sorted(fields)}
     if purpose:
         changes["purpose"] = purpose
+    if ids is not None:
+        changes["ids"] = list(ids)
     session.add(AuditEvent(at=utc_now(), actor=actor, action="read", entity=entity,
                            entity_id=entity_id, changes=changes))
     session.flush()
@@ -165,6 +177,32 @@ class AuditEntry(BaseModel):
     changes: dict[str, Any]
 
 
+def _filtered(query: Any, *, entity: str | None, entity_id: str | None, actor: str | None,
+              action: str | None, since: dt.date | None, until: dt.date | None) -> Any:
+    from dermatrack.errors import InputError
+
+    if action is not None and action not in ACTIONS:
+        raise InputError(f"unknown action {action!r}; expected one of {', '.join(ACTIONS)}",
+                         field="action")
+    if entity is not None:
+        query = query.where(AuditEvent.entity == entity)
+    if entity_id is not None:
+        shown_in_list = and_(AuditEvent.entity_id == LIST_READ_ID,
+                             cast(AuditEvent.changes, Text).contains(f'"{entity_id}"',
+                                                                     autoescape=True))
+        query = query.where(or_(AuditEvent.entity_id == entity_id, shown_in_list))
+    if actor is not None:
+        query = query.where(or_(AuditEvent.actor == actor,
+                                AuditEvent.actor.startswith(f"{actor}@", autoescape=True)))
+    if action is not None:
+        query = query.where(AuditEvent.action == action)
+    if since is not None:
+        query = query.where(AuditEvent.at >= _midnight_utc(since))
+    if until is not None:
+        query = query.where(AuditEvent.at < _midnight_utc(until + dt.timedelta(days=1)))
+    return query
+
+
 def history(session: Session, *, entity: str | None = None, entity_id: str | None = None,
             actor: str | None = None, action: str | None = None,
             since: dt.date | None = None, until: dt.date | None = None,
@@ -174,7 +212,8 @@ def history(session: Session, *, entity: str | None = None, entity_id: str | Non
     Parameters
     ----------
     entity, entity_id:
-        One table (``patient_identity``), one row id.
+        One table (``patient_identity``), one row id (list pages that showed the row
+        are found too).
     actor:
         A username (``alice`` finds ``alice@10.0.0.5``, the web app's ``user@address``)
         or a whole actor string.
@@ -194,29 +233,26 @@ def history(session: Session, *, entity: str | None = None, entity_id: str | Non
     """
     from dermatrack.errors import InputError
 
-    if action is not None and action not in ACTIONS:
-        raise InputError(f"unknown action {action!r}; expected one of {', '.join(ACTIONS)}",
-                         field="action")
     if limit is not None and limit < 1:
         raise InputError(f"limit must be at least 1, got {limit}", field="limit")
-    query = select(AuditEvent).order_by(AuditEvent.id.desc() if newest_first
-                                        else AuditEvent.id)
-    if entity is not None:
-        query = query.where(AuditEvent.entity == entity)
-    if entity_id is not None:
-        query = query.where(AuditEvent.entity_id == entity_id)
-    if actor is not None:
-        query = query.where(or_(AuditEvent.actor == actor,
-                                AuditEvent.actor.startswith(f"{actor}@", autoescape=True)))
-    if action is not None:
-        query = query.where(AuditEvent.action == action)
-    if since is not None:
-        query = query.where(AuditEvent.at >= _midnight_utc(since))
-    if until is not None:
-        query = query.where(AuditEvent.at < _midnight_utc(until + dt.timedelta(days=1)))
+    query = _filtered(select(AuditEvent), entity=entity, entity_id=entity_id, actor=actor,
+                      action=action, since=since, until=until)
+    query = query.order_by(AuditEvent.id.desc() if newest_first else AuditEvent.id)
     if limit is not None:
         query = query.limit(limit)
     return [AuditEntry.model_validate(row) for row in session.scalars(query)]
+
+
+def history_page(session: Session, *, cursor: str | None = None, limit: int | None = None,
+                 **filters: Any) -> Page[AuditEntry]:
+    """One page of :func:`history`, newest first (keyset on the row number); ``filters``
+    are :func:`history`'s."""
+    query = _filtered(select(AuditEvent), **{
+        name: filters.get(name) for name in ("entity", "entity_id", "actor", "action",
+                                             "since", "until")})
+    page = keyset_page(session, query, (AuditEvent.id,), cursor=cursor, limit=limit,
+                       order="desc")
+    return Page(items=[AuditEntry.model_validate(row) for row in page.items], next=page.next)
 
 
 def _midnight_utc(day: dt.date) -> dt.datetime:

@@ -30,6 +30,13 @@ from dermatrack.services.common import (
     get_visit,
     validate_input,
 )
+from dermatrack.services.paging import (
+    Page,
+    check_limit,
+    decode_cursor,
+    encode_cursor,
+    patient_page,
+)
 from dermatrack.store.models import AdverseEvent, ExpectedReaction, TreatmentSession
 
 # --- inputs ------------------------------------------------------------------------------
@@ -220,6 +227,15 @@ def add_session(store: Store, data: SessionIn | dict[str, Any], *, actor: str) -
         return _session_out(row)
 
 
+def page_sessions(store: Store, patient_id: str, *, cursor: str | None = None,
+                  limit: int | None = None) -> Page[SessionOut]:
+    """A page of a patient's sessions by date (:func:`list_sessions` reads them all)."""
+    return patient_page(store, patient_id,
+                        select(TreatmentSession).where(TreatmentSession.patient_id == patient_id),
+                        (TreatmentSession.date, TreatmentSession.id), _session_out,
+                        cursor=cursor, limit=limit)
+
+
 def list_sessions(store: Store, patient_id: str) -> list[SessionOut]:
     """A patient's sessions by date."""
     with store.reading() as session:
@@ -345,6 +361,26 @@ def _adverse_event_out(row: AdverseEvent) -> EventOut:
                     resolved_on=row.resolved_on, reason=row.classification_reason or "",
                     grade=row.grade, serious=row.serious, relatedness=row.relatedness,
                     action=row.action, outcome=row.outcome)
+
+
+def _event_key(event: EventOut) -> list[Any]:
+    return [event.onset, int(event.kind != "expected_reaction"), event.id]
+
+
+def page_events(store: Store, patient_id: str, *, cursor: str | None = None,
+                limit: int | None = None) -> Page[EventOut]:
+    """A page of :func:`list_events`. Reactions and adverse events are two tables, and a
+    patient has few of them: the page is cut from the ordered list, after the cursor's
+    key (onset, kind, id), so it is as stable as a database keyset."""
+    limit = check_limit(limit)
+    events = list_events(store, patient_id)
+    if cursor:
+        after = decode_cursor(cursor, (AdverseEvent.onset, AdverseEvent.grade,
+                                       AdverseEvent.id))
+        events = [e for e in events if _event_key(e) > after]
+    shown = events[:limit]
+    more = len(events) > limit
+    return Page(items=shown, next=encode_cursor(_event_key(shown[-1])) if more else None)
 
 
 def list_events(store: Store, patient_id: str) -> list[EventOut]:

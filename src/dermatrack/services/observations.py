@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from dermatrack.errors import InputError
 from dermatrack.services.common import Record, Store, get_patient, get_visit
+from dermatrack.services.paging import Page, patient_page
 from dermatrack.store.models import Observation
 
 CODE_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_.*-]{0,79}$")
@@ -174,6 +175,20 @@ def add_observations(session: Session, *, patient_id: str, visit_id: str | None,
     session.add_all(rows)
     session.flush()
     return [ObservationOut.model_validate(row) for row in rows]
+
+
+def page_observations(store: Store, *, patient_id: str, kind: str | None = None,
+                      source_sha256: str | None = None, cursor: str | None = None,
+                      limit: int | None = None) -> Page[ObservationOut]:
+    """A page of a patient's observations, oldest first, optionally of one kind or from
+    one source file (:func:`list_observations` reads them all)."""
+    query = select(Observation).where(Observation.patient_id == patient_id)
+    if kind is not None:
+        query = query.where(Observation.kind == kind)
+    if source_sha256 is not None:
+        query = query.where(Observation.source_sha256 == source_sha256)
+    return patient_page(store, patient_id, query, (Observation.created_at, Observation.id),
+                        ObservationOut.model_validate, cursor=cursor, limit=limit)
 
 
 def list_observations(store: Store, *, patient_id: str,

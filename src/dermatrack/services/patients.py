@@ -18,7 +18,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from dermatrack.errors import ConflictError, InputError, NotFoundError
-from dermatrack.services.audit import record_read
+from dermatrack.services.audit import LIST_READ_ID, record_read
 from dermatrack.services.common import (
     INCLUDE_DELETED,
     Record,
@@ -30,6 +30,7 @@ from dermatrack.services.common import (
     soft_delete,
     validate_input,
 )
+from dermatrack.services.paging import Page, keyset_page, patient_page
 from dermatrack.store.models import (
     PATIENT_ID_LENGTH,
     Concern,
@@ -299,37 +300,49 @@ def get_patient_record(store: Store, patient_id: str, *, actor: str,
 
 
 def list_patients(store: Store, *, search: str | None = None, actor: str,
-                  with_identity: bool = False) -> list[PatientSummary]:
-    """Patients (not deleted), newest first.
+                  with_identity: bool = False, cursor: str | None = None,
+                  limit: int | None = None) -> Page[PatientSummary]:
+    """One page of patients (not deleted), newest first (keyset pagination:
+    :mod:`dermatrack.services.paging`).
 
     ``search`` matches the start of the pseudonymous id, or any part of the name, email
-    or phone (case-insensitive). Searching by identity or showing it is audited as a read.
+    or phone (case-insensitive; ``%`` and ``_`` are matched literally). A page that shows
+    or was found by identity details is recorded in the audit trail as one read naming the
+    ids shown.
     """
     with store.transaction(actor) as session:
-        query = select(Patient).outerjoin(PatientIdentity).order_by(
-            Patient.created_at.desc(), Patient.id)
+        query = select(Patient).outerjoin(PatientIdentity)
         text = (search or "").strip()
         if text:
-            pattern = f"%{text}%"
-            query = query.where(or_(Patient.id.ilike(f"{text}%"),
-                                    PatientIdentity.name.ilike(pattern),
-                                    PatientIdentity.email.ilike(pattern),
-                                    PatientIdentity.phone.ilike(pattern)))
-        patients = list(session.scalars(query))
+            query = query.where(or_(Patient.id.istartswith(text, autoescape=True),
+                                    PatientIdentity.name.icontains(text, autoescape=True),
+                                    PatientIdentity.email.icontains(text, autoescape=True),
+                                    PatientIdentity.phone.icontains(text, autoescape=True)))
+        page = keyset_page(session, query, (Patient.created_at, Patient.id), cursor=cursor,
+                           limit=limit, order="desc")
         results = []
-        for patient in patients:
+        for patient in page.items:
             identity = (IdentityOut.model_validate(patient.identity)
                         if with_identity and patient.identity is not None else None)
             results.append(PatientSummary(
                 id=patient.id, sex=patient.sex, fitzpatrick=patient.fitzpatrick,
                 date_of_birth=patient.date_of_birth, age_years=patient.age_years,
                 created_at=patient.created_at, identity=identity))
-        if text or with_identity:
-            for patient in patients:
-                record_read(session, entity="patient_identity", entity_id=patient.id,
-                            fields=("name", "email", "phone") if with_identity else (),
-                            purpose="search" if text else "list")
-        return results
+        if (text or with_identity) and results:
+            record_read(session, entity="patient_identity", entity_id=LIST_READ_ID,
+                        fields=("name", "email", "phone") if with_identity else (),
+                        purpose="search" if text else "list", ids=[r.id for r in results])
+        return Page(items=results, next=page.next)
+
+
+def record_cohort_read(store: Store, *, actor: str, purpose: str) -> list[str]:
+    """Record that ``actor`` read the cohort (every patient not deleted) as one audit row
+    naming the patients' ids; return the ids."""
+    with store.transaction(actor) as session:
+        ids = list(session.scalars(select(Patient.id).order_by(Patient.id)))
+        record_read(session, entity="patient", entity_id=LIST_READ_ID, fields=("cohort",),
+                    purpose=purpose, ids=ids)
+        return ids
 
 
 def delete_patient(store: Store, patient_id: str, *, reason: str, actor: str) -> PatientOut:
@@ -369,6 +382,14 @@ def add_visit(store: Store, data: VisitIn | dict[str, Any], *, actor: str) -> Vi
         session.add(visit)
         session.flush()
         return VisitOut.model_validate(visit)
+
+
+def page_visits(store: Store, patient_id: str, *, cursor: str | None = None,
+                limit: int | None = None) -> Page[VisitOut]:
+    """A page of a patient's visits by date (:func:`list_visits` reads them all)."""
+    return patient_page(store, patient_id, select(Visit).where(Visit.patient_id == patient_id),
+                        (Visit.date, Visit.id), VisitOut.model_validate, cursor=cursor,
+                        limit=limit)
 
 
 def list_visits(store: Store, patient_id: str) -> list[VisitOut]:

@@ -40,6 +40,7 @@ from dermatrack.errors import InputError, NotFoundError
 from dermatrack.imaging.definitions import PHOTO_KIND, PHOTO_METRICS, unscaled_unit
 from dermatrack.services.common import Record, Store, get_patient, get_row, get_visit
 from dermatrack.services.observations import Measurement, add_observations, check_measurement
+from dermatrack.services.paging import Page, keyset_page
 from dermatrack.store.models import Observation, Photo
 
 StoredFormat = Literal["png", "jpeg"]
@@ -286,25 +287,42 @@ def list_photos(store: Store, patient_id: str) -> list[PhotoOut]:
             select(Photo).outerjoin(Visit, Photo.visit_id == Visit.id)
             .where(Photo.patient_id == patient_id)
             .order_by(Visit.date, Photo.created_at, Photo.id)))
-        counts = dict(session.execute(
-            select(Observation.source_sha256, func.count())
-            .where(Observation.patient_id == patient_id, Observation.kind == PHOTO_KIND)
-            .group_by(Observation.source_sha256)).all())
-        outputs = []
-        for photo in photos:
-            first = session.scalars(
-                select(Observation).where(Observation.patient_id == patient_id,
-                                          Observation.kind == PHOTO_KIND,
-                                          Observation.source_sha256 == photo.sha256)
-                .limit(1)).first()
-            regions = sorted(session.scalars(
-                select(Observation.region).distinct()
-                .where(Observation.patient_id == patient_id, Observation.kind == PHOTO_KIND,
-                       Observation.source_sha256 == photo.sha256)))
-            outputs.append(_photo_out(photo, counts.get(photo.sha256, 0),
-                                      first.settings if first is not None else None,
-                                      regions))
-        return outputs
+        return _photo_outs(session, patient_id, photos)
+
+
+def page_photos(store: Store, patient_id: str, *, cursor: str | None = None,
+                limit: int | None = None) -> Page[PhotoOut]:
+    """A page of a patient's photographs in the order they were stored
+    (:func:`list_photos` orders them all by visit date)."""
+    with store.reading() as session:
+        get_patient(session, patient_id)
+        page = keyset_page(session, select(Photo).where(Photo.patient_id == patient_id),
+                           (Photo.created_at, Photo.id), cursor=cursor, limit=limit)
+        return Page(items=_photo_outs(session, patient_id, page.items), next=page.next)
+
+
+def _photo_outs(session: Any, patient_id: str, photos: list[Photo]) -> list[PhotoOut]:
+    """Photos with their analysis summaries (observation count, scale, regions)."""
+    counts = dict(session.execute(
+        select(Observation.source_sha256, func.count())
+        .where(Observation.patient_id == patient_id, Observation.kind == PHOTO_KIND,
+               Observation.source_sha256.in_(sorted({p.sha256 for p in photos})))
+        .group_by(Observation.source_sha256)).all())
+    outputs = []
+    for photo in photos:
+        first = session.scalars(
+            select(Observation).where(Observation.patient_id == patient_id,
+                                      Observation.kind == PHOTO_KIND,
+                                      Observation.source_sha256 == photo.sha256)
+            .limit(1)).first()
+        regions = sorted(session.scalars(
+            select(Observation.region).distinct()
+            .where(Observation.patient_id == patient_id, Observation.kind == PHOTO_KIND,
+                   Observation.source_sha256 == photo.sha256)))
+        outputs.append(_photo_out(photo, counts.get(photo.sha256, 0),
+                                  first.settings if first is not None else None,
+                                  regions))
+    return outputs
 
 
 def photo_file(store: Store, photo_id: str) -> Path:

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from dermatrack.services.common import Record, Store, get_patient, get_visit, validate_input
+from dermatrack.services.paging import Page, patient_page
 from dermatrack.store.models import ScaleScore, Visit
 
 
@@ -65,6 +66,25 @@ def add_score(store: Store, data: ScoreIn | dict[str, Any], *, actor: str) -> Sc
         out = ScoreOut.model_validate(row)
         out.label, out.timepoint, out.date = result.label, visit.timepoint, visit.date
         return out
+
+
+def _score_out(row: Any) -> ScoreOut:
+    score, visit = row
+    out = ScoreOut.model_validate(score)
+    out.timepoint, out.date = visit.timepoint, visit.date
+    return out
+
+
+def page_scores(store: Store, patient_id: str, *, instrument: str | None = None,
+                cursor: str | None = None, limit: int | None = None) -> Page[ScoreOut]:
+    """A page of a patient's scores by visit date (:func:`list_scores` reads them all)."""
+    query = (select(ScaleScore, Visit).join(Visit, ScaleScore.visit_id == Visit.id)
+             .where(ScaleScore.patient_id == patient_id))
+    if instrument is not None:
+        query = query.where(ScaleScore.instrument == instrument)
+    return patient_page(store, patient_id, query, (Visit.date, ScaleScore.id), _score_out,
+                        cursor=cursor, limit=limit, tuples=True,
+                        key=lambda row: [row[1].date, row[0].id])
 
 
 def list_scores(store: Store, patient_id: str, *,

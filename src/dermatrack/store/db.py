@@ -20,6 +20,16 @@ SQLITE_BUSY_TIMEOUT_MS = 10_000
 """How long a SQLite writer waits for another one before giving up (milliseconds)."""
 
 
+POOL_SIZE = 10
+"""PostgreSQL connections a process keeps open (its request threads share them)."""
+POOL_OVERFLOW = 10
+"""Extra connections a process may open under load beyond POOL_SIZE."""
+POOL_TIMEOUT_S = 10
+"""How long a request waits for a free connection before it is answered 503 (seconds)."""
+CONNECT_TIMEOUT_S = 5
+"""How long opening a PostgreSQL connection may take before it counts as an outage."""
+
+
 def normalise_url(url: str) -> str:
     """Return ``url`` with the driver dermatrack uses for its backend.
 
@@ -59,7 +69,13 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url)
         event.listen(engine, "connect", _configure_sqlite)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    # Pre-ping: a connection that died while pooled (a database restart) is replaced
+    # before use, so the app reconnects by itself. The pool serves one worker process:
+    # each of ``dermatrack serve --workers N`` holds up to POOL_SIZE + POOL_OVERFLOW
+    # connections, which must fit the server's max_connections (100 by default).
+    return create_engine(url, pool_pre_ping=True, pool_size=POOL_SIZE,
+                         max_overflow=POOL_OVERFLOW, pool_timeout=POOL_TIMEOUT_S,
+                         connect_args={"connect_timeout": CONNECT_TIMEOUT_S})
 
 
 def make_session_factory(engine: Engine,

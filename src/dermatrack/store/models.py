@@ -120,6 +120,7 @@ class SoftDelete:
 
 class Patient(SoftDelete, Base):
     __tablename__ = "patient"
+    __table_args__ = (Index("ix_patient_created", "created_at", "id"),)
 
     id: Mapped[str] = mapped_column(String(16), primary_key=True)
     date_of_birth: Mapped[dt.date | None] = mapped_column(Date)
@@ -252,7 +253,8 @@ class Visit(SoftDelete, Base):
     """A visit or assessment at a named timepoint (baseline, session_1, m1, m3, m6, ...)."""
 
     __tablename__ = "visit"
-    __table_args__ = (Index("uq_visit_patient_timepoint", "patient_id", "timepoint", **_live()),)
+    __table_args__ = (Index("uq_visit_patient_timepoint", "patient_id", "timepoint", **_live()),
+                      Index("ix_visit_patient_date", "patient_id", "date", "id"))
 
     id: Mapped[str] = mapped_column(String(16), primary_key=True, default=lambda: new_id("V"))
     patient_id: Mapped[str] = mapped_column(ForeignKey("patient.id"), index=True)
@@ -265,6 +267,7 @@ class TreatmentSession(SoftDelete, Base):
     """One treatment as performed: who, what, where, with which settings and products."""
 
     __tablename__ = "treatment_session"
+    __table_args__ = (Index("ix_treatment_session_patient_date", "patient_id", "date", "id"),)
 
     id: Mapped[str] = mapped_column(String(16), primary_key=True, default=lambda: new_id("S"))
     patient_id: Mapped[str] = mapped_column(ForeignKey("patient.id"), index=True)
@@ -354,11 +357,13 @@ class Observation(SoftDelete, Base):
     settings: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
     created_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
 
-    __table_args__ = (Index("ix_observation_patient_metric", "patient_id", "kind", "metric"),)
+    __table_args__ = (Index("ix_observation_patient_metric", "patient_id", "kind", "metric"),
+                      Index("ix_observation_patient_created", "patient_id", "created_at", "id"))
 
 
 class Photo(SoftDelete, Base):
     __tablename__ = "photo"
+    __table_args__ = (Index("ix_photo_patient_created", "patient_id", "created_at", "id"),)
 
     id: Mapped[str] = mapped_column(String(16), primary_key=True, default=lambda: new_id("PH"))
     patient_id: Mapped[str] = mapped_column(ForeignKey("patient.id"), index=True)
@@ -385,7 +390,8 @@ class AuditEvent(Base):
     # {field: [before, after]}; for redacted tables only the field names, values null.
     changes: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
-    __table_args__ = (Index("ix_audit_event_entity", "entity", "entity_id"),)
+    __table_args__ = (Index("ix_audit_event_entity", "entity", "entity_id"),
+                      Index("ix_audit_event_actor", "actor"))
 
 
 CLINICAL_TABLES = tuple(

@@ -15,12 +15,16 @@ is a 422 whose ``detail`` names the field, as FastAPI's own validation errors do
 from __future__ import annotations
 
 import contextlib
+import html
 from pathlib import Path
+from typing import Literal
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from pydantic import BaseModel
+from sqlalchemy import exc
 from starlette.exceptions import HTTPException
 from starlette.middleware.base import BaseHTTPMiddleware
 
@@ -80,12 +84,52 @@ def input_error_detail(error: InputError) -> list[dict]:
     return [{"loc": location, "msg": error.message, "type": "value_error"}]
 
 
+RETRY_AFTER_S = 5
+"""``Retry-After`` of a 503 while the database is unavailable (seconds)."""
+
+
+class Health(BaseModel):
+    status: Literal["alive", "ready"]
+
+
+class Unavailable(BaseModel):
+    detail: str
+
+
+def database_unavailable(request: Request, error: Exception) -> Response:
+    """503 with ``Retry-After`` naming the cause, as a page or as JSON."""
+    cause = str(getattr(error, "orig", None) or error).strip().splitlines()[0][:200]
+    message = (f"the database is unavailable ({cause}); the request was not carried out, "
+               f"try again in a few seconds")
+    headers = {"Retry-After": str(RETRY_AFTER_S)}
+    if _wants_html(request) and request.url.path not in ("/healthz", "/readyz"):
+        # A plain page: the usual layout looks up the signed-in user in the database.
+        body = (f"<!doctype html><html lang=en><meta charset=utf-8><title>Database "
+                f"unavailable</title><h1>Database unavailable</h1><p>{html.escape(message)}"
+                f"</p><p><a href=\"{html.escape(request.url.path)}\">Try again</a></p></html>")
+        return HTMLResponse(body, status_code=503, headers=headers)
+    return JSONResponse({"detail": message}, status_code=503, headers=headers)
+
+
 def modality_name(code: str) -> str:
     """The display name of a modality code (the code itself when unknown)."""
     from dermatrack.knowledge.modalities import load_modalities
 
     modality = load_modalities().get(code)
     return modality.name if modality is not None else code.replace("_", " ")
+
+
+SECURE_COOKIES_ENV = "DERMATRACK_SECURE_COOKIES"
+
+
+def app_from_environment() -> FastAPI:
+    """The app of the data folder and database named by the environment: the factory
+    each worker process of ``dermatrack serve --workers N`` calls."""
+    import os
+
+    from dermatrack.config import load_settings
+
+    return create_app(load_settings(), secure_cookies=bool(os.environ.get(SECURE_COOKIES_ENV)))
 
 
 def create_app(settings: Settings, *, secret_key: str | None = None,
@@ -136,6 +180,29 @@ def create_app(settings: Settings, *, secret_key: str | None = None,
     app.mount("/static", StaticFiles(directory=str(WEB_DIR / "static")), name="static")
     api.include(app)
     pages.include(app)
+
+    @app.exception_handler(exc.OperationalError)
+    @app.exception_handler(exc.InterfaceError)
+    @app.exception_handler(exc.TimeoutError)
+    async def _database_unavailable(request: Request, error: Exception):
+        # The database cannot be reached (server down, restarting, network), is busy, or
+        # no pooled connection came free in time: the request can be repeated. The pool's
+        # pre-ping replaces dead connections once the server is back.
+        return database_unavailable(request, error)
+
+    @app.get("/healthz", tags=["health"], response_model=Health)
+    def healthz() -> Health:
+        """The process is alive (says nothing of the database)."""
+        return Health(status="alive")
+
+    @app.get("/readyz", tags=["health"], response_model=Health,
+             responses={503: {"model": Unavailable,
+                              "description": "The database cannot be reached"}})
+    def readyz() -> Health:
+        """The app can serve requests: its database answers."""
+        with opened.engine.connect() as connection:
+            connection.exec_driver_sql("SELECT 1")
+        return Health(status="ready")
 
     @app.exception_handler(ConflictError)
     async def _conflict(request: Request, error: ConflictError):

@@ -9,26 +9,33 @@ from __future__ import annotations
 
 import datetime as dt
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from dermatrack.services.audit import ACTIONS, AuditEntry
 from dermatrack.web.deps import Principal, get_store, require
+from dermatrack.web.paging import PAGE_HEADERS, PageQuery, paged
 
 router = APIRouter(tags=["audit"])
 
 
-@router.get("/audit", response_model=list[AuditEntry])
-def audit_log(actor: str | None = Query(None, description="Username or user@address"),
+@router.get("/audit", response_model=list[AuditEntry], responses=PAGE_HEADERS)
+def audit_log(request: Request, response: Response,
+              actor: str | None = Query(None, max_length=200,
+                                        description="Username or user@address"),
               action: str | None = Query(None, description=", ".join(ACTIONS)),
-              entity: str | None = Query(None, description="Table, e.g. patient_identity"),
-              entity_id: str | None = Query(None),
+              entity: str | None = Query(None, max_length=40,
+                                         description="Table, e.g. patient_identity"),
+              entity_id: str | None = Query(None, max_length=40,
+                                            description="A row id; list pages that showed "
+                                                        "it are included"),
               since: dt.date | None = Query(None), until: dt.date | None = Query(None),
-              limit: int = Query(200, ge=1, le=5000),
+              page: PageQuery = Depends(),
               store=Depends(get_store), _: Principal = Depends(require("audit"))):
-    """The audit trail, newest first."""
-    from dermatrack.services.audit import history
+    """The audit trail, newest first, a page at a time."""
+    from dermatrack.services.audit import history_page
 
     with store.reading() as session:
-        return history(session, actor=actor or None, action=action or None,
-                       entity=entity or None, entity_id=entity_id or None, since=since,
-                       until=until, newest_first=True, limit=limit)
+        return paged(request, response, history_page(
+            session, actor=actor or None, action=action or None, entity=entity or None,
+            entity_id=entity_id or None, since=since, until=until, cursor=page.cursor,
+            limit=page.limit))

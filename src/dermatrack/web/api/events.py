@@ -7,20 +7,25 @@ expected reaction (within the modality's usual duration) or as an adverse event,
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, Depends, Request, Response, status
 
 from dermatrack.services import charting
 from dermatrack.services.charting import EventIn, EventOut
 from dermatrack.web.deps import Principal, get_store, read_patient, require
+from dermatrack.web.paging import PAGE_HEADERS, PageQuery, paged
 
 router = APIRouter(tags=["events"])
 
 
-@router.get("/patients/{patient_id}/events", response_model=list[EventOut])
-def list_events(patient_id: str, store=Depends(get_store),
+@router.get("/patients/{patient_id}/events", response_model=list[EventOut],
+            responses=PAGE_HEADERS)
+def list_events(request: Request, response: Response, patient_id: str,
+                page: PageQuery = Depends(), store=Depends(get_store),
                 principal: Principal = Depends(require("clinical"))):
+    """A patient's reactions and adverse events by onset, a page at a time."""
     read_patient(store, principal, patient_id, fields=("events",), purpose="api")
-    return charting.list_events(store, patient_id)
+    return paged(request, response, charting.page_events(
+        store, patient_id, cursor=page.cursor, limit=page.limit))
 
 
 @router.post("/patients/{patient_id}/events", response_model=EventOut,

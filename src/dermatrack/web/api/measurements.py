@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from dermatrack.services import observations
 from dermatrack.services.observations import ObservationOut
 from dermatrack.web.deps import Principal, get_store, read_patient, require
+from dermatrack.web.paging import PAGE_HEADERS, PageQuery, paged
 
 router = APIRouter(tags=["measurements"])
 
 
-@router.get("/patients/{patient_id}/measurements", response_model=list[ObservationOut])
-def list_measurements(patient_id: str,
-                      kind: str | None = Query(None, examples=["photo", "surface"]),
-                      store=Depends(get_store),
+@router.get("/patients/{patient_id}/measurements", response_model=list[ObservationOut],
+            responses=PAGE_HEADERS)
+def list_measurements(request: Request, response: Response, patient_id: str,
+                      kind: str | None = Query(None, max_length=40,
+                                               examples=["photo", "surface"]),
+                      page: PageQuery = Depends(), store=Depends(get_store),
                       principal: Principal = Depends(require("clinical"))):
+    """A patient's observations, oldest first, a page at a time."""
     read_patient(store, principal, patient_id, fields=("measurements",), purpose="api")
-    return observations.list_observations(store, patient_id=patient_id, kind=kind)
+    return paged(request, response, observations.page_observations(
+        store, patient_id=patient_id, kind=kind, cursor=page.cursor, limit=page.limit))

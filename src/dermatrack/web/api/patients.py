@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from dermatrack.services import patients
 from dermatrack.services.common import Record
+from dermatrack.services.paging import Page
 from dermatrack.services.patients import (
     ConsentOut,
     IdentityOut,
@@ -21,6 +22,7 @@ from dermatrack.services.patients import (
     PatientSummary,
 )
 from dermatrack.web.deps import Principal, get_store, read_patient, require
+from dermatrack.web.paging import PAGE_HEADERS, PageQuery, paged
 
 router = APIRouter(tags=["patients"])
 
@@ -63,14 +65,18 @@ def list_items(principal: Principal, rows: list[PatientSummary]) -> list[Patient
             for row in rows]
 
 
-@router.get("/patients", response_model=list[PatientListItem])
-def list_patients(q: str | None = Query(None, description="Start of the id, or part of the "
-                                                          "name, email or phone"),
-                  store=Depends(get_store),
+@router.get("/patients", response_model=list[PatientListItem], responses=PAGE_HEADERS)
+def list_patients(request: Request, response: Response,
+                  q: str | None = Query(None, max_length=200,
+                                        description="Start of the id, or part of the name, "
+                                                    "email or phone"),
+                  page: PageQuery = Depends(), store=Depends(get_store),
                   principal: Principal = Depends(require("demographics"))):
-    """Patients, newest first, with their names (the read is audited)."""
-    rows = patients.list_patients(store, search=q, actor=principal.actor, with_identity=True)
-    return list_items(principal, rows)
+    """Patients, newest first, with their names, a page at a time (the page's read is
+    audited as one row naming the ids shown)."""
+    rows = patients.list_patients(store, search=q, actor=principal.actor, with_identity=True,
+                                  cursor=page.cursor, limit=page.limit)
+    return paged(request, response, Page(list_items(principal, rows.items), rows.next))
 
 
 @router.post("/patients", status_code=status.HTTP_201_CREATED,

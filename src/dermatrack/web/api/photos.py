@@ -20,6 +20,7 @@ from pydantic import BaseModel
 from dermatrack.services.observations import ObservationOut
 from dermatrack.services.photos import PhotoOut
 from dermatrack.web.deps import Principal, audit_read, get_store, read_patient, require
+from dermatrack.web.paging import PAGE_HEADERS, PageQuery, paged
 
 router = APIRouter(tags=["photos"])
 
@@ -68,13 +69,17 @@ def store_upload(store, principal: Principal, patient_id: str, visit_id: str | N
                                    path=path, actor=principal.actor)
 
 
-@router.get("/patients/{patient_id}/photos", response_model=list[PhotoOut])
-def list_photos(patient_id: str, store=Depends(get_store),
+@router.get("/patients/{patient_id}/photos", response_model=list[PhotoOut],
+            responses=PAGE_HEADERS)
+def list_photos(request: Request, response: Response, patient_id: str,
+                page: PageQuery = Depends(), store=Depends(get_store),
                 principal: Principal = Depends(require("photos"))):
+    """A patient's photographs in the order they were stored, a page at a time."""
     from dermatrack.services import photos
 
     read_patient(store, principal, patient_id, fields=("photos",), purpose="api")
-    return photos.list_photos(store, patient_id)
+    return paged(request, response, photos.page_photos(store, patient_id, cursor=page.cursor,
+                                                       limit=page.limit))
 
 
 @router.post("/patients/{patient_id}/photos", response_model=PhotoUploadOut,
@@ -110,12 +115,21 @@ def photo_of(store, photo_id: str, patient_id: str) -> PhotoOut:
 
 
 @router.get("/patients/{patient_id}/photos/{photo_id}/metrics",
-            response_model=list[ObservationOut])
-def get_photo_metrics(patient_id: str, photo_id: str, store=Depends(get_store),
+            response_model=list[ObservationOut], responses=PAGE_HEADERS)
+def get_photo_metrics(request: Request, response: Response, patient_id: str, photo_id: str,
+                      page: PageQuery = Depends(), store=Depends(get_store),
                       principal: Principal = Depends(require("photos"))):
+    """The photograph's metrics (one observation per metric and region), a page at a
+    time."""
+    from dermatrack.services import observations
+    from dermatrack.services.photos import PHOTO_KIND
+
     read_patient(store, principal, patient_id, fields=("photos", "measurements"),
                  purpose="api")
-    return photo_metrics(store, patient_id, photo_of(store, photo_id, patient_id))
+    photo = photo_of(store, photo_id, patient_id)
+    return paged(request, response, observations.page_observations(
+        store, patient_id=patient_id, kind=PHOTO_KIND, source_sha256=photo.sha256,
+        cursor=page.cursor, limit=page.limit))
 
 
 @router.get("/patients/{patient_id}/photos/{photo_id}/image",

@@ -17,18 +17,17 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
 from dermatrack.services.outcomes import Timeline
-from dermatrack.web.deps import Principal, audit_reads, get_store, read_patient, require
+from dermatrack.web.deps import Principal, get_store, read_patient, require
 
 router = APIRouter(tags=["reports"])
 
 
 def audit_cohort_read(store, principal: Principal, purpose: str) -> list[str]:
-    """Record a cohort read against every patient it covers; return their ids."""
+    """Record a cohort read as one audit row naming every patient it covers; return their
+    ids."""
     from dermatrack.services import patients
 
-    ids = [p.id for p in patients.list_patients(store, actor=principal.actor)]
-    audit_reads(store, principal, "patient", ids, fields=("cohort",), purpose=purpose)
-    return ids
+    return patients.record_cohort_read(store, actor=principal.actor, purpose=purpose)
 
 
 @router.get("/patients/{patient_id}/timeline", response_model=Timeline)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from dermatrack.services import scores
 from dermatrack.services.scores import ScoreIn, ScoreOut
 from dermatrack.web.deps import Principal, get_store, read_patient, require
+from dermatrack.web.paging import PAGE_HEADERS, PageQuery, paged
 
 router = APIRouter(tags=["scores"])
 
@@ -17,12 +18,16 @@ class ScoreBody(ScoreIn):
     patient_id: str | None = None
 
 
-@router.get("/patients/{patient_id}/scores", response_model=list[ScoreOut])
-def list_scores(patient_id: str, instrument: str | None = Query(None),
-                store=Depends(get_store),
+@router.get("/patients/{patient_id}/scores", response_model=list[ScoreOut],
+            responses=PAGE_HEADERS)
+def list_scores(request: Request, response: Response, patient_id: str,
+                instrument: str | None = Query(None, max_length=80),
+                page: PageQuery = Depends(), store=Depends(get_store),
                 principal: Principal = Depends(require("clinical"))):
+    """A patient's scores by visit date, a page at a time."""
     read_patient(store, principal, patient_id, fields=("scores",), purpose="api")
-    return scores.list_scores(store, patient_id, instrument=instrument)
+    return paged(request, response, scores.page_scores(
+        store, patient_id, instrument=instrument, cursor=page.cursor, limit=page.limit))
 
 
 @router.post("/patients/{patient_id}/scores", response_model=ScoreOut,

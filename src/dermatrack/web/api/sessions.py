@@ -3,11 +3,12 @@ for each region) and list a patient's."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, Depends, Request, Response, status
 
 from dermatrack.services import charting
 from dermatrack.services.charting import SessionIn, SessionOut
 from dermatrack.web.deps import Principal, get_store, read_patient, require
+from dermatrack.web.paging import PAGE_HEADERS, PageQuery, paged
 
 router = APIRouter(tags=["sessions"])
 
@@ -18,11 +19,15 @@ class SessionBody(SessionIn):
     patient_id: str | None = None
 
 
-@router.get("/patients/{patient_id}/sessions", response_model=list[SessionOut])
-def list_sessions(patient_id: str, store=Depends(get_store),
+@router.get("/patients/{patient_id}/sessions", response_model=list[SessionOut],
+            responses=PAGE_HEADERS)
+def list_sessions(request: Request, response: Response, patient_id: str,
+                  page: PageQuery = Depends(), store=Depends(get_store),
                   principal: Principal = Depends(require("clinical"))):
+    """A patient's sessions by date, a page at a time."""
     read_patient(store, principal, patient_id, fields=("sessions",), purpose="api")
-    return charting.list_sessions(store, patient_id)
+    return paged(request, response, charting.page_sessions(
+        store, patient_id, cursor=page.cursor, limit=page.limit))
 
 
 @router.post("/patients/{patient_id}/sessions", response_model=SessionOut,

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, Depends, Request, Response, status
 from pydantic import BaseModel, Field
 
 from dermatrack.services import accounts
 from dermatrack.services.accounts import UserOut
 from dermatrack.web.api import CONFLICT
 from dermatrack.web.deps import Principal, get_store, require
+from dermatrack.web.paging import PAGE_HEADERS, PageQuery, paged
 
 router = APIRouter(tags=["users"])
 
@@ -26,9 +27,12 @@ class ActiveIn(BaseModel):
     active: bool
 
 
-@router.get("/users", response_model=list[UserOut])
-def list_users(store=Depends(get_store), _: Principal = Depends(require("users"))):
-    return accounts.list_users(store)
+@router.get("/users", response_model=list[UserOut], responses=PAGE_HEADERS)
+def list_users(request: Request, response: Response, page: PageQuery = Depends(),
+               store=Depends(get_store), _: Principal = Depends(require("users"))):
+    """Accounts by username, a page at a time."""
+    return paged(request, response, accounts.page_users(store, cursor=page.cursor,
+                                                        limit=page.limit))
 
 
 @router.post("/users", response_model=UserOut, status_code=status.HTTP_201_CREATED,

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-from fastapi import APIRouter, Depends, HTTPException, status
+from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from dermatrack.services import patients
 from dermatrack.services.patients import TIMEPOINT_PATTERN, VisitOut
 from dermatrack.web.api import CONFLICT
 from dermatrack.web.deps import Principal, get_store, read_patient, require
+from dermatrack.web.paging import PAGE_HEADERS, PageQuery, paged
 
 router = APIRouter(tags=["visits"])
 
@@ -27,11 +28,16 @@ def _shown(principal: Principal, visit: VisitOut) -> VisitOut:
     return visit if principal.can("clinical") else visit.model_copy(update={"notes": None})
 
 
-@router.get("/patients/{patient_id}/visits", response_model=list[VisitOut])
-def list_visits(patient_id: str, store=Depends(get_store),
+@router.get("/patients/{patient_id}/visits", response_model=list[VisitOut],
+            responses=PAGE_HEADERS)
+def list_visits(request: Request, response: Response, patient_id: str,
+                page: PageQuery = Depends(), store=Depends(get_store),
                 principal: Principal = Depends(require("scheduling"))):
+    """A patient's visits by date, a page at a time."""
     read_patient(store, principal, patient_id, fields=("visits",), purpose="api")
-    return [_shown(principal, v) for v in patients.list_visits(store, patient_id)]
+    found = patients.page_visits(store, patient_id, cursor=page.cursor, limit=page.limit)
+    found.items = [_shown(principal, v) for v in found.items]
+    return paged(request, response, found)
 
 
 @router.post("/patients/{patient_id}/visits", response_model=VisitOut,

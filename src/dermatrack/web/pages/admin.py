@@ -10,11 +10,9 @@ from fastapi.responses import RedirectResponse
 from dermatrack.errors import InputError
 from dermatrack.web.deps import Principal, get_store, require_page
 from dermatrack.web.pages import checked_form, render
+from dermatrack.web.paging import PageQuery
 
 router = APIRouter(include_in_schema=False)
-
-PAGE_ROWS = 500
-"""Most audit rows the page shows (newest first)."""
 
 
 def _date(value: str | None, field: str) -> dt.date | None:
@@ -29,22 +27,29 @@ def _date(value: str | None, field: str) -> dt.date | None:
 @router.get("/admin/audit")
 def audit_page(request: Request, actor: str = "", action: str = "", entity: str = "",
                entity_id: str = "", since: str = "", until: str = "",
+               page: PageQuery = Depends(),
                store=Depends(get_store), principal: Principal = Depends(require_page("audit"))):
-    from dermatrack.services.audit import ACTIONS, history
+    """The audit trail, newest first, filtered, a page at a time."""
+    from dermatrack.services.audit import ACTIONS, history_page
 
     filters = {"actor": actor, "action": action, "entity": entity, "entity_id": entity_id,
                "since": since, "until": until}
-    error, rows = None, []
+    error, rows, next_url = None, [], None
     try:
         with store.reading() as session:
-            rows = history(session, actor=actor or None, action=action or None,
-                           entity=entity or None, entity_id=entity_id or None,
-                           since=_date(since, "since"), until=_date(until, "until"),
-                           newest_first=True, limit=PAGE_ROWS)
+            found = history_page(session, actor=actor or None, action=action or None,
+                                 entity=entity or None, entity_id=entity_id or None,
+                                 since=_date(since, "since"), until=_date(until, "until"),
+                                 cursor=page.cursor, limit=page.limit)
+        rows = found.items
+        if found.next:
+            next_url = str(request.url.include_query_params(cursor=found.next))
     except InputError as problem:
         error = problem
+    first_url = str(request.url.remove_query_params("cursor")) if page.cursor else None
     return render(request, "audit.html", principal, rows=rows, filters=filters,
-                  actions=ACTIONS, error=error, status_code=422 if error else 200)
+                  actions=ACTIONS, error=error, next_url=next_url, first_url=first_url,
+                  status_code=422 if error else 200)
 
 
 @router.get("/admin/users")

@@ -6,12 +6,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse
 
 from dermatrack.errors import InputError
 from dermatrack.web.deps import Principal, get_store, read_patient, require_page
 from dermatrack.web.pages import check_csrf_header, checked_form, render
+from dermatrack.web.paging import PageQuery
 
 router = APIRouter(include_in_schema=False)
 
@@ -104,15 +105,19 @@ def intake_echo(form) -> dict[str, Any]:
 
 
 @router.get("/patients")
-def patient_list(request: Request, q: str | None = None, store=Depends(get_store),
+def patient_list(request: Request, q: str | None = Query(None, max_length=200),
+                 page: PageQuery = Depends(), store=Depends(get_store),
                  principal: Principal = Depends(require_page("demographics"))):
+    """A page of patients (newest first, or those matching ``q``), with a link to the
+    next; the page's read is audited as one row naming the ids shown."""
     from dermatrack.services import patients
     from dermatrack.web.api.patients import list_items
 
-    rows = list_items(principal, patients.list_patients(store, search=q, actor=principal.actor,
-                                                        with_identity=True))
+    found = patients.list_patients(store, search=q, actor=principal.actor, with_identity=True,
+                                   cursor=page.cursor, limit=page.limit)
     template = "_patient_rows.html" if request.headers.get("X-Partial") else "patients.html"
-    return render(request, template, principal, patients=rows, q=q or "")
+    return render(request, template, principal, patients=list_items(principal, found.items),
+                  q=q or "", cursor=page.cursor, next_cursor=found.next)
 
 
 @router.get("/patients/new")
