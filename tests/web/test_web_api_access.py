@@ -16,6 +16,8 @@ P = "/api/patients/{patient_id}"
 PH = P + "/photos/{photo_id}"
 ROUTES = [
     ("post", "/api/token", None),
+    ("get", "/healthz", None),  # public: liveness and readiness for load balancers
+    ("get", "/readyz", None),
     ("get", "/api/users", "users"),
     ("post", "/api/users", "users"),
     ("put", "/api/users/{username}/active", "users"),

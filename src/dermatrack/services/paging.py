@@ -141,7 +141,7 @@ def keyset_page(session: Session, query: Select, columns: Sequence[InstrumentedA
         query = query.where(_after(columns, decode_cursor(cursor, columns), order))
     ordering = [c.asc() if order == "asc" else c.desc() for c in columns]
     query = query.order_by(*ordering).limit(limit + 1)
-    rows = list(session.execute(query).tuples() if tuples else session.scalars(query))
+    rows = list(session.execute(query).all() if tuples else session.scalars(query))
     more = len(rows) > limit
     rows = rows[:limit]
     if key is None:
