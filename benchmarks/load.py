@@ -206,7 +206,7 @@ def run_backend(name: str, args: argparse.Namespace) -> dict:
             env.pop("DERMATRACK_DATABASE_URL", None)
         port = _free_port()
         workers = ["--workers", str(args.pg_workers)] if cluster else []
-        server = subprocess.Popen([sys.executable, "-m", "dermatrack.cli.main", "serve",
+        server = subprocess.Popen([str(Path(sys.executable).parent / "dermatrack"), "serve",
                                    "--port", str(port), *workers], env=env,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                   start_new_session=True)

@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, contains_eager, selectinload
 
 from dermatrack.errors import ConflictError, InputError, NotFoundError
 from dermatrack.services.audit import LIST_READ_ID, record_read
@@ -286,16 +286,27 @@ def add_patient(store: Store, data: PatientIn | dict[str, Any], *, actor: str,
 
 
 def get_patient_record(store: Store, patient_id: str, *, actor: str,
-                       with_identity: bool = False) -> PatientOut:
+                       with_identity: bool = False, read_fields: tuple[str, ...] = (),
+                       purpose: str | None = None) -> PatientOut:
     """One patient's record; identity details only when asked, and then the read is
-    recorded in the audit trail."""
+    recorded in the audit trail. ``read_fields`` (``"sessions"``, ``"photos"``, ...) name
+    the parts of the chart the caller is about to show: their read is recorded in the same
+    transaction, as one row."""
     with store.transaction(actor) as session:
-        patient = session.scalars(select(Patient).where(Patient.id == patient_id)).one_or_none()
+        patient = session.scalars(
+            select(Patient).where(Patient.id == patient_id)
+            .options(selectinload(Patient.concerns), selectinload(Patient.conditions),
+                     selectinload(Patient.medications), selectinload(Patient.allergies),
+                     selectinload(Patient.consents), selectinload(Patient.identity))
+        ).one_or_none()
         if patient is None:
             raise NotFoundError(f"no patient {patient_id!r}")
         if with_identity:
             record_read(session, entity="patient_identity", entity_id=patient_id,
                         fields=("name", "email", "phone"))
+        if read_fields:
+            record_read(session, entity="patient", entity_id=patient_id, fields=read_fields,
+                        purpose=purpose)
         return _patient_out(patient, with_identity=with_identity)
 
 
@@ -311,7 +322,9 @@ def list_patients(store: Store, *, search: str | None = None, actor: str,
     ids shown.
     """
     with store.transaction(actor) as session:
-        query = select(Patient).outerjoin(PatientIdentity)
+        # The identity comes with the patient in the same query (one query per page).
+        query = (select(Patient).outerjoin(PatientIdentity)
+                 .options(contains_eager(Patient.identity)))
         text = (search or "").strip()
         if text:
             query = query.where(or_(Patient.id.istartswith(text, autoescape=True),

@@ -183,7 +183,6 @@ def read_patient(store: Store, principal: Principal, patient_id: str, *,
     """
     from dermatrack.services import patients
 
-    record = patients.get_patient_record(store, patient_id, actor=principal.actor,
-                                         with_identity=with_identity)
-    audit_read(store, principal, "patient", patient_id, fields=fields, purpose=purpose)
-    return record
+    return patients.get_patient_record(store, patient_id, actor=principal.actor,
+                                       with_identity=with_identity, read_fields=tuple(fields),
+                                       purpose=purpose)
