@@ -75,8 +75,8 @@ ONSET = dt.date(2026, 11, 2)
 ])
 def test_classify_reaction(code, days, expected):
     seen = ONSET + dt.timedelta(days=days)
-    assert classify_reaction(MODALITY, code, ONSET, still_present_on=seen) == expected
-    assert classify_reaction(MODALITY, code, ONSET, resolved_on=seen) == expected
+    assert classify_reaction(MODALITY, code, ONSET, still_present_on=seen).kind == expected
+    assert classify_reaction(MODALITY, code, ONSET, resolved_on=seen).kind == expected
 
 
 def test_classify_reaction_rejects_bad_dates():

@@ -175,3 +175,30 @@ def test_bad_event_input_names_the_field(store, patient, changes, field):
         charting.add_event(store, data, actor="dr.lee", recorded_on=TODAY)
     assert error.value.field == field
     assert _count(store, AdverseEvent) == 0 and _count(store, ExpectedReaction) == 0
+
+
+@pytest.mark.parametrize(("code", "resolved_days", "kind"), [
+    ("erythema", 1, "expected_reaction"),     # within its usual course
+    ("erythema", 9, "adverse_event"),         # prolonged: escalated
+    ("milia", 1, "adverse_event"),            # not an expected reaction to microneedling
+    ("erythema", None, "adverse_event"),      # no session: always an adverse event
+])
+def test_the_form_preview_is_what_gets_stored(store, patient, code, resolved_days, kind):
+    """The web form's live preview and the stored event come from one classification."""
+    from dermatrack.web.pages.charting import preview_event
+
+    session = charting.add_session(store, {
+        "patient_id": patient.id, "date": "2026-10-01", "operator": "dr.lee",
+        "modality": "microneedling", "region": "cheeks"}, actor="dr.lee")
+    onset = dt.date(2026, 10, 1)
+    data = {"code": code, "onset": onset.isoformat(),
+            "session_id": session.id if resolved_days is not None else "",
+            "resolved_on": (onset + dt.timedelta(days=resolved_days or 1)).isoformat()}
+    preview = preview_event(data, [session], dt.date(2026, 11, 1))
+    stored = charting.add_event(store, {
+        "patient_id": patient.id, "code": code, "onset": data["onset"],
+        "resolved_on": data["resolved_on"], "grade": 1,
+        **({"session_id": session.id} if resolved_days is not None else {})},
+        actor="dr.lee", recorded_on=dt.date(2026, 11, 1))
+    assert preview["kind"] == stored.kind == kind
+    assert preview["reason"] == stored.reason

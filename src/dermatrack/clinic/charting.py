@@ -188,9 +188,34 @@ def region_default(parameter: Any, region: str) -> float:
     return min(max(parameter.default, allowed.min), allowed.max)
 
 
+@dataclass(frozen=True)
+class Classification:
+    """How a reaction is charted, and why (the text the form previews and the chart keeps).
+
+    Attributes
+    ----------
+    kind : ``"expected"`` or ``"adverse_event"``
+    reason : one sentence saying why, naming the reaction, its duration and the modality
+    code : the code it is charted under: the reaction itself, or for a prolonged expected
+        reaction the adverse-event term it escalates to (``erythema`` ->
+        ``prolonged_erythema``)
+    """
+
+    kind: ReactionClass
+    reason: str
+    code: str
+
+
+def unlinked_reaction(code: str, *, name: str | None = None) -> Classification:
+    """A reaction charted without a treatment session: always an adverse event."""
+    return Classification("adverse_event", f"{name or code} is not linked to a treatment "
+                                           "session", code)
+
+
 def classify_reaction(modality: Any, code: str, onset: dt.date, *,
                       still_present_on: dt.date | None = None,
-                      resolved_on: dt.date | None = None) -> ReactionClass:
+                      resolved_on: dt.date | None = None,
+                      term: Any = None) -> Classification:
     """Whether a reaction after a session is an expected response or an adverse event.
 
     Parameters
@@ -203,12 +228,17 @@ def classify_reaction(modality: Any, code: str, onset: dt.date, *,
         First day of the reaction.
     still_present_on, resolved_on:
         Exactly one: the last day it was seen still present, or the day it resolved.
+    term:
+        The reaction's vocabulary term, when it has one (its ``label`` names it in the
+        reason, its ``escalates_to`` is the adverse event a prolonged one becomes).
 
     Returns
     -------
-    ``"expected"`` when the modality lists ``code`` as an expected reaction and it has
-    lasted no longer than its ``usual_duration_days``; ``"adverse_event"`` otherwise
-    (SkinPen labelling rule, see the module docstring).
+    Classification
+        ``"expected"`` when the modality lists ``code`` as an expected reaction and it has
+        lasted no longer than its ``usual_duration_days``; ``"adverse_event"`` otherwise
+        (SkinPen labelling rule, see the module docstring); with the reason and the code
+        it is charted under.
     """
     if (still_present_on is None) == (resolved_on is None):
         raise InputError("give exactly one of still_present_on and resolved_on",
@@ -221,12 +251,22 @@ def classify_reaction(modality: Any, code: str, onset: dt.date, *,
     if seen_until < onset:
         raise InputError(f"{seen_until.isoformat()} is before the onset {onset.isoformat()}",
                          field=field_name)
-    expected = {r.code: r for r in modality.expected_reactions}
-    reaction = expected.get(code)
+    name = getattr(term, "label", None) or code.replace("_", " ")
+    reaction = {r.code: r for r in modality.expected_reactions}.get(code)
     if reaction is None:
-        return "adverse_event"
+        return Classification("adverse_event",
+                              f"{name} is not an expected reaction to {modality.name}", code)
     lasted_days = (seen_until - onset).days
-    return "expected" if lasted_days <= reaction.usual_duration_days else "adverse_event"
+    usual = reaction.usual_duration_days
+    if lasted_days <= usual:
+        return Classification("expected", f"{name} has lasted {lasted_days} days, within "
+                                          f"the usual {usual:g} days after {modality.name}",
+                              code)
+    escalated = getattr(term, "escalates_to", None) or code
+    return Classification("adverse_event",
+                          f"{name} has lasted {lasted_days} days, longer than the usual "
+                          f"{usual:g} days after {modality.name}: charted as "
+                          f"{escalated.replace('_', ' ')}", escalated)
 
 
 def adverse_event_code(reaction: str, vocabulary: Any = None) -> str | None:

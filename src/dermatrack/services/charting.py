@@ -246,25 +246,6 @@ def list_sessions(store: Store, patient_id: str) -> list[SessionOut]:
         return [_session_out(row) for row in rows]
 
 
-def _classify(event_in: EventIn, modality: Any, seen_until: dt.date) -> tuple[str, str]:
-    """(kind, reason) of a reaction after a session of ``modality``."""
-    from dermatrack.clinic.charting import classify_reaction
-
-    kind = classify_reaction(modality, event_in.code, event_in.onset,
-                             still_present_on=None if event_in.resolved_on else seen_until,
-                             resolved_on=event_in.resolved_on)
-    expected = {r.code: r for r in modality.expected_reactions}
-    lasted = (seen_until - event_in.onset).days
-    if event_in.code not in expected:
-        return kind, f"{event_in.code} is not an expected reaction to {modality.code}"
-    usual = expected[event_in.code].usual_duration_days
-    if kind == "expected":
-        return kind, (f"{event_in.code} has lasted {lasted} days, within the usual "
-                      f"{usual} days after {modality.code}")
-    return kind, (f"{event_in.code} has lasted {lasted} days, longer than the usual "
-                  f"{usual} days after {modality.code}")
-
-
 def add_event(store: Store, data: EventIn | dict[str, Any], *, actor: str,
               recorded_on: dt.date | None = None) -> EventOut:
     """Chart a reaction as an expected reaction or an adverse event (module docstring).
@@ -293,6 +274,8 @@ def add_event(store: Store, data: EventIn | dict[str, Any], *, actor: str,
         raise InputError("give resolved_on or still_present_on, not both",
                          field="still_present_on")
     seen_until = event_in.resolved_on or event_in.still_present_on or recorded_on
+    term = (vocabulary.expected_reactions.get(event_in.code)
+            or vocabulary.adverse_events.get(event_in.code))
 
     with store.transaction(actor) as session:
         treatment = None
@@ -306,29 +289,29 @@ def add_event(store: Store, data: EventIn | dict[str, Any], *, actor: str,
                 raise InputError(f"onset {event_in.onset} is before the session "
                                  f"({treatment.date})", field="onset")
             patient_id = treatment.patient_id
-            kind, reason = _classify(event_in, load_modality(treatment.modality,
-                                                                 field="session_id"),
-                                     seen_until)
+            found = charting.classify_reaction(
+                load_modality(treatment.modality, field="session_id"), event_in.code,
+                event_in.onset, still_present_on=None if event_in.resolved_on else seen_until,
+                resolved_on=event_in.resolved_on, term=term)
         elif event_in.patient_id is not None:
             patient_id = get_patient(session, event_in.patient_id).id
-            kind, reason = "adverse_event", "not linked to a treatment session"
+            found = charting.unlinked_reaction(event_in.code,
+                                               name=getattr(term, "label", None))
         else:
             raise InputError("give the session_id (or, for an adverse event outside a "
                              "session, the patient_id)", field="session_id")
 
-        if kind == "expected":
+        if found.kind == "expected":
             row = ExpectedReaction(patient_id=patient_id, session_id=treatment.id,
                                    code=event_in.code, onset=event_in.onset,
                                    resolved_on=event_in.resolved_on, notes=event_in.notes)
             session.add(row)
             session.flush()
-            return _reaction_out(row, reason)
+            return _reaction_out(row, found.reason)
 
-        term = vocabulary.expected_reactions.get(event_in.code)
-        code = (term.escalates_to or event_in.code) if term is not None else event_in.code
         if event_in.grade is None:
-            raise InputError(f"{reason}: charted as an adverse event, which needs a CTCAE "
-                             "grade 1-5", field="grade")
+            raise InputError(f"{found.reason}: an adverse event needs a CTCAE grade 1-5",
+                             field="grade")
         grade = charting.validate_grade(event_in.grade)
         relatedness = (None if event_in.relatedness is None else charting.validate_choice(
             event_in.relatedness, charting.WHO_UMC_RELATEDNESS, "relatedness"))
@@ -340,9 +323,10 @@ def add_event(store: Store, data: EventIn | dict[str, Any], *, actor: str,
         serious = charting.is_serious(grade, criteria) or bool(event_in.serious)
         row = AdverseEvent(patient_id=patient_id,
                            session_id=treatment.id if treatment is not None else None,
-                           term=code, onset=event_in.onset, grade=grade, serious=serious,
-                           relatedness=relatedness, action=event_in.action, outcome=outcome,
-                           resolved_on=event_in.resolved_on, classification_reason=reason,
+                           term=found.code, onset=event_in.onset, grade=grade,
+                           serious=serious, relatedness=relatedness, action=event_in.action,
+                           outcome=outcome, resolved_on=event_in.resolved_on,
+                           classification_reason=found.reason,
                            notes=event_in.notes)
         session.add(row)
         session.flush()

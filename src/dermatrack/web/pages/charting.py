@@ -131,11 +131,12 @@ def event_data(form, patient_id: str) -> dict[str, Any]:
 
 
 def preview_event(data: dict[str, Any], sessions: list[Any], today: dt.date) -> dict[str, Any]:
-    """How the charting service will classify the reaction, without storing it.
+    """How the charting service will classify the reaction, without storing it: the same
+    :func:`~dermatrack.clinic.charting.classify_reaction` and the same reason text.
 
     Returns ``{"kind", "reason"}``; ``kind`` is None while the form is incomplete.
     """
-    from dermatrack.clinic.charting import classify_reaction
+    from dermatrack.clinic.charting import classify_reaction, unlinked_reaction
     from dermatrack.knowledge.modalities import load_modalities
     from dermatrack.knowledge.vocabulary import load_vocabulary
 
@@ -143,41 +144,26 @@ def preview_event(data: dict[str, Any], sessions: list[Any], today: dt.date) -> 
     code = data.get("code")
     if not code or not data.get("onset"):
         return {"kind": None, "reason": "Choose the reaction and its onset."}
+    term = vocabulary.expected_reactions.get(code) or vocabulary.adverse_events.get(code)
     session = next((s for s in sessions if s.id == data.get("session_id")), None)
     if session is None:
-        return {"kind": "adverse_event",
-                "reason": "Not linked to a treatment session: charted as an adverse event."}
+        found = unlinked_reaction(code, name=getattr(term, "label", None))
+        return {"kind": "adverse_event", "reason": found.reason}
     try:
         onset = dt.date.fromisoformat(data["onset"])
         seen_until = dt.date.fromisoformat(data.get("resolved_on")
                                            or data.get("still_present_on") or today.isoformat())
     except ValueError:
         return {"kind": None, "reason": "Dates must be given as YYYY-MM-DD."}
-    modality = load_modalities()[session.modality]
     try:
-        resolved = "resolved_on" in data
-        kind = classify_reaction(modality, code, onset,
-                                 resolved_on=seen_until if resolved else None,
-                                 still_present_on=None if resolved else seen_until)
+        resolved = bool(data.get("resolved_on"))
+        found = classify_reaction(load_modalities()[session.modality], code, onset,
+                                  resolved_on=seen_until if resolved else None,
+                                  still_present_on=None if resolved else seen_until, term=term)
     except InputError as error:
         return {"kind": None, "reason": error.message}
-    expected = {r.code: r for r in modality.expected_reactions}
-    lasted = (seen_until - onset).days
-    label = vocabulary.expected_reactions.get(code) or vocabulary.adverse_events.get(code)
-    name = label.label if label else code
-    if code not in expected:
-        return {"kind": "adverse_event",
-                "reason": f"{name} is not an expected reaction to {modality.name}."}
-    usual = expected[code].usual_duration_days
-    if kind == "expected":
-        return {"kind": "expected_reaction",
-                "reason": f"{name} has lasted {lasted} days, within the usual {usual:g} days "
-                          f"after {modality.name}."}
-    term = vocabulary.expected_reactions.get(code)
-    escalated = term.escalates_to if term is not None and term.escalates_to else code
-    return {"kind": "adverse_event",
-            "reason": f"{name} has lasted {lasted} days, longer than the usual {usual:g} days "
-                      f"after {modality.name}: charted as {escalated.replace('_', ' ')}."}
+    kind = "expected_reaction" if found.kind == "expected" else "adverse_event"
+    return {"kind": kind, "reason": found.reason}
 
 
 def _event_context(store, principal: Principal, patient_id: str) -> dict[str, Any]:
