@@ -180,3 +180,19 @@ def test_bad_input_exits_2_naming_the_field(cli, env, tmp_path, patient_id, sess
     assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1
     assert named in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_patient_show_is_audited_as_a_read(cli, env, store, patient_id):
+    """The CLI's chart view leaves the same trace as the web's: who read which parts."""
+    from dermatrack.services import audit
+
+    _ok(cli("patient", "show", patient_id, "--json", "--actor", "nurse.kim"))
+    with store.reading() as session:
+        reads = audit.history(session, action="read", actor="nurse.kim")
+    assert [(r.entity, r.entity_id) for r in reads] == [("patient", patient_id)]
+    assert {"sessions", "events", "scores"} <= set(reads[0].changes["fields"])
+    assert reads[0].changes["purpose"] == "cli"
+    _ok(cli("patient", "show", patient_id, "--with-identity", "--json", "--actor", "nurse.kim"))
+    with store.reading() as session:
+        reads = audit.history(session, action="read", actor="nurse.kim")
+    assert ("patient_identity", patient_id) in [(r.entity, r.entity_id) for r in reads]

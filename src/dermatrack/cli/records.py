@@ -241,12 +241,15 @@ def patient_show(
     actor: str | None = _actor_option(),
     as_json: bool = json_option(),
 ) -> None:
-    """Show a patient's clinical record, visits, sessions, events and scores."""
+    """Show a patient's clinical record, visits, sessions, events and scores (the read is
+    recorded in the audit trail, as on the web)."""
     from dermatrack.services import charting, patients, scores
 
     with _open() as store:
-        record = patients.get_patient_record(store, patient_id, actor=actor_name(actor),
-                                             with_identity=with_identity)
+        record = patients.get_patient_record(
+            store, patient_id, actor=actor_name(actor), with_identity=with_identity,
+            read_fields=("profile", "history", "visits", "sessions", "events", "scores"),
+            purpose="cli")
         data = record.model_dump(mode="json", exclude=None if with_identity else {"identity"})
         data["visits"] = [v.model_dump(mode="json")
                           for v in patients.list_visits(store, patient_id)]
