@@ -431,3 +431,112 @@ def load_matrix() -> Matrix:
 def rules_for(modality: str) -> tuple[Rule, ...]:
     """The screening rules the bundled matrix gives ``modality`` (empty for unknown codes)."""
     return _loaded()[1].get(modality, ())
+
+
+# --------------------------------------------------------------------------- views
+
+#: One-character marks for the grid views.
+VERDICT_MARK: dict[str, str] = {"contraindicated": "X", "caution": "!", "no_effect": "."}
+
+CSV_COLUMNS: tuple[str, ...] = ("factor_kind", "factor", "factor_label", "modality", "verdict",
+                                "rule", "exposure", "rationale", "mitigation", "basis",
+                                "source", "source_kind", "citation")
+
+
+def short_code(modality: str) -> str:
+    """A column heading for a modality: its vocabulary ``abbreviation`` (``rf_microneedling``
+    -> ``RFM``), else the code itself."""
+    from dermatrack.knowledge.vocabulary import load_vocabulary
+
+    term = load_vocabulary().modalities.get(modality)
+    return term.abbreviation if term is not None and term.abbreviation else modality
+
+
+def matrix_json(matrix: Matrix, modality: str | None = None) -> dict[str, typing.Any]:
+    """The matrix (or one modality's column) as plain data for JSON output."""
+    codes = list(matrix.modalities) if modality is None else [modality]
+    rows = matrix.rows(modality)
+    counts = {verdict: sum(1 for c in rows if c.verdict == verdict)
+              for verdict in MATRIX_VERDICTS}
+    return {"modalities": codes,
+            "factors": [{"kind": f.kind, "code": f.code, "label": f.label}
+                        for f in matrix.factors],
+            "counts": counts, "cells": [cell.to_dict() for cell in rows]}
+
+
+def matrix_csv(matrix: Matrix, modality: str | None = None) -> str:
+    """One line per (factor, modality) with :data:`CSV_COLUMNS`, RFC 4180 quoting."""
+    import csv
+    import io
+
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for cell in matrix.rows(modality):
+        writer.writerow({k: ("" if v is None else v) for k, v in cell.to_dict().items()})
+    return out.getvalue()
+
+
+def _md(text: str | None) -> str:
+    return "" if text is None else text.replace("|", "\\|").replace("\n", " ")
+
+
+MARKDOWN_HEADER = """# Contraindication matrix
+
+Generated from `src/dermatrack/knowledge/data/matrix.yaml` and `sources.yaml` by
+`python -m dermatrack.knowledge.matrix > docs/contraindication-matrix.md`; a test fails when
+it is out of date. `dermatrack kb matrix` prints the same data (`--format table|csv|json`,
+`--modality M`), and the web app shows it at `/knowledge/matrix`.
+
+Every factor of the vocabulary (conditions, allergies, medications, age bands, Fitzpatrick
+types, sex) has an explicit verdict for every modality: **X** contraindicated (a hard stop,
+resting on a label, guideline, consensus statement or peer-reviewed paper), **!** caution
+(proceed with the mitigation, which the plan adds to pre-care), **.** no effect on the
+decision. The basis says how the source supports the verdict: *stated* (the source says so),
+*inferred* (follows from what it states), *not_listed* (the source was reviewed and names no
+restriction). How the verdicts were reviewed: docs/knowledge-data.md.
+"""
+
+
+def matrix_markdown(matrix: Matrix) -> str:
+    """The whole matrix as Markdown: the grid, then every cell with its reason and source."""
+    codes = list(matrix.modalities)
+    lines = [MARKDOWN_HEADER]
+    counts = matrix.counts()
+    lines.append(f"{len(matrix.factors)} factors x {len(codes)} modalities = "
+                 f"{len(matrix.cells)} verdicts: {counts['contraindicated']} contraindicated, "
+                 f"{counts['caution']} caution, {counts['no_effect']} no effect.\n")
+    lines.append("Columns: " + ", ".join(f"{short_code(c)} `{c}`" for c in codes) + ".\n")
+    lines.append("## Grid\n")
+    lines.append("| factor | kind | " + " | ".join(short_code(c) for c in codes) + " |")
+    lines.append("|---|---|" + "---|" * len(codes))
+    for factor in matrix.factors:
+        marks = [VERDICT_MARK[matrix.cell(factor.key, c).verdict] for c in codes]
+        lines.append(f"| `{factor.code}` | {factor.kind.replace('_', ' ')} | "
+                     + " | ".join(marks) + " |")
+    lines.append("")
+    lines.append("## Verdicts with reasons\n")
+    for factor in matrix.factors:
+        lines.append(f"### {factor.kind.replace('_', ' ')} `{factor.code}`: {_md(factor.label)}\n")
+        lines.append("| modality | verdict | rule | exposure | why | mitigation | basis | source |")
+        lines.append("|---|---|---|---|---|---|---|---|")
+        for code in codes:
+            cell = matrix.cell(factor.key, code)
+            lines.append(
+                f"| {code} | {cell.verdict} | {cell.rule or ''} | {cell.exposure or ''} | "
+                f"{_md(cell.rationale)} | {_md(cell.mitigation)} | {cell.basis} | "
+                f"{cell.source.id} ({cell.source.kind}) |")
+        lines.append("")
+    lines.append("## Sources\n")
+    used = sorted({cell.source.id for cell in matrix.cells.values()})
+    for code in used:
+        source = matrix.sources[code]
+        url = f" <{source.url}>" if source.url else ""
+        lines.append(f"- `{code}` ({source.kind}): {_md(source.citation)}{url}")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":  # pragma: no cover - exercised by the docs test through matrix_markdown
+    import sys
+
+    sys.stdout.write(matrix_markdown(load_matrix()))

@@ -70,6 +70,8 @@ class Term:
     escalates_to : str or None
         For expected reactions: the adverse-event code it is charted as once it lasts past
         the modality's usual duration.
+    abbreviation : str or None
+        For modalities: two or three capitals heading a column of the matrix grid.
     group : str or None
         For conditions: ``"allergy"``, ``"psychological"`` or ``"reproductive"``; the
         contraindication matrix shows allergies as their own rows.
@@ -92,6 +94,7 @@ class Term:
     needs_last_taken: bool = False
     escalates_to: str | None = None
     group: str | None = None
+    abbreviation: str | None = None
     implies: tuple[str, ...] = ()
     implausible_for_sex: tuple[str, ...] = ()
     min_years: int | None = None
