@@ -358,7 +358,8 @@ def _print_matrix_grid(matrix: Any) -> None:
     for factor in matrix.factors:
         if factor.kind != kind:  # one heading row per kind of factor
             kind = factor.kind
-            table.add_row(Text(kind.replace("_", " ") + "s", style="italic dim"))
+            plural = "sexes" if kind == "sex" else kind.replace("_", " ") + "s"
+            table.add_row(Text(plural, style="italic dim"))
         cells = [matrix.cell(factor.key, code) for code in matrix.modalities]
         table.add_row(Text(" " + factor.code),
                       *(Text(VERDICT_MARK[c.verdict], style=_VERDICT_STYLE[c.verdict])
