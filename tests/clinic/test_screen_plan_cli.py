@@ -185,3 +185,19 @@ def test_plan_without_concerns_exits_2(cli, tmp_path):
     r = cli("plan", path, "--on", "2026-11-21", "--json")
     assert r.code == 2 and "field 'concerns'" in r.stderr
     assert cli("screen", path, "--on", "2026-11-21", "--json").code == 0
+
+
+def test_screen_and_plan_show_plausibility_warnings(cli, tmp_path):
+    patient = tmp_path / "PATIENT.json"
+    patient.write_text(json.dumps({
+        "age": 30, "sex": "male", "fitzpatrick": "II", "conditions": ["pregnancy"],
+        "concerns": [{"code": "acne_scars", "region": "cheeks", "severity": 3}]}))
+    r = cli("screen", patient, "--on", "2026-11-21", "--json")
+    assert r.code == 0, r.stderr
+    assert [w["field"] for w in r.json()["warnings"]] == ["conditions[0]"]
+    r = cli("screen", patient, "--on", "2026-11-21")
+    assert "pregnancy is recorded for a male patient" in " ".join(r.stdout.split())
+    r = cli("plan", patient, "--on", "2026-11-21", "--json")
+    assert [w["field"] for w in r.json()["warnings"]] == ["conditions[0]"]
+    r = cli("plan", patient, "--on", "2026-11-21")
+    assert "pregnancy is recorded for a male patient" in " ".join(r.stdout.split())
