@@ -66,7 +66,7 @@ contraindications:
   - id: ipl.photosensitivity
     kind: absolute
     when: {any: [{condition: photosensitivity_disorder}, {medication: photosensitizing}]}
-    text: Light-triggered disease or photosensitising drugs can produce exaggerated reactions to broadband light.
+    text: Light-triggered disease or photosensitising drugs exaggerate reactions to light.
     mitigation: null
     source: goldberg2012
   - id: ipl.gold
@@ -80,7 +80,7 @@ contraindications:
     when: {condition: melasma_history}
     text: Heat from intense light can darken melasma.
     mitigation: Low fluence, lightening agent before and after, strict sun protection.
-    source: sheth2011
+    source: goldberg2012
   - id: ipl.vitiligo
     kind: relative
     when: {condition: vitiligo}
@@ -102,9 +102,9 @@ contraindications:
   - id: ipl.isotretinoin
     kind: relative
     when: {medication: isotretinoin, within_days: 180}
-    text: Consensus found no need to delay light and non-ablative energy treatments; the label still advises caution.
+    text: Consensus found no need to delay light treatments; the label advises caution.
     mitigation: Document the consensus advice and test a spot first.
-    source: waldman2017
+    source: goldberg2012
 ''')["contraindications"]
 
 

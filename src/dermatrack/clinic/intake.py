@@ -370,7 +370,7 @@ def _age(value: Any, date_of_birth: dt.date | None, on: dt.date,
         age = from_birth
     else:
         age = _integer(value, "age")
-        if from_birth is not None and age != from_birth:
+        if date_of_birth is not None and from_birth is not None and age != from_birth:
             warnings.append(PlausibilityWarning(
                 "age", f"age {age} disagrees with date_of_birth {date_of_birth.isoformat()} "
                 f"(age {from_birth} on {on.isoformat()}); screening uses {from_birth}, from the "

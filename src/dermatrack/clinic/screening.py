@@ -299,7 +299,8 @@ def window_end(predicate: Any, profile: PatientProfile,
         if use is not None and not use.ongoing and use.last_taken is not None:
             if predicate.within_months is not None:
                 return add_months(use.last_taken, predicate.within_months) + dt.timedelta(days=1)
-            return use.last_taken + dt.timedelta(days=predicate.within_days + 1)
+            if predicate.within_days is not None:
+                return use.last_taken + dt.timedelta(days=predicate.within_days + 1)
     return None
 
 

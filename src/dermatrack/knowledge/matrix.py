@@ -378,7 +378,7 @@ def build_matrix(matrix: Mapping[str, typing.Any], sources: Mapping[str, typing.
         verdict = entry["verdict"]
         leaves = _leaves(entry, vocabulary) if verdict != "no_effect" else []
         for modality in entry["modalities"]:
-            source = catalogue[_source_id(entry, modality)]  # type: ignore[index]
+            source = catalogue[str(_source_id(entry, modality))]
             rule_id = f"{modality}.{entry['rule']}" if entry.get("rule") else None
             for factor in _entry_factors(entry, vocabulary):
                 exposure = (exposure_text(meds.get(factor.code))

@@ -17,10 +17,10 @@ Examples
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from functools import lru_cache
 from importlib import resources
-from collections.abc import Iterable
 from typing import Any
 
 import yaml
@@ -229,11 +229,12 @@ def vocabulary_from_data(data: dict[str, Any]) -> Vocabulary:
     tuples = {"implies", "implausible_for_sex"}
 
     def terms(kind: str) -> dict[str, Term]:
-        return {
-            str(code): Term(code=str(code), **{k: tuple(v) if k in tuples else v
-                                               for k, v in entry.items() if k in known})
-            for code, entry in data[kind].items()
-        }
+        out: dict[str, Term] = {}
+        for code, entry in data[kind].items():
+            values: dict[str, Any] = {k: tuple(v) if k in tuples else v
+                                      for k, v in entry.items() if k in known}
+            out[str(code)] = Term(code=str(code), **values)
+        return out
 
     return Vocabulary(
         **{kind: terms(kind) for kind in KINDS},
