@@ -358,7 +358,8 @@ def _print_matrix_grid(matrix: Any) -> None:
     for factor in matrix.factors:
         if factor.kind != kind:  # one heading row per kind of factor
             kind = factor.kind
-            plural = "sexes" if kind == "sex" else kind.replace("_", " ") + "s"
+            plural = {"allergy": "allergies", "sex": "sex", "skin_type": "Fitzpatrick types",
+                      "age_band": "age bands"}.get(kind, kind + "s")
             table.add_row(Text(plural, style="italic dim"))
         cells = [matrix.cell(factor.key, code) for code in matrix.modalities]
         table.add_row(Text(" " + factor.code),
