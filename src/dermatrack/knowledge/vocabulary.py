@@ -66,7 +66,7 @@ class Term:
         For skin types: the SNOMED CT concept id of the phototype finding.
     needs_last_taken : bool
         For medications: screening needs the date the drug was last taken, because rules
-        look back a number of days (isotretinoin: 180 days).
+        look back from it (isotretinoin: 6 calendar months).
     escalates_to : str or None
         For expected reactions: the adverse-event code it is charted as once it lasts past
         the modality's usual duration.
