@@ -97,7 +97,6 @@ BAD_INPUTS = [
     ("age", _DELETE, "age", "date_of_birth"),
     ("date_of_birth", "1990-02-30", "date_of_birth", "not a date"),
     ("date_of_birth", "2027-01-01", "date_of_birth", "after the screening date"),
-    ("date_of_birth", "1990-01-01", "age", "disagrees"),
     ("sex", "banana", "sex", "unknown sex"),
     ("fitzpatrick", "VII", "fitzpatrick", "not a Fitzpatrick"),
     ("fitzpatrick", 0, "fitzpatrick", "not a Fitzpatrick"),
@@ -167,3 +166,55 @@ def test_malformed_json_names_the_file_and_line():
     assert err.value.field == "p.json"
     assert err.value.line == 2
     assert "not valid JSON" in str(err.value)
+
+
+# --- plausibility: allowed but contradictory facts come back as warnings --------------------
+
+def _base(**extra):
+    data = {"age": 40, "fitzpatrick": "III", "concerns": [], "conditions": [],
+            "medications": [], "allergies": []}
+    data.update(extra)
+    return data
+
+
+def test_pregnancy_in_a_male_patient_is_a_warning_not_silence():
+    profile = parse_patient(_base(sex="male", conditions=["vitiligo", "pregnancy"]), on=ON)
+    assert profile.conditions == ("pregnancy", "vitiligo")  # the fact is kept
+    [warning] = profile.warnings
+    assert warning.field == "conditions[1]"
+    assert "pregnancy is recorded for a male patient" in warning.message
+    assert parse_patient(_base(sex="female", conditions=["pregnancy"]), on=ON).warnings == ()
+    assert parse_patient(_base(conditions=["breastfeeding"]), on=ON).warnings == ()
+    assert len(parse_patient(_base(sex="male", conditions=["breastfeeding"]),
+                             on=ON).warnings) == 1
+
+
+def test_medication_last_taken_before_it_was_started_is_a_warning():
+    meds = [{"code": "isotretinoin", "started": "2026-06-01", "last_taken": "2026-03-01"}]
+    profile = parse_patient(_base(medications=meds), on=ON)
+    [warning] = profile.warnings
+    assert warning.field == "medications[0].last_taken"
+    assert "before it was started 2026-06-01" in warning.message
+    assert profile.medication("isotretinoin").started == dt.date(2026, 6, 1)
+    fine = [{"code": "isotretinoin", "started": "2026-03-01", "last_taken": "2026-06-01"}]
+    assert parse_patient(_base(medications=fine), on=ON).warnings == ()
+    with pytest.raises(InputError) as err:
+        parse_patient(_base(medications=[{"code": "isotretinoin", "started": "2027-01-01"}]),
+                      on=ON)
+    assert err.value.field == "medications[0].started"
+
+
+def test_age_disagreeing_with_the_date_of_birth_is_a_warning_and_the_birth_date_wins():
+    profile = parse_patient(_base(age=34, date_of_birth="1990-01-01"), on=ON)
+    assert profile.age == 36
+    [warning] = profile.warnings
+    assert warning.field == "age"
+    assert "age 34 disagrees with date_of_birth 1990-01-01 (age 36 on 2026-11-21)" in (
+        warning.message)
+
+
+def test_undated_past_use_is_allowed_only_where_no_window_needs_the_date():
+    gold = parse_patient(_base(medications=[{"code": "gold_therapy", "ongoing": False}]), on=ON)
+    assert gold.medication("gold_therapy").last_taken is None
+    with pytest.raises(InputError):
+        parse_patient(_base(medications=[{"code": "amiodarone", "ongoing": False}]), on=ON)

@@ -15,10 +15,12 @@ from dataclasses import dataclass, field
 import pytest
 from clinic_helpers import ON
 
-from dermatrack.clinic.intake import FITZPATRICK_TYPES, parse_patient
+from dermatrack.clinic.dates import add_months
+from dermatrack.clinic.intake import FITZPATRICK_TYPES, SEXES, parse_patient
 from dermatrack.clinic.screening import screen_modality
 from dermatrack.knowledge.modalities import (
     AgeAtLeast,
+    AgeBand,
     AgeBelow,
     All,
     Allergy,
@@ -26,8 +28,10 @@ from dermatrack.knowledge.modalities import (
     Condition,
     Fitzpatrick,
     Medication,
+    Sex,
     load_modalities,
 )
+from dermatrack.knowledge.vocabulary import load_vocabulary
 
 #: Age used when no rule constrains it.
 USUAL_AGE = 40
@@ -41,17 +45,29 @@ class Witness:
     allergies: set[str] = field(default_factory=set)
     medications: dict[str, dict] = field(default_factory=dict)
     phototypes: set[str] = field(default_factory=lambda: set(FITZPATRICK_TYPES))
-    age_min: int = 0
-    age_max: int = 125
+    ages: set[int] = field(default_factory=lambda: set(range(126)))
+    sexes: set[str | None] = field(default_factory=lambda: {None, *SEXES})
 
     def patient(self) -> dict:
         assert self.phototypes, "no Fitzpatrick type satisfies the rule"
-        assert self.age_min <= self.age_max, "no age satisfies the rule"
-        age = USUAL_AGE if self.age_min <= USUAL_AGE <= self.age_max else self.age_min
-        return {"age": age, "fitzpatrick": min(self.phototypes, key=FITZPATRICK_TYPES.index),
+        assert self.ages, "no age satisfies the rule"
+        assert self.sexes, "no sex satisfies the rule"
+        age = USUAL_AGE if USUAL_AGE in self.ages else min(self.ages)
+        data = {"age": age, "fitzpatrick": min(self.phototypes, key=FITZPATRICK_TYPES.index),
                 "concerns": [], "conditions": sorted(self.conditions),
-                "medications": [{"code": c, **use} for c, use in sorted(self.medications.items())],
+                "medications": [{"code": c, **use}
+                                for c, use in sorted(self.medications.items())],
                 "allergies": sorted(self.allergies)}
+        sex = None if None in self.sexes else sorted(self.sexes)[0]
+        if sex is not None:
+            data["sex"] = sex
+        return data
+
+
+def _band_ages(codes) -> set[int]:
+    bands = load_vocabulary().age_bands
+    return {age for code in codes
+            for age in range(bands[code].min_years, bands[code].max_years + 1)}
 
 
 def _day(days_ago: int) -> str:
@@ -65,6 +81,13 @@ def satisfy(predicate, witness: Witness) -> None:
             witness.conditions.add(code)
         case Allergy(code=code):
             witness.allergies.add(code)
+        case Medication(code=code, ever=True):
+            # Past use without a date: "ever" must count it.
+            witness.medications[code] = {"ongoing": False}
+        case Medication(code=code, within_months=int(months)):
+            # Last taken exactly N calendar months before: the anniversary still counts.
+            witness.medications[code] = {"last_taken": add_months(ON, -months).isoformat(),
+                                         "ongoing": False}
         case Medication(code=code, within_days=None):
             witness.medications[code] = {"ongoing": True}
         case Medication(code=code, within_days=days):
@@ -72,10 +95,14 @@ def satisfy(predicate, witness: Witness) -> None:
             witness.medications[code] = {"last_taken": _day(days), "ongoing": False}
         case Fitzpatrick(types=types):
             witness.phototypes &= set(types)
+        case AgeBand(codes=codes):
+            witness.ages &= _band_ages(codes)
+        case Sex(codes=codes):
+            witness.sexes &= set(codes)
         case AgeBelow(years=years):
-            witness.age_max = min(witness.age_max, years - 1)
+            witness.ages &= set(range(years))
         case AgeAtLeast(years=years):
-            witness.age_min = max(witness.age_min, years)
+            witness.ages -= set(range(years))
         case All(predicates=items):
             for item in items:
                 satisfy(item, witness)
@@ -90,6 +117,11 @@ def refute(predicate, witness: Witness) -> None:
     match predicate:
         case Condition() | Allergy():
             pass  # simply not recorded
+        case Medication(ever=True):
+            pass  # any recorded use counts, so only no use refutes it
+        case Medication(code=code, within_months=int(months)):
+            day_after = add_months(ON, -months) - dt.timedelta(days=1)
+            witness.medications[code] = {"last_taken": day_after.isoformat(), "ongoing": False}
         case Medication(code=code, within_days=None):
             # Stopped a month ago: past use alone must not fire a current-use rule.
             witness.medications[code] = {"last_taken": _day(30), "ongoing": False}
@@ -97,10 +129,16 @@ def refute(predicate, witness: Witness) -> None:
             witness.medications[code] = {"last_taken": _day(days + 1), "ongoing": False}
         case Fitzpatrick(types=types):
             witness.phototypes -= set(types)
+        case AgeBand(codes=codes):
+            witness.ages -= _band_ages(codes)
+        case Sex(codes=codes):
+            witness.sexes -= set(codes)
+            if "unknown" in codes:
+                witness.sexes.discard(None)
         case AgeBelow(years=years):
-            witness.age_min = max(witness.age_min, years)
+            witness.ages -= set(range(years))
         case AgeAtLeast(years=years):
-            witness.age_max = min(witness.age_max, years - 1)
+            witness.ages &= set(range(years))
         case All(predicates=items):
             for item in items[1:]:
                 satisfy(item, witness)

@@ -26,8 +26,10 @@ def test_screen_json_matches_the_issue(cli):
     iso = rules["microneedling.isotretinoin"]
     assert set(iso) == {"rule", "kind", "text", "mitigation", "source", "matched"}
     assert iso["kind"] == "relative" and iso["mitigation"]
-    assert iso["source"].startswith("spring2017: ")
-    assert "112 days before 2026-11-21" in iso["matched"][0]
+    assert iso["source"].startswith("waldman2017: ")
+    assert iso["matched"] == ["isotretinoin last taken 2026-08-01, within 6 calendar months of "
+                              "2026-11-21 (the window ends 2027-02-01)"]
+    assert data["warnings"] == []
     for result in data["results"]:
         kinds = {reason["kind"] for reason in result["reasons"]}
         expected = ("contraindicated" if "absolute" in kinds
@@ -36,7 +38,13 @@ def test_screen_json_matches_the_issue(cli):
 
 
 def test_screen_one_modality_and_the_window_closing(cli):
+    # Last taken 2026-08-01: the 6-calendar-month window still holds on its anniversary,
+    # 2027-02-01, and is closed the day after.
     r = cli("screen", EXAMPLE, "--modality", "microneedling", "--on", "2027-02-01", "--json")
+    assert r.code == 0, r.stderr
+    [result] = r.json()["results"]
+    assert "microneedling.isotretinoin" in [x["rule"] for x in result["reasons"]]
+    r = cli("screen", EXAMPLE, "--modality", "microneedling", "--on", "2027-02-02", "--json")
     assert r.code == 0, r.stderr
     [result] = r.json()["results"]
     assert [x["rule"] for x in result["reasons"]] == ["microneedling.herpes_history"]
@@ -177,3 +185,19 @@ def test_plan_without_concerns_exits_2(cli, tmp_path):
     r = cli("plan", path, "--on", "2026-11-21", "--json")
     assert r.code == 2 and "field 'concerns'" in r.stderr
     assert cli("screen", path, "--on", "2026-11-21", "--json").code == 0
+
+
+def test_screen_and_plan_show_plausibility_warnings(cli, tmp_path):
+    patient = tmp_path / "PATIENT.json"
+    patient.write_text(json.dumps({
+        "age": 30, "sex": "male", "fitzpatrick": "II", "conditions": ["pregnancy"],
+        "concerns": [{"code": "acne_scars", "region": "cheeks", "severity": 3}]}))
+    r = cli("screen", patient, "--on", "2026-11-21", "--json")
+    assert r.code == 0, r.stderr
+    assert [w["field"] for w in r.json()["warnings"]] == ["conditions[0]"]
+    r = cli("screen", patient, "--on", "2026-11-21")
+    assert "pregnancy is recorded for a male patient" in " ".join(r.stdout.split())
+    r = cli("plan", patient, "--on", "2026-11-21", "--json")
+    assert [w["field"] for w in r.json()["warnings"]] == ["conditions[0]"]
+    r = cli("plan", patient, "--on", "2026-11-21")
+    assert "pregnancy is recorded for a male patient" in " ".join(r.stdout.split())

@@ -162,3 +162,99 @@ def test_engine_has_no_branch_for_any_modality():
     named = [code for code in load_vocabulary().modalities if f'"{code}"' in source
              or f"'{code}'" in source]
     assert named == []
+
+
+# --- exposure windows: both sides of every boundary ------------------------------------------
+
+@pytest.mark.parametrize(("last_taken", "fires"), [
+    ("2026-05-23", True),   # 5 months 29 days before 2026-11-21: still inside
+    ("2026-05-21", True),   # exactly 6 calendar months: the anniversary counts
+    ("2026-05-20", False),  # 6 months and 1 day: outside
+    ("2026-11-21", True),   # stopped today
+])
+def test_calendar_month_window_boundary(last_taken, fires):
+    profile = _patient(medications=[{"code": "isotretinoin", "last_taken": last_taken}])
+    facts = evaluate(Medication("isotretinoin", within_months=6), profile, ON)
+    assert (facts is not None) is fires
+    if fires:
+        assert "within 6 calendar months" in facts[0]
+
+
+def test_calendar_month_window_clamps_to_the_end_of_february():
+    profile = _patient(medications=[{"code": "isotretinoin", "last_taken": "2026-08-31"}])
+    window = Medication("isotretinoin", within_months=6)
+    assert evaluate(window, profile, dt.date(2027, 2, 28)) is not None
+    assert evaluate(window, profile, dt.date(2027, 3, 1)) is None
+    assert screening.window_end(window, profile) == dt.date(2027, 3, 1)
+
+
+def test_six_calendar_months_is_not_180_days():
+    # 2026-05-23 to 2026-11-21 is 182 days: a 180-day window would already have closed.
+    profile = _patient(medications=[{"code": "isotretinoin", "last_taken": "2026-05-23"}])
+    assert (ON - dt.date(2026, 5, 23)).days == 182
+    assert evaluate(Medication("isotretinoin", 180), profile, ON) is None
+    assert evaluate(Medication("isotretinoin", within_months=6), profile, ON) is not None
+
+
+def test_ever_exposure_counts_undated_and_old_past_use_and_nothing_else():
+    ever = Medication("gold_therapy", ever=True)
+    past = _patient(medications=[{"code": "gold_therapy", "ongoing": False}])
+    assert evaluate(ever, past, ON) == (
+        "gold_therapy taken in the past (date not recorded); any past use counts",)
+    old = _patient(medications=[{"code": "gold_therapy", "last_taken": "1995-03-01"}])
+    assert "last taken 1995-03-01" in evaluate(ever, old, ON)[0]
+    assert evaluate(Medication("gold_therapy"), old, ON) is None  # current use only
+    assert evaluate(ever, _patient(), ON) is None
+
+
+def test_window_end_of_an_any_tree_waits_for_every_leaf_that_holds():
+    tree = Any((Medication("photosensitizing"), Medication("amiodarone", within_months=24)))
+    stopped = _patient(medications=[{"code": "amiodarone", "last_taken": "2025-03-21"}])
+    assert screening.window_end(tree, stopped, ON) == dt.date(2027, 3, 22)
+    both = _patient(medications=[{"code": "amiodarone", "last_taken": "2025-03-21"},
+                                 "photosensitizing"])
+    assert screening.window_end(tree, both, ON) is None  # current use has no end
+
+
+# --- implications, applied before the rules --------------------------------------------------
+
+def test_pacemaker_implies_conduction_and_cardiac_disease_and_the_reason_says_so():
+    profile = _patient(conditions=["pacemaker"])
+    assert evaluate(Condition("cardiac_disease"), profile, ON) == (
+        "condition cardiac_disease implied by pacemaker -> cardiac_conduction_disease "
+        "(vocabulary implication)",)
+    assert evaluate(Condition("cardiac_conduction_disease"), profile, ON) == (
+        "condition cardiac_conduction_disease implied by pacemaker (vocabulary implication)",)
+
+
+def test_lupus_implies_photosensitivity_and_chemotherapy_immunosuppression_while_taken():
+    lupus = _patient(conditions=["systemic_lupus"])
+    assert "implied by systemic_lupus" in evaluate(Condition("photosensitivity_disorder"),
+                                                   lupus, ON)[0]
+    assert evaluate(Condition("autoimmune_disease"), lupus, ON) is not None
+    chemo = _patient(medications=["chemotherapy"])
+    assert evaluate(Condition("immunosuppression"), chemo, ON) == (
+        "condition immunosuppression implied by chemotherapy (vocabulary implication)",)
+    finished = _patient(medications=[{"code": "chemotherapy", "last_taken": "2026-09-01"}])
+    assert evaluate(Condition("immunosuppression"), finished, ON) is None
+
+
+def test_implications_fire_the_bundled_rules_with_the_implication_in_the_reason():
+    from dermatrack.knowledge.modalities import load_modalities
+
+    modalities = load_modalities()
+    lupus = screen(_patient(conditions=["systemic_lupus"]), modalities, ON).by_modality()
+    reasons = {r.rule: r for r in lupus["ipl"].reasons}
+    assert lupus["ipl"].verdict == "contraindicated"
+    assert "implied by systemic_lupus" in reasons["ipl.photosensitivity"].matched[0]
+    assert "implied by systemic_lupus" in reasons["ipl.autoimmune"].matched[0]
+    chemo = screen(_patient(medications=["chemotherapy"]), modalities, ON).by_modality()
+    deep = {r.rule: r for r in chemo["deep_peel"].reasons}
+    assert "implied by chemotherapy" in deep["deep_peel.immunosuppression"].matched[0]
+
+
+def test_warnings_travel_with_the_screening_result():
+    profile = _patient(sex="male", conditions=["pregnancy"])
+    data = screen(profile, MODALITIES, ON).to_dict()
+    assert data["warnings"] == [{"field": "conditions[0]", "message": profile.warnings[0].message}]
+    assert data["results"][1]["verdict"] == "contraindicated"  # the fact is still screened

@@ -146,6 +146,14 @@ def test_a_visit_in_the_browser(server, tmp_path, artifacts_dir):
         page.check('input[name="consent_photography"]')
         page.screenshot(path=shots / "02-intake-contraindication.png", full_page=True)
         _fits_the_tablet(page)
+        # A male patient coded as pregnant is screened, but never without a word.
+        warning = page.locator("#screening-panel [data-plausibility]")
+        page.select_option('select[name="sex"]', "male")
+        expect(warning).to_contain_text("pregnancy is recorded for a male patient")
+        expect(retinoid).to_contain_text("contraindicated")
+        page.screenshot(path=shots / "02b-intake-plausibility.png", full_page=True)
+        page.select_option('select[name="sex"]', "female")
+        expect(warning).to_have_count(0)
         page.uncheck('input[name="conditions"][value="pregnancy"]')
         expect(retinoid).to_have_count(0)
         page.click('button:has-text("Register patient")')
@@ -223,5 +231,12 @@ def test_a_visit_in_the_browser(server, tmp_path, artifacts_dir):
         page.goto(patient_url)
         expect(page.locator("#events")).to_contain_text("adverse event")
         page.screenshot(path=shots / "08-chart-after-visit.png", full_page=True)
+        _fits_the_tablet(page)
+
+        # The contraindication matrix, and one modality's column with reasons.
+        page.goto(server + "/knowledge/matrix?modality=ipl")
+        expect(page.locator('#column li[data-factor="skin_type:VI"]')).to_contain_text(
+            "contraindicated")
+        page.screenshot(path=shots / "09-matrix.png", full_page=True)
         _fits_the_tablet(page)
         browser.close()

@@ -231,3 +231,43 @@ def test_knowledge_cohort_audit_and_users_pages(web):
                        follow_redirects=False)
     assert added.status_code == 303
     assert "kim" in admin.get("/admin/users").text
+
+
+def test_intake_panel_warns_about_implausible_facts(web):
+    client = web.signed_in("clinician")
+    client.get("/patients/new")
+    headers = {"X-CSRF-Token": _csrf(client)}
+    panel = _soup(client.post("/patients/new/screening", headers=headers, data={
+        "age": "30", "sex": "male", "fitzpatrick": "II", "conditions": "pregnancy",
+        "medication_code": "isotretinoin", "medication_started": "2026-06-01",
+        "medication_last_taken": "2026-03-01"}))
+    warnings = panel.select_one("[data-plausibility]")
+    assert warnings is not None
+    text = warnings.text
+    assert "pregnancy is recorded for a male patient" in text
+    assert "before it was started 2026-06-01" in text
+    # The facts are still screened: pregnancy stays a hard stop for the retinoid.
+    verdict = panel.select_one('li[data-modality="topical_retinoid"]')
+    assert verdict is not None and "contraindicated" in verdict.text
+    plausible = _soup(client.post("/patients/new/screening", headers=headers, data={
+        "age": "30", "sex": "female", "fitzpatrick": "II", "conditions": "pregnancy"}))
+    assert plausible.select_one("[data-plausibility]") is None
+
+
+def test_knowledge_matrix_page_shows_every_cell_and_a_column_with_reasons(web):
+    from dermatrack.knowledge.matrix import load_matrix
+
+    matrix = load_matrix()
+    clinician = web.signed_in("clinician")
+    page = _soup(clinician.get("/knowledge/matrix"))
+    cells = page.select("table[data-matrix] td[data-verdict]")
+    assert len(cells) == len(matrix.cells)
+    verdicts = [cell["data-verdict"] for cell in cells]
+    assert verdicts.count("contraindicated") == matrix.counts()["contraindicated"]
+    column = _soup(clinician.get("/knowledge/matrix", params={"modality": "ipl"}))
+    items = column.select("#column li[data-factor]")
+    assert len(items) == len(matrix.factors)
+    very_dark = column.select_one('#column li[data-factor="skin_type:VI"]')
+    assert "contraindicated" in very_dark.text and "alexis2013" in very_dark.text
+    assert clinician.get("/knowledge/matrix", params={"modality": "laser"}).status_code == 422
+    assert "/knowledge/matrix" in clinician.get("/knowledge").text

@@ -302,3 +302,93 @@ def validate_command(as_json: bool = JSON_OPTION) -> None:
             console.print(f"- {problem}", markup=False)
     if not report.ok:
         raise typer.Exit(1)
+
+
+@kb_app.command("matrix")
+def matrix_command(
+    modality: str | None = typer.Option(None, "--modality",
+                                        help="Show only this modality's column, with reasons."),
+    output_format: str = typer.Option("table", "--format",
+                                      help="table (for people), csv or json."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """The contraindication matrix: every factor's verdict for every modality, with sources."""
+    from dermatrack.knowledge.matrix import load_matrix, matrix_csv, matrix_json
+
+    if output_format not in ("table", "csv", "json"):
+        raise InputError(f"unknown format {output_format!r}; expected table, csv or json",
+                         field="--format")
+    matrix = load_matrix()
+    if modality is not None and modality not in matrix.modalities:
+        import difflib
+
+        close = difflib.get_close_matches(modality, list(matrix.modalities), n=3, cutoff=0.6)
+        hint = f" (did you mean {' or '.join(close)}?)" if close else ""
+        raise InputError(f"unknown modality {modality!r}{hint}; known: "
+                         f"{', '.join(matrix.modalities)}", field="--modality")
+    if as_json or output_format == "json":
+        emit_json(matrix_json(matrix, modality))
+    elif output_format == "csv":
+        sys.stdout.write(matrix_csv(matrix, modality))
+        sys.stdout.flush()
+    elif modality is None:
+        _print_matrix_grid(matrix)
+    else:
+        _print_matrix_column(matrix, modality)
+
+
+_VERDICT_STYLE = {"contraindicated": "bold red", "caution": "yellow", "no_effect": "dim"}
+
+
+def _print_matrix_grid(matrix: Any) -> None:
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    from dermatrack.knowledge.matrix import VERDICT_MARK, short_code
+
+    counts = matrix.counts()
+    table = Table(title=f"Contraindication matrix: {len(matrix.factors)} factors x "
+                        f"{len(matrix.modalities)} modalities", title_justify="left",
+                  box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1, 0, 0))
+    table.add_column("factor", no_wrap=True)
+    for code in matrix.modalities:
+        table.add_column(short_code(code), justify="center", no_wrap=True)
+    kind = None
+    for factor in matrix.factors:
+        if factor.kind != kind:  # one heading row per kind of factor
+            kind = factor.kind
+            plural = {"allergy": "allergies", "sex": "sex", "skin_type": "Fitzpatrick types",
+                      "age_band": "age bands"}.get(kind, kind + "s")
+            table.add_row(Text(plural, style="italic dim"))
+        cells = [matrix.cell(factor.key, code) for code in matrix.modalities]
+        table.add_row(Text(" " + factor.code),
+                      *(Text(VERDICT_MARK[c.verdict], style=_VERDICT_STYLE[c.verdict])
+                        for c in cells))
+    console.print(table)
+    console.print(f"X contraindicated ({counts['contraindicated']}), ! caution "
+                  f"({counts['caution']}), . no effect ({counts['no_effect']}). Columns: "
+                  + ", ".join(f"{short_code(c)} {c}" for c in matrix.modalities)
+                  + ". Reasons: dermatrack kb matrix --modality CODE.", markup=False)
+
+
+def _print_matrix_column(matrix: Any, modality: str) -> None:
+    from rich.padding import Padding
+    from rich.text import Text
+
+    console.print(Text.assemble(("Contraindication matrix for ", "bold"), (modality, "bold")))
+    for cell in matrix.rows(modality):
+        head = Text.assemble((f"{cell.factor.code}", "bold"),
+                             f" ({cell.factor.kind.replace('_', ' ')}): ",
+                             (cell.verdict, _VERDICT_STYLE[cell.verdict]))
+        if cell.rule:
+            head.append(f"  {cell.rule}")
+        if cell.exposure:
+            head.append(f"  exposure {cell.exposure}")
+        console.print(Padding(head, (0, 0, 0, 2)))
+        rows = [("why", cell.rationale)]
+        if cell.mitigation:
+            rows.append(("mitigation", cell.mitigation))
+        rows.append(("source", f"{cell.source.id} ({cell.source.kind}, basis {cell.basis}): "
+                               f"{cell.source.citation}"))
+        console.print(label_grid(rows, indent=4, label_width=len("mitigation")))

@@ -58,6 +58,9 @@ def _print_plan(result: Plan) -> None:
     from rich.text import Text
 
     from dermatrack.cli.output import console
+    from dermatrack.cli.screen import print_warnings
+
+    print_warnings(result.warnings)
     from dermatrack.cli.screen import VERDICT_STYLE, reasons_view
 
     if not result.recommended:

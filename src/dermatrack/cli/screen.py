@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
     from rich.console import RenderableType
 
-    from dermatrack.clinic.intake import PatientProfile
+    from dermatrack.clinic.intake import PatientProfile, PlausibilityWarning
     from dermatrack.clinic.screening import Reason, ScreeningResult
 
 #: Rich style of each verdict.
@@ -64,13 +64,26 @@ def register(app: typer.Typer) -> None:
         _print_screening(result)
 
 
+def print_warnings(warnings: Iterable[PlausibilityWarning]) -> None:
+    """Plausibility warnings first, so that a contradictory fact is checked before use."""
+    from rich.text import Text
+
+    from dermatrack.cli.output import console
+
+    for warning in warnings:
+        console.print(Text.assemble(("check: ", "bold yellow"), warning.message,
+                                    (f" ({warning.field})", "dim")))
+
+
 def _print_screening(result: ScreeningResult) -> None:
-    """A one-line-per-modality summary, then each fired rule in full below it."""
+    """Any plausibility warnings, a one-line-per-modality summary, then each fired rule."""
     from rich import box
     from rich.table import Table
     from rich.text import Text
 
     from dermatrack.cli.output import console
+
+    print_warnings(result.warnings)
 
     table = Table(title=f"Contraindication screening on {result.on.isoformat()}",
                   title_justify="left", box=box.SIMPLE_HEAD)

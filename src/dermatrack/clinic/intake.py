@@ -21,7 +21,16 @@ Allergies are vocabulary *condition* codes (``lidocaine_allergy``,
 Age is either given (``age``, whole years at the screening date) or computed from
 ``date_of_birth`` at the screening date. A medication listed without ``last_taken`` is taken
 to be current (``ongoing`` defaults to true then); one with a ``last_taken`` date is taken to
-have stopped on that day unless ``ongoing`` says otherwise.
+have stopped on that day unless ``ongoing`` says otherwise. ``started`` (optional) is the day
+it was first taken. A stopped medication needs its ``last_taken`` date when the vocabulary
+says rules look back from it (``needs_last_taken``); past use of others (gold therapy, whose
+rules count any past use) may be recorded without a date.
+
+Contradictory or implausible facts that are not errors (pregnancy or breastfeeding recorded
+for a male patient, a medication last taken before it was started, an age that disagrees
+with the date of birth) come back as :class:`PlausibilityWarning` in
+``PatientProfile.warnings``; screening and the intake form show them. When the age and the
+date of birth disagree, the age counted from the date of birth is used.
 """
 
 from __future__ import annotations
@@ -49,6 +58,8 @@ SEVERITY_MIN, SEVERITY_MAX = 1, 4
 #: Oldest plausible age in years; anything above is a typing error, not a patient.
 MAX_AGE_YEARS = 125
 
+_MEDICATION_KEYS = ("code", "last_taken", "ongoing", "started")
+
 _KEYS = ("age", "date_of_birth", "sex", "fitzpatrick", "concerns", "conditions",
          "medications", "allergies")
 
@@ -63,16 +74,29 @@ class Concern:
 
 
 @dataclass(frozen=True)
+class PlausibilityWarning:
+    """A fact that is allowed but implausible or contradictory, with the input field."""
+
+    field: str
+    message: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"field": self.field, "message": self.message}
+
+
+@dataclass(frozen=True)
 class MedicationUse:
     """A medication the patient takes or took.
 
-    ``last_taken`` is the last day a dose was taken (``None`` when still taking it);
-    ``ongoing`` says the patient is taking it now.
+    ``last_taken`` is the last day a dose was taken (``None`` when still taking it, or for
+    undated past use of a medication without ``needs_last_taken``); ``ongoing`` says the
+    patient is taking it now; ``started`` is the first day, when recorded.
     """
 
     code: str
     last_taken: dt.date | None
     ongoing: bool
+    started: dt.date | None = None
 
     def days_since_last_taken(self, on: dt.date) -> int | None:
         """Whole days from ``last_taken`` to ``on`` (``None`` when no date was recorded)."""
@@ -105,6 +129,7 @@ class PatientProfile:
     conditions: tuple[str, ...] = ()
     medications: tuple[MedicationUse, ...] = ()
     allergies: tuple[str, ...] = ()
+    warnings: tuple[PlausibilityWarning, ...] = ()
 
     @property
     def fitzpatrick_index(self) -> int:
@@ -142,9 +167,14 @@ def patient_json(*, age: int | None, date_of_birth: dt.date | None, sex: str | N
     data["concerns"] = [{"code": c.code, "region": c.region, "severity": c.severity}
                         for c in concerns]
     data["conditions"] = list(conditions)
-    data["medications"] = [
-        {"code": m.code, "last_taken": None if m.last_taken is None else m.last_taken.isoformat(),
-         "ongoing": m.ongoing} for m in medications]
+    data["medications"] = []
+    for m in medications:
+        item = {"code": m.code,
+                "last_taken": None if m.last_taken is None else m.last_taken.isoformat(),
+                "ongoing": m.ongoing}
+        if getattr(m, "started", None) is not None:
+            item["started"] = m.started.isoformat()
+        data["medications"].append(item)
     data["allergies"] = list(allergies)
     return data
 
@@ -186,7 +216,8 @@ def parse_patient(data: Any, *, on: dt.date | None = None, vocabulary: Any = Non
                              f"expected some of {', '.join(_KEYS)}", field=str(key))
 
     date_of_birth = _optional_date(data.get("date_of_birth"), "date_of_birth", on)
-    age = _age(data.get("age"), date_of_birth, on)
+    warnings: list[PlausibilityWarning] = []
+    age = _age(data.get("age"), date_of_birth, on, warnings)
     sex = data.get("sex")
     if sex is not None and sex not in SEXES:
         raise InputError(f"unknown sex {sex!r}; expected one of {', '.join(SEXES)}",
@@ -216,10 +247,39 @@ def parse_patient(data: Any, *, on: dt.date | None = None, vocabulary: Any = Non
     allergies = tuple(sorted({
         _code(item, f"allergies[{i}]", vocabulary.conditions, "allergy (condition)")
         for i, item in enumerate(_list(data, "allergies"))}))
+    warnings += plausibility_warnings(sex, _list(data, "conditions"), medications, vocabulary)
     return PatientProfile(age=age, fitzpatrick=fitzpatrick, sex=sex,
                           date_of_birth=date_of_birth, concerns=concerns,
                           conditions=conditions, medications=medications,
-                          allergies=allergies)
+                          allergies=allergies, warnings=tuple(warnings))
+
+
+def plausibility_warnings(sex: str | None, conditions: Iterable[Any],
+                          medications: Iterable[MedicationUse],
+                          vocabulary: Any) -> list[PlausibilityWarning]:
+    """Warnings for facts that are valid codes but contradict each other.
+
+    A condition whose vocabulary term lists the patient's sex in ``implausible_for_sex``
+    (pregnancy, breastfeeding in a male patient) and a medication last taken before it was
+    started. Screening still applies every recorded fact: a warning asks for a check, it
+    does not drop the fact.
+    """
+    out = []
+    for i, code in enumerate(conditions):
+        term = vocabulary.conditions.get(code) if isinstance(code, str) else None
+        if term is not None and sex is not None and sex in term.implausible_for_sex:
+            out.append(PlausibilityWarning(
+                f"conditions[{i}]", f"{code} is recorded for a {sex} patient; check the sex "
+                f"and the condition (screening keeps the {code} rules)"))
+    for i, use in enumerate(medications):
+        if use.started is not None and use.last_taken is not None and (
+                use.last_taken < use.started):
+            out.append(PlausibilityWarning(
+                f"medications[{i}].last_taken",
+                f"{use.code} was last taken {use.last_taken.isoformat()}, before it was started "
+                f"{use.started.isoformat()}; check the dates (screening uses the last-taken "
+                "date)"))
+    return out
 
 
 def load_patient_json(text: str, *, source: str = "PATIENT.json", on: dt.date | None = None,
@@ -298,7 +358,8 @@ def _optional_date(value: Any, where: str, on: dt.date) -> dt.date | None:
     return parsed
 
 
-def _age(value: Any, date_of_birth: dt.date | None, on: dt.date) -> int:
+def _age(value: Any, date_of_birth: dt.date | None, on: dt.date,
+         warnings: list[PlausibilityWarning]) -> int:
     from_birth = None
     if date_of_birth is not None:
         had_birthday = (on.month, on.day) >= (date_of_birth.month, date_of_birth.day)
@@ -309,10 +370,12 @@ def _age(value: Any, date_of_birth: dt.date | None, on: dt.date) -> int:
         age = from_birth
     else:
         age = _integer(value, "age")
-        if date_of_birth is not None and age != from_birth:
-            raise InputError(f"age {age} disagrees with date_of_birth "
-                             f"{date_of_birth.isoformat()} (age {from_birth} on "
-                             f"{on.isoformat()})", field="age")
+        if date_of_birth is not None and from_birth is not None and age != from_birth:
+            warnings.append(PlausibilityWarning(
+                "age", f"age {age} disagrees with date_of_birth {date_of_birth.isoformat()} "
+                f"(age {from_birth} on {on.isoformat()}); screening uses {from_birth}, from the "
+                "date of birth"))
+            age = from_birth
     if not 0 <= age <= MAX_AGE_YEARS:
         raise InputError(f"age {age} is impossible; expected 0 to {MAX_AGE_YEARS} years",
                          field="age")
@@ -369,19 +432,20 @@ def _medication(item: Any, where: str, vocabulary: Any, on: dt.date) -> Medicati
         raise InputError(f"expected an object with code, last_taken and ongoing, got "
                          f"{_kind(item)}", field=where)
     for key in item:
-        if key not in ("code", "last_taken", "ongoing"):
-            raise InputError(f"unknown key {key!r}"
-                             f"{_suggest(str(key), ('code', 'last_taken', 'ongoing'))}",
+        if key not in _MEDICATION_KEYS:
+            raise InputError(f"unknown key {key!r}{_suggest(str(key), _MEDICATION_KEYS)}",
                              field=f"{where}.{key}")
     code = _code(item.get("code"), f"{where}.code", vocabulary.medications, "medication")
     last_taken = _optional_date(item.get("last_taken"), f"{where}.last_taken", on)
+    started = _optional_date(item.get("started"), f"{where}.started", on)
     ongoing = item.get("ongoing")
     if ongoing is None:
         ongoing = last_taken is None
     elif not isinstance(ongoing, bool):
         raise InputError(f"expected true or false, got {_kind(ongoing)}", field=f"{where}.ongoing")
-    if not ongoing and last_taken is None:
+    if not ongoing and last_taken is None and getattr(vocabulary.medications[code],
+                                                      "needs_last_taken", True):
         # A stopped drug without a date cannot be placed in a screening window.
         raise InputError(f"{code} is not ongoing, so give the date it was last taken",
                          field=f"{where}.last_taken")
-    return MedicationUse(code=code, last_taken=last_taken, ongoing=ongoing)
+    return MedicationUse(code=code, last_taken=last_taken, ongoing=ongoing, started=started)

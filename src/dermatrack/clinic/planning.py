@@ -30,7 +30,8 @@ The score is a product of factors, so that each reads as "how much of the fit su
   Dermatol Surg 34:301; clinical.md §1.3-1.4), so a high-risk modality keeps only about a
   third of its score there.
 * **caution**: :data:`CAUTION_FACTOR` per relative rule that fired: each mitigation is a
-  step that can fail or be skipped.
+  step that can fail or be skipped. Each such mitigation is also appended to the
+  recommendation's ``pre_care`` (:func:`caution_pre_care`), so it is done, not just scored.
 
 The weights are judgements, documented here so that a clinic can disagree with them; they
 are not fitted to any data. Ties break on the modality code, so plans are deterministic.
@@ -42,13 +43,13 @@ after the last.
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from dermatrack.clinic.charting import region_default
+from dermatrack.clinic.dates import add_months
 from dermatrack.clinic.intake import Concern, PatientProfile
 from dermatrack.clinic.screening import (
     ModalityScreening,
@@ -169,11 +170,13 @@ class Plan:
     start: dt.date
     recommended: tuple[Recommendation, ...]
     excluded: tuple[Exclusion, ...]
+    warnings: tuple[Any, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {"on": self.on.isoformat(), "start": self.start.isoformat(),
                 "recommended": [r.to_dict() for r in self.recommended],
-                "excluded": [e.to_dict() for e in self.excluded]}
+                "excluded": [e.to_dict() for e in self.excluded],
+                "warnings": [w.to_dict() for w in self.warnings]}
 
 
 def plan(profile: PatientProfile, modalities: Mapping[str, Any], start: dt.date,
@@ -232,7 +235,10 @@ def plan(profile: PatientProfile, modalities: Mapping[str, Any], start: dt.date,
             continue
         recommended.append(_recommend(profile, modality, matches, result, verdicts, start))
     recommended.sort(key=lambda r: (-r.score, r.modality))
-    return Plan(on=on, start=start, recommended=tuple(recommended), excluded=tuple(excluded))
+    if any(r.verdict == "contraindicated" for r in recommended):  # pragma: no cover - guard
+        raise AssertionError("a contraindicated modality reached the recommendations")
+    return Plan(on=on, start=start, recommended=tuple(recommended), excluded=tuple(excluded),
+                warnings=profile.warnings)
 
 
 def score_modality(profile: PatientProfile, modality: Any,
@@ -257,14 +263,6 @@ def score_modality(profile: PatientProfile, modality: Any,
         pigment_risk=risk_table[modality.pih_risk],
         caution=CAUTION_FACTOR ** len(screening.mitigations),
     )
-
-
-def add_months(day: dt.date, months: int) -> dt.date:
-    """``day`` moved by whole calendar months, clamped to the month's end (31 Jan -> 28 Feb)."""
-    index = day.month - 1 + months
-    year, month = day.year + index // 12, index % 12 + 1
-    return day.replace(year=year, month=month,
-                       day=min(day.day, calendar.monthrange(year, month)[1]))
 
 
 def session_dates(modality: Any, start: dt.date) -> list[dt.date]:
@@ -358,7 +356,8 @@ def _recommend(profile: PatientProfile, modality: Any, matches: list[tuple[Conce
                        for n, d in enumerate(dates, start=1)),
         maintenance=modality.protocol.maintenance,
         downtime_days={"min": modality.downtime_days.min, "max": modality.downtime_days.max},
-        pre_care=tuple(modality.pre_care), post_care=tuple(modality.post_care),
+        pre_care=tuple(modality.pre_care) + caution_pre_care(screening),
+        post_care=tuple(modality.post_care),
         expected_reactions=tuple(
             {"code": r.code, "label": r.label, "usual_duration_days": r.usual_duration_days}
             for r in modality.expected_reactions),
@@ -370,13 +369,23 @@ def _recommend(profile: PatientProfile, modality: Any, matches: list[tuple[Conce
     )
 
 
+def caution_pre_care(screening: ModalityScreening) -> tuple[str, ...]:
+    """The mitigation of every caution rule that fired, as pre-care steps naming the rule.
+
+    The contraindication matrix states a mitigation for every ``caution`` verdict; a plan
+    that recommends the modality must carry it into what is done before the first session.
+    """
+    return tuple(f"{r.mitigation} (caution: {r.rule})" for r in screening.mitigations
+                 if r.mitigation)
+
+
 def _eligible_from(modality: Any, profile: PatientProfile, on: dt.date) -> dt.date | None:
     """The first day no absolute rule fires, when every one that fires is a medication window."""
     ends = []
     for rule in modality.contraindications:
         if rule.kind != "absolute" or evaluate(rule.when, profile, on) is None:
             continue
-        end = window_end(rule.when, profile)
+        end = window_end(rule.when, profile, on)
         if end is None:
             return None
         ends.append(end)

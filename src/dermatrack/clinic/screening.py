@@ -17,12 +17,36 @@ and every fired rule comes back as a :class:`Reason` carrying its id, text, miti
 the reference it cites and the patient facts that made it fire, so that a clinician can
 check the reasoning rather than trust it.
 
-Medication windows follow the modality files: ``{medication: X, within_days: N}`` fires
-when the patient takes X now (``ongoing``) or last took it at most N days before the
-screening date. Without ``within_days`` it fires only for current use. The isotretinoin
-windows in the data follow the stratification by depth of the ASDS 2017 and JAMA
-Dermatology 2017 consensus statements (Waldman et al., Dermatol Surg 43:1249; Spring et al.);
-see the cited reference of each rule.
+The bundled rules come from the contraindication matrix (``knowledge/data/matrix.yaml``,
+:mod:`dermatrack.knowledge.matrix`), which gives every vocabulary factor an explicit verdict
+for every modality; the ``no_effect`` cells fire no rule.
+
+Before any rule is evaluated, the vocabulary's implications are applied: a recorded
+condition implies others (``pacemaker`` implies ``cardiac_conduction_disease``, which
+implies ``cardiac_disease``; ``systemic_lupus`` implies ``autoimmune_disease`` and
+``photosensitivity_disorder``), and a medication taken now implies conditions
+(``chemotherapy`` implies ``immunosuppression``). A rule that fires on an implied condition
+says so in its matched facts ("condition cardiac_disease implied by pacemaker ->
+cardiac_conduction_disease").
+
+Medication exposure (:class:`dermatrack.knowledge.modalities.Medication`):
+
+* current: the patient takes it now (``ongoing``);
+* ever: any recorded use, current or past, dated or not;
+* within N days: taken now, or last taken on day D with ``0 <= on - D <= N`` days;
+* within N calendar months: taken now, or last taken on day D with
+  ``on <= add_months(D, N)``: the anniversary day still counts, the day after does not.
+  Isotretinoin stopped on 2026-05-23 is in its 6-month window on 2026-11-21 (5 months and
+  29 days later) and on 2026-11-23, out of it on 2026-11-24; a 31 August stop ends on the
+  last day of February.
+
+The isotretinoin windows follow the ASDS 2017 and JAMA Dermatology 2017 consensus statements
+(Waldman et al., Dermatol Surg 43:1249; Spring et al., JAMA Dermatol 153:802) and the label's
+6 months; see each rule's cited source.
+
+Implausible facts found at intake (pregnancy in a male patient, a medication last taken
+before it was started, an age that disagrees with the date of birth) travel with the result
+as ``warnings``; they never pass silently.
 """
 
 from __future__ import annotations
@@ -31,9 +55,11 @@ import datetime as dt
 import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Literal
 
-from dermatrack.clinic.intake import PatientProfile
+from dermatrack.clinic.dates import add_months
+from dermatrack.clinic.intake import PatientProfile, PlausibilityWarning
 from dermatrack.errors import InputError, NotFoundError
 
 Verdict = Literal["contraindicated", "caution", "suitable"]
@@ -97,13 +123,15 @@ class ScreeningResult:
 
     on: dt.date
     results: tuple[ModalityScreening, ...]
+    warnings: tuple[PlausibilityWarning, ...] = ()
 
     def by_modality(self) -> dict[str, ModalityScreening]:
         return {r.modality: r for r in self.results}
 
     def to_dict(self) -> dict[str, Any]:
-        """The ``{"on": DATE, "results": [...]}`` shape of issue 3."""
-        return {"on": self.on.isoformat(), "results": [r.to_dict() for r in self.results]}
+        """The ``{"on": DATE, "results": [...]}`` shape of issue 3, plus ``warnings``."""
+        return {"on": self.on.isoformat(), "results": [r.to_dict() for r in self.results],
+                "warnings": [w.to_dict() for w in self.warnings]}
 
 
 def evaluate(predicate: Any, profile: PatientProfile, on: dt.date) -> tuple[str, ...] | None:
@@ -124,9 +152,25 @@ def evaluate(predicate: Any, profile: PatientProfile, on: dt.date) -> tuple[str,
             return (f"condition {predicate.code} recorded",)
         if predicate.code in profile.allergies:
             return (f"allergy {predicate.code} recorded",)
+        chain = implied_conditions(profile).get(predicate.code)
+        if chain is not None:
+            return (f"condition {predicate.code} implied by {' -> '.join(chain)} "
+                    "(vocabulary implication)",)
         return None
     if isinstance(predicate, kb.Medication):
-        return _medication_fact(predicate.code, predicate.within_days, profile, on)
+        return _medication_fact(predicate, profile, on)
+    if isinstance(predicate, kb.AgeBand):
+        from dermatrack.knowledge.vocabulary import load_vocabulary
+
+        band = load_vocabulary().age_band(profile.age)
+        if band in predicate.codes:
+            return (f"age {profile.age} is in age band {band}",)
+        return None
+    if isinstance(predicate, kb.Sex):
+        sex = profile.sex or "unknown"
+        if sex in predicate.codes:
+            return (f"sex {sex}" + ("" if profile.sex else " (not recorded)"),)
+        return None
     if isinstance(predicate, kb.Fitzpatrick):
         types = tuple(predicate.types)
         if profile.fitzpatrick in types:
@@ -205,40 +249,99 @@ def screen(profile: PatientProfile, modalities: Mapping[str, Any], on: dt.date,
     else:
         codes = sorted(modalities)
     return ScreeningResult(on=on, results=tuple(screen_modality(profile, modalities[c], on)
-                                                for c in codes))
+                                                for c in codes),
+                           warnings=profile.warnings)
 
 
-def window_end(predicate: Any, profile: PatientProfile) -> dt.date | None:
+def implied_conditions(profile: PatientProfile) -> dict[str, tuple[str, ...]]:
+    """Conditions the vocabulary's implications add to ``profile``, with the implying chain.
+
+    Recorded conditions and allergies imply conditions; medications imply them only while
+    taken (``ongoing``). See :meth:`dermatrack.knowledge.vocabulary.Vocabulary.implied_conditions`.
+    """
+    return _implied(tuple(profile.conditions) + tuple(profile.allergies),
+                    tuple(m.code for m in profile.medications if m.ongoing))
+
+
+@lru_cache(maxsize=256)
+def _implied(conditions: tuple[str, ...], medications: tuple[str, ...]
+             ) -> dict[str, tuple[str, ...]]:
+    from dermatrack.knowledge.vocabulary import load_vocabulary
+
+    return load_vocabulary().implied_conditions(conditions, medications)
+
+
+def window_end(predicate: Any, profile: PatientProfile,
+               on: dt.date | None = None) -> dt.date | None:
     """The first day a medication window in ``predicate`` no longer holds, if it is one.
 
     For a leaf ``{medication: X, within_days: N}`` that holds because X was last taken on
-    day D (and is not ongoing) this is D + N + 1 days. ``None`` for any other predicate, for
-    ongoing use, and for trees whose end cannot be read off one leaf.
+    day D (and is not ongoing) this is D + N + 1 days; for ``within_months: N`` it is the day
+    after ``add_months(D, N)``. For an ``any`` tree, the last end among the leaves that hold
+    at ``on`` (every leaf when ``on`` is not given). ``None`` for any other predicate
+    (``ever`` never ends), for ongoing use, and when some leaf that holds has no end.
     """
     from dermatrack.knowledge import modalities as kb
 
-    if isinstance(predicate, kb.Medication) and predicate.within_days is not None:
+    if isinstance(predicate, kb.Any):
+        # Every leaf that holds must have ended; the tree ends with the last of them.
+        ends = []
+        for leaf in predicate.predicates:
+            if _held(leaf, profile, on):
+                end = window_end(leaf, profile, on)
+                if end is None:
+                    return None
+                ends.append(end)
+        return max(ends) if ends else None
+    if isinstance(predicate, kb.Medication) and not predicate.ever and (
+            predicate.within_days is not None or predicate.within_months is not None):
         use = profile.medication(predicate.code)
         if use is not None and not use.ongoing and use.last_taken is not None:
-            return use.last_taken + dt.timedelta(days=predicate.within_days + 1)
+            if predicate.within_months is not None:
+                return add_months(use.last_taken, predicate.within_months) + dt.timedelta(days=1)
+            if predicate.within_days is not None:
+                return use.last_taken + dt.timedelta(days=predicate.within_days + 1)
     return None
 
 
-def _medication_fact(code: str, within_days: int | None, profile: PatientProfile,
+def _held(predicate: Any, profile: PatientProfile, on: dt.date | None) -> bool:
+    """Whether a leaf holds at ``on`` (without a date: whether it could hold at all)."""
+    from dermatrack.knowledge import modalities as kb
+
+    if on is not None:
+        return evaluate(predicate, profile, on) is not None
+    if isinstance(predicate, kb.Medication):
+        return profile.medication(predicate.code) is not None
+    return evaluate(predicate, profile, dt.date.max) is not None
+
+
+def _medication_fact(predicate: Any, profile: PatientProfile,
                      on: dt.date) -> tuple[str, ...] | None:
+    code = predicate.code
     use = profile.medication(code)
     if use is None:
         return None
     if use.ongoing:
         return (f"{code} taken now (ongoing)",)
-    if within_days is None or use.last_taken is None:
-        # Without a window only current use counts; a stopped medication with no date
-        # cannot be placed in time and so does not fire a windowed rule either.
+    if predicate.ever:
+        when = f"last taken {use.last_taken.isoformat()}" if use.last_taken else "date not recorded"
+        return (f"{code} taken in the past ({when}); any past use counts",)
+    if use.last_taken is None:
+        # A stopped medication with no date cannot be placed in a window.
         return None
+    if predicate.within_months is not None:
+        end = add_months(use.last_taken, predicate.within_months)
+        if use.last_taken <= on <= end:
+            return (f"{code} last taken {use.last_taken.isoformat()}, within "
+                    f"{predicate.within_months} calendar months of {on.isoformat()} "
+                    f"(the window ends {end.isoformat()})",)
+        return None
+    if predicate.within_days is None:
+        return None  # current use only
     days = (on - use.last_taken).days
-    if 0 <= days <= within_days:
+    if 0 <= days <= predicate.within_days:
         return (f"{code} last taken {use.last_taken.isoformat()}, {days} days before "
-                f"{on.isoformat()}, within {within_days} days",)
+                f"{on.isoformat()}, within {predicate.within_days} days",)
     return None
 
 

@@ -81,11 +81,27 @@ class Medication:
     """True when the patient takes the vocabulary medication ``code``.
 
     ``within_days``: also true when it was last taken at most this many days before the
-    screening date; ``None`` means current use only.
+    screening date. ``within_months``: also true when the screening date is at most this
+    many calendar months after the day it was last taken (the anniversary day included;
+    a 31st moves to the month's last day). ``ever``: true for any recorded use, current or
+    past, dated or not. With none of them, current use only.
     """
 
     code: str
     within_days: int | None = None
+    within_months: int | None = None
+    ever: bool = False
+
+    @property
+    def exposure(self) -> str:
+        """``current``, ``ever``, ``within N calendar months`` or ``within N days``."""
+        if self.ever:
+            return "ever"
+        if self.within_months is not None:
+            return f"within {self.within_months} calendar months"
+        if self.within_days is not None:
+            return f"within {self.within_days} days"
+        return "current"
 
 
 @dataclass(frozen=True)
@@ -121,6 +137,20 @@ class AgeAtLeast:
 
 
 @dataclass(frozen=True)
+class AgeBand:
+    """True when the patient's age falls in one of the vocabulary age bands ``codes``."""
+
+    codes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Sex:
+    """True when the patient's sex is one of ``codes`` (no sex recorded counts as unknown)."""
+
+    codes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class All:
     """True when every predicate in ``predicates`` is true."""
 
@@ -134,7 +164,8 @@ class Any:
     predicates: tuple[Predicate, ...]
 
 
-Predicate = Condition | Medication | Allergy | Fitzpatrick | AgeBelow | AgeAtLeast | All | Any
+Predicate = (Condition | Medication | Allergy | Fitzpatrick | AgeBelow | AgeAtLeast | AgeBand
+             | Sex | All | Any)
 
 
 def iter_leaves(predicate: Predicate) -> Iterator[Predicate]:
@@ -281,11 +312,13 @@ class RegionExclusion:
 
 @dataclass(frozen=True)
 class Reference:
-    """A citable source; ``url`` where one is known."""
+    """A citable source; ``url`` where one is known; ``kind`` (``label``, ``consensus``,
+    ``peer_reviewed``, ...) for the sources of the contraindication matrix."""
 
     id: str
     citation: str
     url: str | None
+    kind: str | None = None
 
 
 @dataclass(frozen=True)
@@ -424,6 +457,34 @@ def validate_vocabulary_data(data: object, *, name: str = VOCABULARY_FILE) -> li
             )
     if tuple(data["skin_types"]) != FITZPATRICK:
         problems.append(f"{name}: skin_types: expected exactly {', '.join(FITZPATRICK)} in order")
+    for kind in ("conditions", "medications"):
+        for code, entry in data[kind].items():
+            for target in entry.get("implies", []):
+                if target not in data["conditions"]:
+                    problems.append(f"{name}: {kind}.{code}.implies: {target!r} is not a "
+                                    "condition code")
+                elif target == code:
+                    problems.append(f"{name}: {kind}.{code}.implies: a code cannot imply itself")
+    for code, entry in data["conditions"].items():
+        for sex in entry.get("implausible_for_sex", []):
+            if sex not in data["sexes"]:
+                problems.append(f"{name}: conditions.{code}.implausible_for_sex: {sex!r} is "
+                                "not a sex code")
+    expected_age = 0
+    for code, entry in data["age_bands"].items():
+        low, high = entry.get("min_years"), entry.get("max_years")
+        if low is None or high is None:
+            problems.append(f"{name}: age_bands.{code}: min_years and max_years are required")
+            break
+        if low != expected_age or high < low:
+            problems.append(f"{name}: age_bands.{code}: {low}..{high} does not continue from "
+                            f"{expected_age} (bands must cover 0-125 years in order, no gaps)")
+            break
+        expected_age = high + 1
+    else:
+        if expected_age <= 125:
+            problems.append(f"{name}: age_bands: the last band ends at {expected_age - 1}, "
+                            "not 125")
     return problems
 
 
@@ -443,9 +504,11 @@ def _predicate_problems(
         term = vocab.medications.get(raw["medication"])
         if term is None:
             problems.append(f"{where}.medication: unknown medication code {raw['medication']!r}")
-        elif raw.get("within_days") is not None and not term.needs_last_taken:
+        elif (raw.get("within_days") is not None or raw.get("within_months") is not None) and (
+                not term.needs_last_taken):
+            key = "within_days" if raw.get("within_days") is not None else "within_months"
             problems.append(
-                f"{where}.within_days: medication {term.code!r} has no last-taken date in the "
+                f"{where}.{key}: medication {term.code!r} has no last-taken date in the "
                 "vocabulary (needs_last_taken), so a time window cannot be checked"
             )
 
@@ -509,8 +572,8 @@ def validate_modality_data(
             problems.append(at(f"{path}.severity_range: {low_high[0]} > {low_high[1]}"))
         cite(concern, path)
 
-    unique(data["contraindications"], "id", "contraindications")
-    for i, rule in enumerate(data["contraindications"]):
+    unique(data.get("contraindications", []), "id", "contraindications")
+    for i, rule in enumerate(data.get("contraindications", [])):
         path = f"contraindications[{i}]"
         if not rule["id"].startswith(f"{code}."):
             problems.append(at(f"{path}.id: {rule['id']!r} must start with '{code}.'"))
@@ -650,11 +713,22 @@ def validate_all() -> list[str]:
         stem = name.rsplit("/", 1)[1][: -len(".yaml")]
         if data["code"] != stem:
             problems.append(f"{name}: code: {data['code']!r} differs from the file name")
-        for i, rule in enumerate(data["contraindications"]):
+        for i, rule in enumerate(data.get("contraindications", [])):
             if rule["id"] in rule_owner:
                 problems.append(f"{name}: contraindications[{i}].id: {rule['id']!r} is also "
                                 f"declared in {rule_owner[rule['id']]}")
             rule_owner[rule["id"]] = name
+        if data.get("contraindications"):
+            problems.append(f"{name}: contraindications: the bundled rules live in matrix.yaml; "
+                            "move these there")
+    from dermatrack.knowledge.matrix import read_matrix_data, validate_matrix_data
+
+    try:
+        matrix_data, sources_data = read_matrix_data()
+    except (OSError, yaml.YAMLError) as exc:
+        problems.append(f"matrix.yaml or sources.yaml: cannot be read: {exc}".replace("\n", " "))
+    else:
+        problems += validate_matrix_data(matrix_data, sources_data, vocab)
     stems = {name.rsplit("/", 1)[1][: -len(".yaml")] for name in files}
     for code in vocab.modalities:
         if code not in stems:
@@ -689,7 +763,8 @@ def _predicate(raw: Mapping[str, typing.Any]) -> Predicate:
     if "condition" in raw:
         return Condition(raw["condition"])
     if "medication" in raw:
-        return Medication(raw["medication"], raw.get("within_days"))
+        return Medication(raw["medication"], raw.get("within_days"),
+                          within_months=raw.get("within_months"), ever=bool(raw.get("ever")))
     if "allergy" in raw:
         return Allergy(raw["allergy"])
     if "fitzpatrick" in raw:
@@ -725,7 +800,7 @@ def modality_from_data(data: Mapping[str, typing.Any]) -> Modality:
         contraindications=tuple(
             Rule(r["id"], r["kind"], _predicate(r["when"]), r["text"], r.get("mitigation"),
                  r["source"])
-            for r in data["contraindications"]
+            for r in data.get("contraindications", [])
         ),
         protocol=Protocol(
             sessions=_range(protocol["sessions"]),
@@ -792,7 +867,29 @@ def load_modalities() -> dict[str, Modality]:
         problems.append(f"no modality data for: {', '.join(missing)}")
     if problems:
         raise DermatrackError("invalid bundled modality data: " + "; ".join(problems))
-    return {code: built[code] for code in vocab.modalities}
+    return {code: with_matrix_rules(built[code]) for code in vocab.modalities}
+
+
+def with_matrix_rules(modality: Modality) -> Modality:
+    """``modality`` with the bundled contraindication matrix's rules and their sources added.
+
+    The matrix (:mod:`dermatrack.knowledge.matrix`) is where the bundled rules live; a
+    modality file may still carry its own ``contraindications`` (synthetic modalities in
+    tests do), which come first.
+    """
+    import dataclasses
+
+    from dermatrack.knowledge.matrix import load_matrix, rules_for, source_reference
+
+    rules = rules_for(modality.code)
+    if not rules:
+        return modality
+    catalogue = load_matrix().sources
+    used = {rule.source for rule in rules}
+    references = tuple(r for r in modality.references if r.id not in used) + tuple(
+        source_reference(catalogue[code]) for code in sorted(used))
+    return dataclasses.replace(modality, contraindications=modality.contraindications + rules,
+                               references=references)
 
 
 def load_modality(code: str) -> Modality:

@@ -17,6 +17,7 @@ Examples
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from functools import lru_cache
 from importlib import resources
@@ -39,6 +40,8 @@ KINDS: tuple[str, ...] = (
     "conditions",
     "medications",
     "skin_types",
+    "age_bands",
+    "sexes",
     "regions",
     "adverse_events",
     "expected_reactions",
@@ -63,10 +66,24 @@ class Term:
         For skin types: the SNOMED CT concept id of the phototype finding.
     needs_last_taken : bool
         For medications: screening needs the date the drug was last taken, because rules
-        look back a number of days (isotretinoin: 180 days).
+        look back from it (isotretinoin: 6 calendar months).
     escalates_to : str or None
         For expected reactions: the adverse-event code it is charted as once it lasts past
         the modality's usual duration.
+    abbreviation : str or None
+        For modalities: two or three capitals heading a column of the matrix grid.
+    group : str or None
+        For conditions: ``"allergy"``, ``"psychological"`` or ``"reproductive"``; the
+        contraindication matrix shows allergies as their own rows.
+    implies : tuple of str
+        For conditions and medications: condition codes this one implies (a pacemaker implies
+        cardiac conduction disease). Screening applies implications, transitively, before the
+        rules; a medication implies only while it is taken.
+    implausible_for_sex : tuple of str
+        For conditions: sexes with which recording the condition is implausible (pregnancy in
+        a male patient); intake warns.
+    min_years, max_years : int or None
+        For age bands: the inclusive span of whole years.
     """
 
     code: str
@@ -76,6 +93,12 @@ class Term:
     snomed: str | None = None
     needs_last_taken: bool = False
     escalates_to: str | None = None
+    group: str | None = None
+    abbreviation: str | None = None
+    implies: tuple[str, ...] = ()
+    implausible_for_sex: tuple[str, ...] = ()
+    min_years: int | None = None
+    max_years: int | None = None
 
 
 @dataclass(frozen=True)
@@ -91,6 +114,8 @@ class Vocabulary:
     conditions: dict[str, Term]
     medications: dict[str, Term]
     skin_types: dict[str, Term]
+    age_bands: dict[str, Term]
+    sexes: dict[str, Term]
     regions: dict[str, Term]
     adverse_events: dict[str, Term]
     expected_reactions: dict[str, Term]
@@ -144,16 +169,72 @@ class Vocabulary:
         """Map an imaging region name to its clinic region code (identity for clinic codes)."""
         return self.region_aliases.get(code, code)
 
+    def age_band(self, age: int) -> str:
+        """The code of the age band holding ``age`` whole years.
+
+        Raises
+        ------
+        DermatrackError
+            If no band holds it (the bands are checked to cover 0-125 years).
+        """
+        for code, term in self.age_bands.items():
+            if term.min_years is not None and term.max_years is not None and (
+                    term.min_years <= age <= term.max_years):
+                return code
+        raise DermatrackError(f"no age band holds age {age}")
+
+    def implied_conditions(self, conditions: Iterable[str],
+                           medications: Iterable[str] = ()) -> dict[str, tuple[str, ...]]:
+        """Conditions implied by recorded conditions and current medications, transitively.
+
+        Parameters
+        ----------
+        conditions : iterable of str
+            Condition codes recorded for the patient.
+        medications : iterable of str
+            Medication codes the patient takes now.
+
+        Returns
+        -------
+        dict of str to tuple of str
+            Each implied condition not itself recorded, mapped to the chain of codes that
+            implies it, starting from a recorded code (``("pacemaker",
+            "cardiac_conduction_disease")`` for ``cardiac_disease``).
+        """
+        recorded = set(conditions)
+        chains: dict[str, tuple[str, ...]] = {}
+        queue: list[tuple[str, tuple[str, ...]]] = []
+        for code in sorted(recorded):
+            queue.append((code, (code,)))
+        for code in sorted(set(medications)):
+            term = self.medications.get(code)
+            for target in term.implies if term else ():
+                queue.append((target, (code, target)))
+                if target not in recorded and target not in chains:
+                    chains[target] = (code,)
+        while queue:
+            code, chain = queue.pop(0)
+            term = self.conditions.get(code)
+            for target in term.implies if term else ():
+                if target in recorded or target in chains:
+                    continue
+                chains[target] = chain
+                queue.append((target, (*chain, target)))
+        return chains
+
 
 def vocabulary_from_data(data: dict[str, Any]) -> Vocabulary:
     """Build a :class:`Vocabulary` from the parsed YAML mapping (already schema-checked)."""
     known = {f.name for f in fields(Term)} - {"code"}
+    tuples = {"implies", "implausible_for_sex"}
 
     def terms(kind: str) -> dict[str, Term]:
-        return {
-            str(code): Term(code=str(code), **{k: v for k, v in entry.items() if k in known})
-            for code, entry in data[kind].items()
-        }
+        out: dict[str, Term] = {}
+        for code, entry in data[kind].items():
+            values: dict[str, Any] = {k: tuple(v) if k in tuples else v
+                                      for k, v in entry.items() if k in known}
+            out[str(code)] = Term(code=str(code), **values)
+        return out
 
     return Vocabulary(
         **{kind: terms(kind) for kind in KINDS},

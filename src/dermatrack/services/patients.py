@@ -132,6 +132,7 @@ class MedicationOut(Record):
     code: str
     last_taken: dt.date | None
     ongoing: bool
+    started: dt.date | None = None
 
 
 class ConsentOut(Record):
@@ -274,7 +275,8 @@ def add_patient(store: Store, data: PatientIn | dict[str, Any], *, actor: str,
         session.add_all(PatientCondition(patient_id=patient.id, code=code)
                         for code in profile.conditions)
         session.add_all(PatientMedication(patient_id=patient.id, code=m.code,
-                                          last_taken=m.last_taken, ongoing=m.ongoing)
+                                          last_taken=m.last_taken, ongoing=m.ongoing,
+                                          started=m.started)
                         for m in profile.medications)
         session.add_all(PatientAllergy(patient_id=patient.id, code=code)
                         for code in profile.allergies)

@@ -172,6 +172,7 @@ class PatientMedication(SoftDelete, Base):
     code: Mapped[str] = mapped_column(String(80))
     last_taken: Mapped[dt.date | None] = mapped_column(Date)
     ongoing: Mapped[bool] = mapped_column(Boolean, default=False)
+    started: Mapped[dt.date | None] = mapped_column(Date)  # migration 0011
 
 
 class PatientAllergy(SoftDelete, Base):

@@ -21,6 +21,7 @@ class PlanOut(BaseModel):
     start: dt.date
     recommended: list[dict[str, Any]]
     excluded: list[dict[str, Any]]
+    warnings: list[dict[str, str]] = []
 
 
 def plan_record(patient_json: dict[str, Any], on: dt.date, start: dt.date) -> PlanOut:

@@ -33,9 +33,15 @@ class ModalityScreeningOut(BaseModel):
     reasons: list[ReasonOut]
 
 
+class WarningOut(BaseModel):
+    field: str
+    message: str
+
+
 class ScreeningOut(BaseModel):
     on: dt.date
     results: list[ModalityScreeningOut]
+    warnings: list[WarningOut] = []
 
 
 def screen_record(patient_json: dict[str, Any], on: dt.date) -> ScreeningOut:

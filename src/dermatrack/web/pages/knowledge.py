@@ -28,6 +28,24 @@ def knowledge_page(request: Request, q: str | None = None,
                   modalities=sorted(load_modalities().values(), key=lambda m: m.name))
 
 
+@router.get("/knowledge/matrix")
+def matrix_page(request: Request, modality: str | None = None,
+                principal: Principal = Depends(require_page("knowledge"))):
+    """The contraindication matrix: the grid, and one modality's column with reasons."""
+    from dermatrack.knowledge.matrix import VERDICT_MARK, load_matrix, short_code
+
+    matrix = load_matrix()
+    if modality is not None and modality not in matrix.modalities:
+        raise InputError(f"unknown modality {modality!r}; known: "
+                         f"{', '.join(matrix.modalities)}", field="modality")
+    grid = [(factor, [matrix.cell(factor.key, code) for code in matrix.modalities])
+            for factor in matrix.factors]
+    return render(request, "matrix.html", principal, matrix=matrix, grid=grid,
+                  columns=[(code, short_code(code)) for code in matrix.modalities],
+                  marks=VERDICT_MARK, counts=matrix.counts(), selected=modality,
+                  column=matrix.rows(modality) if modality else [])
+
+
 @router.get("/knowledge/modalities/{code}")
 def modality_page(request: Request, code: str,
                   principal: Principal = Depends(require_page("knowledge"))):

@@ -67,12 +67,17 @@ def intake_data(form) -> dict[str, Any]:
     data["conditions"] = [str(c) for c in form.getlist("conditions") if str(c).strip()]
     data["allergies"] = [str(c) for c in form.getlist("allergies") if str(c).strip()]
     medications = []
-    for code, last_taken in zip(form.getlist("medication_code"),
-                                form.getlist("medication_last_taken"), strict=False):
+    started_values = form.getlist("medication_started")
+    for i, (code, last_taken) in enumerate(zip(form.getlist("medication_code"),
+                                               form.getlist("medication_last_taken"),
+                                               strict=False)):
         if str(code).strip():
             medication: dict[str, Any] = {"code": str(code).strip()}
             if str(last_taken).strip():
                 medication["last_taken"] = str(last_taken).strip()
+            started = str(started_values[i]).strip() if i < len(started_values) else ""
+            if started:
+                medication["started"] = started
             medications.append(medication)
     data["medications"] = medications
     identity = {key: _text(form, key) for key in ("name", "email", "phone")}
@@ -93,10 +98,12 @@ def intake_echo(form) -> dict[str, Any]:
         {"code": c, "region": r, "severity": s} for c, r, s in zip(
             form.getlist("concern_code"), form.getlist("concern_region"),
             form.getlist("concern_severity"), strict=False) if str(c).strip()]
+    started = form.getlist("medication_started")
     echo["medications"] = [
-        {"code": c, "last_taken": t} for c, t in zip(
+        {"code": c, "last_taken": t, "started": started[i] if i < len(started) else ""}
+        for i, (c, t) in enumerate(zip(
             form.getlist("medication_code"), form.getlist("medication_last_taken"),
-            strict=False) if str(c).strip()]
+            strict=False)) if str(c).strip()]
     echo["conditions"] = set(form.getlist("conditions"))
     echo["allergies"] = set(form.getlist("allergies"))
     echo["consents"] = {k for k in ("treatment", "photography", "research")
