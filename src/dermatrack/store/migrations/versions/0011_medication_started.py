@@ -1,7 +1,7 @@
 """The day a medication was started, so that intake can warn when it was last taken before.
 
 Revision ID: 0011
-Revises: 0003
+Revises: 0005
 Create Date: 2026-12-03
 
 A nullable ``started`` date on ``patient_medication``; existing rows keep NULL (not
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0011"
-down_revision = "0003"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
