@@ -222,7 +222,14 @@ def _print_surface(data: dict[str, Any], file: Path) -> None:
 @measure_app.command("colour")
 def colour(
     file: Path = typer.Argument(..., help="CSV with L, a, b columns (and optional illuminant, "
-                                "observer, melanin_index, erythema_index)."),
+                                "observer, melanin_index, erythema_index), or a reflectance "
+                                "spectrum export (one column per wavelength, headers in nm)."),
+    illuminant: str | None = typer.Option(None, "--illuminant",
+                                          help="CIE illuminant for spectra (default D65): "
+                                          "A, C, D50, D55, D65, D75, F2, F11, ..."),
+    observer: str | None = typer.Option(None, "--observer",
+                                        help="CIE standard observer for spectra: 2 (1931, "
+                                        "default) or 10 (1964)."),
     patient: str | None = PATIENT_OPTION,
     visit: str | None = VISIT_OPTION,
     region: str | None = REGION_OPTION,
@@ -230,26 +237,21 @@ def colour(
     actor: str | None = ACTOR_OPTION,
     as_json: bool = json_option(),
 ) -> None:
-    """CIELAB (D65/2°), ITA° and its category for each colorimeter reading."""
-    from dermatrack.devices.colorimetry import UNITS, parse_colour_csv
+    """CIELAB, ITA° and its category for each reading; spectral indices for spectra."""
+    from dermatrack.devices.colorimetry import parse_colour_csv
 
     storage = _storage(patient, visit, region, device, actor)
-    readings = parse_colour_csv(read_text(file))
+    readings = parse_colour_csv(read_text(file), illuminant=illuminant, observer=observer)
     data = [reading.to_json() for reading in readings]
     if storage is not None:
-        items = []
-        for reading in readings:
-            values = {k: v for k, v in reading.values().items()
-                      if v is not None or k in ("l_star", "a_star", "b_star", "ita_deg")}
-            items.append({
-                "values": values, "units": {k: UNITS[k] for k in values},
-                "method": "CIELAB D65/2°; ITA = atan2(L*-50, b*) (Chardon 1991)",
-                "settings": {"row": reading.row, "adapted_from": reading.adapted_from,
-                             "ita_category": reading.ita_category}})
-        for item, ids in zip(data, storage.store("colour", file, items), strict=True):
+        stored = storage.store("colour", file, [colour_measurement(r) for r in readings])
+        for item, ids in zip(data, stored, strict=True):
             item["observation_ids"] = ids
     if as_json:
         emit_json(data)
+        return
+    if data and data[0].get("source") == "spectrum":
+        _print_spectra(data, file)
         return
     from rich.table import Table
 
@@ -266,6 +268,53 @@ def colour(
     adapted = sorted({i["adapted_from"] for i in data if i["adapted_from"]})
     if adapted:
         console.print(f"Adapted to D65 (Bradford) from: {', '.join(adapted)}")
+
+
+def colour_measurement(reading: Any) -> dict[str, Any]:
+    """What one colour reading (L*a*b* triple or spectrum) stores: values, units, method."""
+    from dermatrack.devices import colorimetry, spectra
+
+    if isinstance(reading, spectra.SpectralReading):
+        values = {k: v for k, v in reading.values().items()
+                  if v is not None or k in ("l_star", "a_star", "b_star", "ita_deg")}
+        return {"values": values, "units": {k: spectra.UNITS[k] for k in values},
+                "method": f"reflectance spectrum: CIELAB {reading.illuminant}/"
+                          f"{reading.observer}° (ASTM E308, colour-science); ITA (Chardon "
+                          "1991); melanin/erythema indices (Dawson 1980; Diffey 1984)",
+                "settings": {"row": reading.row, "illuminant": reading.illuminant,
+                             "observer": reading.observer,
+                             "reflectance_scale": reading.reflectance_scale,
+                             "wavelength_range_nm": [reading.wavelengths_nm[0],
+                                                     reading.wavelengths_nm[-1]],
+                             "ita_category": reading.ita_category}}
+    values = {k: v for k, v in reading.values().items()
+              if v is not None or k in ("l_star", "a_star", "b_star", "ita_deg")}
+    return {"values": values, "units": {k: colorimetry.UNITS[k] for k in values},
+            "method": "CIELAB D65/2°; ITA = atan2(L*-50, b*) (Chardon 1991)",
+            "settings": {"row": reading.row, "adapted_from": reading.adapted_from,
+                         "ita_category": reading.ita_category}}
+
+
+def _print_spectra(data: list[dict[str, Any]], file: Path) -> None:
+    from rich.table import Table
+
+    first = data[0]
+    low, high = first["wavelength_range_nm"]
+    table = Table(title=f"{file.name}: reflectance spectra {low:g}-{high:g} nm, CIELAB "
+                  f"{first['illuminant']}/{first['observer']}°", title_justify="left")
+    for name in ("Row", "L*", "a*", "b*", "ITA°", "Class", "MI-Da", "EI-Da", "MI-Di",
+                 "EI-Di"):
+        table.add_column(name, justify="left" if name == "Class" else "right", no_wrap=True)
+    for item in data:
+        idx = item["spectral_indices"]
+        table.add_row(str(item["row"]), _fmt(item["l_star"]), _fmt(item["a_star"]),
+                      _fmt(item["b_star"]), _fmt(item["ita_deg"]), item["ita_category"],
+                      _fmt(idx["melanin_index_dawson"]), _fmt(idx["erythema_index_dawson"]),
+                      _fmt(idx["melanin_index_diffey"]), _fmt(idx["erythema_index_diffey"]))
+    console.print(table)
+    console.print(f"Reflectance read as {first['reflectance_scale']}. Indices from "
+                  "log10(1/R): -Da Dawson 1980 (MI 650/700 nm slope, EI 510-610 nm), -Di "
+                  "Diffey 1984 (568/655 nm); a.u., not the Mexameter 0-999 scale.")
 
 
 # ---------------------------------------------------------------------------------------------
