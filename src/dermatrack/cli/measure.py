@@ -124,7 +124,8 @@ def _fmt(value: Any) -> str:
 
 @measure_app.command("surface")
 def surface(
-    file: Path = typer.Argument(..., help="Height map: .x3p, .sdf, .csv/.txt, .tif, .npy."),
+    file: Path = typer.Argument(..., help="Height map: .x3p, .sdf, .sur, .datx, .csv/.txt, "
+                                ".tif, .npy."),
     spacing_um: float | None = typer.Option(None, "--spacing-um",
                                             help="Sampling interval in µm (overrides the file)."),
     z_unit: str | None = typer.Option(None, "--z-unit",
@@ -134,6 +135,11 @@ def surface(
     form: str = typer.Option("plane", "--form", help="Form removal: none, plane or poly2."),
     ls: float | None = typer.Option(None, "--ls", help="S-filter nesting index in µm (off)."),
     lc: float | None = typer.Option(None, "--lc", help="L-filter nesting index in µm (off)."),
+    edge: str = typer.Option("renormalise", "--edge",
+                             help="Filter end effects (ISO 16610-28): renormalise (default: "
+                             "weighting function cut at the border and renormalised), reflect "
+                             "(mirror the map), nan (drop points within the filter's "
+                             "half-width of the border), crop (cut that strip away)."),
     patient: str | None = PATIENT_OPTION,
     visit: str | None = VISIT_OPTION,
     region: str | None = REGION_OPTION,
@@ -143,21 +149,24 @@ def surface(
 ) -> None:
     """Areal (ISO 25178-2), profile (ISO 21920-2) and furrow parameters of a height map."""
     from dermatrack.devices.io import read_height_map
-    from dermatrack.devices.surface import FORMS, measure_surface
+    from dermatrack.devices.surface import EDGE_MODES, FORMS, measure_surface
 
     if form not in FORMS:
         raise InputError(f"--form must be one of {', '.join(FORMS)}, not {form!r}", field="form")
+    if edge not in EDGE_MODES:
+        raise InputError(f"--edge must be one of {', '.join(EDGE_MODES)}, not {edge!r}",
+                         field="edge")
     storage = _storage(patient, visit, region, device, actor)
     with err_console.status(f"Measuring {file.name} ..."):  # a 2000 x 2000 map takes seconds
         heightmap = read_height_map(file, spacing_um=spacing_um, z_unit=z_unit,
                                     z_scale=z_scale)
         result = measure_surface(heightmap, form=form, ls_um=ls,  # type: ignore[arg-type]
-                                 lc_um=lc)
+                                 lc_um=lc, edge=edge)  # type: ignore[arg-type]
     data = result.to_json()
     if storage is not None:
         values = _numeric(result.values())
         method = (f"dermatrack ISO 25178-2 / ISO 21920-2; form {form}; "
-                  f"S-filter {ls or 'off'} µm; L-filter {lc or 'off'} µm")
+                  f"S-filter {ls or 'off'} µm; L-filter {lc or 'off'} µm; edge {edge}")
         [data["observation_ids"]] = storage.store("surface", file, [{
             "values": values, "units": {k: result.units[k] for k in values},
             "method": method, "settings": result.settings}])
@@ -208,7 +217,7 @@ def _print_surface(data: dict[str, Any], file: Path) -> None:
                   f"points, {settings['dx_um']:g} x {settings['dy_um']:g} µm, "
                   f"{settings['valid_percent']:.1f} % measured; form {settings['form']}, "
                   f"S-filter {_nesting(settings['ls_um'])}, "
-                  f"L-filter {_nesting(settings['lc_um'])}")
+                  f"L-filter {_nesting(settings['lc_um'])}, edge {settings['edge']}")
     for title in ("areal", "profile", "furrows"):
         console.print(_parameter_table(title.capitalize(), data[title], units))
     if "observation_ids" in data:
