@@ -5,10 +5,12 @@
 * ``measure colour FILE``: colorimeter CSV to CIELAB (D65/2°), ITA° and its category, with
   Mexameter-style indices carried through;
 * ``measure elasticity FILE``: suction-curve CSV (or a device's R-parameter table) to
-  Cutometer-style U-, R- and Q-parameters.
+  Cutometer-style U-, R- and Q-parameters;
+* ``measure elastography FILE``: shear-wave elastography maps (DICOM, CSV, TIFF) to the
+  median and spread of shear-wave speed and Young's modulus per region of interest.
 
 With ``--patient ID --region NAME`` (and usually ``--visit ID``) the results are also stored
-as observations (kinds ``surface``, ``colour``, ``elasticity``) through the observation
+as observations (kinds ``surface``, ``colour``, ``elasticity``, ``elastography``) through the observation
 service, alongside the photo metrics.
 """
 
@@ -27,7 +29,8 @@ from dermatrack.errors import InputError
 
 measure_app = typer.Typer(
     name="measure",
-    help="Compute standard parameters from profilometer, colorimeter and suction-device files.",
+    help="Compute standard parameters from profilometer, colorimeter, spectrophotometer, "
+    "suction-device and elastography files.",
     no_args_is_help=True,
 )
 
@@ -379,3 +382,77 @@ def elasticity(
         console.print(Text.assemble((f"{file.name} ({item['source']} {number})", "bold"),
                                     f": {protocol}"))
         console.print(_parameter_table("Parameters", item["parameters"], item["units"]))
+
+
+# ---------------------------------------------------------------------------------------------
+# elastography
+# ---------------------------------------------------------------------------------------------
+
+@measure_app.command("elastography")
+def elastography(
+    file: Path = typer.Argument(..., help="Shear-wave elastography map: DICOM (one value per "
+                                "pixel), CSV/text grid or single-channel TIFF."),
+    unit: str | None = typer.Option(None, "--unit", help="Unit of the map's values when the "
+                                    "file does not say: m/s, cm/s, kPa, Pa."),
+    quantity: str | None = typer.Option(None, "--quantity", help="What a modulus map holds: "
+                                        "young (default for kPa) or shear; speed for m/s."),
+    spacing_mm: float | None = typer.Option(None, "--spacing-mm",
+                                            help="Pixel size in mm (overrides the file)."),
+    roi: list[str] | None = typer.Option(None, "--roi", help="Region of interest, mm from the "
+                                         "top-left: NAME=x,y,width,height or "
+                                         "NAME=circle:x,y,radius (repeatable; default: the "
+                                         "whole map)."),
+    density: float = typer.Option(1000.0, "--density",
+                                  help="Tissue density in kg/m³ for E = 3 rho c²."),
+    patient: str | None = PATIENT_OPTION,
+    visit: str | None = VISIT_OPTION,
+    region: str | None = REGION_OPTION,
+    device: str | None = DEVICE_OPTION,
+    actor: str | None = ACTOR_OPTION,
+    as_json: bool = json_option(),
+) -> None:
+    """Median and spread of shear-wave speed (m/s) and Young's modulus (kPa) per ROI."""
+    from dermatrack.devices.elastography import measure_elastography, parse_roi
+    from dermatrack.devices.elastography_io import read_elastography_map
+
+    storage = _storage(patient, visit, region, device, actor)
+    rois = [parse_roi(text) for text in roi or []]
+    emap = read_elastography_map(file, unit=unit, quantity=quantity, spacing_mm=spacing_mm)
+    results = measure_elastography(emap, rois, density_kg_m3=density)
+    data = [result.to_json() for result in results]
+    if storage is not None:
+        items = [elastography_measurement(result) for result in results]
+        for item, ids in zip(data, storage.store("elastography", file, items), strict=True):
+            item["observation_ids"] = ids
+    if as_json:
+        emit_json(data)
+        return
+    from rich.table import Table
+
+    ny, nx = emap.values.shape
+    console.print(f"[bold]{file.name}[/bold]: {nx} x {ny} pixels of {emap.dx_mm:g} x "
+                  f"{emap.dy_mm:g} mm, {emap.quantity} map, density {density:g} kg/m³")
+    table = Table(title="Shear-wave elastography per ROI", title_justify="left")
+    for name in ("ROI", "c median (m/s)", "c IQR (m/s)", "IQR/med (%)", "E median (kPa)",
+                 "E IQR (kPa)", "valid (%)"):
+        table.add_column(name, justify="left" if name == "ROI" else "right")
+    for item in data:
+        p = item["parameters"]
+        table.add_row(item["roi"], _fmt(p["speed_median_m_s"]), _fmt(p["speed_iqr_m_s"]),
+                      _fmt(p["speed_iqr_over_median_pct"]),
+                      _fmt(p["youngs_modulus_median_kpa"]), _fmt(p["youngs_modulus_iqr_kpa"]),
+                      _fmt(p["valid_percent"]))
+    console.print(table)
+    console.print("E = 3 rho c² assumes linear elastic, isotropic, incompressible tissue and a "
+                  "bulk shear wave; see docs/devices.md for the limits in skin.")
+
+
+def elastography_measurement(result: Any) -> dict[str, Any]:
+    """What one ROI of an elastography map stores: values, units, method, settings."""
+    from dermatrack.devices.elastography import UNITS as ELASTOGRAPHY_UNITS
+
+    values = _numeric(result.parameters)
+    return {"values": values, "units": {k: ELASTOGRAPHY_UNITS[k] for k in values},
+            "method": "shear-wave elastography map: per-ROI median and IQR; E = 3 rho c^2 "
+                      f"(rho {result.settings['density_kg_m3']:g} kg/m3)",
+            "settings": {"roi_name": result.roi, **result.settings}}
