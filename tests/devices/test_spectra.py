@@ -203,7 +203,8 @@ def test_cli_spectra_json_table_and_storage(cli, store, tmp_path):
     stored = cli("measure", "colour", path, "--patient", patient.id, "--region", "cheeks",
                  "--actor", "dr.test", "--json")
     assert stored.code == 0, stored.stderr
-    rows = list_observations(store, patient_id=patient.id, kind="colour")
+    rows = list_observations(store, patient_id=patient.id, kind="spectral")
+    assert not list_observations(store, patient_id=patient.id, kind="colour")
     mi = sorted(o.value for o in rows if o.metric == "melanin_index_dawson")
     assert mi == pytest.approx(sorted(d["spectral_indices"]["melanin_index_dawson"]
                                       for d in stored.json()))

@@ -10,7 +10,8 @@
   median and spread of shear-wave speed and Young's modulus per region of interest.
 
 With ``--patient ID --region NAME`` (and usually ``--visit ID``) the results are also stored
-as observations (kinds ``surface``, ``colour``, ``elasticity``, ``elastography``) through the observation
+as observations (kinds ``surface``, ``colour``, ``spectral``, ``elasticity``,
+``elastography``) through the observation
 service, alongside the photo metrics.
 """
 
@@ -256,7 +257,10 @@ def colour(
     readings = parse_colour_csv(read_text(file), illuminant=illuminant, observer=observer)
     data = [reading.to_json() for reading in readings]
     if storage is not None:
-        stored = storage.store("colour", file, [colour_measurement(r) for r in readings])
+        # Spectra are their own kind: a spectrophotometer's L* is not a colorimeter's
+        # (geometry, aperture, illuminant), so the two never share a series or an MDC.
+        kind = "spectral" if data and data[0].get("source") == "spectrum" else "colour"
+        stored = storage.store(kind, file, [colour_measurement(r) for r in readings])
         for item, ids in zip(data, stored, strict=True):
             item["observation_ids"] = ids
     if as_json:
