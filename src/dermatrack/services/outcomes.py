@@ -79,6 +79,9 @@ METRIC_DIRECTIONS: dict[str, Direction] = {
     "R2": "higher", "R5": "higher", "R7": "higher",
     # Colorimetry: a lower a* is less redness.
     "a_star": "lower", "erythema_index": "lower",
+    # Reflectance spectra: less haemoglobin absorbance is less redness (Dawson 1980,
+    # Diffey 1984). Elastography has no better direction: stiffer is firmer, or fibrotic.
+    "erythema_index_dawson": "lower", "erythema_index_diffey": "lower",
 }
 
 #: Scale instruments where a lower total is better after treatment (Glogau, VSS, ...);
