@@ -316,3 +316,73 @@ def test_edge_crop_too_wide_and_unknown_mode(cli, tmp_path):
     result = cli("measure", "surface", path, "--spacing-um", "1", "--z-unit", "um",
                  "--edge", "wrap")
     assert result.code == 2 and "--edge" in result.stderr
+
+
+# ---------------------------------------------------------------------------------------------
+# .plu
+# ---------------------------------------------------------------------------------------------
+
+def write_plu(path, heights_um, *, dx=0.5, dy=0.5, measurement_type=3, layers=1, ny=None,
+              nx=None, layer_header=True):
+    """A Sensofar PLU file laid out as the permissively licensed description gives it."""
+    heights = np.asarray(heights_um, dtype="<f4")
+    rows, cols = heights.shape
+    header = bytearray(500)
+    header[0:128] = b"03/12/2026 08:00".ljust(128, b"\x00")
+    header[132:388] = b"forearm replica".ljust(256, b"\x00")
+    struct.pack_into("<3I7f", header, 388, ny or rows, nx or cols, 0, 1.0, dx, dy, 0.0, 0.0,
+                     0.0, 0.0)
+    struct.pack_into("<5I", header, 428, measurement_type, 0, 0, 0, 0)
+    struct.pack_into("<4I", header, 448, cols, rows, cols, rows)
+    header[489] = layers
+    dims = struct.pack("<2I", ny or rows, nx or cols) if layer_header else b""
+    body = dims + heights.tobytes() + \
+        struct.pack("<2f", float(np.nanmin(heights)), float(np.nanmax(heights)))
+    path.write_bytes(bytes(header) + body)
+    return path
+
+
+@pytest.mark.parametrize("layer_header", [True, False])
+def test_plu_heights_spacing_missing(tmp_path, layer_header):
+    heights = np.random.default_rng(4).normal(0, 2.0, (30, 45)).astype(np.float32)
+    heights[5, 6] = 1000001.0
+    path = write_plu(tmp_path / "a.plu", heights, dx=0.645, dy=0.8, layer_header=layer_header)
+    heightmap = read_height_map(path)
+    assert heightmap.metadata["layer_header"] is layer_header
+    assert np.isnan(heightmap.z_um[5, 6])
+    assert (heightmap.dx_um, heightmap.dy_um) == pytest.approx((0.645, 0.8))
+    valid = np.isfinite(heightmap.z_um)
+    np.testing.assert_array_equal(heightmap.z_um[valid], heights[valid].astype(np.float64))
+    assert heightmap.metadata["comment"] == "forearm replica"
+
+
+def test_plu_agrees_with_surfalize_on_its_layout(tmp_path):
+    """surfalize reads heights straight after the 500-byte header (no per-layer rows and
+    columns); on such a file both readers give the same map."""
+    heights = np.random.default_rng(4).normal(0, 2.0, (30, 45)).astype(np.float32)
+    heights[5, 6] = 1000001.0
+    path = write_plu(tmp_path / "a.plu", heights, dx=0.645, dy=0.645, layer_header=False)
+    ours = read_height_map(path)
+    assert np.isnan(ours.z_um[5, 6]) and ours.dx_um == pytest.approx(0.645)
+    valid = np.isfinite(ours.z_um)
+    np.testing.assert_array_equal(ours.z_um[valid], heights[valid].astype(np.float64))
+    surfalize = pytest.importorskip("surfalize")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs = surfalize.Surface.load(path)
+    np.testing.assert_allclose(ours.z_um[valid], np.asarray(theirs.data)[valid], rtol=1e-6)
+    assert ours.dx_um == pytest.approx(theirs.step_x)
+
+
+@pytest.mark.parametrize("kwargs,words", [
+    ({"measurement_type": 1}, "not a topography"),
+    ({"layers": 0}, "no data layer"),
+    ({"ny": 50_000, "nx": 50_000}, "more than"),
+    ({"ny": 300, "nx": 300}, "but the file has"),
+    ({"ny": 300, "nx": 300, "layer_header": False}, "but the file has"),
+    ({"dx": 0.0}, "pixel size"),
+])
+def test_plu_refusals(tmp_path, kwargs, words):
+    path = write_plu(tmp_path / "bad.plu", np.zeros((6, 7)), **kwargs)
+    with pytest.raises(InputError, match=words):
+        read_height_map(path)

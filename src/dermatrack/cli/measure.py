@@ -128,8 +128,8 @@ def _fmt(value: Any) -> str:
 
 @measure_app.command("surface")
 def surface(
-    file: Path = typer.Argument(..., help="Height map: .x3p, .sdf, .sur, .datx, .csv/.txt, "
-                                ".tif, .npy."),
+    file: Path = typer.Argument(..., help="Height map: .x3p, .sdf, .sur, .plu, .datx, "
+                                ".csv/.txt, .tif, .npy."),
     spacing_um: float | None = typer.Option(None, "--spacing-um",
                                             help="Sampling interval in µm (overrides the file)."),
     z_unit: str | None = typer.Option(None, "--z-unit",

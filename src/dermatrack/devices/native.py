@@ -1,4 +1,5 @@
-"""Readers for profilometers' own file formats: Digital Surf ``.sur`` and Zygo ``.datx``.
+"""Readers for profilometers' own file formats: Digital Surf ``.sur``, Sensofar ``.plu``
+and Zygo ``.datx``.
 
 Part of the device adapter (:mod:`dermatrack.devices.io` dispatches to it). Each reader
 returns ``(heights_um, dx_um, dy_um, metadata)`` with rows along y and ``NaN`` for
@@ -35,6 +36,22 @@ Digital Surf SUR (MountainsMap's exchange format)
     the header's [smallest, largest] range marks a non-measured point. The compressed
     variant (``DSCOMPRESSED``) and non-PC byte orders are refused with a message: no
     permissively licensed description of them was found.
+
+Sensofar PLU (SensoSCAN confocal/interferometric profilers)
+    Layout as described by the MIT-licensed SurfaceTopography reader (``IO/PLU.py``):
+    a 500-byte little-endian header (128-byte date text, uint32 time, 256-byte comment,
+    then the calibration block at 388: uint32 rows, uint32 columns, uint32, float32 y
+    multiplier, float32 µm per pixel in x (at 404) and in y (at 408), offsets; the
+    measurement configuration at 428, whose first uint32 is the measurement type, 3 =
+    topography; the number of layers is the byte at 489), then per layer uint32 rows,
+    uint32 columns and rows x columns float32 heights in µm, x fastest, followed by two
+    float32 (minimum, maximum). The value 1000001 marks a non-measured point. The first
+    layer is read; other measurement types (profiles, point clouds) are refused.
+    The descriptions disagree on one point: surfalize (GPL, consulted as an oracle only)
+    reads the heights straight after the 500-byte header, without the per-layer rows and
+    columns. The reader follows the layout above when the 8 bytes at 500 repeat the
+    calibration block's rows and columns, and otherwise reads the heights from byte 500
+    (``metadata["layer_header"]`` says which); no real file was at hand to settle it.
 
 Zygo DATX (Mx software; an HDF5 file)
     Layout as described by the MIT-licensed SurfaceTopography (``IO/DATX.py``) and prysm
@@ -182,6 +199,66 @@ def read_sur(file: Path, **_: Any) -> tuple[np.ndarray, float, float, dict[str, 
     if comment:
         metadata["comment"] = comment[:500]
     return heights * z_um, float(dx) * x_um, float(dy) * y_um, metadata
+
+
+# ---------------------------------------------------------------------------------------------
+# Sensofar .plu
+# ---------------------------------------------------------------------------------------------
+
+PLU_HEADER_BYTES = 500
+PLU_UNDEFINED = 1000001.0
+PLU_TOPOGRAPHY = 3
+
+
+def read_plu(file: Path, **_: Any) -> tuple[np.ndarray, float, float, dict[str, Any]]:
+    """Heights (µm), x and y spacing (µm) and metadata of a Sensofar ``.plu`` file.
+
+    Raises
+    ------
+    InputError
+        Too short, not a topography, no layer, a declared shape over :data:`MAX_POINTS`
+        or larger than the file, or a non-positive pixel size.
+    """
+    name = file.name
+    size = file.stat().st_size
+    with file.open("rb") as handle:
+        header = handle.read(PLU_HEADER_BYTES + 8)
+        if len(header) < PLU_HEADER_BYTES + 8:
+            raise InputError(f"{name} is too short for a Sensofar PLU file ({len(header)} "
+                             f"bytes; the header alone is {PLU_HEADER_BYTES})", field="file")
+        dx, dy = struct.unpack_from("<2f", header, 404)
+        (measurement_type,) = struct.unpack_from("<I", header, 428)
+        layers = header[489]
+        if measurement_type != PLU_TOPOGRAPHY:
+            raise InputError(f"{name} holds measurement type {measurement_type}, not a "
+                             f"topography (type {PLU_TOPOGRAPHY}); it may not be a PLU file",
+                             field="file")
+        if layers < 1:
+            raise InputError(f"{name} declares no data layer", field="file")
+        ny, nx = struct.unpack_from("<2I", header, 388)
+        points = _checked_points(nx, ny, name)
+        layer_header = struct.unpack_from("<2I", header, PLU_HEADER_BYTES) == (ny, nx)
+        start = PLU_HEADER_BYTES + (8 if layer_header else 0)
+        needed = start + 4 * points
+        if size < needed:
+            raise InputError(f"{name}: the header declares {nx} x {ny} points ({needed} bytes "
+                             f"with the header) but the file has {size} bytes",
+                             field="shape")
+        for label, value in (("x", dx), ("y", dy)):
+            if not (math.isfinite(value) and value > 0):
+                raise InputError(f"{name}: the {label} pixel size must be positive, not "
+                                 f"{value:g} µm", field="spacing_um")
+        comment = _text(header[132:388])
+        handle.seek(start)
+        heights = np.frombuffer(handle.read(4 * points), dtype="<f4").reshape(ny, nx)
+    z = heights.astype(np.float64)
+    z[(heights == np.float32(PLU_UNDEFINED)) | ~np.isfinite(z)] = np.nan
+    metadata: dict[str, Any] = {"z_unit_in_file": "µm", "layers": int(layers),
+                                "date": _text(header[:128]) or None,
+                                "layer_header": layer_header}
+    if comment:
+        metadata["comment"] = comment[:500]
+    return z, float(dx), float(dy), metadata
 
 
 # ---------------------------------------------------------------------------------------------
