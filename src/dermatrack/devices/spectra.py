@@ -48,6 +48,7 @@ Indices (absorbance A(λ) = log10(1 / R(λ)), R as a fraction)
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass, field
@@ -161,11 +162,24 @@ def spectrum_to_xyz_lab(wavelengths_nm: np.ndarray, reflectance: np.ndarray, *,
     # extrapolates per ASTM E308: that is the intended computation, not a fault.
     with colour.utilities.suppress_warnings(colour_runtime_warnings=True):
         xyz = np.asarray(colour.sd_to_XYZ(sd, cmfs, light), dtype=np.float64)
-        white = np.asarray(colour.sd_to_XYZ(colour.sd_ones(sd.shape), cmfs, light),
-                           dtype=np.float64)
+        white = _white(sd.shape.start, sd.shape.end, sd.shape.interval, illuminant, observer)
     lab = np.asarray(colour.XYZ_to_Lab(xyz / 100.0, colour.XYZ_to_xy(white / 100.0)),
                      dtype=np.float64)
     return xyz, lab
+
+
+@functools.lru_cache(maxsize=64)
+def _white(start: float, end: float, interval: float, illuminant: str,
+           observer: str) -> np.ndarray:
+    """XYZ of the perfect reflecting diffuser over a spectral range (cached per file shape)."""
+    import colour
+
+    shape = colour.SpectralShape(start, end, interval)
+    with colour.utilities.suppress_warnings(colour_runtime_warnings=True):
+        white = np.asarray(colour.sd_to_XYZ(colour.sd_ones(shape), colour.MSDS_CMFS[
+            OBSERVERS[observer]], colour.SDS_ILLUMINANTS[illuminant]), dtype=np.float64)
+    white.setflags(write=False)
+    return white
 
 
 def reflectance_at(wavelengths_nm: np.ndarray, reflectance: np.ndarray, nm: float) -> float:
