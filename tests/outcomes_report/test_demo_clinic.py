@@ -208,4 +208,8 @@ def test_demo_has_a_patient_with_spectral_and_elastography_series(demo_run):
                       and s.metric in ("l_star", "youngs_modulus_median_kpa")]
             assert len(judged) == 2
             assert all(s.points[-1].verdict is not None for s in judged)
+            report = (out / "reports" / f"{patient_id}.html").read_text(encoding="utf-8")
+            for metric in ("youngs_modulus_median_kpa", "melanin_index_dawson",
+                           "erythema_index_dawson"):
+                assert metric in report, metric
     assert found >= 1

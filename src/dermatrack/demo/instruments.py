@@ -14,13 +14,15 @@ is also measured, at baseline, month 1 and month 3, with
   ``elastography``.
 
 The spectra come from a simple absorbance model, synthetic and not fitted to any data:
-``A(λ) = 0.22 + M (λ / 694 nm)^-3.33 + H [b(542, 14) + 0.9 b(577, 11) + 2.5 b(415, 18)]``
-with ``b(centre, width)`` a Gaussian band (nm), melanin ``M`` rising as the patient's ITA°
-falls (the power law of melanin's absorption, Jacques SL, Skin optics, Oregon Medical Laser
-Center News 1998) and haemoglobin ``H`` rising with erythema (bands near the oxy-haemoglobin
-Q and Soret peaks); ``R = 10^-A``. The dermis's shear-wave speed rises with the same
-firming effect as the demo's suction curves. The clinic's MDC95 of every metric comes from
-repeated synthetic captures of unchanged skin (:func:`instrument_mdc`).
+``A(λ) = 0.17 + M (λ / 694 nm)^-3.33 + H [b(542, 14) + 0.9 b(577, 11) + 2.5 b(415, 18)]
++ 0.05 b(480, 25)``, with ``b(centre, width)`` a Gaussian band (nm) and ``R = 10^-A``.
+Melanin ``M`` rises as the patient's ITA° falls (tuned by eye so that the computed ITA°
+lands near the design's for types III-VI; types I-II come out lighter); the power law of
+its absorption is from Jacques SL, Skin optics, Oregon Medical Laser Center News 1998.
+Haemoglobin ``H`` rises with erythema (bands near the oxy-haemoglobin Q and Soret peaks).
+The dermis's shear-wave speed rises with the same firming effect as the demo's suction
+curves. The clinic's MDC95 of every metric comes from repeated synthetic captures of
+unchanged skin (:func:`instrument_mdc`).
 """
 
 from __future__ import annotations
@@ -55,13 +57,14 @@ def _band(centre: float, width: float) -> np.ndarray:
 def reflectance(ita_deg: float, erythema: float,
                 rng: np.random.Generator | None = None) -> np.ndarray:
     """One synthetic skin reflectance spectrum (fraction) at :data:`WAVELENGTHS_NM`."""
-    melanin = 0.02 + 0.18 * float(np.clip((58.0 - ita_deg) / 92.0, 0.0, 1.2))
-    blood = 0.10 + 0.025 * erythema
+    melanin = 0.03 + 0.45 * float(np.clip((58.0 - ita_deg) / 92.0, 0.0, 1.2)) ** 1.5
+    blood = 0.16 + 0.03 * erythema
     if rng is not None:
         melanin *= 1.0 + rng.normal(0.0, 0.03)
         blood *= 1.0 + rng.normal(0.0, 0.05)
-    absorbance = (0.22 + melanin * (WAVELENGTHS_NM / 694.0) ** -3.33
-                  + blood * (_band(542, 14) + 0.9 * _band(577, 11) + 2.5 * _band(415, 18)))
+    absorbance = (0.17 + melanin * (WAVELENGTHS_NM / 694.0) ** -3.33
+                  + blood * (_band(542, 14) + 0.9 * _band(577, 11) + 2.5 * _band(415, 18))
+                  + 0.05 * _band(480, 25))
     values = 10.0 ** -absorbance
     if rng is not None:
         values = values * (1.0 + rng.normal(0.0, 0.004, values.size))
