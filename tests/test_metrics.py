@@ -30,7 +30,8 @@ def test_every_photo_figure_has_exactly_one_definition():
 
 
 @pytest.mark.parametrize("kind, module", [("surface", "surface"), ("colour", "colorimetry"),
-                                          ("elasticity", "elasticity")])
+                                          ("elasticity", "elasticity"), ("spectral", "spectra"),
+                                          ("elastography", "elastography")])
 def test_every_device_parameter_has_a_definition_with_the_computing_modules_unit(kind, module):
     import importlib
 

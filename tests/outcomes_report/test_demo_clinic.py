@@ -62,7 +62,8 @@ def test_demo_clinic_opens_from_its_directory(demo_run, monkeypatch):
         assert data.patients["patient"].nunique() == len(as_json.json()["treated"])
         everyone = list_patients(store, actor="tester").items
         assert sorted(p.fitzpatrick for p in everyone) == ["I", "II", "III", "IV", "V"]
-        assert set(data.measurements["kind"]) == {"photo", "surface", "colour", "elasticity"}
+        assert set(data.measurements["kind"]) == {"photo", "surface", "colour", "elasticity",
+                                                  "spectral", "elastography"}
         patient = as_json.json()["patients"][0]
         photos = list_photos(store, patient)
         assert [p.observations > 0 for p in photos] == [True] * len(photos) and photos
@@ -144,7 +145,8 @@ def test_demo_device_readings_get_the_clinics_mdc(demo_run):
     settings = Settings(data_dir=out, database_url=f"sqlite:///{out / 'dermatrack.db'}")
     document = json.loads((out / "repeatability.json").read_text())
     assert "device repeatability" in document["source"]
-    assert {m["kind"] for m in document["metrics"]} == {"surface", "colour", "elasticity"}
+    assert {m["kind"] for m in document["metrics"]} == {"surface", "colour", "elasticity",
+                                                         "spectral", "elastography"}
     mdc = load_mdc(settings)
     for kind, metric in (("surface", "Sa"), ("colour", "a_star"), ("elasticity", "R2")):
         value, source = mdc.lookup(kind, metric, "cheeks")
@@ -174,3 +176,40 @@ def test_report_command_on_the_demo_directory_says_synthetic(demo_run, cli, monk
         assert result.code == 0, result.stderr
         banner = BeautifulSoup(target.read_text(), "html.parser").find(class_="synthetic")
         assert banner is not None and "synthetic" in banner.get_text()
+
+
+def test_demo_has_a_patient_with_spectral_and_elastography_series(demo_run):
+    """Patient index 0 (and every fifth) is measured with the spectrophotometer and the
+    elastography system at baseline, month 1 and month 3; both series are judged against
+    the clinic's MDC like the other devices."""
+    from dermatrack.config import Settings
+    from dermatrack.services.common import open_store
+    from dermatrack.services.observations import list_observations
+    from dermatrack.services.outcomes import patient_timeline
+
+    out, _, as_json = demo_run
+    settings = Settings(data_dir=out, database_url=f"sqlite:///{out / 'dermatrack.db'}")
+    found = 0
+    with open_store(settings) as store:
+        for patient_id in as_json.json()["treated"]:
+            spectral = list_observations(store, patient_id=patient_id, kind="spectral")
+            if not spectral:
+                continue
+            found += 1
+            swe = list_observations(store, patient_id=patient_id, kind="elastography")
+            assert len({o.visit_id for o in spectral}) == 3
+            assert len({o.visit_id for o in swe}) == 3
+            speeds = [o.value for o in swe if o.metric == "speed_median_m_s"]
+            assert all(2.0 < v < 4.0 for v in speeds)  # the dermis ROI, not the fat
+            mi = [o.value for o in spectral if o.metric == "melanin_index_dawson"]
+            assert len(mi) == 9 and all(v > 0 for v in mi)
+            timeline = patient_timeline(store, patient_id)
+            judged = [s for s in timeline.series if s.kind in ("spectral", "elastography")
+                      and s.metric in ("l_star", "youngs_modulus_median_kpa")]
+            assert len(judged) == 2
+            assert all(s.points[-1].verdict is not None for s in judged)
+            report = (out / "reports" / f"{patient_id}.html").read_text(encoding="utf-8")
+            for metric in ("youngs_modulus_median_kpa", "melanin_index_dawson",
+                           "erythema_index_dawson"):
+                assert metric in report, metric
+    assert found >= 1

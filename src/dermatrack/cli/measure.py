@@ -5,10 +5,13 @@
 * ``measure colour FILE``: colorimeter CSV to CIELAB (D65/2°), ITA° and its category, with
   Mexameter-style indices carried through;
 * ``measure elasticity FILE``: suction-curve CSV (or a device's R-parameter table) to
-  Cutometer-style U-, R- and Q-parameters.
+  Cutometer-style U-, R- and Q-parameters;
+* ``measure elastography FILE``: shear-wave elastography maps (DICOM, CSV, TIFF) to the
+  median and spread of shear-wave speed and Young's modulus per region of interest.
 
 With ``--patient ID --region NAME`` (and usually ``--visit ID``) the results are also stored
-as observations (kinds ``surface``, ``colour``, ``elasticity``) through the observation
+as observations (kinds ``surface``, ``colour``, ``spectral``, ``elasticity``,
+``elastography``) through the observation
 service, alongside the photo metrics.
 """
 
@@ -27,7 +30,8 @@ from dermatrack.errors import InputError
 
 measure_app = typer.Typer(
     name="measure",
-    help="Compute standard parameters from profilometer, colorimeter and suction-device files.",
+    help="Compute standard parameters from profilometer, colorimeter, spectrophotometer, "
+    "suction-device and elastography files.",
     no_args_is_help=True,
 )
 
@@ -124,7 +128,8 @@ def _fmt(value: Any) -> str:
 
 @measure_app.command("surface")
 def surface(
-    file: Path = typer.Argument(..., help="Height map: .x3p, .sdf, .csv/.txt, .tif, .npy."),
+    file: Path = typer.Argument(..., help="Height map: .x3p, .sdf, .sur, .plu, .datx, "
+                                ".csv/.txt, .tif, .npy."),
     spacing_um: float | None = typer.Option(None, "--spacing-um",
                                             help="Sampling interval in µm (overrides the file)."),
     z_unit: str | None = typer.Option(None, "--z-unit",
@@ -134,6 +139,11 @@ def surface(
     form: str = typer.Option("plane", "--form", help="Form removal: none, plane or poly2."),
     ls: float | None = typer.Option(None, "--ls", help="S-filter nesting index in µm (off)."),
     lc: float | None = typer.Option(None, "--lc", help="L-filter nesting index in µm (off)."),
+    edge: str = typer.Option("renormalise", "--edge",
+                             help="Filter end effects (ISO 16610-28): renormalise (default: "
+                             "weighting function cut at the border and renormalised), reflect "
+                             "(mirror the map), nan (drop points within the filter's "
+                             "half-width of the border), crop (cut that strip away)."),
     patient: str | None = PATIENT_OPTION,
     visit: str | None = VISIT_OPTION,
     region: str | None = REGION_OPTION,
@@ -143,21 +153,24 @@ def surface(
 ) -> None:
     """Areal (ISO 25178-2), profile (ISO 21920-2) and furrow parameters of a height map."""
     from dermatrack.devices.io import read_height_map
-    from dermatrack.devices.surface import FORMS, measure_surface
+    from dermatrack.devices.surface import EDGE_MODES, FORMS, measure_surface
 
     if form not in FORMS:
         raise InputError(f"--form must be one of {', '.join(FORMS)}, not {form!r}", field="form")
+    if edge not in EDGE_MODES:
+        raise InputError(f"--edge must be one of {', '.join(EDGE_MODES)}, not {edge!r}",
+                         field="edge")
     storage = _storage(patient, visit, region, device, actor)
     with err_console.status(f"Measuring {file.name} ..."):  # a 2000 x 2000 map takes seconds
         heightmap = read_height_map(file, spacing_um=spacing_um, z_unit=z_unit,
                                     z_scale=z_scale)
         result = measure_surface(heightmap, form=form, ls_um=ls,  # type: ignore[arg-type]
-                                 lc_um=lc)
+                                 lc_um=lc, edge=edge)  # type: ignore[arg-type]
     data = result.to_json()
     if storage is not None:
         values = _numeric(result.values())
         method = (f"dermatrack ISO 25178-2 / ISO 21920-2; form {form}; "
-                  f"S-filter {ls or 'off'} µm; L-filter {lc or 'off'} µm")
+                  f"S-filter {ls or 'off'} µm; L-filter {lc or 'off'} µm; edge {edge}")
         [data["observation_ids"]] = storage.store("surface", file, [{
             "values": values, "units": {k: result.units[k] for k in values},
             "method": method, "settings": result.settings}])
@@ -208,7 +221,7 @@ def _print_surface(data: dict[str, Any], file: Path) -> None:
                   f"points, {settings['dx_um']:g} x {settings['dy_um']:g} µm, "
                   f"{settings['valid_percent']:.1f} % measured; form {settings['form']}, "
                   f"S-filter {_nesting(settings['ls_um'])}, "
-                  f"L-filter {_nesting(settings['lc_um'])}")
+                  f"L-filter {_nesting(settings['lc_um'])}, edge {settings['edge']}")
     for title in ("areal", "profile", "furrows"):
         console.print(_parameter_table(title.capitalize(), data[title], units))
     if "observation_ids" in data:
@@ -222,7 +235,14 @@ def _print_surface(data: dict[str, Any], file: Path) -> None:
 @measure_app.command("colour")
 def colour(
     file: Path = typer.Argument(..., help="CSV with L, a, b columns (and optional illuminant, "
-                                "observer, melanin_index, erythema_index)."),
+                                "observer, melanin_index, erythema_index), or a reflectance "
+                                "spectrum export (one column per wavelength, headers in nm)."),
+    illuminant: str | None = typer.Option(None, "--illuminant",
+                                          help="CIE illuminant for spectra (default D65): "
+                                          "A, C, D50, D55, D65, D75, F2, F11, ..."),
+    observer: str | None = typer.Option(None, "--observer",
+                                        help="CIE standard observer for spectra: 2 (1931, "
+                                        "default) or 10 (1964)."),
     patient: str | None = PATIENT_OPTION,
     visit: str | None = VISIT_OPTION,
     region: str | None = REGION_OPTION,
@@ -230,26 +250,24 @@ def colour(
     actor: str | None = ACTOR_OPTION,
     as_json: bool = json_option(),
 ) -> None:
-    """CIELAB (D65/2°), ITA° and its category for each colorimeter reading."""
-    from dermatrack.devices.colorimetry import UNITS, parse_colour_csv
+    """CIELAB, ITA° and its category for each reading; spectral indices for spectra."""
+    from dermatrack.devices.colorimetry import parse_colour_csv
 
     storage = _storage(patient, visit, region, device, actor)
-    readings = parse_colour_csv(read_text(file))
+    readings = parse_colour_csv(read_text(file), illuminant=illuminant, observer=observer)
     data = [reading.to_json() for reading in readings]
     if storage is not None:
-        items = []
-        for reading in readings:
-            values = {k: v for k, v in reading.values().items()
-                      if v is not None or k in ("l_star", "a_star", "b_star", "ita_deg")}
-            items.append({
-                "values": values, "units": {k: UNITS[k] for k in values},
-                "method": "CIELAB D65/2°; ITA = atan2(L*-50, b*) (Chardon 1991)",
-                "settings": {"row": reading.row, "adapted_from": reading.adapted_from,
-                             "ita_category": reading.ita_category}})
-        for item, ids in zip(data, storage.store("colour", file, items), strict=True):
+        # Spectra are their own kind: a spectrophotometer's L* is not a colorimeter's
+        # (geometry, aperture, illuminant), so the two never share a series or an MDC.
+        kind = "spectral" if data and data[0].get("source") == "spectrum" else "colour"
+        stored = storage.store(kind, file, [colour_measurement(r) for r in readings])
+        for item, ids in zip(data, stored, strict=True):
             item["observation_ids"] = ids
     if as_json:
         emit_json(data)
+        return
+    if data and data[0].get("source") == "spectrum":
+        _print_spectra(data, file)
         return
     from rich.table import Table
 
@@ -266,6 +284,53 @@ def colour(
     adapted = sorted({i["adapted_from"] for i in data if i["adapted_from"]})
     if adapted:
         console.print(f"Adapted to D65 (Bradford) from: {', '.join(adapted)}")
+
+
+def colour_measurement(reading: Any) -> dict[str, Any]:
+    """What one colour reading (L*a*b* triple or spectrum) stores: values, units, method."""
+    from dermatrack.devices import colorimetry, spectra
+
+    if isinstance(reading, spectra.SpectralReading):
+        values = {k: v for k, v in reading.values().items()
+                  if v is not None or k in ("l_star", "a_star", "b_star", "ita_deg")}
+        return {"values": values, "units": {k: spectra.UNITS[k] for k in values},
+                "method": f"reflectance spectrum: CIELAB {reading.illuminant}/"
+                          f"{reading.observer}° (ASTM E308, colour-science); ITA (Chardon "
+                          "1991); melanin/erythema indices (Dawson 1980; Diffey 1984)",
+                "settings": {"row": reading.row, "illuminant": reading.illuminant,
+                             "observer": reading.observer,
+                             "reflectance_scale": reading.reflectance_scale,
+                             "wavelength_range_nm": [reading.wavelengths_nm[0],
+                                                     reading.wavelengths_nm[-1]],
+                             "ita_category": reading.ita_category}}
+    values = {k: v for k, v in reading.values().items()
+              if v is not None or k in ("l_star", "a_star", "b_star", "ita_deg")}
+    return {"values": values, "units": {k: colorimetry.UNITS[k] for k in values},
+            "method": "CIELAB D65/2°; ITA = atan2(L*-50, b*) (Chardon 1991)",
+            "settings": {"row": reading.row, "adapted_from": reading.adapted_from,
+                         "ita_category": reading.ita_category}}
+
+
+def _print_spectra(data: list[dict[str, Any]], file: Path) -> None:
+    from rich.table import Table
+
+    first = data[0]
+    low, high = first["wavelength_range_nm"]
+    table = Table(title=f"{file.name}: reflectance spectra {low:g}-{high:g} nm, CIELAB "
+                  f"{first['illuminant']}/{first['observer']}°", title_justify="left")
+    for name in ("Row", "L*", "a*", "b*", "ITA°", "Class", "MI-Da", "EI-Da", "MI-Di",
+                 "EI-Di"):
+        table.add_column(name, justify="left" if name == "Class" else "right", no_wrap=True)
+    for item in data:
+        idx = item["spectral_indices"]
+        table.add_row(str(item["row"]), _fmt(item["l_star"]), _fmt(item["a_star"]),
+                      _fmt(item["b_star"]), _fmt(item["ita_deg"]), item["ita_category"],
+                      _fmt(idx["melanin_index_dawson"]), _fmt(idx["erythema_index_dawson"]),
+                      _fmt(idx["melanin_index_diffey"]), _fmt(idx["erythema_index_diffey"]))
+    console.print(table)
+    console.print(f"Reflectance read as {first['reflectance_scale']}. Indices from "
+                  "log10(1/R): -Da Dawson 1980 (MI 650/700 nm slope, EI 510-610 nm), -Di "
+                  "Diffey 1984 (568/655 nm); a.u., not the Mexameter 0-999 scale.")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -321,3 +386,77 @@ def elasticity(
         console.print(Text.assemble((f"{file.name} ({item['source']} {number})", "bold"),
                                     f": {protocol}"))
         console.print(_parameter_table("Parameters", item["parameters"], item["units"]))
+
+
+# ---------------------------------------------------------------------------------------------
+# elastography
+# ---------------------------------------------------------------------------------------------
+
+@measure_app.command("elastography")
+def elastography(
+    file: Path = typer.Argument(..., help="Shear-wave elastography map: DICOM (one value per "
+                                "pixel), CSV/text grid or single-channel TIFF."),
+    unit: str | None = typer.Option(None, "--unit", help="Unit of the map's values when the "
+                                    "file does not say: m/s, cm/s, kPa, Pa."),
+    quantity: str | None = typer.Option(None, "--quantity", help="What a modulus map holds: "
+                                        "young (default for kPa) or shear; speed for m/s."),
+    spacing_mm: float | None = typer.Option(None, "--spacing-mm",
+                                            help="Pixel size in mm (overrides the file)."),
+    roi: list[str] | None = typer.Option(None, "--roi", help="Region of interest, mm from the "
+                                         "top-left: NAME=x,y,width,height or "
+                                         "NAME=circle:x,y,radius (repeatable; default: the "
+                                         "whole map)."),
+    density: float = typer.Option(1000.0, "--density",
+                                  help="Tissue density in kg/m³ for E = 3 rho c²."),
+    patient: str | None = PATIENT_OPTION,
+    visit: str | None = VISIT_OPTION,
+    region: str | None = REGION_OPTION,
+    device: str | None = DEVICE_OPTION,
+    actor: str | None = ACTOR_OPTION,
+    as_json: bool = json_option(),
+) -> None:
+    """Median and spread of shear-wave speed (m/s) and Young's modulus (kPa) per ROI."""
+    from dermatrack.devices.elastography import measure_elastography, parse_roi
+    from dermatrack.devices.elastography_io import read_elastography_map
+
+    storage = _storage(patient, visit, region, device, actor)
+    rois = [parse_roi(text) for text in roi or []]
+    emap = read_elastography_map(file, unit=unit, quantity=quantity, spacing_mm=spacing_mm)
+    results = measure_elastography(emap, rois, density_kg_m3=density)
+    data = [result.to_json() for result in results]
+    if storage is not None:
+        items = [elastography_measurement(result) for result in results]
+        for item, ids in zip(data, storage.store("elastography", file, items), strict=True):
+            item["observation_ids"] = ids
+    if as_json:
+        emit_json(data)
+        return
+    from rich.table import Table
+
+    ny, nx = emap.values.shape
+    console.print(f"[bold]{file.name}[/bold]: {nx} x {ny} pixels of {emap.dx_mm:g} x "
+                  f"{emap.dy_mm:g} mm, {emap.quantity} map, density {density:g} kg/m³")
+    table = Table(title="Shear-wave elastography per ROI", title_justify="left")
+    for name in ("ROI", "c median (m/s)", "c IQR (m/s)", "IQR/med (%)", "E median (kPa)",
+                 "E IQR (kPa)", "valid (%)"):
+        table.add_column(name, justify="left" if name == "ROI" else "right")
+    for item in data:
+        p = item["parameters"]
+        table.add_row(item["roi"], _fmt(p["speed_median_m_s"]), _fmt(p["speed_iqr_m_s"]),
+                      _fmt(p["speed_iqr_over_median_pct"]),
+                      _fmt(p["youngs_modulus_median_kpa"]), _fmt(p["youngs_modulus_iqr_kpa"]),
+                      _fmt(p["valid_percent"]))
+    console.print(table)
+    console.print("E = 3 rho c² assumes linear elastic, isotropic, incompressible tissue and a "
+                  "bulk shear wave; see docs/devices.md for the limits in skin.")
+
+
+def elastography_measurement(result: Any) -> dict[str, Any]:
+    """What one ROI of an elastography map stores: values, units, method, settings."""
+    from dermatrack.devices.elastography import UNITS as ELASTOGRAPHY_UNITS
+
+    values = _numeric(result.parameters)
+    return {"values": values, "units": {k: ELASTOGRAPHY_UNITS[k] for k in values},
+            "method": "shear-wave elastography map: per-ROI median and IQR; E = 3 rho c^2 "
+                      f"(rho {result.settings['density_kg_m3']:g} kg/m3)",
+            "settings": {"roi_name": result.roi, **result.settings}}

@@ -430,6 +430,9 @@ def _record_patient(store: Any, design: PatientDesign, modalities: dict[str, Any
                              actor=ACTOR)
     for timepoint in DEVICE_TIMEPOINTS:
         _record_devices(store, design, patient.id, visits[timepoint].id, timepoint, rng)
+    from dermatrack.demo import instruments  # spectral and elastography series (some patients)
+
+    instruments.record_series(store, design, patient.id, visits, actor=ACTOR)
     return {"patient": patient, "modality": modality.code, "visits": visits}
 
 
@@ -594,6 +597,9 @@ def _save_device_mdc(settings: Settings, designs: list[PatientDesign], *, seed: 
                           else (REPEATABILITY_SUBJECTS, REPEATABILITY_CAPTURES))
     chosen = designs[:max(subjects, 2)]
     entries = device_mdc(chosen, captures, seed)
+    from dermatrack.demo.instruments import instrument_mdc
+
+    entries += instrument_mdc(chosen, captures, seed)
     if not entries:  # a one-patient demo has no repeatability to speak of
         return
     save_mdc(settings, entries,

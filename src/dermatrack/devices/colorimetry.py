@@ -234,12 +234,38 @@ def parse_colour_table(header: list[str], rows: list[tuple[int, list[str]]],
     return readings
 
 
-def parse_colour_csv(text: str) -> list[ColourReading]:
-    """Readings from the text of a colorimeter CSV (see the module docstring)."""
+def parse_colour_csv(text: str, *, illuminant: str | None = None,
+                     observer: str | None = None) -> list[Any]:
+    """Readings from the text of a colorimeter or spectrophotometer CSV.
+
+    A file whose header names wavelengths is a reflectance spectrum export and is read by
+    :func:`dermatrack.devices.spectra.parse_spectral_table` (CIELAB for ``illuminant`` and
+    ``observer``, default D65 and 2°, and the spectral indices); otherwise it holds L*a*b*
+    triples (module docstring), which are reported for D65/2° only.
+
+    Raises
+    ------
+    InputError
+        As the two parsers; also ``illuminant`` or ``observer`` other than D65/2° for a file
+        of L*a*b* triples (a triple cannot be recomputed for another illuminant or observer
+        without its spectrum).
+    """
+    from dermatrack.devices import spectra
     from dermatrack.devices.tables import csv_rows, split_comment_header
 
-    _, body, first_line = split_comment_header(text)
+    fields, body, first_line = split_comment_header(text)
     if not body.strip():
         raise InputError("the file holds no readings (empty)", field="file")
     header, rows = csv_rows(body, first_line)
+    if spectra.is_spectral_header(header):
+        return spectra.parse_spectral_table(
+            header, rows, header_line=first_line, illuminant=illuminant or "D65",
+            observer=observer or "2", declared_scale=fields.get("reflectance"))
+    if illuminant is not None and spectra.illuminant_name(illuminant) != "D65":
+        raise InputError("--illuminant applies to reflectance spectra; L*a*b* readings are "
+                         "reported for D65 (readings under another illuminant are adapted "
+                         "through their 'illuminant' column)", field="illuminant")
+    if observer is not None and spectra.observer_code(observer) != "2":
+        raise InputError("--observer 10 needs reflectance spectra: an L*a*b* triple cannot be "
+                         "converted between observers", field="observer")
     return parse_colour_table(header, rows, header_line=first_line)

@@ -2,9 +2,10 @@
 
 Height maps
     ISO 25178-72 X3P (``x3pio``), ISO 25178-71 SDF (``sdfio``), CSV or whitespace text grids,
-    16- and 32-bit TIFF (``tifffile``) and NumPy ``.npy``. Every reader returns a
-    :class:`~dermatrack.devices.surface.HeightMap` with heights in micrometres and ``NaN``
-    for missing points.
+    16- and 32-bit TIFF (``tifffile``), NumPy ``.npy``, and the instruments' own Digital Surf
+    ``.sur``, Sensofar ``.plu`` and Zygo ``.datx`` (:mod:`dermatrack.devices.native`).
+    Every reader returns a :class:`~dermatrack.devices.surface.HeightMap` with heights in
+    micrometres and ``NaN`` for missing points.
 
 Tables
     Colorimeter and suction-curve CSV files are read as text here and parsed by
@@ -47,7 +48,8 @@ MAX_POINTS = 100_000_000
 
 HEIGHT_MAP_SUFFIXES: dict[str, str] = {
     ".x3p": "x3p", ".sdf": "sdf", ".csv": "csv", ".txt": "text", ".asc": "text",
-    ".dat": "text", ".tif": "tiff", ".tiff": "tiff", ".npy": "npy",
+    ".dat": "text", ".tif": "tiff", ".tiff": "tiff", ".npy": "npy", ".sur": "sur",
+    ".plu": "plu", ".datx": "datx",
 }
 
 _MISSING_CELLS = {"", "nan", "NaN", "NAN", "na", "NA", "n/a", "N/A", "-", "*", "BAD"}
@@ -100,7 +102,7 @@ def read_height_map(path: str | Path, *, spacing_um: float | None = None,
     z_scale:
         Height of one count of a 16-bit TIFF, in ``z_unit``.
     file_format:
-        ``x3p``, ``sdf``, ``csv``, ``text``, ``tiff`` or ``npy``.
+        ``x3p``, ``sdf``, ``csv``, ``text``, ``tiff``, ``npy``, ``sur``, ``plu`` or ``datx``.
 
     Returns
     -------
@@ -125,8 +127,11 @@ def read_height_map(path: str | Path, *, spacing_um: float | None = None,
         raise InputError(f"{file.name} is empty", field="file")
     if spacing_um is not None and not (math.isfinite(spacing_um) and spacing_um > 0):
         raise InputError("--spacing-um must be a positive number of µm", field="spacing_um")
+    from dermatrack.devices import native
+
     readers = {"x3p": _read_x3p, "sdf": _read_sdf, "csv": _read_grid, "text": _read_grid,
-               "tiff": _read_tiff, "npy": _read_npy}
+               "tiff": _read_tiff, "npy": _read_npy, "sur": native.read_sur,
+               "plu": native.read_plu, "datx": native.read_datx}
     if kind not in readers:
         raise InputError(f"unknown height map format {kind!r}", field="format")
     z, dx, dy, metadata = readers[kind](file, z_unit=z_unit, z_scale=z_scale)

@@ -46,6 +46,10 @@ from dermatrack.errors import InputError
 
 FormRemoval = Literal["none", "plane", "poly2"]
 EdgeHandling = Literal["renormalise", "reflect"]
+"""How the Gaussian filters treat the map's border (:func:`gaussian_lowpass`)."""
+EdgeMode = Literal["renormalise", "reflect", "nan", "crop"]
+"""End-effect handling offered by :func:`measure_surface` (ISO 16610-28; see there)."""
+EDGE_MODES: tuple[str, ...] = ("renormalise", "reflect", "nan", "crop")
 
 FORMS: tuple[str, ...] = ("none", "plane", "poly2")
 
@@ -349,6 +353,46 @@ def scale_limit(z_um: NDArray[np.float64], dx_um: float, dy_um: float, *,
     if lc_um is not None:
         surface = surface - gaussian_lowpass(surface, dx_um, dy_um, lc_um, edge)
     return surface
+
+
+def edge_margin_samples(nesting_indexes_um: list[float], dx_um: float,
+                        dy_um: float) -> tuple[int, int]:
+    """Half-width (rows, columns) of the widest Gaussian weighting function used.
+
+    It is the radius of the truncated kernel (:func:`gaussian_kernel`, 4 sigma, about 0.75
+    of the nesting index): a point at least this far from the border has its whole weighting
+    function on the map, so the filter's end effects do not reach it.
+    """
+    if not nesting_indexes_um:
+        return 0, 0
+    widest = max(nesting_indexes_um)
+    return ((gaussian_kernel(widest, dy_um).size - 1) // 2,
+            (gaussian_kernel(widest, dx_um).size - 1) // 2)
+
+
+def trim_edges(surface: NDArray[np.float64], margin: tuple[int, int], *,
+               crop: bool) -> NDArray[np.float64]:
+    """Mark as missing (``crop=False``) or cut away (``crop=True``) a border strip.
+
+    Raises
+    ------
+    InputError
+        The strip leaves fewer than 2 rows or columns.
+    """
+    rows, cols = margin
+    ny, nx = surface.shape
+    if ny - 2 * rows < 2 or nx - 2 * cols < 2:
+        raise InputError(f"the filter's half-width ({rows} x {cols} samples on each side) leaves "
+                         f"nothing of a {ny} x {nx} map; use a shorter nesting index or "
+                         "--edge renormalise or reflect", field="edge")
+    if crop:
+        return surface[rows:ny - rows, cols:nx - cols].copy()
+    trimmed = surface.copy()
+    trimmed[:rows, :] = np.nan
+    trimmed[ny - rows:, :] = np.nan
+    trimmed[:, :cols] = np.nan
+    trimmed[:, nx - cols:] = np.nan
+    return trimmed
 
 
 # ---------------------------------------------------------------------------------------------
@@ -731,7 +775,7 @@ def _finite_or_none(value: Any) -> Any:
 
 def measure_surface(heightmap: HeightMap, form: FormRemoval = "plane",
                     ls_um: float | None = None, lc_um: float | None = None, *,
-                    edge: EdgeHandling = "renormalise",
+                    edge: EdgeMode = "renormalise",
                     p_percent: float = DEFAULT_P_PERCENT,
                     q_percent: float = DEFAULT_Q_PERCENT,
                     n_lines: int = DEFAULT_PROFILE_LINES) -> SurfaceResult:
@@ -746,7 +790,21 @@ def measure_surface(heightmap: HeightMap, form: FormRemoval = "plane",
     ls_um, lc_um:
         S-filter and L-filter nesting indexes in µm; ``None`` leaves the filter off.
     edge:
-        Filter edge handling (see :func:`gaussian_lowpass`).
+        End effects of the S- and L-filters (ISO 16610-28 lists these remedies):
+
+        * ``"renormalise"`` (default): the weighting function is cut at the border and
+          renormalised to unit sum, so every point is kept and no data is invented
+          (the "weighting function correction");
+        * ``"reflect"``: the map is extended by its mirror image (symmetric extension), as
+          surfalize and ``scipy.ndimage`` do;
+        * ``"nan"``: filter as ``renormalise``, then mark as missing every point closer to
+          the border than the filter's half-width (the truncated support of the widest
+          Gaussian used, 4 sigma = 0.75 x its nesting index): only points whose whole
+          weighting function lies on the map are evaluated; the grid keeps its size;
+        * ``"crop"``: as ``nan``, but the border strip is cut away, so the evaluation area
+          shrinks by the half-width on each side.
+
+        Without a filter the four are the same.
     p_percent, q_percent:
         Material ratios of the volume parameters.
     n_lines:
@@ -773,7 +831,14 @@ def measure_surface(heightmap: HeightMap, form: FormRemoval = "plane",
         raise InputError("volume material ratios need 0 < p < q < 100 %", field="p_percent")
     dx, dy = float(heightmap.dx_um), float(heightmap.dy_um)
     surface = remove_form(z, dx, dy, form)
-    surface = scale_limit(surface, dx, dy, ls_um=ls_um, lc_um=lc_um, edge=edge)
+    if edge not in EDGE_MODES:
+        raise InputError(f"edge must be one of {', '.join(EDGE_MODES)}, not {edge!r}",
+                         field="edge")
+    surface = scale_limit(surface, dx, dy, ls_um=ls_um, lc_um=lc_um,
+                          edge="reflect" if edge == "reflect" else "renormalise")
+    margin = edge_margin_samples([v for v in (ls_um, lc_um) if v is not None], dx, dy)
+    if edge in ("nan", "crop") and any(margin):
+        surface = trim_edges(surface, margin, crop=edge == "crop")
     if np.count_nonzero(np.isfinite(surface)) < 4:
         raise InputError("fewer than 4 measured points remain after filtering", field="z_um")
 
@@ -790,13 +855,15 @@ def measure_surface(heightmap: HeightMap, form: FormRemoval = "plane",
         "lc_um": lc_um,
         "filter": "ISO 16610-61 Gaussian, normalised convolution",
         "edge": edge,
+        "edge_margin_samples": list(margin) if edge in ("nan", "crop") else [0, 0],
         "gradient_scheme": "forward differences; Sdr by ISO 25178-2 D.15 triangulation",
         "p_percent": p_percent,
         "q_percent": q_percent,
         "dx_um": dx,
         "dy_um": dy,
         "shape": [ny, nx],
-        "valid_percent": 100.0 * heightmap.valid_fraction,
+        "valid_percent": 100.0 * float(np.isfinite(surface).sum()) / surface.size,
+        "evaluated_shape": list(surface.shape),
         "source_format": heightmap.source_format,
     }
     return SurfaceResult(

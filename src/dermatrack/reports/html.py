@@ -33,7 +33,8 @@ TRAJECTORY_METRICS = ("wrinkles.length_mm", "wrinkles.severity_index",
 #: Region sizes: what was measured, not an outcome.
 SIZE_METRICS = ("area_mm2",)
 #: Device readings shown besides those with a better direction (skin colour, distension).
-DEVICE_CONTEXT_METRICS = ("l_star", "b_star", "ita_deg", "R0")
+DEVICE_CONTEXT_METRICS = ("l_star", "b_star", "ita_deg", "R0", "melanin_index_dawson",
+                          "speed_median_m_s", "youngs_modulus_median_kpa")
 
 
 def _is_synthetic(store: Store, synthetic: bool | None) -> bool:
