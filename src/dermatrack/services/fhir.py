@@ -38,6 +38,17 @@ from dermatrack.services.common import INCLUDE_DELETED, Store
 NOMINAL_BASE = "https://dermatrack.org/fhir"
 """Base of the ``fullUrl`` of exported entries when no server base is given."""
 
+#: The resource each table's rows travel as (named in import errors).
+RESOURCE_OF_TABLE = {
+    "patient": "Patient", "patient_identity": "Patient", "visit": "Encounter",
+    "patient_condition": "Condition", "concern": "Condition",
+    "expected_reaction": "Condition", "patient_medication": "MedicationStatement",
+    "patient_allergy": "AllergyIntolerance", "consent": "Consent",
+    "treatment_session": "Procedure", "treatment_plan": "CarePlan",
+    "planned_modality": "CarePlan.activity", "scheduled_session": "CarePlan.activity",
+    "adverse_event": "AdverseEvent", "scale_score": "QuestionnaireResponse",
+    "photo": "Media", "observation": "Observation"}
+
 # Tables in the order their rows are inserted (references point backwards only).
 INSERT_ORDER = ("patient", "patient_identity", "visit", "patient_condition",
                 "patient_medication", "patient_allergy", "consent", "concern",
@@ -344,12 +355,12 @@ def _check_new(session: Any, rows: dict[str, list[Any]], models: dict[str, type]
         ids = [r.patient_id if table == "patient_identity" else r.id for r in items]
         if len(set(ids)) != len(ids):
             dup = next(i for i in ids if ids.count(i) > 1)
-            raise InputError(f"{table.replace('_', ' ')} {dup} appears twice in the bundle",
+            raise InputError(f"{RESOURCE_OF_TABLE[table]}/{dup} appears twice in the bundle",
                              field="id")
         found = session.scalars(select(key).where(key.in_(ids))
                                 .execution_options(**{INCLUDE_DELETED: True})).all()
         if found:
-            raise InputError(f"{table.replace('_', ' ')} {found[0]} is already stored; "
+            raise InputError(f"{RESOURCE_OF_TABLE[table]}/{found[0]} is already stored; "
                              "nothing was imported", field="id")
 
 
@@ -375,7 +386,7 @@ def _check_references(session: Any, rows: dict[str, list[Any]]) -> None:
             pid = getattr(row, "patient_id", None)
             if pid is not None and pid not in patients:
                 if session.get(Patient, pid) is None:
-                    raise InputError(f"{table.replace('_', ' ')} {getattr(row, 'id', pid)}: "
+                    raise InputError(f"{RESOURCE_OF_TABLE[table]}/{getattr(row, 'id', pid)}: "
                                      f"subject Patient/{pid} is neither in the bundle nor "
                                      "stored", field="subject")
                 patients.add(pid)
@@ -387,10 +398,10 @@ def _check_references(session: Any, rows: dict[str, list[Any]]) -> None:
                     continue
                 owner = known(model, ident, cache)
                 if owner is None:
-                    raise InputError(f"{table.replace('_', ' ')} {row.id}: {name}/{ident} is "
+                    raise InputError(f"{RESOURCE_OF_TABLE[table]}/{row.id}: {name}/{ident} is "
                                      "neither in the bundle nor stored", field=attr)
                 if owner != pid:
-                    raise InputError(f"{table.replace('_', ' ')} {row.id}: {name}/{ident} "
+                    raise InputError(f"{RESOURCE_OF_TABLE[table]}/{row.id}: {name}/{ident} "
                                      f"belongs to another patient, not {pid}", field=attr)
 
 

@@ -44,5 +44,6 @@ def validate_resource(resource: Any, *, where: str = "resource") -> Any:
         first = error.errors()[0]
         field = _where(first["loc"]) or "resource"
         message = first["msg"].removeprefix("Value error, ")
+        prefix = f"{where}.resource" if where.startswith("entry") else where
         raise InputError(f"{where} {name}: {field}: {message}",
-                         field=f"{where}.{field}") from None
+                         field=f"{prefix}.{field}") from None
