@@ -177,7 +177,7 @@ def pull_dicom(url: str, out: str | Path, *, patient_id: str | None = None,
                 continue
             if _value(item, "00080016") not in (None, VL_PHOTOGRAPHIC_IMAGE):
                 continue
-            ds = client.retrieve_instance(study, series, sop)
+            ds = _retrieve_instance(url, study, series, sop)
             check_photograph(ds, f"instance {sop}")
             target = directory / str(ds.PatientID or "unknown") / f"{sop}.dcm"
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -190,6 +190,38 @@ def pull_dicom(url: str, out: str | Path, *, patient_id: str | None = None,
         raise _server_error(url, exc) from exc
     return {"url": url, "out": str(directory), "pulled": len(pulled), "files": pulled,
             "imported": len(imported), "already_stored": len(already)}
+
+
+def _retrieve_instance(url: str, study: str, series: str, sop: str) -> Any:
+    """One instance by WADO-RS (``multipart/related; type="application/dicom"``).
+
+    Read here rather than by the DICOMweb client library because some servers (Orthanc's
+    DICOMweb plugin 1.7, Debian 12) send each part without the 128-byte preamble and
+    ``DICM`` prefix of a Part 10 file, which that library refuses; the parts are read
+    with the file meta group as sent.
+    """
+    import email.parser
+    import io
+
+    import pydicom
+    import requests
+
+    response = requests.get(
+        f"{url.rstrip('/')}/studies/{study}/series/{series}/instances/{sop}",
+        headers={"Accept": 'multipart/related; type="application/dicom"'}, timeout=60)
+    response.raise_for_status()
+    head = f"Content-Type: {response.headers.get('Content-Type', '')}\r\n\r\n".encode()
+    message = email.parser.BytesParser().parsebytes(head + response.content)
+    parts = [p.get_payload(decode=True) for p in message.walk()
+             if p.get_content_type() == "application/dicom"]
+    if len(parts) != 1:
+        raise InputError(f"the server sent {len(parts)} DICOM parts for instance {sop}, "
+                         "not one", field="url")
+    try:
+        return pydicom.dcmread(io.BytesIO(parts[0]), force=True)
+    except Exception as exc:  # a damaged part: name the instance
+        raise InputError(f"instance {sop} from {url} is not readable DICOM ({exc})",
+                         field="url") from None
 
 
 def _import_pulled(store: Store, path: Path, ds: Any, *, actor: str) -> str | None:

@@ -45,10 +45,13 @@ PRIVATE_GROUP = 0x0011
 
 
 def uid_for(*parts: str) -> str:
-    """A stable UID (``2.25.<int>``) for a dermatrack record: the same on every export."""
-    from pydicom.uid import generate_uid
+    """A stable UID for a dermatrack record, the same on every export: ``2.25.`` and the
+    integer of a name-based UUID (version 5) of the parts (DICOM PS3.5 B.2, ISO/IEC 9834-8).
+    """
+    import uuid
 
-    return str(generate_uid(prefix=None, entropy_srcs=["dermatrack", *parts]))
+    name = "dermatrack:" + ":".join(parts)
+    return f"2.25.{uuid.uuid5(uuid.NAMESPACE_URL, name).int}"
 
 
 def study_uid(patient_id: str, visit_id: str | None) -> str:
