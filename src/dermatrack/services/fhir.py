@@ -465,8 +465,8 @@ def _subject_of(resource: dict[str, Any]) -> str | None:
 
 
 def api_resources(store: Store, *, patient_id: str | None, deidentified: bool,
-                  with_identity: bool, photo_url: Callable[[Any], str] | None
-                  ) -> list[dict[str, Any]]:
+                  with_identity: bool, photo_url: Callable[[Any], str] | None,
+                  reports: bool = True) -> list[dict[str, Any]]:
     """Every resource the API may serve for one patient (or all), built as exported."""
     with store.reading() as session:
         if patient_id is not None:
@@ -481,7 +481,7 @@ def api_resources(store: Store, *, patient_id: str | None, deidentified: bool,
             if deidentified else Context(with_identity=with_identity)
         media = None if photo_url is None else (lambda photo: (photo_url(photo), None))
         return [mapping.metric_code_system(),
-                *build_resources(store, rows, ctx, media_url=media)]
+                *build_resources(store, rows, ctx, media_url=media, reports=reports)]
 
 
 def search(resources: list[dict[str, Any]], resource_type: str, *,
