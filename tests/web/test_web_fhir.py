@@ -121,3 +121,30 @@ def test_reads_are_audited(clinic_web):
     assert "Observation" in clinician[0].changes["fields"]
     assert any(r.actor.startswith("researcher1@") and r.entity == "cohort"
                and r.changes.get("purpose") == "fhir-api-deidentified" for r in rows)
+
+
+def test_web_upload_accepts_dicom_photographs_and_refuses_other_dicom(clinic_web, tmp_path):
+    import numpy as np
+    from interop.clinic import photo_pixels
+    from interop.test_dicom import _ct_file, stored_pixels
+
+    from dermatrack.services.dicom import export_dicom
+    from dermatrack.services.photos import list_photos
+
+    web, clinic = clinic_web
+    pid = clinic.patient_ids[0]
+    [path] = export_dicom(web.store, tmp_path / "d", actor="t", patient_id=pid)["files"]
+    client = web.client("clinician")
+    url = f"/api/patients/{pid}/photos"
+    ct = client.post(url, files={"image": ("scan.dcm", _ct_file(tmp_path / "ct.dcm")
+                                           .read_bytes(), "application/dicom")})
+    assert ct.status_code == 422 and "CT Image Storage" in ct.text
+    assert len(list_photos(web.store, pid)) == 1
+    data = open(path, "rb").read()
+    # A .dcm file the browser sent without a type is taken for DICOM.
+    done = client.post(url, files={"image": ("photo.dcm", data, "")})
+    assert done.status_code == 201, done.text
+    photo = done.json()["photo"]
+    assert (photo["region"], photo["view"], photo["visit_id"]) == ("full_face", "frontal",
+                                                                   clinic.visits["m1"])
+    assert np.array_equal(stored_pixels(web.store, photo["id"]), photo_pixels())
