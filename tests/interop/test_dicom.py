@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 import numpy as np
 import pydicom
@@ -116,7 +117,7 @@ def test_non_photographic_dicom_is_refused_naming_its_class(cli, store, clinic, 
     assert failed.code == 2 and "CT Image Storage" in failed.stderr
     truncated = tmp_path / "cut.dcm"
     good = cli("export", "--format", "dicom", "--out", str(tmp_path / "d"), "--json")
-    truncated.write_bytes(open(good.json()["files"][0], "rb").read()[:400])
+    truncated.write_bytes(Path(good.json()["files"][0]).read_bytes()[:400])
     cut = cli("photo", "import", str(truncated), "--patient", clinic.patient_ids[0])
     assert cut.code == 2 and "cut.dcm" in cut.stderr
     assert len(list_photos(store, clinic.patient_ids[0])) == 1  # nothing stored

@@ -5,10 +5,12 @@ resources valid for fhir.resources, and every answer audited."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
-from interop.clinic import EMAIL, NAME, build_clinic
 from sqlalchemy import select
+
+from interop.clinic import EMAIL, NAME, build_clinic
 
 FHIR = "application/fhir+json"
 
@@ -125,11 +127,11 @@ def test_reads_are_audited(clinic_web):
 
 def test_web_upload_accepts_dicom_photographs_and_refuses_other_dicom(clinic_web, tmp_path):
     import numpy as np
-    from interop.clinic import photo_pixels
-    from interop.test_dicom import _ct_file, stored_pixels
 
     from dermatrack.services.dicom import export_dicom
     from dermatrack.services.photos import list_photos
+    from interop.clinic import photo_pixels
+    from interop.test_dicom import _ct_file, stored_pixels
 
     web, clinic = clinic_web
     pid = clinic.patient_ids[0]
@@ -140,7 +142,7 @@ def test_web_upload_accepts_dicom_photographs_and_refuses_other_dicom(clinic_web
                                            .read_bytes(), "application/dicom")})
     assert ct.status_code == 422 and "CT Image Storage" in ct.text
     assert len(list_photos(web.store, pid)) == 1
-    data = open(path, "rb").read()
+    data = Path(path).read_bytes()
     # A .dcm file the browser sent without a type is taken for DICOM.
     done = client.post(url, files={"image": ("photo.dcm", data, "")})
     assert done.status_code == 201, done.text

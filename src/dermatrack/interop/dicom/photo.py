@@ -99,7 +99,7 @@ def photo_dataset(pixels: np.ndarray, *, patient_id: str, photo_id: str,
     """
     from pydicom.dataset import Dataset, FileMetaDataset
     from pydicom.sequence import Sequence
-    from pydicom.uid import ExplicitVRLittleEndian, PYDICOM_IMPLEMENTATION_UID
+    from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, ExplicitVRLittleEndian
 
     from dermatrack import __version__
 
