@@ -4,8 +4,8 @@ list, fetch the stored pixels, and the aligned before/after pair. Clinicians onl
 An upload is refused with 413 above the app's size limit and with 415 when the declared
 type is not JPEG, PNG, TIFF or DICOM (``application/dicom``, a VL Photographic Image);
 the content is then decoded by :func:`dermatrack.imaging.io.read_image` through the
-photo service, which refuses files whose bytes are not an image of those formats, damaged files and decompression bombs
-(422 naming ``image``). What is stored is the decoded pixels re-encoded without metadata.
+photo service, which refuses files whose bytes are not an image of those formats,
+damaged files and decompression bombs (422 naming ``image``). What is stored is the decoded pixels re-encoded without metadata.
 """
 
 from __future__ import annotations
