@@ -5,7 +5,8 @@ An upload is refused with 413 above the app's size limit and with 415 when the d
 type is not JPEG, PNG, TIFF or DICOM (``application/dicom``, a VL Photographic Image);
 the content is then decoded by :func:`dermatrack.imaging.io.read_image` through the
 photo service, which refuses files whose bytes are not an image of those formats,
-damaged files and decompression bombs (422 naming ``image``). What is stored is the decoded pixels re-encoded without metadata.
+damaged files and decompression bombs (422 naming ``image``). What is stored is the
+decoded pixels re-encoded without metadata.
 """
 
 from __future__ import annotations
