@@ -74,6 +74,10 @@ def test_clinician_reads_and_searches(clinic_web):
     image = client.get(media["content"]["url"])
     assert image.status_code == 200 and image.content[:4] == b"\x89PNG"
     assert client.get("/fhir/Observation/O-NOSUCH0000").status_code == 404
+    code_system = client.get("/fhir/CodeSystem/dermatrack-metric")
+    assert code_system.status_code == 200 and code_system.json()["count"] > 10
+    procedure = client.get(f"/fhir/Procedure/{clinic.session_id}")
+    assert procedure.json()["performer"][0]["actor"]["display"] == "Dr Okafor"
     assert client.get("/fhir/Observation", params={"date": "yesterday"}).status_code == 400
     assert client.get("/fhir/Observation", params={"subject:x": "1"}).status_code == 400
 

@@ -484,6 +484,34 @@ def api_resources(store: Store, *, patient_id: str | None, deidentified: bool,
                 *build_resources(store, rows, ctx, media_url=media, reports=reports)]
 
 
+#: Tables that may hold the record behind a resource of each type (read by id).
+_TABLES_OF_TYPE = {
+    "Encounter": ("visit",), "Condition": ("patient_condition", "concern",
+                                            "expected_reaction"),
+    "MedicationStatement": ("patient_medication",), "AllergyIntolerance": ("patient_allergy",),
+    "Consent": ("consent",), "CarePlan": ("treatment_plan",),
+    "Procedure": ("treatment_session",), "AdverseEvent": ("adverse_event",),
+    "Observation": ("observation",), "QuestionnaireResponse": ("scale_score",),
+    "Media": ("photo",)}
+
+
+def patient_of(store: Store, resource_type: str, resource_id: str) -> str | None:
+    """The patient a resource read by id belongs to, or None when there is no such record
+    (so that a read builds one patient's resources, not the whole clinic's)."""
+    if resource_type == "Patient":
+        return resource_id
+    if resource_type in ("DiagnosticReport", "Observation") and \
+            resource_id.startswith(("DR-", "FZ-")):
+        return "P-" + resource_id.split("-", 1)[1]
+    models = _models()
+    with store.reading() as session:
+        for table in _TABLES_OF_TYPE.get(resource_type, ()):
+            row = session.get(models[table], resource_id)
+            if row is not None and row.deleted_at is None:
+                return row.patient_id
+    return None
+
+
 def search(resources: list[dict[str, Any]], resource_type: str, *,
            patient: str | None = None, code: str | None = None,
            dates: list[str] | None = None) -> list[dict[str, Any]]:

@@ -124,10 +124,23 @@ def read(resource_type: str, resource_id: str, store=Depends(get_store),
         raise HTTPException(status.HTTP_403_FORBIDDEN,
                             "the researcher role gets de-identified searches only "
                             f"(GET /fhir/{resource_type}); ids are re-keyed on every answer")
-    patient_id = resource_id if resource_type == "Patient" else None
-    if resource_type == "Patient" and not resource_id.startswith("P-"):
-        return _outcome(404, "not-found", f"no Patient/{resource_id}")
-    resources = _resources(store, resource_type, patient_id, False, identity)
+    from dermatrack.errors import NotFoundError
+    from dermatrack.services.fhir import patient_of
+
+    if resource_type == "CodeSystem":
+        from dermatrack.interop.fhir.mapping import metric_code_system
+
+        code_system = metric_code_system()
+        if resource_id != code_system["id"]:
+            return _outcome(404, "not-found", f"no CodeSystem/{resource_id}")
+        return _response(code_system)
+    patient_id = patient_of(store, resource_type, resource_id)
+    if patient_id is None:
+        return _outcome(404, "not-found", f"no {resource_type}/{resource_id}")
+    try:
+        resources = _resources(store, resource_type, patient_id, False, identity)
+    except NotFoundError:
+        return _outcome(404, "not-found", f"no {resource_type}/{resource_id}")
     found = [r for r in resources if r["resourceType"] == resource_type
              and r["id"] == resource_id]
     if not found:
