@@ -392,6 +392,8 @@ def _product_extensions(ctx: Context, products: list[Any]) -> list[dict[str, Any
 def procedure_resource(ctx: Context, row: Any) -> dict[str, Any]:
     extensions = [*parameter_extensions("procedure-parameter", row.parameters or {}),
                   *_product_extensions(ctx, row.products),
+                  # Findings may quote an operator's override reason (free text).
+                  None if ctx.deidentified else
                   json_extension("parameter-findings", row.parameter_findings or None)]
     return _clean({
         "resourceType": "Procedure", "id": ctx.rid(row.id),
