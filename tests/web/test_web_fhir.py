@@ -36,6 +36,15 @@ def test_capability_statement(web):
     assert {"Patient", "Observation", "Procedure", "Media", "AdverseEvent"} <= types
 
 
+def test_the_fhir_routes_are_the_ones_tested_here(web):
+    """A FHIR route added without a role test here fails (test_web_api_access.py leaves
+    /fhir to this module)."""
+    paths = {(method, path) for path, operations in web.app.openapi()["paths"].items()
+             for method in operations if path.startswith("/fhir/")}
+    assert paths == {("get", "/fhir/metadata"), ("get", "/fhir/{resource_type}"),
+                     ("get", "/fhir/{resource_type}/{resource_id}")}
+
+
 def test_anonymous_gets_401_and_admin_403(clinic_web):
     web, clinic = clinic_web
     pid = clinic.patient_ids[0]
