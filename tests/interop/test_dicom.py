@@ -186,3 +186,30 @@ def test_push_to_a_server_that_is_not_there(cli, store, clinic):
     assert failed.code == 2 and "127.0.0.1:9" in failed.stderr
     bad = cli("push", "dicom", "--url", "ftp://pacs")
     assert bad.code == 2 and "--url" in bad.stderr
+
+
+def test_dataset_metadata_round_trip_without_a_store():
+    """Capture time, region without a SNOMED code, view and calibration survive a write
+    and a read of the bytes."""
+    import datetime as dt
+
+    from dermatrack.interop.dicom.photo import (
+        decode_dicom,
+        photo_dataset,
+        study_uid,
+        to_bytes,
+    )
+
+    taken = dt.datetime(2026, 2, 5, 10, 15, 30, 250000, tzinfo=dt.UTC)
+    pixels = photo_pixels(seed=3, shape=(20, 30))
+    ds = photo_dataset(pixels, patient_id="P-ABCDEF", photo_id="PH-0000000009",
+                       visit_id=None, visit_date=None, timepoint=None, taken_at=taken,
+                       region="periorbital", view="left_oblique", mm_per_px=0.0625,
+                       calibration={"calibrated": False, "scale_source": "ruler"})
+    decoded, meta = decode_dicom(to_bytes(ds), "x.dcm", 10**6)
+    assert np.array_equal(decoded, pixels)
+    assert meta.taken_at == taken
+    assert ds.AnatomicRegionSequence[0].CodingSchemeDesignator == "99DERMATRACK"
+    assert (meta.region, meta.view, meta.mm_per_px) == ("periorbital", "left_oblique", 0.0625)
+    assert meta.calibration == {"calibrated": False, "scale_source": "ruler"}
+    assert meta.study_uid == study_uid("P-ABCDEF", None) != study_uid("P-ABCDEG", None)

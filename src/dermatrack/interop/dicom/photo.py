@@ -99,7 +99,7 @@ def photo_dataset(pixels: np.ndarray, *, patient_id: str, photo_id: str,
     """
     from pydicom.dataset import Dataset, FileMetaDataset
     from pydicom.sequence import Sequence
-    from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, ExplicitVRLittleEndian
+    from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, UID, ExplicitVRLittleEndian
 
     from dermatrack import __version__
 
@@ -108,8 +108,8 @@ def photo_dataset(pixels: np.ndarray, *, patient_id: str, photo_id: str,
         raise InputError("a DICOM photograph needs 8-bit RGB pixels", field="image")
     sop_uid = uid_for("photo", photo_id)
     meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = VL_PHOTOGRAPHIC_IMAGE
-    meta.MediaStorageSOPInstanceUID = sop_uid
+    meta.MediaStorageSOPClassUID = UID(VL_PHOTOGRAPHIC_IMAGE)
+    meta.MediaStorageSOPInstanceUID = UID(sop_uid)
     meta.TransferSyntaxUID = ExplicitVRLittleEndian
     meta.ImplementationClassUID = PYDICOM_IMPLEMENTATION_UID
     meta.ImplementationVersionName = f"DERMATRACK_{__version__}"[:16]
@@ -281,19 +281,19 @@ def read_metadata(ds: Any) -> PhotoMetadata:
     view = details.get("view") or (view_code if view_scheme == DICOM_SCHEME else None)
     spacing = getattr(ds, "PixelSpacing", None)
     mm_per_px = float(spacing[0]) if spacing else details.get("mm_per_px")
-    taken_at = None
+    taken_at: dt.datetime | None = None
     text = str(getattr(ds, "AcquisitionDateTime", "") or "")
     if text:
         try:
             from pydicom.valuerep import DT
 
-            moment = DT(text)
-            taken_at = moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
-            taken_at = dt.datetime.fromtimestamp(taken_at.timestamp(), dt.UTC)
+            moment: dt.datetime = DT(text)
+            aware = moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+            taken_at = dt.datetime.fromtimestamp(aware.timestamp(), dt.UTC)
         except ValueError:
             taken_at = None
-    calibration = {k: details[k] for k in ("calibrated", "delta_e2000_mean", "scale_source")
-                   if k in details}
+    calibration: dict[str, Any] = {k: details[k] for k in ("calibrated", "delta_e2000_mean",
+                                                             "scale_source") if k in details}
     return PhotoMetadata(
         patient_id=str(getattr(ds, "PatientID", "") or ""),
         study_uid=str(getattr(ds, "StudyInstanceUID", "")),

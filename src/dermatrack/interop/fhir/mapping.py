@@ -124,8 +124,8 @@ def _clean(value: Any) -> Any:
         out = {k: _clean(v) for k, v in value.items()}
         return {k: v for k, v in out.items() if v is not None and v != [] and v != {}}
     if isinstance(value, list):
-        out = [_clean(v) for v in value]
-        return [v for v in out if v is not None and v != [] and v != {}]
+        items = [_clean(v) for v in value]
+        return [v for v in items if v is not None and v != [] and v != {}]
     return value
 
 
@@ -141,7 +141,7 @@ def concept(kind: str, code: str, *, snomed_table: str | None = None,
             display: str | None = None) -> dict[str, Any]:
     """A CodeableConcept: dermatrack's coding, preceded by SNOMED CT's when mapped."""
     display = display or _label(kind, code)
-    codings = []
+    codings: list[dict[str, Any]] = []
     sct = snomed(snomed_table, code) if snomed_table else None
     if sct is not None:
         codings.append({"system": SNOMED, "code": sct["code"], "display": sct["display"]})
@@ -176,7 +176,7 @@ def parameter_extensions(name: str, parameters: dict[str, Any]) -> list[dict[str
     out = []
     for key in sorted(parameters):
         value = parameters[key]
-        inner = [{"url": "name", "valueCode": key}]
+        inner: list[dict[str, Any]] = [{"url": "name", "valueCode": key}]
         if value is None:
             inner.append({"url": "null", "valueBoolean": True})
         else:
@@ -199,7 +199,8 @@ def identifier(ctx: Context, record_id: str) -> list[dict[str, str]]:
     return [{"system": ID_SYSTEM, "value": ctx.rid(record_id)}]
 
 
-def meta(ctx: Context, patient_id: str, created_at: dt.datetime | None) -> dict[str, str] | None:
+def meta(ctx: Context, patient_id: str, created_at: dt.datetime | None
+         ) -> dict[str, str | None] | None:
     if created_at is None or ctx.deidentified:
         return None
     return {"lastUpdated": ctx.instant(patient_id, created_at)}
@@ -246,7 +247,7 @@ def phototype_resource(ctx: Context, patient: Any) -> dict[str, Any] | None:
     if patient.fitzpatrick is None:
         return None
     term = load_vocabulary().skin_types.get(patient.fitzpatrick)
-    codings = []
+    codings: list[dict[str, Any]] = []
     if term is not None and term.snomed:
         codings.append({"system": SNOMED, "code": term.snomed,
                         "display": f"Fitzpatrick skin type {patient.fitzpatrick}"})
