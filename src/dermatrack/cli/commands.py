@@ -8,6 +8,7 @@ from dermatrack.cli.main import app
 _GROUPS: list[str] = [
     "demo",
     "export",
+    "interop",
     "kb",
     "measure",
     "photo",

@@ -1,4 +1,4 @@
-"""``dermatrack photo analyze|compare``, ``dermatrack phantom`` and
+"""``dermatrack photo analyze|compare|import``, ``dermatrack phantom`` and
 ``dermatrack validate imaging``: objective skin metrics from photographs.
 
 Thin adapters: they read and write files (through ``imaging.io``), call the imaging core
@@ -382,6 +382,49 @@ def _real_faces() -> dict[str, Any]:
     except (OSError, InputError):
         err_console.print("grace_hopper sample not found; skipped")
     return faces
+
+
+@photo_app.command("import")
+def import_cmd(
+    file: Path = typer.Argument(..., help="JPEG, PNG, TIFF or DICOM (VL Photographic "
+                                          "Image) file."),
+    patient: str = typer.Option(..., "--patient", help="The patient (P-XXXXXX)."),
+    visit: str | None = typer.Option(None, "--visit", help="The visit it was taken at "
+                                     "(a DICOM file written by dermatrack names its own)."),
+    region: str | None = typer.Option(None, "--region", help="Anatomic region shown "
+                                      "(region vocabulary; DICOM: from the file)."),
+    view: str | None = typer.Option(None, "--view", help="frontal, left_oblique, "
+                                    "right_oblique, left_lateral, right_lateral or close_up."),
+    mm_per_px: float | None = typer.Option(None, "--mm-per-px", help="Pixel size in mm "
+                                           "(DICOM: Pixel Spacing when present)."),
+    no_analyze: bool = typer.Option(False, "--no-analyze", help="Store the photograph "
+                                    "without measuring it."),
+    no_face: bool = typer.Option(False, "--no-face", help="Analyse as one region (close-up)."),
+    actor: str | None = typer.Option(None, "--actor", help="Who imports it, for the audit "
+                                     "trail (default: $DERMATRACK_ACTOR, else $USER)."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
+) -> None:
+    """Store a photograph of a patient with its metrics (pixels only, no metadata kept).
+
+    A DICOM file must be a VL Photographic Image; its patient id, visit, region, view,
+    pixel spacing and capture time are used. Anything else is refused with its SOP class.
+    """
+    from dermatrack.cli._input import actor_name
+    from dermatrack.services.common import open_store
+    from dermatrack.services.photos import import_photo
+
+    _check_scale(mm_per_px)
+    with open_store() as store:
+        photo = import_photo(store, patient_id=patient, visit_id=visit, path=file,
+                             actor=actor_name(actor), analyze=not no_analyze,
+                             mm_per_px=mm_per_px, use_face=not no_face, region=region,
+                             view=view)
+    if as_json:
+        emit_json(photo.model_dump(mode="json"))
+        return
+    console.print(f"Stored {file.name} as {photo.id} for {photo.patient_id}"
+                  + (f" at visit {photo.visit_id}" if photo.visit_id else "")
+                  + f": {photo.width} x {photo.height} px, {photo.observations} metrics.")
 
 
 def register(app: typer.Typer) -> None:

@@ -1,6 +1,7 @@
 """Reading and writing photographs: the only imaging module that touches files.
 
-Reading decodes JPEG, PNG and TIFF (8 and 16 bits per sample) into float32 sRGB in
+Reading decodes JPEG, PNG and TIFF (8 and 16 bits per sample), and DICOM VL Photographic
+Images (8-bit, through :mod:`dermatrack.interop.dicom.photo`), into float32 sRGB in
 [0, 1], applies the EXIF orientation, converts an embedded ICC profile to sRGB, and
 refuses, with an :class:`~dermatrack.errors.InputError` naming the file, anything that
 is not one of those images, is truncated, or has more pixels than allowed. The pixel
@@ -278,7 +279,8 @@ def _decode_tiff(data: bytes, name: str, max_pixels: int
 
 
 def read_image(path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> LoadedImage:
-    """Read a JPEG, PNG or TIFF photograph as float32 sRGB.
+    """Read a JPEG, PNG or TIFF photograph, or a DICOM VL Photographic Image, as float32
+    sRGB (DICOM: :mod:`dermatrack.interop.dicom.photo`, which refuses any other SOP class).
 
     Parameters
     ----------
@@ -309,10 +311,19 @@ def read_image(path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Loa
                          field="image") from exc
     if not data:
         raise InputError(f"{name}: the file is empty", field="image")
+    from dermatrack.interop.dicom.photo import decode_dicom, is_dicom
+
+    if is_dicom(data):
+        pixels, _ = decode_dicom(data, name, max_pixels)
+        rgb = np.ascontiguousarray(pixels.astype(np.float32) / np.float32(255))
+        return LoadedImage(rgb=rgb, width=int(rgb.shape[1]), height=int(rgb.shape[0]),
+                           sha256=hashlib.sha256(data).hexdigest(), bits_per_sample=8,
+                           icc_converted=False, orientation_applied=False, source_name=name)
     kind = _sniff(data[:8])
     if kind is None:
-        raise InputError(f"{name}: not a JPEG, PNG or TIFF image (the file content does "
-                         "not start with any of their signatures)", field="image")
+        raise InputError(f"{name}: not a JPEG, PNG or TIFF image nor a DICOM photograph (the "
+                         "file content does not start with any of their signatures)",
+                         field="image")
 
     if kind == "TIFF":
         array, bits, orientation, icc = _decode_tiff(data, name, max_pixels)

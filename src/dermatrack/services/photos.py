@@ -71,6 +71,8 @@ class PhotoOut(Record):
     scale_source: str | None = None
     face_detected: bool | None = None
     regions: list[str] = []
+    region: str | None = None
+    view: str | None = None
 
 
 class PhotoAnalysis(BaseModel):
@@ -162,7 +164,8 @@ def _encode(rgb: np.ndarray, stored_format: StoredFormat) -> tuple[bytes, str]:
 def import_photo(store: Store, *, patient_id: str, visit_id: str | None, path: str | Path,
                  actor: str, analyze: bool = True, mm_per_px: float | None = None,
                  analysis: PhotoAnalysis | None = None, use_face: bool = True,
-                 stored_format: StoredFormat = "png") -> PhotoOut:
+                 stored_format: StoredFormat = "png", region: str | None = None,
+                 view: str | None = None) -> PhotoOut:
     """Store a photograph of a patient (at a visit) and its metrics (module docstring).
 
     Parameters
@@ -184,6 +187,11 @@ def import_photo(store: Store, *, patient_id: str, visit_id: str | None, path: s
         Look for a face and report per facial region (False: a close-up, one region).
     stored_format:
         ``png`` (lossless, default) or ``jpeg`` (quality 95, for bulk imports).
+    region, view:
+        The anatomic region shown (region vocabulary) and the view (``frontal``,
+        ``left_oblique``, ...), when known. A DICOM photograph gives its own region,
+        view, pixel spacing, capture time and (when dermatrack wrote it) visit; values
+        given here take precedence.
 
     Raises
     ------
@@ -206,6 +214,16 @@ def import_photo(store: Store, *, patient_id: str, visit_id: str | None, path: s
             get_visit(session, visit_id, patient_id)
 
     loaded = read_image(path)
+    dicom = _dicom_metadata(path)
+    taken_at = None
+    if dicom is not None:
+        visit_id = _dicom_visit(store, dicom, patient_id, visit_id)
+        region = region or dicom.region
+        view = view or dicom.view
+        taken_at = dicom.taken_at
+        if mm_per_px is None:
+            mm_per_px = dicom.mm_per_px
+    region = _check_region_view(region, view)
     result: dict[str, Any] | None = None
     if analysis is not None:
         if analysis.source_sha256 != loaded.sha256:
@@ -231,7 +249,9 @@ def import_photo(store: Store, *, patient_id: str, visit_id: str | None, path: s
             get_visit(session, visit_id, patient_id)
         photo = Photo(patient_id=patient_id, visit_id=visit_id, sha256=digest,
                       stored_path=relative.as_posix(), width=loaded.width,
-                      height=loaded.height, taken_at=None)
+                      height=loaded.height, taken_at=taken_at, region=region, view=view,
+                      mm_per_px=mm_per_px if mm_per_px is not None
+                      else (settings or {}).get("mm_per_px"))
         session.add(photo)
         session.flush()
         stored = add_observations(
@@ -240,6 +260,49 @@ def import_photo(store: Store, *, patient_id: str, visit_id: str | None, path: s
                                   settings={**(m.settings or {}), "photo_id": photo.id})
                           for m in measurements])
         return _photo_out(photo, len(stored), settings)
+
+
+def _dicom_metadata(path: str | Path) -> Any:
+    """The metadata of a DICOM photograph file, or None for other images."""
+    from dermatrack.interop.dicom.photo import is_dicom, parse, read_metadata
+
+    with open(path, "rb") as handle:
+        head = handle.read(132)
+    if not is_dicom(head):
+        return None
+    return read_metadata(parse(Path(path).read_bytes(), Path(path).name))
+
+
+def _dicom_visit(store: Store, dicom: Any, patient_id: str, visit_id: str | None
+                 ) -> str | None:
+    """Check a DICOM photograph is the patient's; the visit it names when none is given."""
+    import re
+
+    from dermatrack.store.models import Visit
+
+    if re.fullmatch(r"P-[0-9A-Z]{6}", dicom.patient_id or "") \
+            and dicom.patient_id != patient_id:
+        raise InputError(f"the DICOM photograph is of patient {dicom.patient_id}, not "
+                         f"{patient_id}", field="patient_id")
+    if visit_id is None and dicom.visit_id:
+        with store.reading() as session:
+            visit = session.get(Visit, dicom.visit_id)
+            if visit is not None and visit.patient_id == patient_id \
+                    and visit.deleted_at is None:
+                return visit.id
+    return visit_id
+
+
+def _check_region_view(region: str | None, view: str | None) -> str | None:
+    """The region's vocabulary code (aliases resolved); InputError for unknown codes."""
+    from dermatrack.interop.codes import views
+    from dermatrack.knowledge.vocabulary import load_vocabulary
+
+    if view is not None and view not in views():
+        raise InputError(f"unknown view {view!r} (one of {', '.join(views())})", field="view")
+    if region is None:
+        return None
+    return load_vocabulary().require("regions", region, field="region").code
 
 
 def _measurements(rows: list[dict[str, Any]],

@@ -375,6 +375,12 @@ class Photo(SoftDelete, Base):
     height: Mapped[int] = mapped_column(Integer)
     taken_at: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
+    # Added by revision 0017 (DICOM and FHIR exchange): the anatomic region shown (region
+    # vocabulary code), the view (``frontal``, ``left_oblique``, ...) and the pixel size in
+    # mm, when known.
+    region: Mapped[str | None] = mapped_column(String(80), default=None)
+    view: Mapped[str | None] = mapped_column(String(40), default=None)
+    mm_per_px: Mapped[float | None] = mapped_column(Float, default=None)
 
 
 class AuditEvent(Base):

@@ -180,6 +180,9 @@ def create_app(settings: Settings, *, secret_key: str | None = None,
     app.mount("/static", StaticFiles(directory=str(WEB_DIR / "static")), name="static")
     api.include(app)
     pages.include(app)
+    from dermatrack.web import fhir as fhir_api  # read-only FHIR R4 API (issue 17)
+
+    app.include_router(fhir_api.router)
 
     @app.exception_handler(exc.OperationalError)
     @app.exception_handler(exc.InterfaceError)

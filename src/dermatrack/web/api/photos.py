@@ -2,10 +2,11 @@
 list, fetch the stored pixels, and the aligned before/after pair. Clinicians only.
 
 An upload is refused with 413 above the app's size limit and with 415 when the declared
-type is not JPEG, PNG or TIFF; the content is then decoded by
-:func:`dermatrack.imaging.io.read_image` through the photo service, which refuses files
-whose bytes are not an image of those formats, damaged files and decompression bombs
-(422 naming ``image``). What is stored is the decoded pixels re-encoded without metadata.
+type is not JPEG, PNG, TIFF or DICOM (``application/dicom``, a VL Photographic Image);
+the content is then decoded by :func:`dermatrack.imaging.io.read_image` through the
+photo service, which refuses files whose bytes are not an image of those formats,
+damaged files and decompression bombs (422 naming ``image``). What is stored is the
+decoded pixels re-encoded without metadata.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from dermatrack.web.paging import PAGE_HEADERS, PageQuery, paged
 
 router = APIRouter(tags=["photos"])
 
-ACCEPTED_TYPES = {"image/jpeg": ".jpg", "image/png": ".png", "image/tiff": ".tif"}
+ACCEPTED_TYPES = {"image/jpeg": ".jpg", "image/png": ".png", "image/tiff": ".tif",
+                  "application/dicom": ".dcm"}
 _CHUNK = 1024 * 1024
 
 
@@ -85,7 +87,8 @@ def list_photos(request: Request, response: Response, patient_id: str,
 @router.post("/patients/{patient_id}/photos", response_model=PhotoUploadOut,
              status_code=status.HTTP_201_CREATED)
 async def upload_photo(request: Request, patient_id: str,
-                       image: UploadFile = File(..., description="JPEG, PNG or TIFF"),
+                       image: UploadFile = File(..., description="JPEG, PNG, TIFF or "
+                                                "DICOM VL Photographic Image"),
                        visit_id: str | None = Form(None),
                        store=Depends(get_store),
                        principal: Principal = Depends(require("photos"))):
@@ -93,10 +96,13 @@ async def upload_photo(request: Request, patient_id: str,
     from starlette.concurrency import run_in_threadpool
 
     declared = (image.content_type or "").split(";")[0].strip().lower()
+    if declared in ("", "application/octet-stream") and \
+            (image.filename or "").lower().endswith(".dcm"):
+        declared = "application/dicom"  # browsers often give .dcm files no type
     if declared not in ACCEPTED_TYPES:
         raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
                             f"{image.filename}: {declared or 'no type'} is not a JPEG, PNG "
-                            "or TIFF image")
+                            "or TIFF image nor a DICOM photograph (application/dicom)")
     data = await read_limited(image, request.app.state.max_upload_bytes)
     photo = await run_in_threadpool(store_upload, store, principal, patient_id, visit_id,
                                     data, ACCEPTED_TYPES[declared])

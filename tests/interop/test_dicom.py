@@ -1,0 +1,215 @@
+"""DICOM VL Photographic Images: export with exact pixels and documented metadata, import
+(CLI and service), refusal of non-photographic DICOM, and a push/pull round trip through a
+real Orthanc server (DICOMweb STOW-RS, QIDO-RS, WADO-RS)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pydicom
+import pytest
+
+from dermatrack.errors import InputError
+
+from . import orthanc
+from .clinic import ACTOR, NAME, photo_pixels
+
+
+def stored_pixels(store, photo_id):
+    from dermatrack.services.dicom import _stored_pixels
+    from dermatrack.store.models import Photo
+
+    with store.reading() as session:
+        relative = session.get(Photo, photo_id).stored_path
+    return _stored_pixels(store, relative)
+
+
+def check_photograph_file(ds, clinic, store):
+    """The attributes docs/interoperability.md promises, and the exact pixels."""
+    from dermatrack.interop.dicom.photo import VL_PHOTOGRAPHIC_IMAGE, study_uid
+
+    patient_id = clinic.patient_ids[0]
+    assert ds.SOPClassUID == VL_PHOTOGRAPHIC_IMAGE and ds.Modality == "XC"
+    assert ds.PatientID == patient_id and str(ds.PatientName) == ""
+    assert ds.PatientIdentityRemoved == "YES"
+    assert ds.StudyInstanceUID == study_uid(patient_id, clinic.visits["m1"])
+    assert ds.StudyID == clinic.visits["m1"] and ds.StudyDescription == "m1"
+    assert ds.StudyDate == "20260205"
+    [region] = ds.AnatomicRegionSequence
+    assert (region.CodeValue, region.CodingSchemeDesignator) == ("89545001", "SCT")
+    [view] = ds.ViewCodeSequence
+    assert (view.CodeValue, view.CodingSchemeDesignator) == ("frontal", "99DERMATRACK")
+    assert [float(v) for v in ds.PixelSpacing] == [0.08, 0.08]
+    details = json.loads(ds.private_block(0x0011, "DERMATRACK 1.0")[0x11].value)
+    assert details["photo_id"] == clinic.photo_id and details["region"] == "full_face"
+    assert NAME not in str(ds)
+    assert np.array_equal(ds.pixel_array, stored_pixels(store, clinic.photo_id))
+    assert np.array_equal(ds.pixel_array, photo_pixels())
+
+
+def test_export_writes_exact_vl_photographic_images(store, clinic, tmp_path):
+    from dermatrack.services.dicom import export_dicom
+
+    result = export_dicom(store, tmp_path / "dicom", actor=ACTOR)
+    assert result["photos"] == 1
+    ds = pydicom.dcmread(result["files"][0])
+    assert ds.file_meta.TransferSyntaxUID == pydicom.uid.ExplicitVRLittleEndian
+    check_photograph_file(ds, clinic, store)
+
+
+def test_cli_export_then_photo_import_of_the_dicom_file(cli, store, clinic, tmp_path):
+    from dermatrack.services.photos import list_photos
+
+    done = cli("export", "--format", "dicom", "--out", str(tmp_path / "d"),
+               "--patient", clinic.patient_ids[0], "--json")
+    assert done.code == 0, done.stderr
+    [path] = done.json()["files"]
+    imported = cli("photo", "import", path, "--patient", clinic.patient_ids[0],
+                   "--no-analyze", "--json")
+    assert imported.code == 0, imported.stderr
+    photo = imported.json()
+    # The visit, region, view and scale come from the file.
+    assert photo["visit_id"] == clinic.visits["m1"]
+    assert (photo["region"], photo["view"], photo["mm_per_px"]) == ("full_face", "frontal",
+                                                                     0.08)
+    assert np.array_equal(stored_pixels(store, photo["id"]), photo_pixels())
+    assert len(list_photos(store, clinic.patient_ids[0])) == 2
+    # A DICOM photograph of another dermatrack patient is refused.
+    wrong = cli("photo", "import", path, "--patient", clinic.patient_ids[1], "--no-analyze")
+    assert wrong.code == 2 and clinic.patient_ids[0] in wrong.stderr
+
+
+def _ct_file(path):
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
+
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = CTImageStorage
+    meta.MediaStorageSOPInstanceUID = generate_uid()
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds = Dataset()
+    ds.file_meta = meta
+    ds.SOPClassUID, ds.SOPInstanceUID = CTImageStorage, meta.MediaStorageSOPInstanceUID
+    ds.Modality, ds.PatientID = "CT", "X"
+    ds.Rows = ds.Columns = 8
+    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+    ds.BitsAllocated = ds.BitsStored = 16
+    ds.HighBit, ds.PixelRepresentation = 15, 0
+    ds.PixelData = np.zeros((8, 8), np.uint16).tobytes()
+    ds.save_as(path, enforce_file_format=True)
+    return path
+
+
+def test_non_photographic_dicom_is_refused_naming_its_class(cli, store, clinic, tmp_path):
+    from dermatrack.services.photos import import_photo, list_photos
+
+    path = _ct_file(tmp_path / "scan.dcm")
+    with pytest.raises(InputError) as error:
+        import_photo(store, patient_id=clinic.patient_ids[0], visit_id=None, path=path,
+                     actor=ACTOR)
+    assert "CT Image Storage" in error.value.message and "not a photograph" in \
+        error.value.message
+    assert error.value.field == "image"
+    failed = cli("photo", "import", str(path), "--patient", clinic.patient_ids[0])
+    assert failed.code == 2 and "CT Image Storage" in failed.stderr
+    truncated = tmp_path / "cut.dcm"
+    good = cli("export", "--format", "dicom", "--out", str(tmp_path / "d"), "--json")
+    truncated.write_bytes(Path(good.json()["files"][0]).read_bytes()[:400])
+    cut = cli("photo", "import", str(truncated), "--patient", clinic.patient_ids[0])
+    assert cut.code == 2 and "cut.dcm" in cut.stderr
+    assert len(list_photos(store, clinic.patient_ids[0])) == 1  # nothing stored
+
+
+@pytest.fixture
+def orthanc_url(tmp_path):
+    reason = orthanc.available()
+    if reason:
+        if os.environ.get(orthanc.REQUIRE_ENV) == "1":
+            pytest.fail(f"{orthanc.REQUIRE_ENV}=1 but {reason}")
+        pytest.skip(reason)
+    with orthanc.running_orthanc(tmp_path / "orthanc") as url:
+        yield url
+
+
+def test_orthanc_push_and_pull_round_trip(cli, store, clinic, tmp_path, orthanc_url):
+    import requests
+
+    from dermatrack.services.photos import list_photos
+
+    pushed = cli("push", "dicom", "--url", orthanc_url, "--json")
+    assert pushed.code == 0, pushed.stderr
+    assert pushed.json()["sent"] == 1
+    # The server holds one study for the visit, found by QIDO-RS on the pseudonym.
+    studies = requests.get(f"{orthanc_url}/studies",
+                           params={"PatientID": clinic.patient_ids[0]}, timeout=10).json()
+    assert len(studies) == 1
+    pulled = cli("pull", "dicom", "--url", orthanc_url, "--out", str(tmp_path / "pulled"),
+                 "--patient", clinic.patient_ids[0], "--json")
+    assert pulled.code == 0, pulled.stderr
+    [path] = pulled.json()["files"]
+    check_photograph_file(pydicom.dcmread(path), clinic, store)  # pixel for pixel
+    # Pulling into the clinic stores nothing twice; the other patient has none.
+    again = cli("pull", "dicom", "--url", orthanc_url, "--out", str(tmp_path / "p2"),
+                "--import", "--json")
+    assert again.code == 0, again.stderr
+    assert again.json()["imported"] == 0 and again.json()["already_stored"] == 1
+    assert len(list_photos(store, clinic.patient_ids[0])) == 1
+    none = cli("pull", "dicom", "--url", orthanc_url, "--out", str(tmp_path / "p3"),
+               "--patient", clinic.patient_ids[1], "--json")
+    assert none.json()["pulled"] == 0
+
+
+def test_pulled_photograph_imports_into_another_clinic(store, clinic, other_store, tmp_path,
+                                                       orthanc_url):
+    from dermatrack.services.dicom import pull_dicom, push_dicom
+    from dermatrack.services.photos import list_photos
+    from dermatrack.store.models import Patient
+
+    push_dicom(store, orthanc_url, actor=ACTOR)
+    with pytest.raises(InputError, match="PatientID"):  # the patient must exist there
+        pull_dicom(orthanc_url, tmp_path / "x", store=other_store, actor="puller")
+    # The same pseudonym registered in the other clinic: the photograph is stored there.
+    with other_store.transaction("puller") as session:
+        session.add(Patient(id=clinic.patient_ids[0], sex="female"))
+    result = pull_dicom(orthanc_url, tmp_path / "y", store=other_store, actor="puller")
+    assert result["imported"] == 1
+    [photo] = list_photos(other_store, clinic.patient_ids[0])
+    assert (photo.region, photo.view) == ("full_face", "frontal")
+    assert np.array_equal(stored_pixels(other_store, photo.id), photo_pixels())
+
+
+def test_push_to_a_server_that_is_not_there(cli, store, clinic):
+    failed = cli("push", "dicom", "--url", "http://127.0.0.1:9/dicom-web")
+    assert failed.code == 2 and "127.0.0.1:9" in failed.stderr
+    bad = cli("push", "dicom", "--url", "ftp://pacs")
+    assert bad.code == 2 and "--url" in bad.stderr
+
+
+def test_dataset_metadata_round_trip_without_a_store():
+    """Capture time, region without a SNOMED code, view and calibration survive a write
+    and a read of the bytes."""
+    import datetime as dt
+
+    from dermatrack.interop.dicom.photo import (
+        decode_dicom,
+        photo_dataset,
+        study_uid,
+        to_bytes,
+    )
+
+    taken = dt.datetime(2026, 2, 5, 10, 15, 30, 250000, tzinfo=dt.UTC)
+    pixels = photo_pixels(seed=3, shape=(20, 30))
+    ds = photo_dataset(pixels, patient_id="P-ABCDEF", photo_id="PH-0000000009",
+                       visit_id=None, visit_date=None, timepoint=None, taken_at=taken,
+                       region="periorbital", view="left_oblique", mm_per_px=0.0625,
+                       calibration={"calibrated": False, "scale_source": "ruler"})
+    decoded, meta = decode_dicom(to_bytes(ds), "x.dcm", 10**6)
+    assert np.array_equal(decoded, pixels)
+    assert meta.taken_at == taken
+    assert ds.AnatomicRegionSequence[0].CodingSchemeDesignator == "99DERMATRACK"
+    assert (meta.region, meta.view, meta.mm_per_px) == ("periorbital", "left_oblique", 0.0625)
+    assert meta.calibration == {"calibrated": False, "scale_source": "ruler"}
+    assert meta.study_uid == study_uid("P-ABCDEF", None) != study_uid("P-ABCDEG", None)
