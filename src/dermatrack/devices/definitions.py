@@ -9,7 +9,7 @@ definition (:func:`dermatrack.metrics.metric_definition`).
 
 from __future__ import annotations
 
-from dermatrack.devices import colorimetry, elastography, elasticity, spectra, surface
+from dermatrack.devices import colorimetry, elasticity, elastography, spectra, surface
 from dermatrack.metrics import Direction, MetricDefinition
 
 __all__ = ["DEVICE_METRICS"]
