@@ -187,7 +187,8 @@ def _encode(rgb: np.ndarray, stored_format: StoredFormat) -> tuple[bytes, str]:
 def import_photo(store: Store, *, patient_id: str, visit_id: str | None, path: str | Path,
                  actor: str, analyze: bool = True, mm_per_px: float | None = None,
                  analysis: PhotoAnalysis | None = None, use_face: bool = True,
-                 stored_format: StoredFormat = "png") -> PhotoOut:
+                 stored_format: StoredFormat = "png",
+                 reduce_to_pixels: int | None = None) -> PhotoOut:
     """Store a photograph of a patient (at a visit) and its metrics (module docstring).
 
     Parameters
@@ -209,6 +210,10 @@ def import_photo(store: Store, *, patient_id: str, visit_id: str | None, path: s
         Look for a face and report per facial region (False: a close-up, one region).
     stored_format:
         ``png`` (lossless, default) or ``jpeg`` (quality 95, for bulk imports).
+    reduce_to_pixels:
+        Decode, store and analyse a larger photograph scaled down to at most this many
+        pixels (:func:`dermatrack.imaging.io.read_image`), which bounds the memory one
+        import needs; ``mm_per_px`` is scaled to match. None: at full resolution.
 
     Raises
     ------
@@ -230,7 +235,10 @@ def import_photo(store: Store, *, patient_id: str, visit_id: str | None, path: s
         if visit_id is not None:
             get_visit(session, visit_id, patient_id)
 
-    loaded = read_image(path)
+    loaded = read_image(path, reduce_to_pixels=reduce_to_pixels)
+    if loaded.reduced_from is not None and mm_per_px is not None:
+        full_pixels = loaded.reduced_from[0] * loaded.reduced_from[1]
+        mm_per_px = mm_per_px * math.sqrt(full_pixels / (loaded.width * loaded.height))
     result: dict[str, Any] | None = None
     if analysis is not None:
         if analysis.source_sha256 != loaded.sha256:

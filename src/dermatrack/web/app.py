@@ -14,6 +14,7 @@ is a 422 whose ``detail`` names the field, as FastAPI's own validation errors do
 from __future__ import annotations
 
 import contextlib
+import threading
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -27,12 +28,29 @@ from dermatrack import __version__
 from dermatrack.config import Settings
 from dermatrack.errors import InputError, NotFoundError
 from dermatrack.web.deps import PageForbidden, SignInRequired
-from dermatrack.web.security import Signer, SignInLimiter, load_or_create_secret
+from dermatrack.web.security import (
+    CSRF_COOKIE,
+    SESSION_COOKIE,
+    SESSION_IDLE_S,
+    Signer,
+    SignInLimiter,
+    cookie_name,
+    load_or_create_secret,
+)
 
 WEB_DIR = Path(__file__).resolve().parent
 
 MAX_UPLOAD_BYTES = 25 * 1024 * 1024
 """Largest accepted photo upload (a 24-megapixel JPEG is 8-15 MB)."""
+
+ANALYSIS_MAX_PIXELS = 20_000_000
+"""Photos uploaded with more pixels are stored and analysed scaled down to this many (a
+20-megapixel analysis peaks near 1.1 GB; see docs/security.md). The file's header is
+checked against the 100-megapixel limit before anything is decoded."""
+
+MAX_CONCURRENT_ANALYSES = 1
+"""Photo analyses run one at a time per server process; further uploads wait their turn,
+so memory stays that of one analysis however many arrive together."""
 
 _SECURITY_HEADERS = {
     # Only our own scripts, styles and images; no framing (clickjacking).
@@ -125,7 +143,12 @@ def create_app(settings: Settings, *, secret_key: str | None = None,
     app.state.signer = Signer(app.state.secret)
     app.state.limiter = SignInLimiter()
     app.state.secure_cookies = secure_cookies
+    app.state.session_cookie = cookie_name(SESSION_COOKIE, secure_cookies)
+    app.state.csrf_cookie = cookie_name(CSRF_COOKIE, secure_cookies)
+    app.state.session_idle_s = SESSION_IDLE_S
     app.state.max_upload_bytes = MAX_UPLOAD_BYTES
+    app.state.analysis_max_pixels = ANALYSIS_MAX_PIXELS
+    app.state.analysis_slots = threading.BoundedSemaphore(MAX_CONCURRENT_ANALYSES)
     app.state.templates = Jinja2Templates(directory=str(WEB_DIR / "templates"))
     app.state.templates.env.globals["version"] = __version__
     app.state.templates.env.globals["modality_name"] = modality_name

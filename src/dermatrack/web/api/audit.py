@@ -7,12 +7,11 @@ without their values.
 
 from __future__ import annotations
 
-import datetime as dt
-
 from fastapi import APIRouter, Depends, Query
 
 from dermatrack.services.audit import ACTIONS, AuditEntry
 from dermatrack.web.deps import Principal, get_store, require
+from dermatrack.web.params import IsoDate
 
 router = APIRouter(tags=["audit"])
 
@@ -22,7 +21,7 @@ def audit_log(actor: str | None = Query(None, description="Username or user@addr
               action: str | None = Query(None, description=", ".join(ACTIONS)),
               entity: str | None = Query(None, description="Table, e.g. patient_identity"),
               entity_id: str | None = Query(None),
-              since: dt.date | None = Query(None), until: dt.date | None = Query(None),
+              since: IsoDate | None = Query(None), until: IsoDate | None = Query(None),
               limit: int = Query(200, ge=1, le=5000),
               store=Depends(get_store), _: Principal = Depends(require("audit"))):
     """The audit trail, newest first."""

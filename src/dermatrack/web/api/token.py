@@ -33,14 +33,14 @@ def check_credentials(request: Request, username: str, password: str):
 
     limiter = request.app.state.limiter
     client = client_address(request)
-    wait = limiter.retry_after(username, client)
+    # Counted before the slow password check: parallel guesses cannot outrun the count.
+    wait = limiter.attempt(username, client)
     if wait:
         raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS,
                             f"too many failed sign-ins; try again in {wait} s",
                             headers={"Retry-After": str(wait)})
     user = accounts.authenticate(get_store(request), username, password)
     if user is None:
-        limiter.failed(username, client)
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong username or password",
                             headers={"WWW-Authenticate": "Bearer"})
     limiter.succeeded(username, client)
