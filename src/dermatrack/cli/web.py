@@ -66,10 +66,22 @@ def register(app: typer.Typer) -> None:
                                  help="Address to listen on (0.0.0.0: every interface)."),
         port: int = typer.Option(8000, "--port", min=1, max=65535, help="TCP port."),
         secure_cookies: bool = typer.Option(
-            False, "--secure-cookies", help="Mark cookies Secure (when served over HTTPS, "
-                                            "e.g. behind a TLS proxy)."),
+            False, "--secure-cookies", help="Mark cookies Secure and name them __Host-... "
+                                            "(when served over HTTPS, e.g. behind a TLS "
+                                            "proxy)."),
+        forwarded_allow_ips: str | None = typer.Option(
+            None, "--forwarded-allow-ips",
+            help="Behind a reverse proxy: comma-separated addresses of the proxies whose "
+                 "X-Forwarded-For/-Proto headers are believed (e.g. 127.0.0.1). Off by "
+                 "default: the client's address is the TCP peer's, so a client cannot forge "
+                 "the address the sign-in limit and the audit trail use."),
     ) -> None:
-        """Run the clinic web app (pages at /, API at /api, schema at /api/openapi.json)."""
+        """Run the clinic web app (pages at /, API at /api, schema at /api/openapi.json).
+
+        Plain HTTP is for 127.0.0.1. To serve a network, put a TLS reverse proxy in front,
+        pass --secure-cookies, and name the proxy with --forwarded-allow-ips so that the
+        audit trail and the sign-in limit see the real client address.
+        """
         import uvicorn
 
         from dermatrack.cli.output import err_console
@@ -82,8 +94,15 @@ def register(app: typer.Typer) -> None:
             err_console.print("[yellow]No user accounts yet: add one with "
                               f"`dermatrack user add NAME --role admin --data {settings.data_dir}`"
                               "[/]")
+        if host not in ("127.0.0.1", "localhost", "::1") and not secure_cookies:
+            err_console.print("[yellow]Serving plain HTTP beyond this machine: put a TLS "
+                              "proxy in front and pass --secure-cookies (docs/security.md)[/]")
         err_console.print(f"dermatrack serving {settings.data_dir} at http://{host}:{port}/")
-        uvicorn.run(web_app, host=host, port=port, log_level="info")
+        # uvicorn believes X-Forwarded-For from 127.0.0.1 unless told otherwise: here only
+        # from the proxies named, and from nobody by default.
+        proxies = (forwarded_allow_ips or "").strip()
+        uvicorn.run(web_app, host=host, port=port, log_level="info",
+                    proxy_headers=bool(proxies), forwarded_allow_ips=proxies or None)
 
     @user_app.command("add")
     def user_add(

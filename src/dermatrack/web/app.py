@@ -2,7 +2,9 @@
 
 ``create_app(settings)`` builds the FastAPI application for one data directory (its
 database and file store). Pages live under ``/``, the API under ``/api`` with its OpenAPI
-schema at ``/api/openapi.json`` (no bundled Swagger UI: it loads its scripts from a CDN,
+schema at ``/api/openapi.json``, public on purpose: it describes routes and
+shapes, never data, every answer of which still needs a token (docs/security.md); no
+bundled Swagger UI: it loads its scripts from a CDN,
 which an offline clinic network cannot reach and the content policy forbids). Both call the
 services of :mod:`dermatrack.services`; no route opens a database session itself.
 
@@ -97,6 +99,14 @@ def input_error_detail(error: InputError) -> list[dict]:
     return [{"loc": location, "msg": error.message, "type": "value_error"}]
 
 
+def allowed_methods(app: FastAPI, request: Request) -> str:
+    """The ``Allow`` header of a 405: the methods of every route on this path (Starlette
+    names only the first route's, and GET and POST of one path are two routes)."""
+    from dermatrack.web.routes import methods_of
+
+    return ", ".join(sorted(methods_of(app, request.url.path)))
+
+
 def modality_name(code: str) -> str:
     """The display name of a modality code (the code itself when unknown)."""
     from dermatrack.knowledge.modalities import load_modalities
@@ -188,7 +198,10 @@ def create_app(settings: Settings, *, secret_key: str | None = None,
     async def _http_error(request: Request, error: HTTPException):
         if _wants_html(request) and error.status_code in (403, 404, 413, 415):
             return pages.error_page(request, error.status_code, str(error.detail))
+        headers = dict(getattr(error, "headers", None) or {})
+        if error.status_code == 405:
+            headers["Allow"] = allowed_methods(app, request)
         return JSONResponse({"detail": error.detail}, status_code=error.status_code,
-                            headers=getattr(error, "headers", None))
+                            headers=headers or None)
 
     return app

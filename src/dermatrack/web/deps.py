@@ -157,6 +157,7 @@ def _holding(permission: str, user, refuse):
             raise refuse(principal)
         return principal
 
+    dependency.permission = permission  # type: ignore[attr-defined]  (the access matrix)
     return dependency
 
 

@@ -85,7 +85,9 @@ def list_photos(patient_id: str, store=Depends(get_store),
 
 
 @router.post("/patients/{patient_id}/photos", response_model=PhotoUploadOut,
-             status_code=status.HTTP_201_CREATED)
+             status_code=status.HTTP_201_CREATED, responses={
+                 413: {"description": "The file is larger than the upload limit"},
+                 415: {"description": "The declared type is not JPEG, PNG or TIFF"}})
 async def upload_photo(request: Request, patient_id: str,
                        image: UploadFile = File(..., description="JPEG, PNG or TIFF"),
                        visit_id: str | None = Form(None),

@@ -47,7 +47,10 @@ def check_credentials(request: Request, username: str, password: str):
     return user
 
 
-@router.post("/token", response_model=TokenOut)
+@router.post("/token", response_model=TokenOut, responses={
+    401: {"description": "Wrong username or password"},
+    429: {"description": "Too many failed sign-ins for this username and address; "
+                         "Retry-After gives the seconds to wait"}})
 def issue_token(request: Request,
                 form: OAuth2PasswordRequestForm = Depends()) -> TokenOut:
     """Exchange a username and password for a bearer token."""

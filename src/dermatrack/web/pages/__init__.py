@@ -34,8 +34,12 @@ NAVIGATION = (
 def include(app: FastAPI) -> None:
     import importlib
 
+    from dermatrack.web import routes
+
     for name in MODULES:
-        app.include_router(importlib.import_module(f"dermatrack.web.pages.{name}").router)
+        router = importlib.import_module(f"dermatrack.web.pages.{name}").router
+        app.include_router(router)
+        routes.register(app, router)
 
 
 def csrf_token(request: Request) -> tuple[str, bool]:
