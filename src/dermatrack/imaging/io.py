@@ -225,6 +225,11 @@ def _decode_pillow(data: bytes, name: str, max_pixels: int,
                 # image never exists in memory.
                 image.draft("RGB", target)
             image.load()
+            if target is not None and image.mode in ("RGB", "L", "RGBA", "LA") and (
+                    image.width > target[0] or image.height > target[1]):
+                # Reduced inside Pillow (BOX: area averaging) so the full-size pixels are
+                # freed before any array copy of them is made.
+                image = image.resize(target, Image.Resampling.BOX)
         except Image.DecompressionBombError as exc:
             # Pillow's guard fires at twice its limit, while reading the header.
             raise InputError(
