@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 import re
+import struct
 from pathlib import Path
 from typing import Any
 
@@ -354,7 +355,10 @@ def _read_tiff(file: Path, *, z_unit: str | None = None, z_scale: float | None =
             res_unit = tags.get("ResolutionUnit")
             resolution = (x_res.value if x_res else None, y_res.value if y_res else None,
                           int(res_unit.value) if res_unit else None)
-    except (tifffile.TiffFileError, ValueError, OSError, IndexError) as exc:
+    except InputError:
+        raise
+    except (tifffile.TiffFileError, ValueError, OSError, IndexError, KeyError, TypeError,
+            struct.error, RuntimeError, NotImplementedError) as exc:  # damaged files
         raise InputError(f"{file.name} is not a readable TIFF file: {exc}", field="file") from exc
     if array.ndim == 3 and array.shape[-1] in (3, 4):
         raise InputError(f"{file.name} is a colour image, not a height map (one channel is "
