@@ -61,7 +61,7 @@ def _request(client, method: str, url: str, *, page: bool):
 
 def test_anonymous_callers_are_sent_to_sign_in_or_refused(web):
     client = web.client()
-    for method, path, permission in _cases(web):
+    for method, path, _permission in _cases(web):
         if (method, path) in PUBLIC:
             continue
         page = not path.startswith("/api/")

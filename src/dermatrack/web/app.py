@@ -46,9 +46,10 @@ MAX_UPLOAD_BYTES = 25 * 1024 * 1024
 """Largest accepted photo upload (a 24-megapixel JPEG is 8-15 MB)."""
 
 ANALYSIS_MAX_PIXELS = 12_000_000
-"""Photos uploaded with more pixels are stored and analysed scaled down to this many (one
-12-megapixel analysis, models and libraries loaded included, adds about 1.1 GB; see docs/security.md). The file's header is
-checked against the 100-megapixel limit before anything is decoded."""
+"""Photos uploaded with more pixels are stored and analysed scaled down to this many: one
+12-megapixel analysis, libraries and models loaded included, adds about 1.1 GB to the
+server (docs/security.md). The header is checked against the 100-megapixel limit before
+anything is decoded."""
 
 MAX_CONCURRENT_ANALYSES = 1
 """Photo analyses run one at a time per server process; further uploads wait their turn,
