@@ -205,3 +205,51 @@ def test_the_openapi_schema_is_public_and_documents_error_answers(web):
             if path != "/api/token":
                 assert {"401", "403", "404", "422"} <= operation["responses"].keys(), (
                     method, path)
+
+
+def test_photo_analyses_run_one_at_a_time(web, monkeypatch):
+    import threading
+    import time
+
+    from web_helpers import png_bytes
+
+    from dermatrack.errors import InputError
+    from dermatrack.services import photos
+
+    running, most = [0], [0]
+    lock = threading.Lock()
+
+    def slow_import(store, **kwargs):
+        assert kwargs["reduce_to_pixels"] == web.app.state.analysis_max_pixels
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        time.sleep(0.3)
+        with lock:
+            running[0] -= 1
+        raise InputError("stopped here by the test", field="image")
+
+    monkeypatch.setattr(photos, "import_photo", slow_import)
+    patient = patients.add_patient(web.store, NEW_PATIENT, actor="test-setup")
+    client = web.client("clinician")
+
+    def upload(_):
+        return client.post(f"/api/patients/{patient.id}/photos",
+                           files={"image": ("a.png", png_bytes(), "image/png")}).status_code
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        assert list(pool.map(upload, range(4))) == [422] * 4
+    assert most[0] == 1
+
+
+def test_a_large_photo_is_decoded_reduced(tmp_path):
+    from web_helpers import png_bytes
+
+    from dermatrack.imaging.io import read_image
+
+    path = tmp_path / "big.png"
+    path.write_bytes(png_bytes(height=400, width=600))
+    image = read_image(path, reduce_to_pixels=60_000)
+    assert image.reduced_from == (600, 400)
+    assert image.width * image.height <= 60_000 and image.width == 300
+    assert read_image(path).reduced_from is None
