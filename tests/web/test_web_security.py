@@ -43,6 +43,9 @@ def test_parallel_wrong_passwords_reach_the_password_check_at_most_five_times(we
         statuses = list(pool.map(guess, range(100)))
     assert len(checked) == 5
     assert statuses.count(401) == 5 and statuses.count(429) == 95
+    failures = [e for e in _audit(web.store, "account") if e.action == "signin_failed"]
+    assert [(e.actor, e.entity_id) for e in failures] == [
+        ("anonymous@testclient", "clinician1")] * 5
     # and the right password is refused too while the lockout lasts
     assert client.post("/api/token", data={"username": "clinician1",
                                            "password": PASSWORD}).status_code == 429

@@ -39,8 +39,13 @@ def check_credentials(request: Request, username: str, password: str):
         raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS,
                             f"too many failed sign-ins; try again in {wait} s",
                             headers={"Retry-After": str(wait)})
-    user = accounts.authenticate(get_store(request), username, password)
+    store = get_store(request)
+    user = accounts.authenticate(store, username, password)
     if user is None:
+        from dermatrack.services.audit import record_signin_failure
+
+        with store.transaction(f"anonymous@{client}") as session:
+            record_signin_failure(session, username=username)
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong username or password",
                             headers={"WWW-Authenticate": "Bearer"})
     limiter.succeeded(username, client)
