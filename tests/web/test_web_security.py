@@ -256,3 +256,18 @@ def test_a_large_photo_is_decoded_reduced(tmp_path):
     assert image.reduced_from == (600, 400)
     assert image.width * image.height <= 60_000 and image.width == 300
     assert read_image(path).reduced_from is None
+
+
+def test_the_limiter_counts_before_checking_and_forgets_expired_pairs():
+    from dermatrack.web.security import SignInLimiter
+
+    now = [1000.0]
+    limiter = SignInLimiter(max_failures=2, window_s=60, clock=lambda: now[0])
+    assert limiter.attempt("ann", "1.2.3.4") == 0
+    assert limiter.attempt("Ann", "1.2.3.4") == 0
+    assert limiter.attempt("ann", "1.2.3.4") == 61  # the third is refused, uncounted
+    for i in range(100):
+        limiter.attempt(f"user{i}", "1.2.3.4")
+    now[0] += 120
+    limiter.attempt("bob", "5.6.7.8")
+    assert set(limiter._failures) == {("bob", "5.6.7.8")}

@@ -147,6 +147,18 @@ class SignInLimiter:
         self._clock = clock
         self._failures: dict[tuple[str, str], deque[float]] = defaultdict(deque)
         self._lock = threading.Lock()
+        self._pruned_at = clock()
+
+    def _prune(self) -> None:
+        """Forget pairs whose failures have all left the window (at most once a minute),
+        so that guesses under ever new usernames cannot grow the table for ever."""
+        now = self._clock()
+        if now - self._pruned_at < 60:
+            return
+        self._pruned_at = now
+        for key in [k for k, times in self._failures.items()
+                    if not times or now - times[-1] >= self.window_s]:
+            del self._failures[key]
 
     def _recent(self, key: tuple[str, str]) -> deque[float]:
         now = self._clock()
@@ -164,6 +176,7 @@ class SignInLimiter:
         attempts at most :attr:`max_failures` reach the password check in a window.
         """
         with self._lock:
+            self._prune()
             key = (username.lower(), client)
             failures = self._recent(key)
             if len(failures) >= self.max_failures:
