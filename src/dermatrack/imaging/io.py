@@ -209,7 +209,7 @@ def _decode_pillow(data: bytes, name: str, max_pixels: int,
         load_truncated = ImageFile.LOAD_TRUNCATED_IMAGES
         ImageFile.LOAD_TRUNCATED_IMAGES = False
         try:
-            image = Image.open(io.BytesIO(data))
+            image: Image.Image = Image.open(io.BytesIO(data))
             _check_pixels(name, image.width, image.height, max_pixels)
             if size_out is not None:
                 size_out.extend((image.width, image.height))
