@@ -100,7 +100,13 @@ def test_intake_screening_stores_nothing_and_finds_the_contraindication(web):
 
 def test_reception_sees_demographics_and_schedules_without_clinical_data(web):
     client = web.client("reception")
-    created = client.post("/api/patients", json=NEW_PATIENT)
+    # Clinical facts (skin type, concerns) are a clinician's: refused whole, nothing stored.
+    refused = client.post("/api/patients", json=NEW_PATIENT)
+    assert refused.status_code == 403
+    assert "fitzpatrick" in refused.json()["detail"] and "concerns" in refused.json()["detail"]
+    assert client.get("/api/patients").json() == []
+    demographics = {key: NEW_PATIENT[key] for key in ("age", "sex", "identity")}
+    created = client.post("/api/patients", json=demographics)
     assert created.status_code == 201
     body = created.json()
     assert body["identity"]["name"] == "Ada Lovelace"

@@ -44,7 +44,8 @@ def test_pages_need_a_session_and_sign_in_returns_to_the_page(web):
 def test_each_role_sees_its_own_navigation_and_is_kept_out_of_the_rest(web):
     expectations = {
         "clinician": ({"Patients", "New patient", "Cohort", "Knowledge base"}, []),
-        "reception": ({"Patients", "Knowledge base"}, ["/patients/new", "/cohort",
+        "reception": ({"Patients", "Register patient", "Knowledge base"},
+                      ["/patients/new", "/cohort",
                                                        "/admin/audit"]),
         "researcher": ({"Cohort", "Knowledge base"}, ["/patients", "/patients/new",
                                                       "/admin/users"]),

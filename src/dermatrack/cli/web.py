@@ -66,14 +66,26 @@ def register(app: typer.Typer) -> None:
                                  help="Address to listen on (0.0.0.0: every interface)."),
         port: int = typer.Option(8000, "--port", min=1, max=65535, help="TCP port."),
         secure_cookies: bool = typer.Option(
-            False, "--secure-cookies", help="Mark cookies Secure (when served over HTTPS, "
-                                            "e.g. behind a TLS proxy)."),
+            False, "--secure-cookies", help="Mark cookies Secure and name them __Host-... "
+                                            "(when served over HTTPS, e.g. behind a TLS "
+                                            "proxy)."),
+        forwarded_allow_ips: str | None = typer.Option(
+            None, "--forwarded-allow-ips",
+            help="Behind a reverse proxy: comma-separated addresses of the proxies whose "
+                 "X-Forwarded-For/-Proto headers are believed (e.g. 127.0.0.1). Off by "
+                 "default: the client's address is the TCP peer's, so a client cannot forge "
+                 "the address the sign-in limit and the audit trail use."),
         workers: int = typer.Option(
             1, "--workers", min=1, max=64,
             help="Worker processes (PostgreSQL only: SQLite allows one writer process)."),
     ) -> None:
         """Run the clinic web app (pages at /, API at /api, schema at /api/openapi.json,
-        liveness at /healthz, readiness at /readyz)."""
+        liveness at /healthz, readiness at /readyz).
+
+        Plain HTTP is for 127.0.0.1. To serve a network, put a TLS reverse proxy in front,
+        pass --secure-cookies, and name the proxy with --forwarded-allow-ips so that the
+        audit trail and the sign-in limit see the real client address.
+        """
         import os
 
         import uvicorn
@@ -92,10 +104,17 @@ def register(app: typer.Typer) -> None:
             err_console.print("[yellow]No user accounts yet: add one with "
                               f"`dermatrack user add NAME --role admin --data {settings.data_dir}`"
                               "[/]")
+        if host not in ("127.0.0.1", "localhost", "::1") and not secure_cookies:
+            err_console.print("[yellow]Serving plain HTTP beyond this machine: put a TLS "
+                              "proxy in front and pass --secure-cookies (docs/security.md)[/]")
         err_console.print(f"dermatrack serving {settings.data_dir} at http://{host}:{port}/"
                           + (f" with {workers} workers" if workers > 1 else ""))
+        # uvicorn believes X-Forwarded-For from 127.0.0.1 unless told otherwise: here only
+        # from the proxies named, and from nobody by default.
+        proxies = (forwarded_allow_ips or "").strip()
+        proxy_options = {"proxy_headers": bool(proxies), "forwarded_allow_ips": proxies or None}
         if workers == 1:
-            uvicorn.run(web_app, host=host, port=port, log_level="info")
+            uvicorn.run(web_app, host=host, port=port, log_level="info", **proxy_options)
             return
         web_app.state.store.close()
         # Each worker process builds its own app (and connection pool) from the
@@ -104,7 +123,7 @@ def register(app: typer.Typer) -> None:
                            DATABASE_URL_ENV: settings.database_url,
                            SECURE_COOKIES_ENV: "1" if secure_cookies else ""})
         uvicorn.run("dermatrack.web.app:app_from_environment", factory=True, workers=workers,
-                    host=host, port=port, log_level="info")
+                    host=host, port=port, log_level="info", **proxy_options)
 
     @user_app.command("add")
     def user_add(

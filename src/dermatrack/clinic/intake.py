@@ -282,6 +282,47 @@ def plausibility_warnings(sex: str | None, conditions: Iterable[Any],
     return out
 
 
+@dataclass(frozen=True)
+class Demographics:
+    """What reception registers of a new patient: age (or date of birth) and sex."""
+
+    age: int
+    date_of_birth: dt.date | None
+    sex: str | None
+
+
+DEMOGRAPHIC_KEYS = ("age", "date_of_birth", "sex")
+"""The keys of ``PATIENT.json`` that are demographics, not clinical facts."""
+
+
+def parse_demographics(data: Any, *, on: dt.date | None = None) -> Demographics:
+    """Check the demographic part of a ``PATIENT.json`` mapping (no other key allowed).
+
+    The same rules as :func:`parse_patient` for ``age``, ``date_of_birth`` and ``sex``;
+    the clinical facts (skin type, concerns, history) are left to a clinician.
+
+    Raises
+    ------
+    InputError
+        Naming the first offending value, or a key that is not demographic.
+    """
+    on = on or dt.date.today()
+    if not isinstance(data, Mapping):
+        raise InputError(f"expected a JSON object for the patient, got {_kind(data)}",
+                         field="patient")
+    for key in data:
+        if key not in DEMOGRAPHIC_KEYS:
+            raise InputError(f"{key!r} is not a demographic field; expected some of "
+                             f"{', '.join(DEMOGRAPHIC_KEYS)}", field=str(key))
+    date_of_birth = _optional_date(data.get("date_of_birth"), "date_of_birth", on)
+    age = _age(data.get("age"), date_of_birth, on)
+    sex = data.get("sex")
+    if sex is not None and sex not in SEXES:
+        raise InputError(f"unknown sex {sex!r}; expected one of {', '.join(SEXES)}",
+                         field="sex")
+    return Demographics(age=age, date_of_birth=date_of_birth, sex=sex)
+
+
 def load_patient_json(text: str, *, source: str = "PATIENT.json", on: dt.date | None = None,
                       vocabulary: Any = None,
                       ignore_keys: Collection[str] = ()) -> PatientProfile:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 import re
+import struct
 from pathlib import Path
 from typing import Any
 
@@ -180,9 +181,32 @@ def _checked(z: Any, dx: float, dy: float, kind: str, metadata: dict[str, Any],
     return HeightMap(z_um=heights, dx_um=dx, dy_um=dy, source_format=kind, metadata=metadata)
 
 
+MAX_X3P_UNPACKED_BYTES = MAX_POINTS * 8 + 64 * 1024 * 1024
+"""Largest total unpacked size of an X3P container (its points as float64, plus room for
+the XML and checksums)."""
+
+
+def _check_x3p_container(file: Path) -> None:
+    """An X3P file is a ZIP archive: refuse one that would unpack to more than
+    :data:`MAX_X3P_UNPACKED_BYTES` (a small file may unpack to gigabytes) before reading."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(file) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        raise InputError(f"{file.name} is not a readable X3P file (not a ZIP container: "
+                         f"{exc})", field="file") from exc
+    if unpacked > MAX_X3P_UNPACKED_BYTES:
+        raise InputError(f"{file.name} would unpack to {unpacked:,} bytes, more than the "
+                         f"{MAX_X3P_UNPACKED_BYTES:,} allowed (refused before reading)",
+                         field="file")
+
+
 def _read_x3p(file: Path, **_: Any) -> tuple[Any, float, float, dict[str, Any]]:
     import x3pio
 
+    _check_x3p_container(file)
     try:
         document = x3pio.read(file)
     except (x3pio.X3pError, ValueError, OSError, KeyError) as exc:
@@ -322,6 +346,11 @@ def _read_tiff(file: Path, *, z_unit: str | None = None, z_scale: float | None =
     try:
         with tifffile.TiffFile(file) as tif:
             page = tif.pages.first
+            declared = tuple(int(n) for n in page.shape)
+            if len(declared) == 3 and declared[-1] in (3, 4):
+                raise InputError(f"{file.name} is a colour image, not a height map (one "
+                                 "channel is needed)", field="shape")
+            _check_declared_shape(file.name, declared)
             array = page.asarray()
             description = page.tags.get("ImageDescription")
             description_text = str(description.value) if description is not None else ""
@@ -331,7 +360,10 @@ def _read_tiff(file: Path, *, z_unit: str | None = None, z_scale: float | None =
             res_unit = tags.get("ResolutionUnit")
             resolution = (x_res.value if x_res else None, y_res.value if y_res else None,
                           int(res_unit.value) if res_unit else None)
-    except (tifffile.TiffFileError, ValueError, OSError, IndexError) as exc:
+    except InputError:
+        raise
+    except (tifffile.TiffFileError, ValueError, OSError, IndexError, KeyError, TypeError,
+            struct.error, RuntimeError, NotImplementedError) as exc:  # damaged files
         raise InputError(f"{file.name} is not a readable TIFF file: {exc}", field="file") from exc
     if array.ndim == 3 and array.shape[-1] in (3, 4):
         raise InputError(f"{file.name} is a colour image, not a height map (one channel is "
@@ -385,8 +417,51 @@ def _spacing_from_resolution(x_res: Any, y_res: Any,
     return length / px, length / py
 
 
+def _check_declared_shape(name: str, shape: tuple[int, ...]) -> None:
+    """Refuse a declared shape before any data is read: not 2-D, or more than
+    :data:`MAX_POINTS` points (a small file may declare a huge array)."""
+    if len(shape) != 2:
+        raise InputError(f"{name}: a height map must be a 2-D grid, the file declares "
+                         f"{len(shape)}-D shape {tuple(shape)}", field="shape")
+    points = int(shape[0]) * int(shape[1])
+    if points > MAX_POINTS:
+        raise InputError(f"{name}: the file declares {shape[0]} x {shape[1]} = {points:,} "
+                         f"points, more than the {MAX_POINTS:,} allowed (refused before "
+                         "reading)", field="shape")
+
+
+def _check_npy_header(file: Path) -> None:
+    """Read a ``.npy`` header (NEP 1 format, versions 1-3) and check the declared dtype
+    and shape, and that the file holds that much data, before loading anything."""
+    from numpy.lib import format as npy_format
+
+    try:
+        with file.open("rb") as stream:
+            major, _minor = npy_format.read_magic(stream)
+            if major == 1:
+                shape, fortran, dtype = npy_format.read_array_header_1_0(stream)
+            elif major in (2, 3):
+                shape, fortran, dtype = npy_format.read_array_header_2_0(stream)
+            else:
+                raise ValueError(f"unsupported .npy version {major}")
+            offset = stream.tell()
+    except (ValueError, OSError, EOFError, SyntaxError, TypeError) as exc:
+        raise InputError(f"{file.name} is not a readable .npy array: {exc}",
+                         field="file") from exc
+    if dtype.hasobject or dtype.kind not in "biuf":
+        raise InputError(f"{file.name}: heights must be a numeric array, the file declares "
+                         f"{dtype}", field="z")
+    _check_declared_shape(file.name, tuple(shape))
+    needed = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    if file.stat().st_size - offset < needed:
+        raise InputError(f"{file.name}: the header declares {shape[0]} x {shape[1]} "
+                         f"{dtype} values ({needed:,} bytes) but the file holds "
+                         f"{file.stat().st_size - offset:,}: it is truncated", field="file")
+
+
 def _read_npy(file: Path, *, z_unit: str | None = None,
               **_: Any) -> tuple[Any, None, None, dict[str, Any]]:
+    _check_npy_header(file)
     try:
         array = np.load(file, allow_pickle=False)
     except (ValueError, OSError, EOFError) as exc:

@@ -56,6 +56,9 @@ class LoadedImage:
         True when an EXIF orientation other than 1 was applied.
     source_name:
         File name (without directories).
+    reduced_from:
+        ``(width, height)`` of the file when it was decoded reduced (``reduce_to_pixels``),
+        else None.
     """
 
     rgb: np.ndarray
@@ -66,6 +69,7 @@ class LoadedImage:
     icc_converted: bool
     orientation_applied: bool
     source_name: str
+    reduced_from: tuple[int, int] | None = None
 
 
 def _sniff(head: bytes) -> str | None:
@@ -178,7 +182,18 @@ def _to_rgb_channels(array: np.ndarray, name: str) -> np.ndarray:
     raise InputError(f"{name}: unsupported pixel layout {array.shape}", field="image")
 
 
-def _decode_pillow(data: bytes, name: str, max_pixels: int
+def _reduced_size(width: int, height: int, reduce_to_pixels: int | None
+                  ) -> tuple[int, int] | None:
+    """The largest size of the same aspect within ``reduce_to_pixels``, or None when the
+    image already fits."""
+    if reduce_to_pixels is None or width * height <= reduce_to_pixels:
+        return None
+    scale = (reduce_to_pixels / (width * height)) ** 0.5
+    return max(1, int(width * scale)), max(1, int(height * scale))
+
+
+def _decode_pillow(data: bytes, name: str, max_pixels: int,
+                   reduce_to_pixels: int | None = None, size_out: list[int] | None = None
                    ) -> tuple[np.ndarray, int, int, bytes | None]:
     """JPEG and 8-bit PNG through Pillow; 16-bit PNG through OpenCV (Pillow would reduce
     it to 8 bits). Returns the array (uint8/uint16), bits, orientation and ICC bytes."""
@@ -195,15 +210,27 @@ def _decode_pillow(data: bytes, name: str, max_pixels: int
         load_truncated = ImageFile.LOAD_TRUNCATED_IMAGES
         ImageFile.LOAD_TRUNCATED_IMAGES = False
         try:
-            image = Image.open(io.BytesIO(data))
+            image: Image.Image = Image.open(io.BytesIO(data))
             _check_pixels(name, image.width, image.height, max_pixels)
+            if size_out is not None:
+                size_out.extend((image.width, image.height))
             orientation = int(image.getexif().get(_ORIENTATION_TAG, 1) or 1)
             icc = image.info.get("icc_profile") or None
             sixteen_bit = image.format == "PNG" and len(data) > 24 and data[24] == 16
             if sixteen_bit:
                 array = _decode_png16(data, name)
                 return array, 16, orientation, icc
+            target = _reduced_size(image.width, image.height, reduce_to_pixels)
+            if target is not None and image.format == "JPEG":
+                # JPEG decodes at 1/2, 1/4 or 1/8 scale directly (DCT scaling): the full
+                # image never exists in memory.
+                image.draft("RGB", target)
             image.load()
+            if target is not None and image.mode in ("RGB", "L", "RGBA", "LA") and (
+                    image.width > target[0] or image.height > target[1]):
+                # Reduced inside Pillow (BOX: area averaging) so the full-size pixels are
+                # freed before any array copy of them is made.
+                image = image.resize(target, Image.Resampling.BOX)
         except Image.DecompressionBombError as exc:
             # Pillow's guard fires at twice its limit, while reading the header.
             raise InputError(
@@ -278,7 +305,18 @@ def _decode_tiff(data: bytes, name: str, max_pixels: int
     return array, bits, orientation, icc
 
 
-def read_image(path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> LoadedImage:
+def _reduce(array: np.ndarray, target: tuple[int, int]) -> np.ndarray:
+    """Area-averaged downscaling of an ``(H, W[, C])`` uint8/uint16 array to ``target``
+    ``(width, height)`` (OpenCV ``INTER_AREA``)."""
+    import cv2
+
+    if array.shape[1] <= target[0] and array.shape[0] <= target[1]:
+        return array
+    return cv2.resize(np.ascontiguousarray(array), target, interpolation=cv2.INTER_AREA)
+
+
+def read_image(path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS,
+               reduce_to_pixels: int | None = None) -> LoadedImage:
     """Read a JPEG, PNG or TIFF photograph, or a DICOM VL Photographic Image, as float32
     sRGB (DICOM: :mod:`dermatrack.interop.dicom.photo`, which refuses any other SOP class).
 
@@ -288,6 +326,12 @@ def read_image(path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Loa
         File to read.
     max_pixels:
         Largest accepted width x height, checked from the header before decoding.
+    reduce_to_pixels:
+        When given and the image has more pixels, it is scaled down (area averaging, same
+        aspect) to at most this many before it is turned into float32, so the memory of
+        the result and of any analysis of it is bounded by this figure rather than by the
+        file; JPEGs are decoded at reduced scale directly. ``reduced_from`` then holds the
+        file's own size (scale lengths in pixels by ``width / reduced_from[0]``).
 
     Returns
     -------
@@ -315,10 +359,15 @@ def read_image(path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Loa
 
     if is_dicom(data):
         pixels, _ = decode_dicom(data, name, max_pixels)
+        full = (int(pixels.shape[1]), int(pixels.shape[0]))
+        target = _reduced_size(full[0], full[1], reduce_to_pixels)
+        if target is not None:
+            pixels = _reduce(pixels, target)
         rgb = np.ascontiguousarray(pixels.astype(np.float32) / np.float32(255))
         return LoadedImage(rgb=rgb, width=int(rgb.shape[1]), height=int(rgb.shape[0]),
                            sha256=hashlib.sha256(data).hexdigest(), bits_per_sample=8,
-                           icc_converted=False, orientation_applied=False, source_name=name)
+                           icc_converted=False, orientation_applied=False, source_name=name,
+                           reduced_from=full if target is not None else None)
     kind = _sniff(data[:8])
     if kind is None:
         raise InputError(f"{name}: not a JPEG, PNG or TIFF image nor a DICOM photograph (the "
@@ -328,8 +377,20 @@ def read_image(path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Loa
     if kind == "TIFF":
         array, bits, orientation, icc = _decode_tiff(data, name, max_pixels)
     else:
-        array, bits, orientation, icc = _decode_pillow(data, name, max_pixels)
-    array = _to_rgb_channels(np.asarray(array), name)
+        header_size: list[int] = []
+        array, bits, orientation, icc = _decode_pillow(data, name, max_pixels,
+                                                       reduce_to_pixels, header_size)
+    array = np.asarray(array)
+    reduced_from = None
+    if array.ndim >= 2:
+        width, height = int(array.shape[1]), int(array.shape[0])
+        if kind != "TIFF" and len(header_size) == 2:
+            width, height = header_size  # a JPEG may have been decoded at reduced scale
+        target = _reduced_size(width, height, reduce_to_pixels)
+        if target is not None:
+            array = _reduce(array, target)
+            reduced_from = (width, height)
+    array = _to_rgb_channels(array, name)
     if bits == 8 and array.dtype != np.uint8:
         array = array.astype(np.uint8)
 
@@ -347,7 +408,7 @@ def read_image(path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Loa
     return LoadedImage(rgb=rgb, width=int(rgb.shape[1]), height=int(rgb.shape[0]),
                        sha256=hashlib.sha256(data).hexdigest(), bits_per_sample=bits,
                        icc_converted=icc_converted, orientation_applied=oriented,
-                       source_name=name)
+                       source_name=name, reduced_from=reduced_from)
 
 
 def _is_srgb_profile_safe(profile_bytes: bytes) -> bool:

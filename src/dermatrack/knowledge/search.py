@@ -46,7 +46,9 @@ _TOKENIZER = "porter unicode61 remove_diacritics 2"
 SNIPPET_TOKENS = 16
 """Tokens of context shown around the matches in a hit's snippet."""
 
-_TERM = re.compile(r"\w+", re.UNICODE)
+# The words of a query as FTS5's unicode61 tokenizer splits them: letters and digits only,
+# so an underscore or any other punctuation separates words (``acne_scars`` is two words).
+_TERM = re.compile(r"[^\W_]+", re.UNICODE)
 # Control characters mark matches inside snippets, then become brackets: document text
 # may hold brackets of its own, never these.
 _OPEN, _CLOSE = "\x02", "\x03"
@@ -193,6 +195,8 @@ class SearchIndex:
         by_rowid = {row[0]: row[1:] for row in rows}
         hits = []
         for rowid in ranked:
+            if rowid not in by_rowid:  # ranked on a stem the MATCH did not find: no snippet
+                continue
             kind, code, title, body_snippet, title_snippet = by_rowid[rowid]
             snippet = body_snippet if _OPEN in body_snippet else title_snippet
             snippet = " ".join(snippet.split()).replace(_OPEN, "[").replace(_CLOSE, "]")

@@ -28,7 +28,7 @@ from dermatrack.store.models import AuditEvent, Base, SoftDelete, utc_now
 ACTOR_KEY = "actor"
 """Key of ``Session.info`` holding the actor of the transaction."""
 
-ACTIONS = ("insert", "update", "soft_delete", "restore", "read")
+ACTIONS = ("insert", "update", "soft_delete", "restore", "read", "signin_failed")
 
 
 class AuditError(DermatrackError):
@@ -129,6 +129,22 @@ def install(session_class: type[Session]) -> None:
 
 LIST_READ_ID = "list"
 """``entity_id`` of the one audit row of a list page; the ids shown are in ``changes``."""
+
+
+def record_signin_failure(session: Session, *, username: str) -> None:
+    """Record a sign-in refused for a wrong username or password (``signin_failed``).
+
+    The row names the account tried (``account``/``username``, cut to the column's 40
+    characters); the actor is the transaction's, ``anonymous@address``. Successful
+    sign-ins and sign-outs are the inserts and updates of ``web_session``.
+    """
+    actor = session.info.get(ACTOR_KEY)
+    if not actor:
+        raise AuditError("recording a failed sign-in needs an actor")
+    session.add(AuditEvent(at=utc_now(), actor=actor[:120], action="signin_failed",
+                           entity="account", entity_id=username[:40],
+                           changes={"reason": "wrong username or password"}))
+    session.flush()
 
 
 def record_read(session: Session, *, entity: str, entity_id: str,

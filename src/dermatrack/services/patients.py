@@ -50,6 +50,17 @@ TIMEPOINT_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
 _STORE_KEYS = ("identity", "consents")
 
+CLINICAL_KEYS = ("fitzpatrick", "concerns", "conditions", "medications", "allergies")
+"""Fields of a new patient that are clinical facts (screening and planning rely on them):
+only a role with the clinical right may record them. The rest (identity, age or date of
+birth, sex, consents) are the demographics that reception registers."""
+
+
+def clinical_keys_given(data: PatientIn | dict[str, Any]) -> list[str]:
+    """The :data:`CLINICAL_KEYS` that ``data`` gives a value (an empty list is no value)."""
+    values = data.model_dump() if isinstance(data, BaseModel) else dict(data or {})
+    return [key for key in CLINICAL_KEYS if values.get(key) not in (None, [], "", {})]
+
 
 # --- inputs ------------------------------------------------------------------------------
 
@@ -234,6 +245,21 @@ def _unused_patient_id(session: Session) -> str:
 
 # --- services ----------------------------------------------------------------------------
 
+class _NoClinicalFacts:
+    """A new patient's profile with demographics only (no skin type, concerns, history)."""
+
+    fitzpatrick = None
+    concerns: tuple = ()
+    conditions: tuple = ()
+    medications: tuple = ()
+    allergies: tuple = ()
+
+    def __init__(self, demographics):
+        self.age = demographics.age
+        self.date_of_birth = demographics.date_of_birth
+        self.sex = demographics.sex
+
+
 def add_patient(store: Store, data: PatientIn | dict[str, Any], *, actor: str,
                 today: dt.date | None = None) -> PatientOut:
     """Register a patient; return the stored record (with the identity given, if any).
@@ -250,11 +276,18 @@ def add_patient(store: Store, data: PatientIn | dict[str, Any], *, actor: str,
     InputError
         Naming the first offending field; nothing is stored then.
     """
-    from dermatrack.clinic.intake import parse_patient
+    from dermatrack.clinic.intake import Demographics, parse_demographics, parse_patient
 
     patient_in = validate_input(PatientIn, data)
     today = today or dt.date.today()
-    profile = parse_patient(patient_in.clinical(), on=today)
+    profile: Any
+    if clinical_keys_given(patient_in):
+        profile = parse_patient(patient_in.clinical(), on=today)
+    else:
+        # Registered by reception: demographics only; a clinician adds the clinical facts
+        # (the skin type first: screening needs it).
+        demographics: Demographics = parse_demographics(patient_in.clinical(), on=today)
+        profile = _NoClinicalFacts(demographics)
     for i, consent in enumerate(patient_in.consents):
         if consent.withdrawn_at is not None and consent.withdrawn_at < consent.signed_at:
             raise InputError("withdrawn before it was signed",
@@ -329,6 +362,7 @@ def list_patients(store: Store, *, search: str | None = None, actor: str,
                  .options(contains_eager(Patient.identity)))
         text = (search or "").strip()
         if text:
+            # The typed text is matched literally: % and _ are not wildcards.
             query = query.where(or_(Patient.id.istartswith(text, autoescape=True),
                                     PatientIdentity.name.icontains(text, autoescape=True),
                                     PatientIdentity.email.icontains(text, autoescape=True),

@@ -165,7 +165,7 @@ def import_photo(store: Store, *, patient_id: str, visit_id: str | None, path: s
                  actor: str, analyze: bool = True, mm_per_px: float | None = None,
                  analysis: PhotoAnalysis | None = None, use_face: bool = True,
                  stored_format: StoredFormat = "png", region: str | None = None,
-                 view: str | None = None) -> PhotoOut:
+                 view: str | None = None, reduce_to_pixels: int | None = None) -> PhotoOut:
     """Store a photograph of a patient (at a visit) and its metrics (module docstring).
 
     Parameters
@@ -192,6 +192,10 @@ def import_photo(store: Store, *, patient_id: str, visit_id: str | None, path: s
         ``left_oblique``, ...), when known. A DICOM photograph gives its own region,
         view, pixel spacing, capture time and (when dermatrack wrote it) visit; values
         given here take precedence.
+    reduce_to_pixels:
+        Decode, store and analyse a larger photograph scaled down to at most this many
+        pixels (:func:`dermatrack.imaging.io.read_image`), which bounds the memory one
+        import needs; ``mm_per_px`` is scaled to match. None: at full resolution.
 
     Raises
     ------
@@ -213,7 +217,7 @@ def import_photo(store: Store, *, patient_id: str, visit_id: str | None, path: s
         if visit_id is not None:
             get_visit(session, visit_id, patient_id)
 
-    loaded = read_image(path)
+    loaded = read_image(path, reduce_to_pixels=reduce_to_pixels)
     dicom = _dicom_metadata(path)
     taken_at = None
     if dicom is not None:
@@ -224,6 +228,9 @@ def import_photo(store: Store, *, patient_id: str, visit_id: str | None, path: s
         if mm_per_px is None:
             mm_per_px = dicom.mm_per_px
     region = _check_region_view(region, view)
+    if loaded.reduced_from is not None and mm_per_px is not None:
+        full_pixels = loaded.reduced_from[0] * loaded.reduced_from[1]
+        mm_per_px = mm_per_px * math.sqrt(full_pixels / (loaded.width * loaded.height))
     result: dict[str, Any] | None = None
     if analysis is not None:
         if analysis.source_sha256 != loaded.sha256:

@@ -36,3 +36,28 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
+
+
+class WebSession(Base):
+    """A signed-in page session, kept on the server so that it can be ended.
+
+    The browser's cookie holds a random token; the table holds its SHA-256 only (a copy of
+    the database does not hand out live sessions). A session ends at sign-out
+    (``ended_reason = 'signout'``), when idle longer than the app's idle timeout, or at its
+    absolute expiry. Inserting a row (sign-in) and ending it (sign-out) are audited by the
+    service layer's automatic trail; the ``last_seen_at`` touches are not. Created by
+    Alembic revision ``0012``.
+    """
+
+    __tablename__ = "web_session"
+    __audit_redact__ = ("token_hash",)
+
+    id: Mapped[str] = mapped_column(String(16), primary_key=True, default=lambda: new_id("S"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    username: Mapped[str] = mapped_column(String(64), index=True)
+    client: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
+    expires_at: Mapped[dt.datetime]
+    ended_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    ended_reason: Mapped[str | None] = mapped_column(String(20), default=None)

@@ -2,7 +2,9 @@
 
 ``create_app(settings)`` builds the FastAPI application for one data directory (its
 database and file store). Pages live under ``/``, the API under ``/api`` with its OpenAPI
-schema at ``/api/openapi.json`` (no bundled Swagger UI: it loads its scripts from a CDN,
+schema at ``/api/openapi.json``, public on purpose: it describes routes and
+shapes, never data, every answer of which still needs a token (docs/security.md); no
+bundled Swagger UI: it loads its scripts from a CDN,
 which an offline clinic network cannot reach and the content policy forbids). Both call the
 services of :mod:`dermatrack.services`; no route opens a database session itself.
 
@@ -16,10 +18,11 @@ from __future__ import annotations
 
 import contextlib
 import html
+import threading
 from pathlib import Path
 from typing import Literal
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -32,12 +35,30 @@ from dermatrack import __version__
 from dermatrack.config import Settings
 from dermatrack.errors import ConflictError, InputError, NotFoundError
 from dermatrack.web.deps import PageForbidden, SignInRequired
-from dermatrack.web.security import Signer, SignInLimiter, load_or_create_secret
+from dermatrack.web.security import (
+    CSRF_COOKIE,
+    SESSION_COOKIE,
+    SESSION_IDLE_S,
+    Signer,
+    SignInLimiter,
+    cookie_name,
+    load_or_create_secret,
+)
 
 WEB_DIR = Path(__file__).resolve().parent
 
 MAX_UPLOAD_BYTES = 25 * 1024 * 1024
 """Largest accepted photo upload (a 24-megapixel JPEG is 8-15 MB)."""
+
+ANALYSIS_MAX_PIXELS = 12_000_000
+"""Photos uploaded with more pixels are stored and analysed scaled down to this many: one
+12-megapixel analysis, libraries and models loaded included, adds about 1.1 GB to the
+server (docs/security.md). The header is checked against the 100-megapixel limit before
+anything is decoded."""
+
+MAX_CONCURRENT_ANALYSES = 1
+"""Photo analyses run one at a time per server process; further uploads wait their turn,
+so memory stays that of one analysis however many arrive together."""
 
 _SECURITY_HEADERS = {
     # Only our own scripts, styles and images; no framing (clickjacking).
@@ -96,6 +117,28 @@ class Unavailable(BaseModel):
     detail: str
 
 
+def _health_router(store) -> APIRouter:
+    """``/healthz`` (the process is alive) and ``/readyz`` (its database answers): public,
+    for load balancers and orchestrators."""
+    router = APIRouter(tags=["health"])
+
+    @router.get("/healthz", response_model=Health)
+    def healthz() -> Health:
+        """The process is alive (says nothing of the database)."""
+        return Health(status="alive")
+
+    @router.get("/readyz", response_model=Health,
+                responses={503: {"model": Unavailable,
+                                 "description": "The database cannot be reached"}})
+    def readyz() -> Health:
+        """The app can serve requests: its database answers."""
+        with store.engine.connect() as connection:
+            connection.exec_driver_sql("SELECT 1")
+        return Health(status="ready")
+
+    return router
+
+
 def database_unavailable(request: Request, error: Exception) -> Response:
     """503 with ``Retry-After`` naming the cause, as a page or as JSON."""
     cause = str(getattr(error, "orig", None) or error).strip().splitlines()[0][:200]
@@ -109,6 +152,14 @@ def database_unavailable(request: Request, error: Exception) -> Response:
                 f"</p><p><a href=\"{html.escape(request.url.path)}\">Try again</a></p></html>")
         return HTMLResponse(body, status_code=503, headers=headers)
     return JSONResponse({"detail": message}, status_code=503, headers=headers)
+
+
+def allowed_methods(app: FastAPI, request: Request) -> str:
+    """The ``Allow`` header of a 405: the methods of every route on this path (Starlette
+    names only the first route's, and GET and POST of one path are two routes)."""
+    from dermatrack.web.routes import methods_of
+
+    return ", ".join(sorted(methods_of(app, request.url.path)))
 
 
 def modality_name(code: str) -> str:
@@ -170,7 +221,12 @@ def create_app(settings: Settings, *, secret_key: str | None = None,
     app.state.signer = Signer(app.state.secret)
     app.state.limiter = SignInLimiter()
     app.state.secure_cookies = secure_cookies
+    app.state.session_cookie = cookie_name(SESSION_COOKIE, secure_cookies)
+    app.state.csrf_cookie = cookie_name(CSRF_COOKIE, secure_cookies)
+    app.state.session_idle_s = SESSION_IDLE_S
     app.state.max_upload_bytes = MAX_UPLOAD_BYTES
+    app.state.analysis_max_pixels = ANALYSIS_MAX_PIXELS
+    app.state.analysis_slots = threading.BoundedSemaphore(MAX_CONCURRENT_ANALYSES)
     app.state.templates = Jinja2Templates(directory=str(WEB_DIR / "templates"))
     app.state.templates.env.globals["version"] = __version__
     app.state.templates.env.globals["modality_name"] = modality_name
@@ -181,8 +237,13 @@ def create_app(settings: Settings, *, secret_key: str | None = None,
     api.include(app)
     pages.include(app)
     from dermatrack.web import fhir as fhir_api  # read-only FHIR R4 API (issue 17)
+    from dermatrack.web import routes
 
     app.include_router(fhir_api.router)
+    routes.register(app, fhir_api.router)
+    health = _health_router(opened)
+    app.include_router(health)
+    routes.register(app, health)
 
     @app.exception_handler(exc.OperationalError)
     @app.exception_handler(exc.InterfaceError)
@@ -192,20 +253,6 @@ def create_app(settings: Settings, *, secret_key: str | None = None,
         # no pooled connection came free in time: the request can be repeated. The pool's
         # pre-ping replaces dead connections once the server is back.
         return database_unavailable(request, error)
-
-    @app.get("/healthz", tags=["health"], response_model=Health)
-    def healthz() -> Health:
-        """The process is alive (says nothing of the database)."""
-        return Health(status="alive")
-
-    @app.get("/readyz", tags=["health"], response_model=Health,
-             responses={503: {"model": Unavailable,
-                              "description": "The database cannot be reached"}})
-    def readyz() -> Health:
-        """The app can serve requests: its database answers."""
-        with opened.engine.connect() as connection:
-            connection.exec_driver_sql("SELECT 1")
-        return Health(status="ready")
 
     @app.exception_handler(ConflictError)
     async def _conflict(request: Request, error: ConflictError):
@@ -244,7 +291,10 @@ def create_app(settings: Settings, *, secret_key: str | None = None,
     async def _http_error(request: Request, error: HTTPException):
         if _wants_html(request) and error.status_code in (403, 404, 413, 415):
             return pages.error_page(request, error.status_code, str(error.detail))
+        headers = dict(getattr(error, "headers", None) or {})
+        if error.status_code == 405:
+            headers["Allow"] = allowed_methods(app, request)
         return JSONResponse({"detail": error.detail}, status_code=error.status_code,
-                            headers=getattr(error, "headers", None))
+                            headers=headers or None)
 
     return app

@@ -19,7 +19,7 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordBearer
 
 from dermatrack.services.common import Store
-from dermatrack.web.security import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE, csrf_matches
+from dermatrack.web.security import CSRF_HEADER, csrf_matches
 
 _ALL = frozenset({"clinician", "reception", "researcher", "admin"})
 
@@ -78,6 +78,10 @@ class PageForbidden(Exception):
 
 
 def client_address(request: Request) -> str:
+    """The peer's address as the server saw it. ``X-Forwarded-For`` is believed only from
+    the proxies named by ``dermatrack serve --forwarded-allow-ips`` (uvicorn rewrites the
+    peer address then); by default nobody's, so a client cannot forge its address into
+    the sign-in limit or the audit trail."""
     return request.client.host if request.client else "unknown"
 
 
@@ -97,10 +101,30 @@ def _principal(request: Request, username: str | None, via: str) -> Principal | 
                      client=client_address(request), via=via)
 
 
+def session_cookie_value(request: Request) -> str | None:
+    return request.cookies.get(request.app.state.session_cookie)
+
+
+def csrf_cookie_value(request: Request) -> str | None:
+    return request.cookies.get(request.app.state.csrf_cookie)
+
+
 def session_principal(request: Request) -> Principal | None:
-    """The user of a valid session cookie, or None."""
-    session = request.app.state.signer.read_session(request.cookies.get(SESSION_COOKIE))
-    return _principal(request, session and session.username, "session")
+    """The user of a live server-side session (valid signed cookie, not ended, not idle
+    too long, not expired), or None."""
+    from dermatrack.services import web_sessions
+
+    if hasattr(request.state, "session_principal"):  # looked up once per request
+        return request.state.session_principal
+    principal = None
+    cookie = request.app.state.signer.read_session(session_cookie_value(request))
+    if cookie is not None:
+        live = web_sessions.active_session(get_store(request), cookie.session_id,
+                                           idle_s=request.app.state.session_idle_s)
+        if live is not None and live.username == cookie.username:
+            principal = _principal(request, live.username, "session")
+    request.state.session_principal = principal
+    return principal
 
 
 def api_user(request: Request, token: str | None = Depends(_bearer)) -> Principal:
@@ -114,7 +138,7 @@ def api_user(request: Request, token: str | None = Depends(_bearer)) -> Principa
     else:
         principal = session_principal(request)
         if principal is not None and request.method in UNSAFE_METHODS and not csrf_matches(
-                request.cookies.get(CSRF_COOKIE), request.headers.get(CSRF_HEADER)):
+                csrf_cookie_value(request), request.headers.get(CSRF_HEADER)):
             raise HTTPException(status.HTTP_403_FORBIDDEN, "missing or wrong CSRF token")
     if principal is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "not signed in",
@@ -133,6 +157,7 @@ def _holding(permission: str, user, refuse):
             raise refuse(principal)
         return principal
 
+    dependency.permission = permission  # type: ignore[attr-defined]  (the access matrix)
     return dependency
 
 

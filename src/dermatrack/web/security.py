@@ -1,20 +1,29 @@
 """Sessions, bearer tokens, CSRF tokens and sign-in rate limiting for the web app.
 
-* Page sessions are a cookie holding the username and a random session id, signed with
-  itsdangerous (HMAC-SHA256 over a key derived from the app's secret) and timestamped, so
-  the server keeps no session table and a cookie older than :data:`SESSION_MAX_AGE_S` is
-  refused. The cookie is ``HttpOnly`` (scripts cannot read it), ``SameSite=Lax`` (other
-  sites' forms do not carry it) and ``Secure`` when the app is served over HTTPS.
+* Page sessions live on the server (:mod:`dermatrack.services.web_sessions`, table
+  ``web_session``): the cookie holds the username and a random session token, signed with
+  itsdangerous (HMAC-SHA256 over a key derived from the app's secret) and timestamped; the
+  server keeps the token's hash, so signing out ends the session for good, a session
+  unused for :data:`SESSION_IDLE_S` ends, and none outlives :data:`SESSION_MAX_AGE_S`.
+  The cookie is ``HttpOnly`` (scripts cannot read it), ``SameSite=Lax`` (other sites'
+  forms do not carry it) and ``Secure`` when the app is served over HTTPS.
 * API bearer tokens (``POST /api/token``, the OAuth2 password flow) are signed and
   timestamped the same way under another salt, and expire after
   :data:`TOKEN_MAX_AGE_S`. They are not stored: deactivating the account (checked on
   every request) or changing the secret revokes them.
 * CSRF: every form carries a token equal to a random value in a separate ``SameSite=Strict``
   cookie (the double-submit pattern of the OWASP CSRF cheat sheet); a new value is drawn at
-  each sign-in. Scripts send it in the ``X-CSRF-Token`` header.
+  each sign-in. Scripts send it in the ``X-CSRF-Token`` header. Served over HTTPS
+  (``secure_cookies``) both cookies carry the ``__Host-`` prefix, which browsers accept only
+  from the host itself over HTTPS, with ``Path=/`` and no ``Domain``: a sibling subdomain
+  cannot plant a CSRF value (RFC 6265bis section 4.1.3.2). Over plain HTTP a browser
+  refuses ``__Host-`` cookies, so the plain names are used; plain HTTP is meant for
+  loopback only (see docs/security.md).
 * Failed sign-ins are counted per username and client address; after
   :data:`MAX_FAILED_SIGNINS` failures within :data:`SIGNIN_WINDOW_S` that pair is refused
-  until the window has passed (OWASP Authentication cheat sheet, "account lockout").
+  until the window has passed (OWASP Authentication cheat sheet, "account lockout"). Each
+  attempt is counted *before* the (slow) password check, atomically, and forgiven only
+  when the password was right, so parallel guesses cannot slip past the count.
 """
 
 from __future__ import annotations
@@ -33,10 +42,15 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 SESSION_COOKIE = "dermatrack_session"
 CSRF_COOKIE = "dermatrack_csrf"
+HOST_PREFIX = "__Host-"
+"""Cookie name prefix used over HTTPS (RFC 6265bis): host-only, Secure, Path=/."""
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
 SESSION_MAX_AGE_S = 12 * 3600
-"""A page session lasts one working day."""
+"""A page session lasts at most one working day."""
+SESSION_IDLE_S = 30 * 60
+"""A page session unused for this long ends (OWASP Session Management cheat sheet:
+15-30 minutes for applications handling sensitive data)."""
 TOKEN_MAX_AGE_S = 8 * 3600
 """An API token lasts a shift."""
 MAX_FAILED_SIGNINS = 5
@@ -73,8 +87,8 @@ class Signer:
         self._tokens = URLSafeTimedSerializer(secret, salt="dermatrack-api-token",
                                               signer_kwargs=options)
 
-    def session_cookie(self, username: str) -> str:
-        return self._sessions.dumps({"u": username, "s": secrets.token_urlsafe(16)})
+    def session_cookie(self, username: str, session_token: str) -> str:
+        return self._sessions.dumps({"u": username, "s": session_token})
 
     def read_session(self, cookie: str | None) -> SessionData | None:
         """The session in a cookie, or None when missing, forged or expired."""
@@ -103,6 +117,11 @@ def _loads(serializer: URLSafeTimedSerializer, value: str | None, max_age: int) 
         return None
 
 
+def cookie_name(base: str, secure: bool) -> str:
+    """The cookie's name: ``__Host-`` prefixed when the cookies are Secure (HTTPS)."""
+    return f"{HOST_PREFIX}{base}" if secure else base
+
+
 def new_csrf_token() -> str:
     return secrets.token_urlsafe(32)
 
@@ -128,6 +147,18 @@ class SignInLimiter:
         self._clock = clock
         self._failures: dict[tuple[str, str], deque[float]] = defaultdict(deque)
         self._lock = threading.Lock()
+        self._pruned_at = clock()
+
+    def _prune(self) -> None:
+        """Forget pairs whose failures have all left the window (at most once a minute),
+        so that guesses under ever new usernames cannot grow the table for ever."""
+        now = self._clock()
+        if now - self._pruned_at < 60:
+            return
+        self._pruned_at = now
+        for key in [k for k, times in self._failures.items()
+                    if not times or now - times[-1] >= self.window_s]:
+            del self._failures[key]
 
     def _recent(self, key: tuple[str, str]) -> deque[float]:
         now = self._clock()
@@ -135,6 +166,23 @@ class SignInLimiter:
         while failures and now - failures[0] >= self.window_s:
             failures.popleft()
         return failures
+
+    def attempt(self, username: str, client: str) -> int:
+        """Count a sign-in attempt, before its password is checked.
+
+        Returns 0 when the attempt may go on (it is now counted as a failure until
+        :meth:`succeeded` forgives it), else the seconds to wait (nothing counted). The
+        check and the count are one step under the lock, so of any number of parallel
+        attempts at most :attr:`max_failures` reach the password check in a window.
+        """
+        with self._lock:
+            self._prune()
+            key = (username.lower(), client)
+            failures = self._recent(key)
+            if len(failures) >= self.max_failures:
+                return max(1, int(failures[0] + self.window_s - self._clock()) + 1)
+            failures.append(self._clock())
+            return 0
 
     def retry_after(self, username: str, client: str) -> int:
         """Seconds until this pair may try again (0: it may now)."""

@@ -7,13 +7,12 @@ without their values.
 
 from __future__ import annotations
 
-import datetime as dt
-
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from dermatrack.services.audit import ACTIONS, AuditEntry
 from dermatrack.web.deps import Principal, get_store, require
 from dermatrack.web.paging import PAGE_HEADERS, PageQuery, paged
+from dermatrack.web.params import IsoDate
 
 router = APIRouter(tags=["audit"])
 
@@ -28,7 +27,7 @@ def audit_log(request: Request, response: Response,
               entity_id: str | None = Query(None, max_length=40,
                                             description="A row id; list pages that showed "
                                                         "it are included"),
-              since: dt.date | None = Query(None), until: dt.date | None = Query(None),
+              since: IsoDate | None = Query(None), until: IsoDate | None = Query(None),
               page: PageQuery = Depends(),
               store=Depends(get_store), _: Principal = Depends(require("audit"))):
     """The audit trail, newest first, a page at a time."""

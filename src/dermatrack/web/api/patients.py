@@ -3,13 +3,18 @@
 A clinician gets the whole record; reception gets the demographic part only
 (:class:`PatientDemographics`: identity, age, sex, consents), never concerns, history or
 skin type. Researchers use the de-identified cohort (``/api/cohort``) instead.
+
+Registration is split like the records: reception registers identity and demographics;
+the clinical facts (:data:`~dermatrack.services.patients.CLINICAL_KEYS`: skin type,
+concerns, conditions, medications, allergies) need the clinical right, and a request by
+reception that holds any of them is refused whole (403 naming them), nothing stored.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 
 from dermatrack.services import patients
 from dermatrack.services.common import Record
@@ -86,8 +91,20 @@ def add_patient(body: PatientIn, store=Depends(get_store),
     """Register a patient (``PATIENT.json`` plus ``identity`` and ``consents``).
 
     Every field is checked before anything is stored; a bad value is a 422 naming it.
+    Skin type, concerns, conditions, medications and allergies need the clinical right
+    (403 for reception, naming them).
     """
+    check_may_register(principal, body)
     return shown_to(principal, patients.add_patient(store, body, actor=principal.actor))
+
+
+def check_may_register(principal: Principal, data) -> None:
+    """403 when ``principal`` may not record the clinical facts ``data`` holds."""
+    given = patients.clinical_keys_given(data)
+    if given and not principal.can("clinical"):
+        raise HTTPException(status.HTTP_403_FORBIDDEN,
+                            f"the {principal.role} role may not record clinical facts "
+                            f"({', '.join(given)}); a clinician adds them")
 
 
 @router.get("/patients/{patient_id}", response_model=PatientOut | PatientDemographics)

@@ -59,16 +59,23 @@ def photo_metrics(store, patient_id: str, photo: PhotoOut) -> list[ObservationOu
             if o.source_sha256 == photo.sha256]
 
 
-def store_upload(store, principal: Principal, patient_id: str, visit_id: str | None,
+def store_upload(app, store, principal: Principal, patient_id: str, visit_id: str | None,
                  data: bytes, suffix: str) -> PhotoOut:
-    """Import uploaded bytes through the photo service (which needs a file)."""
+    """Import uploaded bytes through the photo service (which needs a file).
+
+    One analysis at a time (``app.state.analysis_slots``), on the photo scaled down to at
+    most ``app.state.analysis_max_pixels``: the memory of an upload is bounded whatever
+    the file declares.
+    """
     from dermatrack.services import photos
 
-    with tempfile.TemporaryDirectory(prefix="dermatrack-upload-") as folder:
+    with app.state.analysis_slots, tempfile.TemporaryDirectory(
+            prefix="dermatrack-upload-") as folder:
         path = Path(folder) / f"upload{suffix}"
         path.write_bytes(data)
         return photos.import_photo(store, patient_id=patient_id, visit_id=visit_id or None,
-                                   path=path, actor=principal.actor)
+                                   path=path, actor=principal.actor,
+                                   reduce_to_pixels=app.state.analysis_max_pixels)
 
 
 @router.get("/patients/{patient_id}/photos", response_model=list[PhotoOut],
@@ -85,7 +92,9 @@ def list_photos(request: Request, response: Response, patient_id: str,
 
 
 @router.post("/patients/{patient_id}/photos", response_model=PhotoUploadOut,
-             status_code=status.HTTP_201_CREATED)
+             status_code=status.HTTP_201_CREATED, responses={
+                 413: {"description": "The file is larger than the upload limit"},
+                 415: {"description": "The declared type is not JPEG, PNG or TIFF"}})
 async def upload_photo(request: Request, patient_id: str,
                        image: UploadFile = File(..., description="JPEG, PNG, TIFF or "
                                                 "DICOM VL Photographic Image"),
@@ -104,8 +113,8 @@ async def upload_photo(request: Request, patient_id: str,
                             f"{image.filename}: {declared or 'no type'} is not a JPEG, PNG "
                             "or TIFF image nor a DICOM photograph (application/dicom)")
     data = await read_limited(image, request.app.state.max_upload_bytes)
-    photo = await run_in_threadpool(store_upload, store, principal, patient_id, visit_id,
-                                    data, ACCEPTED_TYPES[declared])
+    photo = await run_in_threadpool(store_upload, request.app, store, principal, patient_id,
+                                    visit_id, data, ACCEPTED_TYPES[declared])
     metrics = await run_in_threadpool(photo_metrics, store, patient_id, photo)
     return PhotoUploadOut(photo=photo, metrics=metrics)
 

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Body, Depends, Query
 from pydantic import BaseModel
 
 from dermatrack.web.deps import Principal, get_store, read_patient, require
+from dermatrack.web.params import IsoDate
 
 router = APIRouter(tags=["screening"])
 
@@ -56,7 +57,7 @@ def screen_record(patient_json: dict[str, Any], on: dt.date) -> ScreeningOut:
 
 @router.get("/patients/{patient_id}/screening", response_model=ScreeningOut)
 def screen_patient(patient_id: str,
-                   on: dt.date | None = Query(None, description="Default: today"),
+                   on: IsoDate | None = Query(None, description="Default: today"),
                    store=Depends(get_store),
                    principal: Principal = Depends(require("clinical"))):
     """Verdicts for every modality, with the rules that fired and their sources."""
@@ -68,7 +69,7 @@ def screen_patient(patient_id: str,
 @router.post("/screening", response_model=ScreeningOut)
 def screen_intake(patient: dict[str, Any] = Body(..., examples=[{
                       "age": 34, "fitzpatrick": "IV", "conditions": ["pregnancy"]}]),
-                  on: dt.date | None = Query(None, description="Default: today"),
+                  on: IsoDate | None = Query(None, description="Default: today"),
                   _: Principal = Depends(require("clinical"))):
     """Screen an intake form's data without storing it."""
     return screen_record(patient, on or dt.date.today())

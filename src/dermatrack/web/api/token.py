@@ -33,21 +33,29 @@ def check_credentials(request: Request, username: str, password: str):
 
     limiter = request.app.state.limiter
     client = client_address(request)
-    wait = limiter.retry_after(username, client)
+    # Counted before the slow password check: parallel guesses cannot outrun the count.
+    wait = limiter.attempt(username, client)
     if wait:
         raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS,
                             f"too many failed sign-ins; try again in {wait} s",
                             headers={"Retry-After": str(wait)})
-    user = accounts.authenticate(get_store(request), username, password)
+    store = get_store(request)
+    user = accounts.authenticate(store, username, password)
     if user is None:
-        limiter.failed(username, client)
+        from dermatrack.services.audit import record_signin_failure
+
+        with store.transaction(f"anonymous@{client}") as session:
+            record_signin_failure(session, username=username)
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong username or password",
                             headers={"WWW-Authenticate": "Bearer"})
     limiter.succeeded(username, client)
     return user
 
 
-@router.post("/token", response_model=TokenOut)
+@router.post("/token", response_model=TokenOut, responses={
+    401: {"description": "Wrong username or password"},
+    429: {"description": "Too many failed sign-ins for this username and address; "
+                         "Retry-After gives the seconds to wait"}})
 def issue_token(request: Request,
                 form: OAuth2PasswordRequestForm = Depends()) -> TokenOut:
     """Exchange a username and password for a bearer token."""

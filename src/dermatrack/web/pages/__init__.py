@@ -12,42 +12,45 @@ from typing import Any
 from fastapi import FastAPI, HTTPException, Request, status
 from fastapi.responses import HTMLResponse
 
-from dermatrack.web.deps import Principal, session_principal
-from dermatrack.web.security import (
-    CSRF_COOKIE,
-    CSRF_FIELD,
-    CSRF_HEADER,
-    csrf_matches,
-    new_csrf_token,
-)
+from dermatrack.web.deps import Principal, csrf_cookie_value, session_principal
+from dermatrack.web.security import CSRF_FIELD, CSRF_HEADER, csrf_matches, new_csrf_token
 
-MODULES = ("auth", "patients", "charting", "photos", "reports", "knowledge", "admin")
+MODULES = ("auth", "registration", "patients", "charting", "photos", "reports", "knowledge",
+           "admin")
 
 NAVIGATION = (
-    ("Patients", "/patients", "demographics"),
-    ("New patient", "/patients/new", "clinical"),
-    ("Cohort", "/cohort", "cohort"),
-    ("Knowledge base", "/knowledge", "knowledge"),
-    ("Audit log", "/admin/audit", "audit"),
-    ("Users", "/admin/users", "users"),
+    ("Patients", "/patients", "demographics", None),
+    ("New patient", "/patients/new", "clinical", None),
+    # Reception's intake (identity and demographics); clinicians use the full one above.
+    ("Register patient", "/patients/register", "demographics", "clinical"),
+    ("Cohort", "/cohort", "cohort", None),
+    ("Knowledge base", "/knowledge", "knowledge", None),
+    ("Audit log", "/admin/audit", "audit", None),
+    ("Users", "/admin/users", "users", None),
 )
+"""Menu entries: label, URL, the permission needed, and a permission that hides it."""
 
 
 def include(app: FastAPI) -> None:
     import importlib
 
+    from dermatrack.web import routes
+
     for name in MODULES:
-        app.include_router(importlib.import_module(f"dermatrack.web.pages.{name}").router)
+        router = importlib.import_module(f"dermatrack.web.pages.{name}").router
+        app.include_router(router)
+        routes.register(app, router)
 
 
 def csrf_token(request: Request) -> tuple[str, bool]:
     """The CSRF token of this browser, and whether it is new (to be set as a cookie)."""
-    existing = request.cookies.get(CSRF_COOKIE)
+    existing = csrf_cookie_value(request)
     return (existing, False) if existing else (new_csrf_token(), True)
 
 
 def set_csrf_cookie(request: Request, response, token: str) -> None:
-    response.set_cookie(CSRF_COOKIE, token, httponly=True, samesite="strict",
+    response.set_cookie(request.app.state.csrf_cookie, token, httponly=True,
+                        samesite="strict",
                         secure=request.app.state.secure_cookies, path="/")
 
 
@@ -55,8 +58,9 @@ def render(request: Request, template: str, principal: Principal | None = None, 
            status_code: int = 200, **context: Any) -> HTMLResponse:
     """Render ``template`` with the user, CSRF token and navigation in its context."""
     token, new = csrf_token(request)
-    navigation = [(label, url) for label, url, permission in NAVIGATION
-                  if principal is not None and principal.can(permission)]
+    navigation = [(label, url) for label, url, permission, hidden_by in NAVIGATION
+                  if principal is not None and principal.can(permission)
+                  and not (hidden_by and principal.can(hidden_by))]
     response = request.app.state.templates.TemplateResponse(
         request, template, {"user": principal, "csrf_token": token, "csrf_field": CSRF_FIELD,
                             "navigation": navigation, "path": request.url.path, **context},
@@ -70,7 +74,7 @@ async def checked_form(request: Request):
     """The POSTed form, after checking its CSRF token against the cookie (403 if not)."""
     form = await request.form()
     submitted = form.get(CSRF_FIELD) or request.headers.get(CSRF_HEADER)
-    if not csrf_matches(request.cookies.get(CSRF_COOKIE), submitted):
+    if not csrf_matches(csrf_cookie_value(request), submitted):
         raise HTTPException(status.HTTP_403_FORBIDDEN,
                             "the form's security token is missing or stale; reload the page "
                             "and submit again")
@@ -79,7 +83,7 @@ async def checked_form(request: Request):
 
 def check_csrf_header(request: Request) -> None:
     """For script requests (live previews) that send the token in a header."""
-    if not csrf_matches(request.cookies.get(CSRF_COOKIE), request.headers.get(CSRF_HEADER)):
+    if not csrf_matches(csrf_cookie_value(request), request.headers.get(CSRF_HEADER)):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "missing or wrong CSRF token")
 
 

@@ -7,9 +7,9 @@ from urllib.parse import urlparse
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse
 
-from dermatrack.web.deps import session_principal
+from dermatrack.web.deps import client_address, get_store, session_principal
 from dermatrack.web.pages import checked_form, render, set_csrf_cookie
-from dermatrack.web.security import SESSION_COOKIE, SESSION_MAX_AGE_S, new_csrf_token
+from dermatrack.web.security import SESSION_MAX_AGE_S, new_csrf_token
 
 router = APIRouter(include_in_schema=False)
 
@@ -61,9 +61,15 @@ async def signin(request: Request):
     except HTTPException as error:
         return render(request, "signin.html", status_code=error.status_code,
                       next=target or "", username=username, error=error.detail)
+    from dermatrack.services import web_sessions
+
+    # A server-side session (audited as an insert of web_session): sign-out ends it.
+    token = web_sessions.start_session(get_store(request), user.username,
+                                       client_address(request), lifetime_s=SESSION_MAX_AGE_S)
     response = RedirectResponse(target or HOME[user.role], status_code=303)
     secure = request.app.state.secure_cookies
-    response.set_cookie(SESSION_COOKIE, request.app.state.signer.session_cookie(user.username),
+    response.set_cookie(request.app.state.session_cookie,
+                        request.app.state.signer.session_cookie(user.username, token),
                         max_age=SESSION_MAX_AGE_S, httponly=True, samesite="lax",
                         secure=secure, path="/")
     set_csrf_cookie(request, response, new_csrf_token())  # a fresh token per session
@@ -72,7 +78,17 @@ async def signin(request: Request):
 
 @router.post("/signout")
 async def signout(request: Request):
+    from dermatrack.services import web_sessions
+    from dermatrack.web.deps import session_cookie_value
+
     await checked_form(request)
+    # End the session on the server (audited as an update of web_session), so the cookie
+    # is worthless even if a copy of it survives the browser's deletion.
+    cookie = request.app.state.signer.read_session(session_cookie_value(request))
+    if cookie is not None:
+        web_sessions.end_session(get_store(request), cookie.session_id,
+                                 actor=f"{cookie.username}@{client_address(request)}")
     response = RedirectResponse("/signin", status_code=303)
-    response.delete_cookie(SESSION_COOKIE, path="/")
+    response.delete_cookie(request.app.state.session_cookie, path="/",
+                           secure=request.app.state.secure_cookies, httponly=True)
     return response

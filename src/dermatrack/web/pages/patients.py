@@ -195,8 +195,12 @@ def chart_context(store, principal: Principal, patient_id: str) -> dict[str, Any
         from dermatrack.web.api.screening import screen_record
 
         today = dt.date.today()
+        try:
+            context["screening"], context["screening_incomplete"] = screen_record(
+                record.patient_json(today), today), None
+        except InputError as error:  # registered by reception: no skin type yet
+            context["screening"], context["screening_incomplete"] = None, error
         context.update(
-            screening=screen_record(record.patient_json(today), today),
             sessions=charting.list_sessions(store, patient_id),
             events=charting.list_events(store, patient_id),
             scores=scores.list_scores(store, patient_id),
