@@ -315,7 +315,10 @@ def parse_demographics(data: Any, *, on: dt.date | None = None) -> Demographics:
             raise InputError(f"{key!r} is not a demographic field; expected some of "
                              f"{', '.join(DEMOGRAPHIC_KEYS)}", field=str(key))
     date_of_birth = _optional_date(data.get("date_of_birth"), "date_of_birth", on)
-    age = _age(data.get("age"), date_of_birth, on)
+    disagreements: list[PlausibilityWarning] = []
+    age = _age(data.get("age"), date_of_birth, on, disagreements)
+    if disagreements:  # at the desk, a typo is fixed at once rather than stored
+        raise InputError(disagreements[0].message, field="age")
     sex = data.get("sex")
     if sex is not None and sex not in SEXES:
         raise InputError(f"unknown sex {sex!r}; expected one of {', '.join(SEXES)}",

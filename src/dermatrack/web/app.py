@@ -96,7 +96,7 @@ class _SecurityHeaders(BaseHTTPMiddleware):
 
 
 def _wants_html(request: Request) -> bool:
-    return not request.url.path.startswith("/api/")
+    return not request.url.path.startswith(("/api/", "/fhir/", "/healthz", "/readyz"))
 
 
 def input_error_detail(error: InputError) -> list[dict]:
