@@ -182,6 +182,8 @@ class Consent(SoftDelete, Base):
     version: Mapped[str] = mapped_column(String(40))
     signed_at: Mapped[dt.datetime]
     withdrawn_at: Mapped[dt.datetime | None]
+    # Revision 0016: the modality a treatment consent covers (None: every treatment).
+    scope: Mapped[str | None] = mapped_column(String(80))
 
 
 class Concern(SoftDelete, Base):
@@ -337,6 +339,9 @@ class Observation(SoftDelete, Base):
 
 class Photo(SoftDelete, Base):
     __tablename__ = "photo"
+    __table_args__ = (CheckConstraint(
+        "view IS NULL OR view IN ('front', 'left_45', 'right_45', 'left_90', 'right_90', "
+        "'closeup')", name="view"),)
 
     id: Mapped[str] = mapped_column(String(16), primary_key=True, default=lambda: new_id("PH"))
     patient_id: Mapped[str] = mapped_column(ForeignKey("patient.id"), index=True)
@@ -347,6 +352,8 @@ class Photo(SoftDelete, Base):
     height: Mapped[int] = mapped_column(Integer)
     taken_at: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
+    # Revision 0016: the standard view (front, left_45, ..., closeup), when known.
+    view: Mapped[str | None] = mapped_column(String(20))
 
 
 class AuditEvent(Base):
@@ -373,3 +380,4 @@ CLINICAL_TABLES = tuple(
 """Every model with soft delete (all the clinical tables)."""
 
 from dermatrack.store import accounts as _accounts  # noqa: E402,F401  (web app accounts, issue 7)
+from dermatrack.store import clinic_day as _clinic_day  # noqa: E402,F401  (issue 16)
