@@ -42,3 +42,10 @@ class InputError(DermatrackError):
 
 class NotFoundError(DermatrackError):
     """A record that was asked for by id or code does not exist."""
+
+
+class ConflictError(InputError):
+    """The input is well formed but conflicts with what is stored: a duplicate lot
+    number, a double booking, a signed consent that would be changed, a missing or
+    withdrawn consent. The CLI exits 2 as for any :class:`InputError`; the web layer
+    answers 409."""

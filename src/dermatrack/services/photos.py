@@ -42,6 +42,9 @@ from dermatrack.services.observations import Measurement, add_observations, chec
 from dermatrack.store.models import Observation, Photo
 
 PHOTO_KIND = "photo"
+PHOTO_VIEWS = ("front", "left_45", "right_45", "left_90", "right_90", "closeup")
+"""Standard views of a visit's photographs (issue 16): the patient's left or right side
+turned 45 or 90 degrees towards the camera, and close-ups."""
 """Observation kind of the photo metrics."""
 
 StoredFormat = Literal["png", "jpeg"]
@@ -91,6 +94,7 @@ class PhotoOut(Record):
     height: int
     taken_at: dt.datetime | None
     created_at: dt.datetime
+    view: str | None = None
     observations: int = 0
     mm_per_px: float | None = None
     scale_source: str | None = None
@@ -187,7 +191,7 @@ def _encode(rgb: np.ndarray, stored_format: StoredFormat) -> tuple[bytes, str]:
 def import_photo(store: Store, *, patient_id: str, visit_id: str | None, path: str | Path,
                  actor: str, analyze: bool = True, mm_per_px: float | None = None,
                  analysis: PhotoAnalysis | None = None, use_face: bool = True,
-                 stored_format: StoredFormat = "png") -> PhotoOut:
+                 stored_format: StoredFormat = "png", view: str | None = None) -> PhotoOut:
     """Store a photograph of a patient (at a visit) and its metrics (module docstring).
 
     Parameters
@@ -209,6 +213,8 @@ def import_photo(store: Store, *, patient_id: str, visit_id: str | None, path: s
         Look for a face and report per facial region (False: a close-up, one region).
     stored_format:
         ``png`` (lossless, default) or ``jpeg`` (quality 95, for bulk imports).
+    view:
+        The standard view (:data:`PHOTO_VIEWS`: ``front``, ``left_45``, ...), when known.
 
     Raises
     ------
@@ -225,10 +231,16 @@ def import_photo(store: Store, *, patient_id: str, visit_id: str | None, path: s
     if stored_format not in ("png", "jpeg"):
         raise InputError(f"stored format must be png or jpeg, got {stored_format!r}",
                          field="stored_format")
+    from dermatrack.services import consent
+
+    if view is not None and view not in PHOTO_VIEWS:
+        raise InputError(f"unknown view {view!r}; expected one of {', '.join(PHOTO_VIEWS)}",
+                         field="view")
     with store.reading() as session:  # fail fast, before the slow analysis
         get_patient(session, patient_id)
         if visit_id is not None:
             get_visit(session, visit_id, patient_id)
+        consent.require(session, patient_id, "photo")
 
     loaded = read_image(path)
     result: dict[str, Any] | None = None
@@ -254,9 +266,10 @@ def import_photo(store: Store, *, patient_id: str, visit_id: str | None, path: s
         get_patient(session, patient_id)
         if visit_id is not None:
             get_visit(session, visit_id, patient_id)
+        consent.require(session, patient_id, "photo")
         photo = Photo(patient_id=patient_id, visit_id=visit_id, sha256=digest,
                       stored_path=relative.as_posix(), width=loaded.width,
-                      height=loaded.height, taken_at=None)
+                      height=loaded.height, taken_at=None, view=view)
         session.add(photo)
         session.flush()
         stored = add_observations(
