@@ -25,7 +25,7 @@ from starlette.middleware.base import BaseHTTPMiddleware
 
 from dermatrack import __version__
 from dermatrack.config import Settings
-from dermatrack.errors import InputError, NotFoundError
+from dermatrack.errors import ConflictError, InputError, NotFoundError
 from dermatrack.web.deps import PageForbidden, SignInRequired
 from dermatrack.web.security import Signer, SignInLimiter, load_or_create_secret
 
@@ -141,6 +141,12 @@ def create_app(settings: Settings, *, secret_key: str | None = None,
         if _wants_html(request):
             return pages.error_page(request, 422, str(error))
         return JSONResponse({"detail": input_error_detail(error)}, status_code=422)
+
+    @app.exception_handler(ConflictError)
+    async def _conflict(request: Request, error: ConflictError):
+        if _wants_html(request):
+            return pages.error_page(request, 409, str(error))
+        return JSONResponse({"detail": input_error_detail(error)}, status_code=409)
 
     @app.exception_handler(NotFoundError)
     async def _not_found(request: Request, error: NotFoundError):

@@ -5,7 +5,9 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 MODULES = ("token", "users", "patients", "visits", "screening", "planning", "sessions",
-           "events", "scores", "measurements", "photos", "reports", "knowledge", "audit")
+           "events", "scores", "measurements", "photos", "reports", "knowledge", "audit",
+           # issue 16: the clinic's day
+           "appointments", "consent", "products", "treatment_maps", "capture")
 
 
 def include(app: FastAPI) -> None:

@@ -21,11 +21,17 @@ from dermatrack.web.security import (
     new_csrf_token,
 )
 
-MODULES = ("auth", "patients", "charting", "photos", "reports", "knowledge", "admin")
+MODULES = ("auth", "patients", "charting", "photos", "reports", "knowledge", "admin",
+           # issue 16: the clinic's day
+           "appointments", "consent", "products", "treatment_maps", "capture")
 
 NAVIGATION = (
     ("Patients", "/patients", "demographics"),
     ("New patient", "/patients/new", "clinical"),
+    ("Day", "/appointments", "scheduling"),
+    ("Recalls", "/recalls", "scheduling"),
+    ("Products", "/products", "clinical"),
+    ("Consent forms", "/consent/templates", "consent_templates"),
     ("Cohort", "/cohort", "cohort"),
     ("Knowledge base", "/knowledge", "knowledge"),
     ("Audit log", "/admin/audit", "audit"),
@@ -87,7 +93,7 @@ def error_page(request: Request, status_code: int, message: str,
                principal: Principal | None = None) -> HTMLResponse:
     if principal is None:
         principal = session_principal(request)
-    titles = {403: "Not allowed", 404: "Not found", 413: "File too large",
+    titles = {403: "Not allowed", 404: "Not found", 409: "Refused", 413: "File too large",
               415: "Unsupported file type", 422: "Cannot do that"}
     return render(request, "error.html", principal, status_code=status_code,
                   title=titles.get(status_code, "Error"), message=message)
