@@ -115,7 +115,7 @@ def appointment_list(
     if not rows:
         console.print("no appointments")
     for row in rows:
-        console.print(_appointment_line(row), markup=False)
+        console.print(_appointment_line(row), markup=False, soft_wrap=True)
 
 
 @appointment_app.command("update")
@@ -146,7 +146,7 @@ def appointment_update(
     if as_json:
         emit_json(saved.model_dump(mode="json"))
     else:
-        console.print(_appointment_line(saved), markup=False)
+        console.print(_appointment_line(saved), markup=False, soft_wrap=True)
 
 
 @appointment_app.command("book-plan")
@@ -175,7 +175,7 @@ def appointment_book_plan(
         return
     console.print(f"booked {len(rows)} appointments")
     for row in rows:
-        console.print(_appointment_line(row), markup=False)
+        console.print(_appointment_line(row), markup=False, soft_wrap=True)
 
 
 # --- recall ------------------------------------------------------------------------------
@@ -202,7 +202,7 @@ def recall_list(
     for r in rows:
         late = f"  {r.days_overdue} days overdue" if r.days_overdue else ""
         console.print(f"{r.due}  {r.patient_id}  {r.patient_name or '':<24} {r.what}{late}",
-                      markup=False)
+                      markup=False, soft_wrap=True)
 
 
 @recall_app.command("lot")
@@ -232,7 +232,7 @@ def recall_lot(
     for r in rows:
         amount = f"{r.amount:g} {r.unit or ''}".strip() if r.amount is not None else ""
         console.print(f"{r.date}  {r.patient_id}  {r.name or '':<24} {r.phone or '':<16} "
-                      f"{r.product} lot {r.lot_number}  {r.session_id}  {amount}", markup=False)
+                      f"{r.product} lot {r.lot_number}  {r.session_id}  {amount}", markup=False, soft_wrap=True)
 
 
 # --- product -----------------------------------------------------------------------------
@@ -295,7 +295,7 @@ def product_list(as_json: bool = json_option()) -> None:
     for p in rows:
         lots = ", ".join(f"{lot.lot_number} ({lot.id}, exp. {lot.expiry})" for lot in p.lots)
         console.print(f"{p.id}  {p.name} · {p.manufacturer} · {p.kind}: {lots or 'no lots'}",
-                      markup=False)
+                      markup=False, soft_wrap=True)
 
 
 # --- consent -----------------------------------------------------------------------------
@@ -351,7 +351,7 @@ def consent_template_list(as_json: bool = json_option()) -> None:
         return
     for t in rows:
         console.print(f"{t.id}  {t.kind:<11} {t.scope:<20} {t.version:<12} "
-                      f"{'in force' if t.active else 'retired ':<8}  {t.title}", markup=False)
+                      f"{'in force' if t.active else 'retired ':<8}  {t.title}", markup=False, soft_wrap=True)
 
 
 @consent_app.command("show")
@@ -369,7 +369,7 @@ def consent_show(consent_id: str = typer.Argument(..., help="C-..."),
                   f"{document.patient_id} · signed {document.signed_at:%Y-%m-%d %H:%M} UTC · "
                   f"witness {document.witness}")
     console.print(f"content sha256 {document.content_sha256} "
-                  f"({'intact' if document.intact else 'DOES NOT MATCH'})", markup=False)
+                  f"({'intact' if document.intact else 'DOES NOT MATCH'})", markup=False, soft_wrap=True)
     if document.withdrawn_at:
         console.print(f"withdrawn {document.withdrawn_at:%Y-%m-%d %H:%M} UTC")
 
