@@ -231,6 +231,8 @@ def list_appointments(store: Store, *, start: dt.date, end: dt.date | None = Non
                       actor: str = "") -> list[AppointmentOut]:
     """Appointments from ``start`` to ``end`` (inclusive; default one day), by time.
 
+    Without ``patient_id`` the range is at most three months (a calendar's view).
+
     With ``with_names`` each carries the patient's name, and the read is audited (so
     ``actor`` is required then).
     """
@@ -239,8 +241,9 @@ def list_appointments(store: Store, *, start: dt.date, end: dt.date | None = Non
     end = end or start
     if end < start:
         raise InputError("the end is before the start", field="end")
-    if (end - start).days > 92:
-        raise InputError("ask for at most three months at a time", field="end")
+    if patient_id is None and (end - start).days > 92:
+        raise InputError("ask for at most three months at a time (or one patient's)",
+                         field="end")
     with store.transaction(actor) if with_names else store.reading() as session:
         query = (select(Appointment).where(Appointment.date >= start, Appointment.date <= end)
                  .order_by(Appointment.date, Appointment.start, Appointment.practitioner))

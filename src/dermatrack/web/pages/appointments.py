@@ -82,7 +82,7 @@ def _patient_context(store, principal: Principal, patient_id: str) -> dict[str, 
     today = dt.date.today()
     return {"record": record,
             "appointments": appointments.list_appointments(
-                store, start=today - dt.timedelta(days=92), end=today + dt.timedelta(days=92),
+                store, start=today - dt.timedelta(days=365), end=today + dt.timedelta(days=730),
                 patient_id=patient_id),
             "plans": plans.list_plans(store, patient_id), "today": today.isoformat(),
             "errors": {}, "form": {"practitioner": principal.username}}

@@ -93,7 +93,7 @@ def sign_page(request: Request, patient_id: str, template_id: str, store=Depends
     if not template.active:
         raise InputError(f"{template.title} version {template.version} is no longer in "
                          "force; sign the current version", field="template_id")
-    return render(request, "consent_sign.html", principal, record=record, template=template)
+    return render(request, "consent_sign.html", principal, record=record, form_template=template)
 
 
 @router.get("/consents/{consent_id}")

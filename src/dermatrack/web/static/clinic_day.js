@@ -143,6 +143,7 @@
           return;
         }
         if (!shape || shape.view !== view || shape.kind !== current) {
+          if (shape && shape.element) shape.element.remove();  // an unfinished shape is dropped
           shape = { view, kind: current, points: [], ...details() };
         }
         shape.points.push(point);
