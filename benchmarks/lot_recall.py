@@ -127,7 +127,8 @@ def main(argv: list[str] | None = None) -> int:
         with open_store(settings) as store:
             started = time.perf_counter()
             lots = _generate(store, args.patients)
-            print(f"generated in {time.perf_counter() - started:.1f} s ({store.engine.url.drivername})")
+            print(f"generated in {time.perf_counter() - started:.1f} s "
+                  f"({store.engine.url.drivername})")
             lot = lots[len(lots) // 2]
             rows = products.recall(store, lot, actor="bench")
             print(f"lot {lot}: {len({r.patient_id for r in rows})} patients, {len(rows)} uses")

@@ -131,14 +131,12 @@ def test_one_version_in_force_and_versions_are_never_rewritten(store, templates)
     assert "replaced" in retired.value.message
 
     # The database itself: one active version per kind and scope, template text frozen.
-    with pytest.raises(exc.IntegrityError):
-        with store.engine.begin() as connection:
-            connection.execute(text("UPDATE consent_template SET active = :t WHERE id = :id"),
-                               {"t": True, "id": first.id})
-    with pytest.raises(exc.IntegrityError):
-        with store.engine.begin() as connection:
-            connection.execute(text("UPDATE consent_template SET body = 'edited' "
-                                    "WHERE id = :id"), {"id": second.id})
+    with pytest.raises(exc.IntegrityError), store.engine.begin() as connection:
+        connection.execute(text("UPDATE consent_template SET active = :t WHERE id = :id"),
+                           {"t": True, "id": first.id})
+    with pytest.raises(exc.IntegrityError), store.engine.begin() as connection:
+        connection.execute(text("UPDATE consent_template SET body = 'edited' "
+                                "WHERE id = :id"), {"id": second.id})
 
 
 def test_the_database_refuses_to_change_a_signed_consent(store, templates):
@@ -151,14 +149,13 @@ def test_the_database_refuses_to_change_a_signed_consent(store, templates):
                       "DELETE FROM consent_signature WHERE consent_id = :id",
                       "UPDATE consent SET version = 'other' WHERE id = :id",
                       "UPDATE consent SET kind = 'treatment' WHERE id = :id"):
-        with pytest.raises(exc.IntegrityError):
-            with store.engine.begin() as connection:
-                connection.execute(text(statement), {"id": signed.consent_id})
+        with pytest.raises(exc.IntegrityError), store.engine.begin() as connection:
+            connection.execute(text(statement), {"id": signed.consent_id})
     consent.withdraw(store, signed.consent_id, actor="reception")
-    with pytest.raises(exc.IntegrityError):  # a withdrawal is recorded once
-        with store.engine.begin() as connection:
-            connection.execute(text("UPDATE consent SET withdrawn_at = NULL WHERE id = :id"),
-                               {"id": signed.consent_id})
+    # a withdrawal is recorded once
+    with pytest.raises(exc.IntegrityError), store.engine.begin() as connection:
+        connection.execute(text("UPDATE consent SET withdrawn_at = NULL WHERE id = :id"),
+                           {"id": signed.consent_id})
     assert consent.get_signed(store, signed.consent_id).intact
 
 
@@ -214,13 +211,13 @@ def test_lots_are_unique_expired_lots_refused_and_a_recall_finds_every_use(store
         products.add_lot(store, {"product_id": filler.id, "lot_number": "HA-2031",
                                  "expiry": "2030-01-01"}, actor="dr.lee")
     assert duplicate.value.field == "lot_number"
-    with pytest.raises(exc.IntegrityError):  # and in the database
-        with store.engine.begin() as connection:
-            connection.execute(text(
-                "INSERT INTO product_lot (id, product_id, lot_number, expiry, created_at) "
-                "VALUES ('LT-DUPLICATE', :p, 'HA-2031', :e, :now)"),
-                {"p": filler.id, "e": dt.date(2030, 1, 1),
-                 "now": dt.datetime.now(dt.UTC)})
+    # and in the database
+    with pytest.raises(exc.IntegrityError), store.engine.begin() as connection:
+        connection.execute(text(
+            "INSERT INTO product_lot (id, product_id, lot_number, expiry, created_at) "
+            "VALUES ('LT-DUPLICATE', :p, 'HA-2031', :e, :now)"),
+            {"p": filler.id, "e": dt.date(2030, 1, 1),
+             "now": dt.datetime.now(dt.UTC)})
 
     with pytest.raises(InputError) as expired:
         charting.add_session(store, _session(patient.id, lots=[{"lot_id": old.id}]),
@@ -231,11 +228,11 @@ def test_lots_are_unique_expired_lots_refused_and_a_recall_finds_every_use(store
     used = charting.add_session(store, _session(patient.id, lots=[
         {"lot_id": fresh.id, "amount": 1.0, "unit": "ml"}]), actor="dr.lee")
     assert [(lot.lot_number, lot.amount) for lot in used.lots] == [("HA-2031", 1.0)]
-    with pytest.raises(exc.IntegrityError):  # the database refuses the expired lot too
-        with store.engine.begin() as connection:
-            connection.execute(text("INSERT INTO session_product (id, session_id, lot_id) "
-                                    "VALUES ('SP-EXPIRED', :s, :l)"),
-                               {"s": used.id, "l": old.id})
+    # the database refuses the expired lot too
+    with pytest.raises(exc.IntegrityError), store.engine.begin() as connection:
+        connection.execute(text("INSERT INTO session_product (id, session_id, lot_id) "
+                                "VALUES ('SP-EXPIRED', :s, :l)"),
+                           {"s": used.id, "l": old.id})
 
     other = _bare_patient(store)
     patients.add_consent(store, {"patient_id": other.id, "kind": "treatment",
@@ -316,10 +313,10 @@ def test_double_booking_is_refused_by_the_service_and_the_database(store, patien
 
     from dermatrack.store.clinic_day import Appointment
 
-    with pytest.raises(exc.IntegrityError):  # the same start, bypassing the service
-        with store.engine.begin() as connection:
-            connection.execute(update(Appointment.__table__).where(
-                Appointment.__table__.c.id == other.id).values(start=dt.time(9, 0)))
+    # the same start, bypassing the service
+    with pytest.raises(exc.IntegrityError), store.engine.begin() as connection:
+        connection.execute(update(Appointment.__table__).where(
+            Appointment.__table__.c.id == other.id).values(start=dt.time(9, 0)))
     listed = appointments.list_appointments(store, start=day, with_names=True,
                                             actor="reception")
     assert [a.id for a in listed] == [first.id, other.id]

@@ -232,7 +232,8 @@ def recall_lot(
     for r in rows:
         amount = f"{r.amount:g} {r.unit or ''}".strip() if r.amount is not None else ""
         console.print(f"{r.date}  {r.patient_id}  {r.name or '':<24} {r.phone or '':<16} "
-                      f"{r.product} lot {r.lot_number}  {r.session_id}  {amount}", markup=False, soft_wrap=True)
+                      f"{r.product} lot {r.lot_number}  {r.session_id}  {amount}",
+                      markup=False, soft_wrap=True)
 
 
 # --- product -----------------------------------------------------------------------------
@@ -351,7 +352,8 @@ def consent_template_list(as_json: bool = json_option()) -> None:
         return
     for t in rows:
         console.print(f"{t.id}  {t.kind:<11} {t.scope:<20} {t.version:<12} "
-                      f"{'in force' if t.active else 'retired ':<8}  {t.title}", markup=False, soft_wrap=True)
+                      f"{'in force' if t.active else 'retired ':<8}  {t.title}",
+                      markup=False, soft_wrap=True)
 
 
 @consent_app.command("show")
@@ -369,7 +371,8 @@ def consent_show(consent_id: str = typer.Argument(..., help="C-..."),
                   f"{document.patient_id} · signed {document.signed_at:%Y-%m-%d %H:%M} UTC · "
                   f"witness {document.witness}")
     console.print(f"content sha256 {document.content_sha256} "
-                  f"({'intact' if document.intact else 'DOES NOT MATCH'})", markup=False, soft_wrap=True)
+                  f"({'intact' if document.intact else 'DOES NOT MATCH'})",
+                      markup=False, soft_wrap=True)
     if document.withdrawn_at:
         console.print(f"withdrawn {document.withdrawn_at:%Y-%m-%d %H:%M} UTC")
 

@@ -140,6 +140,8 @@ def judge(view: str, pose: Pose | None, light: Lighting,
     """
     advice = []
     target = VIEW_YAW_DEG.get(view)
+    target_yaw: float | None
+    target_pitch: float | None
     if reference is not None:
         target_yaw, target_roll, target_pitch = reference.yaw, reference.roll, reference.pitch
     else:
