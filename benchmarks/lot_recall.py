@@ -3,8 +3,8 @@
 The clinic is generated here (``dermatrack demo --patients N`` is not available yet): the
 store is created by its migrations, then 4,000 patients with identities, a catalogue of
 40 products with 5 lots each, and 5 treatment sessions per patient (20,000 sessions),
-each using one or two lots (about 30,000 lot uses, so a lot has about 150 uses by about
-140 patients). Rows are written with bulk Core inserts, which bypass the audit trail: the
+each using one or two lots (about 30,000 lot uses, so a lot has about 150 uses by nearly as
+many patients). Rows are written with bulk Core inserts, which bypass the audit trail: the
 figures concern reading, and the trail of a generated clinic would say nothing.
 
 Measured, each ``--runs`` times (default 5) after one warm-up, median and range:

@@ -351,7 +351,8 @@ def recall_list(store: Store, *, due_by: dt.date, today: dt.date | None = None,
                                         ("booked", "arrived", "done")))))
         booked_sessions = {r.scheduled_session_id for r in live if r.scheduled_session_id}
         booked_timepoints = {(r.patient_id, r.timepoint) for r in live if r.timepoint}
-        visited = set(session.execute(select(Visit.patient_id, Visit.timepoint)).tuples())
+        visited = {(row.patient_id, row.timepoint)
+                   for row in session.execute(select(Visit.patient_id, Visit.timepoint))}
         due: list[RecallOut] = []
         for plan in session.scalars(select(TreatmentPlan).where(
                 TreatmentPlan.status == "active")):
