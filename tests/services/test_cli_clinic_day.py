@@ -7,7 +7,7 @@ import datetime as dt
 
 import pytest
 
-from dermatrack.services import charting, plans
+from dermatrack.services import plans
 
 
 @pytest.fixture
@@ -67,11 +67,13 @@ def test_products_lots_and_the_lot_recall(cli, env, store, patient, tmp_path):
                   "--expiry", "2031-01-31", "--json"))
     again = cli("product", "lot-add", product["id"], "--lot", "TX-77", "--expiry", "2031-01-31")
     assert again.code == 2 and "TX-77 is recorded already" in again.stderr
-    charting.add_session(store, {"patient_id": patient.id, "date": dt.date.today().isoformat(),
-                                 "operator": "dr.lee", "modality": "microneedling",
-                                 "region": "cheeks", "parameters": {"needle_depth": 1.5},
-                                 "lots": [{"lot_id": lot["id"], "amount": 20, "unit": "U"}]},
-                         actor="dr.lee")
+    _ok(cli("session", "add", "--patient", patient.id, "--date", dt.date.today().isoformat(),
+            "--operator", "dr.lee", "--modality", "microneedling", "--region", "cheeks",
+            "--param", "needle_depth=1.5", "--lot", f"{lot['id']}:20:U", "--json"))
+    unknown = cli("session", "add", "--patient", patient.id, "--date", "2026-01-01",
+                  "--operator", "dr.lee", "--modality", "microneedling", "--region", "cheeks",
+                  "--lot", "LT-NOPE")
+    assert unknown.code == 2 and "lots[0].lot_id" in unknown.stderr
     sheet = tmp_path / "recall.csv"
     rows = _ok(cli("recall", "lot", "TX-77", "--csv", str(sheet), "--json"))
     assert [(r["patient_id"], r["amount"], r["unit"]) for r in rows] == [(patient.id, 20, "U")]
