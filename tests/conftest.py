@@ -189,3 +189,25 @@ def store(store_settings):
     opened = open_store(store_settings)
     yield opened
     opened.close()
+
+
+CONSENT_KINDS = ("treatment", "photography", "research")
+
+
+def give_consents(store, patient_id: str, kinds=CONSENT_KINDS, *, actor: str = "test-setup",
+                  signed_at: str = "2025-01-01T09:00:00+00:00") -> list[str]:
+    """Record general consents (on paper, version ``test-1``) of ``kinds`` for a patient:
+    charting needs treatment, photographs photography, cohort inclusion research (issue
+    16). Returns the consent ids."""
+    from dermatrack.services import patients
+
+    return [patients.add_consent(store, {"patient_id": patient_id, "kind": kind,
+                                         "version": "test-1", "signed_at": signed_at},
+                                 actor=actor).id
+            for kind in kinds]
+
+
+@pytest.fixture(scope="session")
+def consented():
+    """``consented(store, patient_id, kinds=...)``: see :func:`give_consents`."""
+    return give_consents

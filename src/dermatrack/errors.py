@@ -52,13 +52,15 @@ class ConflictError(InputError):
     message:
         One line naming the rule and the record that is already there.
     rule:
-        The invariant's name (``visit_timepoint``, ``account_username``, ...), as listed in
-        docs/architecture.md.
+        The invariant's name (``uq_visit_patient_timepoint``, ...), as listed in
+        docs/architecture.md, when the refusal is one of them; other conflicts (a lot
+        recorded twice, a double booking, a missing or withdrawn consent) name the record
+        in the message.
     existing:
         The id of the record already stored, when known.
     """
 
-    def __init__(self, message: str, *, rule: str, field: str | None = None,
+    def __init__(self, message: str, *, rule: str | None = None, field: str | None = None,
                  existing: str | None = None):
         super().__init__(message, field=field)
         self.rule = rule
@@ -67,3 +69,4 @@ class ConflictError(InputError):
 
 class NotFoundError(DermatrackError):
     """A record that was asked for by id or code does not exist."""
+

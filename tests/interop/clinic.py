@@ -124,6 +124,6 @@ def build_clinic(store, tmp: Path) -> Clinic:
 
     with store.transaction(ACTOR) as session:  # region, view and scale as a DICOM gives
         row = session.get(Photo, photo.id)
-        row.region, row.view, row.mm_per_px = "full_face", "frontal", 0.08
+        row.region, row.view, row.mm_per_px = "full_face", "front", 0.08
     clinic.photo_id = photo.id
     return clinic

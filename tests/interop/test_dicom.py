@@ -41,7 +41,7 @@ def check_photograph_file(ds, clinic, store):
     [region] = ds.AnatomicRegionSequence
     assert (region.CodeValue, region.CodingSchemeDesignator) == ("89545001", "SCT")
     [view] = ds.ViewCodeSequence
-    assert (view.CodeValue, view.CodingSchemeDesignator) == ("frontal", "99DERMATRACK")
+    assert (view.CodeValue, view.CodingSchemeDesignator) == ("front", "99DERMATRACK")
     assert [float(v) for v in ds.PixelSpacing] == [0.08, 0.08]
     details = json.loads(ds.private_block(0x0011, "DERMATRACK 1.0")[0x11].value)
     assert details["photo_id"] == clinic.photo_id and details["region"] == "full_face"
@@ -73,7 +73,7 @@ def test_cli_export_then_photo_import_of_the_dicom_file(cli, store, clinic, tmp_
     photo = imported.json()
     # The visit, region, view and scale come from the file.
     assert photo["visit_id"] == clinic.visits["m1"]
-    assert (photo["region"], photo["view"], photo["mm_per_px"]) == ("full_face", "frontal",
+    assert (photo["region"], photo["view"], photo["mm_per_px"]) == ("full_face", "front",
                                                                      0.08)
     assert np.array_equal(stored_pixels(store, photo["id"]), photo_pixels())
     assert len(list_photos(store, clinic.patient_ids[0])) == 2
@@ -177,7 +177,7 @@ def test_pulled_photograph_imports_into_another_clinic(store, clinic, other_stor
     result = pull_dicom(orthanc_url, tmp_path / "y", store=other_store, actor="puller")
     assert result["imported"] == 1
     [photo] = list_photos(other_store, clinic.patient_ids[0])
-    assert (photo.region, photo.view) == ("full_face", "frontal")
+    assert (photo.region, photo.view) == ("full_face", "front")
     assert np.array_equal(stored_pixels(other_store, photo.id), photo_pixels())
 
 
@@ -204,12 +204,12 @@ def test_dataset_metadata_round_trip_without_a_store():
     pixels = photo_pixels(seed=3, shape=(20, 30))
     ds = photo_dataset(pixels, patient_id="P-ABCDEF", photo_id="PH-0000000009",
                        visit_id=None, visit_date=None, timepoint=None, taken_at=taken,
-                       region="periorbital", view="left_oblique", mm_per_px=0.0625,
+                       region="periorbital", view="left_45", mm_per_px=0.0625,
                        calibration={"calibrated": False, "scale_source": "ruler"})
     decoded, meta = decode_dicom(to_bytes(ds), "x.dcm", 10**6)
     assert np.array_equal(decoded, pixels)
     assert meta.taken_at == taken
     assert ds.AnatomicRegionSequence[0].CodingSchemeDesignator == "99DERMATRACK"
-    assert (meta.region, meta.view, meta.mm_per_px) == ("periorbital", "left_oblique", 0.0625)
+    assert (meta.region, meta.view, meta.mm_per_px) == ("periorbital", "left_45", 0.0625)
     assert meta.calibration == {"calibrated": False, "scale_source": "ruler"}
     assert meta.study_uid == study_uid("P-ABCDEF", None) != study_uid("P-ABCDEG", None)

@@ -56,6 +56,11 @@ def build_small_clinic(store, actor: str = "tester") -> SmallClinic:
         patient = patients.add_patient(store, data, actor=actor,
                                        today=dt.date(2026, 1, 1))
         clinic.patient_ids.append(patient.id)
+        for kind in ("treatment", "photography", "research"):  # charting and cohort need them
+            patients.add_consent(store, {"patient_id": patient.id, "kind": kind,
+                                         "version": "test-1",
+                                         "signed_at": "2025-12-01T09:00:00+00:00"},
+                                 actor=actor)
         visits = {}
         for timepoint, day in VISIT_DATES.items():
             visits[timepoint] = patients.add_visit(store, {

@@ -79,6 +79,14 @@ def test_demo_clinic_opens_from_its_directory(demo_run, monkeypatch):
         assert [s.session_id for s in item.sessions] == sessions and sessions
         verdicts = {p.verdict for s in timeline.series if s.kind == "photo" for p in s.points}
         assert verdicts & {"improved", "worsened", "no real change"}
+        # Every demo patient signed the three example forms on the screen (issue 16).
+        from dermatrack.services import consent
+        from dermatrack.services.patients import get_patient_record
+
+        record = get_patient_record(store, patient, actor="tester")
+        assert sorted(c.kind for c in record.consents) == ["photography", "research",
+                                                           "treatment"]
+        assert all(consent.get_signed(store, c.id).intact for c in record.consents)
 
 
 def test_demo_reports_link_every_patient(demo_run):

@@ -31,11 +31,12 @@ def _phantom_jpeg_with_metadata(path):
 
 
 @pytest.fixture
-def photo_patient(store):
+def photo_patient(store, consented):
     from dermatrack.services import patients
 
     patient = patients.add_patient(store, {"age": 40, "fitzpatrick": "II", "sex": "female"},
                                    actor="tester")
+    consented(store, patient.id, ["photography"])
     visit = patients.add_visit(store, {"patient_id": patient.id, "timepoint": "baseline",
                                        "date": "2026-03-01"}, actor="tester")
     return patient.id, visit.id

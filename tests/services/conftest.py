@@ -8,10 +8,13 @@ from .records import patient_data
 
 
 @pytest.fixture
-def patient(store):
+def patient(store, consented):
+    """A registered patient with treatment, photography and research consents on file."""
     from dermatrack.services import patients
 
-    return patients.add_patient(store, patient_data(), actor="dr.lee")
+    registered = patients.add_patient(store, patient_data(), actor="dr.lee")
+    consented(store, registered.id, actor="dr.lee")
+    return registered
 
 
 @pytest.fixture

@@ -29,8 +29,12 @@ def _ok(result):
 
 @pytest.fixture
 def patient_id(cli, env, tmp_path):
-    return _ok(cli("patient", "add", _write(tmp_path, "patient.json", patient_data()),
-                   "--json", "--actor", "dr.lee"))["id"]
+    added = _ok(cli("patient", "add", _write(tmp_path, "patient.json", patient_data()),
+                    "--json", "--actor", "dr.lee"))["id"]
+    # Charting needs a treatment consent on file (issue 16).
+    _ok(cli("patient", "consent", added, "--kind", "treatment", "--version", "2026-1",
+            "--json"))
+    return added
 
 
 @pytest.fixture
@@ -73,7 +77,8 @@ def test_consent_and_withdrawal(cli, env, patient_id):
     withdrawn = _ok(cli("patient", "withdraw-consent", consent["id"], "--json"))
     assert withdrawn["withdrawn_at"] is not None
     shown = _ok(cli("patient", "show", patient_id, "--json"))
-    assert [c["id"] for c in shown["consents"]] == [consent["id"]]
+    assert [c["id"] for c in shown["consents"] if c["kind"] == "photography"] \
+        == [consent["id"]]
 
 
 def test_visit_session_event_score(cli, env, patient_id, session_id, tmp_path):

@@ -75,7 +75,9 @@ def test_a_done_session_is_linked_to_its_scheduled_one(store, patient):
     assert [u.changes for u in updates] == [{"session_id": [None, treated.id]}]
 
 
-def test_consent_given_then_withdrawn(store, patient):
+def test_consent_given_then_withdrawn(store):
+    # A patient with no consent yet (the ``patient`` fixture has all three on file).
+    patient = patients.add_patient(store, patient_data(), actor="dr.lee")
     signed = dt.datetime(2026, 9, 1, 9, 0, tzinfo=dt.UTC)
     consent = patients.add_consent(store, {"patient_id": patient.id, "kind": "photography",
                                            "version": "2026-1", "signed_at": signed},

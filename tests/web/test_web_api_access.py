@@ -49,6 +49,26 @@ ROUTES = [
     ("get", "/api/knowledge/modalities", "knowledge"),
     ("get", "/api/knowledge/modalities/{code}", "knowledge"),
     ("get", "/api/audit", "audit"),
+    # issue 16: the clinic's day
+    ("post", "/api/appointments", "scheduling"),
+    ("get", "/api/appointments", "scheduling"),
+    ("patch", "/api/appointments/{appointment_id}", "scheduling"),
+    ("post", "/api/plans/{plan_id}/book", "scheduling"),
+    ("get", "/api/recalls", "scheduling"),
+    ("get", "/api/consent-templates", "demographics"),
+    ("post", "/api/consent-templates", "consent_templates"),
+    ("post", "/api/consent-templates/{template_id}/activate", "consent_templates"),
+    ("post", P + "/consents/sign", "demographics"),
+    ("get", "/api/consents/{consent_id}", "demographics"),
+    ("get", "/api/consents/{consent_id}/signature.png", "demographics"),
+    ("post", "/api/consents/{consent_id}/withdraw", "demographics"),
+    ("get", "/api/products", "clinical"),
+    ("post", "/api/products", "clinical"),
+    ("post", "/api/products/{product_id}/lots", "clinical"),
+    ("get", "/api/recalls/lot/{lot_number}", "clinical"),
+    ("post", "/api/sessions/{session_id}/marks", "clinical"),
+    ("get", P + "/marks", "clinical"),
+    ("post", P + "/capture/check", "photos"),
 ]
 
 
@@ -56,7 +76,11 @@ def _url(path: str, patient_id: str) -> str:
     return (path.replace("{patient_id}", patient_id).replace("{photo_id}", "PH-0000000000")
             .replace("{baseline_id}", "PH-0000000000").replace("{followup_id}", "PH-0000000001")
             .replace("{layer}", "change").replace("{username}", "nobody")
-            .replace("{code}", "microneedling")) + ("?q=laser" if "search" in path else "")
+            .replace("{code}", "microneedling").replace("{appointment_id}", "AP-0000000000")
+            .replace("{plan_id}", "TP-0000000000").replace("{template_id}", "CT-0000000000")
+            .replace("{consent_id}", "C-0000000000").replace("{product_id}", "PR-0000000000")
+            .replace("{lot_number}", "LOT-1").replace("{session_id}", "S-0000000000")
+            ) + ("?q=laser" if "search" in path else "")
 
 
 def test_the_table_lists_every_api_route(web):

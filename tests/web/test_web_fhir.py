@@ -160,6 +160,6 @@ def test_web_upload_accepts_dicom_photographs_and_refuses_other_dicom(clinic_web
     done = client.post(url, files={"image": ("photo.dcm", data, "")})
     assert done.status_code == 201, done.text
     photo = done.json()["photo"]
-    assert (photo["region"], photo["view"], photo["visit_id"]) == ("full_face", "frontal",
+    assert (photo["region"], photo["view"], photo["visit_id"]) == ("full_face", "front",
                                                                    clinic.visits["m1"])
     assert np.array_equal(stored_pixels(web.store, photo["id"]), photo_pixels())

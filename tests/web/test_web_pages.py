@@ -43,13 +43,16 @@ def test_pages_need_a_session_and_sign_in_returns_to_the_page(web):
 
 def test_each_role_sees_its_own_navigation_and_is_kept_out_of_the_rest(web):
     expectations = {
-        "clinician": ({"Patients", "New patient", "Cohort", "Knowledge base"}, []),
-        "reception": ({"Patients", "Register patient", "Knowledge base"},
-                      ["/patients/new", "/cohort",
-                                                       "/admin/audit"]),
+        "clinician": ({"Patients", "New patient", "Day", "Recalls", "Products",
+                       "Consent forms", "Cohort", "Knowledge base"}, []),
+        "reception": ({"Patients", "Register patient", "Day", "Recalls", "Knowledge base"},
+                      ["/patients/new", "/cohort", "/admin/audit", "/products",
+                       "/recalls/lot?lot=X", "/consent/templates"]),
         "researcher": ({"Cohort", "Knowledge base"}, ["/patients", "/patients/new",
-                                                      "/admin/users"]),
-        "admin": ({"Audit log", "Users", "Knowledge base"}, ["/patients", "/cohort"]),
+                                                      "/admin/users", "/appointments",
+                                                      "/recalls"]),
+        "admin": ({"Audit log", "Users", "Consent forms", "Knowledge base"},
+                  ["/patients", "/cohort", "/appointments", "/products"]),
     }
     for role, (navigation, forbidden) in expectations.items():
         client = web.signed_in(role)

@@ -25,4 +25,7 @@ NEW_PATIENT = {
     "age": 41, "sex": "female", "fitzpatrick": "III",
     "concerns": [{"code": "fine_lines", "region": "periorbital", "severity": 2}],
     "identity": {"name": "Ada Lovelace", "email": "ada@example.org", "phone": "+44 20 7946 0000"},
+    # Charting, photographs and cohort inclusion need these on file (issue 16).
+    "consents": [{"kind": kind, "version": "paper-1", "signed_at": "2025-06-01T09:00:00Z"}
+                 for kind in ("treatment", "photography", "research")],
 }

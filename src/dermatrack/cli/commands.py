@@ -6,6 +6,7 @@ from dermatrack.cli.main import app
 
 # Each group module exposes ``register(app)``; keep one line per group, sorted.
 _GROUPS: list[str] = [
+    "clinic_day",
     "demo",
     "export",
     "interop",

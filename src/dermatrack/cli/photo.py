@@ -393,8 +393,8 @@ def import_cmd(
                                      "(a DICOM file written by dermatrack names its own)."),
     region: str | None = typer.Option(None, "--region", help="Anatomic region shown "
                                       "(region vocabulary; DICOM: from the file)."),
-    view: str | None = typer.Option(None, "--view", help="frontal, left_oblique, "
-                                    "right_oblique, left_lateral, right_lateral or close_up."),
+    view: str | None = typer.Option(None, "--view", help="front, left_45, right_45, left_90, "
+                                    "right_90 or closeup."),
     mm_per_px: float | None = typer.Option(None, "--mm-per-px", help="Pixel size in mm "
                                            "(DICOM: Pixel Spacing when present)."),
     no_analyze: bool = typer.Option(False, "--no-analyze", help="Store the photograph "

@@ -432,6 +432,20 @@ def _product_flag(text: str, i: int) -> dict[str, str]:
     return {"name": name, "lot": lot}
 
 
+def _lot_flag(text: str, i: int) -> dict[str, Any]:
+    lot_id, _, rest = text.partition(":")
+    amount, _, unit = rest.partition(":")
+    if not lot_id.strip():
+        raise InputError(f"--lot takes LT-...[:AMOUNT[:UNIT]], got {text!r}",
+                         field=f"lots[{i}].lot_id")
+    used: dict[str, Any] = {"lot_id": lot_id.strip()}
+    if amount.strip():
+        used["amount"] = _number(amount.strip(), f"lots[{i}].amount")
+    if unit.strip():
+        used["unit"] = unit.strip()
+    return used
+
+
 @session_app.command("add")
 def session_add(
     file: Path | None = typer.Argument(None, help="SESSION.json: patient_id, date, operator, "
@@ -444,6 +458,9 @@ def session_add(
     region: list[str] | None = typer.Option(None, "--region", help="Repeatable."),
     param: list[str] | None = typer.Option(None, "--param", help="CODE=VALUE (repeatable)."),
     product: list[str] | None = typer.Option(None, "--product", help="NAME:LOT (repeatable)."),
+    lot: list[str] | None = typer.Option(None, "--lot", help="Catalogue lot used: LT-...[:AMOUNT"
+                                                            "[:UNIT]] (repeatable; traced by "
+                                                            "`recall lot`)."),
     reaction: list[str] | None = typer.Option(None, "--reaction",
                                               help="Immediate reaction code (repeatable)."),
     notes: str | None = typer.Option(None, "--notes"),
@@ -461,6 +478,7 @@ def session_add(
     data = _merge(data, patient_id=patient_id, date=date, operator=operator,
                   modality=modality, regions=region, parameters=parameters,
                   products=[_product_flag(p, i) for i, p in enumerate(product or [])],
+                  lots=[_lot_flag(item, i) for i, item in enumerate(lot or [])],
                   immediate_reactions=reaction, notes=notes, visit_id=visit_id,
                   override_reason=override_reason)
     if region and "region" in data:

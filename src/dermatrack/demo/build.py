@@ -372,6 +372,7 @@ def _record_patient(store: Any, design: PatientDesign, modalities: dict[str, Any
     from dermatrack.clinic.intake import parse_patient
     from dermatrack.clinic.planning import add_months
     from dermatrack.clinic.planning import plan as make_plan
+    from dermatrack.demo.consents import sign_demo_consents
     from dermatrack.services import charting, patients, plans, scores
 
     consult = today - dt.timedelta(days=int(rng.integers(200, 380)))
@@ -379,7 +380,9 @@ def _record_patient(store: Any, design: PatientDesign, modalities: dict[str, Any
     for medication in data["medications"]:
         last = consult - dt.timedelta(days=int(rng.integers(20, 120)))
         medication["last_taken"] = last.isoformat()
+    data.pop("consents", None)  # signed on the screen instead (demo.consents)
     patient = patients.add_patient(store, data, actor=ACTOR, today=consult)
+    sign_demo_consents(store, patient.id, design.index, consult, actor=ACTOR)
     start = consult + dt.timedelta(days=14)
     profile = parse_patient(patient.patient_json(consult), on=consult)
     recommendation = _choose(design, make_plan(profile, modalities, start, consult))

@@ -175,7 +175,12 @@ def patient_report_html(store: Store, patient_id: str, *, synthetic: bool | None
     sessions = [s for visit in timeline.visits for s in visit.sessions]
     scores = [dict(s, timepoint=visit.timepoint, **_scale_meaning(s))
               for visit in timeline.visits for s in visit.scores]
+    from dermatrack.services import treatment_maps
+
+    marks = treatment_maps.list_marks(store, patient_id)
     return _environment().get_template("patient.html").render(
+        treatment_marks=marks,
+        treatment_diagrams=treatment_maps.diagrams(marks, width=180) if marks else {},
         title=f"Progress report: {patient_id}", timeline=timeline,
         comparisons=_comparisons(store, timeline), trajectories=trajectories,
         changes=_change_rows(timeline), sessions=sessions, scores=scores,

@@ -36,7 +36,7 @@ class AuditError(DermatrackError):
 
 
 def _json_value(value: Any) -> Any:
-    if isinstance(value, (dt.date, dt.datetime)):
+    if isinstance(value, (dt.date, dt.datetime, dt.time)):
         return value.isoformat()
     return value
 

@@ -37,6 +37,7 @@ from dermatrack.services.paging import (
     encode_cursor,
     patient_page,
 )
+from dermatrack.services.products import LotUseIn, SessionLotOut, lots_of_sessions
 from dermatrack.store.models import AdverseEvent, ExpectedReaction, TreatmentSession
 
 # --- inputs ------------------------------------------------------------------------------
@@ -62,6 +63,8 @@ class SessionIn(BaseModel):
     regions: list[str] = Field(min_length=1)
     parameters: dict[str, Any] = Field(default_factory=dict)
     products: list[ProductIn] = Field(default_factory=list)
+    # Catalogue lots used (issue 16): traced by ``dermatrack recall lot``.
+    lots: list[LotUseIn] = Field(default_factory=list)
     immediate_reactions: list[str] = Field(default_factory=list)
     notes: str | None = None
     visit_id: str | None = None
@@ -134,6 +137,7 @@ class SessionOut(Record):
     immediate_reactions: list[str]
     parameter_findings: list[ParameterFindingOut]
     notes: str | None
+    lots: list[SessionLotOut] = Field(default_factory=list)
 
 
 class EventOut(BaseModel):
@@ -206,13 +210,22 @@ def _session_out(row: TreatmentSession) -> SessionOut:
 
 
 def add_session(store: Store, data: SessionIn | dict[str, Any], *, actor: str) -> SessionOut:
-    """Record a treatment session after checking its parameters (see module docstring)."""
+    """Record a treatment session after checking its parameters (see module docstring).
+
+    The patient must have a current treatment consent covering the modality
+    (:mod:`dermatrack.clinic.consent`; :class:`~dermatrack.errors.ConflictError`
+    otherwise); each catalogue lot used must not have expired by the session's day.
+    """
+    from dermatrack.services import consent, products
+
     session_in = validate_input(SessionIn, data)
     regions, findings = _check_session(session_in)
     with store.transaction(actor) as session:
         get_patient(session, session_in.patient_id)
         if session_in.visit_id is not None:
             get_visit(session, session_in.visit_id, session_in.patient_id)
+        consent.require(session, session_in.patient_id, "session",
+                        modality=session_in.modality)
         row = TreatmentSession(
             patient_id=session_in.patient_id, visit_id=session_in.visit_id,
             date=session_in.date, operator=session_in.operator,
@@ -224,7 +237,10 @@ def add_session(store: Store, data: SessionIn | dict[str, Any], *, actor: str) -
             notes=session_in.notes)
         session.add(row)
         session.flush()
-        return _session_out(row)
+        products.record_uses(session, row, session_in.lots)
+        out = _session_out(row)
+        out.lots = products.lots_of_sessions(session, [row.id])[row.id]
+        return out
 
 
 def page_sessions(store: Store, patient_id: str, *, cursor: str | None = None,
@@ -243,7 +259,11 @@ def list_sessions(store: Store, patient_id: str) -> list[SessionOut]:
         rows = session.scalars(select(TreatmentSession)
                                .where(TreatmentSession.patient_id == patient_id)
                                .order_by(TreatmentSession.date, TreatmentSession.id))
-        return [_session_out(row) for row in rows]
+        sessions = [_session_out(row) for row in rows]
+        lots = lots_of_sessions(session, [s.id for s in sessions])
+        for out in sessions:
+            out.lots = lots[out.id]
+        return sessions
 
 
 def add_event(store: Store, data: EventIn | dict[str, Any], *, actor: str,

@@ -373,6 +373,8 @@ class CohortData:
     scores: Any
     sessions: Any
     events: Any
+    # Patients left out for want of a current research consent (issue 16).
+    excluded_without_consent: int = 0
 
 
 def _related_category(value: str | None) -> str:
@@ -384,7 +386,9 @@ def cohort_data(store: Store, *, modality: str | None = None) -> CohortData:
     """The cohort as DataFrames for :mod:`dermatrack.outcomes` (no identities).
 
     A patient belongs to the modality of each of their treatment sessions; one treated
-    with two modalities appears under both.
+    with two modalities appears under both. Only patients with a current research consent
+    are included (:mod:`dermatrack.clinic.consent`); the others are counted in
+    ``excluded_without_consent``.
 
     Returns
     -------
@@ -414,7 +418,11 @@ def cohort_data(store: Store, *, modality: str | None = None) -> CohortData:
             from dermatrack.knowledge.vocabulary import load_vocabulary
 
             load_vocabulary().require("modalities", modality, field="modality")
-        patients = {p.id: p for p in session.scalars(select(Patient))}
+        from dermatrack.services.consent import consenting_patients
+
+        consenting = consenting_patients(session, "cohort")
+        everyone = {p.id: p for p in session.scalars(select(Patient))}
+        patients = {pid: p for pid, p in everyone.items() if pid in consenting}
         first_concern: dict[str, str] = {}
         for concern in session.scalars(select(Concern).order_by(Concern.id)):
             first_concern.setdefault(concern.patient_id, concern.code)
@@ -497,6 +505,7 @@ def cohort_data(store: Store, *, modality: str | None = None) -> CohortData:
                                       "date"]),
         events=frame(event_rows, ["session", "patient", "modality", "term", "severity",
                                   "relatedness", "serious", "onset"]),
+        excluded_without_consent=len(everyone) - len(patients),
     )
 
 
@@ -582,6 +591,7 @@ def cohort_summary(store: Store, *, modality: str | None = None,
         "modality": modality,
         "n_patients": int(data.patients["patient"].nunique()),
         "n_sessions": int(len(data.sessions)),
+        "excluded_without_research_consent": data.excluded_without_consent,
         "changes": [], "changes_by_fitzpatrick": [], "forest": [], "responders": {},
         "trajectories": [], "safety": {}, "pih": {}, "mdc": mdc.to_list(),
         "units": {},

@@ -152,6 +152,7 @@ class ConsentOut(Record):
     version: str
     signed_at: dt.datetime
     withdrawn_at: dt.datetime | None
+    scope: str | None = None  # the modality a treatment consent covers (None: all)
 
 
 class PatientOut(Record):

@@ -43,6 +43,11 @@ from dermatrack.services.observations import Measurement, add_observations, chec
 from dermatrack.services.paging import Page, keyset_page
 from dermatrack.store.models import Observation, Photo
 
+PHOTO_VIEWS = ("front", "left_45", "right_45", "left_90", "right_90", "closeup")
+"""Standard views of a visit's photographs (issue 16): the patient's left or right side
+turned 45 or 90 degrees towards the camera, and close-ups (their names for exchange are in
+``interop/codes.yaml``)."""
+
 StoredFormat = Literal["png", "jpeg"]
 
 JPEG_QUALITY = 95
@@ -66,6 +71,7 @@ class PhotoOut(Record):
     height: int
     taken_at: dt.datetime | None
     created_at: dt.datetime
+    view: str | None = None
     observations: int = 0
     mm_per_px: float | None = None
     scale_source: str | None = None
@@ -188,10 +194,10 @@ def import_photo(store: Store, *, patient_id: str, visit_id: str | None, path: s
     stored_format:
         ``png`` (lossless, default) or ``jpeg`` (quality 95, for bulk imports).
     region, view:
-        The anatomic region shown (region vocabulary) and the view (``frontal``,
-        ``left_oblique``, ...), when known. A DICOM photograph gives its own region,
-        view, pixel spacing, capture time and (when dermatrack wrote it) visit; values
-        given here take precedence.
+        The anatomic region shown (region vocabulary) and the standard view
+        (:data:`PHOTO_VIEWS`: ``front``, ``left_45``, ...), when known. A DICOM photograph
+        gives its own region, view, pixel spacing, capture time and (when dermatrack wrote
+        it) visit; values given here take precedence.
     reduce_to_pixels:
         Decode, store and analyse a larger photograph scaled down to at most this many
         pixels (:func:`dermatrack.imaging.io.read_image`), which bounds the memory one
@@ -212,10 +218,16 @@ def import_photo(store: Store, *, patient_id: str, visit_id: str | None, path: s
     if stored_format not in ("png", "jpeg"):
         raise InputError(f"stored format must be png or jpeg, got {stored_format!r}",
                          field="stored_format")
+    from dermatrack.services import consent
+
+    if view is not None and view not in PHOTO_VIEWS:
+        raise InputError(f"unknown view {view!r}; expected one of {', '.join(PHOTO_VIEWS)}",
+                         field="view")
     with store.reading() as session:  # fail fast, before the slow analysis
         get_patient(session, patient_id)
         if visit_id is not None:
             get_visit(session, visit_id, patient_id)
+        consent.require(session, patient_id, "photo")
 
     loaded = read_image(path, reduce_to_pixels=reduce_to_pixels)
     dicom = _dicom_metadata(path)
@@ -254,6 +266,7 @@ def import_photo(store: Store, *, patient_id: str, visit_id: str | None, path: s
         get_patient(session, patient_id)
         if visit_id is not None:
             get_visit(session, visit_id, patient_id)
+        consent.require(session, patient_id, "photo")
         photo = Photo(patient_id=patient_id, visit_id=visit_id, sha256=digest,
                       stored_path=relative.as_posix(), width=loaded.width,
                       height=loaded.height, taken_at=taken_at, region=region, view=view,

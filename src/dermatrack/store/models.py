@@ -198,6 +198,8 @@ class Consent(SoftDelete, Base):
     version: Mapped[str] = mapped_column(String(40))
     signed_at: Mapped[dt.datetime]
     withdrawn_at: Mapped[dt.datetime | None]
+    # Revision 0016: the modality a treatment consent covers (None: every treatment).
+    scope: Mapped[str | None] = mapped_column(String(80))
 
 
 class Concern(SoftDelete, Base):
@@ -364,7 +366,11 @@ class Observation(SoftDelete, Base):
 
 class Photo(SoftDelete, Base):
     __tablename__ = "photo"
-    __table_args__ = (Index("ix_photo_patient_created", "patient_id", "created_at", "id"),)
+    __table_args__ = (
+        Index("ix_photo_patient_created", "patient_id", "created_at", "id"),
+        CheckConstraint("view IS NULL OR view IN ('front', 'left_45', 'right_45', 'left_90', "
+                        "'right_90', 'closeup')", name="view"),
+    )
 
     id: Mapped[str] = mapped_column(String(16), primary_key=True, default=lambda: new_id("PH"))
     patient_id: Mapped[str] = mapped_column(ForeignKey("patient.id"), index=True)
@@ -376,8 +382,8 @@ class Photo(SoftDelete, Base):
     taken_at: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
     # Added by revision 0017 (DICOM and FHIR exchange): the anatomic region shown (region
-    # vocabulary code), the view (``frontal``, ``left_oblique``, ...) and the pixel size in
-    # mm, when known.
+    # vocabulary code), the view and the pixel size in mm, when known. The view is one of
+    # the standard views (revision 0016's check: front, left_45, ..., closeup).
     region: Mapped[str | None] = mapped_column(String(80), default=None)
     view: Mapped[str | None] = mapped_column(String(40), default=None)
     mm_per_px: Mapped[float | None] = mapped_column(Float, default=None)
@@ -408,3 +414,4 @@ CLINICAL_TABLES = tuple(
 """Every model with soft delete (all the clinical tables)."""
 
 from dermatrack.store import accounts as _accounts  # noqa: E402,F401  (web app accounts, issue 7)
+from dermatrack.store import clinic_day as _clinic_day  # noqa: E402,F401  (issue 16)

@@ -37,6 +37,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "cohort_identified": frozenset({"clinician"}),
     "knowledge": _ALL,
     "audit": frozenset({"admin"}),
+    # Write consent templates (their text holds no patient data).
+    "consent_templates": frozenset({"clinician", "admin"}),
     "users": frozenset({"admin"}),
 }
 """Permission name to the roles that hold it."""

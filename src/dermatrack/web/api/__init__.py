@@ -45,14 +45,16 @@ ERROR_RESPONSES: dict[int | str, dict] = {
 """The error answers every API operation documents."""
 
 MODULES = ("token", "users", "patients", "visits", "screening", "planning", "sessions",
-           "events", "scores", "measurements", "photos", "reports", "knowledge", "audit")
+           "events", "scores", "measurements", "photos", "reports", "knowledge", "audit",
+           # issue 16: the clinic's day
+           "appointments", "consent", "products", "treatment_maps", "capture")
 
 
 class ConflictItem(BaseModel):
     loc: list[str]
     msg: str
     type: str = "conflict"
-    rule: str
+    rule: str | None = None
     existing: str | None = None
 
 

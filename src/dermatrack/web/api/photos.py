@@ -60,7 +60,7 @@ def photo_metrics(store, patient_id: str, photo: PhotoOut) -> list[ObservationOu
 
 
 def store_upload(app, store, principal: Principal, patient_id: str, visit_id: str | None,
-                 data: bytes, suffix: str) -> PhotoOut:
+                 data: bytes, suffix: str, view: str | None = None) -> PhotoOut:
     """Import uploaded bytes through the photo service (which needs a file).
 
     One analysis at a time (``app.state.analysis_slots``), on the photo scaled down to at
@@ -74,7 +74,7 @@ def store_upload(app, store, principal: Principal, patient_id: str, visit_id: st
         path = Path(folder) / f"upload{suffix}"
         path.write_bytes(data)
         return photos.import_photo(store, patient_id=patient_id, visit_id=visit_id or None,
-                                   path=path, actor=principal.actor,
+                                   path=path, actor=principal.actor, view=view or None,
                                    reduce_to_pixels=app.state.analysis_max_pixels)
 
 
@@ -99,6 +99,9 @@ async def upload_photo(request: Request, patient_id: str,
                        image: UploadFile = File(..., description="JPEG, PNG, TIFF or "
                                                 "DICOM VL Photographic Image"),
                        visit_id: str | None = Form(None),
+                       view: str | None = Form(None, description="Standard view: front, "
+                                                  "left_45, right_45, left_90, right_90, "
+                                                  "closeup"),
                        store=Depends(get_store),
                        principal: Principal = Depends(require("photos"))):
     """Upload one photograph; it is analysed before the answer comes back."""
@@ -114,7 +117,7 @@ async def upload_photo(request: Request, patient_id: str,
                             "or TIFF image nor a DICOM photograph (application/dicom)")
     data = await read_limited(image, request.app.state.max_upload_bytes)
     photo = await run_in_threadpool(store_upload, request.app, store, principal, patient_id,
-                                    visit_id, data, ACCEPTED_TYPES[declared])
+                                    visit_id, data, ACCEPTED_TYPES[declared], view)
     metrics = await run_in_threadpool(photo_metrics, store, patient_id, photo)
     return PhotoUploadOut(photo=photo, metrics=metrics)
 

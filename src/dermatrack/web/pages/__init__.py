@@ -16,13 +16,19 @@ from dermatrack.web.deps import Principal, csrf_cookie_value, session_principal
 from dermatrack.web.security import CSRF_FIELD, CSRF_HEADER, csrf_matches, new_csrf_token
 
 MODULES = ("auth", "registration", "patients", "charting", "photos", "reports", "knowledge",
-           "admin")
+           "admin",
+           # issue 16: the clinic's day
+           "appointments", "consent", "products", "treatment_maps", "capture")
 
 NAVIGATION = (
     ("Patients", "/patients", "demographics", None),
     ("New patient", "/patients/new", "clinical", None),
     # Reception's intake (identity and demographics); clinicians use the full one above.
     ("Register patient", "/patients/register", "demographics", "clinical"),
+    ("Day", "/appointments", "scheduling", None),
+    ("Recalls", "/recalls", "scheduling", None),
+    ("Products", "/products", "clinical", None),
+    ("Consent forms", "/consent/templates", "consent_templates", None),
     ("Cohort", "/cohort", "cohort", None),
     ("Knowledge base", "/knowledge", "knowledge", None),
     ("Audit log", "/admin/audit", "audit", None),
@@ -91,7 +97,7 @@ def error_page(request: Request, status_code: int, message: str,
                principal: Principal | None = None) -> HTMLResponse:
     if principal is None:
         principal = session_principal(request)
-    titles = {403: "Not allowed", 404: "Not found", 413: "File too large",
-              415: "Unsupported file type", 409: "Already recorded", 422: "Cannot do that"}
+    titles = {403: "Not allowed", 404: "Not found", 409: "Refused", 413: "File too large",
+              415: "Unsupported file type", 422: "Cannot do that"}
     return render(request, "error.html", principal, status_code=status_code,
                   title=titles.get(status_code, "Error"), message=message)

@@ -51,6 +51,11 @@ def session_data(form, patient_id: str) -> dict[str, Any]:
                                        form.getlist("product_lot"), strict=False)
                      if str(n).strip() or str(lot).strip()],
         "immediate_reactions": [str(r) for r in form.getlist("immediate_reactions")],
+        "lots": [{"lot_id": str(lot).strip(), "amount": str(amount).strip() or None,
+                  "unit": str(unit).strip() or None}
+                 for lot, amount, unit in zip(form.getlist("lot_id"), form.getlist("lot_amount"),
+                                              form.getlist("lot_unit"), strict=False)
+                 if str(lot).strip()],
     }
     for key in ("notes", "override_reason", "visit_id"):
         value = str(form.get(key) or "").strip()
@@ -75,7 +80,18 @@ def _session_context(store, principal: Principal, patient_id: str,
             "parameters": parameter_table(modality) if modality else [],
             "regions": sorted(vocabulary.regions.values(), key=lambda t: t.label),
             "visits": patients.list_visits(store, patient_id),
+            "catalogue_lots": _catalogue_lots(store),
             "today": dt.date.today().isoformat(), "errors": {}, "form": {}}
+
+
+def _catalogue_lots(store) -> list[tuple[Any, Any]]:
+    """(product, lot) pairs of the catalogue not expired more than a year ago (a session
+    charted late may have used a lot that has expired since)."""
+    from dermatrack.services import products
+
+    cutoff = dt.date.today() - dt.timedelta(days=365)
+    return [(product, lot) for product in products.list_products(store)
+            for lot in product.lots if lot.expiry >= cutoff]
 
 
 @router.get("/patients/{patient_id}/sessions/new")

@@ -206,6 +206,11 @@ def chart_context(store, principal: Principal, patient_id: str) -> dict[str, Any
             scores=scores.list_scores(store, patient_id),
             photos=photos.list_photos(store, patient_id),
             timeline=patient_timeline(store, patient_id))
+        from dermatrack.services import treatment_maps
+
+        marks = treatment_maps.list_marks(store, patient_id)
+        context["treatment_marks"] = marks
+        context["treatment_diagrams"] = treatment_maps.diagrams(marks) if marks else {}
         context["plan"], context["plan_note"] = _plan(record)
     return context
 

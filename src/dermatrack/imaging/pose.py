@@ -1,0 +1,211 @@
+"""Head pose and lighting of a camera frame, to guide a standard photograph.
+
+Photographs taken at a different head angle or under different light are the main source
+of false change in before/after comparisons (Quigley 2017, JAAD 77:e1; Kim 2012,
+Plast Reconstr Surg 130:e2). The capture page sends frames here and shows the nurse how
+far the pose and the light are from the view wanted.
+
+Pose comes from MediaPipe FaceMesh landmarks (the same model the region analysis uses,
+:mod:`dermatrack.imaging.regions`), whose ``z`` is depth on roughly the scale of ``x``:
+
+* **yaw** (degrees, positive when the patient's left side turns towards the camera): the
+  angle of the line between the two cheek contour points (landmarks 234 and 454) in the
+  x-z plane;
+* **roll** (degrees, positive clockwise in the image): the slope of the line between the
+  outer eye corners (33 and 263);
+* **pitch** (degrees, positive chin up): the angle of the forehead-to-chin line
+  (10 to 152) in the y-z plane (frontal portraits read -5 to -10: compare pitches with
+  each other, not with 0).
+
+These are geometric estimates, good to a few degrees between -60 and 60 degrees of yaw;
+beyond that FaceMesh often finds no face, and a 90 degree profile is then checked against
+the baseline ghost by eye.
+
+Lighting: mean luma (Rec. 601, 0-255) of the face box, the share of clipped pixels (>= 250
+or <= 5) and the left/right balance (ratio of the mean luma of the box's halves), the
+quantities a capture-quality gate checks.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+VIEW_YAW_DEG = {"front": 0.0, "left_45": 45.0, "right_45": -45.0, "left_90": 90.0,
+                "right_90": -90.0}
+"""Target yaw of each standard view (the patient's left side towards the camera is
+positive). Close-ups have no target pose."""
+YAW_TOLERANCE_DEG = 8.0
+"""Allowed yaw error for a view (about what a nurse can correct by eye)."""
+TILT_TOLERANCE_DEG = 6.0
+"""Allowed roll and pitch (head tilt) for every view."""
+LUMA_RANGE = (70.0, 200.0)
+"""Acceptable mean luma of the face (8-bit); outside it the photo is too dark or bright."""
+MAX_CLIPPED = 0.02
+"""Largest share of clipped pixels on the face."""
+MIN_BALANCE = 0.75
+"""Smallest ratio of the darker to the brighter half of the face (side lighting)."""
+
+_CHEEKS = (234, 454)
+_EYES = (33, 263)
+_MIDLINE = (10, 152)
+
+
+@dataclass(frozen=True)
+class Pose:
+    """Head pose in degrees (see the module docstring for the conventions)."""
+
+    yaw: float
+    pitch: float
+    roll: float
+
+
+@dataclass(frozen=True)
+class Lighting:
+    mean_luma: float
+    clipped: float
+    balance: float
+
+
+@dataclass
+class CaptureCheck:
+    """What the capture page shows: the measurements, and what to correct."""
+
+    view: str
+    face_found: bool
+    pose: Pose | None
+    lighting: Lighting
+    ok: bool
+    advice: list[str] = field(default_factory=list)
+    face_box: list[float] | None = None  # [x0, y0, x1, y1] relative to the frame
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def pose_from_landmarks(points: np.ndarray) -> Pose:
+    """Head pose from FaceMesh landmarks.
+
+    Parameters
+    ----------
+    points:
+        ``(N, 3)`` landmarks (N >= 455) in pixels for x and y and the same scale for z
+        (FaceMesh's normalised z times the image width).
+    """
+    points = np.asarray(points, dtype=np.float64)
+    if points.ndim != 2 or points.shape[1] != 3 or points.shape[0] <= max(_CHEEKS):
+        raise ValueError("expected (N, 3) FaceMesh landmarks with N >= 455")
+    right_cheek, left_cheek = points[_CHEEKS[0]], points[_CHEEKS[1]]
+    across = left_cheek - right_cheek  # from the patient's right to left side
+    yaw = math.degrees(math.atan2(-across[2], across[0]))  # z < 0 is nearer the camera
+    eye_r, eye_l = points[_EYES[0]], points[_EYES[1]]
+    roll = math.degrees(math.atan2(eye_l[1] - eye_r[1], eye_l[0] - eye_r[0]))
+    top, chin = points[_MIDLINE[0]], points[_MIDLINE[1]]
+    down = chin - top
+    pitch = math.degrees(math.atan2(-down[2], down[1]))
+    return Pose(yaw=round(yaw, 1), pitch=round(pitch, 1), roll=round(roll, 1))
+
+
+def lighting(rgb8: np.ndarray, box: tuple[int, int, int, int] | None = None) -> Lighting:
+    """Mean luma, clipped share and left/right balance of ``box`` (x0, y0, x1, y1 in
+    pixels; default the central half of the frame) of an 8-bit RGB image."""
+    rgb8 = np.asarray(rgb8)
+    height, width = rgb8.shape[:2]
+    if box is None:
+        box = (width // 4, height // 4, 3 * width // 4, 3 * height // 4)
+    x0, y0, x1, y1 = (max(0, int(v)) for v in box)
+    patch = rgb8[y0:max(y1, y0 + 1), x0:max(x1, x0 + 1)].astype(np.float32)
+    luma = 0.299 * patch[..., 0] + 0.587 * patch[..., 1] + 0.114 * patch[..., 2]
+    clipped = float(np.mean((luma >= 250) | (luma <= 5)))
+    half = luma.shape[1] // 2
+    sides = [float(luma[:, :half].mean()) if half else 0.0,
+             float(luma[:, half:].mean()) if luma.shape[1] - half else 0.0]
+    balance = min(sides) / max(sides) if max(sides) > 0 else 0.0
+    return Lighting(mean_luma=round(float(luma.mean()), 1), clipped=round(clipped, 4),
+                    balance=round(balance, 3))
+
+
+def judge(view: str, pose: Pose | None, light: Lighting,
+          reference: Pose | None = None) -> tuple[bool, list[str]]:
+    """Whether a frame meets the view's pose and the lighting limits, and what to change.
+
+    With ``reference`` (the pose of the baseline photograph of the same view) the frame
+    must match it within the tolerances in yaw, roll and pitch; without it, the yaw must
+    match the view's target and the roll be level (pitch is not judged: FaceMesh's depth
+    gives frontal portraits a pitch of -5 to -10 degrees, so only a difference from a
+    baseline measured the same way is meaningful).
+    """
+    advice = []
+    target = VIEW_YAW_DEG.get(view)
+    target_yaw: float | None
+    target_pitch: float | None
+    if reference is not None:
+        target_yaw, target_roll, target_pitch = reference.yaw, reference.roll, reference.pitch
+    else:
+        target_yaw, target_roll, target_pitch = target, 0.0, None
+    if target_yaw is not None:
+        if pose is None:
+            advice.append("no face found: centre the face in the frame"
+                          + (" (a 90° profile may not be detected: match the ghost by eye)"
+                             if target is not None and abs(target) >= 90 else ""))
+        else:
+            error = pose.yaw - target_yaw
+            if abs(error) > YAW_TOLERANCE_DEG:
+                side = "right" if error > 0 else "left"
+                advice.append(f"turn the patient's {side} cheek towards the camera by about "
+                              f"{abs(error):.0f}°")
+            if abs(pose.roll - target_roll) > TILT_TOLERANCE_DEG:
+                advice.append(f"level the head (tilted {pose.roll - target_roll:+.0f}°"
+                              + (" from the baseline)" if reference else ")"))
+            if target_pitch is not None and abs(pose.pitch - target_pitch) > TILT_TOLERANCE_DEG:
+                advice.append("chin " + ("down" if pose.pitch > target_pitch else "up")
+                              + f" ({pose.pitch - target_pitch:+.0f}° from the baseline)")
+    low, high = LUMA_RANGE
+    if light.mean_luma < low:
+        advice.append(f"too dark (mean {light.mean_luma:.0f}, aim for {low:.0f}-{high:.0f})")
+    elif light.mean_luma > high:
+        advice.append(f"too bright (mean {light.mean_luma:.0f}, aim for {low:.0f}-{high:.0f})")
+    if light.clipped > MAX_CLIPPED:
+        advice.append(f"{light.clipped:.0%} of the face is clipped: avoid glare and shadows")
+    if light.balance < MIN_BALANCE:
+        advice.append(f"light is uneven across the face (balance {light.balance:.2f}): "
+                      "face the light source")
+    return not advice, advice
+
+
+def face_pose(rgb8: np.ndarray) -> tuple[Pose | None, np.ndarray | None]:
+    """The head pose and the ``(N, 3)`` landmarks of the largest face, or (None, None)."""
+    from dermatrack.imaging.regions import _MESH_LOCK, _face_mesh
+
+    rgb8 = np.ascontiguousarray(rgb8)
+    height, width = rgb8.shape[:2]
+    with _MESH_LOCK:
+        result = _face_mesh().process(rgb8)
+    if not result.multi_face_landmarks:
+        return None, None
+    marks = result.multi_face_landmarks[0].landmark
+    points = np.array([(p.x * width, p.y * height, p.z * width) for p in marks])
+    return pose_from_landmarks(points), points
+
+
+def check_frame(rgb8: np.ndarray, view: str, reference: Pose | None = None) -> CaptureCheck:
+    """Pose and lighting of one camera frame for ``view``, against the baseline's pose
+    ``reference`` when given (FaceMesh runs here)."""
+    rgb8 = np.ascontiguousarray(rgb8)
+    height, width = rgb8.shape[:2]
+    pose, points = face_pose(rgb8)
+    box = None
+    if points is not None:
+        x0, y0 = points[:, :2].min(axis=0)
+        x1, y1 = points[:, :2].max(axis=0)
+        box = [round(float(x0 / width), 4), round(float(y0 / height), 4),
+               round(float(x1 / width), 4), round(float(y1 / height), 4)]
+        light = lighting(rgb8, (int(x0), int(y0), int(x1), int(y1)))
+    else:
+        light = lighting(rgb8)
+    ok, advice = judge(view, pose, light, reference)
+    return CaptureCheck(view=view, face_found=pose is not None, pose=pose, lighting=light,
+                        ok=ok, advice=advice, face_box=box)

@@ -1,0 +1,32 @@
+"""The live pose and lighting check of the guided photo capture (clinicians).
+
+The capture page posts a downscaled camera frame every second or so; the answer says how
+far the head pose is from the baseline photograph of the same view (or from the view's
+standard angle when there is no baseline) and whether the light is usable.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+
+from dermatrack.web.api.photos import read_limited
+from dermatrack.web.deps import Principal, get_store, require
+
+router = APIRouter(tags=["photos"])
+
+
+@router.post("/patients/{patient_id}/capture/check")
+async def check_frame(request: Request, patient_id: str,
+                      frame: UploadFile = File(..., description="A JPEG camera frame"),
+                      view: str = Form(...), store=Depends(get_store),
+                      principal: Principal = Depends(require("photos"))):
+    from starlette.concurrency import run_in_threadpool
+
+    from dermatrack.services import capture
+    from dermatrack.services.capture import MAX_FRAME_BYTES
+    from dermatrack.services.common import get_patient
+
+    with store.reading() as session:
+        get_patient(session, patient_id)
+    data = await read_limited(frame, MAX_FRAME_BYTES)
+    return await run_in_threadpool(capture.check_frame, store, patient_id, view, data)

@@ -1,0 +1,77 @@
+"""Head pose and lighting for the guided capture (imaging.pose)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dermatrack.imaging.pose import (
+    Lighting,
+    Pose,
+    check_frame,
+    judge,
+    lighting,
+    pose_from_landmarks,
+)
+
+
+def _landmarks(yaw_deg: float, roll_deg: float = 0.0) -> np.ndarray:
+    """478 points with the cheeks, eye corners and midline of a head turned by ``yaw``."""
+    points = np.zeros((478, 3))
+    yaw, roll = np.radians(yaw_deg), np.radians(roll_deg)
+    half = 60.0
+    # The patient's right cheek (234) and left cheek (454); z < 0 is nearer the camera.
+    points[234] = [-half * np.cos(yaw), 0, half * np.sin(yaw)]
+    points[454] = [half * np.cos(yaw), 0, -half * np.sin(yaw)]
+    points[33] = [-30 * np.cos(roll), -30 * np.sin(roll), 0]
+    points[263] = [30 * np.cos(roll), 30 * np.sin(roll), 0]
+    points[10] = [0, -80, 0]
+    points[152] = [0, 80, 0]
+    return points + [320, 240, 0]
+
+
+@pytest.mark.parametrize("yaw", [0.0, 30.0, -45.0, 60.0])
+def test_yaw_and_roll_come_back_from_the_landmarks(yaw):
+    pose = pose_from_landmarks(_landmarks(yaw, roll_deg=5.0))
+    assert pose.yaw == pytest.approx(yaw, abs=0.2)
+    assert pose.roll == pytest.approx(5.0, abs=0.2)
+    assert pose.pitch == pytest.approx(0.0, abs=0.2)
+
+
+def test_judge_says_which_cheek_to_turn_and_what_light_to_fix():
+    good_light = Lighting(mean_luma=140, clipped=0.0, balance=0.95)
+    ok, advice = judge("left_45", Pose(yaw=44, pitch=-8, roll=1), good_light)
+    assert ok and advice == []
+    ok, advice = judge("left_45", Pose(yaw=20, pitch=-8, roll=1), good_light)
+    assert not ok and advice == ["turn the patient's left cheek towards the camera by about 25°"]
+    ok, advice = judge("front", Pose(yaw=0, pitch=-8, roll=0),
+                       Lighting(mean_luma=40, clipped=0.1, balance=0.5))
+    assert not ok and len(advice) == 3 and advice[0].startswith("too dark")
+    # Against a baseline, pitch counts too.
+    ok, advice = judge("front", Pose(yaw=0, pitch=5, roll=0), good_light,
+                       reference=Pose(yaw=1, pitch=-8, roll=0))
+    assert not ok and advice[0].startswith("chin down")
+    ok, advice = judge("closeup", None, good_light)
+    assert ok
+
+
+def test_lighting_of_an_uneven_frame():
+    frame = np.zeros((100, 200, 3), np.uint8)
+    frame[:, :100] = 60
+    frame[:, 100:] = 180
+    light = lighting(frame, (0, 0, 200, 100))
+    assert light.mean_luma == pytest.approx(120, abs=0.5)
+    assert light.balance == pytest.approx(60 / 180, abs=0.01)
+
+
+def test_a_real_face_and_its_mirror_turn_opposite_ways():
+    from skimage import data
+
+    face = data.astronaut()
+    straight = check_frame(face, "front")
+    mirrored = check_frame(np.ascontiguousarray(face[:, ::-1]), "front")
+    assert straight.face_found and mirrored.face_found
+    assert abs(straight.pose.yaw) < 8 and abs(mirrored.pose.yaw) < 8
+    assert np.sign(straight.pose.roll) == -np.sign(mirrored.pose.roll)
+    blank = check_frame(np.full((240, 320, 3), 128, np.uint8), "front")
+    assert not blank.face_found and not blank.ok and "no face found" in blank.advice[0]
