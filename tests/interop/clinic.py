@@ -60,7 +60,10 @@ def build_clinic(store, tmp: Path) -> Clinic:
                      {"kind": "photography", "version": "2026-01",
                       "signed_at": "2026-01-05T09:05:00Z"}],
     }, actor=ACTOR, today=dt.date(2026, 1, 1))
-    second = patients.add_patient(store, {"age": 52, "sex": "male", "fitzpatrick": "II"},
+    second = patients.add_patient(store, {"age": 52, "sex": "male", "fitzpatrick": "II",
+                                          "consents": [{"kind": "photography",
+                                                        "version": "2026-01",
+                                                        "signed_at": "2026-01-06T09:00:00Z"}]},
                                   actor=ACTOR, today=dt.date(2026, 1, 1))
     clinic.patient_ids = [first.id, second.id]
     research = patients.add_consent(store, {"patient_id": first.id, "kind": "research",

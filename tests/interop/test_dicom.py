@@ -4,6 +4,7 @@ real Orthanc server (DICOMweb STOW-RS, QIDO-RS, WADO-RS)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 from pathlib import Path
@@ -166,7 +167,7 @@ def test_pulled_photograph_imports_into_another_clinic(store, clinic, other_stor
                                                        orthanc_url):
     from dermatrack.services.dicom import pull_dicom, push_dicom
     from dermatrack.services.photos import list_photos
-    from dermatrack.store.models import Patient
+    from dermatrack.store.models import Consent, Patient
 
     push_dicom(store, orthanc_url, actor=ACTOR)
     with pytest.raises(InputError, match="PatientID"):  # the patient must exist there
@@ -174,6 +175,8 @@ def test_pulled_photograph_imports_into_another_clinic(store, clinic, other_stor
     # The same pseudonym registered in the other clinic: the photograph is stored there.
     with other_store.transaction("puller") as session:
         session.add(Patient(id=clinic.patient_ids[0], sex="female"))
+        session.add(Consent(patient_id=clinic.patient_ids[0], kind="photography",
+                            version="paper-1", signed_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC)))
     result = pull_dicom(orthanc_url, tmp_path / "y", store=other_store, actor="puller")
     assert result["imported"] == 1
     [photo] = list_photos(other_store, clinic.patient_ids[0])

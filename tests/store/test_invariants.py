@@ -118,6 +118,9 @@ def _plan_with_sessions(store, n_sessions: int):
                                       "sessions": [{"n": n + 1, "date": f"2027-0{n + 1}-01"}
                                                    for n in range(3)]}]}, actor="dr.lee")
     [planned] = plan.modalities
+    patients.add_consent(store, {"patient_id": patient.id, "kind": "treatment",
+                                 "version": "test-1", "signed_at": "2026-01-01T09:00:00+00:00"},
+                         actor="dr.lee")
     sessions = [charting.add_session(store, {
         "patient_id": patient.id, "date": f"2027-01-0{i + 1}", "operator": "dr.lee",
         "modality": "microneedling", "regions": ["cheeks"],

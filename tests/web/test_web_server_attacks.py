@@ -152,7 +152,10 @@ def test_a_decompression_bomb_costs_the_server_under_its_memory_budget(server, t
     token = server.token("kim")
     headers = {"Authorization": f"Bearer {token}"}
     status, body, _ = server.request(
-        "POST", "/api/patients", data=json.dumps({"age": 40, "fitzpatrick": "II"}).encode(),
+        "POST", "/api/patients", data=json.dumps({
+            "age": 40, "fitzpatrick": "II",
+            "consents": [{"kind": "photography", "version": "paper-1",
+                          "signed_at": "2026-01-01T09:00:00Z"}]}).encode(),
         headers={**headers, "Content-Type": "application/json"})
     assert status == 201, body
     patient_id = json.loads(body)["id"]
