@@ -229,7 +229,7 @@ def cohort_summary(store: Store, *, modality: str | None = None,
     import pandas as pd
 
     from dermatrack.outcomes.cohort import cohort_changes, forest_rows
-        from dermatrack.outcomes.responders import responder_rates
+    from dermatrack.outcomes.responders import responder_rates
     from dermatrack.outcomes.safety import adverse_event_rates, pih_rate_by_fitzpatrick
 
     mdc = mdc if mdc is not None else load_mdc(store.settings)
