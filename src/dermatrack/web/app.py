@@ -80,9 +80,12 @@ def input_error_detail(error: InputError) -> list[dict]:
 
 
 def modality_name(code: str) -> str:
-    """The display name of a modality code (the code itself when unknown)."""
+    """The display name of a modality code (the code itself when unknown); a combination
+    arm (``"a + b"``) names each of its modalities."""
     from dermatrack.knowledge.modalities import load_modalities
 
+    if " + " in code:
+        return " + ".join(modality_name(part) for part in code.split(" + "))
     modality = load_modalities().get(code)
     return modality.name if modality is not None else code.replace("_", " ")
 

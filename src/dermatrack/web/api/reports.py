@@ -4,7 +4,7 @@
 The cohort views come from :mod:`dermatrack.services.outcomes` (statistics) and
 :mod:`dermatrack.services.export` (the research export: fresh subject codes on every
 export, shifted dates, no names, contacts, notes or photos). Each cohort read is audited
-against every patient it covers.
+as one row (entity ``cohort``) naming how many patients it covered.
 """
 
 from __future__ import annotations
@@ -22,13 +22,29 @@ from dermatrack.web.deps import Principal, audit_reads, get_store, read_patient,
 router = APIRouter(tags=["reports"])
 
 
-def audit_cohort_read(store, principal: Principal, purpose: str) -> list[str]:
-    """Record a cohort read against every patient it covers; return their ids."""
-    from dermatrack.services import patients
+def audit_cohort_read(store, principal: Principal, purpose: str,
+                      modality: str | None = None) -> None:
+    """Record one cohort read: one audit row (entity ``cohort``, id the modality or
+    ``all``) with the number of patients it covered, not one row per patient."""
+    from sqlalchemy import func, select
 
-    ids = [p.id for p in patients.list_patients(store, actor=principal.actor)]
-    audit_reads(store, principal, "patient", ids, fields=("cohort",), purpose=purpose)
-    return ids
+    from dermatrack.services.audit import record_read
+    from dermatrack.store.models import Patient
+
+    with store.transaction(principal.actor) as session:
+        count = session.execute(select(func.count(Patient.id))).scalar() or 0
+        record_read(session, entity="cohort", entity_id=(modality or "all")[:40],
+                    fields=("cohort", f"patients={count}"), purpose=purpose)
+
+
+def cohort_patient_ids(store) -> list[str]:
+    """Ids of the patients a cohort covers (for the clinicians' links to their reports)."""
+    from sqlalchemy import select
+
+    from dermatrack.store.models import Patient
+
+    with store.reading() as session:
+        return list(session.scalars(select(Patient.id).order_by(Patient.id)))
 
 
 @router.get("/patients/{patient_id}/timeline", response_model=Timeline)
@@ -49,7 +65,7 @@ def cohort(modality: str | None = Query(None), store=Depends(get_store),
     safety (no identifiers)."""
     from dermatrack.services.outcomes import cohort_summary
 
-    audit_cohort_read(store, principal, "cohort summary")
+    audit_cohort_read(store, principal, "cohort summary", modality)
     return cohort_summary(store, modality=modality, deidentified=True)
 
 
