@@ -22,6 +22,7 @@ from dermatrack.services.outcomes import (
     load_mdc,
 )
 
+
 @dataclass
 class CohortData:
     """Long-format tables of a cohort (pandas DataFrames; column lists in :func:`cohort_data`)."""

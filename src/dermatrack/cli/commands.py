@@ -11,6 +11,7 @@ _GROUPS: list[str] = [
     "kb",
     "measure",
     "photo",
+    "photo_batch",
     "plan",
     "records",
     "repeatability",

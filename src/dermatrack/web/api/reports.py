@@ -17,7 +17,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
 from dermatrack.services.outcomes import Timeline
-from dermatrack.web.deps import Principal, audit_reads, get_store, read_patient, require
+from dermatrack.web.deps import Principal, get_store, read_patient, require
 
 router = APIRouter(tags=["reports"])
 
