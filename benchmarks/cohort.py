@@ -1,0 +1,122 @@
+"""Cohort report and research export at research scale (issue 14): time and peak memory.
+
+For each size (default 400 and 4,000 patients; ``--sizes 400,4000,40000``) a synthetic
+clinic is built with ``dermatrack demo --patients N --no-photos`` (its build time is
+reported too; a clinic already built by an earlier run in ``--cache DIR`` is reused),
+then, each in a fresh process:
+
+* ``dermatrack report cohort`` (the HTML cohort report: every statistic, forest plots);
+* ``dermatrack export --format parquet`` (the de-identified long table);
+* the cohort summary twice in one process, cold then warm (what the web cohort page
+  computes; the second call is served from the cache until the record changes).
+
+Wall time and peak resident memory (``VmHWM``) of each process are printed as a table
+and as JSON. The machine may be shared: the load average is printed beside the figures.
+
+Run: ``.venv/bin/python benchmarks/cohort.py`` (``make bench``);
+``--sizes 400`` for a quick look.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+WRAPPER = r"""
+import sys, time
+started = time.perf_counter()
+try:
+    {body}
+finally:
+    peak = next(l for l in open('/proc/self/status') if l.startswith('VmHWM')).split()[1]
+    print('BENCH', time.perf_counter() - started, int(peak) / 1024, file=sys.stderr)
+"""
+
+CLI = """from dermatrack.cli.main import main
+    try:
+        main({args!r})
+    except SystemExit as exit:
+        assert not exit.code, exit.code"""
+
+SUMMARY = """from dermatrack.config import load_settings
+    from dermatrack.services.common import open_store
+    from dermatrack.services.outcomes import cohort_summary
+    with open_store(load_settings()) as store:
+        for label in ('cold', 'warm'):
+            t = time.perf_counter()
+            cohort_summary(store, deidentified=True)
+            print('SUMMARY', label, time.perf_counter() - t, file=sys.stderr)"""
+
+
+def run(body: str, env: dict[str, str]) -> dict[str, float | str]:
+    code = WRAPPER.replace("{body}", body)
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                          text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"failed:\n{done.stderr[-3000:]}")
+    result: dict[str, float | str] = {}
+    for line in done.stderr.splitlines():
+        parts = line.split()
+        if parts[:1] == ["BENCH"]:
+            result["seconds"], result["peak_mib"] = float(parts[1]), float(parts[2])
+        elif parts[:1] == ["SUMMARY"]:
+            result[f"summary_{parts[1]}_s"] = float(parts[2])
+    return result
+
+
+def build(n: int, cache: Path, env: dict[str, str]) -> tuple[Path, float | None]:
+    out = cache / f"clinic-{n}"
+    if (out / "reports" / "index.html").is_file():
+        return out, None
+    started = time.perf_counter()
+    run(CLI.format(args=["demo", "--patients", str(n), "--no-photos", "--out", str(out),
+                         "--json"]), env)
+    return out, time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="400,4000")
+    parser.add_argument("--cache", type=Path, default=Path("/tmp/dermatrack-bench-cohort"))
+    options = parser.parse_args()
+    options.cache.mkdir(parents=True, exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DERMATRACK_")}
+    print(f"load average before: {os.getloadavg()}")
+    results = []
+    for n in [int(part) for part in options.sizes.split(",")]:
+        out, built = build(n, options.cache, env)
+        clinic_env = {**env, "DERMATRACK_DATA_DIR": str(out)}
+        row: dict[str, object] = {"patients": n, "build_s": built}
+        import sqlite3
+
+        with sqlite3.connect(out / "dermatrack.db") as db:
+            row["observations"] = db.execute("select count(*) from observation").fetchone()[0]
+        report = run(CLI.format(args=["report", "cohort", "--out", str(out / "bench.html")]),
+                     clinic_env)
+        export = run(CLI.format(args=["export", "--format", "parquet", "--out",
+                                      str(out / "bench.parquet")]), clinic_env)
+        summary = run(SUMMARY, clinic_env)
+        row.update(report_s=report["seconds"], report_peak_mib=report["peak_mib"],
+                   export_s=export["seconds"], export_peak_mib=export["peak_mib"],
+                   summary_cold_s=summary["summary_cold_s"],
+                   summary_warm_s=summary["summary_warm_s"])
+        results.append(row)
+        print(json.dumps(row), flush=True)
+    print(f"load average after: {os.getloadavg()}")
+    print("| patients | observations | build s | report s | report MiB | export s | "
+          "export MiB | summary cold s | warm s |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for r in results:
+        built = "reused" if r["build_s"] is None else f"{r['build_s']:.0f}"
+        print(f"| {r['patients']} | {r['observations']} | {built} | {r['report_s']:.1f} | "
+              f"{r['report_peak_mib']:.0f} | {r['export_s']:.1f} | {r['export_peak_mib']:.0f} | "
+              f"{r['summary_cold_s']:.2f} | {r['summary_warm_s']:.3f} |")
+
+
+if __name__ == "__main__":
+    main()
