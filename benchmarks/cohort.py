@@ -69,9 +69,54 @@ def run(body: str, env: dict[str, str]) -> dict[str, float | str]:
     return result
 
 
-def build(n: int, cache: Path, env: dict[str, str]) -> tuple[Path, float | None]:
+def replicate(base: Path, out: Path, copies: int) -> float:
+    """A clinic of ``copies`` x the patients of ``base``: its database copied, then every
+    clinical row inserted again ``copies - 1`` times with a suffix on each id and
+    reference (SQLite; the audit trail and web accounts are not copied)."""
+    import shutil
+    import sqlite3
+
+    from sqlalchemy import String
+
+    from dermatrack.store.models import CLINICAL_TABLES, Base
+
+    started = time.perf_counter()
+    if out.exists():
+        shutil.rmtree(out)
+    shutil.copytree(base, out)
+    tables = [Base.metadata.tables[model.__tablename__] for model in CLINICAL_TABLES]
+    tables += [t for t in Base.metadata.sorted_tables
+               if t.name == "patient_identity"]
+    with sqlite3.connect(out / "dermatrack.db") as db:
+        for copy in range(1, copies):
+            for table in Base.metadata.sorted_tables:
+                if table not in tables:
+                    continue
+                names, values = [], []
+                for column in table.columns:
+                    names.append(f'"{column.name}"')
+                    keyed = (column.primary_key or column.foreign_keys) \
+                        and isinstance(column.type, String)
+                    values.append(f"\"{column.name}\" || '~{copy}'" if keyed
+                                  else f'"{column.name}"')
+                db.execute(f'INSERT INTO "{table.name}" ({", ".join(names)}) SELECT '
+                           f'{", ".join(values)} FROM "{table.name}" '
+                           f"WHERE \"{table.primary_key.columns.values()[0].name}\" "
+                           f"NOT LIKE '%~%'" if table.primary_key.columns else "")
+        db.commit()
+    return time.perf_counter() - started
+
+
+def build(n: int, cache: Path, env: dict[str, str], base: int | None = None
+          ) -> tuple[Path, float | None]:
     out = cache / f"clinic-{n}"
     if (out / "reports" / "index.html").is_file():
+        return out, None
+    if base is not None and n % base == 0 and n > base:
+        source, _ = build(base, cache, env)
+        seconds = replicate(source, out, n // base)
+        print(f"{n} patients: {n // base} copies of the {base}-patient clinic "
+              f"({seconds:.0f} s)", flush=True)
         return out, None
     started = time.perf_counter()
     run(CLI.format(args=["demo", "--patients", str(n), "--no-photos", "--out", str(out),
@@ -83,15 +128,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="400,4000")
     parser.add_argument("--cache", type=Path, default=Path("/tmp/dermatrack-bench-cohort"))
+    parser.add_argument("--replicate-from", type=int, default=None,
+                        help="Make the larger clinics by copying this size's clinic "
+                        "(new ids) instead of building each through the services.")
     options = parser.parse_args()
     options.cache.mkdir(parents=True, exist_ok=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith("DERMATRACK_")}
     print(f"load average before: {os.getloadavg()}")
     results = []
     for n in [int(part) for part in options.sizes.split(",")]:
-        out, built = build(n, options.cache, env)
+        out, built = build(n, options.cache, env, options.replicate_from)
         clinic_env = {**env, "DERMATRACK_DATA_DIR": str(out)}
-        row: dict[str, object] = {"patients": n, "build_s": built}
+        row: dict[str, object] = {"patients": n, "build_s": built,
+                                  "replicated": built is None and options.replicate_from
+                                  is not None and n > options.replicate_from}
         import sqlite3
 
         with sqlite3.connect(out / "dermatrack.db") as db:
@@ -112,7 +162,8 @@ def main() -> None:
           "export MiB | summary cold s | warm s |")
     print("|---|---|---|---|---|---|---|---|---|")
     for r in results:
-        built = "reused" if r["build_s"] is None else f"{r['build_s']:.0f}"
+        built = ("copies" if r["replicated"] else "reused") if r["build_s"] is None \
+            else f"{r['build_s']:.0f}"
         print(f"| {r['patients']} | {r['observations']} | {built} | {r['report_s']:.1f} | "
               f"{r['report_peak_mib']:.0f} | {r['export_s']:.1f} | {r['export_peak_mib']:.0f} | "
               f"{r['summary_cold_s']:.2f} | {r['summary_warm_s']:.3f} |")
