@@ -63,6 +63,13 @@ def _summary_rows(summary: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
+def _shown_url(url: str) -> str:
+    """A database URL as it may be printed (no password)."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
 def demo_command(
     patients: int = typer.Option(40, "--patients", min=1, help="Number of synthetic patients."),
     out: Path = typer.Option(Path("demo"), "--out", help="Directory of the demo clinic."),
@@ -106,7 +113,8 @@ def demo_command(
     rows = _summary_rows(result.summary)
     if as_json:
         emit_json({"synthetic": True, "out": str(result.out),
-                   "database": str(result.out / "dermatrack.db"),
+                   "database": _shown_url(database) if database
+                   else str(result.out / "dermatrack.db"),
                    "reports": str(result.index), "patients": result.patients,
                    "treated": result.treated, "by_modality": rows,
                    "true_vs_estimated": result.true_vs_estimated,

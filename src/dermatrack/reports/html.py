@@ -251,7 +251,8 @@ def cohort_report_html(store: Store, *, modality: str | None = None,
 
     patient_rows = None
     if not deidentified:
-        patients = cohort_data(store, modality=modality).patients
+        # The patients only: no measurement is read.
+        patients = cohort_data(store, modality=modality, metrics=()).patients
         patient_rows = patients.sort_values(["modality", "patient"]).to_dict("records")
     return _environment().get_template("cohort.html").render(
         title="Cohort report" + (f": {modality}" if modality else ""), summary=summary,
