@@ -10,7 +10,8 @@ then, each in a fresh process:
 * the cohort summary twice in one process, cold then warm (what the web cohort page
   computes; the second call is served from the cache until the record changes).
 
-Wall time and peak resident memory (``VmHWM``) of each process are printed as a table
+Wall time, CPU time (user + system, which other load inflates much less than wall
+time) and peak resident memory (``VmHWM``) of each process are printed as a table
 and as JSON. The machine may be shared: the load average is printed beside the figures.
 
 Run: ``.venv/bin/python benchmarks/cohort.py`` (``make bench``);
@@ -33,8 +34,11 @@ started = time.perf_counter()
 try:
     {body}
 finally:
+    import resource
     peak = next(l for l in open('/proc/self/status') if l.startswith('VmHWM')).split()[1]
-    print('BENCH', time.perf_counter() - started, int(peak) / 1024, file=sys.stderr)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    print('BENCH', time.perf_counter() - started, int(peak) / 1024,
+          usage.ru_utime + usage.ru_stime, file=sys.stderr)
 """
 
 CLI = """from dermatrack.cli.main import main
@@ -64,6 +68,7 @@ def run(body: str, env: dict[str, str]) -> dict[str, float | str]:
         parts = line.split()
         if parts[:1] == ["BENCH"]:
             result["seconds"], result["peak_mib"] = float(parts[1]), float(parts[2])
+            result["cpu_s"] = float(parts[3])
         elif parts[:1] == ["SUMMARY"]:
             result[f"summary_{parts[1]}_s"] = float(parts[2])
     return result
@@ -151,21 +156,24 @@ def main() -> None:
         export = run(CLI.format(args=["export", "--format", "parquet", "--out",
                                       str(out / "bench.parquet")]), clinic_env)
         summary = run(SUMMARY, clinic_env)
-        row.update(report_s=report["seconds"], report_peak_mib=report["peak_mib"],
-                   export_s=export["seconds"], export_peak_mib=export["peak_mib"],
+        row.update(report_s=report["seconds"], report_cpu_s=report["cpu_s"],
+                   report_peak_mib=report["peak_mib"],
+                   export_s=export["seconds"], export_cpu_s=export["cpu_s"],
+                   export_peak_mib=export["peak_mib"],
                    summary_cold_s=summary["summary_cold_s"],
                    summary_warm_s=summary["summary_warm_s"])
         results.append(row)
         print(json.dumps(row), flush=True)
     print(f"load average after: {os.getloadavg()}")
-    print("| patients | observations | build s | report s | report MiB | export s | "
-          "export MiB | summary cold s | warm s |")
+    print("| patients | observations | build s | report s (CPU s) | report MiB | "
+          "export s (CPU s) | export MiB | summary cold s | warm s |")
     print("|---|---|---|---|---|---|---|---|---|")
     for r in results:
         built = ("copies" if r["replicated"] else "reused") if r["build_s"] is None \
             else f"{r['build_s']:.0f}"
-        print(f"| {r['patients']} | {r['observations']} | {built} | {r['report_s']:.1f} | "
-              f"{r['report_peak_mib']:.0f} | {r['export_s']:.1f} | {r['export_peak_mib']:.0f} | "
+        print(f"| {r['patients']} | {r['observations']} | {built} | {r['report_s']:.1f} "
+              f"({r['report_cpu_s']:.1f}) | {r['report_peak_mib']:.0f} | {r['export_s']:.1f} "
+              f"({r['export_cpu_s']:.1f}) | {r['export_peak_mib']:.0f} | "
               f"{r['summary_cold_s']:.2f} | {r['summary_warm_s']:.3f} |")
 
 

@@ -38,10 +38,20 @@ def test_no_photos_demo_records_observations_from_the_truth(cli, database_url, t
         assert audited == session.scalar(select(func.count(Observation.id)))
     rows = data["true_vs_estimated"]
     assert rows
+    import json
+
+    # The measured change follows the simulated one, within the capture noise: the MDC95
+    # saved from the noise model bounds a single difference at 95 % (a patient's own
+    # level may be up to ~1.5x the template's, hence the factor 2).
+    mdc = {entry["metric"]: entry["mdc95"] for entry in json.loads(
+        (out / "repeatability-imaging.json").read_text())["metrics"]}
     for row in rows:
-        # The measured change follows the simulated one (3 % capture noise).
-        assert row["estimated_mean_change"] == pytest.approx(row["true_mean_change"],
-                                                             rel=0.5, abs=1e-3), row
+        allowed = 0.25 * abs(row["true_mean_change"]) + 2 * mdc[row["metric"]]
+        assert abs(row["estimated_mean_change"] - row["true_mean_change"]) <= allowed, row
+    # And treatment shows: a clear simulated change is measured, in its direction.
+    clear = [row for row in rows if abs(row["true_mean_change"]) > 2 * mdc[row["metric"]]]
+    assert clear
+    assert all(row["estimated_mean_change"] * row["true_mean_change"] > 0 for row in clear)
 
 
 def test_a_batch_commits_together_or_not_at_all(store):
