@@ -143,36 +143,28 @@ def test_killed_batch_resumes_without_redoing_or_losing_photos(scheduler, cli, t
     assert len(set(per_photo.values())) == 1
 
 
-@pytest.mark.postgres
-def test_many_workers_store_into_postgresql_and_lose_nothing(scheduler, cli, tmp_path,
-                                                            monkeypatch):
+def test_many_workers_store_at_once_and_lose_nothing(scheduler, cli, store, tmp_path):
+    """Two workers import photos into the clinic at once: into PostgreSQL side by side, into
+    SQLite one after the other (busy timeout); every photo and observation arrives."""
     from sqlalchemy import func, select
 
-    import conftest
-    from dermatrack.config import DATA_DIR_ENV, DATABASE_URL_ENV, load_settings
     from dermatrack.services import patients
-    from dermatrack.services.common import open_store
     from dermatrack.store.models import Observation, Photo
 
     folder = tmp_path / "stored"
     _phantoms(folder, 6, seed=11)
-    with conftest._own_database("postgresql", tmp_path) as url:
-        monkeypatch.setenv(DATABASE_URL_ENV, url)
-        monkeypatch.setenv(DATA_DIR_ENV, str(tmp_path / "data"))
-        with open_store(load_settings()) as store:
-            pid = patients.add_patient(store, {"sex": "female", "age": 40,
-                                               "fitzpatrick": "III"},
-                                       actor="tester").id
-            visit = patients.add_visit(store, {"patient_id": pid, "timepoint": "baseline",
-                                               "date": "2026-01-05"}, actor="tester").id
-            result = _batch(cli, folder, "--out", tmp_path / "stored.parquet", "--store",
-                            "--patient", pid, "--visit", visit, "--scheduler", scheduler)
-            assert (result["analysed"], result["errors"]) == (6, 0)
-            rows = _rows(tmp_path / "stored.parquet")
-            with store.reading() as session:
-                photos = session.scalar(select(func.count(Photo.id)))
-                observations = session.scalar(select(func.count(Observation.id)))
-                hashes = set(session.scalars(select(Photo.sha256)))
-            assert photos == 6
-            assert hashes == {r["sha256"] for r in rows}
-            assert observations == len(rows)
+    pid = patients.add_patient(store, {"sex": "female", "age": 40, "fitzpatrick": "III"},
+                               actor="tester").id
+    visit = patients.add_visit(store, {"patient_id": pid, "timepoint": "baseline",
+                                       "date": "2026-01-05"}, actor="tester").id
+    result = _batch(cli, folder, "--out", tmp_path / "stored.parquet", "--store",
+                    "--patient", pid, "--visit", visit, "--scheduler", scheduler)
+    assert (result["analysed"], result["errors"]) == (6, 0)
+    rows = _rows(tmp_path / "stored.parquet")
+    with store.reading() as session:
+        photos = session.scalar(select(func.count(Photo.id)))
+        observations = session.scalar(select(func.count(Observation.id)))
+        hashes = set(session.scalars(select(Photo.sha256)))
+    assert photos == 6
+    assert hashes == {r["sha256"] for r in rows}
+    assert observations == len(rows)
