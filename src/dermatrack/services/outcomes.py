@@ -7,8 +7,12 @@
   (:func:`dermatrack.outcomes.change.change_from_baseline`).
 * :func:`cohort_data` returns long-format pandas DataFrames in the shapes the statistics
   of :mod:`dermatrack.outcomes` take; :func:`cohort_summary` runs them (paired change by
-  modality and Fitzpatrick group, responder rates, mixed-model slopes, adverse-event rates,
+  arm and Fitzpatrick group, responder rates, mixed-model slopes, adverse-event rates,
   PIH by phototype), with patient ids or without (``deidentified``, for researchers).
+  The analysis unit is the patient in a treatment arm: a modality, or a combination of
+  modalities a plan combines (docs/statistics.md, "Analysis unit"). The summary is
+  computed in columns (the database averages replicates, Polars pairs visits, one REML
+  fit per arm and metric) and cached until the record changes.
 
 Where the MDC95 comes from
 --------------------------
