@@ -82,7 +82,7 @@ def demo_command(
         False, "--no-photos", help="Render no photograph: draw photo observations from the "
         "simulated truth and load patients in batches (thousands in minutes)."),
     database: str | None = typer.Option(
-        None, "--database", help="Database URL to load into (e.g. postgresql+psycopg://...) "
+        None, "--database", help="An empty database to load into (e.g. postgresql+psycopg://...) "
         "instead of DIR/dermatrack.db."),
     as_json: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
 ) -> None:
