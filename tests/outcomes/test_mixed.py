@@ -120,3 +120,28 @@ def test_no_between_patient_variance_is_flagged_not_converged():
     assert result.converged is False
     assert "boundary" in result.note
     assert result.slope_per_month is not None
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_reml_fit_equals_statsmodels_on_unbalanced_data(seed):
+    # Patients seen at different times, some once, with a real between-patient spread:
+    # the fit from per-patient sums must give statsmodels' estimates (issue 14).
+    from outcomes.reference_mixedlm import statsmodels_trajectory
+
+    rng = np.random.default_rng(seed)
+    rows = []
+    for patient in range(int(rng.integers(8, 30))):
+        level = rng.normal(0.0, 2.0)
+        for month in sorted(rng.uniform(0.0, 9.0, size=int(rng.integers(1, 5)))):
+            rows.append({"patient": f"p{patient}", "months": month,
+                         "value": 20.0 + level - 0.4 * month + rng.normal(0.0, 1.0)})
+    data = pd.DataFrame(rows)
+    fast, reference = trajectory(data), statsmodels_trajectory(data)
+    assert reference.converged, reference.note
+    se = (reference.ci_high - reference.ci_low) / (2 * stats.norm.ppf(0.975))
+    assert fast.slope_per_month == pytest.approx(reference.slope_per_month, abs=1e-3 * se)
+    assert fast.ci_low == pytest.approx(reference.ci_low, abs=1e-3 * se)
+    assert fast.ci_high == pytest.approx(reference.ci_high, abs=1e-3 * se)
+    assert fast.p_value == pytest.approx(reference.p_value, rel=1e-2, abs=1e-12)
+    assert (fast.n_patients, fast.n_observations, fast.converged) == (
+        reference.n_patients, reference.n_observations, True)

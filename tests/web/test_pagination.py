@@ -192,10 +192,14 @@ def test_cohort_view_is_one_audit_row(web, chart):
     client = web.client("researcher")
     assert client.get("/api/cohort").status_code == 200
     with web.store.reading() as session:
-        rows = [e for e in audit.history(session, action="read", entity="patient")
+        rows = [e for e in audit.history(session, action="read", entity="cohort")
                 if e.actor.startswith("researcher1@")]
+        about_one = audit.history(session, action="read", entity_id=chart["pid"])
     assert len(rows) == 1
     assert sorted(rows[0].changes["ids"]) == sorted([chart["pid"], *chart["others"]])
+    assert rows[0].changes["fields"] == ["cohort", "patients=6"]
+    # Asked about one patient, the audit shows the cohort read that covered them.
+    assert any(e.entity == "cohort" for e in about_one)
 
 
 def test_users_service_pages_by_username(web):

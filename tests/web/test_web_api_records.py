@@ -149,9 +149,13 @@ def test_researcher_gets_deidentified_cohort_data_only(web):
     assert researcher.get("/api/patients").status_code == 403
     assert researcher.get(f"/api/patients/{pid}").status_code == 403
     assert researcher.get(f"/api/patients/{pid}/photos").status_code == 403
-    reads = [e for e in _history(web, entity="patient", entity_id=pid)
+    # Each cohort read is one audit row for the cohort, not one per patient (issue 14).
+    assert not [e for e in _history(web, entity="patient", entity_id=pid)
+                if e.action == "read" and e.actor.startswith("researcher1@")]
+    reads = [e for e in _history(web, entity="cohort", entity_id="all")
              if e.action == "read" and e.actor.startswith("researcher1@")]
-    assert reads and reads[0].changes["fields"] == ["cohort"]
+    assert len(reads) == 3  # the CSV export, the JSON export and the summary
+    assert reads[0].changes["fields"] == ["cohort", "patients=1"]
 
 
 def test_reads_and_writes_are_audited_with_who_and_where(web):

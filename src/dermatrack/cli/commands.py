@@ -13,6 +13,7 @@ _GROUPS: list[str] = [
     "kb",
     "measure",
     "photo",
+    "photo_batch",
     "plan",
     "records",
     "repeatability",

@@ -63,6 +63,13 @@ def _summary_rows(summary: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
+def _shown_url(url: str) -> str:
+    """A database URL as it may be printed (no password)."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
 def demo_command(
     patients: int = typer.Option(40, "--patients", min=1, help="Number of synthetic patients."),
     out: Path = typer.Option(Path("demo"), "--out", help="Directory of the demo clinic."),
@@ -71,6 +78,12 @@ def demo_command(
                                help="Smaller photographs and fewer repeatability captures."),
     workers: int = typer.Option(2, "--workers", min=1,
                                 help="Processes that render and analyse photographs."),
+    no_photos: bool = typer.Option(
+        False, "--no-photos", help="Render no photograph: draw photo observations from the "
+        "simulated truth and load patients in batches (thousands in minutes)."),
+    database: str | None = typer.Option(
+        None, "--database", help="An empty database to load into (e.g. postgresql+psycopg://...) "
+        "instead of DIR/dermatrack.db."),
     as_json: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
 ) -> None:
     """Build a synthetic demo clinic in DIR, analyse it and write its reports.
@@ -80,19 +93,28 @@ def demo_command(
     printed once at the end of the summary: sign in with them to
     `dermatrack serve --data DIR`.
     """
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     from dermatrack.demo.build import build_demo
 
     err_console.print(SYNTHETIC_BANNER)
     with Progress("[progress.description]{task.description}", BarColumn(),
-                  MofNCompleteColumn(), TimeElapsedColumn(), console=err_console) as bar:
+                  MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
+                  console=err_console) as bar:
         result = build_demo(out, n_patients=patients, seed=seed, quick=quick,
-                            workers=workers, progress=_progress_callback(bar))
+                            workers=workers, progress=_progress_callback(bar),
+                            photos=not no_photos, database_url=database)
     rows = _summary_rows(result.summary)
     if as_json:
         emit_json({"synthetic": True, "out": str(result.out),
-                   "database": str(result.out / "dermatrack.db"),
+                   "database": _shown_url(database) if database
+                   else str(result.out / "dermatrack.db"),
                    "reports": str(result.index), "patients": result.patients,
                    "treated": result.treated, "by_modality": rows,
                    "true_vs_estimated": result.true_vs_estimated,

@@ -493,8 +493,12 @@ def _true_vs_estimated(store: Any, result: DemoResult) -> list[dict[str, Any]]:
     from dermatrack.outcomes.cohort import paired_change
     from dermatrack.services.outcomes import cohort_data
 
-    measured = cohort_data(store).measurements
+    measured = cohort_data(store, metrics=[("photo", m) for m, _ in FAMILY_METRIC.values()]
+                           ).measurements
     photo = measured[(measured["kind"] == "photo") & (measured["region"] == "whole")]
+    # (patient, metric, visit) -> value, looked up instead of filtering per patient.
+    value_at = {(p, m, v): value for p, m, v, value in zip(
+        photo["patient"], photo["metric"], photo["visit"], photo["value"], strict=True)}
     groups: dict[tuple[str, str], list[tuple[str, float]]] = {}
     for patient_id, truth in result.truth.items():
         design = result.designs[patient_id]
@@ -508,13 +512,12 @@ def _true_vs_estimated(store: Any, result: DemoResult) -> list[dict[str, Any]]:
     for (modality, metric), items in sorted(groups.items()):
         before, after, true = [], [], []
         for patient_id, change in items:
-            series = photo[(photo["patient"] == patient_id) & (photo["metric"] == metric)]
-            first = series[series["visit"] == "baseline"]["value"]
-            last = series[series["visit"] == "month_3"]["value"]
-            if first.empty or last.empty:
+            first = value_at.get((patient_id, metric, "baseline"))
+            last = value_at.get((patient_id, metric, "month_3"))
+            if first is None or last is None:
                 continue
-            before.append(float(first.iloc[0]))
-            after.append(float(last.iloc[0]))
+            before.append(float(first))
+            after.append(float(last))
             true.append(change)
         if not true:
             continue
@@ -642,7 +645,8 @@ def _write_reports(store: Any, result: DemoResult, pool: Any, tick: Progress) ->
 
 def build_demo(out: Path, *, n_patients: int = 40, seed: int = 0, quick: bool = False,
                workers: int = 2, progress: Progress | None = None,
-               today: dt.date | None = None) -> DemoResult:
+               today: dt.date | None = None, photos: bool = True,
+               database_url: str | None = None) -> DemoResult:
     """Build the demo clinic in ``out`` (module docstring); return what it made.
 
     Parameters
@@ -661,6 +665,13 @@ def build_demo(out: Path, *, n_patients: int = 40, seed: int = 0, quick: bool = 
         Called at each stage and step (see :data:`Progress`).
     today:
         The day the demo clinic is seen from (default today).
+    photos:
+        False: render and analyse no photograph; draw the photo observations from the
+        simulated truth and record patients in batches (:mod:`dermatrack.demo.scale`),
+        and write the cohort report only (no per-patient reports).
+    database_url:
+        Store the clinic in this database (e.g. PostgreSQL) instead of ``DIR``'s SQLite
+        file; it must be empty of patients.
     """
     from dermatrack.knowledge.modalities import load_modalities
     from dermatrack.services.common import open_store
@@ -673,6 +684,8 @@ def build_demo(out: Path, *, n_patients: int = 40, seed: int = 0, quick: bool = 
     tick = progress or (lambda stage, total: None)
     today = today or dt.date.today()
     settings = prepare_directory(Path(out))
+    if database_url is not None:
+        settings = Settings(data_dir=settings.data_dir, database_url=database_url)
     modalities = load_modalities()
     rng = np.random.default_rng(seed)
     designs = design_cohort(n_patients, modalities, rng, today=today)
@@ -681,10 +694,30 @@ def build_demo(out: Path, *, n_patients: int = 40, seed: int = 0, quick: bool = 
         result = DemoResult(out=settings.data_dir, settings=settings, patients=[], designs={},
                             treated={})
         result.accounts = add_demo_accounts(store)
-        built = _record_all(store, result, designs, modalities, today, seed, tick)
-        _photograph_all(store, result, built, pool, seed=seed, quick=quick, tick=tick)
+        if not photos:
+            from dermatrack.demo.scale import record_without_photos
+
+            record_without_photos(store, result, designs, modalities, today, seed, tick)
+        else:
+            built = _record_all(store, result, designs, modalities, today, seed, tick)
+            _photograph_all(store, result, built, pool, seed=seed, quick=quick, tick=tick)
         _save_device_mdc(settings, designs, seed=seed, quick=quick)
         result.true_vs_estimated = _true_vs_estimated(store, result)
         result.summary = cohort_summary(store)
-        _write_reports(store, result, pool, tick)
+        if photos:
+            _write_reports(store, result, pool, tick)
+        else:
+            _write_cohort_index(store, result, tick)
     return result
+
+
+def _write_cohort_index(store: Any, result: DemoResult, tick: Progress) -> None:
+    """The cohort report alone (the no-photos demo writes no per-patient report)."""
+    from dermatrack.reports.html import cohort_report_html
+
+    reports = result.settings.data_dir / "reports"
+    reports.mkdir(exist_ok=True)
+    tick("Writing the cohort report", 1)
+    result.index = reports / "index.html"
+    result.index.write_text(cohort_report_html(store, synthetic=True), encoding="utf-8")
+    tick("Writing the cohort report", None)

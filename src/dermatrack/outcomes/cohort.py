@@ -256,8 +256,8 @@ def _prepared(frame: Any) -> Any:
     if duplicated.any():
         row = int(np.flatnonzero(duplicated.to_numpy())[0])
         raise InputError(
-            f"row {row + 1} repeats patient {data['patient'].iloc[row]!s}, metric "
-            f"{data['metric'].iloc[row]!s} at timepoint {data['timepoint'].iloc[row]!s}",
+            f"row {row + 1} repeats a patient's {data['metric'].iloc[row]!s} at timepoint "
+            f"{data['timepoint'].iloc[row]!s} within one modality",
             field="timepoint", line=row + 1)
     return data[np.isfinite(data["value"].to_numpy())]
 

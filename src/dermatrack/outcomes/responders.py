@@ -116,7 +116,7 @@ def responder_rates(
     Raises
     ------
     InputError
-        A missing column, or a patient listed twice in one group (row named).
+        A missing column, or a patient listed twice in one group (row named, patient not).
     """
     import pandas as pd
 
@@ -136,7 +136,8 @@ def responder_rates(
     repeated = data.duplicated(subset=[*keys, "patient"])
     if repeated.any():
         row = int(repeated.to_numpy().nonzero()[0][0])
-        raise InputError(f"patient {data['patient'].iloc[row]!s} is listed twice",
+        # No patient id in the message: it may reach a researcher (issue 14).
+        raise InputError(f"row {row + 1} lists a patient a second time in one group",
                          field="patient", line=row + 1)
 
     def verdicts(rows: Any) -> list[bool | None]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -194,6 +195,10 @@ def _group_label(group: Mapping[str, Any]) -> str:
     return " · ".join(str(v) for v in group.values()) or "all"
 
 
+#: Forest-plot images already drawn, by their rows, units and MDC bands.
+_FOREST_CACHE: dict[str, list[str]] = {}
+
+
 def cohort_report_html(store: Store, *, modality: str | None = None,
                        synthetic: bool | None = None,
                        patient_links: Mapping[str, str] | None = None,
@@ -237,13 +242,23 @@ def cohort_report_html(store: Store, *, modality: str | None = None,
         found = mdc.lookup(kind, metric, region)
         return None if found is None else found[0]
 
-    # Several figures of whole panels, each small enough for a PDF page.
-    figures = [data_uri(forest_figure(part, units=summary["units"], mdc=mdc_of))
-               for part in split_forest(forest)]
+    # Several figures of whole panels, each small enough for a PDF page; drawn once for
+    # the same rows (issue 14: the web report and the PDF reuse them).
+    bands = {f"{row['metric']}|{row.get('region')}": mdc_of(row["metric"], row.get("region"))
+             for row in forest}
+    key = json.dumps([forest, summary["units"], bands], sort_keys=True, default=str)
+    figures = _FOREST_CACHE.get(key)
+    if figures is None:
+        figures = [data_uri(forest_figure(part, units=summary["units"], mdc=mdc_of))
+                   for part in split_forest(forest)]
+        if len(_FOREST_CACHE) >= 8:
+            _FOREST_CACHE.pop(next(iter(_FOREST_CACHE)))
+        _FOREST_CACHE[key] = figures
 
     patient_rows = None
     if not deidentified:
-        patients = cohort_data(store, modality=modality).patients
+        # The patients only: no measurement is read.
+        patients = cohort_data(store, modality=modality, metrics=()).patients
         patient_rows = patients.sort_values(["modality", "patient"]).to_dict("records")
     return _environment().get_template("cohort.html").render(
         title="Cohort report" + (f": {modality}" if modality else ""), summary=summary,

@@ -203,7 +203,9 @@ def _filtered(query: Any, *, entity: str | None, entity_id: str | None, actor: s
     if entity is not None:
         query = query.where(AuditEvent.entity == entity)
     if entity_id is not None:
-        shown_in_list = and_(AuditEvent.entity_id == LIST_READ_ID,
+        # A list page or a cohort read names the rows it showed in ``changes.ids``.
+        shown_in_list = and_(AuditEvent.action == "read",
+                             AuditEvent.entity_id != entity_id,
                              cast(AuditEvent.changes, Text).contains(f'"{entity_id}"',
                                                                      autoescape=True))
         query = query.where(or_(AuditEvent.entity_id == entity_id, shown_in_list))

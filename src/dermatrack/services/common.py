@@ -61,6 +61,25 @@ class Store:
         self.settings = settings
         self.engine = make_engine(settings.database_url)
         self._sessions = make_session_factory(self.engine, StoreSession)
+        self._batch: Session | None = None
+
+    @contextlib.contextmanager
+    def batch(self, actor: str) -> Iterator[Session]:
+        """One transaction for many service calls (bulk loading, e.g. the demo at scale).
+
+        Inside it, every :meth:`transaction` and :meth:`reading` of this store uses the
+        batch's session: each service call still validates and audits its rows, but they
+        are committed together when the block ends, or all rolled back if it fails. Not
+        for concurrent use of one store from several threads.
+        """
+        if self._batch is not None:
+            raise RuntimeError("a batch is already open on this store")
+        with self.transaction(actor) as session:
+            self._batch = session
+            try:
+                yield session
+            finally:
+                self._batch = None
 
     @contextlib.contextmanager
     def transaction(self, actor: str) -> Iterator[Session]:
@@ -74,6 +93,11 @@ class Store:
         actor = (actor or "").strip()
         if not actor:
             raise InputError("the actor (who makes the change) is required", field="actor")
+        if self._batch is not None:
+            if self._batch.info.get(audit.ACTOR_KEY) != actor:
+                raise InputError("a batch records one actor's changes only", field="actor")
+            yield self._batch
+            return
         session = self._sessions(info={audit.ACTOR_KEY: actor})
         try:
             with session.begin():
@@ -89,7 +113,11 @@ class Store:
 
     @contextlib.contextmanager
     def reading(self) -> Iterator[Session]:
-        """A read-only session (any write in it fails for want of an actor)."""
+        """A read-only session (any write in it fails for want of an actor); inside a
+        :meth:`batch`, the batch's session, so that its uncommitted rows are seen."""
+        if self._batch is not None:
+            yield self._batch
+            return
         session = self._sessions()
         try:
             with session.begin():

@@ -7,8 +7,12 @@
   (:func:`dermatrack.outcomes.change.change_from_baseline`).
 * :func:`cohort_data` returns long-format pandas DataFrames in the shapes the statistics
   of :mod:`dermatrack.outcomes` take; :func:`cohort_summary` runs them (paired change by
-  modality and Fitzpatrick group, responder rates, mixed-model slopes, adverse-event rates,
+  arm and Fitzpatrick group, responder rates, mixed-model slopes, adverse-event rates,
   PIH by phototype), with patient ids or without (``deidentified``, for researchers).
+  The analysis unit is the patient in a treatment arm: a modality, or a combination of
+  modalities a plan combines (docs/statistics.md, "Analysis unit"). The summary is
+  computed in columns (the database averages replicates, Polars pairs visits, one REML
+  fit per arm and metric) and cached until the record changes.
 
 Where the MDC95 comes from
 --------------------------
@@ -43,6 +47,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from pydantic import BaseModel
 from sqlalchemy import select
 
@@ -382,26 +387,106 @@ def _related_category(value: str | None) -> str:
     return value or "unassessable"
 
 
-def cohort_data(store: Store, *, modality: str | None = None) -> CohortData:
+#: How the modalities of a combination arm are joined into its name.
+ARM_JOINER = " + "
+
+
+def arm_modalities(arm: str) -> list[str]:
+    """The modality codes of an arm name (``"a + b"`` -> ``["a", "b"]``)."""
+    return arm.split(ARM_JOINER)
+
+
+def _session_arms(session: Any, sessions: list[tuple[str, str, str]]) -> dict[str, str]:
+    """The arm of each treatment session (docs/statistics.md, "Analysis unit").
+
+    A session belongs to a combination arm, ``"a + b"`` (codes sorted), when it carries out
+    a plan that combines several modalities: through the plan's scheduled session it is
+    linked to, or, when it is linked to none, through a plan of the same patient that
+    combines its modality with another one the patient was also treated with. Any other
+    session's arm is its own modality.
+
+    ``sessions`` holds (session id, patient id, modality) of the sessions to place.
+    """
+    from dermatrack.store.models import PlannedModality, ScheduledSession, TreatmentPlan
+
+    plan_rows = session.execute(
+        select(TreatmentPlan.id, TreatmentPlan.patient_id, PlannedModality.id,
+               PlannedModality.modality)
+        .join(PlannedModality, PlannedModality.plan_id == TreatmentPlan.id)
+        .where(TreatmentPlan.deleted_at.is_(None), PlannedModality.deleted_at.is_(None))).all()
+    plan_codes: dict[str, set[str]] = defaultdict(set)
+    plan_of_item: dict[str, str] = {}
+    plans_of_patient: dict[str, set[str]] = defaultdict(set)
+    for plan_id, patient_id, item_id, code in plan_rows:
+        plan_codes[plan_id].add(code)
+        plan_of_item[item_id] = plan_id
+        plans_of_patient[patient_id].add(plan_id)
+    combined = {plan_id: ARM_JOINER.join(sorted(codes)) for plan_id, codes in plan_codes.items()
+                if len(codes) > 1}
+    if not combined:
+        return {sid: code for sid, _, code in sessions}
+    linked = dict(session.execute(
+        select(ScheduledSession.session_id, ScheduledSession.planned_modality_id)
+        .where(ScheduledSession.session_id.is_not(None),
+               ScheduledSession.deleted_at.is_(None))).all())
+    treated: dict[str, set[str]] = defaultdict(set)
+    for _, patient_id, code in sessions:
+        treated[patient_id].add(code)
+    arms = {}
+    for sid, patient_id, code in sessions:
+        plan_id = plan_of_item.get(linked.get(sid, ""))
+        if plan_id is not None:
+            arms[sid] = combined.get(plan_id, code)
+            continue
+        arm = code
+        for candidate in sorted(plans_of_patient.get(patient_id, ())):
+            codes = plan_codes[candidate]
+            if candidate in combined and code in codes and len(codes & treated[patient_id]) > 1:
+                arm = combined[candidate]
+                break
+        arms[sid] = arm
+    return arms
+
+
+def _in_arm(arm: str, modality: str | None) -> bool:
+    return modality is None or modality in arm_modalities(arm)
+
+
+def cohort_data(store: Store, *, modality: str | None = None,
+                metrics: Iterable[tuple[str, str]] | None = None) -> CohortData:
     """The cohort as DataFrames for :mod:`dermatrack.outcomes` (no identities).
 
-    A patient belongs to the modality of each of their treatment sessions; one treated
-    with two modalities appears under both. Only patients with a current research consent
-    are included (:mod:`dermatrack.clinic.consent`); the others are counted in
+    The analysis unit is the patient in an arm (docs/statistics.md): an arm is one
+    modality, or a combination of modalities that a plan combines
+    (:func:`_session_arms`). A patient treated in two arms appears under both, their
+    measurements and scores repeated for each; the ``modality`` column holds the arm.
+    Only patients with a current research consent are included
+    (:mod:`dermatrack.clinic.consent`); the others are counted in
     ``excluded_without_consent``.
+
+    The replicates of a measurement at one visit are averaged by the database; the rows
+    are read as columns, not as ORM objects.
+
+    Parameters
+    ----------
+    modality:
+        Only the arms that include this modality code.
+    metrics:
+        Only these (kind, metric) measurements; all by default.
 
     Returns
     -------
     CohortData
-        ``patients``: patient, modality, fitzpatrick, sex, age_at_baseline, concern,
-        baseline_date. ``measurements``: patient, modality, fitzpatrick, kind, metric,
-        region, unit, timepoint (months since baseline), visit (timepoint label), value
-        (replicates at one visit averaged). ``scores``: patient, modality, fitzpatrick,
-        instrument, visit, timepoint, total, blinded. ``sessions``: session, patient,
-        modality, fitzpatrick, date. ``events``: session, patient, modality, term,
-        severity, relatedness, serious, onset.
+        ``patients``: patient, modality (arm), fitzpatrick, sex, age_at_baseline,
+        concern, baseline_date. ``measurements``: patient, modality, fitzpatrick, kind,
+        metric, region, unit, timepoint (months since baseline), visit (timepoint label),
+        value (replicates at one visit averaged). ``scores``: patient, modality,
+        fitzpatrick, instrument, visit, timepoint, total, blinded. ``sessions``: session,
+        patient, modality, fitzpatrick, date. ``events``: session, patient, modality,
+        term, severity, relatedness, serious, onset.
     """
     import pandas as pd
+    from sqlalchemy import and_, func, or_
 
     from dermatrack.store.models import (
         AdverseEvent,
@@ -413,82 +498,108 @@ def cohort_data(store: Store, *, modality: str | None = None) -> CohortData:
         Visit,
     )
 
-    with store.reading() as session:
-        if modality is not None:
-            from dermatrack.knowledge.vocabulary import load_vocabulary
+    if modality is not None:
+        from dermatrack.knowledge.vocabulary import load_vocabulary
 
-            load_vocabulary().require("modalities", modality, field="modality")
+        load_vocabulary().require("modalities", modality, field="modality")
+    with store.reading() as session:
         from dermatrack.services.consent import consenting_patients
 
         consenting = consenting_patients(session, "cohort")
-        everyone = {p.id: p for p in session.scalars(select(Patient))}
-        patients = {pid: p for pid, p in everyone.items() if pid in consenting}
+        everyone = {row.id: row for row in session.execute(
+            select(Patient.id, Patient.fitzpatrick, Patient.sex, Patient.date_of_birth,
+                   Patient.age_years, Patient.age_recorded_on)
+            .where(Patient.deleted_at.is_(None)))}
+        patients = {pid: row for pid, row in everyone.items() if pid in consenting}
         first_concern: dict[str, str] = {}
-        for concern in session.scalars(select(Concern).order_by(Concern.id)):
-            first_concern.setdefault(concern.patient_id, concern.code)
-        visits = {v.id: v for v in session.scalars(select(Visit))}
+        for patient_id, code in session.execute(
+                select(Concern.patient_id, Concern.code).where(Concern.deleted_at.is_(None))
+                .order_by(Concern.id)):
+            first_concern.setdefault(patient_id, code)
+        visits = {row.id: row for row in session.execute(
+            select(Visit.id, Visit.patient_id, Visit.timepoint, Visit.date)
+            .where(Visit.deleted_at.is_(None)))}
         baselines = baseline_dates(visits.values())
-        treatment_rows = list(session.scalars(select(TreatmentSession)
-                                              .order_by(TreatmentSession.date)))
-        modalities_of: dict[str, list[str]] = defaultdict(list)
+        treatment_rows = [row for row in session.execute(
+            select(TreatmentSession.id, TreatmentSession.patient_id, TreatmentSession.modality,
+                   TreatmentSession.date)
+            .where(TreatmentSession.deleted_at.is_(None))
+            .order_by(TreatmentSession.date, TreatmentSession.id)) if row.patient_id in patients]
+        arm_of = _session_arms(session, [(r.id, r.patient_id, r.modality)
+                                         for r in treatment_rows])
+        arms_of: dict[str, list[str]] = defaultdict(list)
         for row in treatment_rows:
-            if row.modality not in modalities_of[row.patient_id]:
-                modalities_of[row.patient_id].append(row.modality)
-
-        def wanted(code: str) -> bool:
-            return modality is None or code == modality
-
-        patient_rows = [
-            {"patient": pid, "modality": code, "fitzpatrick": p.fitzpatrick, "sex": p.sex,
-             "age_at_baseline": age_on(p, baselines.get(pid)),
-             "concern": first_concern.get(pid), "baseline_date": baselines.get(pid)}
-            for pid, p in patients.items() for code in modalities_of.get(pid, [])
-            if wanted(code)]
-        session_rows = [{"session": r.id, "patient": r.patient_id, "modality": r.modality,
+            arm = arm_of[row.id]
+            if _in_arm(arm, modality) and arm not in arms_of[row.patient_id]:
+                arms_of[row.patient_id].append(arm)
+        session_rows = [{"session": r.id, "patient": r.patient_id, "modality": arm_of[r.id],
                          "fitzpatrick": patients[r.patient_id].fitzpatrick, "date": r.date}
-                        for r in treatment_rows
-                        if wanted(r.modality) and r.patient_id in patients]
-        session_modality = {r["session"]: r["modality"] for r in session_rows}
+                        for r in treatment_rows if _in_arm(arm_of[r.id], modality)]
+        session_arm = {r["session"]: r["modality"] for r in session_rows}
         event_rows = [{"session": e.session_id, "patient": e.patient_id,
-                       "modality": session_modality[e.session_id], "term": e.term,
+                       "modality": session_arm[e.session_id], "term": e.term,
                        "severity": e.grade, "relatedness": _related_category(e.relatedness),
                        "serious": e.serious, "onset": e.onset}
-                      for e in session.scalars(select(AdverseEvent))
-                      if e.session_id in session_modality]
+                      for e in session.execute(
+                          select(AdverseEvent.session_id, AdverseEvent.patient_id,
+                                 AdverseEvent.term, AdverseEvent.grade,
+                                 AdverseEvent.relatedness, AdverseEvent.serious,
+                                 AdverseEvent.onset)
+                          .where(AdverseEvent.deleted_at.is_(None)))
+                      if e.session_id in session_arm]
+        query = (select(Observation.patient_id, Observation.kind, Observation.metric,
+                        Observation.region, Observation.visit_id,
+                        func.avg(Observation.value), func.max(Observation.unit))
+                 .where(Observation.deleted_at.is_(None), Observation.visit_id.is_not(None),
+                        Observation.value.is_not(None))
+                 .group_by(Observation.patient_id, Observation.kind, Observation.metric,
+                           Observation.region, Observation.visit_id))
+        if metrics is not None:
+            wanted = sorted(set(metrics))
+            query = query.where(or_(*(and_(Observation.kind == kind, Observation.metric == name)
+                                      for kind, name in wanted))) if wanted else query.where(
+                Observation.id.is_(None))
+        observed = session.execute(query).all()
+        score_rows_raw = session.execute(
+            select(ScaleScore.patient_id, ScaleScore.visit_id, ScaleScore.instrument,
+                   ScaleScore.total, ScaleScore.blinded)
+            .where(ScaleScore.deleted_at.is_(None))).all()
 
-        grouped: dict[tuple[str, str, str, str, str], list[float]] = defaultdict(list)
-        units: dict[tuple[str, str, str, str, str], str] = {}
-        for obs in session.scalars(select(Observation).where(Observation.visit_id.is_not(None))):
-            if obs.value is None or obs.visit_id is None or obs.patient_id not in patients:
-                continue
-            key = (obs.patient_id, obs.kind, obs.metric, obs.region, obs.visit_id)
-            grouped[key].append(obs.value)
-            units[key] = obs.unit
-        measurement_rows = []
-        for key, values in grouped.items():
-            pid, kind, metric, region, visit_id = key
-            visit = visits[visit_id]
-            for code in modalities_of.get(pid, []):
-                if wanted(code):
-                    measurement_rows.append({
-                        "patient": pid, "modality": code,
-                        "fitzpatrick": patients[pid].fitzpatrick, "kind": kind,
-                        "metric": metric, "region": region, "unit": units[key],
-                        "timepoint": _months(visit.date, baselines.get(pid)),
-                        "visit": visit.timepoint, "value": sum(values) / len(values)})
-        score_rows = []
-        for score in session.scalars(select(ScaleScore)):
-            rated_at = visits.get(score.visit_id)
-            if rated_at is None or score.patient_id not in patients:
-                continue
-            for code in modalities_of.get(score.patient_id, []):
-                if wanted(code):
-                    score_rows.append({
-                        "patient": score.patient_id, "modality": code,
-                        "fitzpatrick": patients[score.patient_id].fitzpatrick,
-                        "instrument": score.instrument, "visit": rated_at.timepoint,
-                        "timepoint": _months(rated_at.date, baselines.get(score.patient_id)),
-                        "total": score.total, "blinded": score.blinded})
+    def months_of(patient_id: str, visit: Any) -> float:
+        return _months(visit.date, baselines.get(patient_id))
+
+    def fitz(pid: str) -> Any:
+        return patients[pid].fitzpatrick
+
+    patient_rows = [
+        {"patient": pid, "modality": arm, "fitzpatrick": p.fitzpatrick, "sex": p.sex,
+         "age_at_baseline": age_on(p, baselines.get(pid)),
+         "concern": first_concern.get(pid), "baseline_date": baselines.get(pid)}
+        for pid, p in patients.items() for arm in arms_of.get(pid, [])]
+    # One row per measurement (patient, kind, metric, region, visit), then repeated per arm.
+    base = []
+    for pid, kind, metric, region, visit_id, value, unit in observed:
+        visit = visits.get(visit_id)
+        if visit is None or pid not in patients or not arms_of.get(pid):
+            continue
+        base.append((pid, kind, metric, region, unit, months_of(pid, visit), visit.timepoint,
+                     float(value)))
+    measurement_rows = [
+        {"patient": pid, "modality": arm, "fitzpatrick": fitz(pid), "kind": kind,
+         "metric": metric, "region": region, "unit": unit, "timepoint": months,
+         "visit": label, "value": value}
+        for pid, kind, metric, region, unit, months, label, value in base
+        for arm in arms_of[pid]]
+    score_rows = []
+    for pid, visit_id, instrument, total, blinded in score_rows_raw:
+        rated_at = visits.get(visit_id)
+        if rated_at is None or pid not in patients:
+            continue
+        for arm in arms_of.get(pid, []):
+            score_rows.append({"patient": pid, "modality": arm, "fitzpatrick": fitz(pid),
+                               "instrument": instrument, "visit": rated_at.timepoint,
+                               "timepoint": months_of(pid, rated_at), "total": total,
+                               "blinded": blinded})
 
     def frame(rows: list[dict], columns: list[str]) -> Any:
         return pd.DataFrame(rows, columns=columns)
@@ -509,87 +620,231 @@ def cohort_data(store: Store, *, modality: str | None = None) -> CohortData:
     )
 
 
+def summary_metrics() -> list[tuple[str, str]]:
+    """The (kind, metric) pairs the cohort summary reads: the headline metrics and the
+    photo metric of each concern (for responders)."""
+    return sorted(set(HEADLINE_METRICS) | {("photo", m) for m in CONCERN_METRICS.values()}
+                  | {("photo", "wrinkles.length_mm")})
+
+
 def _headline(measurements: Any) -> Any:
     """Rows of the headline metrics (photo metrics of region ``whole`` only)."""
     if measurements.empty:
         return measurements
-    keep = [((kind == "photo" and region == "whole") or kind != "photo")
-            and (kind, metric) in HEADLINE_METRICS
-            for kind, metric, region in zip(measurements["kind"], measurements["metric"],
-                                            measurements["region"], strict=True)]
-    return measurements[keep]
+    pairs = measurements["kind"] + ":" + measurements["metric"]
+    wanted = {f"{kind}:{metric}" for kind, metric in HEADLINE_METRICS}
+    keep = pairs.isin(wanted) & ((measurements["kind"] != "photo")
+                                 | (measurements["region"] == "whole"))
+    return measurements[keep.to_numpy()]
+
+
+def _fitzpatrick_groups(values: Iterable[Any]) -> dict[Any, str]:
+    from dermatrack.outcomes.groups import fitzpatrick_group
+
+    return {value: fitzpatrick_group(value) for value in set(values)}
+
+
+def _changes(frame: Any, group: str) -> list[Any]:
+    """Paired change of each headline metric per group (``modality`` or
+    ``fitzpatrick_group``), as :func:`dermatrack.outcomes.cohort.cohort_changes` gives it,
+    computed in columns: one (first, last) pair per analysis unit.
+
+    By arm the unit is the patient in that arm; by Fitzpatrick group, pooled over arms,
+    it is the patient (their rows repeated for each arm count once).
+    """
+    import polars as pl
+
+    from dermatrack.outcomes.cohort import GroupChange, paired_change
+
+    if group == "modality":
+        data = frame
+    else:
+        data = frame.unique(subset=["patient", "metric", "region", "timepoint"],
+                            keep="first", maintain_order=True)
+    keys = [group, "metric", "region"]
+    per_visit = (data.group_by([*keys, "patient", "timepoint"])
+                 .agg(pl.col("value").mean()))
+    per_unit = (per_visit.sort([*keys, "patient", "timepoint"])
+                .group_by([*keys, "patient"], maintain_order=True)
+                .agg(pl.col("value").first().alias("before"),
+                     pl.col("value").last().alias("after"), pl.len().alias("visits")))
+    paired = (per_unit.filter(pl.col("visits") >= 2).group_by(keys)
+              .agg(pl.col("before"), pl.col("after")))
+    lookup = {tuple(row[:3]): (row[3], row[4]) for row in paired.iter_rows()}
+    results = []
+    for key in data.select(keys).unique().sort(keys).iter_rows():
+        before, after = lookup.get(tuple(key), ([], []))
+        results.append(GroupChange(group={group: key[0]}, metric=str(key[1]),
+                                   region=None if key[2] is None else str(key[2]),
+                                   change=paired_change(before, after)))
+    return results
+
+
+def _trajectories(frame: Any) -> list[tuple[dict[str, Any], Any]]:
+    """Mixed-model slope per arm and metric: one REML fit of the cohort's rows of each
+    (:func:`dermatrack.outcomes.mixed.trajectory_arrays`)."""
+    import polars as pl
+
+    from dermatrack.outcomes.mixed import trajectory_arrays
+
+    results = []
+    parts = frame.select("modality", "metric", "patient", "timepoint", "value").partition_by(
+        ["modality", "metric"], as_dict=True)
+    for (arm, metric), rows in sorted(parts.items()):
+        codes = rows.get_column("patient").cast(pl.Categorical).to_physical().to_numpy()
+        _, codes = np.unique(codes, return_inverse=True)
+        results.append(({"modality": arm, "metric": metric}, trajectory_arrays(
+            codes.astype(np.int64), rows.get_column("timepoint").to_numpy().astype(float),
+            rows.get_column("value").to_numpy().astype(float))))
+    return results
 
 
 def _responders(data: CohortData, mdc: MdcTable) -> Any:
-    """One row per patient and modality: GAIS at the last rating, or the concern's metric."""
+    """One row per patient and arm: GAIS at the last rating, or the concern's metric."""
     import pandas as pd
+    import polars as pl
 
     from dermatrack.outcomes.responders import is_responder
 
+    columns = ["patient", "modality", "fitzpatrick", "metric", "gais", "responder"]
+    if data.patients.empty:
+        return pd.DataFrame([], columns=columns)
+    units = pl.from_pandas(data.patients[["patient", "modality", "fitzpatrick", "concern"]]
+                           .astype({"concern": object}))
+    units = units.with_columns(pl.col("concern").fill_null("").replace_strict(
+        CONCERN_METRICS, default="wrinkles.length_mm", return_dtype=pl.Utf8).alias("metric"))
+    scores = data.scores
+    gais = pl.DataFrame(schema={"patient": pl.Utf8, "modality": pl.Utf8, "gais": pl.Float64})
+    if not scores.empty:
+        rated = pl.from_pandas(scores.loc[scores["instrument"] == "gais_clinician",
+                                          ["patient", "modality", "timepoint", "total"]]
+                               .astype({"total": float}))
+        if rated.height:
+            gais = (rated.sort(["patient", "modality", "timepoint"], maintain_order=True)
+                    .group_by(["patient", "modality"], maintain_order=True)
+                    .agg(pl.col("total").last().alias("gais")))
+    measured = data.measurements
+    series = pl.DataFrame(schema={"patient": pl.Utf8, "modality": pl.Utf8, "metric": pl.Utf8,
+                                  "baseline": pl.Float64, "follow_up": pl.Float64})
+    if not measured.empty:
+        photo = measured.loc[(measured["kind"] == "photo") & (measured["region"] == "whole"),
+                             ["patient", "modality", "metric", "timepoint", "value"]]
+        if not photo.empty:
+            series = (pl.from_pandas(photo).sort(["patient", "modality", "metric", "timepoint"])
+                      .group_by(["patient", "modality", "metric"], maintain_order=True)
+                      .agg(pl.col("value").first().alias("baseline"),
+                           pl.col("value").last().alias("follow_up"), pl.len().alias("k"))
+                      .filter(pl.col("k") >= 2).drop("k"))
+    joined = (units.join(gais, on=["patient", "modality"], how="left")
+              .join(series, on=["patient", "modality", "metric"], how="left"))
     rows = []
-    gais = data.scores[data.scores["instrument"] == "gais_clinician"] \
-        if not data.scores.empty else data.scores
-    for item in data.patients.itertuples(index=False):
-        rated = gais[(gais["patient"] == item.patient) & (gais["modality"] == item.modality)] \
-            if not gais.empty else gais
-        grade = None
-        if not rated.empty:
-            last = rated.sort_values("timepoint").iloc[-1]["total"]
-            grade = None if pd.isna(last) else int(last)
-        metric = CONCERN_METRICS.get(item.concern or "", "wrinkles.length_mm")
-        series = data.measurements[
-            (data.measurements["patient"] == item.patient)
-            & (data.measurements["modality"] == item.modality)
-            & (data.measurements["kind"] == "photo")
-            & (data.measurements["metric"] == metric)
-            & (data.measurements["region"] == "whole")].sort_values("timepoint")
-        baseline = follow_up = None
-        if len(series) >= 2:
-            baseline, follow_up = float(series["value"].iloc[0]), float(series["value"].iloc[-1])
+    for item in joined.iter_rows(named=True):
+        metric = item["metric"]
+        grade = None if item["gais"] is None or math.isnan(item["gais"]) else int(item["gais"])
         found = mdc.lookup("photo", metric, "whole")
-        rows.append({"patient": item.patient, "modality": item.modality,
-                     "fitzpatrick": item.fitzpatrick, "metric": metric, "gais": grade,
-                     "responder": is_responder(gais=grade, baseline=baseline,
-                                               follow_up=follow_up,
+        rows.append({"patient": item["patient"], "modality": item["modality"],
+                     "fitzpatrick": item["fitzpatrick"], "metric": metric, "gais": grade,
+                     "responder": is_responder(gais=grade, baseline=item["baseline"],
+                                               follow_up=item["follow_up"],
                                                mdc95=found[0] if found else None,
                                                direction=METRIC_DIRECTIONS.get(metric))})
-    return pd.DataFrame(rows, columns=["patient", "modality", "fitzpatrick", "metric", "gais",
-                                       "responder"])
+    return pd.DataFrame(rows, columns=columns)
+
+
+#: Cohort summaries already computed, by store, arguments and data version
+#: (:func:`_data_version`); a summary is recomputed only after a write.
+_SUMMARY_CACHE: dict[tuple[Any, ...], dict[str, Any]] = {}
+_SUMMARY_CACHE_SIZE = 16
+_VERSION_SCAN: dict[str, tuple[int, int]] = {}
+#: Audit ids below the newest one that a late commit may still fill (PostgreSQL hands out
+#: ids before commit): the scan for writes starts this far back.
+_VERSION_OVERLAP = 10_000
+
+
+def _data_version(store: Store) -> int:
+    """A number that changes whenever the clinical record changes.
+
+    Every write through the services adds audit rows (reads add ``read`` rows only), so
+    the id of the newest non-read audit row versions the data. Only the rows added since
+    the last call are scanned (by primary key), so the check costs the same at any size.
+    """
+    from sqlalchemy import func
+
+    from dermatrack.store.models import AuditEvent
+
+    url = str(store.engine.url)
+    scanned, version = _VERSION_SCAN.get(url, (0, 0))
+    with store.reading() as session:
+        newest = session.execute(select(func.max(AuditEvent.id))).scalar() or 0
+        if newest < scanned:  # a new database at the same address
+            scanned, version = 0, 0
+        start = max(0, scanned - _VERSION_OVERLAP)
+        latest = session.execute(select(func.max(AuditEvent.id)).where(
+            AuditEvent.id > start, AuditEvent.action != "read")).scalar()
+    version = max(version, latest or 0)
+    _VERSION_SCAN[url] = (newest, version)
+    return version
 
 
 def cohort_summary(store: Store, *, modality: str | None = None,
                    mdc: MdcTable | None = None, deidentified: bool = False) -> dict[str, Any]:
     """Cohort statistics of the record, JSON-ready (see the module docstring).
 
-    With ``deidentified`` the per-patient responder rows carry no patient id (the
+    The analysis unit is the patient in an arm (docs/statistics.md): statistics by arm
+    count each patient once in each arm they were treated in; statistics pooled over
+    arms (by Fitzpatrick group) count each patient once.
+
+    With ``deidentified`` the per-unit responder rows carry no patient id (the
     pseudonymous id links back to the clinic record); every other entry is aggregate
     already. This is the view for researchers (issue 7).
+
+    The summary is computed from columns (the database averages replicates; Polars pairs
+    visits; one REML fit per arm and metric) and kept until the record changes
+    (:func:`_data_version`).
 
     Returns
     -------
     dict
-        ``n_patients``, ``n_sessions``; ``changes`` (paired change per headline metric by
-        modality) and ``changes_by_fitzpatrick`` (by Fitzpatrick group), each a list of
+        ``n_patients``, ``n_units`` (patients x arms), ``n_sessions``; ``changes`` (paired
+        change per headline metric by arm, in ``modality``) and ``changes_by_fitzpatrick``
+        (by Fitzpatrick group), each a list of
         :class:`dermatrack.outcomes.cohort.GroupChange` dicts; ``forest`` (forest-plot
-        rows of ``changes``); ``responders`` (rate with Wilson CI by modality and by
-        Fitzpatrick group); ``trajectories`` (mixed-model slope per month by modality and
-        metric); ``safety`` (overall and by modality: adverse events per session and per
+        rows of ``changes``); ``responders`` (rate with Wilson CI by arm and by
+        Fitzpatrick group); ``trajectories`` (mixed-model slope per month by arm and
+        metric); ``safety`` (overall and by arm: adverse events per session and per
         patient by grade and relatedness); ``pih`` (share of patients with PIH by
         Fitzpatrick type); ``mdc`` (the MDC95 entries used).
     """
-    import pandas as pd
+    import copy
 
-    from dermatrack.outcomes.cohort import cohort_changes, forest_rows
-    from dermatrack.outcomes.mixed import trajectories
+    mdc = mdc if mdc is not None else load_mdc(store.settings)
+    key = (str(store.engine.url), modality, deidentified,
+           json.dumps(mdc.to_list(), sort_keys=True), _data_version(store))
+    cached = _SUMMARY_CACHE.get(key)
+    if cached is None:
+        cached = _compute_summary(store, modality=modality, mdc=mdc, deidentified=deidentified)
+        if len(_SUMMARY_CACHE) >= _SUMMARY_CACHE_SIZE:
+            _SUMMARY_CACHE.pop(next(iter(_SUMMARY_CACHE)))
+        _SUMMARY_CACHE[key] = cached
+    return copy.deepcopy(cached)
+
+
+def _compute_summary(store: Store, *, modality: str | None, mdc: MdcTable,
+                     deidentified: bool) -> dict[str, Any]:
+    import pandas as pd
+    import polars as pl
+
+    from dermatrack.outcomes.cohort import forest_rows
     from dermatrack.outcomes.responders import responder_rates
     from dermatrack.outcomes.safety import adverse_event_rates, pih_rate_by_fitzpatrick
 
-    mdc = mdc if mdc is not None else load_mdc(store.settings)
-    data = cohort_data(store, modality=modality)
+    data = cohort_data(store, modality=modality, metrics=summary_metrics())
     headline = _headline(data.measurements)
     summary: dict[str, Any] = {
         "modality": modality,
+        "analysis_unit": "patient x arm",
         "n_patients": int(data.patients["patient"].nunique()),
+        "n_units": int(len(data.patients)),
         "n_sessions": int(len(data.sessions)),
         "excluded_without_research_consent": data.excluded_without_consent,
         "changes": [], "changes_by_fitzpatrick": [], "forest": [], "responders": {},
@@ -597,26 +852,32 @@ def cohort_summary(store: Store, *, modality: str | None = None,
         "units": {},
     }
     if not headline.empty:
+        units = headline.drop_duplicates(["kind", "metric"], keep="last")
         summary["units"] = {f"{k}:{m}": u for k, m, u in
-                            zip(headline["kind"], headline["metric"], headline["unit"],
-                                strict=True)}
-        frame = headline.assign(metric=[f"{k}:{m}" for k, m in
-                                        zip(headline["kind"], headline["metric"],
-                                            strict=True)])
-        by_modality = cohort_changes(frame, ("modality",))
-        summary["changes"] = [c.to_dict() for c in by_modality]
-        summary["forest"] = [r.to_dict() for r in forest_rows(by_modality)]
+                            zip(units["kind"], units["metric"], units["unit"], strict=True)}
+        frame = pl.from_pandas(headline[["patient", "modality", "fitzpatrick", "kind", "metric",
+                                         "region", "timepoint", "value"]])
+        groups = _fitzpatrick_groups(frame.get_column("fitzpatrick").to_list())
+        frame = frame.with_columns(
+            (pl.col("kind") + ":" + pl.col("metric")).alias("metric"),
+            pl.col("fitzpatrick").replace_strict(groups, return_dtype=pl.Utf8)
+            .alias("fitzpatrick_group"))
+        by_arm = _changes(frame, "modality")
+        summary["changes"] = [c.to_dict() for c in by_arm]
+        summary["forest"] = [r.to_dict() for r in forest_rows(by_arm)]
         summary["changes_by_fitzpatrick"] = [
-            c.to_dict() for c in cohort_changes(frame, ("fitzpatrick_group",))]
-        slopes = trajectories(frame.rename(columns={"timepoint": "months"}),
-                              ("modality", "metric"))
-        summary["trajectories"] = [{**group, **result.to_dict()} for group, result in slopes]
+            c.to_dict() for c in _changes(frame, "fitzpatrick_group")]
+        summary["trajectories"] = [{**group, **result.to_dict()}
+                                   for group, result in _trajectories(frame)]
     responders = _responders(data, mdc)
     if not responders.empty:
+        per_patient = responders.drop_duplicates("patient", keep="first")
         summary["responders"] = {
-            name: [{**group, **rate.to_dict()} for group, rate in
-                   responder_rates(responders, (name,))]
-            for name in ("modality", "fitzpatrick_group")}
+            "modality": [{**group, **rate.to_dict()} for group, rate in
+                         responder_rates(responders, ("modality",))],
+            "fitzpatrick_group": [{**group, **rate.to_dict()} for group, rate in
+                                  responder_rates(per_patient, ("fitzpatrick_group",))]}
+        responders = responders.sort_values(["modality", "patient"], kind="stable")
         if deidentified:
             responders = responders.drop(columns=["patient"])
         summary["responder_rows"] = responders.astype(object).where(

@@ -385,13 +385,16 @@ def list_patients(store: Store, *, search: str | None = None, actor: str,
         return Page(items=results, next=page.next)
 
 
-def record_cohort_read(store: Store, *, actor: str, purpose: str) -> list[str]:
+def record_cohort_read(store: Store, *, actor: str, purpose: str,
+                       modality: str | None = None) -> list[str]:
     """Record that ``actor`` read the cohort (every patient not deleted) as one audit row
-    naming the patients' ids; return the ids."""
+    (entity ``cohort``, id the modality or ``all``) naming the patients' ids; return them.
+    :func:`~dermatrack.services.audit.history` finds the row when asked about any of
+    them."""
     with store.transaction(actor) as session:
         ids = list(session.scalars(select(Patient.id).order_by(Patient.id)))
-        record_read(session, entity="patient", entity_id=LIST_READ_ID, fields=("cohort",),
-                    purpose=purpose, ids=ids)
+        record_read(session, entity="cohort", entity_id=(modality or "all")[:40],
+                    fields=("cohort", f"patients={len(ids)}"), purpose=purpose, ids=ids)
         return ids
 
 

@@ -163,9 +163,12 @@ def allowed_methods(app: FastAPI, request: Request) -> str:
 
 
 def modality_name(code: str) -> str:
-    """The display name of a modality code (the code itself when unknown)."""
+    """The display name of a modality code (the code itself when unknown); a combination
+    arm (``"a + b"``) names each of its modalities."""
     from dermatrack.knowledge.modalities import load_modalities
 
+    if " + " in code:
+        return " + ".join(modality_name(part) for part in code.split(" + "))
     modality = load_modalities().get(code)
     return modality.name if modality is not None else code.replace("_", " ")
 

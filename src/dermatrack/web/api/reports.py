@@ -4,7 +4,7 @@
 The cohort views come from :mod:`dermatrack.services.outcomes` (statistics) and
 :mod:`dermatrack.services.export` (the research export: fresh subject codes on every
 export, shifted dates, no names, contacts, notes or photos). Each cohort read is audited
-against every patient it covers.
+as one row (entity ``cohort``) naming how many patients it covered.
 """
 
 from __future__ import annotations
@@ -22,12 +22,24 @@ from dermatrack.web.deps import Principal, get_store, read_patient, require
 router = APIRouter(tags=["reports"])
 
 
-def audit_cohort_read(store, principal: Principal, purpose: str) -> list[str]:
-    """Record a cohort read as one audit row naming every patient it covers; return their
-    ids."""
+def audit_cohort_read(store, principal: Principal, purpose: str,
+                      modality: str | None = None) -> list[str]:
+    """Record one cohort read: one audit row (entity ``cohort``, id the modality or
+    ``all``) naming the patients it covered, not one row per patient; return their ids."""
     from dermatrack.services import patients
 
-    return patients.record_cohort_read(store, actor=principal.actor, purpose=purpose)
+    return patients.record_cohort_read(store, actor=principal.actor, purpose=purpose,
+                                       modality=modality)
+
+
+def cohort_patient_ids(store) -> list[str]:
+    """Ids of the patients a cohort covers (for the clinicians' links to their reports)."""
+    from sqlalchemy import select
+
+    from dermatrack.store.models import Patient
+
+    with store.reading() as session:
+        return list(session.scalars(select(Patient.id).order_by(Patient.id)))
 
 
 @router.get("/patients/{patient_id}/timeline", response_model=Timeline)
@@ -48,7 +60,7 @@ def cohort(modality: str | None = Query(None), store=Depends(get_store),
     safety (no identifiers)."""
     from dermatrack.services.outcomes import cohort_summary
 
-    audit_cohort_read(store, principal, "cohort summary")
+    audit_cohort_read(store, principal, "cohort summary", modality)
     return cohort_summary(store, modality=modality, deidentified=True)
 
 

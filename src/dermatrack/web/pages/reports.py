@@ -13,7 +13,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from dermatrack.web.api.reports import audit_cohort_read
+from dermatrack.web.api.reports import audit_cohort_read, cohort_patient_ids
 from dermatrack.web.deps import Principal, get_store, read_patient, require_page
 from dermatrack.web.pages import render
 
@@ -42,7 +42,7 @@ def cohort_page(request: Request, modality: str | None = None, store=Depends(get
     from dermatrack.knowledge.modalities import load_modalities
     from dermatrack.services.outcomes import cohort_summary
 
-    audit_cohort_read(store, principal, "cohort page")
+    audit_cohort_read(store, principal, "cohort page", modality or None)
     summary = cohort_summary(store, modality=modality or None, deidentified=True)
     return render(request, "cohort.html", principal, summary=summary,
                   modality=modality or "", modalities=sorted(load_modalities()))
@@ -55,10 +55,11 @@ def cohort_report(modality: str | None = None, store=Depends(get_store),
     see them; de-identified (no patient ids) for everyone else."""
     from dermatrack.reports.html import cohort_report_html
 
-    ids = audit_cohort_read(store, principal, "cohort report")
+    audit_cohort_read(store, principal, "cohort report", modality or None)
     if not principal.can("cohort_identified"):
         return HTMLResponse(cohort_report_html(store, modality=modality or None,
                                                deidentified=True))
-    links = {patient_id: f"/patients/{patient_id}/report" for patient_id in ids}
+    links = {patient_id: f"/patients/{patient_id}/report"
+             for patient_id in cohort_patient_ids(store)}
     return HTMLResponse(cohort_report_html(store, modality=modality or None,
                                            patient_links=links))

@@ -1,0 +1,170 @@
+"""``dermatrack photo batch``: streamed rows, error rows, resuming by content hash, and the
+same rows on a real Dask scheduler with two workers on loopback (issue 14)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+IGNORED = ("seconds", "finished_at", "photo_id")
+
+
+def _phantoms(folder: Path, count: int, seed: int = 0) -> list[Path]:
+    import cv2
+    import numpy as np
+
+    from dermatrack.imaging.phantom import make_phantom, random_spec
+
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i in range(count):
+        rng = np.random.default_rng([seed, i])
+        spec = random_spec(rng, width=120, height=90, mm_per_px=0.1, n_wrinkles=2,
+                           n_spots=2, n_erythema=1, n_pores=4)
+        rgb = make_phantom(spec, rng).rgb
+        path = folder / f"p{i}.png"
+        cv2.imwrite(str(path), cv2.cvtColor((np.clip(rgb, 0, 1) * 255).astype(np.uint8),
+                                            cv2.COLOR_RGB2BGR))
+        paths.append(path)
+    return paths
+
+
+@pytest.fixture(scope="module")
+def photos(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("batch") / "photos"
+    _phantoms(folder, 3)
+    (folder / "broken.png").write_bytes(b"this is not a PNG")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def scheduler():
+    """A real Dask scheduler and two single-threaded worker processes on 127.0.0.1,
+    closed when the module's tests are done."""
+    from distributed import LocalCluster
+
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                           host="127.0.0.1", dashboard_address=":0")
+    try:
+        assert cluster.scheduler_address.startswith("tcp://127.0.0.1:")
+        yield cluster.scheduler_address
+    finally:
+        cluster.close(timeout=30)
+
+
+def _rows(path: Path) -> list[dict]:
+    if path.suffix == ".jsonl":
+        rows = [json.loads(line) for line in path.read_text().splitlines()]
+    else:
+        import pyarrow.parquet as pq
+
+        rows = pq.read_table(path).to_pylist()
+    return sorted(({k: v for k, v in r.items() if k not in IGNORED} for r in rows),
+                  key=lambda r: (r["path"], r["region"] or "", r["metric"] or ""))
+
+
+def _batch(cli, *args):
+    result = cli("photo", "batch", *map(str, args), "--no-face", "--no-chart", "--json")
+    assert result.code == 0, result.stderr
+    return result.json()
+
+
+def test_local_and_distributed_rows_are_equal_and_a_rerun_resumes(photos, scheduler, cli,
+                                                                  tmp_path):
+    local = _batch(cli, photos, "--out", tmp_path / "local.parquet", "--workers", "1")
+    assert (local["photos"], local["analysed"], local["errors"]) == (4, 3, 1)
+    rows = _rows(tmp_path / "local.parquet")
+    broken = [r for r in rows if r["status"] == "error"]
+    assert len(broken) == 1 and broken[0]["path"].endswith("broken.png")
+    assert broken[0]["metric"] is None and broken[0]["error"]
+    ok = [r for r in rows if r["status"] == "ok"]
+    assert {r["path"] for r in ok} == {str(photos / f"p{i}.png") for i in range(3)}
+    assert len({r["sha256"] for r in ok}) == 3 and all(len(r["sha256"]) == 64 for r in ok)
+    assert any(r["metric"] == "wrinkles.length_mm" for r in ok)
+
+    distributed = _batch(cli, photos, "--out", tmp_path / "dask.parquet",
+                         "--scheduler", scheduler)
+    assert distributed["workers"] == 2 and distributed["analysed"] == 3
+    assert _rows(tmp_path / "dask.parquet") == rows
+
+    # A rerun skips every photo already analysed; the unreadable one is tried again and
+    # its error row replaced, not repeated.
+    again = _batch(cli, photos, "--out", tmp_path / "dask.parquet", "--scheduler", scheduler)
+    assert (again["skipped"], again["analysed"], again["errors"]) == (3, 0, 1)
+    assert _rows(tmp_path / "dask.parquet") == rows
+    assert not (tmp_path / "dask.parquet.partial.jsonl").exists()
+
+
+def test_killed_batch_resumes_without_redoing_or_losing_photos(scheduler, cli, tmp_path):
+    folder = tmp_path / "many"
+    _phantoms(folder, 6, seed=7)
+    out = tmp_path / "results.jsonl"
+    command = [str(Path(sys.executable).with_name("dermatrack")), "photo", "batch", str(folder),
+               "--out", str(out), "--jsonl", "--no-face", "--no-chart",
+               "--scheduler", scheduler]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               start_new_session=True)
+    try:
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline and process.poll() is None:
+            if out.is_file() and out.read_text().count("\n") > 0:
+                break
+            time.sleep(0.2)
+        finished_alone = process.poll() is not None
+        if not finished_alone:
+            os.killpg(process.pid, signal.SIGKILL)
+    finally:
+        process.wait(timeout=30)
+    assert not finished_alone, "the batch ended before it could be killed"
+    before = {json.loads(line)["sha256"] for line in out.read_text().splitlines()
+              if line.endswith("}")}
+    assert 1 <= len(before) < 6
+    # A kill can cut the last line in half: simulate the worst case too.
+    with out.open("a") as handle:
+        handle.write('{"path": "half a li')
+
+    resumed = _batch(cli, folder, "--out", out, "--jsonl", "--scheduler", scheduler)
+    assert resumed["skipped"] == len(before)
+    assert resumed["analysed"] == 6 - len(before)
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    per_photo: dict[str, int] = {}
+    for row in rows:
+        assert row["status"] == "ok"
+        per_photo[row["sha256"]] = per_photo.get(row["sha256"], 0) + 1
+    assert len(per_photo) == 6
+    # Every photo's rows once: the same number of metric rows for each phantom.
+    assert len(set(per_photo.values())) == 1
+
+
+def test_many_workers_store_at_once_and_lose_nothing(scheduler, cli, store, tmp_path):
+    """Two workers import photos into the clinic at once: into PostgreSQL side by side, into
+    SQLite one after the other (busy timeout); every photo and observation arrives."""
+    from sqlalchemy import func, select
+
+    from dermatrack.services import patients
+    from dermatrack.store.models import Observation, Photo
+
+    folder = tmp_path / "stored"
+    _phantoms(folder, 6, seed=11)
+    pid = patients.add_patient(store, {"sex": "female", "age": 40, "fitzpatrick": "III"},
+                               actor="tester").id
+    visit = patients.add_visit(store, {"patient_id": pid, "timepoint": "baseline",
+                                       "date": "2026-01-05"}, actor="tester").id
+    result = _batch(cli, folder, "--out", tmp_path / "stored.parquet", "--store",
+                    "--patient", pid, "--visit", visit, "--scheduler", scheduler)
+    assert (result["analysed"], result["errors"]) == (6, 0)
+    rows = _rows(tmp_path / "stored.parquet")
+    with store.reading() as session:
+        photos = session.scalar(select(func.count(Photo.id)))
+        observations = session.scalar(select(func.count(Observation.id)))
+        hashes = set(session.scalars(select(Photo.sha256)))
+    assert photos == 6
+    assert hashes == {r["sha256"] for r in rows}
+    assert observations == len(rows)
