@@ -24,7 +24,7 @@ import numpy as np
 from scipy import special, stats
 
 from dermatrack.errors import InputError
-from dermatrack.outcomes.groups import fitzpatrick_group, fitzpatrick_type
+from dermatrack.outcomes.groups import fitzpatrick_group, recorded_type
 
 ZeroMethod = Literal["wilcox", "pratt", "zsplit"]
 
@@ -246,7 +246,7 @@ def _prepared(frame: Any) -> Any:
         raise InputError(f"value {data['value'].iloc[row]!r} in row {row + 1} is not a number",
                          field="value", line=row + 1)
     data["value"] = values.astype(float)
-    data["fitzpatrick_type"] = [fitzpatrick_type(v, line=i + 1)
+    data["fitzpatrick_type"] = [recorded_type(v, line=i + 1)
                                 for i, v in enumerate(data["fitzpatrick"])]
     data["fitzpatrick_group"] = [fitzpatrick_group(v) for v in data["fitzpatrick_type"]]
     if "region" not in data.columns:

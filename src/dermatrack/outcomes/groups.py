@@ -8,12 +8,16 @@ cohort statistics are split into I-II, III-IV and V-VI.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from dermatrack.errors import InputError
 
 ROMAN = ("I", "II", "III", "IV", "V", "VI")
 GROUPS = ("I-II", "III-IV", "V-VI")
+NOT_RECORDED = "not recorded"
+"""The group of a patient whose phototype is not on file (registered at the desk, not yet
+seen by a clinician): reported apart, never guessed into a group."""
 
 
 def fitzpatrick_type(value: Any, *, line: int | None = None) -> str:
@@ -40,6 +44,16 @@ def fitzpatrick_type(value: Any, *, line: int | None = None) -> str:
                      field="fitzpatrick", line=line)
 
 
+def recorded_type(value: Any, *, line: int | None = None) -> str | None:
+    """:func:`fitzpatrick_type`, or None when no phototype is on file (None or NaN)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return fitzpatrick_type(value, line=line)
+
+
 def fitzpatrick_group(value: Any, *, line: int | None = None) -> str:
-    """The reporting group of a phototype: ``"I-II"``, ``"III-IV"`` or ``"V-VI"``."""
+    """The reporting group of a phototype: ``"I-II"``, ``"III-IV"`` or ``"V-VI"``, or
+    :data:`NOT_RECORDED` when none is on file (``None``)."""
+    if value is None:
+        return NOT_RECORDED
     return GROUPS[ROMAN.index(fitzpatrick_type(value, line=line)) // 2]

@@ -15,7 +15,7 @@ from typing import Any
 
 from dermatrack.errors import InputError
 from dermatrack.outcomes.change import Direction, change_from_baseline
-from dermatrack.outcomes.groups import fitzpatrick_group, fitzpatrick_type
+from dermatrack.outcomes.groups import fitzpatrick_group, recorded_type
 from dermatrack.outcomes.proportions import Proportion, wilson_interval
 
 #: GAIS grades that count as improved (1-3 on the 1-5 scale).
@@ -129,7 +129,7 @@ def responder_rates(
         raise InputError(f"missing column(s): {', '.join(missing)}", field=missing[0])
     data = frame.reset_index(drop=True)
     if "fitzpatrick" in data.columns:
-        types = [fitzpatrick_type(v, line=i + 1) for i, v in enumerate(data["fitzpatrick"])]
+        types = [recorded_type(v, line=i + 1) for i, v in enumerate(data["fitzpatrick"])]
         data = data.assign(fitzpatrick_type=types,
                            fitzpatrick_group=[fitzpatrick_group(v) for v in types])
     keys = list(group_by)

@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from dermatrack.errors import InputError
-from dermatrack.outcomes.groups import ROMAN, fitzpatrick_type
+from dermatrack.outcomes.groups import ROMAN, recorded_type
 from dermatrack.outcomes.proportions import Proportion, wilson_interval
 
 SEVERITY_GRADES = (1, 2, 3, 4, 5)
@@ -217,7 +217,7 @@ def pih_rate_by_fitzpatrick(sessions: Any, events: Any, *, terms: frozenset[str]
     phototype: dict[Any, str] = {}
     for row, (patient, value) in enumerate(zip(sessions["patient"], sessions["fitzpatrick"],
                                                strict=True), start=1):
-        kind = fitzpatrick_type(value, line=row)
+        kind = recorded_type(value, line=row)  # None: not on file, in no phototype's rate
         if phototype.setdefault(patient, kind) != kind:
             raise InputError(f"patient {patient!s} has two Fitzpatrick types",
                              field="fitzpatrick", line=row)
