@@ -103,8 +103,11 @@ def test_local_and_distributed_rows_are_equal_and_a_rerun_resumes(photos, schedu
 
 
 def test_killed_batch_resumes_without_redoing_or_losing_photos(scheduler, cli, tmp_path):
+    # Enough photos that the kill, sent when the first result is on disk, lands mid-batch
+    # even on an idle machine.
+    PHOTOS = 30  # noqa: N806
     folder = tmp_path / "many"
-    _phantoms(folder, 6, seed=7)
+    _phantoms(folder, PHOTOS, seed=7)
     out = tmp_path / "results.jsonl"
     command = [str(Path(sys.executable).with_name("dermatrack")), "photo", "batch", str(folder),
                "--out", str(out), "--jsonl", "--no-face", "--no-chart",
@@ -125,20 +128,20 @@ def test_killed_batch_resumes_without_redoing_or_losing_photos(scheduler, cli, t
     assert not finished_alone, "the batch ended before it could be killed"
     before = {json.loads(line)["sha256"] for line in out.read_text().splitlines()
               if line.endswith("}")}
-    assert 1 <= len(before) < 6
+    assert 1 <= len(before) < PHOTOS
     # A kill can cut the last line in half: simulate the worst case too.
     with out.open("a") as handle:
         handle.write('{"path": "half a li')
 
     resumed = _batch(cli, folder, "--out", out, "--jsonl", "--scheduler", scheduler)
     assert resumed["skipped"] == len(before)
-    assert resumed["analysed"] == 6 - len(before)
+    assert resumed["analysed"] == PHOTOS - len(before)
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     per_photo: dict[str, int] = {}
     for row in rows:
         assert row["status"] == "ok"
         per_photo[row["sha256"]] = per_photo.get(row["sha256"], 0) + 1
-    assert len(per_photo) == 6
+    assert len(per_photo) == PHOTOS
     # Every photo's rows once: the same number of metric rows for each phantom.
     assert len(set(per_photo.values())) == 1
 
@@ -153,7 +156,10 @@ def test_many_workers_store_at_once_and_lose_nothing(scheduler, cli, store, tmp_
 
     folder = tmp_path / "stored"
     _phantoms(folder, 6, seed=11)
-    pid = patients.add_patient(store, {"sex": "female", "age": 40, "fitzpatrick": "III"},
+    pid = patients.add_patient(store, {"sex": "female", "age": 40, "fitzpatrick": "III",
+                                       "consents": [{"kind": "photography",
+                                                     "version": "paper-1",
+                                                     "signed_at": "2025-06-01T09:00:00Z"}]},
                                actor="tester").id
     visit = patients.add_visit(store, {"patient_id": pid, "timepoint": "baseline",
                                        "date": "2026-01-05"}, actor="tester").id

@@ -21,7 +21,9 @@ def _patient(store, fitzpatrick, lengths, gais):
 
     patient = patients.add_patient(store, {
         "sex": "female", "age": 45, "fitzpatrick": fitzpatrick,
-        "concerns": [{"code": "wrinkles", "region": "cheeks", "severity": 2}]},
+        "concerns": [{"code": "wrinkles", "region": "cheeks", "severity": 2}],
+        "consents": [{"kind": kind, "version": "paper-1", "signed_at": "2025-06-01T09:00:00Z"}
+                     for kind in ("treatment", "photography", "research")]},
         actor="tester", today=dt.date(2026, 1, 1))
     visits = {}
     for (timepoint, day), value in zip(DATES.items(), lengths, strict=True):
