@@ -53,8 +53,10 @@ __all__ = [
     "MIN_SKIN_FRACTION_CLOSEUP",
     "CaptureQuality",
     "assess_capture",
+    "capture_differences",
     "head_pose",
     "skin_colour_fraction",
+    "skin_colour_stats",
 ]
 
 #: Yaw, pitch or roll beyond this (degrees) makes a photograph ``poor``: the apparent
@@ -304,3 +306,79 @@ def assess_capture(rgb: np.ndarray, *, landmarks: np.ndarray | None = None,
                           clipped_fraction=clipped, skin_fraction=skin_fraction,
                           mm_per_px=mm_per_px, not_measurable=missing, verdict=verdict,
                           reasons=tuple(reasons))
+
+
+#: Tolerances between the two photographs of a comparison, beyond which the change
+#: figures may show the capture rather than the skin.
+#: Head pose: 10° changes the projected width of a cheek by 1 - cos(10°) = 1.5 % and
+#: moves shading and wrinkle contrast visibly (Hernandez 2021: lighting angle beyond
+#: 30° changed expert ratings; pose acts the same way).
+POSE_TOLERANCE_DEG = 10.0
+#: Pixel size ratio: beyond 1.5x the two photographs resolve different detail (the
+#: resampling range over which the real-photo validation checks invariance).
+SCALE_TOLERANCE_RATIO = 1.5
+#: Exposure ratio from the skin's median L* (Y ~ ((L* + 16) / 116)**3): the maps are
+#: normalised for exposure, the uncalibrated colour figures are not; beyond ±20 % they
+#: move by more than their stated uncertainty.
+EXPOSURE_TOLERANCE = 0.2
+#: White balance: the skin's median a* or b* moving by more than this (about twice the
+#: just-noticeable difference, Delta E*ab 2.3) with the exposure already discounted.
+WHITE_BALANCE_TOLERANCE = 4.0
+
+
+def skin_colour_stats(rgb: np.ndarray, skin: np.ndarray) -> dict[str, float] | None:
+    """Median CIELAB L*, a*, b* of the skin pixels (at most 200 000 sampled)."""
+    import cv2
+
+    skin = np.asarray(skin, bool)
+    if not skin.any():
+        return None
+    px = np.asarray(rgb, np.float32)[skin]
+    if px.shape[0] > 200_000:
+        px = px[:: px.shape[0] // 200_000 + 1]
+    lab = cv2.cvtColor(np.clip(px, 0, 1).reshape(-1, 1, 3), cv2.COLOR_RGB2Lab).reshape(-1, 3)
+    med = np.median(lab, axis=0)
+    return {"l_star": float(med[0]), "a_star": float(med[1]), "b_star": float(med[2])}
+
+
+def capture_differences(before: CaptureQuality, after: CaptureQuality,
+                        colour_before: dict[str, float] | None,
+                        colour_after: dict[str, float] | None, *,
+                        calibrated: bool = False) -> list[str]:
+    """Plain sentences, one per way the two captures of a comparison differ beyond the
+    tolerances above (pose, scale, exposure, white balance); empty when they match.
+
+    ``colour_*`` are :func:`skin_colour_stats` of each photograph as taken. With
+    ``calibrated`` (both colour-corrected on a chart) colour differences are the skin's
+    and are not reported.
+    """
+    out: list[str] = []
+    for name in ("yaw", "pitch", "roll"):
+        a, b = getattr(before, f"{name}_deg"), getattr(after, f"{name}_deg")
+        if a is not None and b is not None and abs(b - a) > POSE_TOLERANCE_DEG:
+            out.append(f"pose: head {name} differs by {b - a:+.0f}° (tolerance "
+                       f"±{POSE_TOLERANCE_DEG:.0f}°)")
+    if before.face_found != after.face_found:
+        out.append("pose: a face was found in only one of the two photographs")
+    if before.mm_per_px and after.mm_per_px:
+        ratio = after.mm_per_px / before.mm_per_px
+        if ratio > SCALE_TOLERANCE_RATIO or ratio < 1.0 / SCALE_TOLERANCE_RATIO:
+            out.append(f"scale: {before.mm_per_px:.3f} vs {after.mm_per_px:.3f} mm/px "
+                       f"(ratio {ratio:.2f}; tolerance {SCALE_TOLERANCE_RATIO:g}x)")
+        lost = sorted(set(after.not_measurable) ^ set(before.not_measurable))
+        if lost:
+            families = sorted({c.split(".")[0] for c in lost})
+            out.append("scale: measurable in only one photograph: " + ", ".join(families))
+    if colour_before and colour_after and not calibrated:
+        k = ((colour_after["l_star"] + 16.0) / (colour_before["l_star"] + 16.0))
+        exposure = k ** 3
+        if abs(exposure - 1.0) > EXPOSURE_TOLERANCE:
+            out.append(f"lighting: exposure of the skin differs by {exposure - 1.0:+.0%} "
+                       f"(tolerance ±{EXPOSURE_TOLERANCE:.0%})")
+        for key, label in (("a_star", "a*"), ("b_star", "b*")):
+            shift = colour_after[key] / k - colour_before[key]
+            if abs(shift) > WHITE_BALANCE_TOLERANCE:
+                out.append(f"lighting: white balance differs (skin {label} {shift:+.1f} "
+                           f"after discounting exposure; tolerance "
+                           f"±{WHITE_BALANCE_TOLERANCE:g})")
+    return out

@@ -32,6 +32,7 @@ __all__ = [
     "RenderedWrinkle",
     "added_wrinkle_scores",
     "cv_table",
+    "plan_wrinkles",
     "render_wrinkles",
     "run_real_validation",
     "variants",
@@ -159,16 +160,29 @@ def _line(start: np.ndarray, direction: np.ndarray, length_px: float, bend: floa
             + (bend * length_px * 4 * t * (1 - t))[:, None] * normal[None, :])
 
 
-def plan_wrinkles(landmarks: np.ndarray, mm_per_px: float) -> list[RenderedWrinkle]:
-    """Forehead lines and crow's feet placed from the landmarks (physically typical
-    sizes: forehead lines 35 mm long, 2 mm wide, 12 % deficit; crow's feet 12 mm long,
-    1.6 mm wide, 12 % deficit, at -25°, 0° and +25° from the eye axis, starting 6 mm
-    lateral to the outer canthus)."""
+def plan_wrinkles(landmarks: np.ndarray, mm_per_px: float, open_skin: np.ndarray
+                  ) -> list[RenderedWrinkle]:
+    """Forehead lines and crow's feet placed from the landmarks on open skin.
+
+    Physically typical sizes: two forehead lines 35 mm long, 2 mm wide, 15 % luminance
+    deficit, at 45 % and 70 % of the way from the brows to the top of the mesh; crow's
+    feet 1.6 mm wide, 15 % deficit, at -25°, 0° and +25° from the eye axis, each starting
+    at the first open-skin point at least 3 mm lateral to the outer canthus and running
+    outwards up to 10 mm while the skin stays open (kept when at least 6 mm fit). A
+    forehead line is kept when 90 % of it lies on open skin (``open_skin``: the analysed
+    skin outside the line-exclusion bands), since a wrinkle cannot be drawn on hair.
+    """
     px = 1.0 / mm_per_px
+    h, w = open_skin.shape
+
+    def is_open(p: np.ndarray) -> bool:
+        x, y = int(round(p[0])), int(round(p[1]))
+        return 0 <= x < w and 0 <= y < h and bool(open_skin[y, x])
+
     right_canthus, left_canthus = landmarks[33], landmarks[263]
     axis = left_canthus - right_canthus
     axis = axis / np.linalg.norm(axis)
-    up = np.array([axis[1], -axis[0]])  # image up, perpendicular to the eye axis
+    up = np.array([axis[1], -axis[0]])  # perpendicular to the eye axis, towards the brow
     if np.dot(up, landmarks[10] - landmarks[152]) < 0:
         up = -up
     out: list[RenderedWrinkle] = []
@@ -177,14 +191,24 @@ def plan_wrinkles(landmarks: np.ndarray, mm_per_px: float) -> list[RenderedWrink
     for frac in (0.45, 0.7):
         centre = brow_mid + frac * (top - brow_mid)
         start = centre - axis * 17.5 * px
-        out.append(RenderedWrinkle(_line(start, axis, 35 * px, 0.03), 2.0, 0.12, "forehead"))
+        line = _line(start, axis, 35 * px, 0.03)
+        if np.mean([is_open(p) for p in line]) >= 0.9:
+            out.append(RenderedWrinkle(line, 2.0, 0.15, "forehead"))
+    step = 0.25 * px  # 0.25 mm steps along each ray
     for canthus, outward in ((right_canthus, -axis), (left_canthus, axis)):
         for angle in (-25.0, 0.0, 25.0):
             a = math.radians(angle)
             d = outward * math.cos(a) + up * math.sin(a)
-            start = canthus + outward * 6 * px + d * 0.0
-            out.append(RenderedWrinkle(_line(start, d, 12 * px, 0.0), 1.6, 0.12,
-                                       "crows_feet"))
+            t = 3.0 * px
+            while t < 12.0 * px and not is_open(canthus + d * t):
+                t += step
+            start = canthus + d * t
+            length = 0.0
+            while length < 10.0 * px and is_open(start + d * (length + step)):
+                length += step
+            if length >= 6.0 * px:
+                out.append(RenderedWrinkle(_line(start, d, length, 0.0), 1.6, 0.15,
+                                           "crows_feet"))
     return out
 
 
@@ -224,9 +248,11 @@ def added_wrinkle_scores(before: Any, after: Any, wrinkles: list[RenderedWrinkle
     ``before`` and ``after`` are :class:`~dermatrack.imaging.analysis.Analysis` results
     of the photograph without and with the rendered wrinkles. Recall: fraction of the
     rendered centreline within MATCH_TOLERANCE_MM of an ``after`` centreline. Precision:
-    of the ``after`` centreline that is new (not within the tolerance of a ``before``
-    centreline), the fraction within the tolerance of a rendered one. ``change_elsewhere_mm``:
-    detected length away from the rendered wrinkles, after minus before.
+    TP / (TP + FP), TP the ``after`` centreline within the tolerance of a rendered one,
+    FP the ``after`` centreline that is new (not within the tolerance of a ``before``
+    centreline) and not near a rendered one: detections the rendering caused elsewhere.
+    ``change_elsewhere_mm``: detected length away from the rendered wrinkles, after minus
+    before.
     """
     tol = MATCH_TOLERANCE_MM / mm_per_px
     truth = np.concatenate([w.points for w in wrinkles]) if wrinkles else np.zeros((0, 2))
@@ -236,14 +262,15 @@ def added_wrinkle_scores(before: Any, after: Any, wrinkles: list[RenderedWrinkle
     det_after = after.wrinkles.centreline_points()
     hit = _near(truth, det_after, tol)
     new = ~_near(det_after, det_before, tol)
-    new_pts = det_after[new]
-    on_truth = _near(new_pts, truth, tol)
+    near_truth = _near(det_after, truth, tol)
+    tp = int(near_truth.sum())
+    fp = int((new & ~near_truth).sum())
     step = after.wrinkles.factor * mm_per_px  # mm per working pixel (about)
     away_after = ~_near(det_after, truth, 2 * tol)
     away_before = ~_near(det_before, truth, 2 * tol)
     out: dict[str, Any] = {
         "recall": float(hit.mean()) if hit.size else None,
-        "precision": float(on_truth.mean()) if on_truth.size else None,
+        "precision": tp / (tp + fp) if tp + fp else None,
         "change_elsewhere_mm": float((away_after.sum() - away_before.sum()) * step),
     }
     for kind in sorted(set(kinds.tolist())):
@@ -345,7 +372,13 @@ def run_real_validation(faces: dict[str, np.ndarray], *,
         overlays[f"real_{name}_detections"] = detection_overlay(base)
         if mpp is not None and base.regions.landmarks is not None:
             tick(f"real face {name}: added wrinkles")
-            planned = plan_wrinkles(base.regions.landmarks, mpp)
+            open_skin = base.regions.masks["whole"].copy()
+            if base.regions.line_exclusion is not None:
+                open_skin &= ~base.regions.line_exclusion
+            planned = plan_wrinkles(base.regions.landmarks, mpp, open_skin)
+            entry["added_wrinkles_placed"] = {
+                kind: sum(w.kind == kind for w in planned) for kind in ("forehead",
+                                                                         "crows_feet")}
             drawn = render_wrinkles(rgb, planned, mpp)
             after = run_analysis(drawn, calibrate=False, mm_per_px=mpp,
                                  regions=base.regions)
@@ -436,3 +469,60 @@ def summarise(per_face: dict[str, Any], refusals: dict[str, Any],
 def _median(values: list[float | None]) -> float | None:
     vals = [v for v in values if v is not None]
     return float(np.median(vals)) if vals else None
+
+
+def _fmt(v: Any, digits: int = 1) -> str:
+    if v is None:
+        return "n/a"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    return f"{v:.{digits}f}"
+
+
+def real_markdown(report: dict[str, Any], command: str) -> str:
+    """The real-photo section of ``report.md``: per-face CVs and added-wrinkle scores,
+    refusals, charts, and the targets with their worst-case values."""
+    lines = ["", "## Real photographs", "",
+             f"Produced by `{command}`. CV = SD / mean over the original and its seven "
+             "variants (resampled 0.67x and 1.5x, rotated ±10°, exposure 0.8x and 1.2x, "
+             "JPEG 70); n/a where the figure is null (not measurable at that resolution) "
+             "or zero in the variants. Added wrinkles: forehead lines and crow's feet "
+             "rendered into the photograph's own skin.", "",
+             "| face | mm/px | verdict | CV length % | CV severity % | worst region CV % "
+             "| CV spot area % | CV red area % | recall | precision | crow's feet recall "
+             "| in periorbital |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for name, e in report["faces"].items():
+        if "cv" not in e:
+            lines.append(f"| {name} | refused: {e.get('error', '')} |")
+            continue
+        whole = e["cv"]["whole"]
+        regions = [row["wrinkle length"]["cv_pct"] for r, row in e["cv"].items()
+                   if r != "whole" and row["wrinkle length"]["cv_pct"] is not None]
+        added = e.get("added_wrinkles") or {}
+        lines.append(
+            f"| {name} | {_fmt(e['mm_per_px'], 3)} | {e['quality']['verdict']} "
+            f"| {_fmt(whole['wrinkle length']['cv_pct'])} "
+            f"| {_fmt(whole['wrinkle severity']['cv_pct'])} "
+            f"| {_fmt(max(regions) if regions else None)} "
+            f"| {_fmt(whole['spot area']['cv_pct'])} | {_fmt(whole['red area']['cv_pct'])} "
+            f"| {_fmt(added.get('recall'), 2)} | {_fmt(added.get('precision'), 2)} "
+            f"| {_fmt(added.get('recall_crows_feet'), 2)} "
+            f"| {_fmt(added.get('crows_feet_in_periorbital'), 2)} |")
+    if report["non_skin"]:
+        lines += ["", "| not skin | refused | message |", "|---|---|---|"]
+        for name, r in report["non_skin"].items():
+            lines.append(f"| {name} | {_fmt(r['refused'])} | {r['message'] or ''} |")
+    if report["charts"]:
+        lines += ["", "| chart photo | found | ΔE2000 max | note |", "|---|---|---|---|"]
+        for name, r in report["charts"].items():
+            lines.append(f"| {name} | {_fmt(r['found'])} | {_fmt(r['delta_e2000_max'], 2)} "
+                         f"| {r['note'] or ''} |")
+    lines += ["", "| real-photo target | worst case | median | target | result |",
+              "|---|---|---|---|---|"]
+    med = report["summary"]["median"]
+    for key, t in report["summary"]["targets"].items():
+        result = "not run" if t["value"] is None else ("pass" if t["pass"] else "MISSED")
+        lines.append(f"| {key} | {_fmt(t['value'], 3)} | {_fmt(med.get(key), 3)} "
+                     f"| {t['target']} | {result} |")
+    return "\n".join(lines) + "\n"

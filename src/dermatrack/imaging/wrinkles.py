@@ -105,6 +105,24 @@ PORTRAIT_PIXEL_MM = 0.4
 #: Shortest wrinkle on a portrait (mm): 1.5 times the widest width looked for, so that a
 #: round shadow of the widest scale cannot pass as a line.
 PORTRAIT_MIN_LENGTH_MM = 6.0
+#: Shading on a portrait: a face is curved on the scale of centimetres, so at portrait
+#: resolution the light falls off across a forehead or a cheek by several L* within a
+#: wrinkle's width, and the gradient term (EDGE_WEIGHT) would take such a slope for the
+#: side of a step edge and suppress the wrinkle on it. On portraits the gradient is
+#: therefore measured after removing the shading, a Gaussian mean over the skin with
+#: this SD (mm): five times the widest wrinkle scale (2.4 mm), so the wrinkles
+#: themselves are not part of it. A linear ramp is removed exactly; a step edge (hair,
+#: glasses, the face contour) keeps its gradient. The curvatures, and so depth and
+#: width, come from L* as it is.
+SHADING_SIGMA_MM = 12.0
+#: Gradient weight on portraits. Real skin at portrait resolution carries texture
+#: (pores, mottling, fine lines below the tier) whose gradients are comparable to a
+#: wrinkle's curvature, and weight 2 suppressed real and rendered wrinkles alike. The
+#: strong step edges that weight 2 was for (hair, brows, glasses, lids, the face contour)
+#: are excluded by the landmark bands on portraits; with weight 1 a blurred step of
+#: height H still gives at most l1 - g = 0.067 H (1.6 SD inside its dark side), so only
+#: steps above 13 L* (a deep shadow) can reach the 0.885 threshold.
+PORTRAIT_EDGE_WEIGHT = 1.0
 
 _DEPTH_PER_RESPONSE = 3.0 * math.sqrt(3.0) / 2.0
 
@@ -224,24 +242,32 @@ def _robust_sd(values: np.ndarray) -> float:
     return float(1.4826 * np.median(np.abs(values - med)))
 
 
-def _scale_response(lum: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray]:
+def _scale_response(lum: np.ndarray, sigma: float, unshaded: np.ndarray | None = None,
+                    edge_weight: float = EDGE_WEIGHT) -> tuple[np.ndarray, np.ndarray]:
     """``l1`` and the valleyness ``l1 - |l2| - EDGE_WEIGHT g`` at scale ``sigma`` (px).
 
     Computed at full working resolution: the gradient magnitude has a kink at a valley
     floor, so a decimated computation would blur exactly the place that matters.
+    ``unshaded``, when given, is ``lum`` without its shading (see ``SHADING_SIGMA_MM``):
+    the gradient term is taken from it, the curvatures from ``lum``.
     """
     l1, l2, grad = hessian_eigenvalues(lum, sigma)
+    if unshaded is not None:
+        grad = hessian_eigenvalues(unshaded, sigma)[2]
     # In place: on a 12 MP photograph each temporary is tens of MB.
     np.abs(l2, out=l2)
-    grad *= np.float32(EDGE_WEIGHT)
+    grad *= np.float32(edge_weight)
     l2 += grad
     return l1, np.subtract(l1, l2, out=grad)
 
 
-def _valleyness_coarse(lum: np.ndarray, sigma: float) -> np.ndarray:
+def _valleyness_coarse(lum: np.ndarray, sigma: float, unshaded: np.ndarray | None = None
+                       ) -> np.ndarray:
     """Valleyness at the large ``sigma`` used only to reject too-wide structures,
     computed at half resolution (a quarter of the cost; precise enough for a
     comparison, and never used for depth, width or position)."""
+    if unshaded is not None:
+        return _scale_response(lum, sigma, unshaded, PORTRAIT_EDGE_WEIGHT)[1]
     if sigma < 6.0 or min(lum.shape) < 32:
         return _scale_response(lum, sigma)[1]
     half = resize_to(lum, (lum.shape[0] // 2, lum.shape[1] // 2))
@@ -307,18 +333,32 @@ def detect_wrinkles(lstar: np.ndarray, mask: np.ndarray, mm_per_px: float | None
     # l1 per scale, for scale selection on the skeleton (float16: 3 significant digits
     # are plenty for a parabola through three values, at half the memory).
     responses = np.empty((len(scales),) + shape, np.float16)
+    unshaded = None
+    if is_portrait(pixel_mm):
+        from dermatrack.imaging._filters import masked_gaussian
+
+        assert pixel_mm is not None
+        unshaded = lum - masked_gaussian(lum, skin, SHADING_SIGMA_MM / pixel_mm)
     for i, sigma in enumerate(scales):
-        l1, valley = _scale_response(lum, sigma)
+        l1, valley = _scale_response(lum, sigma, unshaded,
+                                     EDGE_WEIGHT if unshaded is None else PORTRAIT_EDGE_WEIGHT)
         responses[i] = l1
         if i == 0:
             noise = _robust_sd(l1[::2, ::2][skin[::2, ::2]])  # a quarter is plenty
         np.maximum(best, valley, out=best)
     # One scale beyond the widest wrinkle: where it answers more strongly the dark
     # structure is wider than a wrinkle (a spot, a fold, a shadow), so it is not counted.
-    wider = _valleyness_coarse(lum, scales[-1] * SCALE_RATIO)
+    wider = _valleyness_coarse(lum, scales[-1] * SCALE_RATIO, unshaded)
     best[(wider > best) | ~open_skin] = 0.0
 
-    high = max(NOISE_MULTIPLE * noise, MIN_DEPTH_L / _DEPTH_PER_RESPONSE)
+    if is_portrait(pixel_mm):
+        # On a portrait the finest scale (0.8 mm) averages sensor noise away, and what
+        # the robust SD of the response measures is the skin's own texture and wrinkles:
+        # a threshold on it would rise with the wrinkles and with JPEG blocking. So the
+        # threshold is the visible depth alone, on the exposure-normalised L*.
+        high = MIN_DEPTH_L / _DEPTH_PER_RESPONSE
+    else:
+        high = max(NOISE_MULTIPLE * noise, MIN_DEPTH_L / _DEPTH_PER_RESPONSE)
     from skimage.filters import apply_hysteresis_threshold
     from skimage.morphology import skeletonize
 

@@ -57,7 +57,7 @@ def photo_metrics(store, patient_id: str, photo: PhotoOut) -> list[ObservationOu
 
 
 def store_upload(store, principal: Principal, patient_id: str, visit_id: str | None,
-                 data: bytes, suffix: str) -> PhotoOut:
+                 data: bytes, suffix: str, use_face: bool = True) -> PhotoOut:
     """Import uploaded bytes through the photo service (which needs a file)."""
     from dermatrack.services import photos
 
@@ -65,7 +65,7 @@ def store_upload(store, principal: Principal, patient_id: str, visit_id: str | N
         path = Path(folder) / f"upload{suffix}"
         path.write_bytes(data)
         return photos.import_photo(store, patient_id=patient_id, visit_id=visit_id or None,
-                                   path=path, actor=principal.actor)
+                                   path=path, actor=principal.actor, use_face=use_face)
 
 
 @router.get("/patients/{patient_id}/photos", response_model=list[PhotoOut])
@@ -82,6 +82,9 @@ def list_photos(patient_id: str, store=Depends(get_store),
 async def upload_photo(request: Request, patient_id: str,
                        image: UploadFile = File(..., description="JPEG, PNG or TIFF"),
                        visit_id: str | None = Form(None),
+                       no_face: bool = Form(False, description="A close-up of skin: analyse "
+                                            "as one region; a face photograph (the "
+                                            "default) without a face is refused"),
                        store=Depends(get_store),
                        principal: Principal = Depends(require("photos"))):
     """Upload one photograph; it is analysed before the answer comes back."""
@@ -94,7 +97,7 @@ async def upload_photo(request: Request, patient_id: str,
                             "or TIFF image")
     data = await read_limited(image, request.app.state.max_upload_bytes)
     photo = await run_in_threadpool(store_upload, store, principal, patient_id, visit_id,
-                                    data, ACCEPTED_TYPES[declared])
+                                    data, ACCEPTED_TYPES[declared], not no_face)
     metrics = await run_in_threadpool(photo_metrics, store, patient_id, photo)
     return PhotoUploadOut(photo=photo, metrics=metrics)
 
