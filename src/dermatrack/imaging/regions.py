@@ -32,6 +32,7 @@ __all__ = [
     "FaceRegions",
     "face_regions",
     "line_exclusion_bands",
+    "non_skin_edge_band",
     "region_overlay",
     "single_region",
     "skin_mask",
@@ -353,6 +354,15 @@ def line_exclusion_bands(shape: tuple[int, int], landmarks: np.ndarray,
     grown(_LIPS, LIP_BAND_MM)
     for polygon in (_RIGHT_NOSTRIL, _LEFT_NOSTRIL):
         grown(polygon, NOSTRIL_BAND_MM)
+    return band.astype(bool) | non_skin_edge_band(raw_skin, px_per_mm)
+
+
+def non_skin_edge_band(raw_skin: np.ndarray, px_per_mm: float) -> np.ndarray:
+    """Every non-skin area of at least ``EDGE_MIN_AREA_MM2`` grown by ``EDGE_BAND_MM``:
+    hair, glasses rims, the background beyond the face contour, and the band of skin
+    along their edges (bool, same shape as ``raw_skin``)."""
+    import cv2
+
     not_skin = (~np.asarray(raw_skin, bool)).astype(np.uint8)
     n, labels, stats, _ = cv2.connectedComponentsWithStats(not_skin, connectivity=8)
     big = stats[:, cv2.CC_STAT_AREA] >= EDGE_MIN_AREA_MM2 * px_per_mm ** 2
@@ -360,8 +370,7 @@ def line_exclusion_bands(shape: tuple[int, int], landmarks: np.ndarray,
     edge = big[labels].astype(np.uint8)
     radius = max(1, int(round(EDGE_BAND_MM * px_per_mm)))
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
-    band |= cv2.dilate(edge, kernel)
-    return band.astype(bool)
+    return cv2.dilate(edge, kernel).astype(bool)
 
 
 def _iris_diameter(landmarks: np.ndarray) -> float | None:
