@@ -29,7 +29,7 @@ def check_shape(report: dict) -> None:
     assert set(report["image"]) == {"width", "height", "sha256", "mm_per_px", "scale_source"}
     assert {"applied", "delta_e2000_mean", "delta_e2000_max"} <= set(report["calibration"])
     assert set(report["calibration"]) - {"applied", "delta_e2000_mean", "delta_e2000_max"} \
-        <= {"note", "uncertainty"}
+        <= {"note", "uncertainty", "chart_refused"}
     assert set(report["face"]) == {"detected"}
     assert "whole" in report["regions"]
     for region in report["regions"].values():

@@ -194,6 +194,7 @@ def run_analysis(image: Any, *, mm_per_px: float | None = None, use_face: bool =
 
     start = time.perf_counter()
     rgb, info = _image_info(image)
+    refused = None
     options = {"mm_per_px": mm_per_px, "use_face": use_face, "regions": regions}
     if not calibrate:
         result = _measure(rgb, None, **options)
@@ -205,10 +206,13 @@ def run_analysis(image: Any, *, mm_per_px: float | None = None, use_face: bool =
             search = pool.submit(colour.calibrate_with_colorchecker, rgb)
             result = _measure(rgb, None, **options)
             calibration = search.result()
+        refused = calibration.refused
         if calibration.applied:
             del result
             corrected = colour.apply_calibration(rgb, calibration)
             result = _measure(corrected, calibration, **options)
+    if calibrate and refused:
+        result.report["calibration"]["chart_refused"] = refused
     result.report["image"] = {**info, **result.report["image"]}
     result.report["timing_s"] = round(time.perf_counter() - start, 3)
     return result

@@ -276,21 +276,16 @@ def added_wrinkle_scores(before: Any, after: Any, wrinkles: list[RenderedWrinkle
     for kind in sorted(set(kinds.tolist())):
         sel = kinds == kind
         out[f"recall_{kind}"] = float(hit[sel].mean())
-    # Crow's feet found in the periorbital regions: the detected points near them lie in
-    # periorbital_left or periorbital_right.
-    cf = truth[kinds == "crows_feet"]
-    if len(cf):
-        near_cf = _near(det_after, cf, tol)
-        pts = det_after[near_cf]
-        masks = after.regions.masks
-        peri = masks.get("periorbital_left", None)
-        if peri is not None and len(pts):
-            peri = peri | masks["periorbital_right"]
-            ys = np.clip(np.round(pts[:, 1]).astype(int), 0, peri.shape[0] - 1)
-            xs = np.clip(np.round(pts[:, 0]).astype(int), 0, peri.shape[1] - 1)
-            out["crows_feet_in_periorbital"] = float(peri[ys, xs].mean())
-        else:
-            out["crows_feet_in_periorbital"] = 0.0
+    # Crow's feet found in the periorbital regions: the fraction of the rendered crow's
+    # feet centreline that is both found and inside periorbital_left or _right.
+    cf_sel = kinds == "crows_feet"
+    masks = after.regions.masks
+    if cf_sel.any() and "periorbital_left" in masks:
+        peri = masks["periorbital_left"] | masks["periorbital_right"]
+        pts = truth[cf_sel]
+        ys = np.clip(np.round(pts[:, 1]).astype(int), 0, peri.shape[0] - 1)
+        xs = np.clip(np.round(pts[:, 0]).astype(int), 0, peri.shape[1] - 1)
+        out["crows_feet_in_periorbital"] = float((hit[cf_sel] & peri[ys, xs]).mean())
     return out
 
 
@@ -405,7 +400,7 @@ def run_real_validation(faces: dict[str, np.ndarray], *,
             chart_results[name] = {
                 "found": bool(cal.applied),
                 "delta_e2000_max": getattr(cal, "delta_e2000_max", None),
-                "note": getattr(cal, "reason", None) or getattr(cal, "note", None),
+                "note": cal.refused,
             }
 
     summary = summarise(per_face, refusals, chart_results)
