@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 from dermatrack.errors import InputError
-
 from dermatrack.imaging.analysis import analyze, run_analysis
 from dermatrack.imaging.phantom import make_phantom, random_spec
 
@@ -91,7 +90,8 @@ def test_colorchecker_is_used_and_excluded_from_skin():
 
 
 def test_maps_in_a_window_around_the_skin_equal_those_of_the_whole_frame():
-    # At 0.4 mm/px (the portrait grid) every map is computed at the native pixel, so the window around the
+    # At 0.4 mm/px (the portrait grid) every map is computed at the native pixel, so the
+    # window around the
     # skin must reproduce the whole frame's figures and masks exactly. One skin pixel in
     # the far corner stretches the window to the whole frame for the comparison.
     from dermatrack.imaging.regions import FaceRegions

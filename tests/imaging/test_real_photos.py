@@ -19,8 +19,13 @@ from dermatrack.imaging.analysis import run_analysis
 from dermatrack.imaging.definitions import PHOTO_METRICS, not_measurable
 from dermatrack.imaging.io import sample_face, write_png
 from dermatrack.imaging.quality import assess_capture, capture_differences, head_pose
-from dermatrack.imaging.realphoto import (added_wrinkle_scores, cv_table, plan_wrinkles,
-                                          render_wrinkles, variants)
+from dermatrack.imaging.realphoto import (
+    added_wrinkle_scores,
+    cv_table,
+    plan_wrinkles,
+    render_wrinkles,
+    variants,
+)
 
 SHARED_FACES = Path("/work/shared/realdata/faces")
 
@@ -117,8 +122,14 @@ def test_skin_and_maps_hold_under_exposure_change(grace, grace_analysis, factor)
 # --- 3. exclusion bands ----------------------------------------------------------------
 
 def test_no_wrinkle_on_eyes_brows_lips_or_nostrils(grace_analysis):
-    from dermatrack.imaging.regions import (_LEFT_BROW, _LEFT_EYE, _LIPS, _RIGHT_BROW,
-                                            _RIGHT_EYE, _RIGHT_UPPER_LID)
+    from dermatrack.imaging.regions import (
+        _LEFT_BROW,
+        _LEFT_EYE,
+        _LIPS,
+        _RIGHT_BROW,
+        _RIGHT_EYE,
+        _RIGHT_UPPER_LID,
+    )
 
     regions = grace_analysis.regions
     bands = regions.line_exclusion

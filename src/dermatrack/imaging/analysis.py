@@ -222,19 +222,24 @@ def _measure(rgb: np.ndarray, calibration: Any, *, mm_per_px: float | None, use_
              regions: Any) -> Analysis:
     """Regions, scale, every map and the per-region report of an sRGB image, with the
     colour calibration already applied (``calibration``, or None when no chart)."""
+    from dermatrack.errors import InputError
     from dermatrack.imaging import colour
+    from dermatrack.imaging.definitions import not_measurable
     from dermatrack.imaging.pigment import detect_spots, pigment_metrics
     from dermatrack.imaging.pores import detect_pores, pore_metrics
+    from dermatrack.imaging.quality import assess_capture
     from dermatrack.imaging.redness import red_area_mask, redness_metrics
     from dermatrack.imaging.regions import face_regions, single_region
     from dermatrack.imaging.scale import resolve_scale
     from dermatrack.imaging.texture import bandpass_luminance, exclusion_zone, texture_metrics
-    from dermatrack.imaging.wrinkles import detect_wrinkles, working_factor, wrinkle_metrics
-
-    from dermatrack.errors import InputError
-    from dermatrack.imaging.definitions import not_measurable
-    from dermatrack.imaging.quality import assess_capture
-    from dermatrack.imaging.wrinkles import is_portrait, width_range_mm, working_pixel_mm
+    from dermatrack.imaging.wrinkles import (
+        detect_wrinkles,
+        is_portrait,
+        width_range_mm,
+        working_factor,
+        working_pixel_mm,
+        wrinkle_metrics,
+    )
 
     shape = rgb.shape[:2]
     chart = calibration.chart_mask if calibration is not None else None

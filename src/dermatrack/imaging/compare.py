@@ -70,8 +70,7 @@ def _capture(rgb0: np.ndarray, rgb1: np.ndarray, regions0: Any, found1: Any,
              mm_per_px: float | None) -> dict[str, Any]:
     """Capture quality of both photographs as taken and how they differ (pose, scale,
     lighting; see :func:`~dermatrack.imaging.quality.capture_differences`)."""
-    from dermatrack.imaging.quality import (assess_capture, capture_differences,
-                                            skin_colour_stats)
+    from dermatrack.imaging.quality import assess_capture, capture_differences, skin_colour_stats
     from dermatrack.imaging.regions import single_region
     from dermatrack.imaging.scale import mm_per_px_from_iris
 
@@ -80,9 +79,10 @@ def _capture(rgb0: np.ndarray, rgb1: np.ndarray, regions0: Any, found1: Any,
     mpp0 = mm_per_px if mm_per_px is not None else mm_per_px_from_iris(regions0)
     mpp1_iris = mm_per_px_from_iris(regions1)
     mpp1 = mpp1_iris if mpp1_iris is not None else (mm_per_px if mm_per_px else None)
-    if mm_per_px is not None and mpp1_iris is not None and mm_per_px_from_iris(regions0):
+    iris0 = mm_per_px_from_iris(regions0)
+    if mm_per_px is not None and mpp1_iris is not None and iris0:
         # The user's figure is the baseline's; the follow-up's follows the iris ratio.
-        mpp1 = mm_per_px * mpp1_iris / mm_per_px_from_iris(regions0)
+        mpp1 = mm_per_px * mpp1_iris / iris0
     q0 = assess_capture(rgb0, landmarks=regions0.landmarks,
                         landmark_depth=regions0.landmark_depth,
                         skin=regions0.masks["whole"], mm_per_px=mpp0, face_mode=face)

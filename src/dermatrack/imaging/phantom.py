@@ -594,7 +594,7 @@ def portrait_spec(rng: np.random.Generator, *, mm_per_px: float = 0.4,
               float(rng.uniform(15, 35)), float(rng.uniform(1.5, 3.5)),
               float(rng.uniform(5, 12)), float(rng.uniform(-60, 60)),
               float(rng.uniform(0, 0.06))) for _ in range(n_wrinkles)]
-    wrinkles = []
+    wrinkles: list[WrinkleSpec] = []
     for fx, fy, length, wmm, depth, angle, bend in draws:
         # Keep them apart (at least 12 mm between centres) and inside the field.
         cx, cy = fx * width, fy * height
@@ -649,5 +649,5 @@ def portrait_distractors(rgb: np.ndarray, mm_per_px: float, rng: np.random.Gener
         out[rim.astype(bool)] = np.array([0.15, 0.15, 0.17], np.float32)
         mask |= rim
     grow = max(1, int(round(2 * px)))
-    mask = cv2.dilate(mask, np.ones((2 * grow + 1, 2 * grow + 1), np.uint8))
-    return out, mask.astype(bool)
+    grown = cv2.dilate(mask, np.ones((2 * grow + 1, 2 * grow + 1), np.uint8))
+    return out, np.asarray(grown).astype(bool)

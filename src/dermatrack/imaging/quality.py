@@ -203,7 +203,7 @@ def _sharpness(rgb8: np.ndarray, skin: np.ndarray | None, mm_per_px: float | Non
         gray, skin = gray[sl], skin[sl]
     if factor > 1.0:
         shape = (max(int(gray.shape[1] / factor), 1), max(int(gray.shape[0] / factor), 1))
-        gray = cv2.resize(gray, shape, interpolation=cv2.INTER_AREA)
+        gray = np.asarray(cv2.resize(gray, shape, interpolation=cv2.INTER_AREA), np.float32)
         if skin is not None:
             skin = cv2.resize(skin.astype(np.uint8), shape,
                               interpolation=cv2.INTER_NEAREST).astype(bool)
@@ -258,10 +258,8 @@ def assess_capture(rgb: np.ndarray, *, landmarks: np.ndarray | None = None,
     if face_found:
         yaw, pitch, roll = head_pose(np.asarray(landmarks), landmark_depth)
 
-    if skin is not None and np.any(skin):
-        px = rgb8[np.asarray(skin, bool)]
-    else:
-        px = rgb8.reshape(-1, 3)
+    on_skin = skin is not None and np.any(skin)
+    px = rgb8[np.asarray(skin, bool)] if on_skin else rgb8.reshape(-1, 3)
     if px.shape[0] > 200_000:
         px = px[:: px.shape[0] // 200_000 + 1]
     luma = px.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)

@@ -87,7 +87,9 @@ def variants(rgb: np.ndarray) -> dict[str, np.ndarray]:
     ok, buf = cv2.imencode(".jpg", cv2.cvtColor(rgb8, cv2.COLOR_RGB2BGR),
                            [cv2.IMWRITE_JPEG_QUALITY, 70])
     assert ok
-    dec = cv2.cvtColor(cv2.imdecode(buf, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+    decoded = cv2.imdecode(buf, cv2.IMREAD_COLOR)
+    assert decoded is not None
+    dec = cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB)
     out["jpeg_70"] = dec.astype(np.float32) / 255.0
     return out
 

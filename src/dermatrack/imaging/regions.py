@@ -345,15 +345,13 @@ def line_exclusion_bands(shape: tuple[int, int], landmarks: np.ndarray,
         width = max(1, int(round(mm * px_per_mm)))
         cv2.polylines(band, [points], True, 1, thickness=2 * width + 1, lineType=cv2.LINE_8)
 
-    for polygon in (_RIGHT_UPPER_LID, _LEFT_UPPER_LID):
-        grown(polygon, 0.5)
-    for polygon in (_RIGHT_EYE, _LEFT_EYE):
-        grown(polygon, EYE_BAND_MM)
-    for polygon in (_RIGHT_BROW, _LEFT_BROW):
-        grown(polygon, BROW_BAND_MM)
-    grown(_LIPS, LIP_BAND_MM)
-    for polygon in (_RIGHT_NOSTRIL, _LEFT_NOSTRIL):
-        grown(polygon, NOSTRIL_BAND_MM)
+    features: tuple[tuple[tuple[int, ...], float], ...] = (
+        (_RIGHT_UPPER_LID, 0.5), (_LEFT_UPPER_LID, 0.5),
+        (_RIGHT_EYE, EYE_BAND_MM), (_LEFT_EYE, EYE_BAND_MM),
+        (_RIGHT_BROW, BROW_BAND_MM), (_LEFT_BROW, BROW_BAND_MM), (_LIPS, LIP_BAND_MM),
+        (_RIGHT_NOSTRIL, NOSTRIL_BAND_MM), (_LEFT_NOSTRIL, NOSTRIL_BAND_MM))
+    for polygon, mm in features:
+        grown(polygon, mm)
     return band.astype(bool) | non_skin_edge_band(raw_skin, px_per_mm)
 
 
@@ -451,7 +449,8 @@ def face_regions(rgb: np.ndarray, *, skin_without_face: bool = True
     masks["whole"] = labels > 0
     return FaceRegions(detected=True, masks=masks, landmarks=landmarks,
                        iris_diameter_px=iris, skin_mask=skin,
-                       exclusion_mask=excluded, landmark_depth=mesh[:, 2].copy(),
+                       exclusion_mask=excluded,
+                       landmark_depth=None if mesh is None else mesh[:, 2].copy(),
                        line_exclusion=bands)
 
 
