@@ -351,6 +351,10 @@ def validate_imaging_cmd(
         [], "--non-skin", help="File name (stem) in the --real folder that is not a face "
                                "and must be refused; repeatable (default for the shared "
                                "folder: Thor)."),
+    screen_chart: list[str] = typer.Option(
+        [], "--screen-chart", help="File name (stem) in the --charts folder whose chart is "
+                                   "shown on a screen and must be refused; repeatable "
+                                   "(default for the shared folder: IMG_20140613_203500)."),
     no_real: bool = typer.Option(False, "--no-real", help="Skip the real-photo section."),
     as_json: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
 ) -> None:
@@ -382,8 +386,11 @@ def validate_imaging_cmd(
 
             faces, refuse, charts = _real_photo_sets(real, real_dir, charts_dir, non_skin,
                                                      quick)
+            screens = set(screen_chart)
+            if not screens and charts_dir is None and charts:
+                screens = {"IMG_20140613_203500"}  # the shared folder's laptop-screen chart
             real_report, real_overlays = run_real_validation(
-                faces, non_skin=refuse, charts=charts,
+                faces, non_skin=refuse, charts=charts, screen_charts=screens,
                 progress=lambda label: progress.update(task, description=label))
             result.report["real_photos"] = real_report
             result.overlays.update(real_overlays)

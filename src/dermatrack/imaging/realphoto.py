@@ -49,6 +49,7 @@ TARGETS = {
     "added_wrinkle_precision": (">=", 0.9),
     "crows_feet_in_periorbital": (">=", 0.9),
     "chart_detection_rate": (">=", 6 / 7),
+    "screen_chart_refused": (">=", 1.0),
     "non_skin_refused": (">=", 1.0),
 }
 
@@ -319,6 +320,7 @@ def _pooled_max(values: list[float | None]) -> float | None:
 def run_real_validation(faces: dict[str, np.ndarray], *,
                         non_skin: dict[str, np.ndarray] | None = None,
                         charts: dict[str, np.ndarray] | None = None,
+                        screen_charts: frozenset[str] | set[str] = frozenset(),
                         progress: Callable[[str], None] | None = None
                         ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """Run the real-photo section.
@@ -328,6 +330,8 @@ def run_real_validation(faces: dict[str, np.ndarray], *,
     faces : name -> float sRGB image of a real face
     non_skin : name -> image that is not a face (must be refused in face mode)
     charts : name -> image of a ColorChecker Classic photographed for real
+    screen_charts : names in ``charts`` where the chart is shown on a screen: these must
+        be refused, the others found
 
     Returns
     -------
@@ -400,6 +404,7 @@ def run_real_validation(faces: dict[str, np.ndarray], *,
             tick(f"chart {name}")
             cal = calibrate_with_colorchecker(rgb)
             chart_results[name] = {
+                "on_screen": name in screen_charts,
                 "found": bool(cal.applied),
                 "delta_e2000_max": getattr(cal, "delta_e2000_max", None),
                 "note": cal.refused,
@@ -414,6 +419,8 @@ def run_real_validation(faces: dict[str, np.ndarray], *,
 def summarise(per_face: dict[str, Any], refusals: dict[str, Any],
               charts: dict[str, Any]) -> dict[str, Any]:
     """Worst case over faces of each targeted figure, and the targets."""
+    printed = [c for c in charts.values() if not c.get("on_screen")]
+    screens = [c for c in charts.values() if c.get("on_screen")]
     whole_len, whole_sev, region_len, spot, red = [], [], [], [], []
     recall, precision, peri = [], [], []
     for entry in per_face.values():
@@ -443,8 +450,10 @@ def summarise(per_face: dict[str, Any], refusals: dict[str, Any],
         "added_wrinkle_precision": min([v for v in precision if v is not None],
                                        default=None),
         "crows_feet_in_periorbital": min([v for v in peri if v is not None], default=None),
-        "chart_detection_rate": (sum(c["found"] for c in charts.values()) / len(charts)
-                                 if charts else None),
+        "chart_detection_rate": (
+            sum(c["found"] for c in printed) / len(printed) if printed else None),
+        "screen_chart_refused": (
+            sum(not c["found"] for c in screens) / len(screens) if screens else None),
         "non_skin_refused": (sum(r["refused"] for r in refusals.values()) / len(refusals)
                              if refusals else None),
     }
@@ -511,10 +520,12 @@ def real_markdown(report: dict[str, Any], command: str) -> str:
         for name, r in report["non_skin"].items():
             lines.append(f"| {name} | {_fmt(r['refused'])} | {r['message'] or ''} |")
     if report["charts"]:
-        lines += ["", "| chart photo | found | ΔE2000 max | note |", "|---|---|---|---|"]
+        lines += ["", "| chart photo | chart | calibrated | ΔE2000 max | note |",
+                  "|---|---|---|---|---|"]
         for name, r in report["charts"].items():
-            lines.append(f"| {name} | {_fmt(r['found'])} | {_fmt(r['delta_e2000_max'], 2)} "
-                         f"| {r['note'] or ''} |")
+            kind = "on a screen" if r.get("on_screen") else "printed"
+            lines.append(f"| {name} | {kind} | {_fmt(r['found'])} "
+                         f"| {_fmt(r['delta_e2000_max'], 2)} | {r['note'] or ''} |")
     lines += ["", "| real-photo target | worst case | median | target | result |",
               "|---|---|---|---|---|"]
     med = report["summary"]["median"]
