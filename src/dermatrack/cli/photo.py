@@ -92,13 +92,26 @@ def _print_report(name: str, report: dict[str, Any]) -> None:
     def f(v: Any, fmt: str = "{:.1f}") -> str:
         return "-" if v is None else fmt.format(v)
 
+    def pct(v: Any) -> str:
+        return "-" if v is None else f"{100 * v:.1f}"
+
     for region, m in report["regions"].items():
-        table.add_row(region, str(m["wrinkles"]["count"]), f(m["wrinkles"]["length_mm"]),
+        table.add_row(region, f(m["wrinkles"]["count"], "{}"), f(m["wrinkles"]["length_mm"]),
                       f(m["wrinkles"]["severity_index"]), f(m["pigment"]["ita_deg"]),
-                      str(m["pigment"]["spot_count"]),
-                      f(100 * m["redness"]["red_area_fraction"]),
-                      f(m["texture"]["roughness"], "{:.2f}"), str(m["pores"]["count"]))
+                      f(m["pigment"]["spot_count"], "{}"),
+                      pct(m["redness"]["red_area_fraction"]),
+                      f(m["texture"]["roughness"], "{:.2f}"), f(m["pores"]["count"], "{}"))
     console.print(table)
+    quality = report.get("quality") or {}
+    if quality:
+        reasons = "; ".join(quality.get("reasons") or [])
+        console.print(f"capture quality: {quality['verdict']}" + (f" ({reasons})" if reasons
+                                                                   else ""))
+    for code, reason in sorted((report.get("measurability") or {})
+                               .get("not_measurable", {}).items()):
+        if code.endswith((".count", ".roughness", ".length_mm", ".spot_area_fraction",
+                          ".red_area_fraction")):
+            console.print(f"  {code}: {reason}")
     console.print(f"analysed in {report['timing_s']:.2f} s")
 
 
