@@ -124,10 +124,13 @@ class CaptureQuality:
 
 
 def _to_uint8(rgb: np.ndarray) -> np.ndarray:
+    import cv2
+
     rgb = np.asarray(rgb)
     if rgb.dtype == np.uint8:
         return rgb
-    return (np.clip(rgb, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+    # Saturating, rounding conversion in one OpenCV pass (values are sRGB in [0, 1]).
+    return cv2.convertScaleAbs(np.ascontiguousarray(rgb, dtype=np.float32), alpha=255.0)
 
 
 def skin_colour_fraction(rgb: np.ndarray) -> float:
@@ -191,7 +194,7 @@ def _sharpness(rgb8: np.ndarray, skin: np.ndarray | None, mm_per_px: float | Non
 
     from dermatrack.imaging.wrinkles import working_pixel_mm
 
-    gray = cv2.cvtColor(np.ascontiguousarray(rgb8), cv2.COLOR_RGB2GRAY).astype(np.float32)
+    gray = cv2.cvtColor(np.ascontiguousarray(rgb8), cv2.COLOR_RGB2GRAY)
     pixel = working_pixel_mm(mm_per_px)
     factor = pixel / mm_per_px if (pixel and mm_per_px) else max(1.0, max(gray.shape) / 1600)
     if skin is not None:
@@ -203,10 +206,11 @@ def _sharpness(rgb8: np.ndarray, skin: np.ndarray | None, mm_per_px: float | Non
         gray, skin = gray[sl], skin[sl]
     if factor > 1.0:
         shape = (max(int(gray.shape[1] / factor), 1), max(int(gray.shape[0] / factor), 1))
-        gray = np.asarray(cv2.resize(gray, shape, interpolation=cv2.INTER_AREA), np.float32)
+        gray = cv2.resize(np.ascontiguousarray(gray), shape, interpolation=cv2.INTER_AREA)
         if skin is not None:
             skin = cv2.resize(skin.astype(np.uint8), shape,
                               interpolation=cv2.INTER_NEAREST).astype(bool)
+    gray = np.asarray(gray, np.float32)
     if min(gray.shape) < 16:
         return None
     g05 = cv2.GaussianBlur(gray, (0, 0), 0.5)
@@ -258,10 +262,11 @@ def assess_capture(rgb: np.ndarray, *, landmarks: np.ndarray | None = None,
     if face_found:
         yaw, pitch, roll = head_pose(np.asarray(landmarks), landmark_depth)
 
+    # A regular sample of about 250 000 pixels is plenty for a fraction.
+    step = max(1, int(math.sqrt(rgb8.shape[0] * rgb8.shape[1] / 250_000)))
+    sample = rgb8[::step, ::step]
     on_skin = skin is not None and np.any(skin)
-    px = rgb8[np.asarray(skin, bool)] if on_skin else rgb8.reshape(-1, 3)
-    if px.shape[0] > 200_000:
-        px = px[:: px.shape[0] // 200_000 + 1]
+    px = sample[np.asarray(skin, bool)[::step, ::step]] if on_skin else sample.reshape(-1, 3)
     luma = px.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
     clipped = float(np.mean((px.max(axis=1) >= 250) | (luma <= 5)))
     sharp = _sharpness(rgb8, None if skin is None else np.asarray(skin, bool), mm_per_px)
