@@ -301,19 +301,31 @@ def _measure(rgb: np.ndarray, calibration: Any, *, mm_per_px: float | None, use_
     red = red_area_mask(lab_n, whole_c, mpp_c)
     del rgb_c
 
-    # Fine maps: pores and texture.
-    fine_shape = _shape_for(wshape, fine_factor)
-    lum_f = normalise_exposure(_fine_lstar(resize_to(rgb_w, fine_shape)), gain)
-    mpp_f = None if mpp is None else mpp * wshape[1] / fine_shape[1]
-    whole_f = resize_to(whole, fine_shape)
-    features_c = wrinkle_c | spots.mask
-    pores = detect_pores(lum_f, whole_f, mpp_f, exclude=resize_to(features_c, fine_shape))
-    excluded_c = exclusion_zone(features_c | pores.mask(coarse_shape), mpp_c)
-    band = bandpass_luminance(lum_f, mpp_f)
-    del lum_f
-    excluded_f = resize_to(excluded_c, fine_shape)
-
+    # Fine maps: pores and texture, unless the resolution cannot show either (then their
+    # figures are null, and computing them would be wasted: most of the cost of a
+    # 12 MP portrait).
     missing = not_measurable(mpp)
+    features_c = wrinkle_c | spots.mask
+    if "pores.count" in missing and "texture.roughness" in missing:
+        from dermatrack.imaging.pores import PoreDetection
+
+        fine_shape, mpp_f = coarse_shape, mpp_c
+        pores = PoreDetection(xy=np.zeros((0, 2)), diameter_px=np.zeros(0),
+                              contrast_l=np.zeros(0), mm_per_px=mpp_f, shape=fine_shape)
+        band = np.zeros(coarse_shape, np.float32)
+        excluded_f = exclusion_zone(features_c, mpp_c)
+    else:
+        fine_shape = _shape_for(wshape, fine_factor)
+        lum_f = normalise_exposure(_fine_lstar(resize_to(rgb_w, fine_shape)), gain)
+        mpp_f = None if mpp is None else mpp * wshape[1] / fine_shape[1]
+        whole_f = resize_to(whole, fine_shape)
+        pores = detect_pores(lum_f, whole_f, mpp_f,
+                             exclude=resize_to(features_c, fine_shape))
+        excluded_c = exclusion_zone(features_c | pores.mask(coarse_shape), mpp_c)
+        band = bandpass_luminance(lum_f, mpp_f)
+        del lum_f
+        excluded_f = resize_to(excluded_c, fine_shape)
+
     order = ["whole"] + [k for k in masks if k != "whole"]
     out_regions: dict[str, Any] = {}
     for name in order:
