@@ -371,7 +371,8 @@ def run_real_validation(faces: dict[str, np.ndarray], *,
             "cv": table,
         }
         overlays[f"real_{name}_detections"] = detection_overlay(base)
-        if mpp is not None and base.regions.landmarks is not None:
+        measurable = "wrinkles.length_mm" not in base.report["measurability"]["not_measurable"]
+        if mpp is not None and base.regions.landmarks is not None and measurable:
             tick(f"real face {name}: added wrinkles")
             open_skin = base.regions.masks["whole"].copy()
             if base.regions.line_exclusion is not None:
@@ -467,7 +468,9 @@ def summarise(per_face: dict[str, Any], refusals: dict[str, Any],
         "cv_whole_wrinkle_length_pct": _median(whole_len),
         "cv_whole_wrinkle_severity_pct": _median(whole_sev),
         "cv_spot_area_pct": _median(spot), "cv_red_area_pct": _median(red),
+        "cv_region_wrinkle_length_pct": _median(region_len),
         "added_wrinkle_recall": _median(recall), "added_wrinkle_precision": _median(precision),
+        "crows_feet_in_periorbital": _median(peri),
     }
     return {"worst": values, "median": medians, "targets": targets}
 
