@@ -334,8 +334,9 @@ def _measure(rgb: np.ndarray, calibration: Any, *, mm_per_px: float | None, use_
         reg_f = resize_to(region, fine_shape)
         area = int(region.sum())
         pig = asdict(pigment_metrics(lab_c, lin_c, spots, reg_c))
-        pig_n = pigment_metrics(lab_n, lin_c, spots, reg_c)
-        pig["evenness"] = pig_n.evenness  # a spread: measured at the normalised exposure
+        if reg_c.any():  # a spread: measured at the normalised exposure
+            lum_n = lab_n[..., 0][reg_c]
+            pig["evenness"] = float(1.4826 * np.median(np.abs(lum_n - np.median(lum_n))))
         pig.pop("spot_mean_delta_e")
         out_regions[name] = {
             "area_mm2": None if mpp is None else area * mpp * mpp,
