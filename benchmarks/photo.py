@@ -4,8 +4,9 @@ The photograph: scikit-image's astronaut (head and shoulders; the face spans abo
 third of the width, the skin about 7 % of the frame), enlarged to 4000x3000, with a
 phantom's wrinkles, pores, spots and skin texture multiplied in (linear light), saved as
 a JPEG (quality 92) in a temporary directory. ``--close-up`` adds a second photograph:
-a 4000x3000 phantom of skin filling the frame at 0.05 mm/px (no face, so one region of
-about 12 MP), the costliest case for the metric maps.
+a 4000x3000 phantom of skin filling the frame at 0.05 mm/px, analysed as ``--no-face``
+(one region of about 12 MP), the costliest case for the metric maps; Frangi is timed on
+it too, side by side, so both speed-ups come from the same run.
 
 Every measurement runs in a fresh subprocess, so that one does not inherit another's
 memory or warm caches:
@@ -93,7 +94,8 @@ def make_close_up(path: Path) -> None:
     write_jpeg(path, make_phantom(spec, np.random.default_rng(4)).rgb, quality=92)
 
 
-def child_analyse(path: str, runs: int, mm_per_px: float | None) -> dict:
+def child_analyse(path: str, runs: int, mm_per_px: float | None, use_face: bool = True
+                  ) -> dict:
     """Warm-up plus ``runs`` timed analyses (``runs`` = 0: one analysis, for memory)."""
     from dermatrack.imaging.analysis import run_analysis
     from dermatrack.imaging.io import read_image
@@ -102,7 +104,8 @@ def child_analyse(path: str, runs: int, mm_per_px: float | None) -> dict:
     report = None
     for i in range(runs + 1):
         wall, cpu = time.perf_counter(), time.process_time()
-        report = run_analysis(read_image(path), mm_per_px=mm_per_px).report
+        report = run_analysis(read_image(path), mm_per_px=mm_per_px,
+                              use_face=use_face).report
         if i:  # the first run loads modules and models
             walls.append(time.perf_counter() - wall)
             cpus.append(time.process_time() - cpu)
@@ -147,19 +150,20 @@ def _median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
 
-def _bench_photo(label: str, path: Path, runs: int, mm_per_px: float | None
-                 ) -> tuple[float, float]:
+def _bench_photo(label: str, path: Path, runs: int, mm_per_px: float | None,
+                 use_face: bool = True) -> tuple[float, float]:
     """Print the figures of one photograph; return the median wall and CPU times."""
     scale = "" if mm_per_px is None else str(mm_per_px)
-    analysis = _child("analyse", str(path), str(runs), scale)
-    single = _child("analyse", str(path), "0", scale)
+    face = "face" if use_face else "no-face"
+    analysis = _child("analyse", str(path), str(runs), scale, face)
+    single = _child("analyse", str(path), "0", scale, face)
     walls, cpus = analysis["walls"], analysis["cpus"]
     median = _median(walls)
     print(f"{label}: {SIZE[0]}x{SIZE[1]} JPEG ({path.stat().st_size / 1e6:.1f} MB); face "
           f"found: {analysis['face']}, scale {analysis['scale'][0]:.4f} mm/px "
           f"({analysis['scale'][1]}), {analysis['regions']} regions; whole skin: "
           f"{analysis['wrinkles']} wrinkles, {analysis['spots']} spots, "
-          f"{analysis['pores']} pores")
+          f"{analysis['pores'] if analysis['pores'] is not None else 'n/a'} pores")
     print(f"  whole analysis (read -> ColorChecker search -> regions -> metrics): median "
           f"{median:.2f} s wall of {len(walls)} runs (min {min(walls):.2f}, max "
           f"{max(walls):.2f}); CPU median {_median(cpus):.2f} s (all threads)")
@@ -167,6 +171,20 @@ def _bench_photo(label: str, path: Path, runs: int, mm_per_px: float | None
           f"process (imports and models included); {analysis['peak_mb']:.0f} MB over "
           f"{len(walls) + 1} analyses in one process")
     return median, _median(cpus)
+
+
+def _bench_frangi(path: Path, runs: int, median: float, cpu: float) -> None:
+    """Time Frangi on the same photograph (side by side with the analysis just timed)."""
+    fr = _child("frangi", str(path), str(runs))
+    fr_median = _median(fr["walls"])
+    print(f"  skimage.filters.frangi alone (5 sigmas, same L* image "
+          f"{fr['shape'][1]}x{fr['shape'][0]}): median {fr_median:.2f} s wall of "
+          f"{len(fr['walls'])} runs (min {min(fr['walls']):.2f}, max "
+          f"{max(fr['walls']):.2f}); CPU median {_median(fr['cpus']):.2f} s; "
+          f"peak memory {fr['peak_mb']:.0f} MB")
+    print(f"  speed-up of the whole analysis over frangi alone: "
+          f"{fr_median / median:.1f}x (median wall times; "
+          f"{_median(fr['cpus']) / cpu:.1f}x in CPU time)")
 
 
 def main() -> None:
@@ -187,20 +205,14 @@ def main() -> None:
         make_photo(path)
         median, cpu = _bench_photo("face photograph", path, args.runs, None)
         if not args.quick:
-            fr = _child("frangi", str(path), str(args.frangi_runs))
-            fr_median = _median(fr["walls"])
-            print(f"  skimage.filters.frangi alone (5 sigmas, same L* image "
-                  f"{fr['shape'][1]}x{fr['shape'][0]}): median {fr_median:.2f} s wall of "
-                  f"{len(fr['walls'])} runs (min {min(fr['walls']):.2f}, max "
-                  f"{max(fr['walls']):.2f}); CPU median {_median(fr['cpus']):.2f} s; "
-                  f"peak memory {fr['peak_mb']:.0f} MB")
-            print(f"  speed-up of the whole analysis over frangi alone: "
-                  f"{fr_median / median:.1f}x (median wall times; "
-                  f"{_median(fr['cpus']) / cpu:.1f}x in CPU time)")
+            _bench_frangi(path, args.frangi_runs, median, cpu)
         if args.close_up:
             close = Path(tmp) / "close_up_12mp.jpg"
             make_close_up(close)
-            _bench_photo("close-up phantom", close, args.runs, CLOSE_UP_MM_PER_PX)
+            median, cpu = _bench_photo("close-up phantom (--no-face)", close, args.runs,
+                                       CLOSE_UP_MM_PER_PX, use_face=False)
+            if not args.quick:
+                _bench_frangi(close, args.frangi_runs, median, cpu)
     print(f"load average after: {_load()}")
 
 
@@ -208,7 +220,8 @@ if __name__ == "__main__":
     if len(sys.argv) >= 2 and sys.argv[1] == "--child":
         mode, rest = sys.argv[2], sys.argv[3:]
         if mode == "analyse":
-            result = child_analyse(rest[0], int(rest[1]), float(rest[2]) if rest[2] else None)
+            result = child_analyse(rest[0], int(rest[1]), float(rest[2]) if rest[2] else None,
+                                   use_face=(rest[3] if len(rest) > 3 else "face") == "face")
         else:
             result = child_frangi(rest[0], int(rest[1]))
         print(json.dumps(result))

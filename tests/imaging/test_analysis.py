@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from dermatrack.errors import InputError
 from dermatrack.imaging.analysis import analyze, run_analysis
 from dermatrack.imaging.phantom import make_phantom, random_spec
 
@@ -22,11 +23,12 @@ GROUP_KEYS = {
 
 def check_shape(report: dict) -> None:
     """Assert the issue's JSON shape, key for key (used by the CLI tests too)."""
-    assert set(report) == {"image", "calibration", "face", "regions", "timing_s"}
+    assert set(report) == {"image", "calibration", "face", "regions", "timing_s", "quality",
+                           "measurability"}
     assert set(report["image"]) == {"width", "height", "sha256", "mm_per_px", "scale_source"}
     assert {"applied", "delta_e2000_mean", "delta_e2000_max"} <= set(report["calibration"])
     assert set(report["calibration"]) - {"applied", "delta_e2000_mean", "delta_e2000_max"} \
-        <= {"note"}
+        <= {"note", "uncertainty", "chart_refused"}
     assert set(report["face"]) == {"detected"}
     assert "whole" in report["regions"]
     for region in report["regions"].values():
@@ -45,6 +47,7 @@ def test_report_shape_and_values(phantom):
     report = analyze(phantom.rgb, mm_per_px=0.06, use_face=False)
     check_shape(report)
     assert report["image"]["scale_source"] == "user"
+    report["calibration"].pop("uncertainty")
     assert report["calibration"] == {"applied": False, "delta_e2000_mean": None,
                                      "delta_e2000_max": None, "note": "uncalibrated"}
     whole = report["regions"]["whole"]
@@ -87,13 +90,14 @@ def test_colorchecker_is_used_and_excluded_from_skin():
 
 
 def test_maps_in_a_window_around_the_skin_equal_those_of_the_whole_frame():
-    # At 0.2 mm/px every map is computed at the native pixel, so the window around the
+    # At 0.4 mm/px (the portrait grid) every map is computed at the native pixel, so the
+    # window around the
     # skin must reproduce the whole frame's figures and masks exactly. One skin pixel in
     # the far corner stretches the window to the whole frame for the comparison.
     from dermatrack.imaging.regions import FaceRegions
 
     rng = np.random.default_rng(10)
-    phantom = make_phantom(random_spec(rng, width=900, height=600, mm_per_px=0.2), rng)
+    phantom = make_phantom(random_spec(rng, width=900, height=600, mm_per_px=0.4), rng)
     box = np.zeros((600, 900), bool)
     box[150:450, 420:780] = True
     stretched = box.copy()
@@ -102,7 +106,7 @@ def test_maps_in_a_window_around_the_skin_equal_those_of_the_whole_frame():
     def analyse(whole: np.ndarray):
         regions = FaceRegions(detected=False, masks={"whole": whole, "box": box},
                               landmarks=None, iris_diameter_px=None, skin_mask=whole)
-        return run_analysis(phantom.rgb, mm_per_px=0.2, regions=regions, calibrate=False)
+        return run_analysis(phantom.rgb, mm_per_px=0.4, regions=regions, calibrate=False)
 
     tight, full = analyse(box), analyse(stretched)
     assert tight.window[0].start > 0 and tight.window[1].start > 0
@@ -135,6 +139,9 @@ def test_no_face_skips_the_face_skin_mask(phantom, monkeypatch):
 
     monkeypatch.setattr(regions, "skin_mask", refuse)
     assert regions.face_regions(phantom.rgb, skin_without_face=False) is None
-    report = analyze(phantom.rgb, mm_per_px=0.06)  # use_face=True: FaceMesh finds none
+    # use_face=True: FaceMesh finds none, so the photograph is refused in face mode.
+    with pytest.raises(InputError, match="no face found"):
+        analyze(phantom.rgb, mm_per_px=0.06)
+    report = analyze(phantom.rgb, mm_per_px=0.06, use_face=False)
     assert report["face"]["detected"] is False
     assert list(report["regions"]) == ["whole"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import cv2
 import numpy as np
 import pytest
@@ -228,3 +230,40 @@ def test_no_chart_means_uncalibrated():
     assert found.chart_mm_per_px is None and found.chart_mask is None
     np.testing.assert_array_equal(apply_calibration(image, found), image)
     assert ChartCalibration.none().applied is False
+
+
+def test_a_chart_whose_colours_do_not_fit_is_refused_with_the_limit_stated():
+    # A chart whose swatches are not what a camera under one light records from the
+    # printed chart (two chromatic swatches exchanged, as a screen's different gamut
+    # shifts some colours far more than others): found, but the fit is refused.
+    from dermatrack.imaging.colour import MAX_DELTA_E2000, calibrate_with_colorchecker
+
+    chart, geometry = render_colorchecker(40)
+    boxes = geometry.swatch_boxes
+    swapped = chart.copy()
+    for a, b in ((2, 14), (7, 11)):
+        la, ta, ra, ba = boxes[a]
+        lb, tb, rb, bb = boxes[b]
+        swapped[ta:ba, la:ra], swapped[tb:bb, lb:rb] = (chart[tb:bb, lb:rb].copy(),
+                                                        chart[ta:ba, la:ra].copy())
+    good = calibrate_with_colorchecker(_capture(_scene(chart)))
+    assert good.applied and good.refused is None
+    bad = calibrate_with_colorchecker(_capture(_scene(swapped)))
+    assert not bad.applied
+    assert bad.delta_e2000_max > MAX_DELTA_E2000
+    assert f"limits 5 and {MAX_DELTA_E2000:g}" in bad.refused
+
+
+@pytest.mark.skipif(not Path("/work/shared/realdata/colorchecker").is_dir(),
+                    reason="shared real chart photographs not present")
+def test_real_chart_photos_found_or_refused_never_misfitted():
+    from dermatrack.imaging.colour import calibrate_with_colorchecker
+    from dermatrack.imaging.io import read_image
+
+    folder = Path("/work/shared/realdata/colorchecker")
+    # The chart shown on a laptop screen must not calibrate.
+    screen = calibrate_with_colorchecker(read_image(folder / "IMG_20140613_203500.jpg").rgb)
+    assert not screen.applied
+    # The printed chart on the floor, near the bag, is found with an acceptable fit.
+    floor = calibrate_with_colorchecker(read_image(folder / "IMG_20140613_203444.jpg").rgb)
+    assert floor.applied and floor.delta_e2000_max <= 10

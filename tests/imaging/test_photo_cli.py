@@ -45,7 +45,8 @@ def test_analyze_one_image_prints_one_object(cli, images, tmp_path):
     assert r.code == 0, r.stderr
     report = r.json()
     assert isinstance(report, dict)
-    assert set(report) == {"image", "calibration", "face", "regions", "timing_s"}
+    assert set(report) == {"image", "calibration", "face", "regions", "timing_s", "quality",
+                           "measurability"}
     assert set(report["regions"]["whole"]) == WHOLE_KEYS
     assert report["image"]["width"] == 360 and report["image"]["mm_per_px"] == 0.06
     from PIL import Image
@@ -252,7 +253,7 @@ def test_a_broken_analysis_names_the_file_without_a_traceback(cli, images, monke
         raise RuntimeError("simulated failure inside the analysis")
 
     monkeypatch.setattr(analysis, "run_analysis", broken)
-    r = cli("photo", "analyze", images[0], "--json")
+    r = cli("photo", "analyze", images[0], "--no-face", "--json")
     assert r.code == 1
     assert r.stdout == ""
     line, = r.stderr.strip().splitlines()
@@ -262,6 +263,6 @@ def test_a_broken_analysis_names_the_file_without_a_traceback(cli, images, monke
 def test_unwritable_masks_directory_exits_2(cli, images, tmp_path):
     blocker = tmp_path / "masks"
     blocker.write_text("a file where the masks folder should be")
-    r = cli("photo", "analyze", images[0], "--masks", blocker, "--json")
+    r = cli("photo", "analyze", images[0], "--no-face", "--masks", blocker, "--json")
     assert r.code == 2
     assert "cannot write masks" in r.stderr and "Traceback" not in r.stderr

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from dermatrack.imaging.validation import centreline_scores, report_markdown
+from dermatrack.imaging.validation import centreline_scores
 
 
 def test_centreline_scores_tolerance():
@@ -40,7 +40,18 @@ def test_validate_imaging_quick_writes_report(cli, tmp_path, artifacts_dir):
     assert (tmp_path / "phantom_wrinkles.png").exists()
     assert (tmp_path / "astronaut_regions.png").exists()
     assert report["real_images"]["astronaut"]["face_detected"] is True
-    (artifacts_dir / "imaging-validation-quick.md").write_text(report_markdown(report))
+    # The real-photo section (quick: the shipped grace_hopper and two non-face images).
+    real = report["real_photos"]
+    grace = real["faces"]["grace_hopper"]
+    assert grace["cv"]["whole"]["wrinkle length"]["n"] >= 6  # 0.67x is too coarse: null
+    assert set(grace["variant_mm_per_px"]) >= {"original", "resample_1.5x", "jpeg_70"}
+    assert "recall" in grace["added_wrinkles"]
+    assert all(r["refused"] for r in real["non_skin"].values())
+    assert real["summary"]["targets"]["non_skin_refused"]["pass"]
+    assert "## Real photographs" in md and "| grace_hopper | 0.713 |" in md
+    assert (tmp_path / "real_grace_hopper_detections.png").exists()
+    assert (tmp_path / "real_grace_hopper_added.png").exists()
+    (artifacts_dir / "imaging-validation-quick.md").write_text(md)
 
 
 def test_validate_imaging_exits_1_when_a_target_is_missed(cli, tmp_path, monkeypatch):
@@ -55,7 +66,32 @@ def test_validate_imaging_exits_1_when_a_target_is_missed(cli, tmp_path, monkeyp
         return result
 
     monkeypatch.setattr(validation, "run_validation", missing_one_target)
-    r = cli("validate", "imaging", "--quick", "--out", tmp_path, "--json")
+    r = cli("validate", "imaging", "--quick", "--no-real", "--out", tmp_path, "--json")
     assert r.code == 1
     assert "wrinkle_f1_deep" in r.stderr
     assert json.loads(r.stdout)["targets"]["wrinkle_f1_deep"]["pass"] is False
+
+
+def test_validate_imaging_real_folder_option(cli, tmp_path):
+    """``--real DIR`` takes the faces from a folder; ``--non-skin`` names the photos that
+    must be refused; a missing folder is an input error."""
+    from skimage import data
+
+    from dermatrack.imaging.io import sample_face, write_jpeg, write_png
+
+    folder = tmp_path / "faces"
+    folder.mkdir()
+    write_jpeg(folder / "hopper.jpg", sample_face("grace_hopper"), quality=95)
+    write_png(folder / "cat.png", data.chelsea())
+    out = tmp_path / "out"
+    r = cli("validate", "imaging", "--quick", "--real", folder, "--non-skin", "cat",
+            "--out", out, "--json")
+    assert r.code == 0, r.stderr
+    real = r.json()["real_photos"]
+    assert {"hopper", "grace_hopper"} <= set(real["faces"])
+    assert real["non_skin"]["cat"]["refused"] is True
+    assert "no face found" in real["non_skin"]["cat"]["message"]
+    assert (out / "real_hopper_detections.png").exists()
+    missing = cli("validate", "imaging", "--quick", "--real", tmp_path / "nowhere",
+                  "--out", out)
+    assert missing.code == 2 and "not a folder" in missing.stderr

@@ -7,7 +7,8 @@ PASSWORD = "a long enough password"
 ROLES = ("clinician", "reception", "researcher", "admin")
 
 def png_bytes(height: int = 96, width: int = 128, seed: int = 0, shift: int = 0) -> bytes:
-    """A small textured PNG (a smooth pattern plus noise), optionally shifted."""
+    """A small textured PNG (a smooth pattern plus noise, in skin colours so that it
+    passes as a close-up of skin), optionally shifted."""
     import cv2
     import numpy as np
 
@@ -16,7 +17,7 @@ def png_bytes(height: int = 96, width: int = 128, seed: int = 0, shift: int = 0)
     base = 0.5 + 0.25 * np.sin((x + shift) / 7.0) * np.cos(y / 9.0)
     rgb = np.stack([base, base * 0.8, base * 0.7], axis=2) + rng.normal(0, 0.02, (height, width, 3))
     pixels = (np.clip(rgb, 0, 1) * 255).astype(np.uint8)
-    ok, buffer = cv2.imencode(".png", pixels)
+    ok, buffer = cv2.imencode(".png", np.ascontiguousarray(pixels[..., ::-1]))  # RGB -> BGR
     assert ok
     return buffer.tobytes()
 

@@ -92,13 +92,26 @@ def _print_report(name: str, report: dict[str, Any]) -> None:
     def f(v: Any, fmt: str = "{:.1f}") -> str:
         return "-" if v is None else fmt.format(v)
 
+    def pct(v: Any) -> str:
+        return "-" if v is None else f"{100 * v:.1f}"
+
     for region, m in report["regions"].items():
-        table.add_row(region, str(m["wrinkles"]["count"]), f(m["wrinkles"]["length_mm"]),
+        table.add_row(region, f(m["wrinkles"]["count"], "{}"), f(m["wrinkles"]["length_mm"]),
                       f(m["wrinkles"]["severity_index"]), f(m["pigment"]["ita_deg"]),
-                      str(m["pigment"]["spot_count"]),
-                      f(100 * m["redness"]["red_area_fraction"]),
-                      f(m["texture"]["roughness"], "{:.2f}"), str(m["pores"]["count"]))
+                      f(m["pigment"]["spot_count"], "{}"),
+                      pct(m["redness"]["red_area_fraction"]),
+                      f(m["texture"]["roughness"], "{:.2f}"), f(m["pores"]["count"], "{}"))
     console.print(table)
+    quality = report.get("quality") or {}
+    if quality:
+        reasons = "; ".join(quality.get("reasons") or [])
+        console.print(f"capture quality: {quality['verdict']}" + (f" ({reasons})" if reasons
+                                                                   else ""))
+    for code, reason in sorted((report.get("measurability") or {})
+                               .get("not_measurable", {}).items()):
+        if code.endswith((".count", ".roughness", ".length_mm", ".spot_area_fraction",
+                          ".red_area_fraction")):
+            console.print(f"  {code}: {reason}")
     console.print(f"analysed in {report['timing_s']:.2f} s")
 
 
@@ -178,9 +191,16 @@ def compare_cmd(
                                                         "change_overlay.png here."),
     mm_per_px: float | None = typer.Option(None, "--mm-per-px", help="Baseline pixel size."),
     no_face: bool = typer.Option(False, "--no-face", help="Compare as one region."),
+    strict: bool = typer.Option(False, "--strict",
+                                help="Refuse (exit 2) when the two captures differ in pose, "
+                                     "scale or lighting beyond what the metrics tolerate."),
     as_json: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
 ) -> None:
-    """Align the follow-up to the baseline and report the change of every metric."""
+    """Align the follow-up to the baseline and report the change of every metric.
+
+    The two captures are checked for head pose, scale and lighting; differences beyond
+    the metrics' tolerances are warned about, or with --strict refused.
+    """
     from dermatrack.imaging.compare import compare
     from dermatrack.imaging.io import read_image, write_png
 
@@ -188,6 +208,13 @@ def compare_cmd(
     first, second = read_image(before), read_image(after)
     with err_console.status("aligning and analysing"):
         result = compare(first, second, mm_per_px=mm_per_px, use_face=not no_face)
+    differences = result.report["capture"]["differences"]
+    if differences and strict:
+        err_console.print("error: the two captures do not match (--strict): "
+                          + "; ".join(differences))
+        raise typer.Exit(2)
+    for line in differences:
+        err_console.print(f"[bold yellow]warning:[/] captures differ: {line}")
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         write_png(out / "side_by_side.png", result.side_by_side)
@@ -326,9 +353,32 @@ def validate_imaging_cmd(
     filters: bool = typer.Option(False, "--filters",
                                  help="Also compare valley filters (Hessian variants, "
                                       "Frangi, Gabor bank) on phantoms."),
+    real_dir: Path | None = typer.Option(
+        None, "--real", help="Folder of real face photographs for the real-photo section "
+                             "(default: the package-shipped faces, plus "
+                             "../shared/realdata/faces where present)."),
+    charts_dir: Path | None = typer.Option(
+        None, "--charts", help="Folder of real ColorChecker photographs (default: "
+                               "../shared/realdata/colorchecker where present)."),
+    non_skin: list[str] = typer.Option(
+        [], "--non-skin", help="File name (stem) in the --real folder that is not a face "
+                               "and must be refused; repeatable (default for the shared "
+                               "folder: Thor)."),
+    screen_chart: list[str] = typer.Option(
+        [], "--screen-chart", help="File name (stem) in the --charts folder whose chart is "
+                                   "shown on a screen and must be refused; repeatable "
+                                   "(default for the shared folder: IMG_20140613_203500)."),
+    no_real: bool = typer.Option(False, "--no-real", help="Skip the real-photo section."),
     as_json: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
 ) -> None:
-    """Score the metrics on phantom series against exact truth; save a report."""
+    """Score the metrics on phantom series against exact truth, and their invariance and
+    detection on real photographs; save a report (report.md, validation.json, overlays).
+
+    The exit code follows the phantom targets; the real-photo targets are reported
+    beside them (report.md, "Real photographs").
+    """
+    import sys
+
     from dermatrack.imaging.io import write_png
     from dermatrack.imaging.validation import report_markdown, run_validation
 
@@ -344,9 +394,29 @@ def validate_imaging_cmd(
             progress.update(task, description="valley filters")
             result.report["filters"] = compare_valley_filters(
                 n_phantoms=2 if quick else 8)
+        if not no_real:
+            from dermatrack.imaging.realphoto import run_real_validation
+
+            faces, refuse, charts = _real_photo_sets(real, real_dir, charts_dir, non_skin,
+                                                     quick)
+            screens = set(screen_chart)
+            if not screens and charts_dir is None and charts:
+                screens = {"IMG_20140613_203500"}  # the shared folder's laptop-screen chart
+            real_report, real_overlays = run_real_validation(
+                faces, non_skin=refuse, charts=charts, screen_charts=screens,
+                progress=lambda label: progress.update(task, description=label))
+            result.report["real_photos"] = real_report
+            result.overlays.update(real_overlays)
     out.mkdir(parents=True, exist_ok=True)
     (out / "validation.json").write_text(json.dumps(result.report, indent=1, default=float))
-    (out / "report.md").write_text(report_markdown(result.report))
+    markdown = report_markdown(result.report)
+    if "real_photos" in result.report:
+        from dermatrack.imaging.realphoto import real_markdown
+
+        command = "dermatrack " + " ".join(sys.argv[1:]) if sys.argv[1:] else \
+            "dermatrack validate imaging"
+        markdown += real_markdown(result.report["real_photos"], command)
+    (out / "report.md").write_text(markdown)
     for name, image in result.overlays.items():
         write_png(out / f"{name}.png", image)
     failed = [key for key, t in result.report["targets"].items() if not t["pass"]]
@@ -370,6 +440,61 @@ def _print_validation(report: dict[str, Any], out: Path, quick: bool) -> None:
         value = "n/a" if t["value"] is None else f"{t['value']:.3f}"
         table.add_row(key, value, t["target"], "pass" if t["pass"] else "[red]FAIL[/red]")
     console.print(table)
+
+
+def _shared_realdata(kind: str) -> Path | None:
+    """``shared/realdata/<kind>`` found beside the working directory or one of its
+    parents (``../shared/realdata`` from a checkout), or None."""
+    here = Path.cwd().resolve()
+    for folder in (here, *here.parents):
+        candidate = folder / "shared" / "realdata" / kind
+        if candidate.is_dir():
+            return candidate
+    return None
+
+
+_IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff"}
+
+
+def _read_folder(folder: Path) -> dict[str, Any]:
+    from dermatrack.imaging.io import read_image
+
+    if not folder.is_dir():
+        raise InputError(f"{folder}: not a folder", field="real")
+    images = {}
+    for path in sorted(folder.iterdir()):
+        if path.suffix.lower() in _IMAGE_SUFFIXES:
+            images[path.stem] = read_image(path).rgb
+    if not images:
+        raise InputError(f"{folder}: no JPEG, PNG or TIFF images", field="real")
+    return images
+
+
+def _real_photo_sets(shipped: dict[str, Any], real_dir: Path | None,
+                     charts_dir: Path | None, non_skin: list[str], quick: bool
+                     ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """Faces, non-skin photographs and chart photographs for the real-photo section."""
+    from skimage import data
+
+    faces = dict(shipped)
+    refuse: dict[str, Any] = {"skimage_chelsea_cat": data.chelsea() / 255.0,
+                              "skimage_coffee_cup": data.coffee() / 255.0}
+    folder = real_dir
+    if folder is None and not quick:
+        folder = _shared_realdata("faces")
+        if folder is not None and not non_skin:
+            non_skin = ["Thor"]
+    if folder is not None:
+        for name, rgb in _read_folder(folder).items():
+            (refuse if name in non_skin else faces)[name] = rgb
+    charts: dict[str, Any] = {}
+    chart_folder = charts_dir if charts_dir is not None else (
+        None if quick else _shared_realdata("colorchecker"))
+    if chart_folder is not None:
+        charts = _read_folder(chart_folder)
+    if quick and real_dir is None:
+        faces = {k: v for k, v in faces.items() if k == "grace_hopper"}
+    return faces, refuse, charts
 
 
 def _real_faces() -> dict[str, Any]:

@@ -35,7 +35,8 @@ import numpy as np
 
 from dermatrack.imaging._filters import resize_to
 
-__all__ = ["FINE_PIXEL_MM", "Analysis", "analyze", "run_analysis"]
+__all__ = ["EXPOSURE_REFERENCE_L", "FINE_PIXEL_MM", "Analysis", "analyze", "colour_uncertainty",
+           "exposure_gain", "normalise_exposure", "run_analysis"]
 
 #: Pixel size (mm) for pores and texture: the smallest pore (0.1 mm) spans 2 px.
 FINE_PIXEL_MM = 0.05
@@ -193,6 +194,7 @@ def run_analysis(image: Any, *, mm_per_px: float | None = None, use_face: bool =
 
     start = time.perf_counter()
     rgb, info = _image_info(image)
+    refused = None
     options = {"mm_per_px": mm_per_px, "use_face": use_face, "regions": regions}
     if not calibrate:
         result = _measure(rgb, None, **options)
@@ -204,10 +206,13 @@ def run_analysis(image: Any, *, mm_per_px: float | None = None, use_face: bool =
             search = pool.submit(colour.calibrate_with_colorchecker, rgb)
             result = _measure(rgb, None, **options)
             calibration = search.result()
+        refused = calibration.refused
         if calibration.applied:
             del result
             corrected = colour.apply_calibration(rgb, calibration)
             result = _measure(corrected, calibration, **options)
+    if calibrate and refused:
+        result.report["calibration"]["chart_refused"] = refused
     result.report["image"] = {**info, **result.report["image"]}
     result.report["timing_s"] = round(time.perf_counter() - start, 3)
     return result
@@ -217,17 +222,28 @@ def _measure(rgb: np.ndarray, calibration: Any, *, mm_per_px: float | None, use_
              regions: Any) -> Analysis:
     """Regions, scale, every map and the per-region report of an sRGB image, with the
     colour calibration already applied (``calibration``, or None when no chart)."""
+    from dermatrack.errors import InputError
     from dermatrack.imaging import colour
+    from dermatrack.imaging.definitions import not_measurable
     from dermatrack.imaging.pigment import detect_spots, pigment_metrics
     from dermatrack.imaging.pores import detect_pores, pore_metrics
+    from dermatrack.imaging.quality import assess_capture
     from dermatrack.imaging.redness import red_area_mask, redness_metrics
     from dermatrack.imaging.regions import face_regions, single_region
     from dermatrack.imaging.scale import resolve_scale
     from dermatrack.imaging.texture import bandpass_luminance, exclusion_zone, texture_metrics
-    from dermatrack.imaging.wrinkles import detect_wrinkles, working_factor, wrinkle_metrics
+    from dermatrack.imaging.wrinkles import (
+        detect_wrinkles,
+        is_portrait,
+        width_range_mm,
+        working_factor,
+        working_pixel_mm,
+        wrinkle_metrics,
+    )
 
     shape = rgb.shape[:2]
     chart = calibration.chart_mask if calibration is not None else None
+    given_regions = regions is not None
     if regions is None:
         regions = face_regions(rgb, skin_without_face=False) if use_face else None
         if regions is None or not regions.detected:
@@ -241,15 +257,22 @@ def _measure(rgb: np.ndarray, calibration: Any, *, mm_per_px: float | None, use_
     scale = resolve_scale(mm_per_px, calibration, regions)
     mpp = scale.mm_per_px
 
+    quality = assess_capture(rgb, landmarks=regions.landmarks,
+                             landmark_depth=regions.landmark_depth, skin=whole_full,
+                             mm_per_px=mpp,
+                             face_mode=regions.detected if given_regions else use_face)
+    if quality.refused:
+        raise InputError("photo refused: " + "; ".join(quality.reasons), field="image")
+
     # Resampling factors come from the whole image (without a scale the filters' sizes
     # are fixed in working pixels of the whole image); the maps are computed only in the
-    # window around the skin.
+    # window around the skin. Portraits are all brought to one grid (factor < 1 enlarges).
     coarse_factor = working_factor(shape, mpp)
     if mpp is None:
         fine_factor = max(1.0, max(shape) / UNKNOWN_SCALE_FINE_LONG_SIDE)
     else:
         fine_factor = max(1.0, FINE_PIXEL_MM / mpp)
-    window = _skin_window(whole_full, _filter_reach_px(mpp, coarse_factor))
+    window = _skin_window(whole_full, _filter_reach_px(mpp, max(coarse_factor, 1.0)))
     rgb_w = rgb[window]
     wshape = rgb_w.shape[:2]
     whole = whole_full[window]
@@ -263,25 +286,45 @@ def _measure(rgb: np.ndarray, calibration: Any, *, mm_per_px: float | None, use_
     lin_c = colour.srgb_to_linear(rgb_c[::2, ::2])
     whole_c = resize_to(whole, coarse_shape)
     mpp_c = None if mpp is None else mpp * wshape[1] / coarse_shape[1]
-    wrinkles = detect_wrinkles(lab_c[..., 0], whole_c, mpp_c)
+    # The maps see the skin at one exposure whatever the photograph's (see exposure_gain).
+    gain = exposure_gain(lab_c[..., 0][whole_c])
+    lab_n = normalise_exposure(lab_c, gain)
+    bands_c = None
+    if regions.line_exclusion is not None:
+        bands_c = resize_to(regions.line_exclusion[window], coarse_shape)
+    wrinkles = detect_wrinkles(lab_n[..., 0], whole_c, mpp_c, exclude=bands_c)
     wrinkles.factor = wshape[1] / wrinkles.mask.shape[1]  # working px in input px
     wrinkles.origin = (float(window[1].start), float(window[0].start))
     wrinkle_c = resize_to(wrinkles.mask, coarse_shape)
-    spots = detect_spots(lab_c, whole_c, mpp_c, exclude=wrinkle_c)
-    red = red_area_mask(lab_c, whole_c, mpp_c)
+    spots = detect_spots(lab_n, whole_c, mpp_c,
+                         exclude=wrinkle_c if bands_c is None else wrinkle_c | bands_c)
+    red = red_area_mask(lab_n, whole_c, mpp_c)
     del rgb_c
 
-    # Fine maps: pores and texture.
-    fine_shape = _shape_for(wshape, fine_factor)
-    lum_f = _fine_lstar(resize_to(rgb_w, fine_shape))
-    mpp_f = None if mpp is None else mpp * wshape[1] / fine_shape[1]
-    whole_f = resize_to(whole, fine_shape)
+    # Fine maps: pores and texture, unless the resolution cannot show either (then their
+    # figures are null, and computing them would be wasted: most of the cost of a
+    # 12 MP portrait).
+    missing = not_measurable(mpp)
     features_c = wrinkle_c | spots.mask
-    pores = detect_pores(lum_f, whole_f, mpp_f, exclude=resize_to(features_c, fine_shape))
-    excluded_c = exclusion_zone(features_c | pores.mask(coarse_shape), mpp_c)
-    band = bandpass_luminance(lum_f, mpp_f)
-    del lum_f
-    excluded_f = resize_to(excluded_c, fine_shape)
+    if "pores.count" in missing and "texture.roughness" in missing:
+        from dermatrack.imaging.pores import PoreDetection
+
+        fine_shape, mpp_f = coarse_shape, mpp_c
+        pores = PoreDetection(xy=np.zeros((0, 2)), diameter_px=np.zeros(0),
+                              contrast_l=np.zeros(0), mm_per_px=mpp_f, shape=fine_shape)
+        band = np.zeros(coarse_shape, np.float32)
+        excluded_f = exclusion_zone(features_c, mpp_c)
+    else:
+        fine_shape = _shape_for(wshape, fine_factor)
+        lum_f = normalise_exposure(_fine_lstar(resize_to(rgb_w, fine_shape)), gain)
+        mpp_f = None if mpp is None else mpp * wshape[1] / fine_shape[1]
+        whole_f = resize_to(whole, fine_shape)
+        pores = detect_pores(lum_f, whole_f, mpp_f,
+                             exclude=resize_to(features_c, fine_shape))
+        excluded_c = exclusion_zone(features_c | pores.mask(coarse_shape), mpp_c)
+        band = bandpass_luminance(lum_f, mpp_f)
+        del lum_f
+        excluded_f = resize_to(excluded_c, fine_shape)
 
     order = ["whole"] + [k for k in masks if k != "whole"]
     out_regions: dict[str, Any] = {}
@@ -291,6 +334,9 @@ def _measure(rgb: np.ndarray, calibration: Any, *, mm_per_px: float | None, use_
         reg_f = resize_to(region, fine_shape)
         area = int(region.sum())
         pig = asdict(pigment_metrics(lab_c, lin_c, spots, reg_c))
+        if reg_c.any():  # a spread: measured at the normalised exposure
+            lum_n = lab_n[..., 0][reg_c]
+            pig["evenness"] = float(1.4826 * np.median(np.abs(lum_n - np.median(lum_n))))
         pig.pop("spot_mean_delta_e")
         out_regions[name] = {
             "area_mm2": None if mpp is None else area * mpp * mpp,
@@ -300,6 +346,10 @@ def _measure(rgb: np.ndarray, calibration: Any, *, mm_per_px: float | None, use_
             "texture": asdict(texture_metrics(band, reg_f, excluded_f)),
             "pores": asdict(pore_metrics(pores, reg_f)),
         }
+        for code in missing:
+            family, key = code.split(".", 1)
+            if key in out_regions[name].get(family, {}):
+                out_regions[name][family][key] = None
 
     cal_json: dict[str, Any] = {"applied": bool(chart is not None),
                                 "delta_e2000_mean": None, "delta_e2000_max": None}
@@ -308,15 +358,98 @@ def _measure(rgb: np.ndarray, calibration: Any, *, mm_per_px: float | None, use_
         cal_json["delta_e2000_max"] = calibration.delta_e2000_max
     else:
         cal_json["note"] = "uncalibrated"
+        cal_json["uncertainty"] = colour_uncertainty(lab_c[..., 0][whole_c],
+                                                     lab_c[..., 1][whole_c],
+                                                     lab_c[..., 2][whole_c])
+    pixel = working_pixel_mm(mpp)
     report = {
         "image": {"mm_per_px": mpp, "scale_source": scale.source},
         "calibration": cal_json,
         "face": {"detected": bool(regions.detected)},
+        "quality": quality.as_dict(),
+        "measurability": {
+            "mm_per_px": mpp,
+            "not_measurable": missing,
+            "wrinkle_tier": None if mpp is None else (
+                "portrait" if is_portrait(mpp) else "close-up"),
+            "wrinkle_width_range_mm": None if mpp is None else list(width_range_mm(pixel)),
+            "working_pixel_mm": pixel,
+            "exposure_gain": round(float(gain), 4),
+        },
         "regions": out_regions,
         "timing_s": None,
     }
     return Analysis(report=report, regions=regions, rgb=rgb, wrinkles=wrinkles,
                     spots=spots, pores=pores, red=red, window=window)
+
+
+#: L* at which the maps see the skin: the middle of the range of human skin L* (about
+#: 30 to 75; Del Bino 2006). See :func:`exposure_gain`.
+EXPOSURE_REFERENCE_L = 55.0
+#: Exposure change (both ways) behind the uncertainty of uncalibrated colour figures:
+#: what an automatic exposure typically varies between two phone photographs.
+UNCALIBRATED_EXPOSURE_RANGE = 0.2
+
+
+def exposure_gain(skin_lstar: np.ndarray) -> float:
+    """Factor on (L* + 16) that brings the skin's median L* to EXPOSURE_REFERENCE_L.
+
+    Multiplying the luminance Y by k multiplies (L* + 16) = 116 Y**(1/3) by k**(1/3),
+    and a*, b* by the same factor (CIE 1976, above the dark toe, L* > 8). So the map
+    detectors, whose thresholds are in L* and a*, see every photograph of the same skin
+    at the same exposure: a photograph 20 % brighter gives the same wrinkles, spots and
+    red areas. The colour figures (L*, b*, ITA, a*, indices) are measured on the
+    photograph as taken: normalising them would erase skin tone.
+    """
+    values = np.asarray(skin_lstar, np.float64)
+    if values.size == 0:
+        return 1.0
+    med = float(np.median(values))
+    if not med > 8.0:
+        return 1.0
+    # Rounded to 0.1 %: finer than any effect on the maps (0.05 L*), and the gain then
+    # does not move when a handful of pixels join or leave the skin mask.
+    return round((EXPOSURE_REFERENCE_L + 16.0) / (med + 16.0), 3)
+
+
+def normalise_exposure(lab_or_l: np.ndarray, gain: float) -> np.ndarray:
+    """Apply :func:`exposure_gain` to a CIELAB image (..., 3) or an L* map (a copy)."""
+    out = np.array(lab_or_l, dtype=np.float32, copy=True)
+    if gain == 1.0:
+        return out
+    g = np.float32(gain)
+    if out.ndim == 3 and out.shape[-1] == 3:
+        out[..., 0] = (out[..., 0] + 16.0) * g - 16.0
+        out[..., 1:] *= g
+    else:
+        out += 16.0
+        out *= g
+        out -= 16.0
+    return out
+
+
+def colour_uncertainty(lstar: np.ndarray, astar: np.ndarray, bstar: np.ndarray
+                       ) -> dict[str, Any]:
+    """Half-range of the median skin L*, a*, b* and ITA when the exposure of an
+    uncalibrated photograph is off by ±``UNCALIBRATED_EXPOSURE_RANGE`` (same scaling as
+    :func:`exposure_gain`): the uncertainty carried by uncalibrated colour figures."""
+    if np.size(lstar) == 0:
+        return {"basis": None}
+    l_med = float(np.median(lstar))
+    a_med = float(np.median(astar))
+    b_med = float(np.median(bstar))
+    out: dict[str, list[float]] = {"l_star": [], "a_star": [], "b_star": [], "ita_deg": []}
+    for k in (1.0 - UNCALIBRATED_EXPOSURE_RANGE, 1.0 + UNCALIBRATED_EXPOSURE_RANGE):
+        g = k ** (1.0 / 3.0)
+        lv, av, bv = (l_med + 16.0) * g - 16.0, a_med * g, b_med * g
+        out["l_star"].append(lv)
+        out["a_star"].append(av)
+        out["b_star"].append(bv)
+        out["ita_deg"].append(math.degrees(math.atan2(lv - 50.0, bv)))
+    result: dict[str, Any] = {k: round(abs(v[1] - v[0]) / 2.0, 2) for k, v in out.items()}
+    result["basis"] = (f"exposure ±{UNCALIBRATED_EXPOSURE_RANGE:.0%} on an uncalibrated "
+                       "photograph (white balance not included)")
+    return result
 
 
 def analyze(image: Any, *, mm_per_px: float | None = None, use_face: bool = True) -> dict:

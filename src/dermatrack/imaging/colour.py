@@ -274,6 +274,9 @@ class ChartCalibration:
         ``"upright"`` or ``"rotated_180"``: how the chart was found to lie.
     tone_exponents:
         ``(3,)`` per-channel exponents applied to linearised RGB before the matrix.
+    refused:
+        Why a chart that was found is not used (fit too poor: a chart on a screen, under
+        mixed light, or misread), or None.
     """
 
     applied: bool
@@ -285,6 +288,7 @@ class ChartCalibration:
     chart_mask: np.ndarray | None = None
     swatch_order: str | None = None
     tone_exponents: np.ndarray | None = None
+    refused: str | None = None
 
     @classmethod
     def none(cls) -> ChartCalibration:
@@ -469,6 +473,17 @@ def _detect_quads(rgb: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
     return found
 
 
+#: Largest ΔE2000 of any swatch after correction for a calibration to be used. A printed
+#: chart under one light fits to a few units with the root-polynomial correction; a
+#: swatch more than 10 units off (a clearly different colour) means the chart is not a
+#: reflective print under the scene's light (a screen: emissive, another gamut and
+#: white) or was misread.
+MAX_DELTA_E2000 = 10.0
+#: Largest mean ΔE2000 over the 24 swatches (twice the 2-3 units counted significant for
+#: skin colour).
+MAX_MEAN_DELTA_E2000 = 5.0
+
+
 def calibrate_with_colorchecker(rgb: np.ndarray) -> ChartCalibration:
     """Find a ColorChecker Classic in ``rgb`` and fit a colour correction to it.
 
@@ -541,6 +556,16 @@ def calibrate_with_colorchecker(rgb: np.ndarray) -> ChartCalibration:
             )
     if best is None or best.chart_quad is None:
         return ChartCalibration.none()
+    assert best.delta_e2000_mean is not None and best.delta_e2000_max is not None
+    if best.delta_e2000_max > MAX_DELTA_E2000 or best.delta_e2000_mean > MAX_MEAN_DELTA_E2000:
+        return ChartCalibration(
+            applied=False, delta_e2000_mean=best.delta_e2000_mean,
+            delta_e2000_max=best.delta_e2000_max, chart_quad=best.chart_quad,
+            refused=(f"a ColorChecker was found but its fit is too poor to calibrate: "
+                     f"ΔE2000 mean {best.delta_e2000_mean:.1f}, max "
+                     f"{best.delta_e2000_max:.1f} (limits {MAX_MEAN_DELTA_E2000:g} and "
+                     f"{MAX_DELTA_E2000:g}); a chart shown on a screen, mixed light or a "
+                     f"partly hidden chart gives this. Colour stays uncalibrated"))
     # The mask covers the card frame too: the grid scaled about its centre by the
     # card-to-grid ratio (about 1.1 horizontally, 1.25 vertically), here a uniform 1.3.
     centre = best.chart_quad.mean(axis=0)

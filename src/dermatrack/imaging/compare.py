@@ -66,6 +66,35 @@ def _to_uint8(rgb: np.ndarray) -> np.ndarray:
     return np.clip(np.asarray(rgb, np.float32) * 255.0 + 0.5, 0, 255).astype(np.uint8)
 
 
+def _capture(rgb0: np.ndarray, rgb1: np.ndarray, regions0: Any, found1: Any,
+             mm_per_px: float | None) -> dict[str, Any]:
+    """Capture quality of both photographs as taken and how they differ (pose, scale,
+    lighting; see :func:`~dermatrack.imaging.quality.capture_differences`)."""
+    from dermatrack.imaging.quality import assess_capture, capture_differences, skin_colour_stats
+    from dermatrack.imaging.regions import single_region
+    from dermatrack.imaging.scale import mm_per_px_from_iris
+
+    regions1 = found1 if found1 is not None and found1.detected else single_region(rgb1)
+    face = bool(regions0.detected)
+    mpp0 = mm_per_px if mm_per_px is not None else mm_per_px_from_iris(regions0)
+    mpp1_iris = mm_per_px_from_iris(regions1)
+    mpp1 = mpp1_iris if mpp1_iris is not None else (mm_per_px if mm_per_px else None)
+    iris0 = mm_per_px_from_iris(regions0)
+    if mm_per_px is not None and mpp1_iris is not None and iris0:
+        # The user's figure is the baseline's; the follow-up's follows the iris ratio.
+        mpp1 = mm_per_px * mpp1_iris / iris0
+    q0 = assess_capture(rgb0, landmarks=regions0.landmarks,
+                        landmark_depth=regions0.landmark_depth,
+                        skin=regions0.masks["whole"], mm_per_px=mpp0, face_mode=face)
+    q1 = assess_capture(rgb1, landmarks=regions1.landmarks,
+                        landmark_depth=regions1.landmark_depth,
+                        skin=regions1.masks["whole"], mm_per_px=mpp1, face_mode=face)
+    differences = capture_differences(q0, q1, skin_colour_stats(rgb0, regions0.masks["whole"]),
+                                      skin_colour_stats(rgb1, regions1.masks["whole"]))
+    return {"before": q0.as_dict(), "after": q1.as_dict(), "differences": differences,
+            "matched": not differences}
+
+
 def compare(before: Any, after: Any, *, mm_per_px: float | None = None,
             use_face: bool = True) -> Comparison:
     """Align ``after`` to ``before`` and report the change of every metric per region.
@@ -96,11 +125,13 @@ def compare(before: Any, after: Any, *, mm_per_px: float | None = None,
     rgb1, info1 = _image_info(after)
     regions0 = face_regions(rgb0, skin_without_face=False) if use_face else None
     landmarks1 = None
+    found1 = None
     if regions0 is not None and regions0.detected:
         found1 = face_regions(rgb1, skin_without_face=False)
         landmarks1 = found1.landmarks if found1 is not None else None
     else:
         regions0 = single_region(rgb0)
+    capture = _capture(rgb0, rgb1, regions0, found1, mm_per_px)
     alignment = align_to_baseline(
         rgb0, rgb1, baseline_landmarks=regions0.landmarks if landmarks1 is not None else None,
         followup_landmarks=landmarks1)
@@ -143,6 +174,7 @@ def compare(before: Any, after: Any, *, mm_per_px: float | None = None,
             "covered_fraction": float(valid.mean()),
         },
         "face": {"detected": bool(regions0.detected)},
+        "capture": capture,
         "regions": metric_changes(first.report["regions"], second.report["regions"]),
         "timing_s": round(time.perf_counter() - start, 3),
     }

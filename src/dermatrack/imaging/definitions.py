@@ -6,13 +6,32 @@ the full method of each family is in the docstring of the module that computes i
 :mod:`~dermatrack.imaging.redness`, :mod:`~dermatrack.imaging.texture`,
 :mod:`~dermatrack.imaging.pores`). Units are those with a known physical scale; without
 one, lengths are in pixels (:func:`unscaled_unit`).
+
+Each definition carries ``max_mm_per_px``, the coarsest pixel size at which the metric
+can be measured (None: resolution does not limit it, as for colour medians). A photograph
+coarser than that gets ``null`` for the metric with a reason (:func:`not_measurable`),
+never a number. The limits follow from the sizes each detector looks for:
+
+- wrinkles: ``wrinkles.PORTRAIT_MAX_MM_PER_PX`` (0.8 mm): the finest portrait filter
+  scale is one pixel there (close-ups at <= 0.15 mm/px use the fine-line tier);
+- spots: 0.5 mm, so that the smallest spot (1 mm across) spans 2 pixels;
+- red area and tone evenness: 0.8 mm, the portrait grid's limit (the red-area smoothing
+  and the L* spread are computed on the same grid as wrinkles);
+- pores and texture: 0.10 mm, so that a 0.2 mm pore spans 2 pixels and the 0.1-1 mm
+  texture band keeps most of its range (the finest pores, 0.1 mm, need 0.05 mm/px).
 """
 
 from __future__ import annotations
 
 from dermatrack.metrics import MetricDefinition
 
-__all__ = ["PHOTO_KIND", "PHOTO_METRICS", "photo_metric", "unscaled_unit"]
+__all__ = ["PHOTO_KIND", "PHOTO_METRICS", "not_measurable", "photo_metric", "unscaled_unit"]
+
+#: Coarsest pixel size (mm) per metric group (see the module docstring).
+MAX_MM_PER_PX_WRINKLES = 0.8
+MAX_MM_PER_PX_SPOTS = 0.5
+MAX_MM_PER_PX_MAPS = 0.8
+MAX_MM_PER_PX_FINE = 0.10
 
 PHOTO_KIND = "photo"
 
@@ -29,10 +48,17 @@ _TONE = ("dyspigmentation", "melasma", "post_inflammatory_hyperpigmentation")
 def _photo(code: str, label: str, unit: str, direction: str | None, decimals: int,
            description: str, source: str, concerns: tuple[str, ...] = ()
            ) -> MetricDefinition:
+    family = code.split(".")[0]
+    limit = {"wrinkles": MAX_MM_PER_PX_WRINKLES, "texture": MAX_MM_PER_PX_FINE,
+             "pores": MAX_MM_PER_PX_FINE}.get(family)
+    if code in ("pigment.spot_count", "pigment.spot_area_fraction"):
+        limit = MAX_MM_PER_PX_SPOTS
+    elif code in ("pigment.evenness", "redness.red_area_fraction"):
+        limit = MAX_MM_PER_PX_MAPS
     return MetricDefinition(kind=PHOTO_KIND, code=code, label=label, unit=unit,
                             direction=direction,  # type: ignore[arg-type]
                             decimals=decimals, description=description, source=source,
-                            concerns=concerns)
+                            concerns=concerns, max_mm_per_px=limit)
 
 
 PHOTO_METRICS: tuple[MetricDefinition, ...] = (
@@ -97,6 +123,18 @@ _BY_CODE = {d.code: d for d in PHOTO_METRICS}
 def photo_metric(code: str) -> MetricDefinition | None:
     """The definition of photo metric ``code``, or ``None``."""
     return _BY_CODE.get(code)
+
+
+def not_measurable(mm_per_px: float | None) -> dict[str, str]:
+    """Metric code -> reason, for every photo metric a photograph of pixel size
+    ``mm_per_px`` (mm) is too coarse for, e.g. ``{"pores.count": "not measurable at
+    0.45 mm/px; needs <= 0.10"}``. Empty when the scale is unknown (the metrics are then
+    in pixels and resolution cannot be judged) or fine enough for everything."""
+    if mm_per_px is None:
+        return {}
+    return {d.code: f"not measurable at {mm_per_px:.2f} mm/px; needs <= {d.max_mm_per_px:.2f}"
+            for d in PHOTO_METRICS
+            if d.max_mm_per_px is not None and mm_per_px > d.max_mm_per_px}
 
 
 def unscaled_unit(unit: str) -> str:

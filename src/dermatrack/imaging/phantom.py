@@ -43,6 +43,8 @@ __all__ = [
     "WrinkleSpec",
     "base_lab_from_ita",
     "make_phantom",
+    "portrait_distractors",
+    "portrait_spec",
     "random_spec",
 ]
 
@@ -573,3 +575,79 @@ def random_spec(rng: np.random.Generator, *, width: int = 800, height: int = 600
 def with_perturbation(spec: PhantomSpec, perturbation: Perturbation) -> PhantomSpec:
     """The same phantom under another capture perturbation."""
     return replace(spec, perturbation=perturbation)
+
+
+def portrait_spec(rng: np.random.Generator, *, mm_per_px: float = 0.4,
+                  field_mm: tuple[float, float] = (120.0, 90.0), n_wrinkles: int = 5
+                  ) -> PhantomSpec:
+    """A phantom at portrait resolution (0.2-0.6 mm/px): a 120 x 90 mm field of skin
+    with the wrinkles a portrait can show (1.5-3.5 mm wide at half depth, 5-12 L* deep,
+    15-35 mm long; ``wrinkles.PORTRAIT_WIDTH_RANGE_MM``), no pores (invisible at this
+    resolution), sensor noise and mottling as in the close-up phantoms. The same ``rng``
+    state gives the same skin in mm at any ``mm_per_px``, so resolutions can be compared.
+
+    See :func:`portrait_distractors` for hair, brows, glasses rims and lid creases.
+    """
+    width = int(round(field_mm[0] / mm_per_px))
+    height = int(round(field_mm[1] / mm_per_px))
+    draws = [(float(rng.uniform(0.2, 0.8)), float(rng.uniform(0.2, 0.8)),
+              float(rng.uniform(15, 35)), float(rng.uniform(1.5, 3.5)),
+              float(rng.uniform(5, 12)), float(rng.uniform(-60, 60)),
+              float(rng.uniform(0, 0.06))) for _ in range(n_wrinkles)]
+    wrinkles: list[WrinkleSpec] = []
+    for fx, fy, length, wmm, depth, angle, bend in draws:
+        # Keep them apart (at least 12 mm between centres) and inside the field.
+        cx, cy = fx * width, fy * height
+        if any(np.hypot(cx - w.cx, cy - w.cy) * mm_per_px < 12 for w in wrinkles):
+            continue
+        wrinkles.append(WrinkleSpec(cx=cx, cy=cy, length_mm=length, width_mm=wmm,
+                                    depth_l=depth, angle_deg=angle, bend=bend))
+    return PhantomSpec(width=width, height=height, mm_per_px=mm_per_px,
+                       ita_deg=float(rng.uniform(10, 50)), wrinkles=tuple(wrinkles))
+
+
+def portrait_distractors(rgb: np.ndarray, mm_per_px: float, rng: np.random.Generator
+                         ) -> tuple[np.ndarray, np.ndarray]:
+    """Add what portraits show besides wrinkles, drawn over a phantom: a band of dark
+    hair with loose strands along the top, two brows, a glasses rim (a thin dark ellipse
+    outline) and a lid crease under each brow.
+
+    Returns the image and a bool mask of the distractors grown by 2 mm (where no wrinkle
+    may be reported when they are excluded).
+    """
+    import cv2
+
+    out = np.array(rgb, np.float32, copy=True)
+    h, w = out.shape[:2]
+    px = 1.0 / mm_per_px
+    mask = np.zeros((h, w), np.uint8)
+    hair = np.array([0.12, 0.08, 0.06], np.float32)
+    top = int(12 * px)
+    out[:top] = hair
+    mask[:top] = 1
+    for _ in range(6):  # loose strands 0.2 mm wide reaching 10 mm onto the skin
+        x0 = float(rng.uniform(0.1, 0.9) * w)
+        pts = np.array([[x0, top], [x0 + rng.uniform(-8, 8) * px, top + 10 * px]], np.int32)
+        cv2.polylines(mask, [pts], False, 1, max(1, int(round(0.4 * px))))
+        strand = np.zeros((h, w), np.uint8)
+        cv2.polylines(strand, [pts], False, 1, max(1, int(round(0.2 * px))))
+        out[strand.astype(bool)] = hair
+    for cx in (0.3 * w, 0.7 * w):
+        cy = 0.45 * h
+        brow = np.zeros((h, w), np.uint8)
+        cv2.ellipse(brow, (int(cx), int(cy)), (int(18 * px), int(3 * px)), 0, 0, 360, 1, -1)
+        out[brow.astype(bool)] = 0.6 * out[brow.astype(bool)] + 0.4 * hair
+        mask |= brow
+        crease = np.zeros((h, w), np.uint8)
+        cv2.ellipse(crease, (int(cx), int(cy + 9 * px)), (int(14 * px), int(3 * px)), 0,
+                    10, 170, 1, max(1, int(round(1.0 * px))))
+        out[crease.astype(bool)] *= 0.8
+        mask |= crease
+        rim = np.zeros((h, w), np.uint8)
+        cv2.ellipse(rim, (int(cx), int(cy + 14 * px)), (int(24 * px), int(16 * px)), 0, 0,
+                    360, 1, max(1, int(round(1.2 * px))))
+        out[rim.astype(bool)] = np.array([0.15, 0.15, 0.17], np.float32)
+        mask |= rim
+    grow = max(1, int(round(2 * px)))
+    grown = cv2.dilate(mask, np.ones((2 * grow + 1, 2 * grow + 1), np.uint8))
+    return out, np.asarray(grown).astype(bool)

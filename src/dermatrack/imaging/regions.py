@@ -31,6 +31,8 @@ __all__ = [
     "REGION_NAMES",
     "FaceRegions",
     "face_regions",
+    "line_exclusion_bands",
+    "non_skin_edge_band",
     "region_overlay",
     "single_region",
     "skin_mask",
@@ -118,6 +120,12 @@ class FaceRegions:
     iris_diameter_px: float | None
     skin_mask: np.ndarray
     exclusion_mask: np.ndarray | None = field(default=None, repr=False)
+    #: ``(478,)`` landmark depth z in pixels (MediaPipe's z times the image width;
+    #: smaller is nearer the camera), or None.
+    landmark_depth: np.ndarray | None = field(default=None, repr=False)
+    #: Bool ``(H, W)``: the bands where lines are not wrinkles (see
+    #: :func:`line_exclusion_bands`), or None without a face.
+    line_exclusion: np.ndarray | None = field(default=None, repr=False)
 
 
 def _to_uint8(rgb: np.ndarray) -> np.ndarray:
@@ -144,7 +152,8 @@ def _face_mesh() -> Any:
 
 
 def _landmarks(rgb8: np.ndarray) -> np.ndarray | None:
-    """FaceMesh landmarks of the largest face, in full-resolution pixel coordinates."""
+    """FaceMesh landmarks of the largest face, in full-resolution pixel coordinates:
+    (478, 3) x, y and z (depth, in the same pixel units)."""
     import cv2
 
     height, width = rgb8.shape[:2]
@@ -159,7 +168,8 @@ def _landmarks(rgb8: np.ndarray) -> np.ndarray | None:
     points = result.multi_face_landmarks[0].landmark
     # Normalised coordinates are relative to the small copy's size, which has the same
     # aspect ratio, so scaling by the full size maps them back.
-    return np.array([(p.x * width, p.y * height) for p in points], dtype=np.float64)
+    return np.array([(p.x * width, p.y * height, p.z * width) for p in points],
+                    dtype=np.float64)
 
 
 def _ycrcb(rgb8: np.ndarray) -> np.ndarray:
@@ -277,6 +287,109 @@ def _exclusions(shape: tuple[int, int], landmarks: np.ndarray, face_width: float
     return excluded.astype(bool)
 
 
+# Upper eyelid: from the lateral canthus along the upper lid to the medial canthus, then
+# back along the lower edge of the brow (subject's right, then left).
+_RIGHT_UPPER_LID = (33, 246, 161, 160, 159, 158, 157, 173, 133, 55, 65, 52, 53, 46)
+_LEFT_UPPER_LID = (263, 466, 388, 387, 386, 385, 384, 398, 362, 285, 295, 282, 283, 276)
+
+#: Widths of the bands where dark lines are anatomy, not wrinkles (mm).
+#: Eyes: the lash lines and lid margins (lashes are 8-12 mm long on the upper lid but lie
+#: against it in a frontal photograph; 2.5 mm covers the lash line and lower lashes).
+EYE_BAND_MM = 2.5
+#: Brows: the brow's lower edge and stray hairs below it.
+BROW_BAND_MM = 3.0
+#: Lips (vermilion border, the mouth line) and nostrils (the alar groove's shadow).
+LIP_BAND_MM = 2.5
+NOSTRIL_BAND_MM = 2.5
+#: Edge of the skin: the hairline, strands of hair over the skin, the face contour, the
+#: rims of glasses, and the boundary with any non-skin area of at least
+#: ``EDGE_MIN_AREA_MM2``: a step from skin to something darker is a line to a valley
+#: filter on its skin side.
+EDGE_BAND_MM = 3.0
+EDGE_MIN_AREA_MM2 = 4.0
+#: Face width (cheek to cheek, landmarks 234-454) used for mm when no iris is visible.
+FACE_WIDTH_MM = 140.0
+
+
+def line_exclusion_bands(shape: tuple[int, int], landmarks: np.ndarray,
+                         raw_skin: np.ndarray, px_per_mm: float) -> np.ndarray:
+    """Bands, built from the landmarks and the skin mask, where dark lines are anatomy
+    or objects and not wrinkles.
+
+    Parameters
+    ----------
+    shape : image (rows, cols)
+    landmarks : (478, 2) FaceMesh landmarks, pixels
+    raw_skin : bool (H, W) skin-colour mask before any hole filling
+    px_per_mm : pixels per mm (from the iris, else the face width)
+
+    Returns
+    -------
+    Bool (H, W) mask of:
+
+    - the upper eyelids, from the lid margin to the lower edge of the brow (the eyelid
+      crease and lid folds); crow's feet lie lateral to the canthus and stay;
+    - the eyes grown by ``EYE_BAND_MM`` (lash lines, lid margins);
+    - the brows grown by ``BROW_BAND_MM``;
+    - the lips grown by ``LIP_BAND_MM``, the nostrils by ``NOSTRIL_BAND_MM``;
+    - ``EDGE_BAND_MM`` inside the edge of every non-skin area of at least
+      ``EDGE_MIN_AREA_MM2`` (hairline, hair, face contour, glasses rims, background).
+    """
+    import cv2
+
+    band = np.zeros(shape, dtype=np.uint8)
+
+    def grown(polygon: tuple[int, ...], mm: float) -> None:
+        points = np.round(landmarks[list(polygon)]).astype(np.int32)
+        cv2.fillPoly(band, [points], 1)
+        width = max(1, int(round(mm * px_per_mm)))
+        cv2.polylines(band, [points], True, 1, thickness=2 * width + 1, lineType=cv2.LINE_8)
+
+    features: tuple[tuple[tuple[int, ...], float], ...] = (
+        (_RIGHT_UPPER_LID, 0.5), (_LEFT_UPPER_LID, 0.5),
+        (_RIGHT_EYE, EYE_BAND_MM), (_LEFT_EYE, EYE_BAND_MM),
+        (_RIGHT_BROW, BROW_BAND_MM), (_LEFT_BROW, BROW_BAND_MM), (_LIPS, LIP_BAND_MM),
+        (_RIGHT_NOSTRIL, NOSTRIL_BAND_MM), (_LEFT_NOSTRIL, NOSTRIL_BAND_MM))
+    for polygon, mm in features:
+        grown(polygon, mm)
+    return band.astype(bool) | non_skin_edge_band(raw_skin, px_per_mm)
+
+
+#: The edge band is built on a copy with at most this many pixels per mm (0.4 mm pixels):
+#: a 3 mm band needs no finer outline, and on a 12 MP close-up a full-resolution
+#: dilation by a 3 mm disc costs seconds.
+EDGE_BAND_PX_PER_MM = 2.5
+
+
+def non_skin_edge_band(raw_skin: np.ndarray, px_per_mm: float) -> np.ndarray:
+    """Every non-skin area of at least ``EDGE_MIN_AREA_MM2`` grown by ``EDGE_BAND_MM``:
+    hair, glasses rims, the background beyond the face contour, and the band of skin
+    along their edges (bool, same shape as ``raw_skin``)."""
+    import cv2
+
+    full_shape = np.asarray(raw_skin).shape
+    not_skin = (~np.asarray(raw_skin, bool)).astype(np.uint8)
+    factor = max(1.0, px_per_mm / EDGE_BAND_PX_PER_MM)
+    if factor > 1.0:
+        small = (max(int(full_shape[1] / factor), 1), max(int(full_shape[0] / factor), 1))
+        # A coarse pixel is non-skin when any of the fine pixels under it is: thin rims
+        # and strands must not vanish in the reduction.
+        not_skin = (cv2.resize(not_skin * np.uint8(255), small,
+                               interpolation=cv2.INTER_AREA) > 0).astype(np.uint8)
+        px_per_mm = px_per_mm / factor
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(not_skin, connectivity=8)
+    big = stats[:, cv2.CC_STAT_AREA] >= EDGE_MIN_AREA_MM2 * px_per_mm ** 2
+    big[0] = False
+    edge = big[labels].astype(np.uint8)
+    radius = max(1, int(round(EDGE_BAND_MM * px_per_mm)))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+    band = cv2.dilate(edge, kernel)
+    if factor > 1.0:
+        band = cv2.resize(band, (full_shape[1], full_shape[0]),
+                          interpolation=cv2.INTER_NEAREST)
+    return np.asarray(band).astype(bool)
+
+
 def _iris_diameter(landmarks: np.ndarray) -> float | None:
     if landmarks.shape[0] < 478:
         return None
@@ -316,7 +429,8 @@ def face_regions(rgb: np.ndarray, *, skin_without_face: bool = True
 
     rgb8 = _to_uint8(rgb)
     shape = rgb8.shape[:2]
-    landmarks = _landmarks(rgb8)
+    mesh = _landmarks(rgb8)
+    landmarks = None if mesh is None else mesh[:, :2].copy()
     if landmarks is None:
         if not skin_without_face:
             return None
@@ -325,12 +439,15 @@ def face_regions(rgb: np.ndarray, *, skin_without_face: bool = True
                            iris_diameter_px=None, skin_mask=skin)
 
     face_width = float(np.linalg.norm(landmarks[454] - landmarks[234]))
+    iris = _iris_diameter(landmarks)
     excluded = _exclusions(shape, landmarks, face_width)
     seed = np.zeros(shape, dtype=np.uint8)
     for seed_polygon in (_CHEEK_RIGHT, _CHEEK_LEFT, _NOSE):
         cv2.fillPoly(seed, [np.round(landmarks[list(seed_polygon)]).astype(np.int32)], 1)
     seed = seed.astype(bool) & ~excluded
     skin = skin_mask(rgb8, seed=seed)
+    px_per_mm = iris / 11.7 if iris else face_width / FACE_WIDTH_MM
+    bands = line_exclusion_bands(shape, landmarks, skin, px_per_mm)
     # Opening drops isolated hair-coloured specks; closing fills pores and small
     # shadows inside the skin. Rectangular kernels keep this fast on 12 MP images.
     side = max(3, int(round(0.008 * face_width)) | 1)
@@ -350,8 +467,10 @@ def face_regions(rgb: np.ndarray, *, skin_without_face: bool = True
     masks = {name: masks[name] for name in REGION_NAMES}
     masks["whole"] = labels > 0
     return FaceRegions(detected=True, masks=masks, landmarks=landmarks,
-                       iris_diameter_px=_iris_diameter(landmarks), skin_mask=skin,
-                       exclusion_mask=excluded)
+                       iris_diameter_px=iris, skin_mask=skin,
+                       exclusion_mask=excluded,
+                       landmark_depth=None if mesh is None else mesh[:, 2].copy(),
+                       line_exclusion=bands)
 
 
 def single_region(rgb: np.ndarray, *, exclude: np.ndarray | None = None) -> FaceRegions:

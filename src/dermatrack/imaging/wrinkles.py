@@ -49,6 +49,7 @@ __all__ = [
     "WrinkleDetection",
     "WrinkleMetrics",
     "detect_wrinkles",
+    "is_portrait",
     "measure_wrinkles",
     "wrinkle_metrics",
 ]
@@ -85,6 +86,43 @@ SCALE_RATIO = 1.6
 #: Without a physical scale the detector works at this long side (px) and its scales
 #: are in working pixels (FINEST_SCALE_PX to 6.7 times that).
 UNKNOWN_SCALE_LONG_SIDE = 1600
+
+# Portrait tier. A photograph coarser than WORKING_PIXEL_MM (a portrait: 0.2-1 mm/px from
+# the iris) cannot show the 0.3 mm fine lines; what it shows are the wider shadows of
+# wrinkles and folds. So that the same face photographed at 0.3 or 0.8 mm/px gives the
+# same millimetres, portraits are all resampled to one grid (PORTRAIT_PIXEL_MM) and
+# filtered at scales no finer than the coarsest pixel accepted (PORTRAIT_MAX_MM_PER_PX):
+# every accepted input resolves every scale used, so the result does not depend on the
+# pixel count. Coarser photographs get no wrinkle figures (null with a reason).
+#: Full width at half depth of the wrinkles looked for on portraits (mm): the finest
+#: scale, sigma = sqrt(2) * 1.33 / 2.355 = 0.8 mm, is one pixel of the coarsest portrait
+#: accepted; 4 mm is the widest crease that is still a line rather than a fold.
+PORTRAIT_WIDTH_RANGE_MM = (1.33, 4.0)
+#: Coarsest input pixel (mm) for portrait wrinkles: the finest filter scale in mm.
+PORTRAIT_MAX_MM_PER_PX = 0.8
+#: Grid of the portrait tier (mm): the finest scale spans 2 grid pixels.
+PORTRAIT_PIXEL_MM = 0.4
+#: Shortest wrinkle on a portrait (mm): 1.5 times the widest width looked for, so that a
+#: round shadow of the widest scale cannot pass as a line.
+PORTRAIT_MIN_LENGTH_MM = 6.0
+#: Shading on a portrait: a face is curved on the scale of centimetres, so at portrait
+#: resolution the light falls off across a forehead or a cheek by several L* within a
+#: wrinkle's width, and the gradient term (EDGE_WEIGHT) would take such a slope for the
+#: side of a step edge and suppress the wrinkle on it. On portraits the gradient is
+#: therefore measured after removing the shading, a Gaussian mean over the skin with
+#: this SD (mm): five times the widest wrinkle scale (2.4 mm), so the wrinkles
+#: themselves are not part of it. A linear ramp is removed exactly; a step edge (hair,
+#: glasses, the face contour) keeps its gradient. The curvatures, and so depth and
+#: width, come from L* as it is.
+SHADING_SIGMA_MM = 12.0
+#: Gradient weight on portraits. Real skin at portrait resolution carries texture
+#: (pores, mottling, fine lines below the tier) whose gradients are comparable to a
+#: wrinkle's curvature, and weight 2 suppressed real and rendered wrinkles alike. The
+#: strong step edges that weight 2 was for (hair, brows, glasses, lids, the face contour)
+#: are excluded by the landmark bands on portraits; with weight 1 a blurred step of
+#: height H still gives at most l1 - g = 0.067 H (1.6 SD inside its dark side), so only
+#: steps above 13 L* (a deep shadow) can reach the 0.885 threshold.
+PORTRAIT_EDGE_WEIGHT = 1.0
 
 _DEPTH_PER_RESPONSE = 3.0 * math.sqrt(3.0) / 2.0
 
@@ -153,15 +191,42 @@ class WrinkleMetrics:
     severity_index: float | None
 
 
+def is_portrait(mm_per_px: float | None) -> bool:
+    """True when a photograph of this pixel size (mm) is measured in the portrait tier
+    (more than 2 % coarser than the close-up working pixel, ``WORKING_PIXEL_MM``; the
+    margin absorbs the rounding of resampled image sizes)."""
+    return mm_per_px is not None and mm_per_px > WORKING_PIXEL_MM * 1.02
+
+
+def working_pixel_mm(mm_per_px: float | None) -> float | None:
+    """The working pixel size (mm) of the wrinkle, spot and redness maps for a
+    photograph of pixel size ``mm_per_px``: ``WORKING_PIXEL_MM`` for close-ups, where
+    finer pixels are averaged down; ``PORTRAIT_PIXEL_MM`` for every portrait, whatever
+    its own pixel size (resampled up or down); None when the scale is unknown."""
+    if mm_per_px is None:
+        return None
+    if is_portrait(mm_per_px):
+        return PORTRAIT_PIXEL_MM
+    return max(WORKING_PIXEL_MM, mm_per_px)
+
+
+def width_range_mm(pixel_mm: float | None) -> tuple[float, float]:
+    """Widths (full width at half depth, mm) looked for at working pixel ``pixel_mm``."""
+    return PORTRAIT_WIDTH_RANGE_MM if is_portrait(pixel_mm) else WIDTH_RANGE_MM
+
+
 def working_factor(shape: tuple[int, int], mm_per_px: float | None) -> float:
-    """Input pixels per working pixel (>= 1) for an image of ``shape``."""
+    """Input pixels per working pixel for an image of ``shape``: >= 1 for close-ups
+    and unknown scales; any value for portraits, which are brought to one grid."""
     if mm_per_px is None:
         return max(1.0, max(shape[:2]) / UNKNOWN_SCALE_LONG_SIDE)
-    return max(1.0, WORKING_PIXEL_MM / mm_per_px)
+    pixel = working_pixel_mm(mm_per_px)
+    assert pixel is not None
+    return pixel / mm_per_px
 
 
 def _scales_px(pixel_mm: float | None) -> list[float]:
-    lo_sd, hi_sd = (math.sqrt(2.0) * w / FWHM_PER_SD for w in WIDTH_RANGE_MM)
+    lo_sd, hi_sd = (math.sqrt(2.0) * w / FWHM_PER_SD for w in width_range_mm(pixel_mm))
     if pixel_mm is None:
         lo, hi = FINEST_SCALE_PX, FINEST_SCALE_PX * hi_sd / lo_sd
     else:
@@ -177,24 +242,32 @@ def _robust_sd(values: np.ndarray) -> float:
     return float(1.4826 * np.median(np.abs(values - med)))
 
 
-def _scale_response(lum: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray]:
+def _scale_response(lum: np.ndarray, sigma: float, unshaded: np.ndarray | None = None,
+                    edge_weight: float = EDGE_WEIGHT) -> tuple[np.ndarray, np.ndarray]:
     """``l1`` and the valleyness ``l1 - |l2| - EDGE_WEIGHT g`` at scale ``sigma`` (px).
 
     Computed at full working resolution: the gradient magnitude has a kink at a valley
     floor, so a decimated computation would blur exactly the place that matters.
+    ``unshaded``, when given, is ``lum`` without its shading (see ``SHADING_SIGMA_MM``):
+    the gradient term is taken from it, the curvatures from ``lum``.
     """
     l1, l2, grad = hessian_eigenvalues(lum, sigma)
+    if unshaded is not None:
+        grad = hessian_eigenvalues(unshaded, sigma)[2]
     # In place: on a 12 MP photograph each temporary is tens of MB.
     np.abs(l2, out=l2)
-    grad *= np.float32(EDGE_WEIGHT)
+    grad *= np.float32(edge_weight)
     l2 += grad
     return l1, np.subtract(l1, l2, out=grad)
 
 
-def _valleyness_coarse(lum: np.ndarray, sigma: float) -> np.ndarray:
+def _valleyness_coarse(lum: np.ndarray, sigma: float, unshaded: np.ndarray | None = None
+                       ) -> np.ndarray:
     """Valleyness at the large ``sigma`` used only to reject too-wide structures,
     computed at half resolution (a quarter of the cost; precise enough for a
     comparison, and never used for depth, width or position)."""
+    if unshaded is not None:
+        return _scale_response(lum, sigma, unshaded, PORTRAIT_EDGE_WEIGHT)[1]
     if sigma < 6.0 or min(lum.shape) < 32:
         return _scale_response(lum, sigma)[1]
     half = resize_to(lum, (lum.shape[0] // 2, lum.shape[1] // 2))
@@ -223,8 +296,8 @@ def _select_scale(responses: np.ndarray, scales: list[float], ys: np.ndarray,
     return np.exp(log_sigma), value
 
 
-def detect_wrinkles(lstar: np.ndarray, mask: np.ndarray, mm_per_px: float | None
-                    ) -> WrinkleDetection:
+def detect_wrinkles(lstar: np.ndarray, mask: np.ndarray, mm_per_px: float | None, *,
+                    exclude: np.ndarray | None = None) -> WrinkleDetection:
     """Detect wrinkles on a luminance image.
 
     Parameters
@@ -235,6 +308,10 @@ def detect_wrinkles(lstar: np.ndarray, mask: np.ndarray, mm_per_px: float | None
         Skin to analyse (True); valleys outside it are ignored.
     mm_per_px : float or None
         Pixel size of ``lstar`` in mm; None when unknown.
+    exclude : (H, W) bool array, optional
+        Bands where dark lines are not wrinkles (eyelids, lashes, brows, lips, nostrils,
+        the edges of hair, glasses and the face: ``regions.line_exclusion_bands``). A
+        valley is cut where it enters them, so only its part on open skin is measured.
 
     Returns
     -------
@@ -247,6 +324,7 @@ def detect_wrinkles(lstar: np.ndarray, mask: np.ndarray, mm_per_px: float | None
              max(int(round(lstar.shape[1] / factor)), 1))
     lum = resize_to(np.asarray(lstar, np.float32), shape)
     skin = resize_to(np.asarray(mask, bool), shape)
+    open_skin = skin if exclude is None else skin & ~resize_to(np.asarray(exclude, bool), shape)
     pixel_mm = None if mm_per_px is None else mm_per_px * factor
 
     best = np.full(shape, -np.inf, np.float32)
@@ -255,18 +333,32 @@ def detect_wrinkles(lstar: np.ndarray, mask: np.ndarray, mm_per_px: float | None
     # l1 per scale, for scale selection on the skeleton (float16: 3 significant digits
     # are plenty for a parabola through three values, at half the memory).
     responses = np.empty((len(scales),) + shape, np.float16)
+    unshaded = None
+    if is_portrait(pixel_mm):
+        from dermatrack.imaging._filters import masked_gaussian
+
+        assert pixel_mm is not None
+        unshaded = lum - masked_gaussian(lum, skin, SHADING_SIGMA_MM / pixel_mm)
     for i, sigma in enumerate(scales):
-        l1, valley = _scale_response(lum, sigma)
+        l1, valley = _scale_response(lum, sigma, unshaded,
+                                     EDGE_WEIGHT if unshaded is None else PORTRAIT_EDGE_WEIGHT)
         responses[i] = l1
         if i == 0:
             noise = _robust_sd(l1[::2, ::2][skin[::2, ::2]])  # a quarter is plenty
         np.maximum(best, valley, out=best)
     # One scale beyond the widest wrinkle: where it answers more strongly the dark
     # structure is wider than a wrinkle (a spot, a fold, a shadow), so it is not counted.
-    wider = _valleyness_coarse(lum, scales[-1] * SCALE_RATIO)
-    best[(wider > best) | ~skin] = 0.0
+    wider = _valleyness_coarse(lum, scales[-1] * SCALE_RATIO, unshaded)
+    best[(wider > best) | ~open_skin] = 0.0
 
-    high = max(NOISE_MULTIPLE * noise, MIN_DEPTH_L / _DEPTH_PER_RESPONSE)
+    if is_portrait(pixel_mm):
+        # On a portrait the finest scale (0.8 mm) averages sensor noise away, and what
+        # the robust SD of the response measures is the skin's own texture and wrinkles:
+        # a threshold on it would rise with the wrinkles and with JPEG blocking. So the
+        # threshold is the visible depth alone, on the exposure-normalised L*.
+        high = MIN_DEPTH_L / _DEPTH_PER_RESPONSE
+    else:
+        high = max(NOISE_MULTIPLE * noise, MIN_DEPTH_L / _DEPTH_PER_RESPONSE)
     from skimage.filters import apply_hysteresis_threshold
     from skimage.morphology import skeletonize
 
@@ -295,7 +387,8 @@ def detect_wrinkles(lstar: np.ndarray, mask: np.ndarray, mm_per_px: float | None
     wsum = np.maximum(comp_len, 1e-9)
     comp_depth = np.bincount(sk_lab, weights=w * depth, minlength=n) / wsum
     comp_width = np.bincount(sk_lab, weights=w * width, minlength=n) / wsum
-    min_len_px = MIN_LENGTH_MM / pixel_mm if pixel_mm else 25.0
+    min_len_mm = PORTRAIT_MIN_LENGTH_MM if is_portrait(pixel_mm) else MIN_LENGTH_MM
+    min_len_px = min_len_mm / pixel_mm if pixel_mm else 25.0
     keep = (comp_len >= min_len_px) & (comp_len ** 2 >= MIN_ELONGATION * comp_area)
     if pixel_mm:
         hair = (comp_depth >= HAIR_MIN_DEPTH_L) & (comp_width * pixel_mm <= HAIR_MAX_WIDTH_MM)

@@ -60,7 +60,8 @@ def photo_metrics(store, patient_id: str, photo: PhotoOut) -> list[ObservationOu
 
 
 def store_upload(app, store, principal: Principal, patient_id: str, visit_id: str | None,
-                 data: bytes, suffix: str, view: str | None = None) -> PhotoOut:
+                 data: bytes, suffix: str, view: str | None = None,
+                 use_face: bool = True) -> PhotoOut:
     """Import uploaded bytes through the photo service (which needs a file).
 
     One analysis at a time (``app.state.analysis_slots``), on the photo scaled down to at
@@ -75,6 +76,7 @@ def store_upload(app, store, principal: Principal, patient_id: str, visit_id: st
         path.write_bytes(data)
         return photos.import_photo(store, patient_id=patient_id, visit_id=visit_id or None,
                                    path=path, actor=principal.actor, view=view or None,
+                                   use_face=use_face,
                                    reduce_to_pixels=app.state.analysis_max_pixels)
 
 
@@ -102,6 +104,9 @@ async def upload_photo(request: Request, patient_id: str,
                        view: str | None = Form(None, description="Standard view: front, "
                                                   "left_45, right_45, left_90, right_90, "
                                                   "closeup"),
+                       no_face: bool = Form(False, description="A close-up of skin: analyse "
+                                            "as one region; a face photograph (the "
+                                            "default) without a face is refused"),
                        store=Depends(get_store),
                        principal: Principal = Depends(require("photos"))):
     """Upload one photograph; it is analysed before the answer comes back."""
@@ -117,7 +122,8 @@ async def upload_photo(request: Request, patient_id: str,
                             "or TIFF image nor a DICOM photograph (application/dicom)")
     data = await read_limited(image, request.app.state.max_upload_bytes)
     photo = await run_in_threadpool(store_upload, request.app, store, principal, patient_id,
-                                    visit_id, data, ACCEPTED_TYPES[declared], view)
+                                    visit_id, data, ACCEPTED_TYPES[declared], view,
+                                    not no_face)
     metrics = await run_in_threadpool(photo_metrics, store, patient_id, photo)
     return PhotoUploadOut(photo=photo, metrics=metrics)
 

@@ -1,0 +1,387 @@
+"""Capture quality: is this photograph fit for the skin metrics, and if not, why.
+
+:func:`assess_capture` is a pure function of an image (and, when known, its face
+landmarks, skin mask and pixel size) returning a typed :class:`CaptureQuality`: whether a
+face was found, the head pose from the landmarks, sharpness, exposure clipping on the
+skin, how much of the frame looks like skin, the resolution against each metric's need
+(:mod:`dermatrack.imaging.definitions`), and a plain verdict with its reasons. It does no
+I/O and keeps no state, so the same function can judge a frame in a capture page before
+the photograph is taken and a stored photograph during analysis.
+
+Verdicts
+--------
+``refused``: the metrics must not be computed: in face mode no face was found; in
+close-up mode (``face_mode=False``) too little of the frame has the colour of skin.
+``poor``: metrics are computed but a figure is likely off: head turned or tilted more
+than :data:`MAX_POSE_DEG`, blurred, or more than :data:`MAX_CLIPPED_FRACTION` of the skin
+clipped. ``usable``: fine, but some metrics are not measurable at this resolution.
+``good``: everything measurable.
+
+Head pose
+---------
+From three landmark pairs of MediaPipe FaceMesh (x, y in pixels, z in the same units,
+smaller is nearer): yaw is the angle of the cheek-to-cheek vector (234 -> 454) out of the
+image plane, roll its angle in the image plane, pitch the angle of the brow-to-chin
+vector (9 -> 152) out of the image plane. Zero is the pose of a face looking straight at
+the camera with the mesh's own proportions; the figures are approximate (a few
+degrees), enough to tell a frontal photograph from a turned one and to compare two
+visits.
+
+Sharpness
+---------
+The ratio of the luminance energy in the finest octave (Gaussian sigma 0.5-1 px) to
+the next one (1-2 px), on the skin, at the wrinkle working grid (so the same photograph
+at any pixel count gives the same figure). Images of natural scenes have a power spectrum
+falling as about 1/f**2, which gives equal energy per octave (ratio ~1); defocus and
+motion blur remove the finest octave first, so the ratio falls. Below
+:data:`MIN_SHARPNESS` (half the energy gone from the finest octave) the photograph is
+reported blurred.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+__all__ = [
+    "MAX_CLIPPED_FRACTION",
+    "MAX_POSE_DEG",
+    "MIN_SHARPNESS",
+    "MIN_SKIN_FRACTION_CLOSEUP",
+    "CaptureQuality",
+    "assess_capture",
+    "capture_differences",
+    "head_pose",
+    "skin_colour_fraction",
+    "skin_colour_stats",
+]
+
+#: Yaw, pitch or roll beyond this (degrees) makes a photograph ``poor``: the apparent
+#: area and shading of the cheeks change by 1 - cos(20°) = 6 % and more.
+MAX_POSE_DEG = 20.0
+#: Fraction of the skin with a clipped channel (>= 250/255) or crushed (luma <= 5/255)
+#: beyond which a photograph is ``poor``: clipped skin has no texture to measure.
+MAX_CLIPPED_FRACTION = 0.05
+#: Fine-to-coarse octave energy ratio below which a photograph is blurred (see module).
+MIN_SHARPNESS = 0.5
+#: A close-up must have at least this fraction of its frame in the colour range of skin
+#: (Chai & Ngan 1999 Cr/Cb ranges); a room or an object does not.
+MIN_SKIN_FRACTION_CLOSEUP = 0.3
+
+Verdict = Literal["good", "usable", "poor", "refused"]
+
+
+@dataclass(frozen=True)
+class CaptureQuality:
+    """Result of :func:`assess_capture` (the ``quality`` object of ``photo analyze``).
+
+    Attributes
+    ----------
+    face_mode : whether a face was expected
+    face_found : whether FaceMesh landmarks were given (found)
+    yaw_deg, pitch_deg, roll_deg : head pose, degrees (None without a face)
+    sharpness : octave energy ratio (dimensionless; ~1 sharp, < 0.5 blurred)
+    clipped_fraction : fraction of skin pixels clipped bright or crushed dark
+    skin_fraction : fraction of the frame in the colour range of skin
+    mm_per_px : pixel size (mm) or None when unknown
+    not_measurable : metric code -> reason for the metrics this resolution cannot give
+    verdict : ``good``, ``usable``, ``poor`` or ``refused``
+    reasons : plain sentences explaining a verdict other than ``good``
+    """
+
+    face_mode: bool
+    face_found: bool
+    yaw_deg: float | None
+    pitch_deg: float | None
+    roll_deg: float | None
+    sharpness: float | None
+    clipped_fraction: float
+    skin_fraction: float
+    mm_per_px: float | None
+    not_measurable: dict[str, str] = field(default_factory=dict)
+    verdict: Verdict = "good"
+    reasons: tuple[str, ...] = ()
+
+    @property
+    def refused(self) -> bool:
+        """True when the metrics must not be computed."""
+        return self.verdict == "refused"
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (floats rounded to what is meaningful)."""
+        out = asdict(self)
+        for key in ("yaw_deg", "pitch_deg", "roll_deg"):
+            if out[key] is not None:
+                out[key] = round(out[key], 1)
+        for key in ("sharpness", "clipped_fraction", "skin_fraction"):
+            if out[key] is not None:
+                out[key] = round(out[key], 3)
+        out["reasons"] = list(self.reasons)
+        return out
+
+
+def _to_uint8(rgb: np.ndarray) -> np.ndarray:
+    import cv2
+
+    rgb = np.asarray(rgb)
+    if rgb.dtype == np.uint8:
+        return rgb
+    # Saturating, rounding conversion in one OpenCV pass (values are sRGB in [0, 1]).
+    return cv2.convertScaleAbs(np.ascontiguousarray(rgb, dtype=np.float32), alpha=255.0)
+
+
+def skin_colour_fraction(rgb: np.ndarray) -> float:
+    """Fraction of pixels in the Cr/Cb range of skin (Chai & Ngan 1999: Cr 133-173,
+    Cb 77-127, luma >= 40/255), on a copy at most 512 px on its long side."""
+    import cv2
+
+    rgb8 = _to_uint8(rgb)
+    factor = min(1.0, 512.0 / max(rgb8.shape[:2]))
+    if factor < 1.0:
+        rgb8 = cv2.resize(rgb8, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
+    luma, cr, cb = cv2.split(cv2.cvtColor(np.ascontiguousarray(rgb8), cv2.COLOR_RGB2YCrCb))
+    skin = (cr >= 133) & (cr <= 173) & (cb >= 77) & (cb <= 127) & (luma >= 40)
+    return float(skin.mean())
+
+
+def head_pose(landmarks: np.ndarray, depth: np.ndarray | None = None
+              ) -> tuple[float, float, float]:
+    """Yaw, pitch and roll (degrees) from FaceMesh landmarks.
+
+    Parameters
+    ----------
+    landmarks : (N >= 468, 2) x, y in pixels
+    depth : (N,) z in the same pixel units (MediaPipe's z times the image width), or
+        None: yaw is then estimated from the nose tip's offset between the cheeks and
+        pitch from its offset between brow and chin (2-D only, less accurate).
+
+    Returns
+    -------
+    (yaw, pitch, roll) in degrees; positive yaw turns the face to the image's right,
+    positive pitch tips the chin towards the camera, positive roll is clockwise.
+    """
+    pts = np.asarray(landmarks, np.float64)
+    right, left, brow, chin, nose = pts[234], pts[454], pts[9], pts[152], pts[1]
+    across = left - right
+    roll = math.degrees(math.atan2(across[1], across[0]))
+    width = float(np.hypot(*across))
+    down = chin - brow
+    height = float(np.hypot(*down))
+    if depth is not None:
+        z = np.asarray(depth, np.float64)
+        yaw = math.degrees(math.atan2(z[454] - z[234], width))
+        pitch = math.degrees(math.atan2(z[152] - z[9], height))
+        return yaw, pitch, roll
+    # 2-D: the nose tip sits in front of the cheek line by about 0.35 face widths
+    # (FaceMesh canonical geometry), so its sideways offset is sin(yaw) * 0.35 width.
+    c, s = math.cos(math.radians(-roll)), math.sin(math.radians(-roll))
+    rot = np.array([[c, -s], [s, c]])
+    mid = (right + left) / 2.0
+    offset = rot @ (nose - mid)
+    yaw = math.degrees(math.asin(float(np.clip(offset[0] / (0.35 * width), -1, 1))))
+    centre = (brow + chin) / 2.0
+    off_v = rot @ (nose - centre)
+    pitch = math.degrees(math.asin(float(np.clip(off_v[1] / (0.35 * height), -1, 1))))
+    return yaw, pitch, roll
+
+
+def _sharpness(rgb8: np.ndarray, skin: np.ndarray | None, mm_per_px: float | None
+               ) -> float | None:
+    import cv2
+
+    from dermatrack.imaging.wrinkles import working_pixel_mm
+
+    gray = cv2.cvtColor(np.ascontiguousarray(rgb8), cv2.COLOR_RGB2GRAY)
+    pixel = working_pixel_mm(mm_per_px)
+    factor = pixel / mm_per_px if (pixel and mm_per_px) else max(1.0, max(gray.shape) / 1600)
+    if skin is not None:
+        rows = np.flatnonzero(skin.any(axis=1))
+        cols = np.flatnonzero(skin.any(axis=0))
+        if rows.size < 8 or cols.size < 8:
+            return None
+        sl = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
+        gray, skin = gray[sl], skin[sl]
+    if factor > 1.0:
+        shape = (max(int(gray.shape[1] / factor), 1), max(int(gray.shape[0] / factor), 1))
+        gray = cv2.resize(np.ascontiguousarray(gray), shape, interpolation=cv2.INTER_AREA)
+        if skin is not None:
+            skin = cv2.resize(skin.astype(np.uint8), shape,
+                              interpolation=cv2.INTER_NEAREST).astype(bool)
+    gray = np.asarray(gray, np.float32)
+    if min(gray.shape) < 16:
+        return None
+    g05 = cv2.GaussianBlur(gray, (0, 0), 0.5)
+    g1 = cv2.GaussianBlur(gray, (0, 0), 1.0)
+    g2 = cv2.GaussianBlur(gray, (0, 0), 2.0)
+    fine, coarse = g05 - g1, g1 - g2
+    if skin is not None:
+        inner = cv2.erode(skin.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+        if inner.sum() < 64:
+            return None
+        fine, coarse = fine[inner], coarse[inner]
+    e_coarse = float(np.mean(coarse.astype(np.float64) ** 2))
+    if e_coarse <= 1e-9:
+        return None
+    # Octave energies of a 1/f**2 spectrum are equal; the octave ratio of the DoG bands
+    # is normalised by that of white noise's ideal (fine band 4x the coarse) / 4 = 1.
+    return float(np.sqrt(np.mean(fine.astype(np.float64) ** 2) / e_coarse))
+
+
+def assess_capture(rgb: np.ndarray, *, landmarks: np.ndarray | None = None,
+                   landmark_depth: np.ndarray | None = None,
+                   skin: np.ndarray | None = None, mm_per_px: float | None = None,
+                   face_mode: bool = True) -> CaptureQuality:
+    """Judge a photograph's fitness for the skin metrics.
+
+    Parameters
+    ----------
+    rgb : (H, W, 3) sRGB image, float in [0, 1] or uint8
+    landmarks : (N, 2) FaceMesh landmarks in pixels, or None when no face was found
+    landmark_depth : (N,) their z in pixels, optional (better yaw and pitch)
+    skin : (H, W) bool mask of the analysed skin, optional (clipping and sharpness are
+        measured on it; the whole frame otherwise)
+    mm_per_px : pixel size in mm, or None when unknown
+    face_mode : True when a face is expected (``photo analyze`` without ``--no-face``)
+
+    Returns
+    -------
+    CaptureQuality
+    """
+    from dermatrack.imaging.definitions import not_measurable
+
+    rgb8 = _to_uint8(rgb)
+    face_found = landmarks is not None
+    skin_fraction = skin_colour_fraction(rgb8)
+    reasons: list[str] = []
+    verdict: Verdict = "good"
+
+    yaw = pitch = roll = None
+    if face_found:
+        yaw, pitch, roll = head_pose(np.asarray(landmarks), landmark_depth)
+
+    # A regular sample of about 250 000 pixels is plenty for a fraction.
+    step = max(1, int(math.sqrt(rgb8.shape[0] * rgb8.shape[1] / 250_000)))
+    sample = rgb8[::step, ::step]
+    on_skin = skin is not None and np.any(skin)
+    px = sample[np.asarray(skin, bool)[::step, ::step]] if on_skin else sample.reshape(-1, 3)
+    luma = px.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+    clipped = float(np.mean((px.max(axis=1) >= 250) | (luma <= 5)))
+    sharp = _sharpness(rgb8, None if skin is None else np.asarray(skin, bool), mm_per_px)
+    missing = not_measurable(mm_per_px)
+
+    if face_mode and not face_found:
+        verdict = "refused"
+        reasons.append(f"no face found ({skin_fraction:.0%} of the frame has the colour of "
+                       "skin); this does not look like a face photograph. For a close-up "
+                       "of skin use --no-face")
+    elif not face_mode and skin_fraction < MIN_SKIN_FRACTION_CLOSEUP:
+        verdict = "refused"
+        reasons.append(f"only {skin_fraction:.0%} of the frame has the colour of skin "
+                       f"(needs {MIN_SKIN_FRACTION_CLOSEUP:.0%}); this does not look like a "
+                       "close-up of skin")
+    else:
+        if face_found:
+            for name, value in (("yaw", yaw), ("pitch", pitch), ("roll", roll)):
+                if value is not None and abs(value) > MAX_POSE_DEG:
+                    reasons.append(f"head {name} {value:+.0f}° (more than ±{MAX_POSE_DEG:.0f}°)")
+        if sharp is not None and sharp < MIN_SHARPNESS:
+            reasons.append(f"blurred (sharpness {sharp:.2f}, needs >= {MIN_SHARPNESS})")
+        if clipped > MAX_CLIPPED_FRACTION:
+            reasons.append(f"{clipped:.0%} of the skin is clipped (over- or under-exposed; "
+                           f"at most {MAX_CLIPPED_FRACTION:.0%})")
+        if reasons:
+            verdict = "poor"
+        if missing:
+            families = sorted({code.split(".")[0] if not code.startswith("pigment.spot")
+                               else "spots" for code in missing})
+            reasons.append(f"at {mm_per_px:.2f} mm/px not measurable: {', '.join(families)}")
+            if verdict == "good":
+                verdict = "usable"
+        if mm_per_px is None:
+            reasons.append("physical scale unknown: lengths and areas in pixels")
+            if verdict == "good":
+                verdict = "usable"
+    return CaptureQuality(face_mode=face_mode, face_found=face_found, yaw_deg=yaw,
+                          pitch_deg=pitch, roll_deg=roll, sharpness=sharp,
+                          clipped_fraction=clipped, skin_fraction=skin_fraction,
+                          mm_per_px=mm_per_px, not_measurable=missing, verdict=verdict,
+                          reasons=tuple(reasons))
+
+
+#: Tolerances between the two photographs of a comparison, beyond which the change
+#: figures may show the capture rather than the skin.
+#: Head pose: 10° changes the projected width of a cheek by 1 - cos(10°) = 1.5 % and
+#: moves shading and wrinkle contrast visibly (Hernandez 2021: lighting angle beyond
+#: 30° changed expert ratings; pose acts the same way).
+POSE_TOLERANCE_DEG = 10.0
+#: Pixel size ratio: beyond 1.5x the two photographs resolve different detail (the
+#: resampling range over which the real-photo validation checks invariance).
+SCALE_TOLERANCE_RATIO = 1.5
+#: Exposure ratio from the skin's median L* (Y ~ ((L* + 16) / 116)**3): the maps are
+#: normalised for exposure, the uncalibrated colour figures are not; beyond ±20 % they
+#: move by more than their stated uncertainty.
+EXPOSURE_TOLERANCE = 0.2
+#: White balance: the skin's median a* or b* moving by more than this (about twice the
+#: just-noticeable difference, Delta E*ab 2.3) with the exposure already discounted.
+WHITE_BALANCE_TOLERANCE = 4.0
+
+
+def skin_colour_stats(rgb: np.ndarray, skin: np.ndarray) -> dict[str, float] | None:
+    """Median CIELAB L*, a*, b* of the skin pixels (at most 200 000 sampled)."""
+    import cv2
+
+    skin = np.asarray(skin, bool)
+    if not skin.any():
+        return None
+    px = np.asarray(rgb, np.float32)[skin]
+    if px.shape[0] > 200_000:
+        px = px[:: px.shape[0] // 200_000 + 1]
+    lab = cv2.cvtColor(np.clip(px, 0, 1).reshape(-1, 1, 3), cv2.COLOR_RGB2Lab).reshape(-1, 3)
+    med = np.median(lab, axis=0)
+    return {"l_star": float(med[0]), "a_star": float(med[1]), "b_star": float(med[2])}
+
+
+def capture_differences(before: CaptureQuality, after: CaptureQuality,
+                        colour_before: dict[str, float] | None,
+                        colour_after: dict[str, float] | None, *,
+                        calibrated: bool = False) -> list[str]:
+    """Plain sentences, one per way the two captures of a comparison differ beyond the
+    tolerances above (pose, scale, exposure, white balance); empty when they match.
+
+    ``colour_*`` are :func:`skin_colour_stats` of each photograph as taken. With
+    ``calibrated`` (both colour-corrected on a chart) colour differences are the skin's
+    and are not reported.
+    """
+    out: list[str] = []
+    for name in ("yaw", "pitch", "roll"):
+        a, b = getattr(before, f"{name}_deg"), getattr(after, f"{name}_deg")
+        if a is not None and b is not None and abs(b - a) > POSE_TOLERANCE_DEG:
+            out.append(f"pose: head {name} differs by {b - a:+.0f}° (tolerance "
+                       f"±{POSE_TOLERANCE_DEG:.0f}°)")
+    if before.face_found != after.face_found:
+        out.append("pose: a face was found in only one of the two photographs")
+    if before.mm_per_px and after.mm_per_px:
+        ratio = after.mm_per_px / before.mm_per_px
+        if ratio > SCALE_TOLERANCE_RATIO or ratio < 1.0 / SCALE_TOLERANCE_RATIO:
+            out.append(f"scale: {before.mm_per_px:.3f} vs {after.mm_per_px:.3f} mm/px "
+                       f"(ratio {ratio:.2f}; tolerance {SCALE_TOLERANCE_RATIO:g}x)")
+        lost = sorted(set(after.not_measurable) ^ set(before.not_measurable))
+        if lost:
+            families = sorted({c.split(".")[0] for c in lost})
+            out.append("scale: measurable in only one photograph: " + ", ".join(families))
+    if colour_before and colour_after and not calibrated:
+        k = ((colour_after["l_star"] + 16.0) / (colour_before["l_star"] + 16.0))
+        exposure = k ** 3
+        if abs(exposure - 1.0) > EXPOSURE_TOLERANCE:
+            out.append(f"lighting: exposure of the skin differs by {exposure - 1.0:+.0%} "
+                       f"(tolerance ±{EXPOSURE_TOLERANCE:.0%})")
+        for key, label in (("a_star", "a*"), ("b_star", "b*")):
+            shift = colour_after[key] / k - colour_before[key]
+            if abs(shift) > WHITE_BALANCE_TOLERANCE:
+                out.append(f"lighting: white balance differs (skin {label} {shift:+.1f} "
+                           f"after discounting exposure; tolerance "
+                           f"±{WHITE_BALANCE_TOLERANCE:g})")
+    return out

@@ -1,0 +1,282 @@
+"""Photo metrics on real photographs: physical scale, null with a reason, exposure,
+the capture-quality gate, refusal of non-skin photos, exclusion bands, compare --strict.
+
+Everything here runs on the faces that ship with scikit-image (astronaut) and matplotlib
+(grace_hopper) and on scikit-image's non-face images, so it runs anywhere; the shared
+real photographs are used only where present (skipped cleanly otherwise).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from dermatrack.errors import InputError
+from dermatrack.imaging.analysis import run_analysis
+from dermatrack.imaging.definitions import PHOTO_METRICS, not_measurable
+from dermatrack.imaging.io import sample_face, write_png
+from dermatrack.imaging.quality import assess_capture, capture_differences, head_pose
+from dermatrack.imaging.realphoto import (
+    added_wrinkle_scores,
+    cv_table,
+    plan_wrinkles,
+    render_wrinkles,
+    variants,
+)
+
+SHARED_FACES = Path("/work/shared/realdata/faces")
+
+
+@pytest.fixture(scope="module")
+def grace() -> np.ndarray:
+    return sample_face("grace_hopper")
+
+
+@pytest.fixture(scope="module")
+def grace_analysis(grace):
+    return run_analysis(grace, calibrate=False)
+
+
+def _resample(rgb: np.ndarray, factor: float) -> np.ndarray:
+    h, w = rgb.shape[:2]
+    interp = cv2.INTER_AREA if factor < 1 else cv2.INTER_CUBIC
+    return np.clip(cv2.resize(rgb, (round(w * factor), round(h * factor)),
+                              interpolation=interp), 0, 1)
+
+
+# --- 1. physical scale, null with a reason --------------------------------------------
+
+def test_every_resolution_limited_metric_declares_its_coarsest_pixel():
+    limits = {d.code: d.max_mm_per_px for d in PHOTO_METRICS}
+    for code in ("wrinkles.length_mm", "wrinkles.severity_index", "pores.count",
+                 "texture.roughness", "pigment.spot_area_fraction",
+                 "redness.red_area_fraction"):
+        assert limits[code] is not None and 0 < limits[code] < 2, code
+    # Colour medians do not depend on resolution.
+    assert limits["pigment.ita_deg"] is None and limits["redness.a_star"] is None
+    assert not_measurable(0.45)["pores.count"] == \
+        "not measurable at 0.45 mm/px; needs <= 0.10"
+    assert not_measurable(0.05) == {} and not_measurable(None) == {}
+
+
+def test_portrait_reports_null_with_reason_not_zero(grace_analysis):
+    report = grace_analysis.report
+    mpp = report["image"]["mm_per_px"]
+    assert report["image"]["scale_source"] == "iris" and 0.3 < mpp < 0.8
+    whole = report["regions"]["whole"]
+    # Pores cannot be seen at portrait resolution: null, never 0.
+    assert whole["pores"] == {"count": None, "density_per_cm2": None,
+                              "mean_diameter_mm": None}
+    assert whole["texture"]["roughness"] is None
+    reason = report["measurability"]["not_measurable"]["pores.count"]
+    assert reason == f"not measurable at {mpp:.2f} mm/px; needs <= 0.10"
+    assert report["measurability"]["wrinkle_tier"] == "portrait"
+    # Wrinkles are measurable at this resolution and found.
+    assert whole["wrinkles"]["length_mm"] > 0
+
+
+def test_wrinkle_length_does_not_follow_the_pixel_count(grace, grace_analysis):
+    # Resampled 1.5x the face has 2.25x the pixels; lengths in mm must stay put (they
+    # moved by about +40 % before the metrics were brought to a physical grid).
+    base = grace_analysis.report["regions"]["whole"]["wrinkles"]
+    big = run_analysis(_resample(grace, 1.5), calibrate=False).report
+    assert big["image"]["mm_per_px"] == pytest.approx(
+        grace_analysis.report["image"]["mm_per_px"] / 1.5, rel=0.05)
+    wr = big["regions"]["whole"]["wrinkles"]
+    assert wr["length_mm"] == pytest.approx(base["length_mm"], rel=0.10)
+    assert wr["severity_index"] == pytest.approx(base["severity_index"], rel=0.10)
+
+
+def test_too_coarse_a_portrait_gets_null_wrinkles_with_a_reason(grace):
+    # grace_hopper at 0.67x: about 1.07 mm/px, coarser than the 0.8 mm/px wrinkles need.
+    report = run_analysis(_resample(grace, 0.67), calibrate=False).report
+    assert report["image"]["mm_per_px"] > 0.8
+    assert report["regions"]["whole"]["wrinkles"]["length_mm"] is None
+    assert report["regions"]["whole"]["wrinkles"]["count"] is None
+    reason = report["measurability"]["not_measurable"]["wrinkles.length_mm"]
+    assert reason.endswith("needs <= 0.80")
+    assert report["quality"]["verdict"] in ("usable", "poor")
+
+
+# --- 2. exposure -----------------------------------------------------------------------
+
+@pytest.mark.parametrize("factor", [0.8, 1.2])
+def test_skin_and_maps_hold_under_exposure_change(grace, grace_analysis, factor):
+    shifted = variants(grace)[f"exposure_{factor:g}x"]
+    report = run_analysis(shifted, calibrate=False).report
+    base = grace_analysis.report["regions"]["whole"]
+    whole = report["regions"]["whole"]
+    assert whole["area_mm2"] == pytest.approx(base["area_mm2"], rel=0.06)
+    assert whole["wrinkles"]["length_mm"] == pytest.approx(base["wrinkles"]["length_mm"],
+                                                           rel=0.10)
+    assert whole["redness"]["red_area_fraction"] == pytest.approx(
+        base["redness"]["red_area_fraction"], rel=0.15)
+    # Uncalibrated colour is marked so and carries an uncertainty from exposure alone.
+    cal = report["calibration"]
+    assert cal["note"] == "uncalibrated" and cal["uncertainty"]["ita_deg"] > 0
+
+
+# --- 3. exclusion bands ----------------------------------------------------------------
+
+def test_no_wrinkle_on_eyes_brows_lips_or_nostrils(grace_analysis):
+    from dermatrack.imaging.regions import (
+        _LEFT_BROW,
+        _LEFT_EYE,
+        _LIPS,
+        _RIGHT_BROW,
+        _RIGHT_EYE,
+        _RIGHT_UPPER_LID,
+    )
+
+    regions = grace_analysis.regions
+    bands = regions.line_exclusion
+    assert bands is not None
+    shape = bands.shape
+    for polygon in (_RIGHT_EYE, _LEFT_EYE, _RIGHT_BROW, _LEFT_BROW, _LIPS,
+                    _RIGHT_UPPER_LID):
+        inside = np.zeros(shape, np.uint8)
+        cv2.fillPoly(inside, [np.round(regions.landmarks[list(polygon)]).astype(np.int32)], 1)
+        inside = inside.astype(bool)
+        assert bands[inside].all()
+    points = np.round(grace_analysis.wrinkles.centreline_points()).astype(int)
+    assert len(points) > 0
+    # Inside the bands (away from their rims, where the working grid and the photograph's
+    # pixels meet) there is no centreline.
+    core = cv2.erode(bands.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    assert not core[points[:, 1].clip(0, shape[0] - 1), points[:, 0].clip(0, shape[1] - 1)
+                    ].any()
+
+
+def test_wrinkles_rendered_into_real_skin_are_found(grace, grace_analysis, artifacts_dir):
+    from dermatrack.imaging.realphoto import detection_overlay
+
+    base = grace_analysis
+    mpp = base.report["image"]["mm_per_px"]
+    open_skin = base.regions.masks["whole"] & ~base.regions.line_exclusion
+    planned = plan_wrinkles(base.regions.landmarks, mpp, open_skin)
+    assert planned, "no open skin to draw on"
+    drawn = render_wrinkles(grace, planned, mpp)
+    after = run_analysis(drawn, calibrate=False, mm_per_px=mpp, regions=base.regions)
+    scores = added_wrinkle_scores(base, after, planned, mpp)
+    write_png(artifacts_dir / "grace_added_wrinkles.png", detection_overlay(after, planned))
+    # Something is found where lines were drawn, and the drawing changes little else.
+    assert scores["recall"] > 0
+    assert abs(scores["change_elsewhere_mm"]) < 0.1 * base.report["regions"]["whole"][
+        "wrinkles"]["length_mm"]
+
+
+# --- 4. quality gate and refusal ---------------------------------------------------------
+
+def test_quality_object_on_a_frontal_portrait(grace_analysis):
+    q = grace_analysis.report["quality"]
+    assert q["face_found"] and q["face_mode"]
+    for key in ("yaw_deg", "pitch_deg", "roll_deg"):
+        assert abs(q[key]) < 20, key
+    assert q["sharpness"] > 0.5
+    assert q["verdict"] in ("good", "usable", "poor")
+    assert "pores.count" in q["not_measurable"]
+
+
+def test_quality_gate_is_a_pure_function_reporting_roll_and_blur(grace, grace_analysis):
+    regions = grace_analysis.regions
+    h, w = grace.shape[:2]
+    m = cv2.getRotationMatrix2D((w / 2, h / 2), -25, 1.0)
+    turned = cv2.transform(regions.landmarks[None], m)[0]
+    yaw, pitch, roll = head_pose(turned)
+    assert roll == pytest.approx(head_pose(regions.landmarks)[2] + 25, abs=2)
+    q = assess_capture(grace, landmarks=turned, mm_per_px=0.7)
+    assert q.verdict == "poor" and any("roll" in r for r in q.reasons)
+    blurred = cv2.GaussianBlur(grace, (0, 0), 3)
+    qb = assess_capture(blurred, landmarks=regions.landmarks,
+                        skin=regions.masks["whole"], mm_per_px=0.7)
+    assert qb.verdict == "poor" and any("blurred" in r for r in qb.reasons)
+    sharp = assess_capture(grace, landmarks=regions.landmarks,
+                           skin=regions.masks["whole"], mm_per_px=0.7)
+    assert sharp.sharpness > qb.sharpness * 1.5
+
+
+@pytest.mark.parametrize("name", ["chelsea", "coffee", "rocket"])
+def test_non_face_photos_are_refused_in_face_mode(name):
+    from skimage import data
+
+    rgb = getattr(data, name)() / 255.0
+    with pytest.raises(InputError, match="no face found"):
+        run_analysis(rgb, calibrate=False)
+
+
+def test_close_up_must_look_like_skin():
+    from skimage import data
+
+    from dermatrack.imaging.phantom import make_phantom, random_spec
+
+    with pytest.raises(InputError, match="does not look like a close-up of skin"):
+        run_analysis(data.rocket() / 255.0, calibrate=False, use_face=False)
+    rng = np.random.default_rng(3)
+    skin = make_phantom(random_spec(rng, width=320, height=240), rng).rgb
+    report = run_analysis(skin, mm_per_px=0.06, calibrate=False, use_face=False).report
+    assert report["quality"]["verdict"] == "good"
+
+
+@pytest.mark.skipif(not (SHARED_FACES / "Thor.png").exists(),
+                    reason="shared real photographs not present")
+def test_the_shared_cat_photo_is_refused():
+    from dermatrack.imaging.io import read_image
+
+    with pytest.raises(InputError, match="no face found"):
+        run_analysis(read_image(SHARED_FACES / "Thor.png"), calibrate=False)
+
+
+# --- 4b. compare warns, or with --strict refuses ------------------------------------------
+
+def test_capture_differences_name_pose_scale_and_lighting(grace, grace_analysis):
+    regions = grace_analysis.regions
+    q0 = assess_capture(grace, landmarks=regions.landmarks, mm_per_px=0.7)
+    h, w = grace.shape[:2]
+    turned = cv2.transform(regions.landmarks[None],
+                           cv2.getRotationMatrix2D((w / 2, h / 2), 15, 1.0))[0]
+    q1 = assess_capture(grace, landmarks=turned, mm_per_px=0.3)
+    lab = {"l_star": 60.0, "a_star": 12.0, "b_star": 15.0}
+    brighter = {"l_star": 70.0, "a_star": 12.0, "b_star": 24.0}
+    diffs = capture_differences(q0, q1, lab, brighter)
+    text = " | ".join(diffs)
+    assert "roll" in text and "scale" in text and "exposure" in text and "b*" in text
+    assert capture_differences(q0, q0, lab, lab) == []
+
+
+def test_photo_compare_strict_refuses_a_mismatched_pair(cli, grace, tmp_path):
+    from dermatrack.imaging.io import write_jpeg
+
+    before, after = tmp_path / "before.jpg", tmp_path / "after.jpg"
+    write_jpeg(before, grace, quality=95)
+    write_jpeg(after, variants(grace)["exposure_1.2x"] ** 0.8, quality=95)
+    r = cli("photo", "compare", before, after, "--json")
+    assert r.code == 0, r.stderr
+    assert "captures differ: lighting" in r.stderr
+    assert r.json()["capture"]["differences"]
+    strict = cli("photo", "compare", before, after, "--strict", "--json")
+    assert strict.code == 2 and "do not match (--strict)" in strict.stderr
+    assert "lighting" in strict.stderr and strict.stdout == ""
+    same = cli("photo", "compare", before, before, "--strict", "--json")
+    assert same.code == 0, same.stderr
+    assert same.json()["capture"]["differences"] == []
+
+
+# --- 6. the validation's real-photo pieces ------------------------------------------------
+
+def test_variants_and_cv_table(grace):
+    vs = variants(grace)
+    assert set(vs) == {"resample_0.67x", "resample_1.5x", "rotate_+10deg", "rotate_-10deg",
+                       "exposure_0.8x", "exposure_1.2x", "jpeg_70"}
+    assert vs["resample_1.5x"].shape[1] == round(grace.shape[1] * 1.5)
+    reports = {"original": {"regions": {"whole": {"area_mm2": 10.0, "wrinkles": {
+        "length_mm": 100.0}}}},
+        "a": {"regions": {"whole": {"area_mm2": 10.0, "wrinkles": {"length_mm": 110.0}}}},
+        "b": {"regions": {"whole": {"area_mm2": 10.0, "wrinkles": {"length_mm": None}}}},
+        "c": {"regions": {"whole": {"area_mm2": 10.0, "wrinkles": {"length_mm": 90.0}}}}}
+    table = cv_table(reports)
+    row = table["whole"]["wrinkle length"]
+    assert row["n"] == 3 and row["cv_pct"] == pytest.approx(10.0)
+    assert table["whole"]["skin area"]["cv_pct"] == 0.0
