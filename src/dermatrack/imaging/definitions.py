@@ -26,13 +26,20 @@ _LINES = ("fine_lines", "wrinkles", "laxity", "volume_loss")
 _TONE = ("dyspigmentation", "melasma", "post_inflammatory_hyperpigmentation")
 
 
+# Shown to people: fractions as percent; a spread or RMS of L* as a lightness
+# difference, ΔL* (not a lightness L*).
 def _photo(code: str, label: str, unit: str, direction: str | None, decimals: int,
            description: str, source: str, concerns: tuple[str, ...] = ()
            ) -> MetricDefinition:
+    shown_unit, factor = None, 1.0
+    if code.endswith("_fraction"):
+        shown_unit, factor = "%", 100.0
+    elif code in ("texture.roughness", "pigment.evenness"):
+        shown_unit = "ΔL*"
     return MetricDefinition(kind=PHOTO_KIND, code=code, label=label, unit=unit,
                             direction=direction,  # type: ignore[arg-type]
                             decimals=decimals, description=description, source=source,
-                            concerns=concerns)
+                            concerns=concerns, shown_unit=shown_unit, shown_factor=factor)
 
 
 PHOTO_METRICS: tuple[MetricDefinition, ...] = (

@@ -51,21 +51,27 @@ def photo_metrics(store, patient_id: str, photo: PhotoOut) -> list[ObservationOu
     from dermatrack.services import observations
     from dermatrack.services.photos import PHOTO_KIND
 
+    # By the photo id the observations carry, so that the same image stored twice does
+    # not show its metrics twice; by digest for observations stored without one.
     return [o for o in observations.list_observations(store, patient_id=patient_id,
                                                       kind=PHOTO_KIND)
-            if o.source_sha256 == photo.sha256]
+            if (o.settings or {}).get("photo_id", photo.id) == photo.id
+            and o.source_sha256 == photo.sha256]
 
 
 def store_upload(store, principal: Principal, patient_id: str, visit_id: str | None,
-                 data: bytes, suffix: str) -> PhotoOut:
-    """Import uploaded bytes through the photo service (which needs a file)."""
+                 data: bytes, suffix: str, *, mm_per_px: float | None = None,
+                 use_face: bool = True) -> PhotoOut:
+    """Import uploaded bytes through the photo service (which needs a file), with the
+    options ``dermatrack photo import`` takes: the scale and whether to look for a face."""
     from dermatrack.services import photos
 
     with tempfile.TemporaryDirectory(prefix="dermatrack-upload-") as folder:
         path = Path(folder) / f"upload{suffix}"
         path.write_bytes(data)
         return photos.import_photo(store, patient_id=patient_id, visit_id=visit_id or None,
-                                   path=path, actor=principal.actor)
+                                   path=path, actor=principal.actor, mm_per_px=mm_per_px,
+                                   use_face=use_face)
 
 
 @router.get("/patients/{patient_id}/photos", response_model=list[PhotoOut])
@@ -82,9 +88,16 @@ def list_photos(patient_id: str, store=Depends(get_store),
 async def upload_photo(request: Request, patient_id: str,
                        image: UploadFile = File(..., description="JPEG, PNG or TIFF"),
                        visit_id: str | None = Form(None),
+                       mm_per_px: str | None = Form(
+                           None, description="Pixel size in mm; otherwise found from a "
+                                             "ColorChecker or the iris, as the CLI does"),
+                       close_up: bool = Form(False, description="A close-up: no face, one "
+                                                                 "region (CLI --no-face)"),
                        store=Depends(get_store),
                        principal: Principal = Depends(require("photos"))):
-    """Upload one photograph; it is analysed before the answer comes back."""
+    """Upload one photograph; it is analysed before the answer comes back, exactly as
+    ``dermatrack photo import`` analyses the same file with the same options. The answer's
+    ``photo.duplicate_of`` names a photograph of the patient with the same pixels."""
     from starlette.concurrency import run_in_threadpool
 
     declared = (image.content_type or "").split(";")[0].strip().lower()
@@ -92,11 +105,32 @@ async def upload_photo(request: Request, patient_id: str,
         raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
                             f"{image.filename}: {declared or 'no type'} is not a JPEG, PNG "
                             "or TIFF image")
+    scale = _scale(mm_per_px)
     data = await read_limited(image, request.app.state.max_upload_bytes)
-    photo = await run_in_threadpool(store_upload, store, principal, patient_id, visit_id,
-                                    data, ACCEPTED_TYPES[declared])
+    photo = await run_in_threadpool(lambda: store_upload(
+        store, principal, patient_id, visit_id, data, ACCEPTED_TYPES[declared],
+        mm_per_px=scale, use_face=not close_up))
     metrics = await run_in_threadpool(photo_metrics, store, patient_id, photo)
     return PhotoUploadOut(photo=photo, metrics=metrics)
+
+
+def _scale(text: str | None) -> float | None:
+    """The form's scale: empty for none; else a pixel size in mm, above 0 and below 10
+    (as the CLI's ``--mm-per-px``)."""
+    import math
+
+    from dermatrack.errors import InputError
+
+    if text is None or not text.strip():
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise InputError(f"must be a number of mm per pixel, got {text!r}",
+                         field="mm_per_px") from None
+    if not (math.isfinite(value) and 0 < value < 10):
+        raise InputError("must be a positive pixel size in mm, below 10", field="mm_per_px")
+    return value
 
 
 def photo_of(store, photo_id: str, patient_id: str) -> PhotoOut:
@@ -129,6 +163,19 @@ def get_photo_image(patient_id: str, photo_id: str, store=Depends(get_store),
     path = photos.photo_file(store, photo_id)
     audit_read(store, principal, "photo", photo_id, fields=("image",), purpose="api")
     return FileResponse(path, headers={"Cache-Control": "private, no-store"})
+
+
+@router.get("/patients/{patient_id}/photos/{photo_id}/thumbnail.jpg",
+            response_class=Response, responses={200: {"content": {"image/jpeg": {}}}})
+def get_photo_thumbnail(patient_id: str, photo_id: str, store=Depends(get_store),
+                        principal: Principal = Depends(require("photos"))):
+    """A small JPEG of the photograph for galleries (from its stored screen copy)."""
+    from dermatrack.services.derived import thumbnail_jpeg
+
+    photo_of(store, photo_id, patient_id)
+    data = thumbnail_jpeg(store, photo_id)
+    audit_read(store, principal, "photo", photo_id, fields=("thumbnail",), purpose="gallery")
+    return Response(data, media_type="image/jpeg", headers={"Cache-Control": "private, no-store"})
 
 
 @router.get("/patients/{patient_id}/photos/{baseline_id}/compare/{followup_id}/{layer}.png",
