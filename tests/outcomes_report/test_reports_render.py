@@ -55,13 +55,17 @@ def test_patient_report_holds_photos_plots_and_tables(store, reported_clinic):
                    "Scales", "Reactions and adverse events"):
         assert wanted in headings
     images = _images(html)
-    # baseline, aligned follow-up, lightness and wrinkle overlays, the trajectory figure
-    assert len(images) == 5
+    # baseline, aligned follow-up, lightness overlay (the photographs were stored without
+    # analysis: no feature overlays), the trajectory figure
+    assert len(images) == 4
     for data in images:
         assert data.startswith(PNG_SIGNATURE)
         assert min(Image.open(io.BytesIO(data)).size) > 50
     text = soup.get_text()
-    assert "post_inflammatory_hyperpigmentation" in text and "microneedling" in text
+    # Names, not codes: the vocabulary's and the knowledge base's labels.
+    assert "Post-inflammatory hyperpigmentation" in text and "Microneedling" in text
+    assert "post_inflammatory_hyperpigmentation" not in text
+    assert "wrinkles.length_mm" not in text and "Wrinkle length" in text
     assert IDENTITY_NAME not in html
     assert "synthetic" not in text.lower()
     # A scale score says what it means: GAIS 2 of 1-5, lower better, is "Much improved".
