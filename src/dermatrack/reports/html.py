@@ -93,6 +93,7 @@ def _comparisons(store: Store, timeline: Any) -> list[dict[str, Any]]:
     from dermatrack.imaging.overlays import colour_overlay
     from dermatrack.reports.figures import lightness_overlay
     from dermatrack.reports.plots import image_png
+    from dermatrack.reports.sheet import face_crop
     from dermatrack.services.derived import aligned_displays
 
     photographed = [v for v in timeline.visits if v.photos]
@@ -104,21 +105,22 @@ def _comparisons(store: Store, timeline: Any) -> list[dict[str, Any]]:
         pair = aligned_displays(store, before["id"], after["id"])
         overlay, darker, lighter = lightness_overlay(pair.baseline, pair.aligned,
                                                      pair.covered)
+        crop = face_crop(pair.baseline.shape, pair.landmarks)
         features = None
         if pair.baseline_masks is not None and pair.aligned_masks is not None:
-            features = {"before": data_uri(image_png(colour_overlay(pair.baseline,
-                                                                    pair.baseline_masks))),
-                        "after": data_uri(image_png(colour_overlay(pair.aligned,
-                                                                   pair.aligned_masks)))}
+            features = {"before": data_uri(image_png(colour_overlay(
+                            pair.baseline, pair.baseline_masks)[crop])),
+                        "after": data_uri(image_png(colour_overlay(
+                            pair.aligned, pair.aligned_masks)[crop]))}
         method = pair.alignment["method"].replace("_", " ")
         if not pair.alignment.get("reliable", True):
             method += "; not reliable: compare by eye only"
         pairs.append({
             "title": f"View {index + 1}: {_timepoint(first.timepoint)} ({first.date}) → "
                      f"{_timepoint(last.timepoint)} ({last.date})",
-            "before": data_uri(image_png(pair.baseline)),
-            "after": data_uri(image_png(pair.aligned)),
-            "overlay": data_uri(image_png(overlay)), "features": features,
+            "before": data_uri(image_png(pair.baseline[crop])),
+            "after": data_uri(image_png(pair.aligned[crop])),
+            "overlay": data_uri(image_png(overlay[crop])), "features": features,
             "method": method, "darker": darker, "lighter": lighter})
     return pairs
 
@@ -226,9 +228,15 @@ def _session_rows(sessions: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def _event_rows(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     from dermatrack.reports import labels
 
-    return [dict(e, kind=str(e.get("kind", "")).replace("_", " "),
-                 term=labels.event(e.get("code")), code=e.get("code"))
-            for e in events]
+    rows = []
+    for e in events:
+        term = labels.event(e.get("code"))
+        reason = str(e.get("reason") or "")
+        if e.get("code"):
+            reason = reason.replace(str(e["code"]), term)
+        rows.append(dict(e, kind=str(e.get("kind", "")).replace("_", " "), term=term,
+                         reason=reason))
+    return rows
 
 
 def patient_report_html(store: Store, patient_id: str, *, synthetic: bool | None = None,

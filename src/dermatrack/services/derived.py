@@ -204,6 +204,7 @@ class AlignedDisplays:
     baseline_masks: dict[str, np.ndarray] | None
     aligned_masks: dict[str, np.ndarray] | None
     alignment: dict[str, Any]
+    landmarks: np.ndarray | None = None
 
 
 def aligned_displays(store: Store, baseline_id: str, followup_id: str) -> AlignedDisplays:
@@ -221,7 +222,7 @@ def aligned_displays(store: Store, baseline_id: str, followup_id: str) -> Aligne
         name: warp_to(mask, matrix, shape) for name, mask in after.masks.items()}
     return AlignedDisplays(baseline=before.rgb, aligned=aligned, covered=covered,
                            baseline_masks=before.masks, aligned_masks=masks,
-                           alignment=alignment)
+                           alignment=alignment, landmarks=before.landmarks)
 
 
 def photo_view(photo: Any) -> str | None:
