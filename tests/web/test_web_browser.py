@@ -239,6 +239,11 @@ def test_a_visit_in_the_browser(server, tmp_path, artifacts_dir):
 
         page.goto(patient_url)
         expect(page.locator("#events")).to_contain_text("adverse event")
+        # The chart's photo thumbnails are small JPEGs that load (not empty boxes).
+        thumbs = page.locator("#photos .thumbs img")
+        expect(thumbs).to_have_count(2)
+        page.wait_for_function("[...document.querySelectorAll('#photos .thumbs img')]"
+                               ".every((i) => i.complete && i.naturalWidth > 0)")
         page.screenshot(path=shots / "08-chart-after-visit.png", full_page=True)
         _fits_the_tablet(page)
         browser.close()
