@@ -229,7 +229,8 @@ def plans_of(session: Any, patient_id: str) -> list[PlanOut]:
 
 def link_session(store: Store, scheduled_id: str, session_id: str, *,
                  actor: str) -> ScheduledOut:
-    """Mark a scheduled session as carried out by a recorded treatment session."""
+    """Mark a scheduled session as carried out by a recorded treatment session; the plan
+    becomes ``completed`` when that was its last session not yet carried out."""
     with store.transaction(actor) as session:
         scheduled = get_row(session, ScheduledSession, scheduled_id, field="scheduled_id")
         treatment = get_row(session, TreatmentSession, session_id, field="session_id")
@@ -245,4 +246,12 @@ def link_session(store: Store, scheduled_id: str, session_id: str, *,
                              f"{scheduled.session_id}", field="scheduled_id")
         scheduled.session_id = treatment.id
         session.flush()
+        # A plan whose every scheduled session has been carried out is completed.
+        if plan.status == "active" and all(
+                s.session_id is not None
+                for item in session.scalars(select(PlannedModality).where(
+                    PlannedModality.plan_id == plan.id))
+                for s in session.scalars(select(ScheduledSession).where(
+                    ScheduledSession.planned_modality_id == item.id))):
+            plan.status = "completed"
         return ScheduledOut.model_validate(scheduled)
