@@ -256,3 +256,23 @@ def test_validate_reports_a_broken_record_and_exits_1(cli, broken_package_data):
                for p in problems), problems
     human = cli("kb", "validate")
     assert human.code == 1 and "out of sequence" in human.stdout
+
+
+def test_kb_format_gives_back_the_seed_and_every_bundled_record_byte_for_byte(
+        cli, seed_record_path, tmp_path):
+    """parse --json then format writes the very bytes read, final newline included (the
+    bundled records end with one, the seed record does not)."""
+    from pathlib import Path
+
+    import dermatrack.knowledge as knowledge
+
+    bundled = sorted((Path(knowledge.__file__).parent / "data" / "records").glob("*.txt"))
+    assert len(bundled) > 10
+    for path in [seed_record_path, *bundled]:
+        parsed = cli("kb", "parse", path, "--json")
+        assert parsed.code == 0, parsed.stderr
+        saved = tmp_path / "record.json"
+        saved.write_text(parsed.stdout, encoding="utf-8")
+        formatted = cli("kb", "format", saved)
+        assert formatted.code == 0, formatted.stderr
+        assert formatted.stdout.encode("utf-8") == path.read_bytes(), path.name
