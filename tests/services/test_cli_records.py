@@ -180,3 +180,19 @@ def test_bad_input_exits_2_naming_the_field(cli, env, tmp_path, patient_id, sess
     assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1
     assert named in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_patient_add_warns_of_a_likely_duplicate(cli, env, tmp_path):
+    """The same name with the same email is most likely the same person: registered all
+    the same (the clinician decides), with a warning naming the earlier patient."""
+    first = _ok(cli("patient", "add", "--name", "Ana  Ruiz", "--email", "ana@example.org",
+                    "--age", "40", "--fitzpatrick", "III", "--json"))
+    assert first["likely_duplicates"] == []
+    other = cli("patient", "add", "--name", "Ana Ruiz", "--email", "other@example.org",
+                "--age", "40", "--fitzpatrick", "III", "--json")
+    assert other.code == 0 and "warning" not in other.stderr  # same name only
+    second = cli("patient", "add", "--name", "ana ruiz", "--email", "ANA@example.org",
+                 "--age", "41", "--fitzpatrick", "III", "--json")
+    assert second.code == 0, second.stderr
+    assert second.json()["likely_duplicates"] == [first["id"]]
+    assert "warning" in second.stderr and first["id"] in second.stderr
