@@ -59,6 +59,9 @@ def _environment() -> Any:
                               lstrip_blocks=True)
     environment.filters["num"] = _number
     environment.filters["pct"] = _percent
+    from dermatrack.reports import labels
+
+    labels.install(environment)
     return environment
 
 

@@ -126,3 +126,25 @@ def kind_name(kind: str) -> str:
     return {"photo": "Photograph", "surface": "Skin surface (profilometry)",
             "colour": "Colorimeter", "elasticity": "Elasticity (suction)"}.get(kind,
                                                                              plain(kind))
+
+
+def metric_value(key: str, value: float | None, *, unit: bool = True,
+                 signed: bool = False, stored_unit: str | None = None) -> str:
+    """A value of metric ``key`` (``kind:code`` as the cohort statistics name them),
+    rounded to its resolution; with ``signed``, a change ("no change" below it)."""
+    return metric("", key, stored_unit).format(value, unit=unit, signed=signed)
+
+
+def negligible(key: str, value: float | None, stored_unit: str | None = None) -> bool:
+    """True when a change of metric ``key`` is below the measurement's resolution (its
+    effect size is then floating-point noise, not a result)."""
+    return value is not None and abs(value) < metric("", key, stored_unit).resolution()
+
+
+def install(environment: Any) -> None:
+    """Make the label and formatting helpers available to Jinja templates."""
+    environment.globals.update(
+        metric_label=lambda key, unit=None: metric("", key, unit).label,
+        metric_unit=lambda key, unit=None: metric("", key, unit).display_unit,
+        metric_value=metric_value, negligible_change=negligible,
+        region_label=region, event_label=event, concern_label=concern)
