@@ -71,12 +71,17 @@ def main() -> None:
               f"{time.perf_counter() - start:.0f} s")
     settings = Settings(data_dir=folder, database_url=f"sqlite:///{folder / SQLITE_FILENAME}")
     with open_store(settings) as store:
-        accounts.add_user(store, f"bench-{os.getpid()}", "clinician", "bench password 2026",
-                          actor="benchmark")
+        user, password = f"bench-{os.getpid()}", "bench password 2026"
+        accounts.add_user(store, user, "clinician", password, actor="benchmark")
         app = create_app(settings, secret_key="bench", store=store)
         client = TestClient(app)
-        client.headers["Authorization"] = "Bearer " + app.state.signer.api_token(
-            f"bench-{os.getpid()}")
+        client.get("/signin")  # pages: a signed-in session, as a browser has
+        signed = client.post("/signin", data={
+            "username": user, "password": password,
+            "csrf_token": client.cookies.get("dermatrack_csrf")}, follow_redirects=False)
+        assert signed.status_code == 303, signed.text
+        api = TestClient(app)
+        api.headers["Authorization"] = "Bearer " + app.state.signer.api_token(user)
         from sqlalchemy import text
 
         with store.engine.connect() as connection:
@@ -88,13 +93,17 @@ def main() -> None:
 
         def get(url: str):
             def call():
-                response = client.get(url)
+                response = (api if url.startswith("/api/") else client).get(
+                    url, follow_redirects=False)
                 assert response.status_code == 200, (url, response.status_code)
+                wanted = ("application/pdf" if "format=pdf" in url else
+                          "image/png" if url.endswith(".png") else "text/html")
+                assert response.headers["content-type"].startswith(wanted), url
             return call
 
         results: dict[str, list[tuple[float, float]]] = {}
         for patient in chosen:
-            photos = client.get(f"/api/patients/{patient}/photos").json()
+            photos = api.get(f"/api/patients/{patient}/photos").json()
             first, last = photos[0]["id"], photos[-1]["id"]
             base = f"/api/patients/{patient}/photos/{first}/compare/{last}"
 

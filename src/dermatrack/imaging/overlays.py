@@ -138,3 +138,36 @@ def warp_to(image: np.ndarray, matrix: np.ndarray, shape: tuple[int, int],
     warped = cv2.warpPerspective(source, np.asarray(matrix, np.float64), (shape[1], shape[0]),
                                  flags=flags, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
     return warped > 0 if as_bool else warped
+
+
+def with_legend(rgb: np.ndarray, entries: Iterable[tuple[str, tuple[float, float, float]]]
+                ) -> np.ndarray:
+    """The image with a legend band below it: a colour swatch and a label per entry,
+    lettering sized to the image so that it is readable at any resolution."""
+    import cv2
+
+    image = np.asarray(rgb, np.float32)
+    if image.dtype != np.float32 or image.max() > 1.0:
+        image = image / 255.0
+    height, width = image.shape[:2]
+    scale = max(0.5, width / 1400)
+    row = int(round(44 * scale))
+    items = list(entries)
+    per_row = max(1, min(len(items), int(width // (330 * scale))))
+    rows = -(-len(items) // per_row)
+    band = np.ones((rows * row + row // 3, width, 3), np.float32)
+    for index, (label, colour) in enumerate(items):
+        x = int((index % per_row) * width / per_row + 12 * scale)
+        y = int((index // per_row) * row + row // 3)
+        side = int(row * 0.55)
+        band[y:y + side, x:x + side] = colour
+        cv2.rectangle(band, (x, y), (x + side, y + side), (0.3, 0.3, 0.3), 1)
+        cv2.putText(band, label, (x + side + int(10 * scale), y + side - 2),
+                    cv2.FONT_HERSHEY_SIMPLEX, 0.75 * scale, (0.1, 0.1, 0.1),
+                    max(1, int(round(1.5 * scale))), cv2.LINE_AA)
+    return np.concatenate([image, band], axis=0)
+
+
+def feature_legend_entries() -> list[tuple[str, tuple[float, float, float]]]:
+    """(label, colour) of each feature, for :func:`with_legend`."""
+    return [(FEATURE_LABELS[name], FEATURE_COLOURS[name]) for name in FEATURES]
