@@ -6,7 +6,6 @@ small JPEGs."""
 
 from __future__ import annotations
 
-import json
 import math
 import sys
 from pathlib import Path
@@ -141,8 +140,9 @@ def test_duplicate_flagged_default_pair_and_thumbnails(web):
     assert soup.select_one('input[name="mm_per_px"]') is not None
     thumbnail = client.get(f"{url}/{later['id']}/thumbnail.jpg")
     assert thumbnail.status_code == 200 and thumbnail.content[:2] == b"\xff\xd8"
-    from PIL import Image
     import io
+
+    from PIL import Image
 
     assert max(Image.open(io.BytesIO(thumbnail.content)).size) <= 320
     src = soup.select_one("#gallery img")["src"]

@@ -23,7 +23,6 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-
 import threading
 from dataclasses import dataclass, field
 from functools import lru_cache

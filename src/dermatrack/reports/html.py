@@ -160,7 +160,8 @@ def _scale_meaning(score: Mapping[str, Any]) -> dict[str, Any]:
 
 def _verdict_words(verdict: str | None) -> str:
     return {"improved": "real improvement", "worsened": "real worsening",
-            "changed": "real change", "no real change": "within measurement error"}.get(verdict or "", verdict or
+            "changed": "real change",
+            "no real change": "within measurement error"}.get(verdict or "", verdict or
                                                           "MDC unknown: no verdict")
 
 

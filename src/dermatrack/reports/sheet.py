@@ -142,7 +142,8 @@ def sheet_context(store: Store, patient_id: str) -> dict[str, Any]:
                                                      short=True),
                               "verdict": point.verdict or ""})
             if any(c["value"] != "–" for c in cells):
-                rows.append({"region": labels.region(region, face=len(regions) > 1), "cells": cells})
+                rows.append({"region": labels.region(region, face=len(regions) > 1),
+                             "cells": cells})
         sentences = []
         for code, _feature in SHEET_METRICS:
             found = series.get(("whole", code))

@@ -6,7 +6,8 @@ The follow-up is registered onto the baseline by
 ECC) once, when it is stored, and read back here
 (:func:`dermatrack.services.derived.aligned_displays`). The features the analysis found
 (wrinkles, spots, red areas, pores) come as transparent colour layers, before and after,
-for the viewer's toggles (:mod:`dermatrack.imaging.overlays`). The overlay marks where the colour changed: the CIE 1976 colour difference
+for the viewer's toggles (:mod:`dermatrack.imaging.overlays`). The change overlay marks
+where the colour changed: the CIE 1976 colour difference
 ΔE*ab = ‖Lab_followup − Lab_baseline‖ per pixel (CIE 15:2004), shown transparent below
 :data:`VISIBLE_DELTA_E` (about one just-noticeable difference, 2.3 for ΔE*ab; Sharma &
 Trussell 1997, "Digital color imaging", IEEE Trans. Image Process. 6(7):901-932) and
@@ -47,17 +48,6 @@ class AlignedPair:
 
     def png(self, layer: str) -> bytes:
         return self.layers[layer]
-
-
-def _display(rgb: np.ndarray) -> np.ndarray:
-    import cv2
-
-    height, width = rgb.shape[:2]
-    factor = DISPLAY_SIZE / max(height, width)
-    if factor >= 1:
-        return rgb
-    size = (max(1, round(width * factor)), max(1, round(height * factor)))
-    return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
 
 
 def _png(rgb_or_rgba: np.ndarray) -> bytes:
