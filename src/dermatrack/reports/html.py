@@ -288,7 +288,10 @@ def patient_report_html(store: Store, patient_id: str, *, synthetic: bool | None
 
 
 def _group_label(group: Mapping[str, Any]) -> str:
-    return " · ".join(str(v) for v in group.values()) or "all"
+    from dermatrack.reports import labels
+
+    return " · ".join(labels.modality(str(v)) if k == "modality" else str(v)
+                      for k, v in group.items()) or "all"
 
 
 def cohort_report_html(store: Store, *, modality: str | None = None,

@@ -95,7 +95,8 @@ def change_words(definition: Any, point: Any, mdc95: float | None, *, short: boo
         verdict = {"improved": "real improvement", "worsened": "real worsening"}.get(
             point.verdict or "", "real change")
         if short:
-            return f"{amount}: {verdict}"
+            return f"{amount}: " + {"real improvement": "improved",
+                                    "real worsening": "worsened"}.get(verdict, "changed")
         return (f"{amount} since the baseline: more than the {bound} by which this "
                 f"measurement can vary between two photographs (MDC95), so a {verdict}.")
     if short:
