@@ -33,16 +33,21 @@ import time
 from pathlib import Path
 
 
-def _timed(call, runs: int) -> tuple[float, float]:
+def _timed(call, runs: int) -> tuple[float, float, float]:
+    """(first wall time, median wall time of ``runs`` more, median CPU time of them): the
+    CPU time (this process, all threads) is what other processes on a shared machine
+    cannot inflate much."""
     start = time.perf_counter()
     call()
     cold = time.perf_counter() - start
-    times = []
+    times, cpu = [], []
     for _ in range(runs):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         call()
         times.append(time.perf_counter() - start)
-    return cold, statistics.median(times) if times else cold
+        cpu.append(time.process_time() - start_cpu)
+    return (cold, statistics.median(times) if times else cold,
+            statistics.median(cpu) if cpu else float("nan"))
 
 
 def main() -> None:
@@ -101,7 +106,7 @@ def main() -> None:
                 assert response.headers["content-type"].startswith(wanted), url
             return call
 
-        results: dict[str, list[tuple[float, float]]] = {}
+        results: dict[str, list[tuple[float, float, float]]] = {}
         for patient in chosen:
             photos = api.get(f"/api/patients/{patient}/photos").json()
             first, last = photos[0]["id"], photos[-1]["id"]
@@ -122,13 +127,14 @@ def main() -> None:
                 results.setdefault(name, []).append(_timed(call, args.runs))
         results["cohort page"] = [_timed(get("/cohort"), args.runs)]
 
-    print(f"\n{len(chosen)} patients ({', '.join(chosen)}); first request / median of "
-          f"{args.runs} more, seconds")
+    print(f"\n{len(chosen)} patients ({', '.join(chosen)}); seconds: first request (max "
+          f"over patients), then wall and CPU time of {args.runs} more (median, max)")
     for name, values in results.items():
-        colds = [c for c, _ in values]
-        warms = [w for _, w in values]
-        print(f"  {name:34s} first {max(colds):6.2f} (max)  then {statistics.median(warms):6.2f}"
-              f" (median)  {max(warms):6.2f} (max)")
+        colds = [c for c, _, _ in values]
+        warms = [w for _, w, _ in values]
+        cpus = [c for _, _, c in values]
+        print(f"  {name:32s} first {max(colds):6.2f}  wall {statistics.median(warms):6.2f} "
+              f"{max(warms):6.2f}  CPU {statistics.median(cpus):6.2f} {max(cpus):6.2f}")
     print(f"load average after: {os.getloadavg()}")
 
 

@@ -35,7 +35,8 @@ def _images(html: str) -> list[bytes]:
     images = []
     for tag in soup.find_all("img"):
         prefix, _, payload = tag["src"].partition(",")
-        assert prefix == "data:image/png;base64", tag["src"][:40]
+        # figures as PNG, photographs as JPEG
+        assert prefix in ("data:image/png;base64", "data:image/jpeg;base64"), tag["src"][:40]
         images.append(base64.b64decode(payload))
     return images
 
@@ -59,7 +60,7 @@ def test_patient_report_holds_photos_plots_and_tables(store, reported_clinic):
     # analysis: no feature overlays), the trajectory figure
     assert len(images) == 4
     for data in images:
-        assert data.startswith(PNG_SIGNATURE)
+        assert data.startswith((PNG_SIGNATURE, b"\xff\xd8"))
         assert min(Image.open(io.BytesIO(data)).size) > 50
     text = soup.get_text()
     # Names, not codes: the vocabulary's and the knowledge base's labels.

@@ -95,8 +95,7 @@ def _comparisons(store: Store, timeline: Any) -> list[dict[str, Any]]:
     (:mod:`dermatrack.services.derived`): nothing is analysed or aligned here."""
     from dermatrack.imaging.overlays import colour_overlay
     from dermatrack.reports.figures import lightness_overlay
-    from dermatrack.reports.plots import image_png
-    from dermatrack.reports.sheet import face_crop
+    from dermatrack.reports.sheet import face_crop, jpeg_uri
     from dermatrack.services.derived import aligned_displays
 
     photographed = [v for v in timeline.visits if v.photos]
@@ -111,21 +110,25 @@ def _comparisons(store: Store, timeline: Any) -> list[dict[str, Any]]:
         crop = face_crop(pair.baseline.shape, pair.landmarks)
         features = None
         if pair.baseline_masks is not None and pair.aligned_masks is not None:
-            features = {"before": data_uri(image_png(colour_overlay(
-                            pair.baseline, pair.baseline_masks)[crop])),
-                        "after": data_uri(image_png(colour_overlay(
-                            pair.aligned, pair.aligned_masks)[crop]))}
+            features = {"before": jpeg_uri(colour_overlay(
+                            pair.baseline, pair.baseline_masks)[crop], PAIR_SIDE),
+                        "after": jpeg_uri(colour_overlay(
+                            pair.aligned, pair.aligned_masks)[crop], PAIR_SIDE)}
         method = pair.alignment["method"].replace("_", " ")
         if not pair.alignment.get("reliable", True):
             method += "; not reliable: compare by eye only"
         pairs.append({
             "title": f"View {index + 1}: {_timepoint(first.timepoint)} ({first.date}) → "
                      f"{_timepoint(last.timepoint)} ({last.date})",
-            "before": data_uri(image_png(pair.baseline[crop])),
-            "after": data_uri(image_png(pair.aligned[crop])),
-            "overlay": data_uri(image_png(overlay[crop])), "features": features,
+            "before": jpeg_uri(pair.baseline[crop], PAIR_SIDE),
+            "after": jpeg_uri(pair.aligned[crop], PAIR_SIDE),
+            "overlay": jpeg_uri(overlay[crop], PAIR_SIDE), "features": features,
             "method": method, "darker": darker, "lighter": lighter})
     return pairs
+
+
+#: Long side (px) of each photograph of a before/after pair (a third of the page).
+PAIR_SIDE = 480
 
 
 def _matched_views(first: list[dict[str, Any]], last: list[dict[str, Any]]

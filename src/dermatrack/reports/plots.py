@@ -27,7 +27,9 @@ PANEL_HEIGHT_IN = 2.3
 
 def _png(figure: Any) -> bytes:
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight")
+    # The constrained layout already fits every label inside the figure; a "tight"
+    # bounding box would draw the whole figure a second time to measure it.
+    figure.savefig(buffer, format="png", dpi=DPI)
     return buffer.getvalue()
 
 
