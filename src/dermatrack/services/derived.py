@@ -174,6 +174,28 @@ def compute_alignment(baseline: Display, followup: Display) -> dict[str, Any]:
                                  else float(result.landmark_rmse_px))}
 
 
+def pack_display(pack: dict[str, Any], photo_id: str = "") -> Display:
+    """A :class:`Display` from a :func:`display_pack` not yet stored (worker processes
+    align a patient's photographs before they are stored)."""
+    from dermatrack.imaging.overlays import unpack_masks
+
+    masks = None if pack["masks"] is None else unpack_masks(_decode(pack["masks"], False))
+    landmarks = None if pack["landmarks"] is None else np.asarray(pack["landmarks"])
+    return Display(photo_id=photo_id, rgb=_decode(pack["image"], True), masks=masks,
+                   landmarks=landmarks)
+
+
+def save_alignment(store: Store, baseline_id: str, followup_id: str,
+                   data: dict[str, Any], *, actor: str) -> None:
+    """Store an alignment computed elsewhere (:func:`compute_alignment` on the packs)."""
+    with store.transaction(actor) as session:
+        get_row(session, Photo, baseline_id)
+        get_row(session, Photo, followup_id)
+        if _stored_alignment(session, baseline_id, followup_id) is None:
+            session.add(PhotoDerivative(photo_id=followup_id, baseline_id=baseline_id,
+                                        kind="alignment", data=dict(data)))
+
+
 def alignment_of(store: Store, baseline_id: str, followup_id: str, *,
                  actor: str = SYSTEM_ACTOR) -> dict[str, Any]:
     """The stored alignment of ``followup_id`` onto ``baseline_id``; computed and stored
