@@ -6,6 +6,7 @@ pages and reports read what was stored. This measures them through the web app
 (FastAPI's test client, signed in as a clinician; the time includes routing, the audit
 rows written and the response):
 
+* the patient's chart page and photos page (gallery of thumbnails);
 * the patient progress report (HTML) and its PDF;
 * the patient sheet (HTML) and its PDF;
 * the before/after viewer page and its layers (baseline vs latest photograph);
@@ -119,6 +120,8 @@ def main() -> None:
                     get(f"{base}/{layer}.png")()
 
             for name, call in (
+                    ("chart page", get(f"/patients/{patient}")),
+                    ("photos page", get(f"/patients/{patient}/photos")),
                     ("progress report (HTML)", get(f"/patients/{patient}/report")),
                     ("progress report (PDF)", get(f"/patients/{patient}/report?format=pdf")),
                     ("patient sheet (HTML)", get(f"/patients/{patient}/sheet")),
