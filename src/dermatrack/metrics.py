@@ -15,13 +15,14 @@ device cores can import :class:`MetricDefinition` without a cycle.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from typing import Literal
 
-__all__ = ["Direction", "MetricDefinition", "all_metrics", "metric_definition", "ucum_unit",
-           "metric_direction"]
+__all__ = ["Direction", "MetricDefinition", "all_metrics", "describe_metric",
+           "metric_definition", "ucum_unit", "metric_direction"]
 
 Direction = Literal["lower", "higher"]
 
@@ -57,6 +58,10 @@ class MetricDefinition:
         ``whole``: the metric a responder is judged on when no rating exists
     max_mm_per_px : coarsest pixel size (mm) at which a photo metric can be measured;
         ``None`` when resolution does not limit it (colour statistics) or for devices
+    shown_unit : unit printed for people when it differs from the stored one (a fraction
+        shown in ``%``, a spread of L* shown as ``ΔL*``); ``None``: :attr:`unit`
+    shown_factor : factor from the stored value to the shown one (100 for a fraction in
+        ``%``)
     """
 
     kind: str
@@ -69,6 +74,8 @@ class MetricDefinition:
     source: str = ""
     concerns: tuple[str, ...] = ()
     max_mm_per_px: float | None = None
+    shown_unit: str | None = None
+    shown_factor: float = 1.0
 
     @property
     def ucum(self) -> str:
@@ -77,8 +84,42 @@ class MetricDefinition:
 
     @property
     def display_unit(self) -> str:
-        """The unit as printed beside a value: empty for dimensionless figures."""
-        return "" if self.unit == "1" else self.unit
+        """The unit as printed beside a shown value (:meth:`shown`): empty for
+        dimensionless figures."""
+        unit = self.shown_unit if self.shown_unit is not None else self.unit
+        return "" if unit == "1" else unit
+
+    @property
+    def display_decimals(self) -> int:
+        """Decimals worth showing of a shown value (the resolution in shown units)."""
+        return max(0, self.decimals - round(math.log10(self.shown_factor)))
+
+    def shown(self, value: float | None) -> float | None:
+        """A stored value in the unit shown to people."""
+        return None if value is None else value * self.shown_factor
+
+    def resolution(self) -> float:
+        """The smallest difference the figure resolves, in stored units: half a unit of
+        its last meaningful decimal. A change smaller than this is no change."""
+        return 0.5 * 10.0 ** (-self.decimals)
+
+    def format(self, value: float | None, *, unit: bool = True, signed: bool = False) -> str:
+        """A stored value rounded to its resolution, in shown units ("12.3 mm", "1.25 %");
+        an en dash for a missing value. With ``signed``, a change: "+1.2 mm", and
+        "no change" below the resolution."""
+        if value is None or not math.isfinite(value):
+            return "–"
+        if signed and abs(value) < self.resolution():
+            return "no change"
+        number = self.shown(value)
+        assert number is not None
+        text = f"{number:{'+' if signed else ''},.{self.display_decimals}f}"
+        if text.lstrip("+-").strip("0.,") == "":  # rounds to zero: no sign, no "-0"
+            text = text.lstrip("+-")
+        suffix = self.display_unit
+        if unit and suffix:
+            text += suffix if suffix == "°" else f" {suffix}"
+        return text
 
 
 def ucum_unit(unit: str) -> str:
@@ -108,6 +149,21 @@ def all_metrics(kind: str | None = None) -> list[MetricDefinition]:
 def metric_definition(kind: str, code: str) -> MetricDefinition | None:
     """The definition of ``code`` in observation kind ``kind``, or ``None``."""
     return _registry().get((kind, code))
+
+
+def describe_metric(kind: str, code: str, unit: str | None = None) -> MetricDefinition:
+    """The definition of a metric, or, for a code no core defines, a plain one that
+    shows the code and the stored unit (so every adapter can format any observation)."""
+    found = metric_definition(kind, code)
+    if found is not None:
+        if unit is not None and unit != found.unit and found.shown_unit is None:
+            # Stored in another unit (pixels when a photo had no physical scale).
+            from dataclasses import replace
+
+            return replace(found, unit=unit)
+        return found
+    return MetricDefinition(kind=kind, code=code, label=code.replace("_", " "),
+                            unit=unit or "1", decimals=3)
 
 
 def metric_direction(code: str, kind: str | None = None) -> Direction | None:

@@ -58,6 +58,15 @@ def test_analyze_one_image_prints_one_object(cli, images, tmp_path):
             assert not im.info.get("exif") and "icc_profile" not in im.info
         # Pixels only: no text, time, EXIF or colour-profile chunks.
         assert set(_chunks(path)) <= {b"IHDR", b"IDAT", b"IEND"}, name
+    # The features in colour on the photograph, with a legend band below it.
+    with Image.open(tmp_path / "skin_31" / "features.png") as im:
+        assert im.size[0] == 360 and im.size[1] > 270
+        legend = np.asarray(im.convert("RGB"))[280:]
+    from dermatrack.imaging.overlays import FEATURE_COLOURS
+
+    for colour in FEATURE_COLOURS.values():  # each swatch drawn in the band
+        target = np.round(np.asarray(colour) * 255)
+        assert (np.abs(legend.astype(float) - target).max(axis=2) < 3).sum() > 20
 
 
 def test_analyze_several_images_keeps_order(cli, images):
@@ -227,7 +236,7 @@ def test_gps_and_exif_never_reach_anything_written(cli, tmp_path):
             "--out", out / "compare", "--json")
     assert c.code == 0, c.stderr
     written = sorted(p for p in out.rglob("*") if p.is_file())
-    assert len(written) == 7  # five masks, side by side, change overlay
+    assert len(written) == 8  # five masks, features in colour, side by side, change overlay
     markers = (b"Exif", b"GPS", b"CameraMaker", b"2026:01:02", b"eXIf", b"tEXt", b"iTXt",
                b"zTXt")
     for blob, name in [(r.stdout.encode(), "analyze JSON"), (c.stdout.encode(), "compare JSON"),

@@ -194,3 +194,21 @@ def test_topic_needs_a_title_or_a_fallback():
     with pytest.raises(InputError):
         Topic.from_article(article)
     assert Topic.from_article(article, fallback_title="peel notes").code == "peel_notes"
+
+
+def test_html_page_drops_navigation_and_finds_marked_and_bold_headings():
+    """A clinic's page: header navigation, a menu bar and a footer go; the sections are
+    found from <h2>/<h3> and from a bold-only section title."""
+    from pathlib import Path
+
+    from dermatrack.knowledge.article import clean_article
+
+    html = (Path(__file__).parent / "pages" / "clinic_page_with_navigation.html").read_text(
+        encoding="utf-8")
+    article = clean_article(html)
+    assert article.title == "Microneedling for acne scars"
+    titles = [section.title for section in article.sections]
+    assert titles == ["How it works", "Who should avoid it", "Aftercare"]
+    everything = article.summary + " ".join(s.text for s in article.sections)
+    for navigation in ("Home", "About us", "Contact", "Fillers", "All rights reserved"):
+        assert navigation not in everything

@@ -78,8 +78,9 @@ def test_several_records_give_an_array_and_format_back(cli, tmp_path):
     result = cli("kb", "parse", write(tmp_path / "two.txt", text), "--json")
     assert [r["name"] for r in result.json()] == ["Peel", "Laser"]
     again = cli("kb", "format", write(tmp_path / "two.json", result.stdout))
+    # the final newline read is written back
     assert again.stdout == "name | Peel |\ntype | Procedure |\n\nname | Laser |\n" \
-                           "signs | 1 | Redness |\n|"
+                           "signs | 1 | Redness |\n|\n"
 
 
 @pytest.mark.parametrize(("content", "line", "needle"), [
@@ -256,3 +257,23 @@ def test_validate_reports_a_broken_record_and_exits_1(cli, broken_package_data):
                for p in problems), problems
     human = cli("kb", "validate")
     assert human.code == 1 and "out of sequence" in human.stdout
+
+
+def test_kb_format_gives_back_the_seed_and_every_bundled_record_byte_for_byte(
+        cli, seed_record_path, tmp_path):
+    """parse --json then format writes the very bytes read, final newline included (the
+    bundled records end with one, the seed record does not)."""
+    from pathlib import Path
+
+    import dermatrack.knowledge as knowledge
+
+    bundled = sorted((Path(knowledge.__file__).parent / "data" / "records").glob("*.txt"))
+    assert len(bundled) > 10
+    for path in [seed_record_path, *bundled]:
+        parsed = cli("kb", "parse", path, "--json")
+        assert parsed.code == 0, parsed.stderr
+        saved = tmp_path / "record.json"
+        saved.write_text(parsed.stdout, encoding="utf-8")
+        formatted = cli("kb", "format", saved)
+        assert formatted.code == 0, formatted.stderr
+        assert formatted.stdout.encode("utf-8") == path.read_bytes(), path.name

@@ -221,3 +221,51 @@ def test_demo_has_a_patient_with_spectral_and_elastography_series(demo_run):
                            "erythema_index_dawson"):
                 assert metric in report, metric
     assert found >= 1
+
+
+def test_demo_stores_alignments_completes_plans_and_peels_with_one_agent(demo_run,
+                                                                       monkeypatch):
+    """Every follow-up photograph is stored with its alignment onto the baseline (pages
+    read it); plans whose sessions were all carried out are completed; a superficial
+    peel session applies one agent; the output carries no native log lines."""
+    from sqlalchemy import select
+
+    from dermatrack.config import DATA_DIR_ENV, DATABASE_URL_ENV, load_settings
+    from dermatrack.services.common import open_store
+    from dermatrack.store.models import (
+        Photo,
+        PhotoDerivative,
+        TreatmentPlan,
+        TreatmentSession,
+        Visit,
+    )
+
+    out, human, as_json = demo_run
+    for run in (human, as_json):
+        for noise in ("absl::InitializeLog", "TensorFlow Lite", "W0000", "XNNPACK"):
+            assert noise not in run.stderr and noise not in run.stdout
+    monkeypatch.setenv(DATA_DIR_ENV, str(out))
+    monkeypatch.delenv(DATABASE_URL_ENV, raising=False)
+    with open_store(load_settings()) as store, store.reading() as session:
+        photos = session.execute(select(Photo, Visit.date).join(
+            Visit, Photo.visit_id == Visit.id).order_by(Visit.date)).all()
+        first: dict[str, str] = {}
+        followups = []
+        for photo, _day in photos:
+            if photo.patient_id in first:
+                followups.append((first[photo.patient_id], photo.id))
+            else:
+                first[photo.patient_id] = photo.id
+        assert followups
+        aligned = {(d.baseline_id, d.photo_id) for d in session.scalars(
+            select(PhotoDerivative).where(PhotoDerivative.kind == "alignment"))}
+        assert set(followups) <= aligned
+        displays = {d.photo_id for d in session.scalars(
+            select(PhotoDerivative).where(PhotoDerivative.kind == "display"))}
+        assert {p.id for p, _ in photos} <= displays
+        statuses = {plan.status for plan in session.scalars(select(TreatmentPlan))}
+        assert statuses == {"completed"}
+        for treatment in session.scalars(select(TreatmentSession).where(
+                TreatmentSession.modality == "superficial_peel")):
+            agents = {code.split("_")[0] for code in treatment.parameters}
+            assert len(agents) == 1, treatment.parameters

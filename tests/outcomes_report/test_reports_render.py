@@ -35,7 +35,8 @@ def _images(html: str) -> list[bytes]:
     images = []
     for tag in soup.find_all("img"):
         prefix, _, payload = tag["src"].partition(",")
-        assert prefix == "data:image/png;base64", tag["src"][:40]
+        # figures as PNG, photographs as JPEG
+        assert prefix in ("data:image/png;base64", "data:image/jpeg;base64"), tag["src"][:40]
         images.append(base64.b64decode(payload))
     return images
 
@@ -55,13 +56,17 @@ def test_patient_report_holds_photos_plots_and_tables(store, reported_clinic):
                    "Scales", "Reactions and adverse events"):
         assert wanted in headings
     images = _images(html)
-    # baseline, aligned follow-up, lightness and wrinkle overlays, the trajectory figure
-    assert len(images) == 5
+    # baseline, aligned follow-up, lightness overlay (the photographs were stored without
+    # analysis: no feature overlays), the trajectory figure
+    assert len(images) == 4
     for data in images:
-        assert data.startswith(PNG_SIGNATURE)
+        assert data.startswith((PNG_SIGNATURE, b"\xff\xd8"))
         assert min(Image.open(io.BytesIO(data)).size) > 50
     text = soup.get_text()
-    assert "post_inflammatory_hyperpigmentation" in text and "microneedling" in text
+    # Names, not codes: the vocabulary's and the knowledge base's labels.
+    assert "Post-inflammatory hyperpigmentation" in text and "Microneedling" in text
+    assert "post_inflammatory_hyperpigmentation" not in text
+    assert "wrinkles.length_mm" not in text and "Wrinkle length" in text
     assert IDENTITY_NAME not in html
     assert "synthetic" not in text.lower()
     # A scale score says what it means: GAIS 2 of 1-5, lower better, is "Much improved".
@@ -102,7 +107,7 @@ def test_cohort_report_tables_give_units_and_the_mdc(store, reported_clinic):
         headers = [th.get_text() for th in table.find_all("th")]
         rows = [dict(zip(headers, [td.get_text() for td in tr.find_all("td")], strict=True))
                 for tr in table.find_all("tr")[1:]]
-        return [row for row in rows if row["Metric"] == "photo:wrinkles.length_mm"]
+        return [row for row in rows if row["Measurement"] == "Wrinkle length"]
 
     before = wrinkle_rows()
     assert before and all(r["Unit"] == "mm" and r["MDC95"] == "–" for r in before)
@@ -111,7 +116,8 @@ def test_cohort_report_tables_give_units_and_the_mdc(store, reported_clinic):
     path.write_text(json.dumps({"source": "our clinic", "metrics": [
         {"metric": "wrinkles.length_mm", "region": None, "mdc95": 4.25}]}))
     after = wrinkle_rows()
-    assert len(after) == len(before) and all(r["MDC95"] == "4.25" for r in after)
+    # rounded to the wrinkle length's precision (whole millimetres)
+    assert len(after) == len(before) and all(r["MDC95"] == "4" for r in after)
     soup = BeautifulSoup(cohort_report_html(store), "html.parser")
     assert "MDC95" in soup.get_text() and "real" in soup.get_text()
 

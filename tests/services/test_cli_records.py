@@ -201,3 +201,19 @@ def test_patient_show_is_audited_as_a_read(cli, env, store, patient_id):
     with store.reading() as session:
         reads = audit.history(session, action="read", actor="nurse.kim")
     assert ("patient_identity", patient_id) in [(r.entity, r.entity_id) for r in reads]
+
+
+def test_patient_add_warns_of_a_likely_duplicate(cli, env, tmp_path):
+    """The same name with the same email is most likely the same person: registered all
+    the same (the clinician decides), with a warning naming the earlier patient."""
+    first = _ok(cli("patient", "add", "--name", "Ana  Ruiz", "--email", "ana@example.org",
+                    "--age", "40", "--fitzpatrick", "III", "--json"))
+    assert first["likely_duplicates"] == []
+    other = cli("patient", "add", "--name", "Ana Ruiz", "--email", "other@example.org",
+                "--age", "40", "--fitzpatrick", "III", "--json")
+    assert other.code == 0 and "warning" not in other.stderr  # same name only
+    second = cli("patient", "add", "--name", "ana ruiz", "--email", "ANA@example.org",
+                 "--age", "41", "--fitzpatrick", "III", "--json")
+    assert second.code == 0, second.stderr
+    assert second.json()["likely_duplicates"] == [first["id"]]
+    assert "warning" in second.stderr and first["id"] in second.stderr

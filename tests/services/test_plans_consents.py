@@ -137,3 +137,36 @@ def test_a_plan_made_from_a_recommendation_is_screened_and_saved(store, patient)
     assert item.parameters == {code: p["value"] for code, p in defaults[region].items()}
     assert [s.scheduled_on.isoformat() for s in item.sessions] == [
         s["date"] for s in recommendation.sessions]
+
+
+def test_plan_is_completed_when_its_last_session_is_carried_out_and_peels_use_one_agent(store):
+    """A superficial peel plan proposes one agent's parameters (the knowledge default,
+    glycolic acid), and the plan turns ``completed`` once every session is linked."""
+    import datetime as dt
+
+    from dermatrack.clinic.planning import default_parameters
+    from dermatrack.knowledge.modalities import load_modalities
+    from dermatrack.services import charting, patients, plans
+
+    proposed = default_parameters(load_modalities()["superficial_peel"], ["cheeks"])["cheeks"]
+    assert set(proposed) == {"glycolic_acid_concentration", "glycolic_contact_time"}
+
+    patient = patients.add_patient(store, {"sex": "female", "age": 40, "fitzpatrick": "II"},
+                                   actor="tester", today=dt.date(2026, 1, 1))
+    days = [dt.date(2026, 1, 5), dt.date(2026, 1, 26)]
+    (item,) = plans.add_plan(store, plans.PlanIn(
+        patient_id=patient.id, created_on=days[0], modalities=[plans.PlannedModalityIn(
+            modality="superficial_peel", regions=["cheeks"],
+            parameters={k: v["value"] for k, v in proposed.items()},
+            sessions=[plans.ScheduledIn(n=i + 1, date=d) for i, d in enumerate(days)])]),
+        actor="tester").modalities
+    for scheduled, day in zip(item.sessions, days, strict=True):
+        [plan] = plans.list_plans(store, patient.id)
+        assert plan.status == "active"
+        done = charting.add_session(store, {
+            "patient_id": patient.id, "date": day.isoformat(), "operator": "Dr Test",
+            "modality": "superficial_peel", "regions": ["cheeks"],
+            "parameters": {k: v["value"] for k, v in proposed.items()}}, actor="tester")
+        plans.link_session(store, scheduled.id, done.id, actor="tester")
+    [plan] = plans.list_plans(store, patient.id)
+    assert plan.status == "completed"

@@ -198,7 +198,8 @@ def test_a_visit_in_the_browser(server, tmp_path, artifacts_dir):
         page.goto(patient_url + "/photos")
         page.click('button:has-text("Open before/after viewer")')
         viewer = page.locator("#viewer")
-        expect(viewer.locator("img")).to_have_count(3)
+        # before, aligned after, colour change, and four feature layers on each side
+        expect(viewer.locator("img")).to_have_count(11)
         for index in range(3):  # each layer decoded at the photos' size (360 px)
             expect(viewer.locator("img").nth(index)).to_have_js_property("naturalWidth", 360)
         page.locator("#slider").fill("35")
@@ -208,6 +209,22 @@ def test_a_visit_in_the_browser(server, tmp_path, artifacts_dir):
         expect(viewer.locator(".overlay")).to_be_visible()
         page.screenshot(path=shots / "06-before-after.png", full_page=True)
         _fits_the_tablet(page)
+        # Feature toggles: each shows its colour layer over both photographs.
+        page.uncheck("#show-change")
+        spots = viewer.locator('img[data-layer="spots"]')
+        expect(spots.first).to_be_hidden()
+        for feature in ("wrinkles", "spots", "redness", "pores"):
+            page.check(f'input[data-feature="{feature}"]')
+        expect(spots.first).to_be_visible()
+        expect(spots.nth(1)).to_be_visible()
+        expect(spots.first).to_have_js_property("naturalWidth", 360)
+        page.screenshot(path=shots / "06b-before-after-features.png", full_page=True)
+
+        # The patient sheet: each visit's face with the detected features in colour.
+        page.goto(patient_url + "/sheet")
+        expect(page.locator("section.visit")).to_have_count(1)  # both photos at one visit
+        expect(page.locator(".legend-row")).to_contain_text("Pigmented spots")
+        page.screenshot(path=shots / "09-patient-sheet.png", full_page=True)
 
         # Erythema for a day is an expected reaction; for three weeks, an adverse event.
         page.goto(patient_url + "/events/new")
@@ -230,6 +247,11 @@ def test_a_visit_in_the_browser(server, tmp_path, artifacts_dir):
 
         page.goto(patient_url)
         expect(page.locator("#events")).to_contain_text("adverse event")
+        # The chart's photo thumbnails are small JPEGs that load (not empty boxes).
+        thumbs = page.locator("#photos .thumbs img")
+        expect(thumbs).to_have_count(2)
+        page.wait_for_function("[...document.querySelectorAll('#photos .thumbs img')]"
+                               ".every((i) => i.complete && i.naturalWidth > 0)")
         page.screenshot(path=shots / "08-chart-after-visit.png", full_page=True)
         _fits_the_tablet(page)
 

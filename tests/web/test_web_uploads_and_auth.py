@@ -45,7 +45,7 @@ def test_a_body_declared_too_large_is_refused_before_it_is_read(web):
     assert photos.list_photos(web.store, pid) == []
     # A small body still reaches the route (and its own checks).
     web.app.state.max_upload_bytes = 5_000_000
-    assert client.post(f"/api/patients/{pid}/photos", data={"no_face": "true"},
+    assert client.post(f"/api/patients/{pid}/photos", data={"close_up": "true"},
                        files={"image": ("a.png", png_bytes(), "image/png")}).status_code == 201
 
 
@@ -57,12 +57,12 @@ def test_two_photos_are_analysed_shown_and_compared(web):
     # accepted as a close-up of skin.
     refused = client.post(url, files={"image": ("before.png", png_bytes(seed=1), "image/png")})
     assert refused.status_code == 422 and "no face found" in refused.text
-    first = client.post(url, data={"no_face": "true"},
+    first = client.post(url, data={"close_up": "true"},
                         files={"image": ("before.png", png_bytes(seed=1), "image/png")})
     assert first.status_code == 201, first.text
     answer = first.json()
     assert answer["metrics"] and {m["kind"] for m in answer["metrics"]} == {"photo"}
-    second = client.post(url, data={"no_face": "true"},
+    second = client.post(url, data={"close_up": "true"},
                          files={"image": ("after.png", png_bytes(seed=2, shift=3),
                                           "image/png")}).json()
     listed = client.get(url).json()

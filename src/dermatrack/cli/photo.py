@@ -31,13 +31,21 @@ def _check_scale(mm_per_px: float | None) -> None:
                          field="--mm-per-px")
 
 
-def _write_masks(directory: Path, stem: str, masks: dict[str, Any]) -> None:
+def _write_masks(directory: Path, stem: str, masks: dict[str, Any], rgb: Any = None) -> None:
+    """The masks, and ``features.png``: the photograph with every feature in its colour
+    and a legend (what a patient sheet shows)."""
+    import numpy as np
+
     from dermatrack.imaging.io import write_png
+    from dermatrack.imaging.overlays import colour_overlay, feature_legend_entries, with_legend
 
     out = directory / stem
     out.mkdir(parents=True, exist_ok=True)
     for name in _MASK_NAMES:
         write_png(out / f"{name}.png", masks[name])
+    if rgb is not None:
+        painted = with_legend(colour_overlay(rgb, masks), feature_legend_entries())
+        write_png(out / "features.png", (np.clip(painted, 0, 1) * 255 + 0.5).astype(np.uint8))
 
 
 def _analyze_one(path: str, mm_per_px: float | None, use_face: bool,
@@ -52,7 +60,7 @@ def _analyze_one(path: str, mm_per_px: float | None, use_face: bool,
         loaded = read_image(path)
         result = run_analysis(loaded, mm_per_px=mm_per_px, use_face=use_face)
         if masks_dir is not None:
-            _write_masks(Path(masks_dir), Path(path).stem, result.masks())
+            _write_masks(Path(masks_dir), Path(path).stem, result.masks(), result.rgb)
     except InputError as exc:
         return "error", str(exc)
     except OSError as exc:
@@ -123,7 +131,8 @@ def analyze_cmd(
     no_face: bool = typer.Option(False, "--no-face", help="Analyse as one region (close-up)."),
     masks: Path | None = typer.Option(None, "--masks",
                                       help="Write DIR/<stem>/wrinkles|spots|redness|pores|"
-                                           "regions.png."),
+                                           "regions.png and features.png (in colour, "
+                                           "with a legend)."),
     as_json: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
 ) -> None:
     """Measure wrinkles, pigment, redness, texture and pores per facial region."""
@@ -218,7 +227,14 @@ def compare_cmd(
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         write_png(out / "side_by_side.png", result.side_by_side)
-        write_png(out / "change_overlay.png", result.overlay)
+        from dermatrack.imaging.compare import AFTER_COLOUR, BEFORE_COLOUR, BOTH_COLOUR
+        from dermatrack.imaging.overlays import with_legend
+
+        legend = [(label, tuple(c / 255 for c in colour)) for label, colour in (
+            ("Wrinkles only before", BEFORE_COLOUR), ("Wrinkles only after", AFTER_COLOUR),
+            ("Wrinkles in both", BOTH_COLOUR))]
+        write_png(out / "change_overlay.png", (with_legend(result.overlay, legend) * 255
+                                               + 0.5).clip(0, 255).astype("uint8"))
         result.report["files"] = [str(out / "side_by_side.png"),
                                   str(out / "change_overlay.png")]
     if as_json:

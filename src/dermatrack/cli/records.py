@@ -18,7 +18,7 @@ from typing import Any
 import typer
 
 from dermatrack.cli._input import actor_name, read_json_object
-from dermatrack.cli.output import console, emit_json, json_option
+from dermatrack.cli.output import console, emit_json, err_console, json_option
 from dermatrack.errors import InputError
 
 ACTOR_HELP = ("Who makes the change, for the audit trail (default: $DERMATRACK_ACTOR, else "
@@ -227,6 +227,10 @@ def patient_add(
         allergies=allergy, identity=identity or None)
     with _open() as store:
         record = patients.add_patient(store, data, actor=actor_name(actor))
+    if record.likely_duplicates:
+        err_console.print(f"warning: {record.id} has the same name and contact or birth "
+                          f"date as {', '.join(record.likely_duplicates)}: check it is not "
+                          "the same person registered twice")
     if as_json:
         emit_json(record.model_dump(mode="json"))
     else:

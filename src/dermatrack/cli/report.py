@@ -66,6 +66,33 @@ def patient_command(
     _done(out, as_json, patient_id=patient_id, format="pdf" if pdf else "html")
 
 
+@report_app.command("sheet")
+def sheet_command(
+    patient_id: str = typer.Argument(..., help="Pseudonymous patient id (P-XXXXXX)."),
+    pdf: bool = typer.Option(False, "--pdf", help="Write a PDF instead of HTML."),
+    out: Path | None = typer.Option(None, "--out", help="File to write."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
+) -> None:
+    """The patient sheet: each visit's face with the features found in colour, per-region
+    figures and their change since baseline in plain words, clinic percentiles."""
+    from dermatrack.errors import NotFoundError
+    from dermatrack.services.common import open_store
+
+    out = out or Path(f"sheet-{patient_id}.{'pdf' if pdf else 'html'}")
+    with open_store() as store:
+        try:
+            from dermatrack.reports.sheet import patient_sheet_html, patient_sheet_pdf
+
+            data: bytes | str = (patient_sheet_pdf(store, patient_id) if pdf
+                                 else patient_sheet_html(store, patient_id))
+        except InputError as exc:
+            if exc.field == "patient_id":
+                raise NotFoundError(f"no patient {patient_id!r}") from None
+            raise
+    _write(out, data)
+    _done(out, as_json, patient_id=patient_id, format="pdf" if pdf else "html")
+
+
 @report_app.command("cohort")
 def cohort_command(
     modality: str | None = typer.Option(None, "--modality", help="Only this modality."),

@@ -290,11 +290,20 @@ def assessment_schedule(dates: list[dt.date]) -> list[dict[str, Any]]:
 
 
 def default_parameters(modality: Any, regions: list[str]) -> dict[str, dict[str, Any]]:
-    """Default parameters per region: ``{region: {parameter: {value, unit, min, max, source}}}``."""
+    """Default parameters per region: ``{region: {parameter: {value, unit, min, max, source}}}``.
+
+    Parameters of alternative agents (a superficial peel is glycolic acid *or* salicylic
+    acid *or* TCA *or* Jessner's solution, never all in one session) carry an ``agent``;
+    only those of the first agent the knowledge base lists, its default, are proposed.
+    """
     out: dict[str, dict[str, Any]] = {}
+    agents = [p.agent for p in modality.protocol.parameters if getattr(p, "agent", None)]
+    chosen = agents[0] if agents else None
     for region in regions:
         values = {}
         for parameter in modality.protocol.parameters:
+            if getattr(parameter, "agent", None) not in (None, chosen):
+                continue
             allowed = parameter.range_for(region)
             values[parameter.code] = {"value": region_default(parameter, region),
                                       "unit": parameter.unit,

@@ -144,6 +144,16 @@ def photo_job(job: dict[str, Any]) -> dict[str, Any]:
         shots.append({**visit, "path": str(path), "truth": truth,
                       "analysis": analyze_file(path, mm_per_px=mm_per_px, use_face=use_face,
                                                calibrate=False)})
+    # Each later photograph aligned onto the first here, in the worker, as the photo
+    # service would when storing it (the main process only stores the result).
+    if shots and shots[0]["analysis"].display is not None:
+        from dermatrack.services.derived import compute_alignment, pack_display
+
+        first = pack_display(shots[0]["analysis"].display)
+        for shot in shots[1:]:
+            if shot["analysis"].display is not None:
+                shot["alignment"] = compute_alignment(first,
+                                                      pack_display(shot["analysis"].display))
     return {**job, "shots": shots, "use_face": use_face}
 
 
@@ -552,6 +562,7 @@ def _photograph_all(store: Any, result: DemoResult, built: list[dict[str, Any]],
                     *, seed: int, quick: bool, tick: Progress) -> None:
     """Render and analyse every photograph and the repeatability captures in the workers;
     import the photographs and save the imaging MDC95 here."""
+    from dermatrack.services.derived import save_alignment
     from dermatrack.services.outcomes import save_mdc
     from dermatrack.services.photos import import_photo
 
@@ -577,10 +588,17 @@ def _photograph_all(store: Any, result: DemoResult, built: list[dict[str, Any]],
                 repeated.append(done)
                 tick("Analysing photographs", None)
                 continue
+            first_id = None
             for shot in done["shots"]:
-                import_photo(store, patient_id=done["patient_id"], visit_id=shot["visit_id"],
-                             path=shot["path"], actor=ACTOR, analysis=shot["analysis"],
-                             use_face=done["use_face"], stored_format="jpeg")
+                stored = import_photo(store, patient_id=done["patient_id"],
+                                      visit_id=shot["visit_id"], path=shot["path"],
+                                      actor=ACTOR, analysis=shot["analysis"],
+                                      use_face=done["use_face"], stored_format="jpeg",
+                                      align="alignment" not in shot and first_id is not None)
+                if first_id is None:
+                    first_id = stored.id
+                elif "alignment" in shot:
+                    save_alignment(store, first_id, stored.id, shot["alignment"], actor=ACTOR)
                 if shot["truth"] is not None:
                     result.truth.setdefault(done["patient_id"], {})[shot["timepoint"]] = \
                         shot["truth"]

@@ -45,6 +45,8 @@ _LINES = ("fine_lines", "wrinkles", "laxity", "volume_loss")
 _TONE = ("dyspigmentation", "melasma", "post_inflammatory_hyperpigmentation")
 
 
+# Shown to people: fractions as percent; a spread or RMS of L* as a lightness
+# difference, ΔL* (not a lightness L*).
 def _photo(code: str, label: str, unit: str, direction: str | None, decimals: int,
            description: str, source: str, concerns: tuple[str, ...] = ()
            ) -> MetricDefinition:
@@ -55,10 +57,16 @@ def _photo(code: str, label: str, unit: str, direction: str | None, decimals: in
         limit = MAX_MM_PER_PX_SPOTS
     elif code in ("pigment.evenness", "redness.red_area_fraction"):
         limit = MAX_MM_PER_PX_MAPS
+    shown_unit, factor = None, 1.0
+    if code.endswith("_fraction"):
+        shown_unit, factor = "%", 100.0
+    elif code in ("texture.roughness", "pigment.evenness"):
+        shown_unit = "ΔL*"
     return MetricDefinition(kind=PHOTO_KIND, code=code, label=label, unit=unit,
                             direction=direction,  # type: ignore[arg-type]
                             decimals=decimals, description=description, source=source,
-                            concerns=concerns, max_mm_per_px=limit)
+                            concerns=concerns, max_mm_per_px=limit, shown_unit=shown_unit,
+                            shown_factor=factor)
 
 
 PHOTO_METRICS: tuple[MetricDefinition, ...] = (

@@ -20,6 +20,9 @@ References
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
 import threading
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -141,14 +144,44 @@ def _to_uint8(rgb: np.ndarray) -> np.ndarray:
 _MESH_LOCK = threading.Lock()
 
 
+@contextlib.contextmanager
+def _native_logs_silenced() -> Any:
+    """Silence what MediaPipe's C++ (absl, glog, TensorFlow Lite) writes straight to the
+    process's standard error while its graph loads and first runs ("All log messages
+    before absl::InitializeLog()", "Created TensorFlow Lite XNNPACK delegate", feedback
+    tensor warnings): they say nothing to a user. ``DERMATRACK_DEBUG`` keeps them."""
+    if os.environ.get("DERMATRACK_DEBUG"):
+        yield
+        return
+    os.environ.setdefault("GLOG_minloglevel", "2")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    try:
+        saved = os.dup(2)
+    except OSError:  # no standard error to redirect
+        yield
+        return
+    try:
+        sys.stderr.flush()
+        with open(os.devnull, "w") as sink:
+            os.dup2(sink.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 @lru_cache(maxsize=1)
 def _face_mesh() -> Any:
     """One FaceMesh graph per process: loading the model costs more than a photo's
-    inference, and each load prints MediaPipe's native log lines again."""
-    import mediapipe as mp
+    inference; it is loaded, and run once on a blank image, with the native log lines
+    silenced (:func:`_native_logs_silenced`)."""
+    with _native_logs_silenced():
+        import mediapipe as mp
 
-    return mp.solutions.face_mesh.FaceMesh(static_image_mode=True, refine_landmarks=True,
-                                           max_num_faces=1)
+        mesh = mp.solutions.face_mesh.FaceMesh(static_image_mode=True, refine_landmarks=True,
+                                               max_num_faces=1)
+        mesh.process(np.zeros((64, 64, 3), np.uint8))
+    return mesh
 
 
 def _landmarks(rgb8: np.ndarray) -> np.ndarray | None:
@@ -162,7 +195,9 @@ def _landmarks(rgb8: np.ndarray) -> np.ndarray | None:
         rgb8, (round(width * factor), round(height * factor)), interpolation=cv2.INTER_AREA)
     # A MediaPipe graph is not safe to run from two threads at once.
     with _MESH_LOCK:
-        result = _face_mesh().process(np.ascontiguousarray(small))
+        mesh = _face_mesh()
+        with _native_logs_silenced():  # a warning on the first non-square frame
+            result = mesh.process(np.ascontiguousarray(small))
     if not result.multi_face_landmarks:
         return None
     points = result.multi_face_landmarks[0].landmark

@@ -352,7 +352,7 @@ def _html_units(html: str) -> tuple[list[_Unit], str | None]:
             if child.tag in _HTML_BLOCKS:
                 text = " ".join(" ".join(child.itertext()).split())
                 if text:
-                    units.append(_Unit(text, child.tag == "head",
+                    units.append(_Unit(text, child.tag == "head" or _bold_heading(child, text),
                                        top_level=child.get("rend") == "h1"))
             elif child.tag != "comments":
                 collect(child)  # <div> and other wrappers
@@ -360,6 +360,24 @@ def _html_units(html: str) -> tuple[list[_Unit], str | None]:
     main = root.find("main")
     collect(main if main is not None else root)
     return units, root.get("title") or None
+
+
+#: Longest text a bold-only paragraph may have to be read as a heading (characters).
+BOLD_HEADING_CHARS = 80
+
+
+def _bold_heading(element: Any, text: str) -> bool:
+    """A paragraph that is nothing but bold text, short and not a sentence: the heading
+    of a page that styles its section titles instead of marking them up (``<div
+    class="title"><strong>How it works</strong></div>``)."""
+    if element.tag != "p" or len(text) > BOLD_HEADING_CHARS or text.endswith((".", ",", ";")):
+        return False
+    if (element.text or "").strip():
+        return False
+    children = list(element)
+    return bool(children) and all(
+        child.tag == "hi" and "b" in (child.get("rend") or "") and not (child.tail or "").strip()
+        for child in children)
 
 
 def _looks_like_html(text: str) -> bool:

@@ -236,6 +236,10 @@ class Parameter:
         Narrower usual ranges for vocabulary regions, where anatomy matters.
     source : str
         Reference id.
+    agent : str or None
+        For alternatives that are not combined in one session (the acids of a
+        superficial peel): which agent the parameter belongs to; a plan proposes the
+        parameters of one agent only, the first listed.
     note : str or None
         How to read the range (for example that regional values are starting points).
     """
@@ -249,6 +253,7 @@ class Parameter:
     by_region: Mapping[str, Range]
     source: str
     note: str | None = None
+    agent: str | None = None
 
     def range_for(self, region: str | None) -> Range:
         """The usual range for ``region`` (imaging aliases accepted), else the overall one."""
@@ -811,7 +816,7 @@ def modality_from_data(data: Mapping[str, typing.Any]) -> Modality:
                     code=p["code"], label=p["label"], unit=p["unit"], min=p["min"], max=p["max"],
                     default=p["default"],
                     by_region={k: _range(v) for k, v in p.get("by_region", {}).items()},
-                    source=p["source"], note=p.get("note"),
+                    source=p["source"], note=p.get("note"), agent=p.get("agent"),
                 )
                 for p in protocol["parameters"]
             ),

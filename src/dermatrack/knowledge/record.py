@@ -134,6 +134,9 @@ class Record:
 
     values: dict[str, Value | None] = field(default_factory=dict)
     extra: dict[str, ExtraField] = field(default_factory=dict)
+    final_newline: bool = field(default=False, compare=False)
+    """The file ended with a newline after this record (the last one): written back by
+    :func:`format_records`, so that formatting what was parsed gives the same bytes."""
 
     def __post_init__(self) -> None:
         unknown = [key for key in self.values if key not in _BY_KEY]
@@ -177,6 +180,8 @@ class Record:
         data: dict[str, Any] = {key: _copy(value) for key, value in self.values.items()}
         data["extra"] = {name: {"value": _copy(extra.value), "after": extra.after}
                          for name, extra in self.extra.items()}
+        if self.final_newline:
+            data["final_newline"] = True
         return data
 
     @classmethod
@@ -196,16 +201,23 @@ class Record:
             raise InputError(f"a record must be a JSON object, not {_json_type(data)}")
         values: dict[str, Value | None] = {}
         extra: dict[str, ExtraField] = {}
+        final_newline = False
         for key, value in data.items():
             if key == "extra":
                 extra = _extra_from_json(value)
+                continue
+            if key == "final_newline":
+                if not isinstance(value, bool):
+                    raise InputError(f"expected true or false, got {_json_type(value)}",
+                                     field="final_newline")
+                final_newline = value
                 continue
             canonical = _canonical(str(key))
             if canonical is None:
                 raise InputError(f"unknown key {key!r}; unknown fields belong under 'extra'",
                                  field=str(key))
             values[_SNAKE[canonical]] = _value_from_json(value, str(key), allow_null=True)
-        return cls(values=values, extra=extra)
+        return cls(values=values, extra=extra, final_newline=final_newline)
 
 
 def _copy(value: Value | None) -> Value | None:
@@ -398,6 +410,8 @@ def parse_records(text: str | bytes, *, source: str = "<text>") -> list[Record]:
     if not records:
         raise InputError(f"{source}: empty file; expected at least one 'field | value |' line",
                          line=1)
+    if text.endswith("\n") and not text.endswith("\n\n"):
+        records[-1].final_newline = True
     return records
 
 
@@ -513,8 +527,10 @@ def format_record(record: Record) -> str:
 
 
 def format_records(records: Iterable[Record]) -> str:
-    """Several records separated by one blank line, with no final newline."""
+    """Several records separated by one blank line; a final newline only when the last
+    record was read from a file ending with one (:attr:`Record.final_newline`)."""
+    records = list(records)
     texts = [format_record(record) for record in records]
     if not texts:
         raise InputError("no records to write")
-    return "\n\n".join(texts)
+    return "\n\n".join(texts) + ("\n" if records[-1].final_newline else "")

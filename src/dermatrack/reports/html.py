@@ -61,7 +61,18 @@ def _environment() -> Any:
                               lstrip_blocks=True)
     environment.filters["num"] = _number
     environment.filters["pct"] = _percent
+    from dermatrack.reports import labels
+
+    labels.install(environment)
     return environment
+
+
+def feature_legend() -> list[dict[str, str]]:
+    """Colour and name of each feature drawn on the photographs."""
+    from dermatrack.imaging.overlays import FEATURE_COLOURS, FEATURE_LABELS, FEATURES
+
+    return [{"label": FEATURE_LABELS[f], "colour": "#{:02x}{:02x}{:02x}".format(
+        *(round(255 * c) for c in FEATURE_COLOURS[f]))} for f in FEATURES]
 
 
 def _number(value: Any, digits: int = 3) -> str:
@@ -81,31 +92,58 @@ def _percent(value: Any) -> str:
 
 
 def _comparisons(store: Store, timeline: Any) -> list[dict[str, Any]]:
-    """Baseline photograph against the last follow-up, for each photographed view."""
-    from dermatrack.reports.figures import before_after
-    from dermatrack.reports.plots import image_png
-    from dermatrack.services.photos import load_photo_rgb
+    """Baseline photograph against the last follow-up, for each photographed view, from
+    the screen copies, masks and alignment stored with the photographs
+    (:mod:`dermatrack.services.derived`): nothing is analysed or aligned here."""
+    from dermatrack.imaging.overlays import colour_overlay
+    from dermatrack.reports.figures import lightness_overlay
+    from dermatrack.reports.sheet import face_crop, jpeg_uri
+    from dermatrack.services.derived import aligned_displays
 
     photographed = [v for v in timeline.visits if v.photos]
     if len(photographed) < 2:
         return []
     first, last = photographed[0], photographed[-1]
     pairs = []
-    for index, (before, after) in enumerate(zip(first.photos, last.photos, strict=False)):
-        result = before_after(load_photo_rgb(store, before["id"]),
-                              load_photo_rgb(store, after["id"]),
-                              mm_per_px=before.get("mm_per_px"),
-                              use_face=before.get("face_detected") is not False)
+    for index, (before, after) in enumerate(_matched_views(first.photos, last.photos)):
+        pair = aligned_displays(store, before["id"], after["id"])
+        overlay, darker, lighter = lightness_overlay(pair.baseline, pair.aligned,
+                                                     pair.covered)
+        crop = face_crop(pair.baseline.shape, pair.landmarks)
+        features = None
+        if pair.baseline_masks is not None and pair.aligned_masks is not None:
+            features = {"before": jpeg_uri(colour_overlay(
+                            pair.baseline, pair.baseline_masks)[crop], PAIR_SIDE),
+                        "after": jpeg_uri(colour_overlay(
+                            pair.aligned, pair.aligned_masks)[crop], PAIR_SIDE)}
+        method = pair.alignment["method"].replace("_", " ")
+        if not pair.alignment.get("reliable", True):
+            method += "; not reliable: compare by eye only"
         pairs.append({
-            "title": f"View {index + 1}: {first.timepoint} ({first.date}) → "
-                     f"{last.timepoint} ({last.date})",
-            "before": data_uri(image_png(result.baseline)),
-            "after": data_uri(image_png(result.follow_up)),
-            "overlay": data_uri(image_png(result.overlay)),
-            "wrinkles": data_uri(image_png(result.wrinkle_overlay)),
-            "method": result.method, "darker": result.darker_fraction,
-            "lighter": result.lighter_fraction})
+            "title": f"View {index + 1}: {_timepoint(first.timepoint)} ({first.date}) → "
+                     f"{_timepoint(last.timepoint)} ({last.date})",
+            "before": jpeg_uri(pair.baseline[crop], PAIR_SIDE),
+            "after": jpeg_uri(pair.aligned[crop], PAIR_SIDE),
+            "overlay": jpeg_uri(overlay[crop], PAIR_SIDE), "features": features,
+            "method": method, "darker": darker, "lighter": lighter})
     return pairs
+
+
+#: Long side (px) of each photograph of a before/after pair (a third of the page).
+PAIR_SIDE = 480
+
+
+def _matched_views(first: list[dict[str, Any]], last: list[dict[str, Any]]
+                   ) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """Pairs of the same view (when photographs record one), else in order."""
+    if any("view" in p for p in first + last):
+        later = {p.get("view"): p for p in last}
+        return [(p, later[p.get("view")]) for p in first if p.get("view") in later]
+    return list(zip(first, last, strict=False))
+
+
+def _timepoint(code: str) -> str:
+    return code.replace("_", " ").capitalize()
 
 
 def _scale_meaning(score: Mapping[str, Any]) -> dict[str, Any]:
@@ -125,7 +163,15 @@ def _scale_meaning(score: Mapping[str, Any]) -> dict[str, Any]:
             "meaning": level.label if level is not None else "–"}
 
 
+def _verdict_words(verdict: str | None) -> str:
+    return {"improved": "real improvement", "worsened": "real worsening",
+            "changed": "real change",
+            "no real change": "within measurement error"}.get(verdict or "", verdict or
+                                                          "MDC unknown: no verdict")
+
+
 def _change_rows(timeline: Any) -> list[dict[str, Any]]:
+    from dermatrack.reports import labels
     from dermatrack.services.outcomes import METRIC_DIRECTIONS
 
     rows = []
@@ -141,11 +187,64 @@ def _change_rows(timeline: Any) -> list[dict[str, Any]]:
         if len(measured) < 2:
             continue
         last = measured[-1]
-        rows.append({"kind": series.kind, "metric": series.metric, "region": series.region,
-                     "unit": series.unit, "baseline": measured[0].value, "last": last.value,
-                     "timepoint": last.timepoint, "change": last.change,
-                     "percent": last.change_percent, "mdc95": series.mdc95,
-                     "verdict": last.verdict or "MDC unknown"})
+        definition = labels.metric(series.kind, series.metric, series.unit)
+        change = last.change
+        negligible = change is not None and abs(change) < definition.resolution()
+        rows.append({
+            "kind": labels.kind_name(series.kind), "metric": definition.label,
+            "region": labels.region(series.region), "unit": definition.display_unit,
+            "baseline": definition.format(measured[0].value, unit=False),
+            "last": definition.format(last.value, unit=False),
+            "timepoint": _timepoint(last.timepoint),
+            "change": definition.format(change, unit=False, signed=True),
+            "percent": ("–" if negligible or last.change_percent is None
+                        else f"{last.change_percent:+.0f} %"),
+            "mdc95": definition.format(series.mdc95, unit=False),
+            "verdict": (last.verdict or "unknown").replace(" ", "-"),
+            "verdict_words": ("no change" if negligible else _verdict_words(last.verdict))})
+    return rows
+
+
+def _plan_rows(timeline: Any) -> list[dict[str, Any]]:
+    from dermatrack.reports import labels
+
+    rows = []
+    for plan in timeline.plans:
+        for item in plan.modalities:
+            done = sum(1 for s in item.sessions if s.session_id)
+            rows.append({
+                "created": plan.created_on, "status": str(plan.status).capitalize(),
+                "modality": labels.modality(item.modality),
+                "regions": ", ".join(labels.region(r) for r in item.regions),
+                "parameters": labels.parameters_text(item.modality, item.parameters),
+                "sessions": [{"number": s.number, "date": s.scheduled_on,
+                              "done": bool(s.session_id)} for s in item.sessions],
+                "done": done, "planned": len(item.sessions)})
+    return rows
+
+
+def _session_rows(sessions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    from dermatrack.reports import labels
+
+    return [{"date": s["date"], "modality": labels.modality(s["modality"]),
+             "regions": ", ".join(labels.region(r) for r in s["regions"]),
+             "parameters": labels.parameters_text(s["modality"], s.get("parameters") or {}),
+             "reactions": ", ".join(labels.event(r) for r in s.get("immediate_reactions")
+                                    or []) or "–"}
+            for s in sessions]
+
+
+def _event_rows(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    from dermatrack.reports import labels
+
+    rows = []
+    for e in events:
+        term = labels.event(e.get("code"))
+        reason = str(e.get("reason") or "")
+        if e.get("code"):
+            reason = reason.replace(str(e["code"]), term)
+        rows.append(dict(e, kind=str(e.get("kind", "")).replace("_", " "), term=term,
+                         reason=reason))
     return rows
 
 
@@ -176,6 +275,7 @@ def patient_report_html(store: Store, patient_id: str, *, synthetic: bool | None
     sessions = [s for visit in timeline.visits for s in visit.sessions]
     scores = [dict(s, timepoint=visit.timepoint, **_scale_meaning(s))
               for visit in timeline.visits for s in visit.scores]
+    from dermatrack.reports import labels
     from dermatrack.services import treatment_maps
 
     marks = treatment_maps.list_marks(store, patient_id)
@@ -184,15 +284,23 @@ def patient_report_html(store: Store, patient_id: str, *, synthetic: bool | None
         treatment_diagrams=treatment_maps.diagrams(marks, width=180) if marks else {},
         title=f"Progress report: {patient_id}", timeline=timeline,
         comparisons=_comparisons(store, timeline), trajectories=trajectories,
-        changes=_change_rows(timeline), sessions=sessions, scores=scores,
+        changes=_change_rows(timeline), sessions=_session_rows(sessions), scores=scores,
+        plans=_plan_rows(timeline), events=_event_rows(timeline.events),
+        modalities=", ".join(labels.modality(m) for m in timeline.modalities),
+        concerns=[dict(c, label=labels.concern(c["code"]), region=labels.region(c["region"]))
+                  for c in timeline.concerns],
         synthetic_note=SYNTHETIC_NOTE if _is_synthetic(store, synthetic) else None,
         cohort_link=cohort_link,
         generated=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        mdc_sources=sorted({s.mdc_source for s in timeline.series if s.mdc_source}))
+        mdc_sources=sorted({s.mdc_source for s in timeline.series if s.mdc_source}),
+        legend=feature_legend())
 
 
 def _group_label(group: Mapping[str, Any]) -> str:
-    return " · ".join(str(v) for v in group.values()) or "all"
+    from dermatrack.reports import labels
+
+    return " · ".join(labels.modality(str(v)) if k == "modality" else str(v)
+                      for k, v in group.items()) or "all"
 
 
 #: Forest-plot images already drawn, by their rows, units and MDC bands.

@@ -27,7 +27,9 @@ PANEL_HEIGHT_IN = 2.3
 
 def _png(figure: Any) -> bytes:
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight")
+    # The constrained layout already fits every label inside the figure; a "tight"
+    # bounding box would draw the whole figure a second time to measure it.
+    figure.savefig(buffer, format="png", dpi=DPI)
     return buffer.getvalue()
 
 
@@ -64,29 +66,61 @@ def trajectory_figure(series: Sequence[Any], *, columns: int = 3) -> bytes:
     figure = _figure(PANEL_WIDTH_IN * columns, PANEL_HEIGHT_IN * rows)
     axes = figure.subplots(rows, columns, squeeze=False)
     for index, item in enumerate(items):
-        ax = axes[index // columns][index % columns]
-        points = [p for p in item["points"] if p["value"] is not None]
-        months = [p["months"] for p in points]
-        values = [p["value"] for p in points]
-        if points and item.get("mdc95") is not None:
-            base = values[0]
-            ax.axhspan(base - item["mdc95"], base + item["mdc95"], color="#d9e6f2",
-                       label="baseline ± MDC95")
-        ax.plot(months, values, marker="o", color="#1f4e79", linewidth=1.5)
-        for point in points[1:]:
-            if point.get("verdict") in ("improved", "worsened"):
-                colour = "#2e7d32" if point["verdict"] == "improved" else "#c62828"
-                ax.plot([point["months"]], [point["value"]], marker="o", markersize=9,
-                        markerfacecolor="none", markeredgecolor=colour)
-        label = f"{item['metric']} ({item['region']})"
-        ax.set_title(label, fontsize=8)
-        ax.set_xlabel("months since baseline", fontsize=7)
-        ax.set_ylabel(item["unit"], fontsize=7)
-        ax.tick_params(labelsize=7)
-        ax.grid(alpha=0.3)
+        _trajectory_panel(axes[index // columns][index % columns], item)
     for index in range(len(items), rows * columns):
         axes[index // columns][index % columns].set_visible(False)
     return _png(figure)
+
+
+def value_limits(values: Sequence[float], *, resolution: float,
+                 band: tuple[float, float] | None = None) -> tuple[float, float]:
+    """Y limits for a short series: its range padded by a tenth, at least 20 times the
+    measurement's resolution and 5 % of its size wide, so that a flat series is drawn
+    flat instead of its rounding noise being stretched over the panel. A band (baseline
+    +/- MDC95) is included when it is at most twice that wide; a wider one is drawn to
+    scale but cut by the axes (the caption says so)."""
+    low, high = min(values), max(values)
+    span = max(high - low, 20 * resolution, 0.05 * max(abs(low), abs(high)))
+    middle = (low + high) / 2
+    low, high = min(low, middle - span / 2), max(high, middle + span / 2)
+    if band is not None and band[1] - band[0] <= 2 * (high - low):
+        low, high = min(low, band[0]), max(high, band[1])
+    pad = 0.1 * (high - low)
+    return low - pad, high + pad
+
+
+def _trajectory_panel(ax: Any, item: Mapping[str, Any]) -> None:
+    """One metric's values at each visit, in the unit and precision people are shown."""
+    from dermatrack.reports import labels
+
+    definition = labels.metric(item.get("kind", ""), item["metric"], item.get("unit"))
+    factor = definition.shown_factor
+    points = [p for p in item["points"] if p["value"] is not None]
+    months = [p["months"] for p in points]
+    values = [p["value"] * factor for p in points]
+    band = None
+    if points and item.get("mdc95") is not None:
+        mdc = item["mdc95"] * factor
+        band = (values[0] - mdc, values[0] + mdc)
+        ax.axhspan(*band, color="#d9e6f2", label="baseline ± MDC95", linewidth=0)
+    ax.plot(months, values, marker="o", color="#1f4e79", linewidth=1.5)
+    for point, value in zip(points[1:], values[1:], strict=True):
+        if point.get("verdict") in ("improved", "worsened"):
+            colour = "#2e7d32" if point["verdict"] == "improved" else "#c62828"
+            ax.plot([point["months"]], [value], marker="o", markersize=9,
+                    markerfacecolor="none", markeredgecolor=colour)
+    if values:
+        ax.set_ylim(*value_limits(values, resolution=definition.resolution() * factor,
+                                  band=band))
+    region = item.get("region")
+    title = definition.label
+    if region and region != "whole":
+        title += f" · {labels.region(region)}"
+    ax.set_title(title, fontsize=8)
+    ax.set_xlabel("months since baseline", fontsize=7)
+    ax.set_ylabel(definition.display_unit or "(no unit)", fontsize=7)
+    ax.tick_params(labelsize=7)
+    ax.grid(alpha=0.3)
 
 
 #: Tallest forest figure (inches at its 7 in width): an A4 page holds about 10 in of it.
@@ -153,27 +187,34 @@ def forest_figure(rows: Sequence[Mapping[str, Any]], *, units: Mapping[str, str]
     figure = _figure(7.0, _forest_height(heights))
     axes = figure.subplots(len(panels), 1, squeeze=False,
                            gridspec_kw={"height_ratios": heights})
+    from dermatrack.reports import labels
+
     for ax, (metric, region) in zip(axes[:, 0], panels, strict=True):
         mine = [row for row in rows if (row["metric"], row.get("region")) == (metric, region)]
-        labels = [" · ".join(str(v) for v in row["group"].values()) or "all" for row in mine]
+        definition = labels.metric("", metric, units.get(metric))
+        factor = definition.shown_factor
+        group_labels = [" · ".join(labels.modality(str(v)) if k == "modality" else str(v)
+                                   for k, v in row["group"].items()) or "all" for row in mine]
         y = np.arange(len(mine))[::-1]
         for yi, row in zip(y, mine, strict=True):
             if row["estimate"] is None:
                 ax.text(0.0, yi, "no data", va="center", fontsize=7, color="grey")
                 continue
             if row["ci_low"] is not None:
-                ax.plot([row["ci_low"], row["ci_high"]], [yi, yi], color="#1f4e79")
-            ax.plot([row["estimate"]], [yi], marker="s", color="#1f4e79",
+                ax.plot([row["ci_low"] * factor, row["ci_high"] * factor], [yi, yi],
+                        color="#1f4e79")
+            ax.plot([row["estimate"] * factor], [yi], marker="s", color="#1f4e79",
                     markersize=3 + min(row["n"], 40) / 6)
         ax.axvline(0.0, color="black", linewidth=0.8)
         band = mdc(metric, region) if mdc is not None else None
         if band:
-            ax.axvspan(-band, band, color="#c6d6e8", alpha=0.5, linewidth=0)
+            ax.axvspan(-band * factor, band * factor, color="#c6d6e8", alpha=0.5, linewidth=0)
         ax.set_yticks(y, [f"{label} (n={row['n']})" for label, row in
-                          zip(labels, mine, strict=True)], fontsize=7)
+                          zip(group_labels, mine, strict=True)], fontsize=7)
         ax.set_ylim(-0.7, len(mine) - 0.3)
-        unit = units.get(metric)
-        title = metric + (f" [{unit}]" if unit else "") + (f" · {region}" if region else "")
+        unit = definition.display_unit
+        title = definition.label + (f" ({unit})" if unit else "") + (
+            f" · {labels.region(region)}" if region and region != "whole" else "")
         ax.set_title(title, fontsize=8, loc="left")
         ax.tick_params(axis="x", labelsize=7)
         ax.grid(axis="x", alpha=0.3)

@@ -171,6 +171,10 @@ class PatientOut(Record):
     deleted_at: dt.datetime | None = None
     delete_reason: str | None = None
     identity: IdentityOut | None = None
+    likely_duplicates: list[str] = Field(
+        default_factory=list,
+        description="On registration: patients already stored with the same name and the "
+                    "same email, phone or date of birth (registered all the same)")
 
     def age_on(self, day: dt.date) -> int | None:
         """Whole years on ``day``, from the birth date or the age recorded at intake."""
@@ -318,7 +322,37 @@ def add_patient(store: Store, data: PatientIn | dict[str, Any], *, actor: str,
                         for c in patient_in.consents)
         session.flush()
         session.refresh(patient)
-        return _patient_out(patient, with_identity=True)
+        out = _patient_out(patient, with_identity=True)
+        out.likely_duplicates = _likely_duplicates(session, patient, patient_in.identity)
+        return out
+
+
+def _normalised(text: str | None) -> str:
+    return " ".join((text or "").casefold().split())
+
+
+def _likely_duplicates(session: Any, patient: Patient, identity: Any) -> list[str]:
+    """Other patients with the same name (case and spacing aside) and the same email,
+    phone (digits) or date of birth: most likely the same person registered twice."""
+    if identity is None or not _normalised(identity.name):
+        return []
+    digits = "".join(ch for ch in (identity.phone or "") if ch.isdigit())
+    found = []
+    for other in session.scalars(select(PatientIdentity).where(
+            PatientIdentity.patient_id != patient.id)):
+        if _normalised(other.name) != _normalised(identity.name):
+            continue
+        same_email = bool(identity.email) and _normalised(other.email) == _normalised(
+            identity.email)
+        same_phone = bool(digits) and digits == "".join(
+            ch for ch in (other.phone or "") if ch.isdigit())
+        row = session.get(Patient, other.patient_id)
+        same_birth = (patient.date_of_birth is not None and row is not None
+                      and row.date_of_birth == patient.date_of_birth)
+        if (same_email or same_phone or same_birth) and row is not None \
+                and row.deleted_at is None:
+            found.append(other.patient_id)
+    return sorted(found)
 
 
 def get_patient_record(store: Store, patient_id: str, *, actor: str,

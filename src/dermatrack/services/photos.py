@@ -79,6 +79,7 @@ class PhotoOut(Record):
     regions: list[str] = []
     region: str | None = None
     view: str | None = None
+    duplicate_of: str | None = None
 
 
 class PhotoAnalysis(BaseModel):
@@ -86,6 +87,8 @@ class PhotoAnalysis(BaseModel):
 
     source_sha256: str
     result: dict[str, Any]
+    display: dict[str, Any] | None = None
+    """The screen copy, feature masks and landmarks (:func:`.derived.display_pack`)."""
 
 
 # --- analysis (no database) ---------------------------------------------------------------
@@ -112,10 +115,20 @@ def analyze_file(path: str | Path, *, mm_per_px: float | None = None, use_face: 
     """
     from dermatrack.imaging.io import read_image
 
-    loaded = read_image(path)
-    return PhotoAnalysis(source_sha256=loaded.sha256,
-                         result=analyze_image(loaded, mm_per_px=mm_per_px, use_face=use_face,
-                                              calibrate=calibrate))
+    return analyze_loaded(read_image(path), mm_per_px=mm_per_px, use_face=use_face,
+                          calibrate=calibrate)
+
+
+def analyze_loaded(loaded: Any, *, mm_per_px: float | None = None, use_face: bool = True,
+                   calibrate: bool = True) -> PhotoAnalysis:
+    """The analysis of a decoded photograph with its screen copy and feature masks."""
+    from dermatrack.imaging.analysis import run_analysis
+    from dermatrack.services.derived import display_pack
+
+    result = run_analysis(loaded, mm_per_px=mm_per_px, use_face=use_face,
+                          calibrate=calibrate)
+    return PhotoAnalysis(source_sha256=loaded.sha256, result=result.report,
+                         display=display_pack(loaded.rgb, result))
 
 
 def metric_rows(result: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -171,7 +184,8 @@ def import_photo(store: Store, *, patient_id: str, visit_id: str | None, path: s
                  actor: str, analyze: bool = True, mm_per_px: float | None = None,
                  analysis: PhotoAnalysis | None = None, use_face: bool = True,
                  stored_format: StoredFormat = "png", region: str | None = None,
-                 view: str | None = None, reduce_to_pixels: int | None = None) -> PhotoOut:
+                 view: str | None = None, reduce_to_pixels: int | None = None,
+                 align: bool = True) -> PhotoOut:
     """Store a photograph of a patient (at a visit) and its metrics (module docstring).
 
     Parameters
@@ -202,6 +216,17 @@ def import_photo(store: Store, *, patient_id: str, visit_id: str | None, path: s
         Decode, store and analyse a larger photograph scaled down to at most this many
         pixels (:func:`dermatrack.imaging.io.read_image`), which bounds the memory one
         import needs; ``mm_per_px`` is scaled to match. None: at full resolution.
+    align:
+        Align the photograph onto the patient's baseline photograph now and store the
+        alignment (:mod:`dermatrack.services.derived`); False leaves it to the first
+        page that needs it.
+
+    Returns
+    -------
+    PhotoOut
+        With ``duplicate_of`` set to the id of a photograph of the same patient holding
+        exactly the same pixels, when there is one (the same file uploaded twice): it is
+        stored all the same, and the caller says so.
 
     Raises
     ------
@@ -229,6 +254,8 @@ def import_photo(store: Store, *, patient_id: str, visit_id: str | None, path: s
             get_visit(session, visit_id, patient_id)
         consent.require(session, patient_id, "photo")
 
+    from dermatrack.services.derived import display_pack, save_display
+
     loaded = read_image(path, reduce_to_pixels=reduce_to_pixels)
     dicom = _dicom_metadata(path)
     taken_at = None
@@ -244,12 +271,16 @@ def import_photo(store: Store, *, patient_id: str, visit_id: str | None, path: s
         full_pixels = loaded.reduced_from[0] * loaded.reduced_from[1]
         mm_per_px = mm_per_px * math.sqrt(full_pixels / (loaded.width * loaded.height))
     result: dict[str, Any] | None = None
+    display: dict[str, Any] | None = None
     if analysis is not None:
         if analysis.source_sha256 != loaded.sha256:
             raise InputError("the analysis given was made from another file", field="analysis")
-        result = analysis.result
+        result, display = analysis.result, analysis.display
     elif analyze:
-        result = analyze_image(loaded, mm_per_px=mm_per_px, use_face=use_face)
+        made = analyze_loaded(loaded, mm_per_px=mm_per_px, use_face=use_face)
+        result, display = made.result, made.display
+    if display is None:
+        display = display_pack(loaded.rgb)
     settings = _analysis_settings(result) if result is not None else None
     measurements = _measurements(metric_rows(result) if result is not None else [], settings)
     for measurement in measurements:  # fail before anything is written
@@ -267,6 +298,9 @@ def import_photo(store: Store, *, patient_id: str, visit_id: str | None, path: s
         if visit_id is not None:
             get_visit(session, visit_id, patient_id)
         consent.require(session, patient_id, "photo")
+        duplicate = session.scalars(select(Photo.id).where(
+            Photo.patient_id == patient_id, Photo.sha256 == digest)
+            .order_by(Photo.created_at)).first()
         photo = Photo(patient_id=patient_id, visit_id=visit_id, sha256=digest,
                       stored_path=relative.as_posix(), width=loaded.width,
                       height=loaded.height, taken_at=taken_at, region=region, view=view,
@@ -279,7 +313,14 @@ def import_photo(store: Store, *, patient_id: str, visit_id: str | None, path: s
             measurements=[replace(m, source_sha256=digest,
                                   settings={**(m.settings or {}), "photo_id": photo.id})
                           for m in measurements])
-        return _photo_out(photo, len(stored), settings)
+        save_display(session, store.settings.files_dir, photo.id, display)
+        out = _photo_out(photo, len(stored), settings)
+        out.duplicate_of = duplicate
+    if align:
+        from dermatrack.services.derived import align_to_patient_baseline
+
+        align_to_patient_baseline(store, out.id, actor=actor)
+    return out
 
 
 def _dicom_metadata(path: str | Path) -> Any:
@@ -369,7 +410,8 @@ def list_photos(store: Store, patient_id: str) -> list[PhotoOut]:
         photos = list(session.scalars(
             select(Photo).outerjoin(Visit, Photo.visit_id == Visit.id)
             .where(Photo.patient_id == patient_id)
-            .order_by(Visit.date, Photo.created_at, Photo.id)))
+            # Photographs of a visit by date; those tied to no visit last.
+            .order_by(Visit.date.is_(None), Visit.date, Photo.created_at, Photo.id)))
         return _photo_outs(session, patient_id, photos)
 
 

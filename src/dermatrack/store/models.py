@@ -389,6 +389,24 @@ class Photo(SoftDelete, Base):
     mm_per_px: Mapped[float | None] = mapped_column(Float, default=None)
 
 
+class PhotoDerivative(Base):
+    """What is computed once from a stored photograph, so pages and reports read it
+    instead of recomputing it: ``display`` (a screen-sized copy, the colour masks of
+    wrinkles, spots, redness and pores on its grid, the face landmarks) and
+    ``alignment`` (the transform of the photo onto a baseline photo, ``baseline_id``).
+    Files named in ``data`` live in the content-addressed file store."""
+
+    __tablename__ = "photo_derivative"
+
+    id: Mapped[str] = mapped_column(String(16), primary_key=True,
+                                    default=lambda: new_id("PD"))
+    photo_id: Mapped[str] = mapped_column(ForeignKey("photo.id"), index=True)
+    baseline_id: Mapped[str | None] = mapped_column(ForeignKey("photo.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    data: Mapped[dict[str, Any]]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
+
+
 class AuditEvent(Base):
     """Who did what to which row, when; never updated or deleted."""
 

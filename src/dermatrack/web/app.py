@@ -234,6 +234,9 @@ def create_app(settings: Settings, *, secret_key: str | None = None,
     app.state.templates.env.globals["version"] = __version__
     app.state.templates.env.globals["modality_name"] = modality_name
     app.state.templates.env.filters["modality_name"] = modality_name
+    from dermatrack.reports import labels
+
+    labels.install(app.state.templates.env)
 
     app.add_middleware(_SecurityHeaders)
     app.mount("/static", StaticFiles(directory=str(WEB_DIR / "static")), name="static")

@@ -3,7 +3,11 @@ colour-change overlay.
 
 The follow-up is registered onto the baseline by
 :func:`dermatrack.imaging.align.align_to_baseline` (landmarks when a face is found, then
-ECC). The overlay marks where the colour changed: the CIE 1976 colour difference
+ECC) once, when it is stored, and read back here
+(:func:`dermatrack.services.derived.aligned_displays`). The features the analysis found
+(wrinkles, spots, red areas, pores) come as transparent colour layers, before and after,
+for the viewer's toggles (:mod:`dermatrack.imaging.overlays`). The change overlay marks
+where the colour changed: the CIE 1976 colour difference
 ΔE*ab = ‖Lab_followup − Lab_baseline‖ per pixel (CIE 15:2004), shown transparent below
 :data:`VISIBLE_DELTA_E` (about one just-noticeable difference, 2.3 for ΔE*ab; Sharma &
 Trussell 1997, "Digital color imaging", IEEE Trans. Image Process. 6(7):901-932) and
@@ -20,7 +24,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-LAYERS = ("baseline", "aligned", "change")
+LAYERS = ("baseline", "aligned", "change") + tuple(
+    f"{feature}_{side}" for side in ("before", "after")
+    for feature in ("wrinkles", "spots", "redness", "pores"))
 DISPLAY_SIZE = 1024
 """Long side, in pixels, of the images the viewer shows."""
 VISIBLE_DELTA_E = 2.3
@@ -38,20 +44,10 @@ class AlignedPair:
     method: str
     correlation: float | None
     changed_fraction: float
+    analysed: bool = True
 
     def png(self, layer: str) -> bytes:
         return self.layers[layer]
-
-
-def _display(rgb: np.ndarray) -> np.ndarray:
-    import cv2
-
-    height, width = rgb.shape[:2]
-    factor = DISPLAY_SIZE / max(height, width)
-    if factor >= 1:
-        return rgb
-    size = (max(1, round(width * factor)), max(1, round(height * factor)))
-    return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
 
 
 def _png(rgb_or_rgba: np.ndarray) -> bytes:
@@ -91,18 +87,27 @@ def change_overlay(baseline: np.ndarray, aligned: np.ndarray,
     return overlay, changed
 
 
-def compute_pair(baseline_rgb: np.ndarray, followup_rgb: np.ndarray) -> AlignedPair:
-    """Align and render a pair (no I/O)."""
-    from dermatrack.imaging.align import align_to_baseline
+def render_pair(pair) -> AlignedPair:
+    """Render the layers of a stored pair (:class:`dermatrack.services.derived.AlignedDisplays`):
+    the two photographs, the colour change, and each detected feature before and after
+    as a transparent layer the viewer can toggle (no I/O, no alignment)."""
+    from dermatrack.imaging.overlays import FEATURES, layer_rgba
 
-    baseline = _display(np.asarray(baseline_rgb, dtype=np.float32))
-    followup = _display(np.asarray(followup_rgb, dtype=np.float32))
-    alignment = align_to_baseline(baseline, followup)
-    overlay, changed = change_overlay(baseline, alignment.warped, alignment.valid_mask)
-    return AlignedPair(layers={"baseline": _png(baseline), "aligned": _png(alignment.warped),
-                               "change": _png(overlay)},
-                       method=alignment.method, correlation=alignment.ecc_correlation,
-                       changed_fraction=changed)
+    overlay, changed = change_overlay(pair.baseline, pair.aligned, pair.covered)
+    layers = {"baseline": _png(pair.baseline), "aligned": _png(pair.aligned),
+              "change": _png(overlay)}
+    for side, masks in (("before", pair.baseline_masks), ("after", pair.aligned_masks)):
+        for feature in FEATURES:
+            mask = (masks or {}).get(feature)
+            if mask is None:
+                mask = np.zeros(pair.baseline.shape[:2], bool)
+            layers[f"{feature}_{side}"] = _png(layer_rgba(mask, feature))
+    alignment = pair.alignment
+    return AlignedPair(layers=layers, method=alignment["method"],
+                       correlation=alignment.get("ecc_correlation"),
+                       changed_fraction=changed,
+                       analysed=pair.baseline_masks is not None
+                       and pair.aligned_masks is not None)
 
 
 _lock = threading.Lock()
@@ -111,7 +116,7 @@ _lock = threading.Lock()
 def aligned_pair(app, store, baseline_id: str, followup_id: str) -> AlignedPair:
     """The rendered pair, kept in a small per-app cache (the viewer asks for three layers
     of the same pair at once)."""
-    from dermatrack.services.photos import load_photo_rgb
+    from dermatrack.services.derived import aligned_displays
 
     with _lock:
         cache = getattr(app.state, "viewer_cache", None)
@@ -121,7 +126,7 @@ def aligned_pair(app, store, baseline_id: str, followup_id: str) -> AlignedPair:
         if key in cache:
             cache.move_to_end(key)
             return cache[key]
-    pair = compute_pair(load_photo_rgb(store, baseline_id), load_photo_rgb(store, followup_id))
+    pair = render_pair(aligned_displays(store, baseline_id, followup_id))
     with _lock:
         cache[key] = pair
         while len(cache) > _CACHE_SIZE:

@@ -54,15 +54,19 @@ def photo_metrics(store, patient_id: str, photo: PhotoOut) -> list[ObservationOu
     from dermatrack.services import observations
     from dermatrack.services.photos import PHOTO_KIND
 
+    # By the photo id the observations carry, so that the same image stored twice does
+    # not show its metrics twice; by digest for observations stored without one.
     return [o for o in observations.list_observations(store, patient_id=patient_id,
                                                       kind=PHOTO_KIND)
-            if o.source_sha256 == photo.sha256]
+            if (o.settings or {}).get("photo_id", photo.id) == photo.id
+            and o.source_sha256 == photo.sha256]
 
 
 def store_upload(app, store, principal: Principal, patient_id: str, visit_id: str | None,
-                 data: bytes, suffix: str, view: str | None = None,
-                 use_face: bool = True) -> PhotoOut:
-    """Import uploaded bytes through the photo service (which needs a file).
+                 data: bytes, suffix: str, *, view: str | None = None,
+                 mm_per_px: float | None = None, use_face: bool = True) -> PhotoOut:
+    """Import uploaded bytes through the photo service (which needs a file), with the
+    options ``dermatrack photo import`` takes: the scale and whether to look for a face.
 
     One analysis at a time (``app.state.analysis_slots``), on the photo scaled down to at
     most ``app.state.analysis_max_pixels``: the memory of an upload is bounded whatever
@@ -76,7 +80,7 @@ def store_upload(app, store, principal: Principal, patient_id: str, visit_id: st
         path.write_bytes(data)
         return photos.import_photo(store, patient_id=patient_id, visit_id=visit_id or None,
                                    path=path, actor=principal.actor, view=view or None,
-                                   use_face=use_face,
+                                   mm_per_px=mm_per_px, use_face=use_face,
                                    reduce_to_pixels=app.state.analysis_max_pixels)
 
 
@@ -104,12 +108,19 @@ async def upload_photo(request: Request, patient_id: str,
                        view: str | None = Form(None, description="Standard view: front, "
                                                   "left_45, right_45, left_90, right_90, "
                                                   "closeup"),
-                       no_face: bool = Form(False, description="A close-up of skin: analyse "
-                                            "as one region; a face photograph (the "
-                                            "default) without a face is refused"),
+                       mm_per_px: str | None = Form(
+                           None, description="Pixel size in mm; otherwise found from a "
+                                             "ColorChecker or the iris, as the CLI does"),
+                       close_up: bool = Form(False, description="A close-up of skin: no face, "
+                                                                 "one region (CLI --no-face); "
+                                                                 "a face photograph (the "
+                                                                 "default) without a face is "
+                                                                 "refused"),
                        store=Depends(get_store),
                        principal: Principal = Depends(require("photos"))):
-    """Upload one photograph; it is analysed before the answer comes back."""
+    """Upload one photograph; it is analysed before the answer comes back, exactly as
+    ``dermatrack photo import`` analyses the same file with the same options. The answer's
+    ``photo.duplicate_of`` names a photograph of the patient with the same pixels."""
     from starlette.concurrency import run_in_threadpool
 
     declared = (image.content_type or "").split(";")[0].strip().lower()
@@ -120,12 +131,32 @@ async def upload_photo(request: Request, patient_id: str,
         raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
                             f"{image.filename}: {declared or 'no type'} is not a JPEG, PNG "
                             "or TIFF image nor a DICOM photograph (application/dicom)")
+    scale = _scale(mm_per_px)
     data = await read_limited(image, request.app.state.max_upload_bytes)
-    photo = await run_in_threadpool(store_upload, request.app, store, principal, patient_id,
-                                    visit_id, data, ACCEPTED_TYPES[declared], view,
-                                    not no_face)
+    photo = await run_in_threadpool(lambda: store_upload(
+        request.app, store, principal, patient_id, visit_id, data, ACCEPTED_TYPES[declared],
+        view=view, mm_per_px=scale, use_face=not close_up))
     metrics = await run_in_threadpool(photo_metrics, store, patient_id, photo)
     return PhotoUploadOut(photo=photo, metrics=metrics)
+
+
+def _scale(text: str | None) -> float | None:
+    """The form's scale: empty for none; else a pixel size in mm, above 0 and below 10
+    (as the CLI's ``--mm-per-px``)."""
+    import math
+
+    from dermatrack.errors import InputError
+
+    if text is None or not text.strip():
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise InputError(f"must be a number of mm per pixel, got {text!r}",
+                         field="mm_per_px") from None
+    if not (math.isfinite(value) and 0 < value < 10):
+        raise InputError("must be a positive pixel size in mm, below 10", field="mm_per_px")
+    return value
 
 
 def photo_of(store, photo_id: str, patient_id: str) -> PhotoOut:
@@ -167,6 +198,19 @@ def get_photo_image(patient_id: str, photo_id: str, store=Depends(get_store),
     path = photos.photo_file(store, photo_id)
     audit_read(store, principal, "photo", photo_id, fields=("image",), purpose="api")
     return FileResponse(path, headers={"Cache-Control": "private, no-store"})
+
+
+@router.get("/patients/{patient_id}/photos/{photo_id}/thumbnail.jpg",
+            response_class=Response, responses={200: {"content": {"image/jpeg": {}}}})
+def get_photo_thumbnail(patient_id: str, photo_id: str, store=Depends(get_store),
+                        principal: Principal = Depends(require("photos"))):
+    """A small JPEG of the photograph for galleries (from its stored screen copy)."""
+    from dermatrack.services.derived import thumbnail_jpeg
+
+    photo_of(store, photo_id, patient_id)
+    data = thumbnail_jpeg(store, photo_id)
+    audit_read(store, principal, "photo", photo_id, fields=("thumbnail",), purpose="gallery")
+    return Response(data, media_type="image/jpeg", headers={"Cache-Control": "private, no-store"})
 
 
 @router.get("/patients/{patient_id}/photos/{baseline_id}/compare/{followup_id}/{layer}.png",

@@ -10,12 +10,28 @@ from dermatrack.web.pages import render
 
 router = APIRouter(include_in_schema=False)
 
-HEADLINE_METRICS = (
-    ("wrinkles.severity_index", "Wrinkle index"), ("wrinkles.length_mm", "Wrinkle length"),
-    ("pigment.ita_deg", "ITA°"), ("pigment.spot_area_fraction", "Spot area"),
-    ("redness.erythema_index", "Erythema index"), ("texture.roughness", "Roughness"),
-    ("pores.count", "Pores"))
-"""Metrics the viewer tabulates per region (the rest are in the progress report)."""
+HEADLINE_METRICS = ("wrinkles.severity_index", "wrinkles.length_mm", "pigment.ita_deg",
+                    "pigment.spot_area_fraction", "redness.erythema_index",
+                    "texture.roughness", "pores.count")
+"""Metrics the viewer tabulates per region (the rest are in the progress report); their
+labels, units and rounding come from the metric definitions."""
+
+
+def default_pair(photos: list, visits: dict) -> tuple[str | None, str | None]:
+    """The pair the viewer opens on: the baseline photograph (the first of the earliest
+    visit) against the latest, of the same view when photographs record one (that of the
+    latest photograph); photographs tied to no visit only when no other exists."""
+    from dermatrack.services.derived import photo_view
+
+    dated = [p for p in photos if p.visit_id in visits]
+    pool = dated if len(dated) >= 2 else photos
+    if len(pool) < 2:
+        return None, None
+    latest = pool[-1]
+    same = [p for p in pool if photo_view(p) == photo_view(latest)]
+    if len(same) < 2:
+        return None, None
+    return same[0].id, latest.id
 
 
 @router.get("/patients/{patient_id}/photos")
@@ -26,8 +42,10 @@ def photos_page(request: Request, patient_id: str, store=Depends(get_store),
     record = read_patient(store, principal, patient_id, fields=("photos",),
                           purpose="photos page", with_identity=True)
     visits = {v.id: v for v in patients.list_visits(store, patient_id)}
+    listed = photos.list_photos(store, patient_id)
+    baseline, followup = default_pair(listed, visits)
     return render(request, "photos.html", principal, record=record,
-                  photos=photos.list_photos(store, patient_id), visits=visits,
+                  photos=listed, visits=visits, baseline=baseline, followup=followup,
                   max_mb=request.app.state.max_upload_bytes // (1024 * 1024))
 
 
@@ -36,6 +54,8 @@ def viewer_page(request: Request, patient_id: str, baseline: str, followup: str,
                 store=Depends(get_store),
                 principal: Principal = Depends(require_page("photos"))):
     """The viewer page; its images come from the API's compare layers."""
+    from dermatrack.imaging.overlays import FEATURE_COLOURS, FEATURE_LABELS, FEATURES
+    from dermatrack.metrics import describe_metric
     from dermatrack.web import viewer
     from dermatrack.web.api.photos import photo_metrics, photo_of
 
@@ -44,16 +64,24 @@ def viewer_page(request: Request, patient_id: str, baseline: str, followup: str,
     before = photo_of(store, baseline, patient_id)
     after = photo_of(store, followup, patient_id)
     pair = viewer.aligned_pair(request.app, store, baseline, followup)
-    wanted = dict(HEADLINE_METRICS)
     before_values = {(m.region, m.metric): m for m in photo_metrics(store, patient_id, before)
-                     if m.metric in wanted}
+                     if m.metric in HEADLINE_METRICS}
     table: dict[str, dict[str, dict]] = {}
     for m in photo_metrics(store, patient_id, after):
         old = before_values.get((m.region, m.metric))
         if old is not None and old.value is not None and m.value is not None:
+            definition = describe_metric("photo", m.metric, m.unit)
             table.setdefault(m.region, {})[m.metric] = {
-                "before": old.value, "after": m.value, "unit": "" if m.unit == "1" else m.unit}
-    columns = [(code, label) for code, label in HEADLINE_METRICS
-               if any(code in row for row in table.values())]
+                "before": definition.format(old.value), "after": definition.format(m.value),
+                "change": definition.format(m.value - old.value, signed=True)}
+    columns = []
+    for code in HEADLINE_METRICS:
+        if any(code in row for row in table.values()):
+            definition = describe_metric("photo", code)
+            columns.append((code, definition.label, definition.description))
+    features = [{"code": f, "label": FEATURE_LABELS[f],
+                 "colour": "rgb({:.0f}, {:.0f}, {:.0f})".format(
+                     *(255 * c for c in FEATURE_COLOURS[f]))} for f in FEATURES]
     return render(request, "viewer.html", principal, record=record, before=before,
-                  after=after, pair=pair, table=dict(sorted(table.items())), columns=columns)
+                  after=after, pair=pair, table=dict(sorted(table.items())), columns=columns,
+                  features=features)

@@ -36,6 +36,24 @@ def patient_report(patient_id: str, format: str = Query("html", pattern="^(html|
     return HTMLResponse(patient_report_html(store, patient_id))
 
 
+@router.get("/patients/{patient_id}/sheet")
+def patient_sheet(patient_id: str, format: str = Query("html", pattern="^(html|pdf)$"),
+                  store=Depends(get_store),
+                  principal: Principal = Depends(require_page("clinical"))):
+    """The patient sheet (:mod:`dermatrack.reports.sheet`): each visit's face with the
+    detected features in colour, per-region figures and their change in plain words."""
+    read_patient(store, principal, patient_id, fields=("report",), purpose=f"sheet {format}")
+    if format == "pdf":
+        from dermatrack.reports.sheet import patient_sheet_pdf
+
+        return Response(patient_sheet_pdf(store, patient_id), media_type="application/pdf",
+                        headers={"Content-Disposition":
+                                 f'inline; filename="sheet-{patient_id}.pdf"'})
+    from dermatrack.reports.sheet import patient_sheet_html
+
+    return HTMLResponse(patient_sheet_html(store, patient_id))
+
+
 @router.get("/cohort")
 def cohort_page(request: Request, modality: str | None = None, store=Depends(get_store),
                 principal: Principal = Depends(require_page("cohort"))):

@@ -161,6 +161,11 @@
       const body = new FormData();
       body.append("image", file);
       if (visit && visit.value) body.append("visit_id", visit.value);
+      /* The scale and the kind of photograph, as `photo import --mm-per-px/--no-face` take them. */
+      const scale = box.querySelector('input[name="mm_per_px"]');
+      if (scale && scale.value) body.append("mm_per_px", scale.value);
+      const closeUp = box.querySelector('input[name="close_up"]');
+      if (closeUp && closeUp.checked) body.append("close_up", "true");
       const xhr = new XMLHttpRequest();
       let clock = null;
       let started = null;
@@ -195,7 +200,10 @@
           item.classList.add("done");
           item.dataset.photoId = answer.photo.id;
           status.textContent = `Stored as ${answer.photo.id}: ${answer.photo.width}×${answer.photo.height} px, ${answer.metrics.length} measurements` + (started !== null ? `, analysed in ${batch.lastSeconds} s` : "");
-          item.querySelector(".result").innerHTML = metricsTable(answer.metrics);
+          const scaleText = answer.photo.mm_per_px ? `scale ${Number(answer.photo.mm_per_px.toPrecision(3))} mm/px (${answer.photo.scale_source})` : "no physical scale: lengths in pixels";
+          let warning = "";
+          if (answer.photo.duplicate_of) warning = `<p class="warning" role="alert">This image is already stored for this patient as <a href="#${escapeHtml(answer.photo.duplicate_of)}">${escapeHtml(answer.photo.duplicate_of)}</a>: the same file was uploaded twice.</p>`;
+          item.querySelector(".result").innerHTML = warning + `<p class="muted">${escapeHtml(scaleText)}</p>` + metricsTable(answer.metrics);
         } else {
           batch.failed += 1;
           item.classList.add("failed");
@@ -255,6 +263,12 @@
     };
     slider.addEventListener("input", place);
     if (toggle) toggle.addEventListener("change", () => { overlay.hidden = !toggle.checked; });
+    /* Feature toggles: each shows its colour layer over both photographs. */
+    document.querySelectorAll("input[data-feature]").forEach((box) => {
+      const show = () => view.querySelectorAll(`img[data-layer="${box.dataset.feature}"]`).forEach((img) => { img.hidden = !box.checked; });
+      box.addEventListener("change", show);
+      show();
+    });
     place();
   }
 

@@ -1,0 +1,222 @@
+"""The patient sheet: what a clinic hands a patient after a skin analysis.
+
+For each photographed visit: the face (or close-up) as photographed and with the
+features the analysis detected painted in colour (wrinkles, pigmented spots, red areas,
+pores; :mod:`dermatrack.imaging.overlays`), with a legend; per region the figures of that
+visit and, after the baseline, their change since the baseline said in plain words and
+judged against the measurement's minimal detectable change (MDC95: a change within it
+may be measurement noise). Last, where the patient stands among the clinic's own
+patients of the same sex, age band and skin type (:mod:`dermatrack.services.peers`),
+only when there are enough of them, and saying how many: no invented norm.
+
+Everything is read from the record: the analyses and the screen copies with their masks
+were stored when each photograph was (:mod:`dermatrack.services.derived`), so the sheet
+runs no analysis.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+from typing import Any
+
+from dermatrack.reports import labels
+from dermatrack.services.common import Store
+
+#: Photo metrics on the sheet, each with the overlay colour that shows where it comes
+#: from (texture has no overlay: it is a property of every pixel).
+SHEET_METRICS = (("wrinkles.length_mm", "wrinkles"), ("pigment.spot_area_fraction", "spots"),
+                 ("redness.red_area_fraction", "redness"), ("texture.roughness", None),
+                 ("pores.count", "pores"))
+IMAGE_SIDE = 560
+"""Long side (px) of each photograph on the sheet."""
+
+
+def jpeg_uri(rgb: Any, max_side: int = IMAGE_SIDE) -> str:
+    """An sRGB float image as a ``data:image/jpeg`` URI (photographs: JPEG keeps the PDF
+    small)."""
+    import cv2
+    import numpy as np
+
+    from dermatrack.imaging.overlays import reduce_image
+
+    pixels = (np.clip(reduce_image(rgb, max_side), 0, 1) * 255 + 0.5).astype(np.uint8)
+    ok, buffer = cv2.imencode(".jpg", cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR),
+                              [cv2.IMWRITE_JPEG_QUALITY, 88])
+    if not ok:
+        raise RuntimeError("could not encode the photograph")
+    return "data:image/jpeg;base64," + base64.b64encode(buffer.tobytes()).decode("ascii")
+
+
+FACE_MARGIN = 0.12
+"""Margin around the face landmarks' bounding box, as a fraction of its size, when the
+sheet shows a face photograph cropped to the face."""
+
+
+def face_crop(shape: tuple[int, ...], landmarks: Any) -> tuple[slice, slice]:
+    """Slices of a screen copy holding the face (all of it without landmarks), so the
+    features on the sheet are large enough to see."""
+    import numpy as np
+
+    if landmarks is None or len(landmarks) == 0:
+        return slice(None), slice(None)
+    points = np.asarray(landmarks, float)
+    (left, top), (right, bottom) = points.min(axis=0), points.max(axis=0)
+    pad_x, pad_y = FACE_MARGIN * (right - left), FACE_MARGIN * (bottom - top)
+    rows = slice(max(0, int(top - pad_y)), min(int(shape[0]), int(bottom + pad_y) + 1))
+    cols = slice(max(0, int(left - pad_x)), min(int(shape[1]), int(right + pad_x) + 1))
+    return rows, cols
+
+
+def timepoint_label(timepoint: str) -> str:
+    """``month_3`` -> "Month 3", ``baseline`` -> "Baseline"."""
+    return labels.plain(timepoint).capitalize()
+
+
+def change_words(definition: Any, point: Any, mdc95: float | None, *, short: bool) -> str:
+    """A change since baseline in plain words, judged against the MDC95.
+
+    ``short`` gives a table cell ("−12 mm: real improvement"); otherwise a sentence.
+    """
+    change = point.change
+    if change is None:
+        return "baseline" if short else "This is the baseline."
+    if abs(change) < definition.resolution():
+        return ("no change" if short else
+                "No change since the baseline at the precision of this measurement.")
+    amount = definition.format(change, signed=True)
+    if mdc95 is None:
+        if short:
+            return amount
+        return (f"{amount} since the baseline. How much this measurement varies between "
+                "two photographs is not known here, so no verdict is given.")
+    bound = definition.format(mdc95)
+    if abs(change) > mdc95:
+        verdict = {"improved": "real improvement", "worsened": "real worsening"}.get(
+            point.verdict or "", "real change")
+        if short:
+            return f"{amount}: " + {"real improvement": "improved",
+                                    "real worsening": "worsened"}.get(verdict, "changed")
+        return (f"{amount} since the baseline: more than the {bound} by which this "
+                f"measurement can vary between two photographs (MDC95), so a {verdict}.")
+    if short:
+        return f"{amount}: within variation"
+    return (f"{amount} since the baseline: within the {bound} by which this measurement "
+            "can vary between two photographs (MDC95), so not a measurable change.")
+
+
+def sheet_context(store: Store, patient_id: str) -> dict[str, Any]:
+    """Everything the sheet shows (module docstring), ready for the template."""
+    from dermatrack.imaging.overlays import colour_overlay
+    from dermatrack.services.derived import display_of
+    from dermatrack.services.outcomes import patient_timeline
+    from dermatrack.services.peers import MIN_PEERS, percentiles
+
+    timeline = patient_timeline(store, patient_id)
+    codes = [code for code, _ in SHEET_METRICS]
+    series = {(s.region, s.metric): s for s in timeline.series
+              if s.kind == "photo" and s.metric in codes}
+    regions = sorted({region for region, _ in series},
+                     key=lambda r: (r != "whole", labels.region(r)))
+    visits = []
+    for visit in timeline.visits:
+        if not visit.photos:
+            continue
+        photo = visit.photos[0]
+        display = display_of(store, photo["id"])
+        crop = face_crop(display.rgb.shape, display.landmarks)
+        overlay = None if display.masks is None else jpeg_uri(
+            colour_overlay(display.rgb, display.masks)[crop])
+        rows = []
+        for region in regions:
+            cells = []
+            for code, _feature in SHEET_METRICS:
+                found = series.get((region, code))
+                point = None if found is None else next(
+                    (p for p in found.points if p.visit_id == visit.id), None)
+                if point is None or point.value is None:
+                    cells.append({"value": "–", "change": ""})
+                    continue
+                definition = labels.metric("photo", code, found.unit)
+                cells.append({"value": definition.format(point.value),
+                              "change": change_words(definition, point, found.mdc95,
+                                                     short=True),
+                              "verdict": point.verdict or ""})
+            if any(c["value"] != "–" for c in cells):
+                rows.append({"region": labels.region(region, face=len(regions) > 1),
+                             "cells": cells})
+        sentences = []
+        for code, _feature in SHEET_METRICS:
+            found = series.get(("whole", code))
+            point = None if found is None else next(
+                (p for p in found.points if p.visit_id == visit.id), None)
+            if point is None or point.value is None or point.change is None:
+                continue
+            definition = labels.metric("photo", code, found.unit)
+            sentences.append(f"{definition.label}: {definition.format(point.value)}. "
+                             + change_words(definition, point, found.mdc95, short=False))
+        visits.append({
+            "title": f"{timepoint_label(visit.timepoint)} · {visit.date}",
+            "photo": jpeg_uri(display.rgb[crop]), "overlay": overlay, "rows": rows,
+            "sentences": sentences, "photo_id": photo["id"],
+            "scale": ("" if photo.get("mm_per_px") is None else
+                      f"scale {photo['mm_per_px']:.3g} mm per pixel ({photo.get('scale_source')})"),
+        })
+
+    current: dict[str, float] = {}
+    for code, _feature in SHEET_METRICS:
+        found = series.get(("whole", code))
+        measured = [p for p in found.points if p.value is not None] if found else []
+        if measured:
+            current[code] = measured[-1].value
+    group, found_percentiles = percentiles(store, patient_id, current)
+    comparison = []
+    for item in found_percentiles:
+        definition = labels.metric("photo", item.metric)
+        better = {"lower": "lower is better", "higher": "higher is better"}.get(
+            definition.direction or "", "")
+        comparison.append({"label": definition.label, "value": definition.format(item.value),
+                           "n": item.n_peers, "better": better,
+                           "percentile": (None if item.percentile is None
+                                          else f"{item.percentile:.0f}")})
+    from dermatrack.reports.html import feature_legend
+
+    legend = feature_legend()
+    colour_of = dict(zip(("wrinkles", "spots", "redness", "pores"),
+                         (item["colour"] for item in legend), strict=True))
+    columns = []
+    for code, feature in SHEET_METRICS:
+        definition = labels.metric("photo", code)
+        columns.append({"title": labels.metric_title("photo", code),
+                        "description": definition.description,
+                        "colour": colour_of.get(feature or "")})
+    mdc_sources = sorted({s.mdc_source for s in series.values() if s.mdc_source})
+    return {
+        "patient_id": patient_id, "timeline": timeline,
+        "treatments": ", ".join(labels.modality(m) for m in timeline.modalities)
+        or "none recorded",
+        "concerns": ", ".join(labels.concern(c["code"]) for c in timeline.concerns),
+        "visits": visits, "columns": columns, "legend": legend,
+        "peer_group": group.description, "min_peers": MIN_PEERS,
+        "n_peers": max((c["n"] for c in comparison), default=len(group.patient_ids)),
+        "comparison": comparison, "mdc_sources": mdc_sources,
+    }
+
+
+def patient_sheet_html(store: Store, patient_id: str, *, synthetic: bool | None = None
+                       ) -> str:
+    """The patient sheet as a standalone HTML page (images embedded)."""
+    from dermatrack.reports.html import SYNTHETIC_NOTE, _environment, _is_synthetic
+
+    context = sheet_context(store, patient_id)
+    return _environment().get_template("sheet.html").render(
+        title=f"Skin analysis: {patient_id}", **context,
+        synthetic_note=SYNTHETIC_NOTE if _is_synthetic(store, synthetic) else None,
+        generated=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"))
+
+
+def patient_sheet_pdf(store: Store, patient_id: str, **options: Any) -> bytes:
+    """:func:`patient_sheet_html` as a PDF."""
+    from dermatrack.reports.pdf import html_to_pdf
+
+    return html_to_pdf(patient_sheet_html(store, patient_id, **options))

@@ -1,0 +1,277 @@
+"""What is computed once from a stored photograph, and read by pages and reports.
+
+Aligning two photographs and analysing one take seconds; a page or a report that did it
+while rendering took tens of seconds on a clinic's worth of photographs. So, when a
+photograph is stored (:func:`dermatrack.services.photos.import_photo`):
+
+* its **screen copy** (long side :data:`~dermatrack.imaging.overlays.DISPLAY_SIZE`,
+  JPEG), the **masks** of the wrinkles, spots, red areas and pores the analysis found
+  (packed into one PNG on the screen copy's grid, :mod:`dermatrack.imaging.overlays`)
+  and the **face landmarks** are stored (a ``photo_derivative`` row of kind
+  ``display``; the images in the content-addressed file store);
+* it is **aligned** onto the patient's baseline photograph (of the same view when
+  photographs carry one) and the transform is stored (kind ``alignment``).
+
+Any other pair the viewer is asked for is aligned once and stored the same way
+(:func:`alignment_of`). Photographs stored before this existed get their screen copy on
+first use (without masks unless re-analysed).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from sqlalchemy import select
+
+from dermatrack.services.common import Store, get_row
+from dermatrack.store.models import Photo, PhotoDerivative, Visit
+
+DISPLAY_JPEG_QUALITY = 90
+THUMBNAIL_SIZE = 320
+"""Long side (px) of the thumbnails of the chart and the gallery."""
+SYSTEM_ACTOR = "dermatrack (derived images)"
+
+
+@dataclass
+class Display:
+    """A photograph's screen copy, its feature masks (None when not analysed) and its
+    face landmarks in screen-copy pixels (None without a face)."""
+
+    photo_id: str
+    rgb: np.ndarray
+    masks: dict[str, np.ndarray] | None
+    landmarks: np.ndarray | None
+
+
+def _encode(pixels: np.ndarray, suffix: str, quality: int | None = None) -> bytes:
+    import cv2
+
+    if pixels.dtype != np.uint8:
+        pixels = (np.clip(pixels, 0, 1) * 255 + 0.5).astype(np.uint8)
+    if pixels.ndim == 3:
+        pixels = cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR)
+    params = [cv2.IMWRITE_JPEG_QUALITY, quality] if quality is not None else []
+    ok, buffer = cv2.imencode(suffix, pixels, params)
+    if not ok:
+        raise RuntimeError(f"could not encode {suffix}")
+    return buffer.tobytes()
+
+
+def _decode(data: bytes, colour: bool) -> np.ndarray:
+    import cv2
+
+    array = cv2.imdecode(np.frombuffer(data, np.uint8),
+                         cv2.IMREAD_COLOR if colour else cv2.IMREAD_UNCHANGED)
+    if array is None:
+        raise RuntimeError("a stored derived image could not be decoded")
+    if colour:
+        return cv2.cvtColor(array, cv2.COLOR_BGR2RGB).astype(np.float32) / 255.0
+    return array
+
+
+def display_pack(rgb: np.ndarray, analysis: Any = None) -> dict[str, Any]:
+    """The screen copy (JPEG bytes), the packed masks (PNG bytes or None) and the
+    landmarks of a photograph, from its pixels and its
+    :class:`~dermatrack.imaging.analysis.Analysis` (picklable: made in worker processes).
+    """
+    from dermatrack.imaging.overlays import display_shape, pack_masks, reduce_image
+
+    shape = display_shape(rgb.shape)
+    masks_png = landmarks = None
+    if analysis is not None:
+        masks_png = _encode(pack_masks(analysis.masks(), shape), ".png")
+        regions = analysis.regions
+        if getattr(regions, "detected", False) and regions.landmarks is not None:
+            factor = shape[1] / rgb.shape[1]
+            landmarks = (np.asarray(regions.landmarks, np.float64) * factor).round(2).tolist()
+    return {"image": _encode(reduce_image(rgb), ".jpg", DISPLAY_JPEG_QUALITY),
+            "masks": masks_png, "landmarks": landmarks, "shape": list(shape),
+            "source_shape": [int(rgb.shape[0]), int(rgb.shape[1])]}
+
+
+def save_display(session: Any, files_dir: Any, photo_id: str, pack: dict[str, Any]) -> None:
+    """Store a :func:`display_pack` for a photograph (in the caller's transaction)."""
+    from dermatrack.store.files import put_bytes
+
+    data: dict[str, Any] = {"shape": pack["shape"], "source_shape": pack["source_shape"],
+                            "landmarks": pack["landmarks"], "masks": None}
+    data["image"] = put_bytes(files_dir, pack["image"], ".jpg")[1].as_posix()
+    if pack["masks"] is not None:
+        data["masks"] = put_bytes(files_dir, pack["masks"], ".png")[1].as_posix()
+    for old in session.scalars(select(PhotoDerivative).where(
+            PhotoDerivative.photo_id == photo_id, PhotoDerivative.kind == "display")):
+        session.delete(old)
+    session.add(PhotoDerivative(photo_id=photo_id, kind="display", data=data))
+
+
+def _display_row(store: Store, photo_id: str) -> dict[str, Any] | None:
+    with store.reading() as session:
+        row = session.scalars(select(PhotoDerivative).where(
+            PhotoDerivative.photo_id == photo_id, PhotoDerivative.kind == "display")
+            .order_by(PhotoDerivative.created_at.desc())).first()
+        return None if row is None else dict(row.data)
+
+
+def display_of(store: Store, photo_id: str) -> Display:
+    """The stored screen copy, masks and landmarks of a photograph (made now, without
+    masks, for a photograph stored before derived images existed)."""
+    from dermatrack.store.files import read_bytes
+
+    data = _display_row(store, photo_id)
+    if data is None:
+        from dermatrack.services.photos import load_photo_rgb
+
+        pack = display_pack(load_photo_rgb(store, photo_id))
+        with store.transaction(SYSTEM_ACTOR) as session:
+            get_row(session, Photo, photo_id)
+            save_display(session, store.settings.files_dir, photo_id, pack)
+        data = _display_row(store, photo_id)
+        assert data is not None
+    files = store.settings.files_dir
+    rgb = _decode(read_bytes(files, data["image"]), colour=True)
+    masks = None
+    if data.get("masks"):
+        from dermatrack.imaging.overlays import unpack_masks
+
+        masks = unpack_masks(_decode(read_bytes(files, data["masks"]), colour=False))
+    landmarks = None if data.get("landmarks") is None else np.asarray(data["landmarks"])
+    return Display(photo_id=photo_id, rgb=rgb, masks=masks, landmarks=landmarks)
+
+
+def thumbnail_jpeg(store: Store, photo_id: str) -> bytes:
+    """A small JPEG of a photograph for galleries (from its screen copy)."""
+    from dermatrack.imaging.overlays import reduce_image
+
+    return _encode(reduce_image(display_of(store, photo_id).rgb, THUMBNAIL_SIZE), ".jpg", 85)
+
+
+# --- alignments ----------------------------------------------------------------------------
+
+def _stored_alignment(session: Any, baseline_id: str, followup_id: str
+                      ) -> dict[str, Any] | None:
+    row = session.scalars(select(PhotoDerivative).where(
+        PhotoDerivative.photo_id == followup_id, PhotoDerivative.baseline_id == baseline_id,
+        PhotoDerivative.kind == "alignment")).first()
+    return None if row is None else dict(row.data)
+
+
+def compute_alignment(baseline: Display, followup: Display) -> dict[str, Any]:
+    """Align two screen copies (landmarks when both have a face, then ECC); the
+    follow-up -> baseline matrix in screen-copy pixels and the quality figures."""
+    from dermatrack.imaging.align import align_to_baseline
+
+    both = baseline.landmarks is not None and followup.landmarks is not None
+    result = align_to_baseline(baseline.rgb, followup.rgb,
+                               baseline_landmarks=baseline.landmarks if both else None,
+                               followup_landmarks=followup.landmarks if both else None)
+    return {"matrix": np.asarray(result.matrix, float).tolist(), "method": result.method,
+            "reliable": bool(result.reliable),
+            "ecc_correlation": (None if result.ecc_correlation is None
+                                else float(result.ecc_correlation)),
+            "landmark_rmse_px": (None if result.landmark_rmse_px is None
+                                 else float(result.landmark_rmse_px))}
+
+
+def pack_display(pack: dict[str, Any], photo_id: str = "") -> Display:
+    """A :class:`Display` from a :func:`display_pack` not yet stored (worker processes
+    align a patient's photographs before they are stored)."""
+    from dermatrack.imaging.overlays import unpack_masks
+
+    masks = None if pack["masks"] is None else unpack_masks(_decode(pack["masks"], False))
+    landmarks = None if pack["landmarks"] is None else np.asarray(pack["landmarks"])
+    return Display(photo_id=photo_id, rgb=_decode(pack["image"], True), masks=masks,
+                   landmarks=landmarks)
+
+
+def save_alignment(store: Store, baseline_id: str, followup_id: str,
+                   data: dict[str, Any], *, actor: str) -> None:
+    """Store an alignment computed elsewhere (:func:`compute_alignment` on the packs)."""
+    with store.transaction(actor) as session:
+        get_row(session, Photo, baseline_id)
+        get_row(session, Photo, followup_id)
+        if _stored_alignment(session, baseline_id, followup_id) is None:
+            session.add(PhotoDerivative(photo_id=followup_id, baseline_id=baseline_id,
+                                        kind="alignment", data=dict(data)))
+
+
+def alignment_of(store: Store, baseline_id: str, followup_id: str, *,
+                 actor: str = SYSTEM_ACTOR) -> dict[str, Any]:
+    """The stored alignment of ``followup_id`` onto ``baseline_id``; computed and stored
+    the first time a pair is asked for."""
+    if baseline_id == followup_id:
+        return {"matrix": np.eye(3).tolist(), "method": "identity", "reliable": True,
+                "ecc_correlation": 1.0, "landmark_rmse_px": None}
+    with store.reading() as session:
+        found = _stored_alignment(session, baseline_id, followup_id)
+    if found is not None:
+        return found
+    data = compute_alignment(display_of(store, baseline_id), display_of(store, followup_id))
+    with store.transaction(actor) as session:
+        if _stored_alignment(session, baseline_id, followup_id) is None:
+            session.add(PhotoDerivative(photo_id=followup_id, baseline_id=baseline_id,
+                                        kind="alignment", data=data))
+    return data
+
+
+@dataclass
+class AlignedDisplays:
+    """A baseline screen copy, the follow-up moved onto it, the pixels it covers, both
+    photographs' masks on the baseline grid (None when not analysed) and the alignment."""
+
+    baseline: np.ndarray
+    aligned: np.ndarray
+    covered: np.ndarray
+    baseline_masks: dict[str, np.ndarray] | None
+    aligned_masks: dict[str, np.ndarray] | None
+    alignment: dict[str, Any]
+    landmarks: np.ndarray | None = None
+
+
+def aligned_displays(store: Store, baseline_id: str, followup_id: str) -> AlignedDisplays:
+    """The stored screen copies of a pair, the follow-up warped with the stored
+    alignment (no analysis or alignment is run when both were stored)."""
+    from dermatrack.imaging.overlays import warp_to
+
+    alignment = alignment_of(store, baseline_id, followup_id)
+    before, after = display_of(store, baseline_id), display_of(store, followup_id)
+    shape = before.rgb.shape[:2]
+    matrix = np.asarray(alignment["matrix"], float)
+    aligned = warp_to(after.rgb, matrix, shape)
+    covered = warp_to(np.ones(after.rgb.shape[:2], bool), matrix, shape)
+    masks = None if after.masks is None else {
+        name: warp_to(mask, matrix, shape) for name, mask in after.masks.items()}
+    return AlignedDisplays(baseline=before.rgb, aligned=aligned, covered=covered,
+                           baseline_masks=before.masks, aligned_masks=masks,
+                           alignment=alignment, landmarks=before.landmarks)
+
+
+def photo_view(photo: Any) -> str | None:
+    """The standard view of a photograph when photographs record one (front, 45°, ...)."""
+    return getattr(photo, "view", None)
+
+
+def baseline_photo_id(session: Any, photo: Photo) -> str | None:
+    """The patient's baseline photograph for ``photo``: the first photograph of the
+    earliest visit (of the same view when photographs record one); None when ``photo``
+    is itself the baseline or no photograph is tied to a visit."""
+    rows = session.execute(
+        select(Photo, Visit.date).join(Visit, Photo.visit_id == Visit.id)
+        .where(Photo.patient_id == photo.patient_id)
+        .order_by(Visit.date, Photo.created_at, Photo.id)).all()
+    view = photo_view(photo)
+    for candidate, _day in rows:
+        if photo_view(candidate) == view:
+            return None if candidate.id == photo.id else candidate.id
+    return None
+
+
+def align_to_patient_baseline(store: Store, photo_id: str, *, actor: str) -> str | None:
+    """Align a newly stored photograph onto its baseline (see :func:`baseline_photo_id`)
+    and store the result; return the baseline's id, or None."""
+    with store.reading() as session:
+        baseline = baseline_photo_id(session, get_row(session, Photo, photo_id))
+    if baseline is not None:
+        alignment_of(store, baseline, photo_id, actor=actor)
+    return baseline

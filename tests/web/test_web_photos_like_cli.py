@@ -1,0 +1,171 @@
+"""Photographs in the browser are measured as the CLI measures them: the same file gives
+the same figures whether uploaded or analysed by ``dermatrack photo analyze`` (with the
+same scale and the same choice of face or close-up); the same file uploaded twice is
+flagged; the viewer opens on the baseline against the latest photograph; thumbnails are
+small JPEGs."""
+
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+
+import pytest
+from web_helpers import NEW_PATIENT
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "reports"))
+
+
+def _patient_with_visits(web) -> tuple[str, dict[str, str]]:
+    client = web.client("clinician")
+    pid = client.post("/api/patients", json=NEW_PATIENT).json()["id"]
+    visits = {}
+    for timepoint, day in (("baseline", "2026-01-05"), ("month_3", "2026-04-05")):
+        answer = client.post(f"/api/patients/{pid}/visits",
+                             json={"timepoint": timepoint, "date": day})
+        assert answer.status_code == 201, answer.text
+        visits[timepoint] = answer.json()["id"]
+    return pid, visits
+
+
+def _closeup(path: Path) -> Path:
+    """A phantom close-up of skin (0.06 mm per pixel) as PNG."""
+    import numpy as np
+
+    from dermatrack.imaging.io import write_png
+    from dermatrack.imaging.phantom import make_phantom, random_spec
+
+    spec = random_spec(np.random.default_rng(3), width=480, height=360, mm_per_px=0.06)
+    phantom = make_phantom(spec, np.random.default_rng(3))
+    write_png(path, (np.clip(phantom.rgb, 0, 1) * 255 + 0.5).astype("uint8"))
+    return path
+
+
+def _cli_figures(report: dict) -> dict[tuple[str, str], float | None]:
+    from dermatrack.services.photos import metric_rows
+
+    return {(r["region"], r["metric"]): r["value"] for r in metric_rows(report)}
+
+
+def _assert_same(web_metrics: list[dict], cli_report: dict) -> None:
+    uploaded = {(m["region"], m["metric"]): m["value"] for m in web_metrics}
+    expected = _cli_figures(cli_report)
+    assert uploaded.keys() == expected.keys()
+    for key, value in expected.items():
+        if value is None:
+            assert uploaded[key] is None, key
+        else:
+            assert math.isclose(uploaded[key], value, rel_tol=1e-9, abs_tol=1e-12), key
+
+
+def test_a_close_up_uploaded_with_its_scale_measures_as_the_cli(web, cli, tmp_path):
+    pid, visits = _patient_with_visits(web)
+    path = _closeup(tmp_path / "closeup.png")
+    answer = web.client("clinician").post(
+        f"/api/patients/{pid}/photos",
+        data={"visit_id": visits["baseline"], "mm_per_px": "0.06", "close_up": "true"},
+        files={"image": ("closeup.png", path.read_bytes(), "image/png")})
+    assert answer.status_code == 201, answer.text
+    body = answer.json()
+    assert body["photo"]["mm_per_px"] == 0.06 and body["photo"]["scale_source"] == "user"
+    result = cli("photo", "analyze", path, "--mm-per-px", "0.06", "--no-face", "--json")
+    assert result.code == 0, result.stderr
+    report = result.json()
+    _assert_same(body["metrics"], report)
+    # The wrinkle figures are in millimetres, as the CLI's, not pixels or missing.
+    lengths = [m for m in body["metrics"] if m["metric"] == "wrinkles.length_mm"]
+    assert lengths and all(m["unit"] == "mm" and m["value"] is not None for m in lengths)
+
+
+def test_a_face_uploaded_without_a_scale_finds_the_iris_as_the_cli(web, cli, tmp_path):
+    from faces import face_photographs
+
+    pid, visits = _patient_with_visits(web)
+    path = face_photographs(tmp_path)["baseline"]
+    answer = web.client("clinician").post(
+        f"/api/patients/{pid}/photos", data={"visit_id": visits["baseline"]},
+        files={"image": ("face.png", path.read_bytes(), "image/png")})
+    assert answer.status_code == 201, answer.text
+    body = answer.json()
+    result = cli("photo", "analyze", path, "--json")
+    assert result.code == 0, result.stderr
+    report = result.json()
+    assert body["photo"]["scale_source"] == report["image"]["scale_source"] == "iris"
+    assert body["photo"]["face_detected"] is True
+    _assert_same(body["metrics"], report)
+
+
+def test_scale_errors_name_the_field(web):
+    pid, _ = _patient_with_visits(web)
+    from web_helpers import png_bytes
+
+    for bad in ("abc", "-1", "12"):
+        answer = web.client("clinician").post(
+            f"/api/patients/{pid}/photos", data={"mm_per_px": bad},
+            files={"image": ("a.png", png_bytes(), "image/png")})
+        assert answer.status_code == 422, bad
+        assert "mm_per_px" in answer.text
+    assert web.client("clinician").get(f"/api/patients/{pid}/photos").json() == []
+
+
+def test_duplicate_flagged_default_pair_and_thumbnails(web):
+    from web_helpers import png_bytes
+
+    client = web.client("clinician")
+    pid, visits = _patient_with_visits(web)
+    url = f"/api/patients/{pid}/photos"
+
+    def upload(data: bytes, visit: str | None):
+        form = {"visit_id": visit} if visit else {}
+        answer = client.post(url, data=form, files={"image": ("p.png", data, "image/png")})
+        assert answer.status_code == 201, answer.text
+        return answer.json()["photo"]
+
+    first = upload(png_bytes(seed=1), visits["baseline"])
+    assert first["duplicate_of"] is None
+    later = upload(png_bytes(seed=1, shift=3), visits["month_3"])
+    again = upload(png_bytes(seed=1), visits["baseline"])
+    assert again["duplicate_of"] == first["id"]
+    loose = upload(png_bytes(seed=2), None)  # no visit: listed last, never the baseline
+    listed = [p["id"] for p in client.get(url).json()]
+    assert listed[-1] == loose["id"]
+
+    page = web.signed_in("clinician").get(f"/patients/{pid}/photos")
+    assert page.status_code == 200
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(page.text, "html.parser")
+    assert soup.select_one('input[name="baseline"][checked]')["value"] == first["id"]
+    assert soup.select_one('input[name="followup"][checked]')["value"] == later["id"]
+    assert soup.select_one('input[name="mm_per_px"]') is not None
+    thumbnail = client.get(f"{url}/{later['id']}/thumbnail.jpg")
+    assert thumbnail.status_code == 200 and thumbnail.content[:2] == b"\xff\xd8"
+    import io
+
+    from PIL import Image
+
+    assert max(Image.open(io.BytesIO(thumbnail.content)).size) <= 320
+    src = soup.select_one("#gallery img")["src"]
+    assert src.endswith("/thumbnail.jpg")
+    # The viewer offers the feature layers and they are served.
+    viewer = web.signed_in("clinician").get(
+        f"/patients/{pid}/compare?baseline={first['id']}&followup={later['id']}")
+    assert viewer.status_code == 200 and 'data-feature="spots"' in viewer.text
+    layer = client.get(f"{url}/{first['id']}/compare/{later['id']}/spots_after.png")
+    assert layer.status_code == 200 and layer.content[:4] == b"\x89PNG"
+
+
+@pytest.mark.parametrize("visit", ["baseline"])
+def test_reports_do_not_break_on_duplicates(web, visit):
+    from web_helpers import png_bytes
+
+    client = web.client("clinician")
+    pid, visits = _patient_with_visits(web)
+    url = f"/api/patients/{pid}/photos"
+    for _ in range(2):
+        client.post(url, data={"visit_id": visits[visit]},
+                    files={"image": ("p.png", png_bytes(seed=4), "image/png")})
+    photos = client.get(url).json()
+    metrics = client.get(f"{url}/{photos[0]['id']}/metrics").json()
+    regions = [(m["region"], m["metric"]) for m in metrics]
+    assert len(regions) == len(set(regions))  # each photo's own figures, once
