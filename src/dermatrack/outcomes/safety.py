@@ -214,7 +214,7 @@ def pih_rate_by_fitzpatrick(sessions: Any, events: Any, *, terms: frozenset[str]
     owner = _session_patients(sessions)
     _require(sessions, ("fitzpatrick",), "sessions")
     _require(events, ("session", "term"), "events")
-    phototype: dict[Any, str] = {}
+    phototype: dict[Any, str | None] = {}
     for row, (patient, value) in enumerate(zip(sessions["patient"], sessions["fitzpatrick"],
                                                strict=True), start=1):
         kind = recorded_type(value, line=row)  # None: not on file, in no phototype's rate
