@@ -40,6 +40,7 @@ def test_every_readme_example_is_accepted(cli, store_settings, tmp_path):
     for command in (("screen",), ("plan",)):
         ok(*command, write("PATIENT.json"))
     patient = ok("patient", "add", write("PATIENT.json"))["id"]
+    ok("patient", "consent", patient, "--kind", "treatment", "--version", "2026-01")
     visit = ok("visit", "add", patient, "--timepoint", "baseline", "--date", "2026-11-21")["id"]
     ids = {"P-XXXXXX": patient, "V-XXXXXXXXXX": visit}
     session = ok("session", "add", write("SESSION.json", **ids))["id"]

@@ -190,7 +190,10 @@ def test_demo_has_a_patient_with_spectral_and_elastography_series(demo_run):
     """Patient index 0 (and every fifth) is measured with the spectrophotometer and the
     elastography system at baseline, month 1 and month 3; both series are judged against
     the clinic's MDC like the other devices."""
+    import html
+
     from dermatrack.config import Settings
+    from dermatrack.metrics import metric_definition
     from dermatrack.services.common import open_store
     from dermatrack.services.observations import list_observations
     from dermatrack.services.outcomes import patient_timeline
@@ -217,9 +220,11 @@ def test_demo_has_a_patient_with_spectral_and_elastography_series(demo_run):
             assert len(judged) == 2
             assert all(s.points[-1].verdict is not None for s in judged)
             report = (out / "reports" / f"{patient_id}.html").read_text(encoding="utf-8")
-            for metric in ("youngs_modulus_median_kpa", "melanin_index_dawson",
-                           "erythema_index_dawson"):
-                assert metric in report, metric
+            for kind, metric in (("elastography", "youngs_modulus_median_kpa"),
+                                 ("spectral", "melanin_index_dawson"),
+                                 ("spectral", "erythema_index_dawson")):
+                label = metric_definition(kind, metric).label  # reports show names
+                assert label in html.unescape(report), label
     assert found >= 1
 
 

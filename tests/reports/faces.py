@@ -54,7 +54,9 @@ def build_face_clinic(store, folder: Path, actor: str = "tester") -> FaceClinic:
 
     patient = patients.add_patient(store, {
         "sex": "female", "age": 47, "fitzpatrick": "II",
-        "concerns": [{"code": "wrinkles", "region": "forehead", "severity": 2}]},
+        "concerns": [{"code": "wrinkles", "region": "forehead", "severity": 2}],
+        "consents": [{"kind": kind, "version": "paper-1", "signed_at": "2025-06-01T09:00:00Z"}
+                     for kind in ("treatment", "photography", "research")]},
         actor=actor, today=dt.date(2026, 1, 1))
     clinic = FaceClinic(patient_id=patient.id, files=face_photographs(folder))
     for timepoint, day in VISITS.items():

@@ -151,8 +151,11 @@ def test_plan_is_completed_when_its_last_session_is_carried_out_and_peels_use_on
     proposed = default_parameters(load_modalities()["superficial_peel"], ["cheeks"])["cheeks"]
     assert set(proposed) == {"glycolic_acid_concentration", "glycolic_contact_time"}
 
-    patient = patients.add_patient(store, {"sex": "female", "age": 40, "fitzpatrick": "II"},
-                                   actor="tester", today=dt.date(2026, 1, 1))
+    patient = patients.add_patient(store, {
+        "sex": "female", "age": 40, "fitzpatrick": "II",
+        "consents": [{"kind": "treatment", "version": "paper-1",
+                      "signed_at": "2025-06-01T09:00:00Z"}]},
+        actor="tester", today=dt.date(2026, 1, 1))
     days = [dt.date(2026, 1, 5), dt.date(2026, 1, 26)]
     (item,) = plans.add_plan(store, plans.PlanIn(
         patient_id=patient.id, created_on=days[0], modalities=[plans.PlannedModalityIn(

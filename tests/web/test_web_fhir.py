@@ -157,7 +157,8 @@ def test_web_upload_accepts_dicom_photographs_and_refuses_other_dicom(clinic_web
     assert len(list_photos(web.store, pid)) == 1
     data = Path(path).read_bytes()
     # A .dcm file the browser sent without a type is taken for DICOM.
-    done = client.post(url, files={"image": ("photo.dcm", data, "")})
+    done = client.post(url, data={"close_up": "true"},  # a test pattern, not a face
+                       files={"image": ("photo.dcm", data, "")})
     assert done.status_code == 201, done.text
     photo = done.json()["photo"]
     assert (photo["region"], photo["view"], photo["visit_id"]) == ("full_face", "front",

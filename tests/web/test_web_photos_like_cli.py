@@ -116,7 +116,8 @@ def test_duplicate_flagged_default_pair_and_thumbnails(web):
     url = f"/api/patients/{pid}/photos"
 
     def upload(data: bytes, visit: str | None):
-        form = {"visit_id": visit} if visit else {}
+        # Test patterns, not faces: uploaded as close-ups (issue 10's capture gate).
+        form = {"close_up": "true", **({"visit_id": visit} if visit else {})}
         answer = client.post(url, data=form, files={"image": ("p.png", data, "image/png")})
         assert answer.status_code == 201, answer.text
         return answer.json()["photo"]
@@ -163,7 +164,7 @@ def test_reports_do_not_break_on_duplicates(web, visit):
     pid, visits = _patient_with_visits(web)
     url = f"/api/patients/{pid}/photos"
     for _ in range(2):
-        client.post(url, data={"visit_id": visits[visit]},
+        client.post(url, data={"visit_id": visits[visit], "close_up": "true"},
                     files={"image": ("p.png", png_bytes(seed=4), "image/png")})
     photos = client.get(url).json()
     metrics = client.get(f"{url}/{photos[0]['id']}/metrics").json()

@@ -171,7 +171,7 @@ def test_a_decompression_bomb_costs_the_server_under_its_memory_budget(server, t
         f"server RSS before upload: {before['VmRSS'] / 1024:.0f} MiB\n"
         f"server peak after upload: {after['VmHWM'] / 1024:.0f} MiB\n"
         f"added by the upload: {added / 2**20:.0f} MiB (budget {PEAK_BUDGET_BYTES / 2**20:.0f})\n")
-    assert status == 201, body
-    photo = json.loads(body)["photo"]
-    assert photo["width"] * photo["height"] <= 12_000_000
+    # Decoded (reduced) within the budget, then refused by the capture-quality gate: an
+    # all-black frame is no face photograph (issue 10). Either way the memory is bounded.
+    assert status == 422 and b"no face found" in body, body
     assert added < PEAK_BUDGET_BYTES, f"{added / 2**20:.0f} MiB"

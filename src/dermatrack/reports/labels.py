@@ -124,7 +124,8 @@ def metric_title(kind: str, code: str, unit: str | None = None) -> str:
 
 def kind_name(kind: str) -> str:
     return {"photo": "Photograph", "surface": "Skin surface (profilometry)",
-            "colour": "Colorimeter", "elasticity": "Elasticity (suction)"}.get(kind,
+            "colour": "Colorimeter", "elasticity": "Elasticity (suction)",
+            "spectral": "Spectrophotometer", "elastography": "Elastography"}.get(kind,
                                                                              plain(kind))
 
 

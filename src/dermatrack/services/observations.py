@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from dermatrack.errors import InputError
@@ -178,15 +178,22 @@ def add_observations(session: Session, *, patient_id: str, visit_id: str | None,
 
 
 def page_observations(store: Store, *, patient_id: str, kind: str | None = None,
-                      source_sha256: str | None = None, cursor: str | None = None,
+                      source_sha256: str | None = None, photo_id: str | None = None,
+                      cursor: str | None = None,
                       limit: int | None = None) -> Page[ObservationOut]:
-    """A page of a patient's observations, oldest first, optionally of one kind or from
-    one source file (:func:`list_observations` reads them all)."""
+    """A page of a patient's observations, oldest first, optionally of one kind, from one
+    source file, or of one stored photograph (the ``photo_id`` its observations carry in
+    their settings: the same image stored twice shows its figures once; observations
+    stored without one are matched by the file alone). :func:`list_observations` reads
+    them all."""
     query = select(Observation).where(Observation.patient_id == patient_id)
     if kind is not None:
         query = query.where(Observation.kind == kind)
     if source_sha256 is not None:
         query = query.where(Observation.source_sha256 == source_sha256)
+    if photo_id is not None:
+        stored_for = Observation.settings["photo_id"].as_string()
+        query = query.where(or_(stored_for == photo_id, stored_for.is_(None)))
     return patient_page(store, patient_id, query, (Observation.created_at, Observation.id),
                         ObservationOut.model_validate, cursor=cursor, limit=limit)
 

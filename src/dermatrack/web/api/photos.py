@@ -184,7 +184,7 @@ def get_photo_metrics(request: Request, response: Response, patient_id: str, pho
     photo = photo_of(store, photo_id, patient_id)
     return paged(request, response, observations.page_observations(
         store, patient_id=patient_id, kind=PHOTO_KIND, source_sha256=photo.sha256,
-        cursor=page.cursor, limit=page.limit))
+        photo_id=photo.id, cursor=page.cursor, limit=page.limit))
 
 
 @router.get("/patients/{patient_id}/photos/{photo_id}/image",
