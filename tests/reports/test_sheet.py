@@ -85,8 +85,13 @@ def test_patient_sheet_shows_the_face_in_colour_with_changes_in_words(
         rows = visit.select("table.sheet tr")
         assert rows[1].td.get_text() == "Whole face"
         assert len(rows) > 5  # facial regions
-    for feature, counts in painted.items():
-        assert sum(o for o, _ in counts) > 1.4 * sum(p for _, p in counts) + 30, (feature, counts)
+    # Spots stand out plainly. The face's own rendered redness is already near the red
+    # overlay's colour, and since the redness is measured against the surrounding skin
+    # (issue 10) fewer pixels are painted: the overlay must still add red areas at every
+    # visit.
+    overlay_spots, photo_spots = zip(*painted["spots"], strict=True)
+    assert sum(overlay_spots) > 1.4 * sum(photo_spots) + 30, painted["spots"]
+    assert all(o > p + 30 for o, p in painted["redness"]), painted["redness"]
     later = visits[2].get_text()
     assert "since the baseline" in later
     text = soup.get_text()
