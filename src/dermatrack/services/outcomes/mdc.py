@@ -1,0 +1,116 @@
+"""The MDC95 table: which change of a metric is beyond measurement error.
+
+Where the MDC95 comes from
+--------------------------
+An MDC95 is only as good as the repeatability data behind it. Two JSON files under the
+data directory (``DERMATRACK_DATA_DIR``) are read, in this order of preference:
+
+``repeatability.json``
+    The clinic's own repeatability, from repeated captures of the same patients:
+    ``dermatrack repeatability CAPTURES.csv --save`` writes it (``--json`` output
+    redirected here works too). The demo clinic stores its device metrics' MDC95 here,
+    from repeated synthetic captures.
+``repeatability-imaging.json``
+    The imaging validation's repeatability on phantoms under ordinary capture changes
+    (exposure, white balance, blur, noise, JPEG, small rotation and shift), written by
+    ``dermatrack demo`` (:func:`save_mdc`).
+
+Both have the shape ``{"source": ..., "metrics": [{"metric", "region", "mdc95", ...}]}``
+(the ``repeatability --json`` output); an entry may add ``"kind"`` (``photo``,
+``surface``, ...) and a null ``region`` applies to every region. An entry of the clinic's
+file replaces the imaging one for the same metric and region. Without either file no
+change is called real or not (verdict ``None``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dermatrack.config import Settings
+from dermatrack.errors import InputError
+
+CLINIC_MDC_FILE = "repeatability.json"
+IMAGING_MDC_FILE = "repeatability-imaging.json"
+
+
+@dataclass
+class MdcTable:
+    """MDC95 per (kind, metric, region), with where each came from."""
+
+    entries: dict[tuple[str | None, str, str | None], tuple[float, str]] = field(
+        default_factory=dict)
+
+    def lookup(self, kind: str, metric: str, region: str | None) -> tuple[float, str] | None:
+        """(MDC95, source) for a measurement, most specific entry first; None if unknown."""
+        for key in ((kind, metric, region), (None, metric, region), (kind, metric, None),
+                    (None, metric, None)):
+            if key in self.entries:
+                return self.entries[key]
+        return None
+
+    def update(self, data: Mapping[str, Any], default_source: str) -> None:
+        """Add the entries of a repeatability JSON document (replacing equal keys)."""
+        source = str(data.get("source") or default_source)
+        metrics = data.get("metrics")
+        if not isinstance(metrics, list):
+            raise InputError("a repeatability file needs a 'metrics' list", field="metrics")
+        for i, item in enumerate(metrics):
+            if not isinstance(item, Mapping) or not isinstance(item.get("metric"), str):
+                raise InputError("each entry needs a metric name", field=f"metrics[{i}].metric")
+            value = item.get("mdc95")
+            if value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, (int, float)) \
+                    or not math.isfinite(value) or value < 0:
+                raise InputError(f"mdc95 must be a number >= 0, got {value!r}",
+                                 field=f"metrics[{i}].mdc95")
+            key = (item.get("kind"), item["metric"], item.get("region"))
+            self.entries[key] = (float(value), source)
+
+    def to_list(self) -> list[dict[str, Any]]:
+        return [{"kind": kind, "metric": metric, "region": region, "mdc95": value,
+                 "source": source}
+                for (kind, metric, region), (value, source) in sorted(
+                    self.entries.items(), key=lambda item: tuple(str(p) for p in item[0]))]
+
+
+def _read_mdc_file(path: Path) -> dict[str, Any] | None:
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"{path.name}: not a readable JSON file ({exc})",
+                         field=path.name) from None
+    if not isinstance(data, Mapping):
+        raise InputError(f"{path.name}: expected a JSON object", field=path.name)
+    return dict(data)
+
+
+def load_mdc(settings: Settings) -> MdcTable:
+    """The MDC95 table of a data directory (module docstring: imaging, then the clinic's)."""
+    table = MdcTable()
+    for name, label in ((IMAGING_MDC_FILE, "imaging validation (phantoms)"),
+                        (CLINIC_MDC_FILE, "clinic repeatability")):
+        data = _read_mdc_file(settings.data_dir / name)
+        if data is not None:
+            table.update(data, label)
+    return table
+
+
+def save_mdc(settings: Settings, metrics: Iterable[Mapping[str, Any]], *, source: str,
+             clinic: bool = False) -> Path:
+    """Write a repeatability JSON (the imaging one, or the clinic's with ``clinic``)."""
+    path = settings.data_dir / (CLINIC_MDC_FILE if clinic else IMAGING_MDC_FILE)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    document = {"source": source, "created": dt.datetime.now(dt.UTC).isoformat(),
+                "metrics": [dict(item) for item in metrics]}
+    MdcTable().update(document, source)  # refuse to write what could not be read back
+    path.write_text(json.dumps(document, indent=2, allow_nan=False), encoding="utf-8")
+    return path

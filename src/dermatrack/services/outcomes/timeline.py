@@ -1,0 +1,191 @@
+"""One patient's timeline: the course visit by visit and each measurement series.
+
+:func:`patient_timeline` gathers a treatment course visit by visit (sessions, reactions
+and adverse events, scale scores, photographs) and every measurement series (photo
+metrics and device readings per region), with the change from baseline of each value,
+absolute and percent, judged against the metric's MDC95
+(:func:`dermatrack.outcomes.change.change_from_baseline`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import select
+
+from dermatrack.services.common import Store, get_patient
+from dermatrack.services.outcomes.baseline import _months, age_on, baseline_dates
+from dermatrack.services.outcomes.definitions import METRIC_DIRECTIONS
+from dermatrack.services.outcomes.mdc import MdcTable, load_mdc
+from dermatrack.services.plans import PlanOut, plans_of
+
+
+class Point(BaseModel):
+    """One value of a series at a visit, and its change from the baseline value."""
+
+    visit_id: str
+    timepoint: str
+    date: dt.date
+    months: float
+    value: float | None
+    n: int
+    change: float | None = None
+    change_percent: float | None = None
+    real: bool | None = None
+    verdict: str | None = None
+
+
+class Series(BaseModel):
+    """A metric measured in one region over a course (mean of replicates per visit)."""
+
+    kind: str
+    region: str
+    metric: str
+    unit: str
+    direction: str | None
+    mdc95: float | None
+    mdc_source: str | None
+    points: list[Point]
+
+
+class VisitEntry(BaseModel):
+    """What happened at one visit."""
+
+    id: str
+    timepoint: str
+    date: dt.date
+    months: float
+    sessions: list[dict[str, Any]]
+    events: list[dict[str, Any]]
+    scores: list[dict[str, Any]]
+    photos: list[dict[str, Any]]
+
+
+class Timeline(BaseModel):
+    """A patient's treatment course and measurements, with changes from baseline."""
+
+    patient_id: str
+    sex: str | None
+    fitzpatrick: str | None
+    age_at_baseline: int | None
+    baseline_date: dt.date | None
+    modalities: list[str]
+    concerns: list[dict[str, Any]]
+    plans: list[PlanOut]
+    visits: list[VisitEntry]
+    events: list[dict[str, Any]]
+    series: list[Series]
+
+    def get_series(self, kind: str, metric: str, region: str = "whole") -> Series | None:
+        for item in self.series:
+            if (item.kind, item.metric, item.region) == (kind, metric, region):
+                return item
+        return None
+
+
+def _series(observations: list[Any], visits: Mapping[str, Any], baseline: dt.date | None,
+            mdc: MdcTable) -> list[Series]:
+    from dermatrack.outcomes.change import change_from_baseline
+
+    grouped: dict[tuple[str, str, str], dict[str, list[float]]] = defaultdict(
+        lambda: defaultdict(list))
+    units: dict[tuple[str, str, str], str] = {}
+    for row in observations:
+        if row.visit_id is None or row.visit_id not in visits or row.value is None:
+            continue
+        key = (row.kind, row.region, row.metric)
+        grouped[key][row.visit_id].append(row.value)
+        units.setdefault(key, row.unit)
+    result = []
+    for (kind, region, metric), by_visit in sorted(grouped.items()):
+        ordered = sorted(by_visit, key=lambda vid: (visits[vid].date, visits[vid].timepoint))
+        direction = METRIC_DIRECTIONS.get(metric)
+        found = mdc.lookup(kind, metric, region)
+        mdc95, source = found if found is not None else (None, None)
+        points: list[Point] = []
+        first: float | None = None
+        for visit_id in ordered:
+            visit = visits[visit_id]
+            values = by_visit[visit_id]
+            value = float(sum(values) / len(values))
+            point = Point(visit_id=visit_id, timepoint=visit.timepoint, date=visit.date,
+                          months=_months(visit.date, baseline), value=value, n=len(values))
+            if first is None:
+                first = value
+            else:
+                change = change_from_baseline(first, value, mdc95, direction)
+                point.change, point.change_percent = change.absolute, change.percent
+                point.real, point.verdict = change.real, change.verdict
+            points.append(point)
+        result.append(Series(kind=kind, region=region, metric=metric, unit=units[(kind, region,
+                                                                                  metric)],
+                             direction=direction, mdc95=mdc95, mdc_source=source,
+                             points=points))
+    return result
+
+
+def patient_timeline(store: Store, patient_id: str, *, mdc: MdcTable | None = None
+                     ) -> Timeline:
+    """A patient's course visit by visit and each measurement series with its changes.
+
+    Parameters
+    ----------
+    store:
+        The open store.
+    patient_id:
+        The patient (``P-XXXXXX``).
+    mdc:
+        MDC95 table; default :func:`load_mdc` of the store's data directory.
+
+    Returns
+    -------
+    Timeline
+        Visits in date order; ``months`` counts from the baseline visit (timepoint
+        ``baseline``, else the first visit). Each series' first visit is its baseline.
+    """
+    from dermatrack.services import charting, photos, scores
+    from dermatrack.services.observations import list_observations
+    from dermatrack.store.models import Patient, Visit
+
+    mdc = mdc if mdc is not None else load_mdc(store.settings)
+    with store.reading() as session:
+        patient: Patient = get_patient(session, patient_id)
+        concerns = [{"code": c.code, "region": c.region, "severity": c.severity}
+                    for c in patient.concerns]
+        visit_rows = list(session.scalars(select(Visit).where(Visit.patient_id == patient_id)
+                                          .order_by(Visit.date, Visit.id)))
+        plans = plans_of(session, patient_id)
+        visits = {v.id: v for v in visit_rows}
+        baseline = baseline_dates(visit_rows).get(patient_id)
+        sex, fitzpatrick = patient.sex, patient.fitzpatrick
+        age = age_on(patient, baseline)
+
+    session_list = charting.list_sessions(store, patient_id)
+    event_list = charting.list_events(store, patient_id)
+    score_list = scores.list_scores(store, patient_id)
+    photo_list = photos.list_photos(store, patient_id)
+    observations = list_observations(store, patient_id=patient_id)
+
+    session_visit = {s.id: s.visit_id for s in session_list}
+    entries = []
+    for visit in visit_rows:
+        entries.append(VisitEntry(
+            id=visit.id, timepoint=visit.timepoint, date=visit.date,
+            months=_months(visit.date, baseline),
+            sessions=[s.model_dump(mode="json") for s in session_list
+                      if s.visit_id == visit.id],
+            events=[e.model_dump(mode="json") for e in event_list
+                    if e.session_id is not None and session_visit.get(e.session_id) == visit.id],
+            scores=[s.model_dump(mode="json") for s in score_list if s.visit_id == visit.id],
+            photos=[p.model_dump(mode="json") for p in photo_list if p.visit_id == visit.id]))
+    return Timeline(
+        patient_id=patient_id, sex=sex, fitzpatrick=fitzpatrick, age_at_baseline=age,
+        baseline_date=baseline,
+        modalities=sorted({s.modality for s in session_list}),
+        concerns=concerns, plans=plans, visits=entries,
+        events=[e.model_dump(mode="json") for e in event_list],
+        series=_series(observations, visits, baseline, mdc))
