@@ -256,14 +256,19 @@ def list_sessions(store: Store, patient_id: str) -> list[SessionOut]:
     """A patient's sessions by date."""
     with store.reading() as session:
         get_patient(session, patient_id)
-        rows = session.scalars(select(TreatmentSession)
-                               .where(TreatmentSession.patient_id == patient_id)
-                               .order_by(TreatmentSession.date, TreatmentSession.id))
-        sessions = [_session_out(row) for row in rows]
-        lots = lots_of_sessions(session, [s.id for s in sessions])
-        for out in sessions:
-            out.lots = lots[out.id]
-        return sessions
+        return sessions_of(session, patient_id)
+
+
+def sessions_of(session: Any, patient_id: str) -> list[SessionOut]:
+    """A patient's sessions by date, read in the caller's transaction."""
+    rows = session.scalars(select(TreatmentSession)
+                           .where(TreatmentSession.patient_id == patient_id)
+                           .order_by(TreatmentSession.date, TreatmentSession.id))
+    sessions = [_session_out(row) for row in rows]
+    lots = lots_of_sessions(session, [s.id for s in sessions])
+    for out in sessions:
+        out.lots = lots[out.id]
+    return sessions
 
 
 def add_event(store: Store, data: EventIn | dict[str, Any], *, actor: str,
@@ -391,8 +396,13 @@ def list_events(store: Store, patient_id: str) -> list[EventOut]:
     """A patient's expected reactions and adverse events, by onset (expected first)."""
     with store.reading() as session:
         get_patient(session, patient_id)
-        events = [_reaction_out(r) for r in session.scalars(
-            select(ExpectedReaction).where(ExpectedReaction.patient_id == patient_id))]
-        events += [_adverse_event_out(a) for a in session.scalars(
-            select(AdverseEvent).where(AdverseEvent.patient_id == patient_id))]
-        return sorted(events, key=lambda e: (e.onset, e.kind != "expected_reaction", e.id))
+        return events_of(session, patient_id)
+
+
+def events_of(session: Any, patient_id: str) -> list[EventOut]:
+    """:func:`list_events`, read in the caller's transaction."""
+    events = [_reaction_out(r) for r in session.scalars(
+        select(ExpectedReaction).where(ExpectedReaction.patient_id == patient_id))]
+    events += [_adverse_event_out(a) for a in session.scalars(
+        select(AdverseEvent).where(AdverseEvent.patient_id == patient_id))]
+    return sorted(events, key=lambda e: (e.onset, e.kind != "expected_reaction", e.id))

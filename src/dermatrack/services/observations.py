@@ -203,8 +203,14 @@ def list_observations(store: Store, *, patient_id: str,
     """A patient's observations, oldest first, optionally of one kind."""
     with store.reading() as session:
         get_patient(session, patient_id)
-        query = (select(Observation).where(Observation.patient_id == patient_id)
-                 .order_by(Observation.created_at, Observation.id))
-        if kind is not None:
-            query = query.where(Observation.kind == kind)
-        return [ObservationOut.model_validate(row) for row in session.scalars(query)]
+        return observations_of(session, patient_id, kind=kind)
+
+
+def observations_of(session: Session, patient_id: str, *,
+                    kind: str | None = None) -> list[ObservationOut]:
+    """:func:`list_observations`, read in the caller's transaction."""
+    query = (select(Observation).where(Observation.patient_id == patient_id)
+             .order_by(Observation.created_at, Observation.id))
+    if kind is not None:
+        query = query.where(Observation.kind == kind)
+    return [ObservationOut.model_validate(row) for row in session.scalars(query)]

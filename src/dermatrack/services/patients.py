@@ -363,21 +363,31 @@ def get_patient_record(store: Store, patient_id: str, *, actor: str,
     the parts of the chart the caller is about to show: their read is recorded in the same
     transaction, as one row."""
     with store.transaction(actor) as session:
-        patient = session.scalars(
-            select(Patient).where(Patient.id == patient_id)
-            .options(selectinload(Patient.concerns), selectinload(Patient.conditions),
-                     selectinload(Patient.medications), selectinload(Patient.allergies),
-                     selectinload(Patient.consents), selectinload(Patient.identity))
-        ).one_or_none()
-        if patient is None:
-            raise NotFoundError(f"no patient {patient_id!r}")
-        if with_identity:
-            record_read(session, entity="patient_identity", entity_id=patient_id,
-                        fields=("name", "email", "phone"))
-        if read_fields:
-            record_read(session, entity="patient", entity_id=patient_id, fields=read_fields,
-                        purpose=purpose)
-        return _patient_out(patient, with_identity=with_identity)
+        return patient_record_of(session, patient_id, with_identity=with_identity,
+                                 read_fields=read_fields, purpose=purpose)
+
+
+def patient_record_of(session: Session, patient_id: str, *, with_identity: bool = False,
+                      read_fields: tuple[str, ...] = (), purpose: str | None = None
+                      ) -> PatientOut:
+    """:func:`get_patient_record` in the caller's transaction (which records the reads:
+    it must be a :meth:`~dermatrack.services.common.Store.transaction` when
+    ``with_identity`` or ``read_fields`` are given)."""
+    patient = session.scalars(
+        select(Patient).where(Patient.id == patient_id)
+        .options(selectinload(Patient.concerns), selectinload(Patient.conditions),
+                 selectinload(Patient.medications), selectinload(Patient.allergies),
+                 selectinload(Patient.consents), selectinload(Patient.identity))
+    ).one_or_none()
+    if patient is None:
+        raise NotFoundError(f"no patient {patient_id!r}")
+    if with_identity:
+        record_read(session, entity="patient_identity", entity_id=patient_id,
+                    fields=("name", "email", "phone"))
+    if read_fields:
+        record_read(session, entity="patient", entity_id=patient_id, fields=read_fields,
+                    purpose=purpose)
+    return _patient_out(patient, with_identity=with_identity)
 
 
 def list_patients(store: Store, *, search: str | None = None, actor: str,
@@ -483,9 +493,14 @@ def list_visits(store: Store, patient_id: str) -> list[VisitOut]:
     """A patient's visits by date."""
     with store.reading() as session:
         get_patient(session, patient_id)
-        visits = session.scalars(select(Visit).where(Visit.patient_id == patient_id)
-                                 .order_by(Visit.date, Visit.id))
-        return [VisitOut.model_validate(v) for v in visits]
+        return visits_of(session, patient_id)
+
+
+def visits_of(session: Session, patient_id: str) -> list[VisitOut]:
+    """:func:`list_visits`, read in the caller's transaction."""
+    visits = session.scalars(select(Visit).where(Visit.patient_id == patient_id)
+                             .order_by(Visit.date, Visit.id))
+    return [VisitOut.model_validate(v) for v in visits]
 
 
 def add_consent(store: Store, data: ConsentAdd | dict[str, Any], *,

@@ -403,16 +403,21 @@ def _photo_out(photo: Photo, n_observations: int,
 
 def list_photos(store: Store, patient_id: str) -> list[PhotoOut]:
     """A patient's photographs, by visit date then import time, with analysis summaries."""
-    from dermatrack.store.models import Visit
-
     with store.reading() as session:
         get_patient(session, patient_id)
-        photos = list(session.scalars(
-            select(Photo).outerjoin(Visit, Photo.visit_id == Visit.id)
-            .where(Photo.patient_id == patient_id)
-            # Photographs of a visit by date; those tied to no visit last.
-            .order_by(Visit.date.is_(None), Visit.date, Photo.created_at, Photo.id)))
-        return _photo_outs(session, patient_id, photos)
+        return photos_of(session, patient_id)
+
+
+def photos_of(session: Any, patient_id: str) -> list[PhotoOut]:
+    """:func:`list_photos`, read in the caller's transaction."""
+    from dermatrack.store.models import Visit
+
+    photos = list(session.scalars(
+        select(Photo).outerjoin(Visit, Photo.visit_id == Visit.id)
+        .where(Photo.patient_id == patient_id)
+        # Photographs of a visit by date; those tied to no visit last.
+        .order_by(Visit.date.is_(None), Visit.date, Photo.created_at, Photo.id)))
+    return _photo_outs(session, patient_id, photos)
 
 
 def page_photos(store: Store, patient_id: str, *, cursor: str | None = None,

@@ -92,14 +92,20 @@ def list_scores(store: Store, patient_id: str, *,
     """A patient's scores by visit date, optionally of one instrument."""
     with store.reading() as session:
         get_patient(session, patient_id)
-        query = (select(ScaleScore, Visit).join(Visit, ScaleScore.visit_id == Visit.id)
-                 .where(ScaleScore.patient_id == patient_id)
-                 .order_by(Visit.date, ScaleScore.id))
-        if instrument is not None:
-            query = query.where(ScaleScore.instrument == instrument)
-        results = []
-        for row, visit in session.execute(query):
-            out = ScoreOut.model_validate(row)
-            out.timepoint, out.date = visit.timepoint, visit.date
-            results.append(out)
-        return results
+        return scores_of(session, patient_id, instrument=instrument)
+
+
+def scores_of(session: Any, patient_id: str, *,
+              instrument: str | None = None) -> list[ScoreOut]:
+    """:func:`list_scores`, read in the caller's transaction."""
+    query = (select(ScaleScore, Visit).join(Visit, ScaleScore.visit_id == Visit.id)
+             .where(ScaleScore.patient_id == patient_id)
+             .order_by(Visit.date, ScaleScore.id))
+    if instrument is not None:
+        query = query.where(ScaleScore.instrument == instrument)
+    results = []
+    for row, visit in session.execute(query):
+        out = ScoreOut.model_validate(row)
+        out.timepoint, out.date = visit.timepoint, visit.date
+        results.append(out)
+    return results

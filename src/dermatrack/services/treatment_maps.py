@@ -98,20 +98,26 @@ def list_marks(store: Store, patient_id: str, *, session_id: str | None = None
     """A patient's marks (of one session, when given), by session then entry order."""
     with store.reading() as session:
         get_patient(session, patient_id)
-        query = (select(TreatmentMark, ProductLot.lot_number, Product.name)
-                 .outerjoin(ProductLot, ProductLot.id == TreatmentMark.lot_id)
-                 .outerjoin(Product, Product.id == ProductLot.product_id)
-                 .join(TreatmentSession, TreatmentSession.id == TreatmentMark.session_id)
-                 .where(TreatmentMark.patient_id == patient_id)
-                 .order_by(TreatmentSession.date, TreatmentMark.session_id, TreatmentMark.id))
-        if session_id:
-            query = query.where(TreatmentMark.session_id == session_id)
-        out = []
-        for mark, lot_number, product in session.execute(query):
-            item = MarkOut.model_validate(mark)
-            item.lot_number, item.product = lot_number, product
-            out.append(item)
-        return out
+        return marks_of(session, patient_id, session_id=session_id)
+
+
+def marks_of(session: Any, patient_id: str, *, session_id: str | None = None
+             ) -> list[MarkOut]:
+    """:func:`list_marks`, read in the caller's transaction."""
+    query = (select(TreatmentMark, ProductLot.lot_number, Product.name)
+             .outerjoin(ProductLot, ProductLot.id == TreatmentMark.lot_id)
+             .outerjoin(Product, Product.id == ProductLot.product_id)
+             .join(TreatmentSession, TreatmentSession.id == TreatmentMark.session_id)
+             .where(TreatmentMark.patient_id == patient_id)
+             .order_by(TreatmentSession.date, TreatmentMark.session_id, TreatmentMark.id))
+    if session_id:
+        query = query.where(TreatmentMark.session_id == session_id)
+    out = []
+    for mark, lot_number, product in session.execute(query):
+        item = MarkOut.model_validate(mark)
+        item.lot_number, item.product = lot_number, product
+        out.append(item)
+    return out
 
 
 def diagrams(marks: list[MarkOut], *, width: float | None = None) -> dict[str, str]:

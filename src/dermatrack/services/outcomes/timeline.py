@@ -12,16 +12,18 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
-from sqlalchemy import select
 
-from dermatrack.services.common import Store, get_patient
+from dermatrack.services.common import Store
 from dermatrack.services.outcomes.baseline import _months, age_on, baseline_dates
 from dermatrack.services.outcomes.definitions import METRIC_DIRECTIONS
 from dermatrack.services.outcomes.mdc import MdcTable, load_mdc
-from dermatrack.services.plans import PlanOut, plans_of
+from dermatrack.services.plans import PlanOut
+
+if TYPE_CHECKING:
+    from dermatrack.services.chart import PatientChart
 
 
 class Point(BaseModel):
@@ -146,29 +148,35 @@ def patient_timeline(store: Store, patient_id: str, *, mdc: MdcTable | None = No
     Timeline
         Visits in date order; ``months`` counts from the baseline visit (timepoint
         ``baseline``, else the first visit). Each series' first visit is its baseline.
+
+    Notes
+    -----
+    The chart is read without an audit row (:func:`dermatrack.services.chart.read_chart`
+    with no actor): callers that show it to someone read it through the chart service
+    with their actor and call :meth:`~dermatrack.services.chart.PatientChart.timeline`.
     """
-    from dermatrack.services import charting, photos, scores
-    from dermatrack.services.observations import list_observations
-    from dermatrack.store.models import Patient, Visit
+    from dermatrack.services.chart import TIMELINE_PARTS, read_chart
 
     mdc = mdc if mdc is not None else load_mdc(store.settings)
-    with store.reading() as session:
-        patient: Patient = get_patient(session, patient_id)
-        concerns = [{"code": c.code, "region": c.region, "severity": c.severity}
-                    for c in patient.concerns]
-        visit_rows = list(session.scalars(select(Visit).where(Visit.patient_id == patient_id)
-                                          .order_by(Visit.date, Visit.id)))
-        plans = plans_of(session, patient_id)
-        visits = {v.id: v for v in visit_rows}
-        baseline = baseline_dates(visit_rows).get(patient_id)
-        sex, fitzpatrick = patient.sex, patient.fitzpatrick
-        age = age_on(patient, baseline)
+    return timeline_of(read_chart(store, patient_id, actor=None, parts=TIMELINE_PARTS), mdc)
 
-    session_list = charting.list_sessions(store, patient_id)
-    event_list = charting.list_events(store, patient_id)
-    score_list = scores.list_scores(store, patient_id)
-    photo_list = photos.list_photos(store, patient_id)
-    observations = list_observations(store, patient_id=patient_id)
+
+def timeline_of(chart: PatientChart, mdc: MdcTable) -> Timeline:
+    """The :class:`Timeline` of a chart read by :func:`dermatrack.services.chart.read_chart`
+    (with at least its :data:`~dermatrack.services.chart.TIMELINE_PARTS`)."""
+    patient = chart.patient
+    patient_id = patient.id
+    concerns = [{"code": c.code, "region": c.region, "severity": c.severity}
+                for c in patient.concerns]
+    visit_rows = chart.visits
+    visits = {v.id: v for v in visit_rows}
+    baseline = baseline_dates(visit_rows).get(patient_id)
+    age = age_on(patient, baseline)
+    session_list = chart.sessions
+    event_list = chart.events
+    score_list = chart.scores
+    photo_list = [p.photo for p in chart.photos]
+    observations = [o.observation for o in chart.observations]
 
     session_visit = {s.id: s.visit_id for s in session_list}
     entries = []
@@ -183,9 +191,9 @@ def patient_timeline(store: Store, patient_id: str, *, mdc: MdcTable | None = No
             scores=[s.model_dump(mode="json") for s in score_list if s.visit_id == visit.id],
             photos=[p.model_dump(mode="json") for p in photo_list if p.visit_id == visit.id]))
     return Timeline(
-        patient_id=patient_id, sex=sex, fitzpatrick=fitzpatrick, age_at_baseline=age,
-        baseline_date=baseline,
+        patient_id=patient_id, sex=patient.sex, fitzpatrick=patient.fitzpatrick,
+        age_at_baseline=age, baseline_date=baseline,
         modalities=sorted({s.modality for s in session_list}),
-        concerns=concerns, plans=plans, visits=entries,
+        concerns=concerns, plans=chart.plans, visits=entries,
         events=[e.model_dump(mode="json") for e in event_list],
         series=_series(observations, visits, baseline, mdc))
