@@ -45,7 +45,7 @@ def test_patient_report_holds_photos_plots_and_tables(store, reported_clinic):
     from bs4 import BeautifulSoup
     from PIL import Image
 
-    from dermatrack.reports.html import patient_report_html
+    from dermatrack.services.reports import patient_report_html
 
     patient_id = reported_clinic.patient_ids[0]
     html = patient_report_html(store, patient_id)
@@ -79,7 +79,7 @@ def test_patient_report_holds_photos_plots_and_tables(store, reported_clinic):
 def test_cohort_report_has_forest_plot_and_tables(store, reported_clinic):
     from bs4 import BeautifulSoup
 
-    from dermatrack.reports.html import cohort_report_html
+    from dermatrack.services.reports import cohort_report_html
 
     html = cohort_report_html(store, patient_links={reported_clinic.patient_ids[0]: "a.html"},
                               synthetic=True)
@@ -99,7 +99,7 @@ def test_cohort_report_tables_give_units_and_the_mdc(store, reported_clinic):
 
     from bs4 import BeautifulSoup
 
-    from dermatrack.reports.html import cohort_report_html
+    from dermatrack.services.reports import cohort_report_html
 
     def wrinkle_rows() -> list[dict[str, str]]:
         soup = BeautifulSoup(cohort_report_html(store), "html.parser")
@@ -128,8 +128,8 @@ def test_deidentified_cohort_report_and_summary_name_no_patient(store, reported_
     import pytest
     from bs4 import BeautifulSoup
 
-    from dermatrack.reports.html import cohort_report_html
     from dermatrack.services.outcomes import cohort_summary
+    from dermatrack.services.reports import cohort_report_html
 
     ids = reported_clinic.patient_ids
     full = cohort_summary(store)
@@ -154,7 +154,7 @@ def test_deidentified_cohort_report_and_summary_name_no_patient(store, reported_
 def test_pdf_reports_have_pages(store, reported_clinic):
     from pypdf import PdfReader
 
-    from dermatrack.reports.pdf import cohort_report_pdf, patient_report_pdf
+    from dermatrack.services.reports import cohort_report_pdf, patient_report_pdf
 
     for data in (patient_report_pdf(store, reported_clinic.patient_ids[0]),
                  cohort_report_pdf(store, modality="microneedling")):
@@ -193,8 +193,8 @@ def test_report_cli_unknown_modality_exits_2(cli, store, tmp_path):
 
 
 def test_lightness_overlay_marks_faded_spots_only():
+    from dermatrack.imaging.change_overlay import lightness_overlay
     from dermatrack.imaging.phantom import make_phantom, random_spec
-    from dermatrack.reports.figures import lightness_overlay
 
     spec = random_spec(np.random.default_rng(11), width=400, height=300, mm_per_px=0.06,
                        n_wrinkles=0, n_spots=4, n_erythema=0, n_pores=0)
@@ -216,7 +216,7 @@ def test_before_after_aligns_a_shifted_face():
     import cv2
     from skimage import data
 
-    from dermatrack.reports.figures import before_after
+    from dermatrack.imaging.change_overlay import before_after
 
     face = data.astronaut().astype(np.float32) / 255.0
     shift = np.float32([[1, 0, 10], [0, 1, -6]])

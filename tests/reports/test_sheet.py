@@ -63,7 +63,7 @@ def test_patient_sheet_shows_the_face_in_colour_with_changes_in_words(
     from bs4 import BeautifulSoup
 
     from dermatrack.imaging.overlays import FEATURE_LABELS
-    from dermatrack.reports.sheet import patient_sheet_html, patient_sheet_pdf
+    from dermatrack.services.reports import patient_sheet_html, patient_sheet_pdf
 
     html = patient_sheet_html(store, face_clinic.patient_id)
     soup = BeautifulSoup(html, "html.parser")
@@ -116,9 +116,11 @@ def test_progress_report_reads_what_was_stored_and_renders_readable_pages(
     from bs4 import BeautifulSoup
 
     from dermatrack.imaging import align, analysis
-    from dermatrack.reports.html import patient_report_html
-    from dermatrack.reports.pdf import patient_report_pdf
-    from dermatrack.reports.sheet import patient_sheet_html
+    from dermatrack.services.reports import (
+        patient_report_html,
+        patient_report_pdf,
+        patient_sheet_html,
+    )
 
     def refuse(*args, **kwargs):
         raise AssertionError("a report re-analysed or re-aligned a stored photograph")

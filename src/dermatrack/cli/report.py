@@ -43,21 +43,23 @@ def patient_command(
     out: Path | None = typer.Option(None, "--out", help="File to write."),
     as_json: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
 ) -> None:
-    """Aligned before/after photographs, trajectories, scales, plan, sessions and events."""
+    """Aligned before/after photographs, trajectories, scales, plan, sessions and events
+    (the read is recorded in the audit trail as $DERMATRACK_ACTOR, else the login name)."""
+    from dermatrack.cli._input import actor_name
     from dermatrack.errors import NotFoundError
     from dermatrack.services.common import open_store
+    from dermatrack.services.reports import patient_report_html, patient_report_pdf
 
     out = out or Path(f"report-{patient_id}.{'pdf' if pdf else 'html'}")
     with open_store() as store:
         try:
             if pdf:
-                from dermatrack.reports.pdf import patient_report_pdf
-
-                data: bytes | str = patient_report_pdf(store, patient_id)
+                data: bytes | str = patient_report_pdf(store, patient_id,
+                                                       actor=actor_name(None),
+                                                       purpose="cli report pdf")
             else:
-                from dermatrack.reports.html import patient_report_html
-
-                data = patient_report_html(store, patient_id)
+                data = patient_report_html(store, patient_id, actor=actor_name(None),
+                                           purpose="cli report html")
         except InputError as exc:
             if exc.field == "patient_id":
                 raise NotFoundError(f"no patient {patient_id!r}") from None
@@ -75,16 +77,19 @@ def sheet_command(
 ) -> None:
     """The patient sheet: each visit's face with the features found in colour, per-region
     figures and their change since baseline in plain words, clinic percentiles."""
+    from dermatrack.cli._input import actor_name
     from dermatrack.errors import NotFoundError
     from dermatrack.services.common import open_store
+    from dermatrack.services.reports import patient_sheet_html, patient_sheet_pdf
 
     out = out or Path(f"sheet-{patient_id}.{'pdf' if pdf else 'html'}")
     with open_store() as store:
         try:
-            from dermatrack.reports.sheet import patient_sheet_html, patient_sheet_pdf
-
-            data: bytes | str = (patient_sheet_pdf(store, patient_id) if pdf
-                                 else patient_sheet_html(store, patient_id))
+            data: bytes | str = (
+                patient_sheet_pdf(store, patient_id, actor=actor_name(None),
+                                  purpose="cli sheet pdf") if pdf
+                else patient_sheet_html(store, patient_id, actor=actor_name(None),
+                                        purpose="cli sheet html"))
         except InputError as exc:
             if exc.field == "patient_id":
                 raise NotFoundError(f"no patient {patient_id!r}") from None
@@ -108,14 +113,12 @@ def cohort_command(
     out = out or Path(f"cohort-report{'-' + modality if modality else ''}."
                       f"{'pdf' if pdf else 'html'}")
     with open_store() as store:
-        if pdf:
-            from dermatrack.reports.pdf import cohort_report_pdf
+        from dermatrack.services.reports import cohort_report_html, cohort_report_pdf
 
+        if pdf:
             data: bytes | str = cohort_report_pdf(store, modality=modality,
                                                     deidentified=deidentified)
         else:
-            from dermatrack.reports.html import cohort_report_html
-
             data = cohort_report_html(store, modality=modality, deidentified=deidentified)
     _write(out, data)
     _done(out, as_json, modality=modality, format="pdf" if pdf else "html")

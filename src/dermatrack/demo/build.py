@@ -178,8 +178,8 @@ def repeatability_job(job: dict[str, Any]) -> dict[str, Any]:
 
 def report_job(job: dict[str, Any]) -> dict[str, Any]:
     """Write one patient's progress report (reads the demo database, writes one file)."""
-    from dermatrack.reports.html import patient_report_html
     from dermatrack.services.common import open_store
+    from dermatrack.services.reports import patient_report_html
 
     settings = Settings(data_dir=Path(job["data_dir"]), database_url=job["database_url"])
     with open_store(settings) as store:
@@ -633,7 +633,7 @@ def _save_device_mdc(settings: Settings, designs: list[PatientDesign], *, seed: 
 
 def _write_reports(store: Any, result: DemoResult, pool: Any, tick: Progress) -> None:
     """One progress report per patient (in the workers), then the cohort index."""
-    from dermatrack.reports.html import cohort_report_html
+    from dermatrack.services.reports import cohort_report_html
 
     settings = result.settings
     reports = settings.data_dir / "reports"
@@ -731,7 +731,7 @@ def build_demo(out: Path, *, n_patients: int = 40, seed: int = 0, quick: bool = 
 
 def _write_cohort_index(store: Any, result: DemoResult, tick: Progress) -> None:
     """The cohort report alone (the no-photos demo writes no per-patient report)."""
-    from dermatrack.reports.html import cohort_report_html
+    from dermatrack.services.reports import cohort_report_html
 
     reports = result.settings.data_dir / "reports"
     reports.mkdir(exist_ok=True)

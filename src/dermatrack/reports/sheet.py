@@ -9,19 +9,22 @@ may be measurement noise). Last, where the patient stands among the clinic's own
 patients of the same sex, age band and skin type (:mod:`dermatrack.services.peers`),
 only when there are enough of them, and saying how many: no invented norm.
 
-Everything is read from the record: the analyses and the screen copies with their masks
-were stored when each photograph was (:mod:`dermatrack.services.derived`), so the sheet
-runs no analysis.
+Everything is read from the record by the report service
+(:func:`dermatrack.services.reports.sheet_view`): the analyses and the screen copies with
+their masks were stored when each photograph was (:mod:`dermatrack.services.derived`).
+This module only renders that view: it reads no store and runs no analysis.
 """
 
 from __future__ import annotations
 
 import base64
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dermatrack.reports import labels
-from dermatrack.services.common import Store
+
+if TYPE_CHECKING:
+    from dermatrack.services.reports import SheetView
 
 #: Photo metrics on the sheet, each with the overlay colour that shows where it comes
 #: from (texture has no overlay: it is a property of every pixel).
@@ -46,26 +49,6 @@ def jpeg_uri(rgb: Any, max_side: int = IMAGE_SIDE) -> str:
     if not ok:
         raise RuntimeError("could not encode the photograph")
     return "data:image/jpeg;base64," + base64.b64encode(buffer.tobytes()).decode("ascii")
-
-
-FACE_MARGIN = 0.12
-"""Margin around the face landmarks' bounding box, as a fraction of its size, when the
-sheet shows a face photograph cropped to the face."""
-
-
-def face_crop(shape: tuple[int, ...], landmarks: Any) -> tuple[slice, slice]:
-    """Slices of a screen copy holding the face (all of it without landmarks), so the
-    features on the sheet are large enough to see."""
-    import numpy as np
-
-    if landmarks is None or len(landmarks) == 0:
-        return slice(None), slice(None)
-    points = np.asarray(landmarks, float)
-    (left, top), (right, bottom) = points.min(axis=0), points.max(axis=0)
-    pad_x, pad_y = FACE_MARGIN * (right - left), FACE_MARGIN * (bottom - top)
-    rows = slice(max(0, int(top - pad_y)), min(int(shape[0]), int(bottom + pad_y) + 1))
-    cols = slice(max(0, int(left - pad_x)), min(int(shape[1]), int(right + pad_x) + 1))
-    return rows, cols
 
 
 def timepoint_label(timepoint: str) -> str:
@@ -105,28 +88,18 @@ def change_words(definition: Any, point: Any, mdc95: float | None, *, short: boo
             "can vary between two photographs (MDC95), so not a measurable change.")
 
 
-def sheet_context(store: Store, patient_id: str) -> dict[str, Any]:
+def sheet_context(view: SheetView) -> dict[str, Any]:
     """Everything the sheet shows (module docstring), ready for the template."""
-    from dermatrack.imaging.overlays import colour_overlay
-    from dermatrack.services.derived import display_of
-    from dermatrack.services.outcomes import patient_timeline
-    from dermatrack.services.peers import MIN_PEERS, percentiles
-
-    timeline = patient_timeline(store, patient_id)
+    timeline = view.timeline
     codes = [code for code, _ in SHEET_METRICS]
     series = {(s.region, s.metric): s for s in timeline.series
               if s.kind == "photo" and s.metric in codes}
     regions = sorted({region for region, _ in series},
                      key=lambda r: (r != "whole", labels.region(r)))
     visits = []
-    for visit in timeline.visits:
-        if not visit.photos:
-            continue
-        photo = visit.photos[0]
-        display = display_of(store, photo["id"])
-        crop = face_crop(display.rgb.shape, display.landmarks)
-        overlay = None if display.masks is None else jpeg_uri(
-            colour_overlay(display.rgb, display.masks)[crop])
+    for shown in view.visits:
+        visit, photo = shown.visit, shown.photo.photo
+        overlay = None if shown.features is None else jpeg_uri(shown.features)
         rows = []
         for region in regions:
             cells = []
@@ -134,7 +107,7 @@ def sheet_context(store: Store, patient_id: str) -> dict[str, Any]:
                 found = series.get((region, code))
                 point = None if found is None else next(
                     (p for p in found.points if p.visit_id == visit.id), None)
-                if point is None or point.value is None:
+                if found is None or point is None or point.value is None:
                     cells.append({"value": "–", "change": ""})
                     continue
                 definition = labels.metric("photo", code, found.unit)
@@ -150,28 +123,21 @@ def sheet_context(store: Store, patient_id: str) -> dict[str, Any]:
             found = series.get(("whole", code))
             point = None if found is None else next(
                 (p for p in found.points if p.visit_id == visit.id), None)
-            if point is None or point.value is None or point.change is None:
+            if found is None or point is None or point.value is None or point.change is None:
                 continue
             definition = labels.metric("photo", code, found.unit)
             sentences.append(f"{definition.label}: {definition.format(point.value)}. "
                              + change_words(definition, point, found.mdc95, short=False))
         visits.append({
             "title": f"{timepoint_label(visit.timepoint)} · {visit.date}",
-            "photo": jpeg_uri(display.rgb[crop]), "overlay": overlay, "rows": rows,
-            "sentences": sentences, "photo_id": photo["id"],
-            "scale": ("" if photo.get("mm_per_px") is None else
-                      f"scale {photo['mm_per_px']:.3g} mm per pixel ({photo.get('scale_source')})"),
+            "photo": jpeg_uri(shown.image), "overlay": overlay, "rows": rows,
+            "sentences": sentences, "photo_id": photo.id,
+            "scale": ("" if photo.mm_per_px is None else
+                      f"scale {photo.mm_per_px:.3g} mm per pixel ({photo.scale_source})"),
         })
 
-    current: dict[str, float] = {}
-    for code, _feature in SHEET_METRICS:
-        found = series.get(("whole", code))
-        measured = [p for p in found.points if p.value is not None] if found else []
-        if measured:
-            current[code] = measured[-1].value
-    group, found_percentiles = percentiles(store, patient_id, current)
     comparison = []
-    for item in found_percentiles:
+    for item in view.percentiles:
         definition = labels.metric("photo", item.metric)
         better = {"lower": "lower is better", "higher": "higher is better"}.get(
             definition.direction or "", "")
@@ -191,32 +157,26 @@ def sheet_context(store: Store, patient_id: str) -> dict[str, Any]:
                         "description": definition.description,
                         "colour": colour_of.get(feature or "")})
     mdc_sources = sorted({s.mdc_source for s in series.values() if s.mdc_source})
+    group = view.peer_group
     return {
-        "patient_id": patient_id, "timeline": timeline,
+        "patient_id": view.patient_id, "timeline": timeline,
         "treatments": ", ".join(labels.modality(m) for m in timeline.modalities)
         or "none recorded",
         "concerns": ", ".join(labels.concern(c["code"]) for c in timeline.concerns),
         "visits": visits, "columns": columns, "legend": legend,
-        "peer_group": group.description, "min_peers": MIN_PEERS,
+        "peer_group": group.description, "min_peers": view.min_peers,
         "n_peers": max((c["n"] for c in comparison), default=len(group.patient_ids)),
         "comparison": comparison, "mdc_sources": mdc_sources,
     }
 
 
-def patient_sheet_html(store: Store, patient_id: str, *, synthetic: bool | None = None
-                       ) -> str:
-    """The patient sheet as a standalone HTML page (images embedded)."""
-    from dermatrack.reports.html import SYNTHETIC_NOTE, _environment, _is_synthetic
+def render_sheet(view: SheetView) -> str:
+    """The patient sheet as a standalone HTML page (images embedded), from the view of
+    :func:`dermatrack.services.reports.sheet_view`."""
+    from dermatrack.reports.html import SYNTHETIC_NOTE, _environment
 
-    context = sheet_context(store, patient_id)
+    context = sheet_context(view)
     return _environment().get_template("sheet.html").render(
-        title=f"Skin analysis: {patient_id}", **context,
-        synthetic_note=SYNTHETIC_NOTE if _is_synthetic(store, synthetic) else None,
+        title=f"Skin analysis: {view.patient_id}", **context,
+        synthetic_note=SYNTHETIC_NOTE if view.synthetic else None,
         generated=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"))
-
-
-def patient_sheet_pdf(store: Store, patient_id: str, **options: Any) -> bytes:
-    """:func:`patient_sheet_html` as a PDF."""
-    from dermatrack.reports.pdf import html_to_pdf
-
-    return html_to_pdf(patient_sheet_html(store, patient_id, **options))

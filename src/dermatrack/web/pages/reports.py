@@ -1,11 +1,13 @@
 """Report pages: a patient's progress report and the cohort view.
 
-The progress report is :func:`dermatrack.reports.html.patient_report_html` (a standalone
-page with embedded figures, also as PDF). The cohort page shows the de-identified cohort
+The progress report is :func:`dermatrack.services.reports.patient_report_html` (a
+standalone page with embedded figures, also as PDF); the report service reads the chart
+and records the read in one transaction. The cohort page shows the de-identified cohort
 statistics of :func:`dermatrack.services.outcomes.cohort_summary` with the de-identified
-export for download. The cohort report (:func:`dermatrack.reports.html.cohort_report_html`) lists
-patients by their pseudonymous ids, linked to their reports, for clinicians; researchers
-get its de-identified form, with no patient ids.
+export for download. The cohort report
+(:func:`dermatrack.services.reports.cohort_report_html`) lists patients by their
+pseudonymous ids, linked to their reports, for clinicians; researchers get its
+de-identified form, with no patient ids.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from dermatrack.web.api.reports import audit_cohort_read, cohort_patient_ids
-from dermatrack.web.deps import Principal, get_store, read_patient, require_page
+from dermatrack.web.deps import Principal, get_store, require_page
 from dermatrack.web.pages import render
 
 router = APIRouter(include_in_schema=False)
@@ -24,34 +26,36 @@ router = APIRouter(include_in_schema=False)
 def patient_report(patient_id: str, format: str = Query("html", pattern="^(html|pdf)$"),
                    store=Depends(get_store),
                    principal: Principal = Depends(require_page("clinical"))):
-    read_patient(store, principal, patient_id, fields=("report",), purpose=f"report {format}")
-    if format == "pdf":
-        from dermatrack.reports.pdf import patient_report_pdf
+    from dermatrack.services.reports import patient_report_html, patient_report_pdf
 
-        return Response(patient_report_pdf(store, patient_id), media_type="application/pdf",
+    # The chart read and its audit row: one transaction, in the report service.
+    if format == "pdf":
+        return Response(patient_report_pdf(store, patient_id, actor=principal.actor,
+                                           purpose=f"report {format}"),
+                        media_type="application/pdf",
                         headers={"Content-Disposition":
                                  f'inline; filename="report-{patient_id}.pdf"'})
-    from dermatrack.reports.html import patient_report_html
-
-    return HTMLResponse(patient_report_html(store, patient_id))
+    return HTMLResponse(patient_report_html(store, patient_id, actor=principal.actor,
+                                            purpose=f"report {format}"))
 
 
 @router.get("/patients/{patient_id}/sheet")
 def patient_sheet(patient_id: str, format: str = Query("html", pattern="^(html|pdf)$"),
                   store=Depends(get_store),
                   principal: Principal = Depends(require_page("clinical"))):
-    """The patient sheet (:mod:`dermatrack.reports.sheet`): each visit's face with the
-    detected features in colour, per-region figures and their change in plain words."""
-    read_patient(store, principal, patient_id, fields=("report",), purpose=f"sheet {format}")
-    if format == "pdf":
-        from dermatrack.reports.sheet import patient_sheet_pdf
+    """The patient sheet (:func:`dermatrack.services.reports.patient_sheet_html`): each
+    visit's face with the detected features in colour, per-region figures and their
+    change in plain words."""
+    from dermatrack.services.reports import patient_sheet_html, patient_sheet_pdf
 
-        return Response(patient_sheet_pdf(store, patient_id), media_type="application/pdf",
+    if format == "pdf":
+        return Response(patient_sheet_pdf(store, patient_id, actor=principal.actor,
+                                          purpose=f"sheet {format}"),
+                        media_type="application/pdf",
                         headers={"Content-Disposition":
                                  f'inline; filename="sheet-{patient_id}.pdf"'})
-    from dermatrack.reports.sheet import patient_sheet_html
-
-    return HTMLResponse(patient_sheet_html(store, patient_id))
+    return HTMLResponse(patient_sheet_html(store, patient_id, actor=principal.actor,
+                                           purpose=f"sheet {format}"))
 
 
 @router.get("/cohort")
@@ -71,7 +75,7 @@ def cohort_report(modality: str | None = None, store=Depends(get_store),
                   principal: Principal = Depends(require_page("cohort"))):
     """The cohort report: listing patients, linked to their reports, for those allowed to
     see them; de-identified (no patient ids) for everyone else."""
-    from dermatrack.reports.html import cohort_report_html
+    from dermatrack.services.reports import cohort_report_html
 
     audit_cohort_read(store, principal, "cohort report", modality or None)
     if not principal.can("cohort_identified"):

@@ -1,4 +1,4 @@
-"""Before/after photograph panels for the patient report.
+"""Before/after comparison of two photographs: the lightness change overlay.
 
 :func:`dermatrack.imaging.compare.compare` aligns the follow-up photograph to the
 baseline (face landmarks, then ECC intensity refinement), analyses both with the
