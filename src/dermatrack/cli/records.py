@@ -247,22 +247,20 @@ def patient_show(
 ) -> None:
     """Show a patient's clinical record, visits, sessions, events and scores (the read is
     recorded in the audit trail, as on the web)."""
-    from dermatrack.services import charting, patients, scores
+    from dermatrack.services.chart import read_chart
 
     with _open() as store:
-        record = patients.get_patient_record(
+        chart = read_chart(
             store, patient_id, actor=actor_name(actor), with_identity=with_identity,
-            read_fields=("profile", "history", "visits", "sessions", "events", "scores"),
+            parts=("visits", "sessions", "events", "scores"),
+            fields=("profile", "history", "visits", "sessions", "events", "scores"),
             purpose="cli")
-        data = record.model_dump(mode="json", exclude=None if with_identity else {"identity"})
-        data["visits"] = [v.model_dump(mode="json")
-                          for v in patients.list_visits(store, patient_id)]
-        data["sessions"] = [s.model_dump(mode="json")
-                            for s in charting.list_sessions(store, patient_id)]
-        data["events"] = [e.model_dump(mode="json")
-                          for e in charting.list_events(store, patient_id)]
-        data["scores"] = [s.model_dump(mode="json")
-                          for s in scores.list_scores(store, patient_id)]
+    data = chart.patient.model_dump(mode="json",
+                                    exclude=None if with_identity else {"identity"})
+    data["visits"] = [v.model_dump(mode="json") for v in chart.visits]
+    data["sessions"] = [s.model_dump(mode="json") for s in chart.sessions]
+    data["events"] = [e.model_dump(mode="json") for e in chart.events]
+    data["scores"] = [s.model_dump(mode="json") for s in chart.scores]
     if as_json:
         emit_json(data)
         return

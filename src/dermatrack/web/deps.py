@@ -185,28 +185,29 @@ def require_page(permission: str):
 def audit_read(store: Store, principal: Principal, entity: str, entity_id: str, *,
                fields: Iterable[str] = (), purpose: str | None = None) -> None:
     """Record in the audit trail that ``principal`` read a row (reads are not flushed
-    changes, so the services' automatic trail does not see them)."""
+    changes, so the services' automatic trail does not see them); the service
+    :func:`dermatrack.services.chart.record_reads` writes it."""
     audit_reads(store, principal, entity, [entity_id], fields=fields, purpose=purpose)
 
 
 def audit_reads(store: Store, principal: Principal, entity: str, entity_ids: Iterable[str],
                 *, fields: Iterable[str] = (), purpose: str | None = None) -> None:
-    """Record reads of several rows in one transaction."""
-    from dermatrack.services.audit import record_read
+    """Record reads of several rows in one transaction (the chart service's
+    :func:`~dermatrack.services.chart.record_reads` as the principal)."""
+    from dermatrack.services.chart import record_reads
 
-    fields = tuple(fields)
-    with store.transaction(principal.actor) as session:
-        for entity_id in entity_ids:
-            record_read(session, entity=entity, entity_id=entity_id, fields=fields,
-                        purpose=purpose)
+    record_reads(store, principal.actor, entity, list(entity_ids), fields=fields,
+                 purpose=purpose)
 
 
 def read_patient(store: Store, principal: Principal, patient_id: str, *,
                  fields: Iterable[str], purpose: str, with_identity: bool = False):
-    """The patient's record (404 when unknown), with the read of ``fields`` audited.
+    """The patient's record (404 when unknown), with the read of ``fields`` audited by
+    the service in the same transaction.
 
-    Reading the identity is audited by the service itself; this records the clinical
-    part named by ``fields`` (``"sessions"``, ``"photos"``, ...).
+    Pages that show the chart itself read it through
+    :func:`dermatrack.services.chart.read_chart` (record, parts and audit row in one
+    transaction); this serves the routes that need the record alone.
     """
     from dermatrack.services import patients
 

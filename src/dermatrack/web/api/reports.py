@@ -17,7 +17,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
 from dermatrack.services.outcomes import Timeline
-from dermatrack.web.deps import Principal, get_store, read_patient, require
+from dermatrack.web.deps import Principal, get_store, require
 
 router = APIRouter(tags=["reports"])
 
@@ -47,10 +47,12 @@ def timeline(patient_id: str, store=Depends(get_store),
              principal: Principal = Depends(require("clinical"))):
     """Visits, sessions, events, scores, photos and each measurement series with its
     change from baseline judged against the MDC95."""
-    from dermatrack.services.outcomes import patient_timeline
+    from dermatrack.services.chart import TIMELINE_PARTS, read_chart
+    from dermatrack.services.outcomes import load_mdc
 
-    read_patient(store, principal, patient_id, fields=("timeline",), purpose="api")
-    return patient_timeline(store, patient_id)
+    chart = read_chart(store, patient_id, actor=principal.actor, parts=TIMELINE_PARTS,
+                       fields=("timeline",), purpose="api")
+    return chart.timeline(load_mdc(store.settings))
 
 
 @router.get("/cohort", response_model=dict[str, Any])

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse
 
 from dermatrack.errors import InputError
-from dermatrack.web.deps import Principal, get_store, read_patient, require_page
+from dermatrack.web.deps import Principal, get_store, require_page
 from dermatrack.web.pages import check_csrf_header, checked_form, render
 from dermatrack.web.paging import PageQuery
 
@@ -178,20 +178,22 @@ def _plan(record) -> tuple[Any, str | None]:
 
 
 def chart_context(store, principal: Principal, patient_id: str) -> dict[str, Any]:
-    """Everything the chart shows that the principal may see (the read is audited)."""
-    from dermatrack.services import patients
+    """Everything the chart shows that the principal may see: read through the chart
+    service, which records the read in the same transaction."""
+    from dermatrack.services.chart import CHART_PARTS, read_chart
 
     clinical = principal.can("clinical")
     fields = ("profile", "history", "screening", "plan", "sessions", "events", "scores",
               "photos", "timeline") if clinical else ("demographics", "visits")
-    record = read_patient(store, principal, patient_id, fields=fields, purpose="chart",
-                          with_identity=True)
-    context: dict[str, Any] = {"record": record,
-                               "visits": patients.list_visits(store, patient_id),
+    chart = read_chart(store, patient_id, actor=principal.actor,
+                       parts=CHART_PARTS if clinical else ("visits",), fields=fields,
+                       purpose="chart", with_identity=True)
+    record = chart.patient
+    context: dict[str, Any] = {"record": record, "visits": chart.visits,
                                "today": dt.date.today().isoformat(), "errors": {}}
     if clinical:
-        from dermatrack.services import charting, photos, scores
-        from dermatrack.services.outcomes import patient_timeline
+        from dermatrack.services import treatment_maps
+        from dermatrack.services.outcomes import load_mdc
         from dermatrack.web.api.screening import screen_record
 
         today = dt.date.today()
@@ -201,14 +203,10 @@ def chart_context(store, principal: Principal, patient_id: str) -> dict[str, Any
         except InputError as error:  # registered by reception: no skin type yet
             context["screening"], context["screening_incomplete"] = None, error
         context.update(
-            sessions=charting.list_sessions(store, patient_id),
-            events=charting.list_events(store, patient_id),
-            scores=scores.list_scores(store, patient_id),
-            photos=photos.list_photos(store, patient_id),
-            timeline=patient_timeline(store, patient_id))
-        from dermatrack.services import treatment_maps
-
-        marks = treatment_maps.list_marks(store, patient_id)
+            sessions=chart.sessions, events=chart.events, scores=chart.scores,
+            photos=[p.photo for p in chart.photos],
+            timeline=chart.timeline(load_mdc(store.settings)))
+        marks = chart.marks
         context["treatment_marks"] = marks
         context["treatment_diagrams"] = treatment_maps.diagrams(marks) if marks else {}
         context["plan"], context["plan_note"] = _plan(record)
