@@ -162,8 +162,9 @@ def repeatability_job(job: dict[str, Any]) -> dict[str, Any]:
     from dataclasses import replace
 
     from dermatrack.demo import images
+    from dermatrack.imaging.analysis import photo_result, run_analysis
     from dermatrack.imaging.phantom import make_phantom, random_spec
-    from dermatrack.services.photos import analyze_image, metric_rows
+    from dermatrack.services.photos import metric_rows
 
     width, height = images.QUICK_PHANTOM_SIZE if job["quick"] else images.PHANTOM_SIZE
     spec = random_spec(np.random.default_rng(job["seed"]), width=width, height=height,
@@ -171,8 +172,8 @@ def repeatability_job(job: dict[str, Any]) -> dict[str, Any]:
     capture = images.capture_perturbation(np.random.default_rng([job["seed"], job["capture"]]))
     phantom = make_phantom(replace(spec, perturbation=capture),
                            np.random.default_rng(job["seed"]))
-    report = analyze_image(phantom.rgb, mm_per_px=images.PHANTOM_MM_PER_PX, use_face=False,
-                           calibrate=False)
+    report = photo_result(run_analysis(phantom.rgb, mm_per_px=images.PHANTOM_MM_PER_PX,
+                                       use_face=False, calibrate=False))
     return {**job, "rows": [r for r in metric_rows(report) if r["region"] == "whole"]}
 
 

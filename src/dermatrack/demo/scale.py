@@ -53,16 +53,17 @@ COUNT_METRICS = frozenset({"wrinkles.count", "pigment.spot_count", "pores.count"
 def template_rows(seed: int) -> list[dict[str, Any]]:
     """The ``whole``-region metric rows of one quick demo phantom (rendered once)."""
     from dermatrack.demo import images
+    from dermatrack.imaging.analysis import photo_result, run_analysis
     from dermatrack.imaging.phantom import make_phantom, random_spec
-    from dermatrack.services.photos import analyze_image, metric_rows
+    from dermatrack.services.photos import metric_rows
 
     width, height = images.QUICK_PHANTOM_SIZE
     rng = np.random.default_rng([seed, 14])
     spec = random_spec(rng, width=width, height=height, mm_per_px=images.PHANTOM_MM_PER_PX,
                        n_wrinkles=4, n_spots=4, n_erythema=2, n_pores=12)
     phantom = make_phantom(spec, np.random.default_rng([seed, 14]))
-    report = analyze_image(phantom.rgb, mm_per_px=images.PHANTOM_MM_PER_PX, use_face=False,
-                           calibrate=False)
+    report = photo_result(run_analysis(phantom.rgb, mm_per_px=images.PHANTOM_MM_PER_PX,
+                                       use_face=False, calibrate=False))
     return [row for row in metric_rows(report)
             if row["region"] == "whole" and row["value"] is not None
             and row["metric"] != "area_mm2"]

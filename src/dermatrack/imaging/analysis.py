@@ -35,8 +35,9 @@ import numpy as np
 
 from dermatrack.imaging._filters import resize_to
 
-__all__ = ["EXPOSURE_REFERENCE_L", "FINE_PIXEL_MM", "Analysis", "analyze", "colour_uncertainty",
-           "exposure_gain", "normalise_exposure", "run_analysis"]
+__all__ = ["EXPOSURE_REFERENCE_L", "FINE_PIXEL_MM", "Analysis", "PhotoResult", "RegionMetric",
+           "analyze", "colour_uncertainty", "exposure_gain", "normalise_exposure",
+           "photo_result", "run_analysis"]
 
 #: Pixel size (mm) for pores and texture: the smallest pore (0.1 mm) spans 2 px.
 FINE_PIXEL_MM = 0.05
@@ -458,3 +459,91 @@ def analyze(image: Any, *, mm_per_px: float | None = None, use_face: bool = True
     See :func:`run_analysis`; this returns only ``report``.
     """
     return run_analysis(image, mm_per_px=mm_per_px, use_face=use_face).report
+
+
+# --- the typed result that is stored ---------------------------------------------------------
+
+@dataclass(frozen=True)
+class RegionMetric:
+    """One photo metric of one region, with its definition (:mod:`.definitions`; the unit
+    in pixels when the photograph has no physical scale)."""
+
+    region: str
+    definition: Any  # dermatrack.metrics.MetricDefinition
+    value: float | None
+
+    @property
+    def code(self) -> str:
+        return self.definition.code
+
+    @property
+    def unit(self) -> str:
+        return self.definition.unit
+
+
+@dataclass(frozen=True)
+class PhotoResult:
+    """What the analysis of one photograph gives the store: every metric of
+    :data:`~dermatrack.imaging.definitions.PHOTO_METRICS` per region, typed, and what
+    they depend on (scale and its source, colour calibration, face detection). Small and
+    picklable (no pixels): worker processes hand it back.
+
+    Attributes
+    ----------
+    report : the JSON object of ``dermatrack photo analyze`` it was read from
+    mm_per_px : physical scale (mm per pixel), None when unknown (lengths in px)
+    scale_source : ``user``, ``chart``, ``iris`` or ``unknown``
+    calibrated : colours corrected with a ColorChecker
+    delta_e2000_mean : the chart fit's mean CIEDE2000 error, when calibrated
+    face_detected : the face regions were found
+    metrics : one :class:`RegionMetric` per region and metric, regions in report order
+        (``whole`` first), metrics in definition order; a metric the photograph cannot
+        measure has value None
+    """
+
+    report: dict[str, Any]
+    mm_per_px: float | None
+    scale_source: str | None
+    calibrated: bool
+    delta_e2000_mean: float | None
+    face_detected: bool
+    metrics: tuple[RegionMetric, ...]
+
+    @classmethod
+    def of(cls, report: dict[str, Any]) -> PhotoResult:
+        """The typed form of a report of :func:`run_analysis` (the one place that reads
+        the report's layout; values that are not finite numbers become None)."""
+        from dataclasses import replace as with_unit
+
+        from dermatrack.imaging.definitions import PHOTO_METRICS, unscaled_unit
+
+        image = report["image"]
+        calibration = report["calibration"]
+        mm_per_px = image.get("mm_per_px")
+        metrics = []
+        for region, families in report["regions"].items():
+            for definition in PHOTO_METRICS:
+                family, _, name = definition.code.partition(".")
+                value = families.get(family) if not name else families[family].get(name)
+                number = (float(value) if isinstance(value, (int, float))
+                          and not isinstance(value, bool) and math.isfinite(value) else None)
+                if mm_per_px is None:
+                    definition = with_unit(definition, unit=unscaled_unit(definition.unit))
+                metrics.append(RegionMetric(region=region, definition=definition,
+                                            value=number))
+        return cls(report=report, mm_per_px=mm_per_px, scale_source=image.get("scale_source"),
+                   calibrated=bool(calibration.get("applied")),
+                   delta_e2000_mean=calibration.get("delta_e2000_mean"),
+                   face_detected=bool(report["face"]["detected"]), metrics=tuple(metrics))
+
+    def regions(self) -> list[str]:
+        """The regions measured, in report order."""
+        return list(dict.fromkeys(m.region for m in self.metrics))
+
+    def of_region(self, region: str) -> list[RegionMetric]:
+        return [m for m in self.metrics if m.region == region]
+
+
+def photo_result(analysis: Analysis) -> PhotoResult:
+    """The typed, storable result of an :class:`Analysis`."""
+    return PhotoResult.of(analysis.report)

@@ -8,9 +8,10 @@ Importing a photograph
 2. re-encodes the decoded pixels (no EXIF, GPS, ICC, comments or file name: the original
    bytes are never kept) and stores them in the content-addressed file store
    (:mod:`dermatrack.store.files`);
-3. analyses the pixels (:func:`dermatrack.imaging.analysis.analyze`, the ``photo analyze``
-   JSON) and
-4. writes the ``photo`` row and one observation (kind ``photo``) per numeric metric and
+3. analyses the pixels (:func:`dermatrack.imaging.analysis.run_analysis`), whose typed
+   result (:class:`~dermatrack.imaging.analysis.PhotoResult`: every metric of the imaging
+   core's definitions per region, with its unit) is stored as it is, and
+4. writes the ``photo`` row and one observation (kind ``photo``) per metric and
    region (through :func:`dermatrack.services.observations.add_observations`, which
    validates them as every observation is validated), in one transaction: a photograph
    is stored with all of its metrics or not at all. (A file written to the
@@ -30,18 +31,21 @@ import math
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from pydantic import BaseModel
 from sqlalchemy import func, select
 
 from dermatrack.errors import InputError, NotFoundError
-from dermatrack.imaging.definitions import PHOTO_KIND, PHOTO_METRICS, unscaled_unit
+from dermatrack.imaging.definitions import PHOTO_KIND
 from dermatrack.services.common import Record, Store, get_patient, get_row, get_visit
 from dermatrack.services.observations import Measurement, add_observations, check_measurement
 from dermatrack.services.paging import Page, keyset_page
 from dermatrack.store.models import Observation, Photo
+
+if TYPE_CHECKING:
+    from dermatrack.imaging.analysis import PhotoResult
 
 PHOTO_VIEWS = ("front", "left_45", "right_45", "left_90", "right_90", "closeup")
 """Standard views of a visit's photographs (issue 16): the patient's left or right side
@@ -52,10 +56,6 @@ StoredFormat = Literal["png", "jpeg"]
 
 JPEG_QUALITY = 95
 """Quality of a photograph stored as JPEG (libjpeg scale): visually lossless."""
-
-#: Unit of each metric when the physical scale is known (mm per pixel), from the metric
-#: definitions of the imaging core.
-METRIC_UNITS: dict[str, str] = {d.code: d.unit for d in PHOTO_METRICS}
 
 METHOD = "dermatrack photo analysis (imaging.analysis); definitions in the metric docstrings"
 
@@ -93,19 +93,6 @@ class PhotoAnalysis(BaseModel):
 
 # --- analysis (no database) ---------------------------------------------------------------
 
-def analyze_image(image: Any, *, mm_per_px: float | None = None, use_face: bool = True,
-                  calibrate: bool = True) -> dict[str, Any]:
-    """The ``photo analyze`` JSON dict of a decoded image (``LoadedImage`` or sRGB array).
-
-    ``calibrate=False`` skips the ColorChecker search, for photographs known to hold no
-    chart (most of the analysis time when there is none to find).
-    """
-    from dermatrack.imaging.analysis import run_analysis
-
-    return run_analysis(image, mm_per_px=mm_per_px, use_face=use_face,
-                        calibrate=calibrate).report
-
-
 def analyze_file(path: str | Path, *, mm_per_px: float | None = None, use_face: bool = True,
                  calibrate: bool = True) -> PhotoAnalysis:
     """Decode and analyse a photograph file (picklable: used by worker processes).
@@ -131,34 +118,19 @@ def analyze_loaded(loaded: Any, *, mm_per_px: float | None = None, use_face: boo
                          display=display_pack(loaded.rgb, result))
 
 
-def metric_rows(result: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Flatten an analysis into ``{region, metric, value, unit}`` rows (numbers only).
+def metric_rows(result: PhotoResult | Mapping[str, Any]) -> list[dict[str, Any]]:
+    """An analysis as ``{region, metric, value, unit}`` rows (for tables and exports).
 
-    Text results (``pigment.ita_category``) are derived from numbers that are stored and
-    are left out; a metric the analysis could not compute (null) is kept as a null value.
+    ``result`` is the typed result (or the ``photo analyze`` JSON it is read from, by
+    :meth:`~dermatrack.imaging.analysis.PhotoResult.of`). Every metric the imaging core
+    defines is a row; one the analysis could not compute has a null value. Text results
+    (``pigment.ita_category``) are derived from stored numbers and are left out.
     """
-    image = result.get("image") or {}
-    scaled = image.get("mm_per_px") is not None
-    rows = []
-    for region, families in (result.get("regions") or {}).items():
-        if not isinstance(families, Mapping):
-            continue
-        for family, metrics in families.items():
-            if isinstance(metrics, Mapping):
-                items = [(f"{family}.{name}", value) for name, value in metrics.items()]
-            else:
-                items = [(family, metrics)]
-            for code, value in items:
-                if isinstance(value, bool) or not (value is None
-                                                   or isinstance(value, (int, float))):
-                    continue
-                unit = METRIC_UNITS.get(code, "1")
-                if not scaled:
-                    unit = unscaled_unit(unit)
-                number = None if value is None or not math.isfinite(float(value)) \
-                    else float(value)
-                rows.append({"region": region, "metric": code, "value": number, "unit": unit})
-    return rows
+    from dermatrack.imaging.analysis import PhotoResult
+
+    typed = result if isinstance(result, PhotoResult) else PhotoResult.of(dict(result))
+    return [{"region": m.region, "metric": m.code, "value": m.value, "unit": m.unit}
+            for m in typed.metrics]
 
 
 def _encode(rgb: np.ndarray, stored_format: StoredFormat) -> tuple[bytes, str]:
@@ -281,8 +253,11 @@ def import_photo(store: Store, *, patient_id: str, visit_id: str | None, path: s
         result, display = made.result, made.display
     if display is None:
         display = display_pack(loaded.rgb)
-    settings = _analysis_settings(result) if result is not None else None
-    measurements = _measurements(metric_rows(result) if result is not None else [], settings)
+    from dermatrack.imaging.analysis import PhotoResult
+
+    typed = PhotoResult.of(result) if result is not None else None
+    settings = _analysis_settings(typed) if typed is not None else None
+    measurements = _measurements(typed, settings)
     for measurement in measurements:  # fail before anything is written
         try:
             check_measurement(measurement)
@@ -366,26 +341,23 @@ def _check_region_view(region: str | None, view: str | None) -> str | None:
     return load_vocabulary().require("regions", region, field="region").code
 
 
-def _measurements(rows: list[dict[str, Any]],
+def _measurements(result: PhotoResult | None,
                   settings: dict[str, Any] | None) -> list[Measurement]:
-    """The metric rows of an analysis as one photo measurement per region."""
-    by_region: dict[str, list[dict[str, Any]]] = {}
-    for row in rows:
-        by_region.setdefault(row["region"], []).append(row)
+    """The typed result of an analysis as one photo measurement per region, each metric
+    with the unit of its definition in the imaging core."""
+    if result is None:
+        return []
     return [Measurement(region=region, kind=PHOTO_KIND, method=METHOD, settings=settings,
-                        values={r["metric"]: r["value"] for r in items},
-                        units={r["metric"]: r["unit"] for r in items})
-            for region, items in by_region.items()]
+                        values={m.code: m.value for m in result.of_region(region)},
+                        units={m.code: m.unit for m in result.of_region(region)})
+            for region in result.regions()]
 
 
-def _analysis_settings(result: Mapping[str, Any]) -> dict[str, Any]:
+def _analysis_settings(result: PhotoResult) -> dict[str, Any]:
     """What the metrics depend on: scale and its source, calibration, face detection."""
-    image = result.get("image") or {}
-    calibration = result.get("calibration") or {}
-    return {"mm_per_px": image.get("mm_per_px"), "scale_source": image.get("scale_source"),
-            "calibrated": bool(calibration.get("applied")),
-            "delta_e2000_mean": calibration.get("delta_e2000_mean"),
-            "face_detected": bool((result.get("face") or {}).get("detected"))}
+    return {"mm_per_px": result.mm_per_px, "scale_source": result.scale_source,
+            "calibrated": result.calibrated, "delta_e2000_mean": result.delta_e2000_mean,
+            "face_detected": result.face_detected}
 
 
 def _photo_out(photo: Photo, n_observations: int,
