@@ -122,7 +122,7 @@ def before_after(baseline_rgb: np.ndarray, follow_up_rgb: np.ndarray, *,
         from dermatrack.imaging.regions import face_regions
 
         regions = face_regions(base)
-        if regions.detected:
+        if regions is not None and regions.detected:
             compared = np.asarray(np.logical_and(covered, regions.masks["whole"]), dtype=bool)
     overlay, darker, lighter = lightness_overlay(base, aligned, compared)
     return BeforeAfter(baseline=base, follow_up=aligned, overlay=overlay,
