@@ -165,7 +165,8 @@ def sheet_context(view: SheetView) -> dict[str, Any]:
         "concerns": ", ".join(labels.concern(c["code"]) for c in timeline.concerns),
         "visits": visits, "columns": columns, "legend": legend,
         "peer_group": group.description, "min_peers": view.min_peers,
-        "n_peers": max((c["n"] for c in comparison), default=len(group.patient_ids)),
+        "n_peers": max((item.n_peers for item in view.percentiles),
+                       default=len(group.patient_ids)),
         "comparison": comparison, "mdc_sources": mdc_sources,
     }
 
