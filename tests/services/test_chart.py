@@ -82,3 +82,18 @@ def test_an_unknown_patient_is_not_found_and_nothing_is_recorded(store):
     with pytest.raises(NotFoundError):
         read_chart(store, "P-NOSUCH", actor="nurse.kim")
     assert _reads(store, "nurse.kim") == []
+
+
+def test_the_cli_progress_report_reads_the_chart_as_an_audited_read(
+        cli, store_settings, store, patient, visit, tmp_path, monkeypatch):
+    """``report patient`` reads through the report service: one read row as the CLI's
+    actor, and the report names the patient."""
+    monkeypatch.setenv("DERMATRACK_ACTOR", "nurse.kim")
+    out = tmp_path / "report.html"
+    result = cli("report", "patient", patient.id, "--out", str(out), "--json")
+    assert result.code == 0, result.stderr
+    assert patient.id in out.read_text(encoding="utf-8")
+    reads = _reads(store, "nurse.kim")
+    assert [(r.entity, r.entity_id) for r in reads] == [("patient", patient.id)]
+    assert reads[0].changes["fields"] == ["report"]
+    assert reads[0].changes["purpose"] == "cli report html"
