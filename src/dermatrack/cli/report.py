@@ -43,8 +43,9 @@ def patient_command(
     out: Path | None = typer.Option(None, "--out", help="File to write."),
     as_json: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
 ) -> None:
-    """Aligned before/after photographs, trajectories, scales, plan, sessions and events
-    (the read is recorded in the audit trail as $DERMATRACK_ACTOR, else the login name)."""
+    """Aligned before/after photographs, trajectories, scales, plan, sessions and events."""
+    # The chart read is recorded in the audit trail as $DERMATRACK_ACTOR, else the login
+    # name (the report service reads and records it in one transaction).
     from dermatrack.cli._input import actor_name
     from dermatrack.errors import NotFoundError
     from dermatrack.services.common import open_store
