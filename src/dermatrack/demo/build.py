@@ -38,6 +38,7 @@ from typing import Any
 
 import numpy as np
 
+from dermatrack.config import DEMO_MARKER as MARKER
 from dermatrack.config import SQLITE_FILENAME, Settings
 from dermatrack.demo.design import (
     FAMILY_METRIC,
@@ -49,8 +50,6 @@ from dermatrack.demo.design import (
 from dermatrack.errors import InputError
 
 ACTOR = "demo"
-MARKER = ".dermatrack-demo"
-"""File marking a directory as the demo's own, so that a new run may replace it."""
 REPEATABILITY_SUBJECTS = 8
 REPEATABILITY_CAPTURES = 3
 QUICK_REPEATABILITY = (4, 2)

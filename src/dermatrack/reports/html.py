@@ -42,7 +42,7 @@ def _is_synthetic(store: Store, synthetic: bool | None) -> bool:
     """``synthetic`` if given; else whether the data directory is a demo clinic's."""
     if synthetic is not None:
         return synthetic
-    from dermatrack.demo.build import MARKER
+    from dermatrack.config import DEMO_MARKER as MARKER
 
     return (store.settings.data_dir / MARKER).is_file()
 

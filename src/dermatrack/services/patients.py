@@ -27,10 +27,11 @@ from dermatrack.services.common import (
     get_patient,
     get_row,
     naming_existing,
+    patient_page,
     soft_delete,
     validate_input,
 )
-from dermatrack.services.paging import Page, keyset_page, patient_page
+from dermatrack.services.paging import Page, keyset_page
 from dermatrack.store.models import (
     PATIENT_ID_LENGTH,
     Concern,
