@@ -22,11 +22,11 @@ import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from dermatrack.errors import InputError, NotFoundError
+from dermatrack.knowledge import packaged
 from dermatrack.knowledge.article import Topic, check_topic_code
 from dermatrack.knowledge.record import Record, format_record, parse_record
 from dermatrack.knowledge.search import Document, Hit, SearchIndex, data_text
@@ -36,7 +36,7 @@ KINDS = ("record", "topic", "modality")
 
 
 def _package_data() -> Any:
-    return resources.files("dermatrack.knowledge").joinpath("data")
+    return packaged.data_root()
 
 
 def _package_files(folder: str, suffix: str) -> list[Any]:
@@ -211,7 +211,7 @@ class KnowledgeBase:
     @cached_property
     def modalities(self) -> dict[str, Any]:
         """Typed modalities (``dermatrack.knowledge.modalities.Modality``) by code."""
-        from dermatrack.knowledge.modalities import load_modalities
+        from dermatrack.knowledge.modalities.loading import load_modalities
 
         return load_modalities()
 
@@ -319,7 +319,7 @@ def validate_knowledge(data_dir: Path | None = None) -> ValidationReport:
     except InputError as exc:
         problems.append(str(exc))
         imported = {}
-    from dermatrack.knowledge.modalities import validate_all
+    from dermatrack.knowledge.modalities.validation import validate_all
 
     for problem in validate_all():
         if problem not in problems:
