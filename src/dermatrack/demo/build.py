@@ -382,6 +382,7 @@ def _record_patient(store: Any, design: PatientDesign, modalities: dict[str, Any
     from dermatrack.clinic.planning import add_months
     from dermatrack.clinic.planning import plan as make_plan
     from dermatrack.demo.consents import sign_demo_consents
+    from dermatrack.knowledge.vocabulary import load_vocabulary
     from dermatrack.services import charting, patients, plans, scores
 
     consult = today - dt.timedelta(days=int(rng.integers(200, 380)))
@@ -393,7 +394,8 @@ def _record_patient(store: Any, design: PatientDesign, modalities: dict[str, Any
     patient = patients.add_patient(store, data, actor=ACTOR, today=consult)
     sign_demo_consents(store, patient.id, design.index, consult, actor=ACTOR)
     start = consult + dt.timedelta(days=14)
-    profile = parse_patient(patient.patient_json(consult), on=consult)
+    profile = parse_patient(patient.patient_json(consult), on=consult,
+                            vocabulary=load_vocabulary())
     recommendation = _choose(design, make_plan(profile, modalities, start, consult))
     visits: dict[str, Any] = {}
 
