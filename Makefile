@@ -32,6 +32,7 @@ bench: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/lint-imports
 	$(BIN)/mypy src/dermatrack/knowledge src/dermatrack/clinic src/dermatrack/imaging src/dermatrack/devices src/dermatrack/outcomes
 
 clean:

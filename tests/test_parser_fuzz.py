@@ -76,8 +76,9 @@ def test_questionnaire_loader(data):
 @given(data=_json)
 def test_patient_intake(data):
     from dermatrack.clinic.intake import parse_demographics, parse_patient
+    from dermatrack.knowledge.vocabulary import load_vocabulary
 
-    _only_input_errors(parse_patient, data)
+    _only_input_errors(parse_patient, data, vocabulary=load_vocabulary())
     _only_input_errors(parse_demographics, data)
 
 

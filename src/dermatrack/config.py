@@ -15,6 +15,9 @@ DATA_DIR_ENV = "DERMATRACK_DATA_DIR"
 DATABASE_URL_ENV = "DERMATRACK_DATABASE_URL"
 DEFAULT_DATA_DIR = "dermatrack-data"
 SQLITE_FILENAME = "dermatrack.db"
+DEMO_MARKER = ".dermatrack-demo"
+"""File in a data directory made by ``dermatrack demo``: the directory holds synthetic data
+only (reports say so), and a new demo run may replace it."""
 
 
 @dataclass(frozen=True)

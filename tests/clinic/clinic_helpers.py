@@ -15,6 +15,15 @@ from typing import Any
 
 PATIENTS = Path(__file__).parent / "patients"
 
+
+def parse_patient(data: Any, **options: Any) -> Any:
+    """:func:`dermatrack.clinic.intake.parse_patient` with the bundled vocabulary, which is
+    what the services pass it."""
+    from dermatrack.clinic import intake
+    from dermatrack.knowledge.vocabulary import load_vocabulary
+
+    return intake.parse_patient(data, vocabulary=load_vocabulary(), **options)
+
 #: The screening date every test uses.
 ON = dt.date(2026, 11, 21)
 

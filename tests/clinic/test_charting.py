@@ -20,6 +20,7 @@ from dermatrack.clinic.charting import (
     validate_grade,
 )
 from dermatrack.errors import InputError
+from dermatrack.knowledge.vocabulary import load_vocabulary
 
 MODALITY = make_modality(
     "microneedling",
@@ -121,6 +122,7 @@ def test_grade_and_choice_validation():
 
 
 def test_adverse_event_code_follows_the_vocabulary_escalation():
-    assert adverse_event_code("erythema") == "prolonged_erythema"
-    assert adverse_event_code("milia") == "milia"
-    assert adverse_event_code("not_a_code") is None
+    vocabulary = load_vocabulary()
+    assert adverse_event_code("erythema", vocabulary) == "prolonged_erythema"
+    assert adverse_event_code("milia", vocabulary) == "milia"
+    assert adverse_event_code("not_a_code", vocabulary) is None

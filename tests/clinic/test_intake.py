@@ -6,10 +6,11 @@ import copy
 import datetime as dt
 
 import pytest
-from clinic_helpers import ON, read_patient
+from clinic_helpers import ON, parse_patient, read_patient
 
-from dermatrack.clinic.intake import load_patient_json, parse_patient
+from dermatrack.clinic.intake import load_patient_json
 from dermatrack.errors import InputError
+from dermatrack.knowledge.vocabulary import load_vocabulary
 
 
 def test_issue_example_parses_to_the_profile():
@@ -162,7 +163,8 @@ def test_top_level_must_be_an_object():
 
 def test_malformed_json_names_the_file_and_line():
     with pytest.raises(InputError) as err:
-        load_patient_json('{"age": 34,\n "fitzpatrick": IV}', source="p.json", on=ON)
+        load_patient_json('{"age": 34,\n "fitzpatrick": IV}', source="p.json", on=ON,
+                          vocabulary=load_vocabulary())
     assert err.value.field == "p.json"
     assert err.value.line == 2
     assert "not valid JSON" in str(err.value)

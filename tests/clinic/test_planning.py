@@ -6,9 +6,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from clinic_helpers import ON, make_modality, read_patient
+from clinic_helpers import ON, make_modality, parse_patient, read_patient
 
-from dermatrack.clinic.intake import parse_patient
 from dermatrack.clinic.planning import (
     CAUTION_FACTOR,
     PIH_RISK_FACTOR_DARK,

@@ -13,10 +13,10 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 import pytest
-from clinic_helpers import ON
+from clinic_helpers import ON, parse_patient
 
 from dermatrack.clinic.dates import add_months
-from dermatrack.clinic.intake import FITZPATRICK_TYPES, SEXES, parse_patient
+from dermatrack.clinic.intake import FITZPATRICK_TYPES, SEXES
 from dermatrack.clinic.screening import screen_modality
 from dermatrack.knowledge.modalities import (
     AgeAtLeast,

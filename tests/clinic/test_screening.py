@@ -6,10 +6,9 @@ import datetime as dt
 import inspect
 
 import pytest
-from clinic_helpers import ON, make_modality, read_patient
+from clinic_helpers import ON, make_modality, parse_patient, read_patient
 
 from dermatrack.clinic import screening
-from dermatrack.clinic.intake import parse_patient
 from dermatrack.clinic.screening import evaluate, screen
 from dermatrack.errors import InputError
 from dermatrack.knowledge.modalities import (

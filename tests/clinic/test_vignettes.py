@@ -15,9 +15,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from clinic_helpers import ON
+from clinic_helpers import ON, parse_patient
 
-from dermatrack.clinic.intake import parse_patient
 from dermatrack.clinic.planning import plan
 from dermatrack.clinic.screening import implied_conditions, screen
 from dermatrack.knowledge.matrix import STRONG_KINDS, load_matrix

@@ -26,6 +26,7 @@ from dermatrack.knowledge.modalities import (
     validate_all,
     validate_modality_data,
 )
+from dermatrack.knowledge.modalities import files as modality_files
 from dermatrack.knowledge.record import parse_records
 from dermatrack.knowledge.vocabulary import load_vocabulary
 
@@ -377,7 +378,7 @@ def test_validate_all_reports_broken_bundled_data(monkeypatch):
     files = {"modalities/caha.yaml": broken,
              "modalities/plla.yaml": read_modality("plla"),
              "modalities/ipl.yaml": "not valid YAML: mapping values are not allowed here"}
-    monkeypatch.setattr(kb, "_read_modality_files", lambda: files)
+    monkeypatch.setattr(modality_files, "read_modality_files", lambda: files)
     problems = validate_all()
     assert "modalities/ipl.yaml: not valid YAML: mapping values are not allowed here" in problems
     assert any(p.startswith("modalities/caha.yaml: contraindications[0].id: 'caha."
@@ -389,7 +390,8 @@ def test_validate_all_reports_broken_bundled_data(monkeypatch):
 def test_load_modalities_refuses_broken_bundled_data(monkeypatch):
     broken = copy.deepcopy(read_modality("ipl"))
     del broken["references"]
-    monkeypatch.setattr(kb, "_read_modality_files", lambda: {"modalities/ipl.yaml": broken})
+    monkeypatch.setattr(modality_files, "read_modality_files",
+                        lambda: {"modalities/ipl.yaml": broken})
     load_modalities.cache_clear()
     try:
         with pytest.raises(DermatrackError, match="modalities/ipl.yaml: .*'references'"):

@@ -234,14 +234,13 @@ def test_validate_passes_on_the_bundled_data(cli):
 @pytest.fixture
 def broken_package_data(tmp_path, monkeypatch):
     """A copy of the package data with a malformed record, read instead of the real one."""
-    from dermatrack.knowledge import base, modalities
+    from dermatrack.knowledge import base, packaged
 
     copy = tmp_path / "package-data"
     shutil.copytree(Path(str(resources.files("dermatrack.knowledge").joinpath("data"))), copy)
     record = copy / "records" / "microneedling.txt"
     record.write_bytes(record.read_bytes().replace(b"| 2 | Potential", b"| 3 | Potential"))
-    monkeypatch.setattr(base, "_package_data", lambda: copy)
-    monkeypatch.setattr(modalities, "_data_dir", lambda: copy)
+    monkeypatch.setattr(packaged, "data_root", lambda: copy)
     base._bundled.cache_clear()
     base._bundled_index.cache_clear()
     yield copy

@@ -6,8 +6,8 @@ import pytest
 
 from dermatrack.errors import InputError, NotFoundError
 from dermatrack.knowledge.article import Section, Topic
-from dermatrack.knowledge.base import load_knowledge_base, save_topic
 from dermatrack.knowledge.search import Document, SearchIndex, data_text, match_expression
+from dermatrack.services.knowledge import load_knowledge_base, save_topic
 
 DOCUMENTS = [
     Document("record", "acne_scarring", "Acne scarring",

@@ -7,13 +7,13 @@ import copy
 import pytest
 
 from dermatrack.errors import DermatrackError, InputError
-from dermatrack.knowledge.modalities import validate_vocabulary_data
 from dermatrack.knowledge.vocabulary import (
     FITZPATRICK,
     KINDS,
     Term,
     load_vocabulary,
     read_vocabulary_data,
+    validate_vocabulary_data,
 )
 
 # The lists of issue 2, written out here so the test fails if the data drops one.

@@ -39,8 +39,9 @@ def test_add_patient_stores_the_clinical_record(store, patient):
 
 def test_patient_json_round_trips_through_the_clinic_intake(patient):
     from dermatrack.clinic.intake import parse_patient
+    from dermatrack.knowledge.vocabulary import load_vocabulary
 
-    profile = parse_patient(patient.patient_json())
+    profile = parse_patient(patient.patient_json(), vocabulary=load_vocabulary())
     assert profile.fitzpatrick == "IV"
     assert profile.medication("isotretinoin").last_taken == dt.date(2026, 8, 1)
 

@@ -119,11 +119,12 @@ def test_a_plan_made_from_a_recommendation_is_screened_and_saved(store, patient)
     from dermatrack.clinic.intake import parse_patient
     from dermatrack.clinic.planning import plan as make_plan
     from dermatrack.knowledge.modalities import load_modalities
+    from dermatrack.knowledge.vocabulary import load_vocabulary
 
     record = patients.get_patient_record(store, patient.id, actor="dr.lee")
     on = dt.date(2026, 11, 21)
-    proposal = make_plan(parse_patient(record.patient_json(on=on), on=on), load_modalities(),
-                         on + dt.timedelta(days=14), on)
+    profile = parse_patient(record.patient_json(on=on), on=on, vocabulary=load_vocabulary())
+    proposal = make_plan(profile, load_modalities(), on + dt.timedelta(days=14), on)
     recommendation = proposal.recommended[0]
     defaults = recommendation.sessions[0]["parameters"]
     region = sorted(defaults)[0]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dermatrack.cli.main import app
+from dermatrack.cli.app import app
 
 # Each group module exposes ``register(app)``; keep one line per group, sorted.
 _GROUPS: list[str] = [

@@ -174,7 +174,7 @@ def import_article_command(
     """Clean an article of boilerplate, split it into sections and store it as a topic."""
     from dermatrack.config import load_settings
     from dermatrack.knowledge.article import Topic, clean_article
-    from dermatrack.knowledge.base import save_topic
+    from dermatrack.services.knowledge import save_topic
 
     text = read_text(file)
     is_html = True if file.suffix.lower() in (".html", ".htm") else None
@@ -198,7 +198,7 @@ def import_article_command(
 @kb_app.command("list")
 def list_command(as_json: bool = JSON_OPTION) -> None:
     """Every record, topic and modality, with its kind and code."""
-    from dermatrack.knowledge.base import load_knowledge_base
+    from dermatrack.services.knowledge import load_knowledge_base
 
     kb = load_knowledge_base()
     items: list[dict[str, Any]] = ([{"kind": "record", "code": code, "title": r.title or code}
@@ -230,7 +230,7 @@ def show_command(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Show a record, topic or modality."""
-    from dermatrack.knowledge.base import load_knowledge_base
+    from dermatrack.services.knowledge import load_knowledge_base
 
     kb = load_knowledge_base()
     found, item = kb.find(code, kind)
@@ -260,7 +260,7 @@ def search_command(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Ranked full-text search over records, topics and modalities."""
-    from dermatrack.knowledge.base import load_knowledge_base
+    from dermatrack.services.knowledge import load_knowledge_base
 
     hits = load_knowledge_base().search(query, limit=limit)
     if as_json:
@@ -288,7 +288,7 @@ def search_command(
 @kb_app.command("validate")
 def validate_command(as_json: bool = JSON_OPTION) -> None:
     """Check every bundled record, topic, modality and the vocabulary; exit 1 on a fault."""
-    from dermatrack.knowledge.base import validate_knowledge
+    from dermatrack.services.knowledge import validate_knowledge
 
     report = validate_knowledge()
     if as_json:

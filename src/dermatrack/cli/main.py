@@ -1,6 +1,7 @@
 """Entry point of the ``dermatrack`` command.
 
-Each command group lives in its own module and is registered here. ``main`` is the one
+Each command group lives in its own module and is registered on the root app
+(:mod:`dermatrack.cli.app`) by :mod:`dermatrack.cli.commands`. ``main`` is the one
 place where errors become exit codes: bad input exits 2 with a one-line message on
 stderr, never a traceback (set ``DERMATRACK_DEBUG=1`` to see one).
 """
@@ -13,31 +14,8 @@ import sys
 import typer
 from typer.exceptions import TyperException
 
-from dermatrack import __version__
+from dermatrack.cli.app import app
 from dermatrack.errors import DermatrackError, InputError, NotFoundError
-
-app = typer.Typer(
-    name="dermatrack",
-    help="dermatrack: knowledge, screening, planning, charting and objective skin metrics "
-    "for dermal rejuvenation.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=False,
-)
-
-
-def _version(value: bool) -> None:
-    if value:
-        typer.echo(__version__)
-        raise typer.Exit()
-
-
-@app.callback()
-def _root(
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
-                                 help="Print the version and exit."),
-) -> None:
-    """dermatrack command line."""
 
 
 def _register() -> None:

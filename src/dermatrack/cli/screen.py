@@ -30,9 +30,11 @@ VERDICT_STYLE = {"contraindicated": "bold red", "caution": "yellow", "suitable":
 def load_patient_file(path: str, on: dt.date) -> PatientProfile:
     """Read and check ``PATIENT.json``; a missing, unreadable or invalid file is an InputError."""
     from dermatrack.clinic.intake import load_patient_json
+    from dermatrack.knowledge.vocabulary import load_vocabulary
 
     file = Path(path)
-    return load_patient_json(read_text(file, field="PATIENT.json"), source=file.name, on=on)
+    return load_patient_json(read_text(file, field="PATIENT.json"), source=file.name, on=on,
+                             vocabulary=load_vocabulary())
 
 
 def register(app: typer.Typer) -> None:

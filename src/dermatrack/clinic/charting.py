@@ -269,17 +269,13 @@ def classify_reaction(modality: Any, code: str, onset: dt.date, *,
                           f"{escalated.replace('_', ' ')}", escalated)
 
 
-def adverse_event_code(reaction: str, vocabulary: Any = None) -> str | None:
+def adverse_event_code(reaction: str, vocabulary: Any) -> str | None:
     """The adverse-event code a reaction is charted under once it is an adverse event.
 
     An expected reaction names its adverse event in the vocabulary (``escalates_to``:
     erythema -> prolonged_erythema); an adverse-event code maps to itself. ``None`` when
     the vocabulary gives no mapping, and the clinician must choose the term.
     """
-    if vocabulary is None:
-        from dermatrack.knowledge.vocabulary import load_vocabulary
-
-        vocabulary = load_vocabulary()
     if reaction in vocabulary.adverse_events:
         return reaction
     term = vocabulary.expected_reactions.get(reaction)

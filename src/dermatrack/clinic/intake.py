@@ -39,10 +39,13 @@ import datetime as dt
 import difflib
 import json
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from dermatrack.errors import InputError
+
+if TYPE_CHECKING:
+    from dermatrack.knowledge.vocabulary import Vocabulary
 
 #: Fitzpatrick skin phototypes, lightest to darkest (Fitzpatrick 1988; NCBI NBK481857).
 FITZPATRICK_TYPES: tuple[str, ...] = ("I", "II", "III", "IV", "V", "VI")
@@ -119,6 +122,15 @@ class PatientProfile:
         When given in the input (``age`` was then computed from it).
     concerns, conditions, medications, allergies:
         Vocabulary codes; conditions and allergies are sorted and unique.
+    age_band:
+        The vocabulary's age band holding ``age``.
+    implied_conditions:
+        Conditions the vocabulary's implications add, each with its implying chain
+        (:meth:`dermatrack.knowledge.vocabulary.Vocabulary.implied_conditions`): from the
+        recorded conditions and allergies, and from the medications taken now (``ongoing``).
+
+    :func:`parse_patient` fills ``age_band`` and ``implied_conditions`` from the vocabulary it
+    is given, so that screening reads them here instead of loading a vocabulary itself.
     """
 
     age: int
@@ -130,6 +142,9 @@ class PatientProfile:
     medications: tuple[MedicationUse, ...] = ()
     allergies: tuple[str, ...] = ()
     warnings: tuple[PlausibilityWarning, ...] = ()
+    age_band: str | None = None
+    implied_conditions: Mapping[str, tuple[str, ...]] = field(
+        default_factory=dict, compare=False, hash=False)
 
     @property
     def fitzpatrick_index(self) -> int:
@@ -179,7 +194,7 @@ def patient_json(*, age: int | None, date_of_birth: dt.date | None, sex: str | N
     return data
 
 
-def parse_patient(data: Any, *, on: dt.date | None = None, vocabulary: Any = None,
+def parse_patient(data: Any, *, vocabulary: Vocabulary, on: dt.date | None = None,
                   ignore_keys: Collection[str] = ()) -> PatientProfile:
     """Check a ``PATIENT.json`` mapping and return the :class:`PatientProfile`.
 
@@ -191,7 +206,8 @@ def parse_patient(data: Any, *, on: dt.date | None = None, vocabulary: Any = Non
         The screening date: age from ``date_of_birth`` is counted to it, and no date may lie
         after it. Defaults to today.
     vocabulary:
-        A :class:`dermatrack.knowledge.vocabulary.Vocabulary`; the bundled one by default.
+        The :class:`dermatrack.knowledge.vocabulary.Vocabulary` codes are checked against
+        (services pass the bundled one, :func:`~dermatrack.knowledge.vocabulary.load_vocabulary`).
     ignore_keys:
         Top-level keys the caller handles itself (the store's identity fields, say); any
         other unknown key is an error, so that a misspelt ``"medication"`` is not dropped
@@ -202,10 +218,6 @@ def parse_patient(data: Any, *, on: dt.date | None = None, vocabulary: Any = Non
     InputError
         Naming the path of the first offending value.
     """
-    if vocabulary is None:
-        from dermatrack.knowledge.vocabulary import load_vocabulary
-
-        vocabulary = load_vocabulary()
     on = on or dt.date.today()
     if not isinstance(data, Mapping):
         raise InputError(f"expected a JSON object for the patient, got {_kind(data)}",
@@ -248,10 +260,13 @@ def parse_patient(data: Any, *, on: dt.date | None = None, vocabulary: Any = Non
         _code(item, f"allergies[{i}]", vocabulary.conditions, "allergy (condition)")
         for i, item in enumerate(_list(data, "allergies"))}))
     warnings += plausibility_warnings(sex, _list(data, "conditions"), medications, vocabulary)
+    implied = vocabulary.implied_conditions(conditions + allergies,
+                                            [m.code for m in medications if m.ongoing])
     return PatientProfile(age=age, fitzpatrick=fitzpatrick, sex=sex,
                           date_of_birth=date_of_birth, concerns=concerns,
                           conditions=conditions, medications=medications,
-                          allergies=allergies, warnings=tuple(warnings))
+                          allergies=allergies, warnings=tuple(warnings),
+                          age_band=vocabulary.age_band(age), implied_conditions=implied)
 
 
 def plausibility_warnings(sex: str | None, conditions: Iterable[Any],
@@ -326,8 +341,8 @@ def parse_demographics(data: Any, *, on: dt.date | None = None) -> Demographics:
     return Demographics(age=age, date_of_birth=date_of_birth, sex=sex)
 
 
-def load_patient_json(text: str, *, source: str = "PATIENT.json", on: dt.date | None = None,
-                      vocabulary: Any = None,
+def load_patient_json(text: str, *, vocabulary: Vocabulary, source: str = "PATIENT.json",
+                      on: dt.date | None = None,
                       ignore_keys: Collection[str] = ()) -> PatientProfile:
     """Decode ``text`` as JSON and :func:`parse_patient` it.
 

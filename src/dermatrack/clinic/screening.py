@@ -55,7 +55,6 @@ import datetime as dt
 import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any, Literal
 
 from dermatrack.clinic.dates import add_months
@@ -160,9 +159,7 @@ def evaluate(predicate: Any, profile: PatientProfile, on: dt.date) -> tuple[str,
     if isinstance(predicate, kb.Medication):
         return _medication_fact(predicate, profile, on)
     if isinstance(predicate, kb.AgeBand):
-        from dermatrack.knowledge.vocabulary import load_vocabulary
-
-        band = load_vocabulary().age_band(profile.age)
+        band = profile.age_band
         if band in predicate.codes:
             return (f"age {profile.age} is in age band {band}",)
         return None
@@ -257,18 +254,10 @@ def implied_conditions(profile: PatientProfile) -> dict[str, tuple[str, ...]]:
     """Conditions the vocabulary's implications add to ``profile``, with the implying chain.
 
     Recorded conditions and allergies imply conditions; medications imply them only while
-    taken (``ongoing``). See :meth:`dermatrack.knowledge.vocabulary.Vocabulary.implied_conditions`.
+    taken (``ongoing``). :func:`dermatrack.clinic.intake.parse_patient` works them out with
+    the vocabulary it is given (:attr:`PatientProfile.implied_conditions`).
     """
-    return _implied(tuple(profile.conditions) + tuple(profile.allergies),
-                    tuple(m.code for m in profile.medications if m.ongoing))
-
-
-@lru_cache(maxsize=256)
-def _implied(conditions: tuple[str, ...], medications: tuple[str, ...]
-             ) -> dict[str, tuple[str, ...]]:
-    from dermatrack.knowledge.vocabulary import load_vocabulary
-
-    return load_vocabulary().implied_conditions(conditions, medications)
+    return dict(profile.implied_conditions)
 
 
 def window_end(predicate: Any, profile: PatientProfile,

@@ -38,6 +38,7 @@ from typing import Any
 
 import numpy as np
 
+from dermatrack.config import DEMO_MARKER as MARKER
 from dermatrack.config import SQLITE_FILENAME, Settings
 from dermatrack.demo.design import (
     FAMILY_METRIC,
@@ -49,8 +50,6 @@ from dermatrack.demo.design import (
 from dermatrack.errors import InputError
 
 ACTOR = "demo"
-MARKER = ".dermatrack-demo"
-"""File marking a directory as the demo's own, so that a new run may replace it."""
 REPEATABILITY_SUBJECTS = 8
 REPEATABILITY_CAPTURES = 3
 QUICK_REPEATABILITY = (4, 2)
@@ -384,6 +383,7 @@ def _record_patient(store: Any, design: PatientDesign, modalities: dict[str, Any
     from dermatrack.clinic.planning import add_months
     from dermatrack.clinic.planning import plan as make_plan
     from dermatrack.demo.consents import sign_demo_consents
+    from dermatrack.knowledge.vocabulary import load_vocabulary
     from dermatrack.services import charting, patients, plans, scores
 
     consult = today - dt.timedelta(days=int(rng.integers(200, 380)))
@@ -395,7 +395,8 @@ def _record_patient(store: Any, design: PatientDesign, modalities: dict[str, Any
     patient = patients.add_patient(store, data, actor=ACTOR, today=consult)
     sign_demo_consents(store, patient.id, design.index, consult, actor=ACTOR)
     start = consult + dt.timedelta(days=14)
-    profile = parse_patient(patient.patient_json(consult), on=consult)
+    profile = parse_patient(patient.patient_json(consult), on=consult,
+                            vocabulary=load_vocabulary())
     recommendation = _choose(design, make_plan(profile, modalities, start, consult))
     visits: dict[str, Any] = {}
 

@@ -26,22 +26,18 @@ ITA° (individual typology angle)
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from dermatrack.devices.ita import (  # noqa: F401  (re-exported)
+    ITA_CATEGORIES,
+    ita_category,
+    ita_degrees,
+)
 from dermatrack.devices.tables import cell_number
 from dermatrack.errors import InputError
-
-ITA_CATEGORIES: tuple[tuple[float, str], ...] = (
-    (55.0, "very light"),
-    (41.0, "light"),
-    (28.0, "intermediate"),
-    (10.0, "tanned"),
-    (-30.0, "brown"),
-)
 
 #: Mexameter melanin and erythema indices run from 0 to 999 (arbitrary units).
 DEVICE_INDEX_RANGE = (0.0, 999.0)
@@ -68,19 +64,6 @@ def normalise_column(name: str) -> str:
     for char in " *_-°.":
         key = key.replace(char, "")
     return _ALIASES.get(key, name.strip())
-
-
-def ita_degrees(l_star: float, b_star: float) -> float:
-    """Individual typology angle in degrees: atan2(L* - 50, b*) x 180 / pi (Chardon 1991)."""
-    return math.degrees(math.atan2(l_star - 50.0, b_star))
-
-
-def ita_category(ita_deg: float) -> str:
-    """Skin colour class of an ITA° value (Chardon 1991; Del Bino 2006)."""
-    for lower_bound, name in ITA_CATEGORIES:
-        if ita_deg > lower_bound or (name == "brown" and ita_deg >= lower_bound):
-            return name
-    return "dark"
 
 
 @dataclass

@@ -10,7 +10,7 @@ definition (:func:`dermatrack.metrics.metric_definition`).
 from __future__ import annotations
 
 from dermatrack.devices import colorimetry, elasticity, elastography, spectra, surface
-from dermatrack.metrics import Direction, MetricDefinition
+from dermatrack.metric_definition import Direction, MetricDefinition
 
 __all__ = ["DEVICE_METRICS"]
 

@@ -56,6 +56,7 @@ from typing import Any
 
 import numpy as np
 
+from dermatrack.devices.ita import ita_category, ita_degrees
 from dermatrack.devices.tables import cell_number
 from dermatrack.errors import InputError
 
@@ -284,8 +285,6 @@ def parse_spectral_table(header: list[str], rows: list[tuple[int, list[str]]], *
         different number of cells, a non-numeric or missing reflectance, a reflectance
         below 0 or above 150 %, an unknown illuminant or observer.
     """
-    from dermatrack.devices.colorimetry import ita_category, ita_degrees
-
     illuminant = illuminant_name(illuminant)
     observer = observer_code(observer)
     columns = [(index, wavelength_of(name)) for index, name in enumerate(header)]

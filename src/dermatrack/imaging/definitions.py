@@ -23,7 +23,7 @@ never a number. The limits follow from the sizes each detector looks for:
 
 from __future__ import annotations
 
-from dermatrack.metrics import MetricDefinition
+from dermatrack.metric_definition import MetricDefinition
 
 __all__ = ["PHOTO_KIND", "PHOTO_METRICS", "not_measurable", "photo_metric", "unscaled_unit"]
 

@@ -9,9 +9,15 @@ article
 search
     Ranked full-text search (SQLite FTS5, in memory) over records, topics and modalities.
 base
-    :func:`load_knowledge_base`, the facade the CLI, the planner and the web app use.
-vocabulary, modalities
-    The controlled vocabulary and the typed modality data.
+    :func:`build_knowledge_base`, the facade over records, topics and modalities
+    (:func:`dermatrack.services.knowledge.load_knowledge_base` adds a data directory's
+    imported topics).
+vocabulary, rules, matrix, modalities
+    The controlled vocabulary, contraindication rules, the contraindication matrix and the
+    typed modality data.
+packaged
+    Where the bundled data files are, and their JSON Schemas.
 
-This package reads package data only; storing imported topics is the CLI's job.
+This package reads package data only; reading and storing imported topics is
+:mod:`dermatrack.services.knowledge`'s job.
 """

@@ -1,12 +1,14 @@
 """The knowledge base facade: bundled records, topics and modalities, and search over them.
 
-:func:`load_knowledge_base` gathers
+:func:`build_knowledge_base` gathers
 
 * the bundled records, ``knowledge/data/records/<code>.txt`` (seed format, one record each,
   keyed by file stem: the name modality data and the vocabulary use);
 * the bundled topics, ``knowledge/data/topics/<code>.json``, and the topics imported with
-  ``dermatrack kb import-article`` into ``<data dir>/knowledge/topics/<code>.json``
-  (an imported topic replaces a bundled one of the same code);
+  ``dermatrack kb import-article`` (an imported topic replaces a bundled one of the same
+  code); the caller reads those from the data directory and passes them in
+  (:mod:`dermatrack.services.knowledge` does), so this module touches no file outside the
+  package and reads no environment;
 * the modalities, typed by :func:`dermatrack.knowledge.modalities.load_modalities`, and
   their data files as plain mappings for display and search.
 
@@ -17,17 +19,14 @@ Package data is read through :mod:`importlib.resources`, so it works from a whee
 from __future__ import annotations
 
 import json
-import os
-import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
-from importlib import resources
-from pathlib import Path
 from typing import Any
 
 from dermatrack.errors import InputError, NotFoundError
-from dermatrack.knowledge.article import Topic, check_topic_code
+from dermatrack.knowledge import packaged
+from dermatrack.knowledge.article import Topic
 from dermatrack.knowledge.record import Record, format_record, parse_record
 from dermatrack.knowledge.search import Document, Hit, SearchIndex, data_text
 
@@ -36,7 +35,7 @@ KINDS = ("record", "topic", "modality")
 
 
 def _package_data() -> Any:
-    return resources.files("dermatrack.knowledge").joinpath("data")
+    return packaged.data_root()
 
 
 def _package_files(folder: str, suffix: str) -> list[Any]:
@@ -96,58 +95,6 @@ def _bundled() -> _Bundled:
             raise InputError(f"{name}: expected a mapping at the top level")
         modality_data[entry.name[: -len(".yaml")]] = data
     return _Bundled(records, topics, modality_data)
-
-
-def imported_topics_dir(data_dir: Path) -> Path:
-    """Where ``kb import-article`` stores topics: ``<data dir>/knowledge/topics``."""
-    return Path(data_dir) / "knowledge" / "topics"
-
-
-def _imported_topics(data_dir: Path) -> dict[str, Topic]:
-    directory = imported_topics_dir(data_dir)
-    if not directory.is_dir():
-        return {}
-    topics = {}
-    for path in sorted(directory.glob("*.json")):
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise InputError(f"{path}: cannot be read ({exc})") from None
-        topic = read_topic_file(text, source=str(path))
-        if topic.code != path.stem:
-            raise InputError(f"{path}: code {topic.code!r} differs from the file name",
-                             field="code")
-        topics[topic.code] = topic
-    return topics
-
-
-def save_topic(topic: Topic, data_dir: Path, *, replace: bool = False) -> Path:
-    """Store an imported topic as ``<data dir>/knowledge/topics/<code>.json``.
-
-    The file is written to a temporary name and renamed, so a reader never sees half a file.
-
-    Raises
-    ------
-    InputError
-        When a topic with this code exists (bundled or imported) and ``replace`` is false.
-    """
-    check_topic_code(topic.code)
-    directory = imported_topics_dir(data_dir)
-    path = directory / f"{topic.code}.json"
-    if not replace and (path.exists() or topic.code in _bundled().topics):
-        raise InputError(f"topic {topic.code!r} exists; pass --replace to overwrite it",
-                         field="code")
-    directory.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(topic.to_json(), indent=2, ensure_ascii=False) + "\n"
-    handle, temporary = tempfile.mkstemp(dir=directory, prefix=f".{topic.code}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def _record_document(code: str, record: Record) -> Document:
@@ -211,7 +158,7 @@ class KnowledgeBase:
     @cached_property
     def modalities(self) -> dict[str, Any]:
         """Typed modalities (``dermatrack.knowledge.modalities.Modality``) by code."""
-        from dermatrack.knowledge.modalities import load_modalities
+        from dermatrack.knowledge.modalities.loading import load_modalities
 
         return load_modalities()
 
@@ -257,26 +204,22 @@ class KnowledgeBase:
         return found, self._holders()[found][code]
 
 
-def load_knowledge_base(data_dir: Path | None = None) -> KnowledgeBase:
-    """The knowledge base: bundled data plus the topics imported into ``data_dir``.
+def is_bundled_topic(code: str) -> bool:
+    """Whether a bundled topic has this code (an import must then say it replaces it)."""
+    return code in _bundled().topics
 
-    Parameters
-    ----------
-    data_dir:
-        dermatrack's data directory; ``None`` uses
-        :func:`dermatrack.config.load_settings`'s (``DERMATRACK_DATA_DIR``).
+
+def build_knowledge_base(imported_topics: Mapping[str, Topic] | None = None) -> KnowledgeBase:
+    """The knowledge base: bundled data plus ``imported_topics`` (by code), which replace
+    bundled topics of the same code.
 
     Raises
     ------
     InputError
-        Naming the file when a bundled or imported file cannot be read.
+        Naming the file when a bundled file cannot be read.
     """
-    if data_dir is None:
-        from dermatrack.config import load_settings
-
-        data_dir = load_settings().data_dir
     bundled = _bundled()
-    imported = _imported_topics(Path(data_dir))
+    imported = dict(imported_topics or {})
     return KnowledgeBase(records=dict(bundled.records),
                          topics={**bundled.topics, **imported},
                          modality_data=dict(bundled.modality_data),
@@ -301,25 +244,26 @@ class ValidationReport:
                 "modalities": self.modalities, "problems": list(self.problems)}
 
 
-def validate_knowledge(data_dir: Path | None = None) -> ValidationReport:
-    """Check every bundled file and every imported topic; never raises for bad data.
+def validate_knowledge(imported_topics: Mapping[str, Topic] | None = None,
+                       reading_problems: Sequence[str] = ()) -> ValidationReport:
+    """Check every bundled file and count the imported topics; never raises for bad data.
 
     Records must parse and round-trip (:func:`check_bundled_records`), topics must load
-    (:func:`check_bundled_topics`, and those in ``data_dir``), and modality data, the
-    vocabulary and the record/modality cross-references must pass
+    (:func:`check_bundled_topics`), and modality data, the vocabulary and the
+    record/modality cross-references must pass
     :func:`dermatrack.knowledge.modalities.validate_all`.
-    """
-    problems = check_bundled_records() + check_bundled_topics()
-    if data_dir is None:
-        from dermatrack.config import load_settings
 
-        data_dir = load_settings().data_dir
-    try:
-        imported = _imported_topics(Path(data_dir))
-    except InputError as exc:
-        problems.append(str(exc))
-        imported = {}
-    from dermatrack.knowledge.modalities import validate_all
+    Parameters
+    ----------
+    imported_topics:
+        The topics imported into the data directory, as read by the caller.
+    reading_problems:
+        What went wrong reading them (one message each), reported after the bundled
+        records' and topics' problems.
+    """
+    problems = check_bundled_records() + check_bundled_topics() + list(reading_problems)
+    imported = dict(imported_topics or {})
+    from dermatrack.knowledge.modalities.validation import validate_all
 
     for problem in validate_all():
         if problem not in problems:

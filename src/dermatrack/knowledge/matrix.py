@@ -36,7 +36,7 @@ import yaml
 from dermatrack.errors import DermatrackError
 
 if typing.TYPE_CHECKING:
-    from dermatrack.knowledge.modalities import Predicate, Reference, Rule
+    from dermatrack.knowledge.rules import Predicate, Reference, Rule
     from dermatrack.knowledge.vocabulary import Vocabulary
 
 MATRIX_FILE = "matrix.yaml"
@@ -341,7 +341,7 @@ def validate_matrix_data(matrix: typing.Any, sources: typing.Any,
 
 
 def _leaves(entry: Mapping[str, typing.Any], vocabulary: Vocabulary) -> list[Predicate]:
-    from dermatrack.knowledge import modalities as kb
+    from dermatrack.knowledge import rules as kb
 
     leaves: list[Predicate] = []
     for code in entry.get("conditions", []):
@@ -367,7 +367,7 @@ def _leaves(entry: Mapping[str, typing.Any], vocabulary: Vocabulary) -> list[Pre
 def build_matrix(matrix: Mapping[str, typing.Any], sources: Mapping[str, typing.Any],
                  vocabulary: Vocabulary) -> tuple[Matrix, dict[str, tuple[Rule, ...]]]:
     """The :class:`Matrix` and each modality's rules, from data that passed validation."""
-    from dermatrack.knowledge import modalities as kb
+    from dermatrack.knowledge import rules as kb
 
     catalogue = {code: Source(code, raw["kind"], raw["citation"], raw.get("url"))
                  for code, raw in sources["sources"].items()}
@@ -400,7 +400,7 @@ def build_matrix(matrix: Mapping[str, typing.Any], sources: Mapping[str, typing.
 
 def source_reference(source: Source) -> Reference:
     """A matrix source as a modality :class:`~dermatrack.knowledge.modalities.Reference`."""
-    from dermatrack.knowledge.modalities import Reference
+    from dermatrack.knowledge.rules import Reference
 
     return Reference(source.id, source.citation, source.url, kind=source.kind)
 

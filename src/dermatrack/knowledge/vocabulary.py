@@ -20,12 +20,12 @@ import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from functools import lru_cache
-from importlib import resources
 from typing import Any
 
 import yaml
 
 from dermatrack.errors import DermatrackError, InputError
+from dermatrack.knowledge import packaged
 
 FITZPATRICK: tuple[str, ...] = ("I", "II", "III", "IV", "V", "VI")
 """Fitzpatrick sun-reactive skin types, lightest to darkest (Fitzpatrick 1988)."""
@@ -242,11 +242,63 @@ def vocabulary_from_data(data: dict[str, Any]) -> Vocabulary:
     )
 
 
+def validate_vocabulary_data(data: object, *, name: str = VOCABULARY_FILE) -> list[str]:
+    """Every problem in a parsed vocabulary mapping; empty when it is valid.
+
+    Checks the schema, that aliases point at regions, that escalations point at adverse
+    events, and that the skin types are exactly Fitzpatrick I-VI.
+    """
+    problems = packaged.schema_problems(data, VOCABULARY_SCHEMA, name)
+    if problems or not isinstance(data, dict):
+        return problems
+    for alias, target in data["region_aliases"].items():
+        if target not in data["regions"]:
+            problems.append(f"{name}: region_aliases.{alias}: {target!r} is not a region code")
+        if alias in data["regions"]:
+            problems.append(f"{name}: region_aliases.{alias}: alias shadows a region code")
+    for code, entry in data["expected_reactions"].items():
+        target = entry.get("escalates_to")
+        if target is not None and target not in data["adverse_events"]:
+            problems.append(
+                f"{name}: expected_reactions.{code}.escalates_to: "
+                f"{target!r} is not an adverse-event code"
+            )
+    if tuple(data["skin_types"]) != FITZPATRICK:
+        problems.append(f"{name}: skin_types: expected exactly {', '.join(FITZPATRICK)} in order")
+    for kind in ("conditions", "medications"):
+        for code, entry in data[kind].items():
+            for target in entry.get("implies", []):
+                if target not in data["conditions"]:
+                    problems.append(f"{name}: {kind}.{code}.implies: {target!r} is not a "
+                                    "condition code")
+                elif target == code:
+                    problems.append(f"{name}: {kind}.{code}.implies: a code cannot imply itself")
+    for code, entry in data["conditions"].items():
+        for sex in entry.get("implausible_for_sex", []):
+            if sex not in data["sexes"]:
+                problems.append(f"{name}: conditions.{code}.implausible_for_sex: {sex!r} is "
+                                "not a sex code")
+    expected_age = 0
+    for code, entry in data["age_bands"].items():
+        low, high = entry.get("min_years"), entry.get("max_years")
+        if low is None or high is None:
+            problems.append(f"{name}: age_bands.{code}: min_years and max_years are required")
+            break
+        if low != expected_age or high < low:
+            problems.append(f"{name}: age_bands.{code}: {low}..{high} does not continue from "
+                            f"{expected_age} (bands must cover 0-125 years in order, no gaps)")
+            break
+        expected_age = high + 1
+    else:
+        if expected_age <= 125:
+            problems.append(f"{name}: age_bands: the last band ends at {expected_age - 1}, "
+                            "not 125")
+    return problems
+
+
 def read_vocabulary_data() -> dict[str, Any]:
     """Read the bundled vocabulary.yaml as a plain mapping (no checks)."""
-    text = resources.files("dermatrack.knowledge").joinpath("data", VOCABULARY_FILE).read_text(
-        encoding="utf-8"
-    )
+    text = packaged.data_root().joinpath(VOCABULARY_FILE).read_text(encoding="utf-8")
     data = yaml.safe_load(text)
     if not isinstance(data, dict):
         raise DermatrackError(f"{VOCABULARY_FILE}: expected a mapping at the top level")
@@ -262,8 +314,6 @@ def load_vocabulary() -> Vocabulary:
     DermatrackError
         If the bundled file does not match its schema or its cross-references are broken.
     """
-    from dermatrack.knowledge.modalities import validate_vocabulary_data
-
     data = read_vocabulary_data()
     problems = validate_vocabulary_data(data)
     if problems:

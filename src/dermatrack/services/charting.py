@@ -28,6 +28,7 @@ from dermatrack.services.common import (
     get_patient,
     get_row,
     get_visit,
+    patient_page,
     validate_input,
 )
 from dermatrack.services.paging import (
@@ -35,7 +36,6 @@ from dermatrack.services.paging import (
     check_limit,
     decode_cursor,
     encode_cursor,
-    patient_page,
 )
 from dermatrack.services.products import LotUseIn, SessionLotOut, lots_of_sessions
 from dermatrack.store.models import AdverseEvent, ExpectedReaction, TreatmentSession

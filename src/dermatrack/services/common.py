@@ -14,16 +14,17 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
-from sqlalchemy import event, exc, select, update
-from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
+from sqlalchemy import Select, event, exc, select, update
+from sqlalchemy.orm import InstrumentedAttribute, ORMExecuteState, Session, with_loader_criteria
 
 from dermatrack.config import Settings, load_settings
 from dermatrack.errors import ConflictError, InputError, NotFoundError
 from dermatrack.services import audit
+from dermatrack.services.paging import Order, Page, keyset_page
 from dermatrack.store.db import make_engine, make_session_factory
 from dermatrack.store.invariants import conflict_from
 from dermatrack.store.migrations import ensure_current
@@ -210,6 +211,20 @@ def get_patient(session: Session, patient_id: str, *, field: str = "patient_id")
     if patient is None:
         raise InputError(f"no patient {patient_id!r}", field=field)
     return patient
+
+
+def patient_page(store: Any, patient_id: str, query: Select,
+                 columns: Sequence[InstrumentedAttribute], convert: Any, *,
+                 cursor: str | None, limit: int | None, order: Order = "asc",
+                 key: Any = None, tuples: bool = False) -> Page[Any]:
+    """One page of one patient's rows (404 when the patient is unknown), converted to
+    the service's output model by ``convert`` (``key`` and ``tuples`` as for
+    :func:`keyset_page`)."""
+    with store.reading() as session:
+        get_patient(session, patient_id)
+        page = keyset_page(session, query, columns, cursor=cursor, limit=limit, order=order,
+                           key=key, tuples=tuples)
+        return Page(items=[convert(row) for row in page.items], next=page.next)
 
 
 def get_visit(session: Session, visit_id: str, patient_id: str, *,

@@ -23,8 +23,8 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from dermatrack.errors import InputError
-from dermatrack.services.common import Record, Store, get_patient, get_visit
-from dermatrack.services.paging import Page, patient_page
+from dermatrack.services.common import Record, Store, get_patient, get_visit, patient_page
+from dermatrack.services.paging import Page
 from dermatrack.store.models import Observation
 
 CODE_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_.*-]{0,79}$")

@@ -149,19 +149,3 @@ def keyset_page(session: Session, query: Select, columns: Sequence[InstrumentedA
             return [getattr(row, c.key) for c in columns]
     next_cursor = encode_cursor(key(rows[-1])) if more and rows else None
     return Page(items=rows, next=next_cursor)
-
-
-def patient_page(store: Any, patient_id: str, query: Select,
-                 columns: Sequence[InstrumentedAttribute], convert: Any, *,
-                 cursor: str | None, limit: int | None, order: Order = "asc",
-                 key: Any = None, tuples: bool = False) -> Page[Any]:
-    """One page of one patient's rows (404 when the patient is unknown), converted to
-    the service's output model by ``convert`` (``key`` and ``tuples`` as for
-    :func:`keyset_page`)."""
-    from dermatrack.services.common import get_patient
-
-    with store.reading() as session:
-        get_patient(session, patient_id)
-        page = keyset_page(session, query, columns, cursor=cursor, limit=limit, order=order,
-                           key=key, tuples=tuples)
-        return Page(items=[convert(row) for row in page.items], next=page.next)

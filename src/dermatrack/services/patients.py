@@ -27,10 +27,11 @@ from dermatrack.services.common import (
     get_patient,
     get_row,
     naming_existing,
+    patient_page,
     soft_delete,
     validate_input,
 )
-from dermatrack.services.paging import Page, keyset_page, patient_page
+from dermatrack.services.paging import Page, keyset_page
 from dermatrack.store.models import (
     PATIENT_ID_LENGTH,
     Concern,
@@ -282,12 +283,13 @@ def add_patient(store: Store, data: PatientIn | dict[str, Any], *, actor: str,
         Naming the first offending field; nothing is stored then.
     """
     from dermatrack.clinic.intake import Demographics, parse_demographics, parse_patient
+    from dermatrack.knowledge.vocabulary import load_vocabulary
 
     patient_in = validate_input(PatientIn, data)
     today = today or dt.date.today()
     profile: Any
     if clinical_keys_given(patient_in):
-        profile = parse_patient(patient_in.clinical(), on=today)
+        profile = parse_patient(patient_in.clinical(), on=today, vocabulary=load_vocabulary())
     else:
         # Registered by reception: demographics only; a clinician adds the clinical facts
         # (the skin type first: screening needs it).

@@ -200,7 +200,7 @@ def add_plan(store: Store, data: PlanIn | dict[str, Any], *, actor: str) -> Plan
     checked = []
     for i, item in enumerate(plan_in.modalities):
         first = item.sessions[0].date
-        profile = parse_patient(record.patient_json(on=first), on=first)
+        profile = parse_patient(record.patient_json(on=first), on=first, vocabulary=vocabulary)
         checked.append(_check_item(item, f"modalities[{i}]", profile, vocabulary))
     with store.transaction(actor) as session:
         get_patient(session, plan_in.patient_id)

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from dermatrack.config import DEMO_MARKER
 from dermatrack.services.chart import CHART_PARTS, PatientChart, PhotoView, read_chart
 from dermatrack.services.common import Store
 
@@ -60,9 +61,7 @@ def is_synthetic(store: Store, synthetic: bool | None) -> bool:
     """``synthetic`` if given; else whether the data directory is a demo clinic's."""
     if synthetic is not None:
         return synthetic
-    from dermatrack.demo.build import MARKER
-
-    return (store.settings.data_dir / MARKER).is_file()
+    return (store.settings.data_dir / DEMO_MARKER).is_file()
 
 
 # --- views -------------------------------------------------------------------------------

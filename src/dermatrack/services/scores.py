@@ -14,8 +14,15 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
-from dermatrack.services.common import Record, Store, get_patient, get_visit, validate_input
-from dermatrack.services.paging import Page, patient_page
+from dermatrack.services.common import (
+    Record,
+    Store,
+    get_patient,
+    get_visit,
+    patient_page,
+    validate_input,
+)
+from dermatrack.services.paging import Page
 from dermatrack.store.models import ScaleScore, Visit
 
 

@@ -13,7 +13,7 @@ import datetime as dt
 from sqlalchemy import Boolean, CheckConstraint, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from dermatrack.store.models import Base, new_id, utc_now
+from dermatrack.store.base import Base, new_id, utc_now
 
 ROLES = ("clinician", "reception", "researcher", "admin")
 """Roles of issue 7: clinician (all patient work), reception (demographics and

@@ -36,7 +36,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from dermatrack.store.models import Base, new_id, utc_now
+from dermatrack.store.base import Base, new_id, utc_now
 
 APPOINTMENT_KINDS = ("consultation", "session", "assessment")
 APPOINTMENT_STATUSES = ("booked", "arrived", "done", "no-show", "cancelled")

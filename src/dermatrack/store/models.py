@@ -20,7 +20,6 @@ change here needs a new revision.
 from __future__ import annotations
 
 import datetime as dt
-import secrets
 from typing import Any
 
 from sqlalchemy import (
@@ -28,34 +27,27 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Date,
-    DateTime,
     Float,
     ForeignKey,
     Index,
     Integer,
-    MetaData,
     String,
     Text,
-    TypeDecorator,
     text,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-# Crockford's base-32 alphabet: no I, L, O or U, so ids survive being read aloud or copied
-# by hand (https://www.crockford.com/base32.html).
-ID_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-PATIENT_ID_LENGTH = 6
-RECORD_ID_LENGTH = 10
-
-# Constraint names must be stable for Alembic to alter them (SQLite batch mode included).
-NAMING_CONVENTION = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
+from dermatrack.store.base import (  # noqa: F401  (re-exported: the tables' shared base)
+    ID_ALPHABET,
+    NAMING_CONVENTION,
+    PATIENT_ID_LENGTH,
+    RECORD_ID_LENGTH,
+    Base,
+    SoftDelete,
+    UTCDateTime,
+    new_id,
+    utc_now,
+)
 
 PLAN_STATUSES = ("active", "completed", "cancelled")
 """A treatment plan is active until its sessions are done (completed) or it is stopped."""
@@ -66,56 +58,6 @@ def _live(condition: str = "") -> dict[str, Any]:
     row does not count against a uniqueness rule (SQLite and PostgreSQL alike)."""
     where = text("deleted_at IS NULL" + (f" AND {condition}" if condition else ""))
     return {"unique": True, "sqlite_where": where, "postgresql_where": where}
-
-
-def new_id(prefix: str, length: int = RECORD_ID_LENGTH) -> str:
-    """A random id such as ``V-7K2M9QX4BD`` (50 bits of randomness for length 10)."""
-    return f"{prefix}-" + "".join(secrets.choice(ID_ALPHABET) for _ in range(length))
-
-
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-class UTCDateTime(TypeDecorator):
-    """A timestamp stored in UTC and always read back timezone-aware.
-
-    SQLite has no time zone type and returns naive values; PostgreSQL's ``timestamptz``
-    returns aware ones. Both come back as aware UTC datetimes.
-    """
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: dt.datetime | None, dialect) -> dt.datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime: dermatrack stores timestamps in UTC")
-        return value.astimezone(dt.UTC)
-
-    def process_result_value(self, value: dt.datetime | None, dialect) -> dt.datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=dt.UTC)
-        return value.astimezone(dt.UTC)
-
-
-class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {dt.datetime: UTCDateTime, dict[str, Any]: JSON, list[Any]: JSON}
-
-    # Columns whose values must not be copied into the audit trail (names, contacts).
-    __audit_redact__: tuple[str, ...] = ()
-
-
-class SoftDelete:
-    """Columns of a row that is hidden instead of deleted."""
-
-    deleted_at: Mapped[dt.datetime | None] = mapped_column(default=None)
-    deleted_by: Mapped[str | None] = mapped_column(String(120), default=None)
-    delete_reason: Mapped[str | None] = mapped_column(Text, default=None)
 
 
 class Patient(SoftDelete, Base):

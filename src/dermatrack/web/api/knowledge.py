@@ -29,7 +29,7 @@ class ModalitySummary(BaseModel):
 
 def knowledge_base(request: Request):
     """The knowledge base of the app's data directory (bundled plus imported topics)."""
-    from dermatrack.knowledge.base import load_knowledge_base
+    from dermatrack.services.knowledge import load_knowledge_base
 
     return load_knowledge_base(request.app.state.settings.data_dir)
 

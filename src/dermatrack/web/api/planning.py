@@ -29,8 +29,9 @@ def plan_record(patient_json: dict[str, Any], on: dt.date, start: dt.date) -> Pl
     from dermatrack.clinic.intake import parse_patient
     from dermatrack.clinic.planning import plan
     from dermatrack.knowledge.modalities import load_modalities
+    from dermatrack.knowledge.vocabulary import load_vocabulary
 
-    profile = parse_patient(patient_json, on=on)
+    profile = parse_patient(patient_json, on=on, vocabulary=load_vocabulary())
     return PlanOut.model_validate(plan(profile, load_modalities(), start=start, on=on)
                                   .to_dict())
 

@@ -50,8 +50,10 @@ def screen_record(patient_json: dict[str, Any], on: dt.date) -> ScreeningOut:
     from dermatrack.clinic.intake import parse_patient
     from dermatrack.clinic.screening import screen
     from dermatrack.knowledge.modalities import load_modalities
+    from dermatrack.knowledge.vocabulary import load_vocabulary
 
-    profile = parse_patient(patient_json, on=on, ignore_keys=("identity", "consents"))
+    profile = parse_patient(patient_json, on=on, vocabulary=load_vocabulary(),
+                            ignore_keys=("identity", "consents"))
     return ScreeningOut.model_validate(screen(profile, load_modalities(), on).to_dict())
 
 
