@@ -28,7 +28,7 @@ from fastapi.responses import JSONResponse
 
 from dermatrack import __version__
 from dermatrack.services.fhir import SEARCHABLE
-from dermatrack.web.deps import Principal, api_user, audit_reads, get_store
+from dermatrack.web.deps import Principal, StoreDep, api_user, audit_reads
 
 router = APIRouter(prefix="/fhir", tags=["fhir"])
 
@@ -115,7 +115,7 @@ def _audit(store, principal: Principal, resource_type: str, found: list[dict[str
 
 
 @router.get("/{resource_type}/{resource_id}")
-def read(resource_type: str, resource_id: str, store=Depends(get_store),
+def read(resource_type: str, resource_id: str, store: StoreDep,
          principal: Principal = Depends(api_user)) -> JSONResponse:
     from dermatrack.services.fhir import patients_of
 
@@ -153,10 +153,10 @@ def read(resource_type: str, resource_id: str, store=Depends(get_store),
 
 @router.get("/{resource_type}")
 def search(request: Request, resource_type: str,
-           patient: str | None = Query(None, description="Patient/<id> or <id>"),
+           store: StoreDep, patient: str | None = Query(None, description="Patient/<id> or <id>"),
            code: str | None = Query(None, description="code or system|code"),
            date: list[str] | None = Query(None, description="[prefix]YYYY-MM-DD"),
-           store=Depends(get_store), principal: Principal = Depends(api_user)
+           principal: Principal = Depends(api_user)
            ) -> JSONResponse:
     from dermatrack.errors import InputError, NotFoundError
     from dermatrack.services.fhir import make_bundle, patients_of

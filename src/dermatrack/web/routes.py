@@ -10,8 +10,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
+from fastapi.dependencies.models import Dependant
 from starlette.routing import compile_path
+
+from dermatrack.web.deps import declared_permission_of
 
 
 @dataclass(frozen=True)
@@ -27,11 +30,13 @@ class RouteInfo:
         return declared_permission(getattr(self.route, "dependant", None))
 
 
-def declared_permission(dependant) -> str | None:
+def declared_permission(dependant: Dependant | None) -> str | None:
+    """The permission the first ``require``/``require_page`` dependency found in
+    ``dependant`` or its sub-dependencies declares, or None."""
     if dependant is None:
         return None
     for child in dependant.dependencies:
-        permission = getattr(child.call, "permission", None)
+        permission = declared_permission_of(child.call)
         if permission is None:
             permission = declared_permission(child)
         if permission is not None:
@@ -39,7 +44,7 @@ def declared_permission(dependant) -> str | None:
     return None
 
 
-def register(app: FastAPI, router, prefix: str = "") -> None:
+def register(app: FastAPI, router: APIRouter, prefix: str = "") -> None:
     """Add the routes of ``router`` (mounted at ``prefix``) to the app's table."""
     table = getattr(app.state, "route_table", None)
     if table is None:

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict
 
 from dermatrack.services.consent import SignedConsentOut, TemplateIn, TemplateOut
 from dermatrack.services.patients import PatientConsentOut
-from dermatrack.web.deps import Principal, audit_read, get_store, require
+from dermatrack.web.deps import Principal, StoreDep, audit_read, require
 
 router = APIRouter(tags=["consent"])
 
@@ -27,7 +27,7 @@ class SignBody(BaseModel):
 
 
 @router.get("/consent-templates", response_model=list[TemplateOut])
-def list_templates(active_only: bool = False, store=Depends(get_store),
+def list_templates(store: StoreDep, active_only: bool = False,
                    _principal: Principal = Depends(require("demographics"))):
     from dermatrack.services import consent
 
@@ -36,7 +36,7 @@ def list_templates(active_only: bool = False, store=Depends(get_store),
 
 @router.post("/consent-templates", response_model=TemplateOut,
              status_code=status.HTTP_201_CREATED)
-def add_template(body: TemplateIn, store=Depends(get_store),
+def add_template(body: TemplateIn, store: StoreDep,
                  principal: Principal = Depends(require("consent_templates"))):
     """Add a template version (it replaces the active one of its kind and scope);
     409 when the version exists already."""
@@ -46,7 +46,7 @@ def add_template(body: TemplateIn, store=Depends(get_store),
 
 
 @router.post("/consent-templates/{template_id}/activate", response_model=TemplateOut)
-def activate_template(template_id: str, store=Depends(get_store),
+def activate_template(template_id: str, store: StoreDep,
                       principal: Principal = Depends(require("consent_templates"))):
     from dermatrack.services import consent
 
@@ -55,7 +55,7 @@ def activate_template(template_id: str, store=Depends(get_store),
 
 @router.post("/patients/{patient_id}/consents/sign", response_model=SignedConsentOut,
              status_code=status.HTTP_201_CREATED)
-def sign(patient_id: str, body: SignBody, store=Depends(get_store),
+def sign(patient_id: str, body: SignBody, store: StoreDep,
          principal: Principal = Depends(require("demographics"))):
     """Record a consent signed on the screen (``signature_png``: a PNG data URL)."""
     from dermatrack.services import consent
@@ -65,7 +65,7 @@ def sign(patient_id: str, body: SignBody, store=Depends(get_store),
 
 
 @router.get("/consents/{consent_id}", response_model=SignedConsentOut)
-def get_signed(consent_id: str, store=Depends(get_store),
+def get_signed(consent_id: str, store: StoreDep,
                principal: Principal = Depends(require("demographics"))):
     """The signed document, with ``intact`` from a fresh check of its content hash."""
     from dermatrack.services import consent
@@ -77,7 +77,7 @@ def get_signed(consent_id: str, store=Depends(get_store),
 
 @router.get("/consents/{consent_id}/signature.png", response_class=Response,
             responses={200: {"content": {"image/png": {}}}})
-def signature(consent_id: str, store=Depends(get_store),
+def signature(consent_id: str, store: StoreDep,
               principal: Principal = Depends(require("demographics"))):
     from dermatrack.services import consent
 
@@ -88,7 +88,7 @@ def signature(consent_id: str, store=Depends(get_store),
 
 
 @router.post("/consents/{consent_id}/withdraw", response_model=PatientConsentOut)
-def withdraw(consent_id: str, store=Depends(get_store),
+def withdraw(consent_id: str, store: StoreDep,
              principal: Principal = Depends(require("demographics"))):
     """Withdraw a consent now (the document stays, with both times)."""
     from dermatrack.services import consent

@@ -26,7 +26,7 @@ from dermatrack.services.patients import (
     PatientOut,
     PatientSummary,
 )
-from dermatrack.web.deps import Principal, get_store, read_patient, require
+from dermatrack.web.deps import Principal, StoreDep, read_patient, require
 from dermatrack.web.paging import PAGE_HEADERS, PageQuery, paged
 
 router = APIRouter(tags=["patients"])
@@ -72,10 +72,10 @@ def list_items(principal: Principal, rows: list[PatientSummary]) -> list[Patient
 
 @router.get("/patients", response_model=list[PatientListItem], responses=PAGE_HEADERS)
 def list_patients(request: Request, response: Response,
-                  q: str | None = Query(None, max_length=200,
+                  store: StoreDep, q: str | None = Query(None, max_length=200,
                                         description="Start of the id, or part of the name, "
                                                     "email or phone"),
-                  page: PageQuery = Depends(), store=Depends(get_store),
+                  page: PageQuery = Depends(),
                   principal: Principal = Depends(require("demographics"))):
     """Patients, newest first, with their names, a page at a time (the page's read is
     audited as one row naming the ids shown)."""
@@ -86,7 +86,7 @@ def list_patients(request: Request, response: Response,
 
 @router.post("/patients", status_code=status.HTTP_201_CREATED,
              response_model=PatientOut | PatientDemographics)
-def add_patient(body: PatientIn, store=Depends(get_store),
+def add_patient(body: PatientIn, store: StoreDep,
                 principal: Principal = Depends(require("demographics"))):
     """Register a patient (``PATIENT.json`` plus ``identity`` and ``consents``).
 
@@ -108,7 +108,7 @@ def check_may_register(principal: Principal, data) -> None:
 
 
 @router.get("/patients/{patient_id}", response_model=PatientOut | PatientDemographics)
-def get_patient(patient_id: str, store=Depends(get_store),
+def get_patient(patient_id: str, store: StoreDep,
                 principal: Principal = Depends(require("demographics"))):
     fields = ("profile", "history") if principal.can("clinical") else ("demographics",)
     record = read_patient(store, principal, patient_id, fields=fields, purpose="api",

@@ -20,7 +20,7 @@ from pydantic import BaseModel
 
 from dermatrack.services.observations import ObservationOut
 from dermatrack.services.photos import PhotoOut
-from dermatrack.web.deps import Principal, audit_read, get_store, read_patient, require
+from dermatrack.web.deps import Principal, StoreDep, audit_read, read_patient, require
 from dermatrack.web.paging import PAGE_HEADERS, PageQuery, paged
 
 router = APIRouter(tags=["photos"])
@@ -87,7 +87,7 @@ def store_upload(app, store, principal: Principal, patient_id: str, visit_id: st
 @router.get("/patients/{patient_id}/photos", response_model=list[PhotoOut],
             responses=PAGE_HEADERS)
 def list_photos(request: Request, response: Response, patient_id: str,
-                page: PageQuery = Depends(), store=Depends(get_store),
+                store: StoreDep, page: PageQuery = Depends(),
                 principal: Principal = Depends(require("photos"))):
     """A patient's photographs in the order they were stored, a page at a time."""
     from dermatrack.services import photos
@@ -102,6 +102,7 @@ def list_photos(request: Request, response: Response, patient_id: str,
                  413: {"description": "The file is larger than the upload limit"},
                  415: {"description": "The declared type is not JPEG, PNG or TIFF"}})
 async def upload_photo(request: Request, patient_id: str,
+                       store: StoreDep,
                        image: UploadFile = File(..., description="JPEG, PNG, TIFF or "
                                                 "DICOM VL Photographic Image"),
                        visit_id: str | None = Form(None),
@@ -116,7 +117,6 @@ async def upload_photo(request: Request, patient_id: str,
                                                                  "a face photograph (the "
                                                                  "default) without a face is "
                                                                  "refused"),
-                       store=Depends(get_store),
                        principal: Principal = Depends(require("photos"))):
     """Upload one photograph; it is analysed before the answer comes back, exactly as
     ``dermatrack photo import`` analyses the same file with the same options. The answer's
@@ -172,7 +172,7 @@ def photo_of(store, photo_id: str, patient_id: str) -> PhotoOut:
 @router.get("/patients/{patient_id}/photos/{photo_id}/metrics",
             response_model=list[ObservationOut], responses=PAGE_HEADERS)
 def get_photo_metrics(request: Request, response: Response, patient_id: str, photo_id: str,
-                      page: PageQuery = Depends(), store=Depends(get_store),
+                      store: StoreDep, page: PageQuery = Depends(),
                       principal: Principal = Depends(require("photos"))):
     """The photograph's metrics (one observation per metric and region), a page at a
     time."""
@@ -189,7 +189,7 @@ def get_photo_metrics(request: Request, response: Response, patient_id: str, pho
 
 @router.get("/patients/{patient_id}/photos/{photo_id}/image",
             response_class=FileResponse)
-def get_photo_image(patient_id: str, photo_id: str, store=Depends(get_store),
+def get_photo_image(patient_id: str, photo_id: str, store: StoreDep,
                     principal: Principal = Depends(require("photos"))):
     """The stored pixels (PNG or JPEG, no metadata)."""
     from dermatrack.services import photos
@@ -202,7 +202,7 @@ def get_photo_image(patient_id: str, photo_id: str, store=Depends(get_store),
 
 @router.get("/patients/{patient_id}/photos/{photo_id}/thumbnail.jpg",
             response_class=Response, responses={200: {"content": {"image/jpeg": {}}}})
-def get_photo_thumbnail(patient_id: str, photo_id: str, store=Depends(get_store),
+def get_photo_thumbnail(patient_id: str, photo_id: str, store: StoreDep,
                         principal: Principal = Depends(require("photos"))):
     """A small JPEG of the photograph for galleries (from its stored screen copy)."""
     from dermatrack.services.derived import thumbnail_jpeg
@@ -217,7 +217,7 @@ def get_photo_thumbnail(patient_id: str, photo_id: str, store=Depends(get_store)
             response_class=Response,
             responses={200: {"content": {"image/png": {}}}})
 def compare_layer(request: Request, patient_id: str, baseline_id: str, followup_id: str,
-                  layer: str, store=Depends(get_store),
+                  layer: str, store: StoreDep,
                   principal: Principal = Depends(require("photos"))):
     """One layer of the before/after viewer: ``baseline``, ``aligned`` (the follow-up
     warped onto the baseline) or ``change`` (colour difference overlay)."""

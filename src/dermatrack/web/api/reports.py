@@ -17,7 +17,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
 from dermatrack.services.outcomes import Timeline
-from dermatrack.web.deps import Principal, get_store, read_patient, require
+from dermatrack.web.deps import Principal, StoreDep, read_patient, require
 
 router = APIRouter(tags=["reports"])
 
@@ -43,7 +43,7 @@ def cohort_patient_ids(store) -> list[str]:
 
 
 @router.get("/patients/{patient_id}/timeline", response_model=Timeline)
-def timeline(patient_id: str, store=Depends(get_store),
+def timeline(patient_id: str, store: StoreDep,
              principal: Principal = Depends(require("clinical"))):
     """Visits, sessions, events, scores, photos and each measurement series with its
     change from baseline judged against the MDC95."""
@@ -54,7 +54,7 @@ def timeline(patient_id: str, store=Depends(get_store),
 
 
 @router.get("/cohort", response_model=dict[str, Any])
-def cohort(modality: str | None = Query(None), store=Depends(get_store),
+def cohort(store: StoreDep, modality: str | None = Query(None),
            principal: Principal = Depends(require("cohort"))):
     """Cohort statistics: change by modality and phototype, responders, trajectories,
     safety (no identifiers)."""
@@ -65,7 +65,7 @@ def cohort(modality: str | None = Query(None), store=Depends(get_store),
 
 
 @router.get("/cohort/export", response_model=list[dict[str, Any]])
-def cohort_export(store=Depends(get_store), principal: Principal = Depends(require("cohort"))):
+def cohort_export(store: StoreDep, principal: Principal = Depends(require("cohort"))):
     """The de-identified research export as JSON rows."""
     from dermatrack.services.export import export_rows
 
@@ -75,7 +75,7 @@ def cohort_export(store=Depends(get_store), principal: Principal = Depends(requi
 
 @router.get("/cohort/export.csv", response_class=Response,
             responses={200: {"content": {"text/csv": {}}}})
-def cohort_export_csv(store=Depends(get_store),
+def cohort_export_csv(store: StoreDep,
                       principal: Principal = Depends(require("cohort"))):
     """The de-identified research export as CSV (the columns of ``dermatrack export``)."""
     from dermatrack.services.export import COLUMNS, export_rows

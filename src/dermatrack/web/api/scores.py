@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from dermatrack.services import scores
 from dermatrack.services.scores import ScoreIn, ScoreOut
-from dermatrack.web.deps import Principal, get_store, read_patient, require
+from dermatrack.web.deps import Principal, StoreDep, read_patient, require
 from dermatrack.web.paging import PAGE_HEADERS, PageQuery, paged
 
 router = APIRouter(tags=["scores"])
@@ -21,9 +21,8 @@ class ScoreBody(ScoreIn):
 @router.get("/patients/{patient_id}/scores", response_model=list[ScoreOut],
             responses=PAGE_HEADERS)
 def list_scores(request: Request, response: Response, patient_id: str,
-                instrument: str | None = Query(None, max_length=80),
-                page: PageQuery = Depends(), store=Depends(get_store),
-                principal: Principal = Depends(require("clinical"))):
+                store: StoreDep, instrument: str | None = Query(None, max_length=80),
+                page: PageQuery = Depends(), principal: Principal = Depends(require("clinical"))):
     """A patient's scores by visit date, a page at a time."""
     read_patient(store, principal, patient_id, fields=("scores",), purpose="api")
     return paged(request, response, scores.page_scores(
@@ -32,7 +31,7 @@ def list_scores(request: Request, response: Response, patient_id: str,
 
 @router.post("/patients/{patient_id}/scores", response_model=ScoreOut,
              status_code=status.HTTP_201_CREATED)
-def add_score(patient_id: str, body: ScoreBody, store=Depends(get_store),
+def add_score(patient_id: str, body: ScoreBody, store: StoreDep,
               principal: Principal = Depends(require("clinical"))):
     data = body.model_dump(exclude_unset=True) | {"patient_id": patient_id}
     return scores.add_score(store, data, actor=principal.actor)

@@ -13,7 +13,7 @@ from typing import Any
 from fastapi import APIRouter, Body, Depends, Query
 from pydantic import BaseModel
 
-from dermatrack.web.deps import Principal, get_store, read_patient, require
+from dermatrack.web.deps import Principal, StoreDep, read_patient, require
 from dermatrack.web.params import IsoDate
 
 router = APIRouter(tags=["screening"])
@@ -57,8 +57,7 @@ def screen_record(patient_json: dict[str, Any], on: dt.date) -> ScreeningOut:
 
 @router.get("/patients/{patient_id}/screening", response_model=ScreeningOut)
 def screen_patient(patient_id: str,
-                   on: IsoDate | None = Query(None, description="Default: today"),
-                   store=Depends(get_store),
+                   store: StoreDep, on: IsoDate | None = Query(None, description="Default: today"),
                    principal: Principal = Depends(require("clinical"))):
     """Verdicts for every modality, with the rules that fired and their sources."""
     day = on or dt.date.today()

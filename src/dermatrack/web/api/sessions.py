@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Request, Response, status
 
 from dermatrack.services import charting
 from dermatrack.services.charting import SessionIn, SessionOut
-from dermatrack.web.deps import Principal, get_store, read_patient, require
+from dermatrack.web.deps import Principal, StoreDep, read_patient, require
 from dermatrack.web.paging import PAGE_HEADERS, PageQuery, paged
 
 router = APIRouter(tags=["sessions"])
@@ -22,7 +22,7 @@ class SessionBody(SessionIn):
 @router.get("/patients/{patient_id}/sessions", response_model=list[SessionOut],
             responses=PAGE_HEADERS)
 def list_sessions(request: Request, response: Response, patient_id: str,
-                  page: PageQuery = Depends(), store=Depends(get_store),
+                  store: StoreDep, page: PageQuery = Depends(),
                   principal: Principal = Depends(require("clinical"))):
     """A patient's sessions by date, a page at a time."""
     read_patient(store, principal, patient_id, fields=("sessions",), purpose="api")
@@ -32,7 +32,7 @@ def list_sessions(request: Request, response: Response, patient_id: str,
 
 @router.post("/patients/{patient_id}/sessions", response_model=SessionOut,
              status_code=status.HTTP_201_CREATED)
-def add_session(patient_id: str, body: SessionBody, store=Depends(get_store),
+def add_session(patient_id: str, body: SessionBody, store: StoreDep,
                 principal: Principal = Depends(require("clinical"))):
     """Chart a session. A value outside the documented range is refused (422 naming
     ``parameters.<code>``) unless ``override_reason`` says why it was used."""

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from dermatrack.services.treatment_maps import MarkIn, MarkOut
-from dermatrack.web.deps import Principal, get_store, read_patient, require
+from dermatrack.web.deps import Principal, StoreDep, read_patient, require
 
 router = APIRouter(tags=["treatment maps"])
 
@@ -19,7 +19,7 @@ class MarksBody(BaseModel):
 
 @router.post("/sessions/{session_id}/marks", response_model=list[MarkOut],
              status_code=status.HTTP_201_CREATED)
-def add_marks(session_id: str, body: MarksBody, store=Depends(get_store),
+def add_marks(session_id: str, body: MarksBody, store: StoreDep,
               principal: Principal = Depends(require("clinical"))):
     """Add marks (coordinates relative to the diagram view, 0 to 1) to a session's map."""
     from dermatrack.services import treatment_maps
@@ -30,7 +30,7 @@ def add_marks(session_id: str, body: MarksBody, store=Depends(get_store),
 
 
 @router.get("/patients/{patient_id}/marks", response_model=list[MarkOut])
-def list_marks(patient_id: str, session_id: str | None = None, store=Depends(get_store),
+def list_marks(patient_id: str, store: StoreDep, session_id: str | None = None,
                principal: Principal = Depends(require("clinical"))):
     from dermatrack.services import treatment_maps
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
 
 from dermatrack.errors import InputError
-from dermatrack.web.deps import Principal, get_store, require_page
+from dermatrack.web.deps import Principal, StoreDep, require_page
 from dermatrack.web.pages import checked_form, render
 from dermatrack.web.paging import PageQuery
 
@@ -25,10 +25,11 @@ def _date(value: str | None, field: str) -> dt.date | None:
 
 
 @router.get("/admin/audit")
-def audit_page(request: Request, actor: str = "", action: str = "", entity: str = "",
+def audit_page(request: Request, store: StoreDep, actor: str = "", action: str = "",
+               entity: str = "",
                entity_id: str = "", since: str = "", until: str = "",
                page: PageQuery = Depends(),
-               store=Depends(get_store), principal: Principal = Depends(require_page("audit"))):
+               principal: Principal = Depends(require_page("audit"))):
     """The audit trail, newest first, filtered, a page at a time."""
     from dermatrack.services.audit import ACTIONS, history_page
 
@@ -53,7 +54,7 @@ def audit_page(request: Request, actor: str = "", action: str = "", entity: str 
 
 
 @router.get("/admin/users")
-def users_page(request: Request, store=Depends(get_store),
+def users_page(request: Request, store: StoreDep,
                principal: Principal = Depends(require_page("users")), errors=None,
                form=None, status_code: int = 200):
     from dermatrack.services import accounts
@@ -64,7 +65,7 @@ def users_page(request: Request, store=Depends(get_store),
 
 
 @router.post("/admin/users")
-async def add_user(request: Request, store=Depends(get_store),
+async def add_user(request: Request, store: StoreDep,
                    principal: Principal = Depends(require_page("users"))):
     from dermatrack.services import accounts
 
@@ -80,7 +81,7 @@ async def add_user(request: Request, store=Depends(get_store),
 
 
 @router.post("/admin/users/{username}/active")
-async def toggle_user(request: Request, username: str, store=Depends(get_store),
+async def toggle_user(request: Request, username: str, store: StoreDep,
                       principal: Principal = Depends(require_page("users"))):
     from dermatrack.services import accounts
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
 
 from dermatrack.errors import InputError
-from dermatrack.web.deps import Principal, get_store, read_patient, require_page
+from dermatrack.web.deps import Principal, StoreDep, read_patient, require_page
 from dermatrack.web.pages import checked_form, render
 
 router = APIRouter(include_in_schema=False)
@@ -34,8 +34,8 @@ def _text(form, key: str) -> str | None:
 
 
 @router.get("/appointments")
-def calendar(request: Request, day: str | None = None, view: str = "day",
-             practitioner: str | None = None, store=Depends(get_store),
+def calendar(request: Request, store: StoreDep, day: str | None = None, view: str = "day",
+             practitioner: str | None = None,
              principal: Principal = Depends(require_page("scheduling"))):
     """The day (or week, ``view=week``) of the clinic; a clinician sees their own by
     default (``practitioner=`` empty for everyone)."""
@@ -62,7 +62,7 @@ def calendar(request: Request, day: str | None = None, view: str = "day",
 
 
 @router.post("/appointments/{appointment_id}/status")
-async def change_status(request: Request, appointment_id: str, store=Depends(get_store),
+async def change_status(request: Request, appointment_id: str, store: StoreDep,
                         principal: Principal = Depends(require_page("scheduling"))):
     from dermatrack.services import appointments
 
@@ -89,14 +89,14 @@ def _patient_context(store, principal: Principal, patient_id: str) -> dict[str, 
 
 
 @router.get("/patients/{patient_id}/appointments")
-def patient_appointments(request: Request, patient_id: str, store=Depends(get_store),
+def patient_appointments(request: Request, patient_id: str, store: StoreDep,
                          principal: Principal = Depends(require_page("scheduling"))):
     return render(request, "patient_appointments.html", principal,
                   **_patient_context(store, principal, patient_id))
 
 
 @router.post("/patients/{patient_id}/appointments")
-async def book(request: Request, patient_id: str, store=Depends(get_store),
+async def book(request: Request, patient_id: str, store: StoreDep,
                principal: Principal = Depends(require_page("scheduling"))):
     """Book one appointment, or (``plan_id`` given) every open session of a plan."""
     from dermatrack.services import appointments
@@ -130,7 +130,7 @@ async def book(request: Request, patient_id: str, store=Depends(get_store),
 
 
 @router.get("/recalls")
-def recall_page(request: Request, due_by: str | None = None, store=Depends(get_store),
+def recall_page(request: Request, store: StoreDep, due_by: str | None = None,
                 principal: Principal = Depends(require_page("scheduling"))):
     """Who is due for a session or a follow-up assessment (photographs) by a day."""
     from dermatrack.services import appointments

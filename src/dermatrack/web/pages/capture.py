@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
 
-from dermatrack.web.deps import Principal, get_store, read_patient, require_page
+from dermatrack.web.deps import Principal, StoreDep, read_patient, require_page
 from dermatrack.web.pages import render
 
 router = APIRouter(include_in_schema=False)
@@ -17,8 +17,7 @@ VIEW_LABELS = {"front": "Front", "left_45": "Left 45°", "right_45": "Right 45°
 
 
 @router.get("/patients/{patient_id}/capture")
-def capture_page(request: Request, patient_id: str, visit: str | None = None,
-                 store=Depends(get_store),
+def capture_page(request: Request, patient_id: str, store: StoreDep, visit: str | None = None,
                  principal: Principal = Depends(require_page("photos"))):
     from dermatrack.services import capture, patients, photos
 

@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 
 from dermatrack.errors import InputError
-from dermatrack.web.deps import Principal, audit_read, get_store, read_patient, require_page
+from dermatrack.web.deps import Principal, StoreDep, audit_read, read_patient, require_page
 from dermatrack.web.pages import check_csrf_header, checked_form, render
 
 router = APIRouter(include_in_schema=False)
@@ -95,8 +95,7 @@ def _catalogue_lots(store) -> list[tuple[Any, Any]]:
 
 
 @router.get("/patients/{patient_id}/sessions/new")
-def session_page(request: Request, patient_id: str, modality: str | None = None,
-                 store=Depends(get_store),
+def session_page(request: Request, patient_id: str, store: StoreDep, modality: str | None = None,
                  principal: Principal = Depends(require_page("clinical"))):
     context = _session_context(store, principal, patient_id, modality)
     context["form"] = {"operator": principal.username, "regions": set()}
@@ -104,7 +103,7 @@ def session_page(request: Request, patient_id: str, modality: str | None = None,
 
 
 @router.post("/patients/{patient_id}/sessions/new")
-async def session_submit(request: Request, patient_id: str, store=Depends(get_store),
+async def session_submit(request: Request, patient_id: str, store: StoreDep,
                          principal: Principal = Depends(require_page("clinical"))):
     from dermatrack.services import charting
 
@@ -200,7 +199,7 @@ def _event_context(store, principal: Principal, patient_id: str) -> dict[str, An
 
 
 @router.get("/patients/{patient_id}/events/new")
-def event_page(request: Request, patient_id: str, store=Depends(get_store),
+def event_page(request: Request, patient_id: str, store: StoreDep,
                principal: Principal = Depends(require_page("clinical"))):
     context = _event_context(store, principal, patient_id)
     if context["sessions"]:
@@ -209,7 +208,7 @@ def event_page(request: Request, patient_id: str, store=Depends(get_store),
 
 
 @router.post("/patients/{patient_id}/events/preview")
-async def event_preview(request: Request, patient_id: str, store=Depends(get_store),
+async def event_preview(request: Request, patient_id: str, store: StoreDep,
                         principal: Principal = Depends(require_page("clinical"))):
     from dermatrack.services import charting
 
@@ -224,7 +223,7 @@ async def event_preview(request: Request, patient_id: str, store=Depends(get_sto
 
 
 @router.post("/patients/{patient_id}/events/new")
-async def event_submit(request: Request, patient_id: str, store=Depends(get_store),
+async def event_submit(request: Request, patient_id: str, store: StoreDep,
                        principal: Principal = Depends(require_page("clinical"))):
     from dermatrack.services import charting
 

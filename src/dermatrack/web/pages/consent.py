@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
 
 from dermatrack.errors import InputError
-from dermatrack.web.deps import Principal, audit_read, get_store, read_patient, require_page
+from dermatrack.web.deps import Principal, StoreDep, audit_read, read_patient, require_page
 from dermatrack.web.pages import checked_form, render
 
 router = APIRouter(include_in_schema=False)
@@ -28,13 +28,13 @@ def _templates_context(store) -> dict:
 
 
 @router.get("/consent/templates")
-def templates_page(request: Request, store=Depends(get_store),
+def templates_page(request: Request, store: StoreDep,
                    principal: Principal = Depends(require_page("consent_templates"))):
     return render(request, "consent_templates.html", principal, **_templates_context(store))
 
 
 @router.post("/consent/templates")
-async def add_template(request: Request, store=Depends(get_store),
+async def add_template(request: Request, store: StoreDep,
                        principal: Principal = Depends(require_page("consent_templates"))):
     from dermatrack.services import consent
 
@@ -60,7 +60,7 @@ async def add_template(request: Request, store=Depends(get_store),
 
 
 @router.post("/consent/templates/{template_id}/activate")
-async def activate(request: Request, template_id: str, store=Depends(get_store),
+async def activate(request: Request, template_id: str, store: StoreDep,
                    principal: Principal = Depends(require_page("consent_templates"))):
     from dermatrack.services import consent
 
@@ -70,7 +70,7 @@ async def activate(request: Request, template_id: str, store=Depends(get_store),
 
 
 @router.get("/patients/{patient_id}/consent")
-def patient_consents(request: Request, patient_id: str, store=Depends(get_store),
+def patient_consents(request: Request, patient_id: str, store: StoreDep,
                      principal: Principal = Depends(require_page("demographics"))):
     """The patient's consents and the forms in force, to sign."""
     from dermatrack.services import consent
@@ -83,7 +83,7 @@ def patient_consents(request: Request, patient_id: str, store=Depends(get_store)
 
 
 @router.get("/patients/{patient_id}/consent/sign/{template_id}")
-def sign_page(request: Request, patient_id: str, template_id: str, store=Depends(get_store),
+def sign_page(request: Request, patient_id: str, template_id: str, store: StoreDep,
               principal: Principal = Depends(require_page("demographics"))):
     from dermatrack.services import consent
 
@@ -97,7 +97,7 @@ def sign_page(request: Request, patient_id: str, template_id: str, store=Depends
 
 
 @router.get("/consents/{consent_id}")
-def signed_page(request: Request, consent_id: str, store=Depends(get_store),
+def signed_page(request: Request, consent_id: str, store: StoreDep,
                 principal: Principal = Depends(require_page("demographics"))):
     from dermatrack.services import consent
 
@@ -111,7 +111,7 @@ def signed_page(request: Request, consent_id: str, store=Depends(get_store),
 
 
 @router.post("/consents/{consent_id}/withdraw")
-async def withdraw(request: Request, consent_id: str, store=Depends(get_store),
+async def withdraw(request: Request, consent_id: str, store: StoreDep,
                    principal: Principal = Depends(require_page("demographics"))):
     from dermatrack.services import consent
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse
 
 from dermatrack.errors import InputError
-from dermatrack.web.deps import Principal, get_store, read_patient, require_page
+from dermatrack.web.deps import Principal, StoreDep, read_patient, require_page
 from dermatrack.web.pages import check_csrf_header, checked_form, render
 from dermatrack.web.paging import PageQuery
 
@@ -112,8 +112,8 @@ def intake_echo(form) -> dict[str, Any]:
 
 
 @router.get("/patients")
-def patient_list(request: Request, q: str | None = Query(None, max_length=200),
-                 page: PageQuery = Depends(), store=Depends(get_store),
+def patient_list(request: Request, store: StoreDep, q: str | None = Query(None, max_length=200),
+                 page: PageQuery = Depends(),
                  principal: Principal = Depends(require_page("demographics"))):
     """A page of patients (newest first, or those matching ``q``), with a link to the
     next; the page's read is audited as one row naming the ids shown."""
@@ -153,7 +153,7 @@ async def intake_screening(request: Request,
 
 
 @router.post("/patients/new")
-async def intake_submit(request: Request, store=Depends(get_store),
+async def intake_submit(request: Request, store: StoreDep,
                         principal: Principal = Depends(require_page("clinical"))):
     from dermatrack.services import patients
 
@@ -216,7 +216,7 @@ def chart_context(store, principal: Principal, patient_id: str) -> dict[str, Any
 
 
 @router.get("/patients/{patient_id}")
-def chart(request: Request, patient_id: str, store=Depends(get_store),
+def chart(request: Request, patient_id: str, store: StoreDep,
           principal: Principal = Depends(require_page("demographics"))):
     """The patient chart; reception sees the demographic part and the visits."""
     return render(request, "chart.html", principal,
@@ -224,7 +224,7 @@ def chart(request: Request, patient_id: str, store=Depends(get_store),
 
 
 @router.post("/patients/{patient_id}/visits")
-async def add_visit(request: Request, patient_id: str, store=Depends(get_store),
+async def add_visit(request: Request, patient_id: str, store: StoreDep,
                     principal: Principal = Depends(require_page("scheduling"))):
     from dermatrack.services import patients
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
 
-from dermatrack.web.deps import Principal, get_store, read_patient, require_page
+from dermatrack.web.deps import Principal, StoreDep, read_patient, require_page
 from dermatrack.web.pages import render
 
 router = APIRouter(include_in_schema=False)
@@ -35,7 +35,7 @@ def default_pair(photos: list, visits: dict) -> tuple[str | None, str | None]:
 
 
 @router.get("/patients/{patient_id}/photos")
-def photos_page(request: Request, patient_id: str, store=Depends(get_store),
+def photos_page(request: Request, patient_id: str, store: StoreDep,
                 principal: Principal = Depends(require_page("photos"))):
     from dermatrack.services import patients, photos
 
@@ -51,7 +51,7 @@ def photos_page(request: Request, patient_id: str, store=Depends(get_store),
 
 @router.get("/patients/{patient_id}/compare")
 def viewer_page(request: Request, patient_id: str, baseline: str, followup: str,
-                store=Depends(get_store),
+                store: StoreDep,
                 principal: Principal = Depends(require_page("photos"))):
     """The viewer page; its images come from the API's compare layers."""
     from dermatrack.imaging.overlays import FEATURE_COLOURS, FEATURE_LABELS, FEATURES

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from dermatrack.errors import InputError
-from dermatrack.web.deps import Principal, get_store, require_page
+from dermatrack.web.deps import Principal, StoreDep, require_page
 from dermatrack.web.pages import checked_form, render
 
 router = APIRouter(include_in_schema=False)
@@ -23,13 +23,13 @@ def _context(store) -> dict:
 
 
 @router.get("/products")
-def catalogue(request: Request, store=Depends(get_store),
+def catalogue(request: Request, store: StoreDep,
               principal: Principal = Depends(require_page("clinical"))):
     return render(request, "products.html", principal, **_context(store))
 
 
 @router.post("/products")
-async def add(request: Request, store=Depends(get_store),
+async def add(request: Request, store: StoreDep,
               principal: Principal = Depends(require_page("clinical"))):
     """Add a product (``name``, ``manufacturer``, ``kind``) or, with ``product_id``, a lot."""
     from dermatrack.services import products
@@ -55,7 +55,7 @@ async def add(request: Request, store=Depends(get_store),
 
 
 @router.get("/recalls/lot")
-def recall_page(request: Request, lot: str | None = None, store=Depends(get_store),
+def recall_page(request: Request, store: StoreDep, lot: str | None = None,
                 principal: Principal = Depends(require_page("clinical"))):
     """Every patient, session and date a lot was used for (the advisory response)."""
     from dermatrack.services import products
@@ -75,7 +75,7 @@ def recall_page(request: Request, lot: str | None = None, store=Depends(get_stor
 
 
 @router.get("/recalls/lot.csv")
-def recall_csv(lot: str, store=Depends(get_store),
+def recall_csv(lot: str, store: StoreDep,
                principal: Principal = Depends(require_page("clinical"))):
     from dermatrack.services import products
 

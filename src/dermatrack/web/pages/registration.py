@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
 
 from dermatrack.errors import InputError
-from dermatrack.web.deps import Principal, get_store, require_page
+from dermatrack.web.deps import Principal, StoreDep, require_page
 from dermatrack.web.pages import checked_form, render
 
 router = APIRouter(include_in_schema=False)
@@ -47,7 +47,7 @@ def registration_page(request: Request,
 
 
 @router.post("/patients/register")
-async def registration_submit(request: Request, store=Depends(get_store),
+async def registration_submit(request: Request, store: StoreDep,
                               principal: Principal = Depends(require_page("demographics"))):
     from dermatrack.services import patients
 

@@ -14,15 +14,15 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from dermatrack.web.api.reports import audit_cohort_read, cohort_patient_ids
-from dermatrack.web.deps import Principal, get_store, read_patient, require_page
+from dermatrack.web.deps import Principal, StoreDep, read_patient, require_page
 from dermatrack.web.pages import render
 
 router = APIRouter(include_in_schema=False)
 
 
 @router.get("/patients/{patient_id}/report")
-def patient_report(patient_id: str, format: str = Query("html", pattern="^(html|pdf)$"),
-                   store=Depends(get_store),
+def patient_report(patient_id: str, store: StoreDep,
+                   format: str = Query("html", pattern="^(html|pdf)$"),
                    principal: Principal = Depends(require_page("clinical"))):
     read_patient(store, principal, patient_id, fields=("report",), purpose=f"report {format}")
     if format == "pdf":
@@ -37,8 +37,8 @@ def patient_report(patient_id: str, format: str = Query("html", pattern="^(html|
 
 
 @router.get("/patients/{patient_id}/sheet")
-def patient_sheet(patient_id: str, format: str = Query("html", pattern="^(html|pdf)$"),
-                  store=Depends(get_store),
+def patient_sheet(patient_id: str, store: StoreDep,
+                  format: str = Query("html", pattern="^(html|pdf)$"),
                   principal: Principal = Depends(require_page("clinical"))):
     """The patient sheet (:mod:`dermatrack.reports.sheet`): each visit's face with the
     detected features in colour, per-region figures and their change in plain words."""
@@ -55,7 +55,7 @@ def patient_sheet(patient_id: str, format: str = Query("html", pattern="^(html|p
 
 
 @router.get("/cohort")
-def cohort_page(request: Request, modality: str | None = None, store=Depends(get_store),
+def cohort_page(request: Request, store: StoreDep, modality: str | None = None,
                 principal: Principal = Depends(require_page("cohort"))):
     from dermatrack.knowledge.modalities import load_modalities
     from dermatrack.services.outcomes import cohort_summary
@@ -67,7 +67,7 @@ def cohort_page(request: Request, modality: str | None = None, store=Depends(get
 
 
 @router.get("/cohort/report")
-def cohort_report(modality: str | None = None, store=Depends(get_store),
+def cohort_report(store: StoreDep, modality: str | None = None,
                   principal: Principal = Depends(require_page("cohort"))):
     """The cohort report: listing patients, linked to their reports, for those allowed to
     see them; de-identified (no patient ids) for everyone else."""
