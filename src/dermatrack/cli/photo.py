@@ -230,7 +230,8 @@ def compare_cmd(
         from dermatrack.imaging.compare import AFTER_COLOUR, BEFORE_COLOUR, BOTH_COLOUR
         from dermatrack.imaging.overlays import with_legend
 
-        legend = [(label, tuple(c / 255 for c in colour)) for label, colour in (
+        legend = [(label, (colour[0] / 255, colour[1] / 255, colour[2] / 255))
+                  for label, colour in (
             ("Wrinkles only before", BEFORE_COLOUR), ("Wrinkles only after", AFTER_COLOUR),
             ("Wrinkles in both", BOTH_COLOUR))]
         write_png(out / "change_overlay.png", (with_legend(result.overlay, legend) * 255

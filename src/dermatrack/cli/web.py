@@ -112,9 +112,10 @@ def register(app: typer.Typer) -> None:
         # uvicorn believes X-Forwarded-For from 127.0.0.1 unless told otherwise: here only
         # from the proxies named, and from nobody by default.
         proxies = (forwarded_allow_ips or "").strip()
-        proxy_options = {"proxy_headers": bool(proxies), "forwarded_allow_ips": proxies or None}
+        proxy_headers, allow_ips = bool(proxies), proxies or None
         if workers == 1:
-            uvicorn.run(web_app, host=host, port=port, log_level="info", **proxy_options)
+            uvicorn.run(web_app, host=host, port=port, log_level="info",
+                        proxy_headers=proxy_headers, forwarded_allow_ips=allow_ips)
             return
         web_app.state.store.close()
         # Each worker process builds its own app (and connection pool) from the
@@ -123,7 +124,8 @@ def register(app: typer.Typer) -> None:
                            DATABASE_URL_ENV: settings.database_url,
                            SECURE_COOKIES_ENV: "1" if secure_cookies else ""})
         uvicorn.run("dermatrack.web.app:app_from_environment", factory=True, workers=workers,
-                    host=host, port=port, log_level="info", **proxy_options)
+                    host=host, port=port, log_level="info", proxy_headers=proxy_headers,
+                    forwarded_allow_ips=allow_ips)
 
     @user_app.command("add")
     def user_add(

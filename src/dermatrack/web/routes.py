@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from fastapi import APIRouter, FastAPI
 from fastapi.dependencies.models import Dependant
-from starlette.routing import compile_path
+from starlette.routing import Route, compile_path
 
 from dermatrack.web.deps import declared_permission_of
 
@@ -50,11 +50,10 @@ def register(app: FastAPI, router: APIRouter, prefix: str = "") -> None:
     if table is None:
         table = app.state.route_table = []
     for route in router.routes:
-        methods = getattr(route, "methods", None)
-        if not methods:
+        if not isinstance(route, Route) or not route.methods:
             continue
         path = prefix + route.path
-        table.append(RouteInfo(path=path, methods=frozenset(methods), route=route,
+        table.append(RouteInfo(path=path, methods=frozenset(route.methods), route=route,
                                regex=compile_path(path)[0]))
 
 

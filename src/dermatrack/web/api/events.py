@@ -32,5 +32,6 @@ def list_events(request: Request, response: Response, patient_id: str,
              status_code=status.HTTP_201_CREATED)
 def add_event(patient_id: str, body: EventIn, store: StoreDep,
               principal: Principal = Depends(require("clinical"))):
-    data = body.model_dump(exclude_unset=True) | {"patient_id": patient_id}
-    return charting.add_event(store, data, actor=principal.actor)
+    # the body is an EventIn validated already; the path names its patient
+    return charting.add_event(store, body.model_copy(update={"patient_id": patient_id}),
+                              actor=principal.actor)

@@ -5,15 +5,16 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from dermatrack.services import scores
-from dermatrack.services.scores import ScoreIn, ScoreOut
+from dermatrack.services.scores import ScoreFields, ScoreIn, ScoreOut
 from dermatrack.web.deps import Principal, StoreDep, read_patient, require
 from dermatrack.web.paging import PAGE_HEADERS, PageQuery, paged
+from dermatrack.web.params import for_patient
 
 router = APIRouter(tags=["scores"])
 
 
-class ScoreBody(ScoreIn):
-    """A score; the patient comes from the path."""
+class ScoreBody(ScoreFields):
+    """A score; the patient comes from the path (a ``patient_id`` here is ignored)."""
 
     patient_id: str | None = None
 
@@ -33,5 +34,5 @@ def list_scores(request: Request, response: Response, patient_id: str,
              status_code=status.HTTP_201_CREATED)
 def add_score(patient_id: str, body: ScoreBody, store: StoreDep,
               principal: Principal = Depends(require("clinical"))):
-    data = body.model_dump(exclude_unset=True) | {"patient_id": patient_id}
-    return scores.add_score(store, data, actor=principal.actor)
+    return scores.add_score(store, for_patient(ScoreIn, body, patient_id),
+                            actor=principal.actor)

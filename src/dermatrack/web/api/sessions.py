@@ -6,15 +6,16 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request, Response, status
 
 from dermatrack.services import charting
-from dermatrack.services.charting import SessionIn, SessionOut
+from dermatrack.services.charting import SessionFields, SessionIn, SessionOut
 from dermatrack.web.deps import Principal, StoreDep, read_patient, require
 from dermatrack.web.paging import PAGE_HEADERS, PageQuery, paged
+from dermatrack.web.params import for_patient
 
 router = APIRouter(tags=["sessions"])
 
 
-class SessionBody(SessionIn):
-    """A session; the patient comes from the path."""
+class SessionBody(SessionFields):
+    """A session; the patient comes from the path (a ``patient_id`` here is ignored)."""
 
     patient_id: str | None = None
 
@@ -36,5 +37,5 @@ def add_session(patient_id: str, body: SessionBody, store: StoreDep,
                 principal: Principal = Depends(require("clinical"))):
     """Chart a session. A value outside the documented range is refused (422 naming
     ``parameters.<code>``) unless ``override_reason`` says why it was used."""
-    data = body.model_dump(exclude_unset=True) | {"patient_id": patient_id}
-    return charting.add_session(store, data, actor=principal.actor)
+    return charting.add_session(store, for_patient(SessionIn, body, patient_id),
+                                actor=principal.actor)

@@ -79,7 +79,9 @@ def render(request: Request, template: str, principal: Principal | None = None, 
 async def checked_form(request: Request):
     """The POSTed form, after checking its CSRF token against the cookie (403 if not)."""
     form = await request.form()
-    submitted = form.get(CSRF_FIELD) or request.headers.get(CSRF_HEADER)
+    field = form.get(CSRF_FIELD)  # a file posted under that name is no token
+    submitted = (field if isinstance(field, str) and field
+                 else request.headers.get(CSRF_HEADER))
     if not csrf_matches(csrf_cookie_value(request), submitted):
         raise HTTPException(status.HTTP_403_FORBIDDEN,
                             "the form's security token is missing or stale; reload the page "

@@ -92,8 +92,9 @@ def intake_data(form) -> dict[str, Any]:
 
 def intake_echo(form) -> dict[str, Any]:
     """What was typed, to fill the form again after an error."""
-    echo = {key: str(form.get(key) or "") for key in
-            ("name", "email", "phone", "age", "date_of_birth", "sex", "fitzpatrick")}
+    echo: dict[str, Any] = {
+        key: str(form.get(key) or "")
+        for key in ("name", "email", "phone", "age", "date_of_birth", "sex", "fitzpatrick")}
     echo["concerns"] = [
         {"code": c, "region": r, "severity": s} for c, r, s in zip(
             form.getlist("concern_code"), form.getlist("concern_region"),
@@ -231,8 +232,9 @@ async def add_visit(request: Request, patient_id: str, store: StoreDep,
     form = await checked_form(request)
     data = {"patient_id": patient_id, "timepoint": _text(form, "timepoint") or "",
             "date": _text(form, "date") or ""}
-    if principal.can("clinical") and _text(form, "notes"):
-        data["notes"] = _text(form, "notes")
+    notes = _text(form, "notes")
+    if principal.can("clinical") and notes:
+        data["notes"] = notes
     try:
         patients.add_visit(store, data, actor=principal.actor)
     except InputError as error:

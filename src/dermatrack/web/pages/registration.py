@@ -55,7 +55,7 @@ async def registration_submit(request: Request, store: StoreDep,
     try:
         record = patients.add_patient(store, registration_data(form), actor=principal.actor)
     except InputError as error:
-        echo = {key: str(form.get(key) or "") for key in _FIELDS}
+        echo: dict[str, Any] = {key: str(form.get(key) or "") for key in _FIELDS}
         echo["consents"] = {k for k in ("treatment", "photography", "research")
                             if form.get(f"consent_{k}")}
         return _page(request, principal, echo, {error.field or "form": error.message},
