@@ -10,12 +10,15 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from dermatrack.cli.output import JSON_OPTION_HELP, console, emit_json, err_console
 from dermatrack.errors import DermatrackError, InputError
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
 
 photo_app = typer.Typer(name="photo", help="Skin metrics from clinical photographs.",
                         no_args_is_help=True)
@@ -72,7 +75,7 @@ def _analyze_one(path: str, mm_per_px: float | None, use_face: bool,
     return "ok", result.report
 
 
-def _progress():
+def _progress() -> Progress:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),

@@ -8,12 +8,17 @@ clinician``), so that it never appears in the process list or the shell history.
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING, TextIO
 
 import typer
 
 from dermatrack.cli._input import actor_name
 from dermatrack.cli.output import JSON_OPTION_HELP
 from dermatrack.errors import InputError
+
+if TYPE_CHECKING:
+    from dermatrack.config import Settings
+    from dermatrack.services.common import Store
 
 user_app = typer.Typer(help="Accounts of the web app: add, list, deactivate.",
                        no_args_is_help=True)
@@ -23,7 +28,7 @@ ROLE_HELP = ("clinician (all patient work), reception (demographics and scheduli
              "researcher (de-identified cohort data), admin (users and the audit log).")
 
 
-def _settings(data_dir: str | None):
+def _settings(data_dir: str | None) -> Settings:
     """The settings of ``--data`` (or ``$DERMATRACK_DATA_DIR``), refusing a path that
     exists but is not a folder (the database would be created inside it)."""
     from dermatrack.config import load_settings
@@ -34,13 +39,13 @@ def _settings(data_dir: str | None):
     return settings
 
 
-def _store(data_dir: str | None):
+def _store(data_dir: str | None) -> Store:
     from dermatrack.services.common import open_store
 
     return open_store(_settings(data_dir))
 
 
-def read_new_password(stream=None) -> str:
+def read_new_password(stream: TextIO | None = None) -> str:
     """The new password: asked twice without echo on a terminal, else one line of stdin."""
     import getpass
 

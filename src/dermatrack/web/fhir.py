@@ -27,6 +27,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from fastapi.responses import JSONResponse
 
 from dermatrack import __version__
+from dermatrack.services.common import Store
 from dermatrack.services.fhir import SEARCHABLE
 from dermatrack.web.deps import Principal, StoreDep, api_user, audit_reads
 
@@ -95,7 +96,7 @@ def _photo_url(photo: Any) -> str:
     return f"/api/patients/{photo.patient_id}/photos/{photo.id}/image"
 
 
-def _resources(store, resource_type: str, patient_id: str | None, deidentified: bool,
+def _resources(store: Store, resource_type: str, patient_id: str | None, deidentified: bool,
                identity: bool) -> list[dict[str, Any]]:
     from dermatrack.services.fhir import api_resources
 
@@ -105,7 +106,7 @@ def _resources(store, resource_type: str, patient_id: str | None, deidentified: 
                          reports=resource_type == "DiagnosticReport")
 
 
-def _audit(store, principal: Principal, resource_type: str, found: list[dict[str, Any]],
+def _audit(store: Store, principal: Principal, resource_type: str, found: list[dict[str, Any]],
            deidentified: bool, patient_ids: list[str]) -> None:
     purpose = "fhir-api-deidentified" if deidentified else "fhir-api"
     fields = ("fhir", resource_type, *(("identity",) if resource_type == "Patient"

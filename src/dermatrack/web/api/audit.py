@@ -29,7 +29,7 @@ def audit_log(request: Request, response: Response,
                                                         "it are included"),
               since: IsoDate | None = Query(None), until: IsoDate | None = Query(None),
               page: PageQuery = Depends(),
-              _: Principal = Depends(require("audit"))):
+              _: Principal = Depends(require("audit"))) -> list[AuditEntry]:
     """The audit trail, newest first, a page at a time."""
     from dermatrack.services.audit import history_page
 

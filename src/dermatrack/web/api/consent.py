@@ -28,7 +28,7 @@ class SignBody(BaseModel):
 
 @router.get("/consent-templates", response_model=list[TemplateOut])
 def list_templates(store: StoreDep, active_only: bool = False,
-                   _principal: Principal = Depends(require("demographics"))):
+                   _principal: Principal = Depends(require("demographics"))) -> list[TemplateOut]:
     from dermatrack.services import consent
 
     return consent.list_templates(store, active_only=active_only)
@@ -37,7 +37,7 @@ def list_templates(store: StoreDep, active_only: bool = False,
 @router.post("/consent-templates", response_model=TemplateOut,
              status_code=status.HTTP_201_CREATED)
 def add_template(body: TemplateIn, store: StoreDep,
-                 principal: Principal = Depends(require("consent_templates"))):
+                 principal: Principal = Depends(require("consent_templates"))) -> TemplateOut:
     """Add a template version (it replaces the active one of its kind and scope);
     409 when the version exists already."""
     from dermatrack.services import consent
@@ -47,7 +47,7 @@ def add_template(body: TemplateIn, store: StoreDep,
 
 @router.post("/consent-templates/{template_id}/activate", response_model=TemplateOut)
 def activate_template(template_id: str, store: StoreDep,
-                      principal: Principal = Depends(require("consent_templates"))):
+                      principal: Principal = Depends(require("consent_templates"))) -> TemplateOut:
     from dermatrack.services import consent
 
     return consent.activate_template(store, template_id, actor=principal.actor)
@@ -56,7 +56,7 @@ def activate_template(template_id: str, store: StoreDep,
 @router.post("/patients/{patient_id}/consents/sign", response_model=SignedConsentOut,
              status_code=status.HTTP_201_CREATED)
 def sign(patient_id: str, body: SignBody, store: StoreDep,
-         principal: Principal = Depends(require("demographics"))):
+         principal: Principal = Depends(require("demographics"))) -> SignedConsentOut:
     """Record a consent signed on the screen (``signature_png``: a PNG data URL)."""
     from dermatrack.services import consent
 
@@ -66,7 +66,7 @@ def sign(patient_id: str, body: SignBody, store: StoreDep,
 
 @router.get("/consents/{consent_id}", response_model=SignedConsentOut)
 def get_signed(consent_id: str, store: StoreDep,
-               principal: Principal = Depends(require("demographics"))):
+               principal: Principal = Depends(require("demographics"))) -> SignedConsentOut:
     """The signed document, with ``intact`` from a fresh check of its content hash."""
     from dermatrack.services import consent
 
@@ -78,7 +78,7 @@ def get_signed(consent_id: str, store: StoreDep,
 @router.get("/consents/{consent_id}/signature.png", response_class=Response,
             responses={200: {"content": {"image/png": {}}}})
 def signature(consent_id: str, store: StoreDep,
-              principal: Principal = Depends(require("demographics"))):
+              principal: Principal = Depends(require("demographics"))) -> Response:
     from dermatrack.services import consent
 
     data = consent.signature_image(store, consent_id)
@@ -89,7 +89,7 @@ def signature(consent_id: str, store: StoreDep,
 
 @router.post("/consents/{consent_id}/withdraw", response_model=PatientConsentOut)
 def withdraw(consent_id: str, store: StoreDep,
-             principal: Principal = Depends(require("demographics"))):
+             principal: Principal = Depends(require("demographics"))) -> PatientConsentOut:
     """Withdraw a consent now (the document stays, with both times)."""
     from dermatrack.services import consent
 

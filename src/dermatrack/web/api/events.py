@@ -21,7 +21,7 @@ router = APIRouter(tags=["events"])
             responses=PAGE_HEADERS)
 def list_events(request: Request, response: Response, patient_id: str,
                 store: StoreDep, page: PageQuery = Depends(),
-                principal: Principal = Depends(require("clinical"))):
+                principal: Principal = Depends(require("clinical"))) -> list[EventOut]:
     """A patient's reactions and adverse events by onset, a page at a time."""
     read_patient(store, principal, patient_id, fields=("events",), purpose="api")
     return paged(request, response, charting.page_events(
@@ -31,7 +31,7 @@ def list_events(request: Request, response: Response, patient_id: str,
 @router.post("/patients/{patient_id}/events", response_model=EventOut,
              status_code=status.HTTP_201_CREATED)
 def add_event(patient_id: str, body: EventIn, store: StoreDep,
-              principal: Principal = Depends(require("clinical"))):
+              principal: Principal = Depends(require("clinical"))) -> EventOut:
     # the body is an EventIn validated already; the path names its patient
     return charting.add_event(store, body.model_copy(update={"patient_id": patient_id}),
                               actor=principal.actor)

@@ -18,7 +18,7 @@ def list_measurements(request: Request, response: Response, patient_id: str,
                       store: StoreDep, kind: str | None = Query(None, max_length=40,
                                                examples=["photo", "surface"]),
                       page: PageQuery = Depends(),
-                      principal: Principal = Depends(require("clinical"))):
+                      principal: Principal = Depends(require("clinical"))) -> list[ObservationOut]:
     """A patient's observations, oldest first, a page at a time."""
     read_patient(store, principal, patient_id, fields=("measurements",), purpose="api")
     return paged(request, response, observations.page_observations(

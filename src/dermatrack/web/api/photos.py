@@ -14,10 +14,21 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile, status
+from fastapi import (
+    APIRouter,
+    Depends,
+    FastAPI,
+    File,
+    Form,
+    HTTPException,
+    Request,
+    UploadFile,
+    status,
+)
 from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel
 
+from dermatrack.services.common import Store
 from dermatrack.services.observations import ObservationOut
 from dermatrack.services.photos import PhotoOut
 from dermatrack.web.deps import Principal, StoreDep, audit_read, read_patient, require
@@ -50,7 +61,7 @@ async def read_limited(upload: UploadFile, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def photo_metrics(store, patient_id: str, photo: PhotoOut) -> list[ObservationOut]:
+def photo_metrics(store: Store, patient_id: str, photo: PhotoOut) -> list[ObservationOut]:
     from dermatrack.services import observations
     from dermatrack.services.photos import PHOTO_KIND
 
@@ -62,8 +73,8 @@ def photo_metrics(store, patient_id: str, photo: PhotoOut) -> list[ObservationOu
             and o.source_sha256 == photo.sha256]
 
 
-def store_upload(app, store, principal: Principal, patient_id: str, visit_id: str | None,
-                 data: bytes, suffix: str, *, view: str | None = None,
+def store_upload(app: FastAPI, store: Store, principal: Principal, patient_id: str,
+                 visit_id: str | None, data: bytes, suffix: str, *, view: str | None = None,
                  mm_per_px: float | None = None, use_face: bool = True) -> PhotoOut:
     """Import uploaded bytes through the photo service (which needs a file), with the
     options ``dermatrack photo import`` takes: the scale and whether to look for a face.
@@ -88,7 +99,7 @@ def store_upload(app, store, principal: Principal, patient_id: str, visit_id: st
             responses=PAGE_HEADERS)
 def list_photos(request: Request, response: Response, patient_id: str,
                 store: StoreDep, page: PageQuery = Depends(),
-                principal: Principal = Depends(require("photos"))):
+                principal: Principal = Depends(require("photos"))) -> list[PhotoOut]:
     """A patient's photographs in the order they were stored, a page at a time."""
     from dermatrack.services import photos
 
@@ -117,7 +128,7 @@ async def upload_photo(request: Request, patient_id: str,
                                                                  "a face photograph (the "
                                                                  "default) without a face is "
                                                                  "refused"),
-                       principal: Principal = Depends(require("photos"))):
+                       principal: Principal = Depends(require("photos"))) -> PhotoUploadOut:
     """Upload one photograph; it is analysed before the answer comes back, exactly as
     ``dermatrack photo import`` analyses the same file with the same options. The answer's
     ``photo.duplicate_of`` names a photograph of the patient with the same pixels."""
@@ -159,7 +170,7 @@ def _scale(text: str | None) -> float | None:
     return value
 
 
-def photo_of(store, photo_id: str, patient_id: str) -> PhotoOut:
+def photo_of(store: Store, photo_id: str, patient_id: str) -> PhotoOut:
     from dermatrack.errors import NotFoundError
     from dermatrack.services import photos
 
@@ -173,7 +184,7 @@ def photo_of(store, photo_id: str, patient_id: str) -> PhotoOut:
             response_model=list[ObservationOut], responses=PAGE_HEADERS)
 def get_photo_metrics(request: Request, response: Response, patient_id: str, photo_id: str,
                       store: StoreDep, page: PageQuery = Depends(),
-                      principal: Principal = Depends(require("photos"))):
+                      principal: Principal = Depends(require("photos"))) -> list[ObservationOut]:
     """The photograph's metrics (one observation per metric and region), a page at a
     time."""
     from dermatrack.services import observations
@@ -190,7 +201,7 @@ def get_photo_metrics(request: Request, response: Response, patient_id: str, pho
 @router.get("/patients/{patient_id}/photos/{photo_id}/image",
             response_class=FileResponse)
 def get_photo_image(patient_id: str, photo_id: str, store: StoreDep,
-                    principal: Principal = Depends(require("photos"))):
+                    principal: Principal = Depends(require("photos"))) -> Response:
     """The stored pixels (PNG or JPEG, no metadata)."""
     from dermatrack.services import photos
 
@@ -203,7 +214,7 @@ def get_photo_image(patient_id: str, photo_id: str, store: StoreDep,
 @router.get("/patients/{patient_id}/photos/{photo_id}/thumbnail.jpg",
             response_class=Response, responses={200: {"content": {"image/jpeg": {}}}})
 def get_photo_thumbnail(patient_id: str, photo_id: str, store: StoreDep,
-                        principal: Principal = Depends(require("photos"))):
+                        principal: Principal = Depends(require("photos"))) -> Response:
     """A small JPEG of the photograph for galleries (from its stored screen copy)."""
     from dermatrack.services.derived import thumbnail_jpeg
 
@@ -218,7 +229,7 @@ def get_photo_thumbnail(patient_id: str, photo_id: str, store: StoreDep,
             responses={200: {"content": {"image/png": {}}}})
 def compare_layer(request: Request, patient_id: str, baseline_id: str, followup_id: str,
                   layer: str, store: StoreDep,
-                  principal: Principal = Depends(require("photos"))):
+                  principal: Principal = Depends(require("photos"))) -> Response:
     """One layer of the before/after viewer: ``baseline``, ``aligned`` (the follow-up
     warped onto the baseline) or ``change`` (colour difference overlay)."""
     from dermatrack.web import viewer

@@ -40,7 +40,7 @@ def plan_patient(patient_id: str,
                  store: StoreDep,
                  on: IsoDate | None = Query(None, description="Screening date; default today"),
                  start: IsoDate | None = Query(None, description="First session; default on"),
-                 principal: Principal = Depends(require("clinical"))):
+                 principal: Principal = Depends(require("clinical"))) -> PlanOut:
     day = on or dt.date.today()
     record = read_patient(store, principal, patient_id, fields=("plan",), purpose="api")
     return plan_record(record.patient_json(day), day, start or day)

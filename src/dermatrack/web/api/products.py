@@ -13,7 +13,7 @@ router = APIRouter(tags=["products"])
 
 @router.get("/products", response_model=list[ProductOut])
 def list_products(store: StoreDep,
-                  _principal: Principal = Depends(require("clinical"))):
+                  _principal: Principal = Depends(require("clinical"))) -> list[ProductOut]:
     from dermatrack.services import products
 
     return products.list_products(store)
@@ -21,7 +21,7 @@ def list_products(store: StoreDep,
 
 @router.post("/products", response_model=ProductOut, status_code=status.HTTP_201_CREATED)
 def add_product(body: ProductIn, store: StoreDep,
-                principal: Principal = Depends(require("clinical"))):
+                principal: Principal = Depends(require("clinical"))) -> ProductOut:
     from dermatrack.services import products
 
     return products.add_product(store, body, actor=principal.actor)
@@ -30,7 +30,7 @@ def add_product(body: ProductIn, store: StoreDep,
 @router.post("/products/{product_id}/lots", response_model=LotOut,
              status_code=status.HTTP_201_CREATED)
 def add_lot(product_id: str, body: dict, store: StoreDep,
-            principal: Principal = Depends(require("clinical"))):
+            principal: Principal = Depends(require("clinical"))) -> LotOut:
     """Add a lot (``lot_number``, ``expiry``, optional ``received_on``); 409 when the
     product has that lot number already."""
     from dermatrack.services import products
@@ -42,7 +42,8 @@ def add_lot(product_id: str, body: dict, store: StoreDep,
             responses={200: {"content": {"text/csv": {}}}})
 def recall_lot(lot_number: str, store: StoreDep, product_id: str | None = None,
                format: str = "json",
-               principal: Principal = Depends(require("clinical"))):
+               principal: Principal = Depends(require("clinical"))
+               ) -> list[RecallRow] | Response:
     """Every patient, session and date for a lot, with contacts (``format=csv`` for the
     advisory response's spreadsheet)."""
     from dermatrack.services import products

@@ -14,8 +14,9 @@ router = APIRouter(tags=["scores"])
 
 
 class ScoreBody(ScoreFields):
-    """A score; the patient comes from the path (a ``patient_id`` here is ignored)."""
+    """A score; the patient comes from the path."""
 
+    # A patient_id given here is ignored (the path's wins); accepted as it always was.
     patient_id: str | None = None
 
 
@@ -23,7 +24,8 @@ class ScoreBody(ScoreFields):
             responses=PAGE_HEADERS)
 def list_scores(request: Request, response: Response, patient_id: str,
                 store: StoreDep, instrument: str | None = Query(None, max_length=80),
-                page: PageQuery = Depends(), principal: Principal = Depends(require("clinical"))):
+                page: PageQuery = Depends(),
+                principal: Principal = Depends(require("clinical"))) -> list[ScoreOut]:
     """A patient's scores by visit date, a page at a time."""
     read_patient(store, principal, patient_id, fields=("scores",), purpose="api")
     return paged(request, response, scores.page_scores(
@@ -33,6 +35,6 @@ def list_scores(request: Request, response: Response, patient_id: str,
 @router.post("/patients/{patient_id}/scores", response_model=ScoreOut,
              status_code=status.HTTP_201_CREATED)
 def add_score(patient_id: str, body: ScoreBody, store: StoreDep,
-              principal: Principal = Depends(require("clinical"))):
+              principal: Principal = Depends(require("clinical"))) -> ScoreOut:
     return scores.add_score(store, for_patient(ScoreIn, body, patient_id),
                             actor=principal.actor)

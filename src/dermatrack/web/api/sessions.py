@@ -15,8 +15,9 @@ router = APIRouter(tags=["sessions"])
 
 
 class SessionBody(SessionFields):
-    """A session; the patient comes from the path (a ``patient_id`` here is ignored)."""
+    """A session; the patient comes from the path."""
 
+    # A patient_id given here is ignored (the path's wins); accepted as it always was.
     patient_id: str | None = None
 
 
@@ -24,7 +25,7 @@ class SessionBody(SessionFields):
             responses=PAGE_HEADERS)
 def list_sessions(request: Request, response: Response, patient_id: str,
                   store: StoreDep, page: PageQuery = Depends(),
-                  principal: Principal = Depends(require("clinical"))):
+                  principal: Principal = Depends(require("clinical"))) -> list[SessionOut]:
     """A patient's sessions by date, a page at a time."""
     read_patient(store, principal, patient_id, fields=("sessions",), purpose="api")
     return paged(request, response, charting.page_sessions(
@@ -34,7 +35,7 @@ def list_sessions(request: Request, response: Response, patient_id: str,
 @router.post("/patients/{patient_id}/sessions", response_model=SessionOut,
              status_code=status.HTTP_201_CREATED)
 def add_session(patient_id: str, body: SessionBody, store: StoreDep,
-                principal: Principal = Depends(require("clinical"))):
+                principal: Principal = Depends(require("clinical"))) -> SessionOut:
     """Chart a session. A value outside the documented range is refused (422 naming
     ``parameters.<code>``) unless ``override_reason`` says why it was used."""
     return charting.add_session(store, for_patient(SessionIn, body, patient_id),

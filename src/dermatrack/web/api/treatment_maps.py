@@ -20,7 +20,7 @@ class MarksBody(BaseModel):
 @router.post("/sessions/{session_id}/marks", response_model=list[MarkOut],
              status_code=status.HTTP_201_CREATED)
 def add_marks(session_id: str, body: MarksBody, store: StoreDep,
-              principal: Principal = Depends(require("clinical"))):
+              principal: Principal = Depends(require("clinical"))) -> list[MarkOut]:
     """Add marks (coordinates relative to the diagram view, 0 to 1) to a session's map."""
     from dermatrack.services import treatment_maps
 
@@ -31,7 +31,7 @@ def add_marks(session_id: str, body: MarksBody, store: StoreDep,
 
 @router.get("/patients/{patient_id}/marks", response_model=list[MarkOut])
 def list_marks(patient_id: str, store: StoreDep, session_id: str | None = None,
-               principal: Principal = Depends(require("clinical"))):
+               principal: Principal = Depends(require("clinical"))) -> list[MarkOut]:
     from dermatrack.services import treatment_maps
 
     read_patient(store, principal, patient_id, fields=("treatment_map",), purpose="api")

@@ -29,7 +29,7 @@ class ActiveIn(BaseModel):
 
 @router.get("/users", response_model=list[UserOut], responses=PAGE_HEADERS)
 def list_users(request: Request, response: Response, store: StoreDep, page: PageQuery = Depends(),
-               _: Principal = Depends(require("users"))):
+               _: Principal = Depends(require("users"))) -> list[UserOut]:
     """Accounts by username, a page at a time."""
     return paged(request, response, accounts.page_users(store, cursor=page.cursor,
                                                         limit=page.limit))
@@ -38,12 +38,12 @@ def list_users(request: Request, response: Response, store: StoreDep, page: Page
 @router.post("/users", response_model=UserOut, status_code=status.HTTP_201_CREATED,
              responses=CONFLICT)
 def add_user(body: UserIn, store: StoreDep,
-             principal: Principal = Depends(require("users"))):
+             principal: Principal = Depends(require("users"))) -> UserOut:
     return accounts.add_user(store, body.username, body.role, body.password,
                              actor=principal.actor)
 
 
 @router.put("/users/{username}/active", response_model=UserOut)
 def set_active(username: str, body: ActiveIn, store: StoreDep,
-               principal: Principal = Depends(require("users"))):
+               principal: Principal = Depends(require("users"))) -> UserOut:
     return accounts.set_active(store, username, body.active, actor=principal.actor)

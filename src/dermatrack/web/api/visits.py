@@ -32,7 +32,7 @@ def _shown(principal: Principal, visit: VisitOut) -> VisitOut:
             responses=PAGE_HEADERS)
 def list_visits(request: Request, response: Response, patient_id: str,
                 store: StoreDep, page: PageQuery = Depends(),
-                principal: Principal = Depends(require("scheduling"))):
+                principal: Principal = Depends(require("scheduling"))) -> list[VisitOut]:
     """A patient's visits by date, a page at a time."""
     read_patient(store, principal, patient_id, fields=("visits",), purpose="api")
     found = patients.page_visits(store, patient_id, cursor=page.cursor, limit=page.limit)
@@ -43,7 +43,7 @@ def list_visits(request: Request, response: Response, patient_id: str,
 @router.post("/patients/{patient_id}/visits", response_model=VisitOut,
              status_code=status.HTTP_201_CREATED, responses=CONFLICT)
 def add_visit(patient_id: str, body: VisitBody, store: StoreDep,
-              principal: Principal = Depends(require("scheduling"))):
+              principal: Principal = Depends(require("scheduling"))) -> VisitOut:
     data = body.model_dump()
     if data["notes"] and not principal.can("clinical"):
         raise HTTPException(status.HTTP_403_FORBIDDEN,

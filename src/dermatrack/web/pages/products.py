@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from dermatrack.errors import InputError
+from dermatrack.services.common import Store
 from dermatrack.web.deps import Principal, StoreDep, require_page
 from dermatrack.web.pages import checked_form, render
 
 router = APIRouter(include_in_schema=False)
 
 
-def _context(store) -> dict:
+def _context(store: Store) -> dict[str, Any]:
     import datetime as dt
 
     from dermatrack.services import products
@@ -24,13 +27,13 @@ def _context(store) -> dict:
 
 @router.get("/products")
 def catalogue(request: Request, store: StoreDep,
-              principal: Principal = Depends(require_page("clinical"))):
+              principal: Principal = Depends(require_page("clinical"))) -> Response:
     return render(request, "products.html", principal, **_context(store))
 
 
 @router.post("/products")
 async def add(request: Request, store: StoreDep,
-              principal: Principal = Depends(require_page("clinical"))):
+              principal: Principal = Depends(require_page("clinical"))) -> Response:
     """Add a product (``name``, ``manufacturer``, ``kind``) or, with ``product_id``, a lot."""
     from dermatrack.services import products
 
@@ -56,7 +59,7 @@ async def add(request: Request, store: StoreDep,
 
 @router.get("/recalls/lot")
 def recall_page(request: Request, store: StoreDep, lot: str | None = None,
-                principal: Principal = Depends(require_page("clinical"))):
+                principal: Principal = Depends(require_page("clinical"))) -> Response:
     """Every patient, session and date a lot was used for (the advisory response)."""
     from dermatrack.services import products
 
@@ -76,7 +79,7 @@ def recall_page(request: Request, store: StoreDep, lot: str | None = None,
 
 @router.get("/recalls/lot.csv")
 def recall_csv(lot: str, store: StoreDep,
-               principal: Principal = Depends(require_page("clinical"))):
+               principal: Principal = Depends(require_page("clinical"))) -> Response:
     from dermatrack.services import products
 
     rows = products.recall(store, lot, actor=principal.actor)

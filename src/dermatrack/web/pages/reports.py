@@ -23,7 +23,7 @@ router = APIRouter(include_in_schema=False)
 @router.get("/patients/{patient_id}/report")
 def patient_report(patient_id: str, store: StoreDep,
                    format: str = Query("html", pattern="^(html|pdf)$"),
-                   principal: Principal = Depends(require_page("clinical"))):
+                   principal: Principal = Depends(require_page("clinical"))) -> Response:
     read_patient(store, principal, patient_id, fields=("report",), purpose=f"report {format}")
     if format == "pdf":
         from dermatrack.reports.pdf import patient_report_pdf
@@ -39,7 +39,7 @@ def patient_report(patient_id: str, store: StoreDep,
 @router.get("/patients/{patient_id}/sheet")
 def patient_sheet(patient_id: str, store: StoreDep,
                   format: str = Query("html", pattern="^(html|pdf)$"),
-                  principal: Principal = Depends(require_page("clinical"))):
+                  principal: Principal = Depends(require_page("clinical"))) -> Response:
     """The patient sheet (:mod:`dermatrack.reports.sheet`): each visit's face with the
     detected features in colour, per-region figures and their change in plain words."""
     read_patient(store, principal, patient_id, fields=("report",), purpose=f"sheet {format}")
@@ -56,7 +56,7 @@ def patient_sheet(patient_id: str, store: StoreDep,
 
 @router.get("/cohort")
 def cohort_page(request: Request, store: StoreDep, modality: str | None = None,
-                principal: Principal = Depends(require_page("cohort"))):
+                principal: Principal = Depends(require_page("cohort"))) -> Response:
     from dermatrack.knowledge.modalities import load_modalities
     from dermatrack.services.outcomes import cohort_summary
 
@@ -68,7 +68,7 @@ def cohort_page(request: Request, store: StoreDep, modality: str | None = None,
 
 @router.get("/cohort/report")
 def cohort_report(store: StoreDep, modality: str | None = None,
-                  principal: Principal = Depends(require_page("cohort"))):
+                  principal: Principal = Depends(require_page("cohort"))) -> Response:
     """The cohort report: listing patients, linked to their reports, for those allowed to
     see them; de-identified (no patient ids) for everyone else."""
     from dermatrack.reports.html import cohort_report_html
