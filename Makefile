@@ -33,7 +33,7 @@ bench: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/lint-imports
-	$(BIN)/mypy src/dermatrack/knowledge src/dermatrack/clinic src/dermatrack/imaging src/dermatrack/devices src/dermatrack/outcomes
+	$(BIN)/mypy src/dermatrack
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

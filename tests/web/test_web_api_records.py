@@ -220,3 +220,34 @@ def test_openapi_schema_documents_the_api_and_its_security(web):
     assert schema["components"]["securitySchemes"]["OAuth2PasswordBearer"]["flows"][
         "password"]["tokenUrl"] == "/api/token"
     assert "PatientIn" in schema["components"]["schemas"]
+
+
+def test_the_path_names_the_patient_of_a_score_or_a_session(web):
+    """A body is validated once, as the service's fields (stripped, ``region`` for
+    ``regions``); a ``patient_id`` in it is accepted as before, and the path's wins."""
+    client = web.client("clinician")
+    pid = client.post("/api/patients", json=NEW_PATIENT).json()["id"]
+    visit = client.post(f"/api/patients/{pid}/visits",
+                        json={"timepoint": "baseline", "date": "2026-01-05"}).json()
+    score = client.post(f"/api/patients/{pid}/scores", json={
+        "patient_id": "P-000000", "visit_id": visit["id"], "instrument": "glogau",
+        "total": 2, "rater": "  Dr Who "})
+    assert score.status_code == 201, score.text
+    assert (score.json()["patient_id"], score.json()["rater"]) == (pid, "Dr Who")
+    session = client.post(f"/api/patients/{pid}/sessions", json={
+        "patient_id": "P-000000", "date": "2026-01-05", "operator": " Dr Who",
+        "modality": "microneedling", "region": "forehead",
+        "parameters": {"needle_depth": 0.5}, "visit_id": visit["id"]})
+    assert session.status_code == 201, session.text
+    charted = session.json()
+    assert (charted["patient_id"], charted["operator"], charted["regions"]) == (
+        pid, "Dr Who", ["forehead"])
+    event = client.post(f"/api/patients/{pid}/events", json={
+        "patient_id": "P-000000", "session_id": charted["id"], "code": "erythema",
+        "onset": "2026-01-05", "resolved_on": "2026-01-06"})
+    assert event.status_code == 201, event.text
+    assert event.json()["patient_id"] == pid
+    missing = client.post(f"/api/patients/{pid}/scores", json={
+        "instrument": "glogau", "total": 2, "rater": "Dr Who"})
+    assert missing.status_code == 422
+    assert missing.json()["detail"][0]["loc"] == ["body", "visit_id"]

@@ -165,3 +165,21 @@ def test_session_cookie_is_httponly_and_samesite(web):
     forged = web.client()
     forged.cookies.set("dermatrack_session", session.split(";")[0].split("=", 1)[1] + "x")
     assert forged.get("/api/patients").status_code == 401
+
+
+def test_a_file_posted_as_the_form_token_is_no_token(web):
+    """A file under the CSRF field's name is refused like a wrong token (403), not
+    compared as if it were text."""
+    client = web.signed_in("clinician")
+    response = client.post("/signout", files={"csrf_token": ("token.txt", b"x" * 43)})
+    assert response.status_code == 403
+
+
+def test_the_users_page_takes_nothing_from_the_query_string(web):
+    """``status_code``, ``errors`` and ``form`` belong to the page after a refused form,
+    not to the URL."""
+    client = web.signed_in("admin")
+    page = client.get("/admin/users", params={"status_code": "500", "errors": "x",
+                                              "form": "y"})
+    assert page.status_code == 200
+    assert "admin1" in page.text

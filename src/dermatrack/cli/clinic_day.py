@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from dermatrack.cli._input import actor_name
 from dermatrack.cli.output import console, emit_json, json_option
 from dermatrack.errors import InputError
+
+if TYPE_CHECKING:
+    from dermatrack.services.common import Store
 
 ACTOR_HELP = ("Who makes the change, for the audit trail (default: $DERMATRACK_ACTOR, else "
               "$USER, else 'cli').")
@@ -30,7 +33,7 @@ def _actor() -> Any:
     return typer.Option(None, "--actor", help=ACTOR_HELP)
 
 
-def _open():
+def _open() -> Store:
     from dermatrack.services.common import open_store
 
     return open_store()

@@ -10,12 +10,15 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from dermatrack.cli.output import JSON_OPTION_HELP, console, emit_json, err_console
 from dermatrack.errors import DermatrackError, InputError
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
 
 photo_app = typer.Typer(name="photo", help="Skin metrics from clinical photographs.",
                         no_args_is_help=True)
@@ -72,7 +75,7 @@ def _analyze_one(path: str, mm_per_px: float | None, use_face: bool,
     return "ok", result.report
 
 
-def _progress():
+def _progress() -> Progress:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -230,7 +233,8 @@ def compare_cmd(
         from dermatrack.imaging.compare import AFTER_COLOUR, BEFORE_COLOUR, BOTH_COLOUR
         from dermatrack.imaging.overlays import with_legend
 
-        legend = [(label, tuple(c / 255 for c in colour)) for label, colour in (
+        legend = [(label, (colour[0] / 255, colour[1] / 255, colour[2] / 255))
+                  for label, colour in (
             ("Wrinkles only before", BEFORE_COLOUR), ("Wrinkles only after", AFTER_COLOUR),
             ("Wrinkles in both", BOTH_COLOUR))]
         write_png(out / "change_overlay.png", (with_legend(result.overlay, legend) * 255

@@ -13,13 +13,16 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from dermatrack.cli._input import actor_name, read_json_object
 from dermatrack.cli.output import console, emit_json, err_console, json_option
 from dermatrack.errors import InputError
+
+if TYPE_CHECKING:
+    from dermatrack.services.common import Store
 
 ACTOR_HELP = ("Who makes the change, for the audit trail (default: $DERMATRACK_ACTOR, else "
               "$USER, else 'cli').")
@@ -56,7 +59,7 @@ def _pairs(items: list[str] | None, flag: str, field: str) -> dict[str, float]:
     return result
 
 
-def _open():
+def _open() -> Store:
     from dermatrack.services.common import open_store
 
     return open_store()

@@ -8,12 +8,17 @@ clinician``), so that it never appears in the process list or the shell history.
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING, TextIO
 
 import typer
 
 from dermatrack.cli._input import actor_name
 from dermatrack.cli.output import JSON_OPTION_HELP
 from dermatrack.errors import InputError
+
+if TYPE_CHECKING:
+    from dermatrack.config import Settings
+    from dermatrack.services.common import Store
 
 user_app = typer.Typer(help="Accounts of the web app: add, list, deactivate.",
                        no_args_is_help=True)
@@ -23,7 +28,7 @@ ROLE_HELP = ("clinician (all patient work), reception (demographics and scheduli
              "researcher (de-identified cohort data), admin (users and the audit log).")
 
 
-def _settings(data_dir: str | None):
+def _settings(data_dir: str | None) -> Settings:
     """The settings of ``--data`` (or ``$DERMATRACK_DATA_DIR``), refusing a path that
     exists but is not a folder (the database would be created inside it)."""
     from dermatrack.config import load_settings
@@ -34,13 +39,13 @@ def _settings(data_dir: str | None):
     return settings
 
 
-def _store(data_dir: str | None):
+def _store(data_dir: str | None) -> Store:
     from dermatrack.services.common import open_store
 
     return open_store(_settings(data_dir))
 
 
-def read_new_password(stream=None) -> str:
+def read_new_password(stream: TextIO | None = None) -> str:
     """The new password: asked twice without echo on a terminal, else one line of stdin."""
     import getpass
 
@@ -112,9 +117,10 @@ def register(app: typer.Typer) -> None:
         # uvicorn believes X-Forwarded-For from 127.0.0.1 unless told otherwise: here only
         # from the proxies named, and from nobody by default.
         proxies = (forwarded_allow_ips or "").strip()
-        proxy_options = {"proxy_headers": bool(proxies), "forwarded_allow_ips": proxies or None}
+        proxy_headers, allow_ips = bool(proxies), proxies or None
         if workers == 1:
-            uvicorn.run(web_app, host=host, port=port, log_level="info", **proxy_options)
+            uvicorn.run(web_app, host=host, port=port, log_level="info",
+                        proxy_headers=proxy_headers, forwarded_allow_ips=allow_ips)
             return
         web_app.state.store.close()
         # Each worker process builds its own app (and connection pool) from the
@@ -123,7 +129,8 @@ def register(app: typer.Typer) -> None:
                            DATABASE_URL_ENV: settings.database_url,
                            SECURE_COOKIES_ENV: "1" if secure_cookies else ""})
         uvicorn.run("dermatrack.web.app:app_from_environment", factory=True, workers=workers,
-                    host=host, port=port, log_level="info", **proxy_options)
+                    host=host, port=port, log_level="info", proxy_headers=proxy_headers,
+                    forwarded_allow_ips=allow_ips)
 
     @user_app.command("add")
     def user_add(

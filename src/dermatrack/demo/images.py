@@ -168,7 +168,7 @@ def face_features(rgb: np.ndarray, seed: int) -> tuple[Any, np.ndarray, float]:
     from dermatrack.imaging.scale import IRIS_DIAMETER_MM
 
     regions = face_regions(rgb)
-    if not regions.detected:
+    if regions is None or not regions.detected:
         raise ValueError("no face found in the sample image")
     height, width = rgb.shape[:2]
     landmarks = regions.landmarks

@@ -140,7 +140,8 @@ def authenticate(store: Store, username: str, password: str) -> UserOut | None:
     if _hasher.check_needs_rehash(stored_hash):
         with store.transaction(user.username) as session:
             row = session.get(User, user.id)
-            row.password_hash = _hasher.hash(password)
+            if row is not None:  # else removed since: nothing to upgrade
+                row.password_hash = _hasher.hash(password)
     return UserOut.model_validate(user)
 
 

@@ -53,10 +53,11 @@ class ProductIn(BaseModel):
     expiry: dt.date | None = None
 
 
-class SessionIn(BaseModel):
+class SessionFields(BaseModel):
+    """A session as charted, but for the patient (whom the API's path names)."""
+
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    patient_id: str
     date: dt.date
     operator: str = Field(min_length=1, max_length=120)
     modality: str
@@ -83,6 +84,12 @@ class SessionIn(BaseModel):
                 raise InputError("give region or regions, not both", field="region")
             data["regions"] = [region] if isinstance(region, str) else region
         return data
+
+
+class SessionIn(SessionFields):
+    """A session to chart, for the patient ``patient_id``."""
+
+    patient_id: str
 
 
 class EventIn(BaseModel):
@@ -327,12 +334,14 @@ def add_event(store: Store, data: EventIn | dict[str, Any], *, actor: str,
                              "session, the patient_id)", field="session_id")
 
         if found.kind == "expected":
-            row = ExpectedReaction(patient_id=patient_id, session_id=treatment.id,
-                                   code=event_in.code, onset=event_in.onset,
-                                   resolved_on=event_in.resolved_on, notes=event_in.notes)
-            session.add(row)
+            # only a reaction after a session is ever classified as expected
+            assert treatment is not None
+            reaction = ExpectedReaction(patient_id=patient_id, session_id=treatment.id,
+                                        code=event_in.code, onset=event_in.onset,
+                                        resolved_on=event_in.resolved_on, notes=event_in.notes)
+            session.add(reaction)
             session.flush()
-            return _reaction_out(row, found.reason)
+            return _reaction_out(reaction, found.reason)
 
         if event_in.grade is None:
             raise InputError(f"{found.reason}: an adverse event needs a CTCAE grade 1-5",

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
-from sqlalchemy import Select, event, exc, select, update
+from sqlalchemy import CursorResult, Select, event, exc, select, update
 from sqlalchemy.orm import InstrumentedAttribute, ORMExecuteState, Session, with_loader_criteria
 
 from dermatrack.config import Settings, load_settings
@@ -28,13 +28,14 @@ from dermatrack.services.paging import Order, Page, keyset_page
 from dermatrack.store.db import make_engine, make_session_factory
 from dermatrack.store.invariants import conflict_from
 from dermatrack.store.migrations import ensure_current
-from dermatrack.store.models import Patient, SoftDelete, Visit
+from dermatrack.store.models import Base, Patient, SoftDelete, Visit
 
 INCLUDE_DELETED = "include_deleted"
 """Execution option that lets a query see soft-deleted rows."""
 
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
+RowT = TypeVar("RowT", bound=Base)
 
 
 class StoreSession(Session):
@@ -148,6 +149,7 @@ def claim_row(session: Session, model: type[Any], row_id: str, condition: Any) -
     """
     result = session.execute(update(model).where(model.id == row_id, condition)
                              .values(id=model.id).execution_options(synchronize_session=False))
+    assert isinstance(result, CursorResult)  # what an UPDATE returns; it has the rowcount
     return result.rowcount == 1
 
 
@@ -239,13 +241,14 @@ def get_visit(session: Session, visit_id: str, patient_id: str, *,
     return visit
 
 
-def get_row(session: Session, model: type, row_id: str, *, field: str | None = None) -> Any:
+def get_row(session: Session, model: type[RowT], row_id: str, *,
+            field: str | None = None) -> RowT:
     """A row of ``model`` by id (soft-deleted rows count as missing).
 
     Raises :class:`InputError` naming ``field`` when the id came in a record being added,
     :class:`NotFoundError` when it was asked for directly (``field`` None).
     """
-    row = session.scalars(select(model).where(model.id == row_id)).one_or_none()
+    row = session.scalars(select(model).where(model.__table__.c.id == row_id)).one_or_none()
     if row is None:
         message = f"no {model.__tablename__.replace('_', ' ')} {row_id!r}"
         if field is None:

@@ -166,7 +166,9 @@ def pull_dicom(url: str, out: str | Path, *, patient_id: str | None = None,
     if patient_id:
         filters["PatientID"] = patient_id
     directory = Path(out)
-    pulled, imported, already = [], [], []
+    pulled: list[str] = []
+    imported: list[str] = []
+    already: list[str] = []
     try:
         found = client.search_for_instances(search_filters=filters, get_remaining=True,
                                             fields=["PatientID", "SOPClassUID"])
@@ -217,8 +219,12 @@ def _retrieve_instance(url: str, study: str, series: str, sop: str) -> Any:
     if len(parts) != 1:
         raise InputError(f"the server sent {len(parts)} DICOM parts for instance {sop}, "
                          "not one", field="url")
+    payload = parts[0]
+    if not isinstance(payload, bytes):  # a multipart part decodes to None
+        raise InputError(f"the DICOM part of instance {sop} from {url} is not a single "
+                         "body", field="url")
     try:
-        return pydicom.dcmread(io.BytesIO(parts[0]), force=True)
+        return pydicom.dcmread(io.BytesIO(payload), force=True)
     except Exception as exc:  # a damaged part: name the instance
         raise InputError(f"instance {sop} from {url} is not readable DICOM ({exc})",
                          field="url") from None

@@ -26,14 +26,19 @@ import datetime as dt
 import json
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 
 from dermatrack.errors import InputError, NotFoundError
 from dermatrack.interop.fhir import mapping
 from dermatrack.interop.fhir.mapping import Context
 from dermatrack.services.common import INCLUDE_DELETED, Store
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import InstrumentedAttribute
+
+    from dermatrack.store.models import Base
 
 NOMINAL_BASE = "https://dermatrack.org/fhir"
 """Base of the ``fullUrl`` of exported entries when no server base is given."""
@@ -56,7 +61,7 @@ INSERT_ORDER = ("patient", "patient_identity", "visit", "patient_condition",
                 "expected_reaction", "adverse_event", "scale_score", "photo", "observation")
 
 
-def _models() -> dict[str, type]:
+def _models() -> dict[str, type[Base]]:
     from dermatrack.store import models
 
     return {m.__tablename__: m for m in (
@@ -79,10 +84,10 @@ def load_records(session: Any, patient_ids: Iterable[str] | None = None
         if table in ("planned_modality", "scheduled_session", "patient_identity"):
             continue
         query = select(model)
-        column = model.id if table == "patient" else model.patient_id
+        column = _attribute(model, "id" if table == "patient" else "patient_id")
         if wanted is not None:
             query = query.where(column.in_(wanted))
-        rows[table] = list(session.scalars(query.order_by(model.id)))
+        rows[table] = list(session.scalars(query.order_by(_attribute(model, "id"))))
     plan_ids = [p.id for p in rows["treatment_plan"]]
     rows["planned_modality"] = list(session.scalars(
         select(PlannedModality).where(PlannedModality.plan_id.in_(plan_ids))
@@ -346,12 +351,19 @@ def import_fhir(store: Store, path: str | Path, *, actor: str) -> dict[str, Any]
     return {"path": str(path), "stored": counts, "skipped": parsed.skipped}
 
 
-def _check_new(session: Any, rows: dict[str, list[Any]], models: dict[str, type]) -> None:
+def _attribute(model: type[Base], name: str) -> InstrumentedAttribute[Any]:
+    """The mapped attribute ``name`` of ``model`` (``Visit.id``), found by name: the
+    tables differ in which column links a row to its patient."""
+    return inspect(model).attrs[name].class_attribute
+
+
+def _check_new(session: Any, rows: dict[str, list[Any]],
+               models: dict[str, type[Base]]) -> None:
     for table, items in rows.items():
         if table not in models:
             continue
         model = models[table]
-        key = model.patient_id if table == "patient_identity" else model.id
+        key = _attribute(model, "patient_id" if table == "patient_identity" else "id")
         ids = [r.patient_id if table == "patient_identity" else r.id for r in items]
         if len(set(ids)) != len(ids):
             dup = next(i for i in ids if ids.count(i) > 1)
@@ -506,9 +518,11 @@ def patient_of(store: Store, resource_type: str, resource_id: str) -> str | None
     models = _models()
     with store.reading() as session:
         for table in _TABLES_OF_TYPE.get(resource_type, ()):
-            row = session.get(models[table], resource_id)
-            if row is not None and row.deleted_at is None:
-                return row.patient_id
+            model = models[table]  # soft-deleted rows are hidden (services.common)
+            patient_id = session.scalars(select(_attribute(model, "patient_id"))
+                                         .where(_attribute(model, "id") == resource_id)).first()
+            if patient_id is not None:
+                return patient_id
     return None
 
 

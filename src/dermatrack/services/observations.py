@@ -63,7 +63,8 @@ def _checked_value(metric: str, value: Any) -> float | None:
 
 
 def record_observations(store: Store, *, patient_id: str, visit_id: str | None, region: str,
-                        kind: str, values: dict[str, float | None], units: dict[str, str],
+                        kind: str, values: Mapping[str, float | None],
+                        units: Mapping[str, str],
                         device: str | None, method: str, source_sha256: str | None,
                         settings: dict | None, actor: str) -> list[ObservationOut]:
     """Store one observation per entry of ``values``, in one transaction.

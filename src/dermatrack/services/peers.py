@@ -112,7 +112,8 @@ def peer_baselines(store: Store, group: PeerGroup, metrics: Iterable[str], *,
             .order_by(Visit.date)).all()
     first: dict[tuple[str, str], float] = {}
     for patient, metric, value, _day in rows:
-        first.setdefault((patient, metric), float(value))
+        if value is not None:  # the query excludes them; this tells the type checker
+            first.setdefault((patient, metric), float(value))
     for (_patient, metric), value in first.items():
         values[metric].append(value)
     return values

@@ -78,7 +78,6 @@ class PhotoOut(Record):
     face_detected: bool | None = None
     regions: list[str] = []
     region: str | None = None
-    view: str | None = None
     duplicate_of: str | None = None
 
 

@@ -261,14 +261,14 @@ def link_session(store: Store, scheduled_id: str, session_id: str, *,
     with naming_existing(store, LINK_RULE, lambda s: _refuse_second_link(s, session_id)), \
             store.transaction(actor) as session:
         scheduled = get_row(session, ScheduledSession, scheduled_id, field="scheduled_id")
-        planned = session.get(PlannedModality, scheduled.planned_modality_id)
+        planned = session.get_one(PlannedModality, scheduled.planned_modality_id)
         plan_id = planned.plan_id
         if not claim_row(session, TreatmentPlan, plan_id, TreatmentPlan.status == "active"):
-            plan = session.get(TreatmentPlan, plan_id)
+            plan = session.get_one(TreatmentPlan, plan_id)
             session.refresh(plan)
             raise ConflictError(f"plan {plan_id} is {plan.status}: it takes no more sessions",
                                 rule=PLAN_ACTIVE_RULE, field="scheduled_id", existing=plan_id)
-        plan = session.get(TreatmentPlan, plan_id)
+        plan = session.get_one(TreatmentPlan, plan_id)
         session.refresh(scheduled)
         treatment = get_row(session, TreatmentSession, session_id, field="session_id")
         if treatment.patient_id != plan.patient_id:

@@ -26,10 +26,11 @@ from dermatrack.services.paging import Page
 from dermatrack.store.models import ScaleScore, Visit
 
 
-class ScoreIn(BaseModel):
+class ScoreFields(BaseModel):
+    """A score as given, but for the patient (whom the API's path names)."""
+
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    patient_id: str
     visit_id: str
     instrument: str
     version: str | None = Field(None, description="Default: the version dermatrack ships")
@@ -37,6 +38,12 @@ class ScoreIn(BaseModel):
     total: float | None = None
     rater: str = Field(min_length=1, max_length=120)
     blinded: bool = False
+
+
+class ScoreIn(ScoreFields):
+    """A score for the patient ``patient_id``."""
+
+    patient_id: str
 
 
 class ScoreOut(Record):

@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import html
 import threading
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Literal
 
@@ -29,11 +30,12 @@ from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel
 from sqlalchemy import exc
 from starlette.exceptions import HTTPException
-from starlette.middleware.base import BaseHTTPMiddleware
+from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 
 from dermatrack import __version__
 from dermatrack.config import Settings
 from dermatrack.errors import ConflictError, InputError, NotFoundError
+from dermatrack.services.common import Store
 from dermatrack.web.deps import PageForbidden, SignInRequired
 from dermatrack.web.security import (
     CSRF_COOKIE,
@@ -76,11 +78,13 @@ _FORM_OVERHEAD_BYTES = 64 * 1024
 
 
 class _SecurityHeaders(BaseHTTPMiddleware):
-    async def dispatch(self, request: Request, call_next):
+    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint
+                       ) -> Response:
         # A body declared larger than any accepted upload is refused before it is read:
         # the form parser would otherwise spool all of it to disk first.
         declared = request.headers.get("content-length", "")
         limit = request.app.state.max_upload_bytes + _FORM_OVERHEAD_BYTES
+        response: Response
         if declared.isdigit() and int(declared) > limit:
             response = JSONResponse(
                 {"detail": f"the request body is larger than the limit of "
@@ -117,7 +121,7 @@ class Unavailable(BaseModel):
     detail: str
 
 
-def _health_router(store) -> APIRouter:
+def _health_router(store: Store) -> APIRouter:
     """``/healthz`` (the process is alive) and ``/readyz`` (its database answers): public,
     for load balancers and orchestrators."""
     router = APIRouter(tags=["health"])
@@ -187,7 +191,7 @@ def app_from_environment() -> FastAPI:
 
 
 def create_app(settings: Settings, *, secret_key: str | None = None,
-               secure_cookies: bool = False, store=None) -> FastAPI:
+               secure_cookies: bool = False, store: Store | None = None) -> FastAPI:
     """The web application for the data directory and database of ``settings``.
 
     Parameters
@@ -206,10 +210,10 @@ def create_app(settings: Settings, *, secret_key: str | None = None,
     from dermatrack.web import api, pages
 
     owned = store is None
-    opened = open_store(settings) if owned else store
+    opened = open_store(settings) if store is None else store
 
     @contextlib.asynccontextmanager
-    async def lifespan(_app: FastAPI):
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
         if owned:
             opened.close()
@@ -254,14 +258,14 @@ def create_app(settings: Settings, *, secret_key: str | None = None,
     @app.exception_handler(exc.OperationalError)
     @app.exception_handler(exc.InterfaceError)
     @app.exception_handler(exc.TimeoutError)
-    async def _database_unavailable(request: Request, error: Exception):
+    async def _database_unavailable(request: Request, error: Exception) -> Response:
         # The database cannot be reached (server down, restarting, network), is busy, or
         # no pooled connection came free in time: the request can be repeated. The pool's
         # pre-ping replaces dead connections once the server is back.
         return database_unavailable(request, error)
 
     @app.exception_handler(ConflictError)
-    async def _conflict(request: Request, error: ConflictError):
+    async def _conflict(request: Request, error: ConflictError) -> Response:
         if _wants_html(request):
             return pages.error_page(request, 409, str(error))
         detail = input_error_detail(error)
@@ -269,32 +273,32 @@ def create_app(settings: Settings, *, secret_key: str | None = None,
         return JSONResponse({"detail": detail}, status_code=409)
 
     @app.exception_handler(InputError)
-    async def _input_error(request: Request, error: InputError):
+    async def _input_error(request: Request, error: InputError) -> Response:
         if _wants_html(request):
             return pages.error_page(request, 422, str(error))
         return JSONResponse({"detail": input_error_detail(error)}, status_code=422)
 
     @app.exception_handler(NotFoundError)
-    async def _not_found(request: Request, error: NotFoundError):
+    async def _not_found(request: Request, error: NotFoundError) -> Response:
         if _wants_html(request):
             return pages.error_page(request, 404, str(error))
         return JSONResponse({"detail": str(error)}, status_code=404)
 
     @app.exception_handler(SignInRequired)
-    async def _sign_in(request: Request, _error: SignInRequired):
+    async def _sign_in(request: Request, _error: SignInRequired) -> Response:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         from urllib.parse import quote
 
         return RedirectResponse(f"/signin?next={quote(target, safe='')}", status_code=303)
 
     @app.exception_handler(PageForbidden)
-    async def _forbidden(request: Request, error: PageForbidden):
+    async def _forbidden(request: Request, error: PageForbidden) -> Response:
         return pages.error_page(request, 403, f"The {error.principal.role} role cannot "
                                               f"open this page ({error.permission}).",
                                 principal=error.principal)
 
     @app.exception_handler(HTTPException)
-    async def _http_error(request: Request, error: HTTPException):
+    async def _http_error(request: Request, error: HTTPException) -> Response:
         if _wants_html(request) and error.status_code in (403, 404, 413, 415):
             return pages.error_page(request, error.status_code, str(error.detail))
         headers = dict(getattr(error, "headers", None) or {})

@@ -12,14 +12,18 @@ manages accounts and reads the audit log, and no patient data.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordBearer
 
 from dermatrack.services.common import Store
 from dermatrack.web.security import CSRF_HEADER, csrf_matches
+
+if TYPE_CHECKING:
+    from dermatrack.services.patients import PatientOut
 
 _ALL = frozenset({"clinician", "reception", "researcher", "admin"})
 
@@ -91,6 +95,10 @@ def get_store(request: Request) -> Store:
     return request.app.state.store
 
 
+StoreDep = Annotated[Store, Depends(get_store)]
+"""A route parameter typed ``store: StoreDep`` receives the app's :class:`Store`."""
+
+
 def _principal(request: Request, username: str | None, via: str) -> Principal | None:
     from dermatrack.services import accounts
 
@@ -148,7 +156,23 @@ def api_user(request: Request, token: str | None = Depends(_bearer)) -> Principa
     return principal
 
 
-def _holding(permission: str, user, refuse):
+PrincipalCheck = Callable[[Principal], Principal]
+"""A dependency made by :func:`require` or :func:`require_page`."""
+
+_DECLARED: dict[object, str] = {}  # each such dependency to the permission it checks
+
+
+def declared_permission_of(dependency: object) -> str | None:
+    """The permission ``dependency`` checks if :func:`require` or :func:`require_page` made
+    it, else None (the route table reads it for the access matrix)."""
+    try:
+        return _DECLARED.get(dependency)
+    except TypeError:  # unhashable callables are none of ours
+        return None
+
+
+def _holding(permission: str, user: Callable[..., Principal],
+             refuse: Callable[[Principal], Exception]) -> PrincipalCheck:
     """A dependency: the principal found by ``user``, or ``refuse(principal)`` raised when
     they lack ``permission`` (a name of :data:`PERMISSIONS`)."""
     if permission not in PERMISSIONS:
@@ -159,11 +183,11 @@ def _holding(permission: str, user, refuse):
             raise refuse(principal)
         return principal
 
-    dependency.permission = permission  # type: ignore[attr-defined]  (the access matrix)
+    _DECLARED[dependency] = permission
     return dependency
 
 
-def require(permission: str):
+def require(permission: str) -> PrincipalCheck:
     """API dependency: the caller, who must hold ``permission`` (else 403)."""
     return _holding(permission, api_user, lambda principal: HTTPException(
         status.HTTP_403_FORBIDDEN, f"the {principal.role} role may not use {permission}"))
@@ -176,7 +200,7 @@ def page_user(request: Request) -> Principal:
     return principal
 
 
-def require_page(permission: str):
+def require_page(permission: str) -> PrincipalCheck:
     """Page dependency: the signed-in user, who must hold ``permission``."""
     return _holding(permission, page_user,
                     lambda principal: PageForbidden(principal, permission))
@@ -201,7 +225,8 @@ def audit_reads(store: Store, principal: Principal, entity: str, entity_ids: Ite
 
 
 def read_patient(store: Store, principal: Principal, patient_id: str, *,
-                 fields: Iterable[str], purpose: str, with_identity: bool = False):
+                 fields: Iterable[str], purpose: str, with_identity: bool = False
+                 ) -> PatientOut:
     """The patient's record (404 when unknown), with the read of ``fields`` audited by
     the service in the same transaction.
 

@@ -27,8 +27,9 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from fastapi.responses import JSONResponse
 
 from dermatrack import __version__
+from dermatrack.services.common import Store
 from dermatrack.services.fhir import SEARCHABLE
-from dermatrack.web.deps import Principal, api_user, audit_reads, get_store
+from dermatrack.web.deps import Principal, StoreDep, api_user, audit_reads
 
 router = APIRouter(prefix="/fhir", tags=["fhir"])
 
@@ -95,7 +96,7 @@ def _photo_url(photo: Any) -> str:
     return f"/api/patients/{photo.patient_id}/photos/{photo.id}/image"
 
 
-def _resources(store, resource_type: str, patient_id: str | None, deidentified: bool,
+def _resources(store: Store, resource_type: str, patient_id: str | None, deidentified: bool,
                identity: bool) -> list[dict[str, Any]]:
     from dermatrack.services.fhir import api_resources
 
@@ -105,7 +106,7 @@ def _resources(store, resource_type: str, patient_id: str | None, deidentified: 
                          reports=resource_type == "DiagnosticReport")
 
 
-def _audit(store, principal: Principal, resource_type: str, found: list[dict[str, Any]],
+def _audit(store: Store, principal: Principal, resource_type: str, found: list[dict[str, Any]],
            deidentified: bool, patient_ids: list[str]) -> None:
     purpose = "fhir-api-deidentified" if deidentified else "fhir-api"
     fields = ("fhir", resource_type, *(("identity",) if resource_type == "Patient"
@@ -115,7 +116,7 @@ def _audit(store, principal: Principal, resource_type: str, found: list[dict[str
 
 
 @router.get("/{resource_type}/{resource_id}")
-def read(resource_type: str, resource_id: str, store=Depends(get_store),
+def read(resource_type: str, resource_id: str, store: StoreDep,
          principal: Principal = Depends(api_user)) -> JSONResponse:
     from dermatrack.services.fhir import patients_of
 
@@ -153,10 +154,10 @@ def read(resource_type: str, resource_id: str, store=Depends(get_store),
 
 @router.get("/{resource_type}")
 def search(request: Request, resource_type: str,
-           patient: str | None = Query(None, description="Patient/<id> or <id>"),
+           store: StoreDep, patient: str | None = Query(None, description="Patient/<id> or <id>"),
            code: str | None = Query(None, description="code or system|code"),
            date: list[str] | None = Query(None, description="[prefix]YYYY-MM-DD"),
-           store=Depends(get_store), principal: Principal = Depends(api_user)
+           principal: Principal = Depends(api_user)
            ) -> JSONResponse:
     from dermatrack.errors import InputError, NotFoundError
     from dermatrack.services.fhir import make_bundle, patients_of

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
-from pydantic import BeforeValidator
+from pydantic import BaseModel, BeforeValidator
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -27,3 +27,19 @@ def _iso_date(value: Any) -> Any:
 
 IsoDate = Annotated[dt.date, BeforeValidator(_iso_date)]
 """A ``YYYY-MM-DD`` date (OpenAPI ``format: date``); numbers and other forms are refused."""
+
+InputT = TypeVar("InputT", bound=BaseModel)
+
+
+def for_patient(model: type[InputT], body: BaseModel, patient_id: str) -> InputT:
+    """A service's input ``model`` built from a request ``body`` and the patient the path
+    names.
+
+    ``body`` is a model of ``model``'s other fields (its base class, with the same
+    definitions), validated already by FastAPI, so its values are taken as they are rather
+    than validated a second time; a ``patient_id`` in the body is ignored, as the path's
+    wins.
+    """
+    values = {name: getattr(body, name) for name in model.model_fields if name != "patient_id"}
+    fields_set = (body.model_fields_set - {"patient_id"}) | {"patient_id"}
+    return model.model_construct(fields_set, patient_id=patient_id, **values)

@@ -10,8 +10,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from fastapi import FastAPI
-from starlette.routing import compile_path
+from fastapi import APIRouter, FastAPI
+from fastapi.dependencies.models import Dependant
+from starlette.routing import Route, compile_path
+
+from dermatrack.web.deps import declared_permission_of
 
 
 @dataclass(frozen=True)
@@ -27,11 +30,13 @@ class RouteInfo:
         return declared_permission(getattr(self.route, "dependant", None))
 
 
-def declared_permission(dependant) -> str | None:
+def declared_permission(dependant: Dependant | None) -> str | None:
+    """The permission the first ``require``/``require_page`` dependency found in
+    ``dependant`` or its sub-dependencies declares, or None."""
     if dependant is None:
         return None
     for child in dependant.dependencies:
-        permission = getattr(child.call, "permission", None)
+        permission = declared_permission_of(child.call)
         if permission is None:
             permission = declared_permission(child)
         if permission is not None:
@@ -39,17 +44,16 @@ def declared_permission(dependant) -> str | None:
     return None
 
 
-def register(app: FastAPI, router, prefix: str = "") -> None:
+def register(app: FastAPI, router: APIRouter, prefix: str = "") -> None:
     """Add the routes of ``router`` (mounted at ``prefix``) to the app's table."""
     table = getattr(app.state, "route_table", None)
     if table is None:
         table = app.state.route_table = []
     for route in router.routes:
-        methods = getattr(route, "methods", None)
-        if not methods:
+        if not isinstance(route, Route) or not route.methods:
             continue
         path = prefix + route.path
-        table.append(RouteInfo(path=path, methods=frozenset(methods), route=route,
+        table.append(RouteInfo(path=path, methods=frozenset(route.methods), route=route,
                                regex=compile_path(path)[0]))
 
 

@@ -35,6 +35,7 @@ import secrets
 import threading
 import time
 from collections import defaultdict, deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -141,7 +142,8 @@ class SignInLimiter:
     """
 
     def __init__(self, max_failures: int = MAX_FAILED_SIGNINS,
-                 window_s: float = SIGNIN_WINDOW_S, clock=time.monotonic):
+                 window_s: float = SIGNIN_WINDOW_S,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.max_failures = max_failures
         self.window_s = window_s
         self._clock = clock

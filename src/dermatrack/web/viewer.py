@@ -21,8 +21,15 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from dermatrack.services.common import Store
+    from dermatrack.services.derived import AlignedDisplays
 
 LAYERS = ("baseline", "aligned", "change") + tuple(
     f"{feature}_{side}" for side in ("before", "after")
@@ -87,7 +94,7 @@ def change_overlay(baseline: np.ndarray, aligned: np.ndarray,
     return overlay, changed
 
 
-def render_pair(pair) -> AlignedPair:
+def render_pair(pair: AlignedDisplays) -> AlignedPair:
     """Render the layers of a stored pair (:class:`dermatrack.services.derived.AlignedDisplays`):
     the two photographs, the colour change, and each detected feature before and after
     as a transparent layer the viewer can toggle (no I/O, no alignment)."""
@@ -113,7 +120,7 @@ def render_pair(pair) -> AlignedPair:
 _lock = threading.Lock()
 
 
-def aligned_pair(app, store, baseline_id: str, followup_id: str) -> AlignedPair:
+def aligned_pair(app: FastAPI, store: Store, baseline_id: str, followup_id: str) -> AlignedPair:
     """The rendered pair, kept in a small per-app cache (the viewer asks for three layers
     of the same pair at once)."""
     from dermatrack.services.derived import aligned_displays

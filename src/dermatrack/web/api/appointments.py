@@ -12,15 +12,15 @@ from dermatrack.services.appointments import (
     AppointmentUpdate,
     RecallOut,
 )
-from dermatrack.web.deps import Principal, get_store, require
+from dermatrack.web.deps import Principal, StoreDep, require
 
 router = APIRouter(tags=["appointments"])
 
 
 @router.post("/appointments", response_model=AppointmentOut,
              status_code=status.HTTP_201_CREATED)
-def add_appointment(body: AppointmentIn, store=Depends(get_store),
-                    principal: Principal = Depends(require("scheduling"))):
+def add_appointment(body: AppointmentIn, store: StoreDep,
+                    principal: Principal = Depends(require("scheduling"))) -> AppointmentOut:
     """Book an appointment; 409 when the practitioner is busy at that time."""
     from dermatrack.services import appointments
 
@@ -28,10 +28,10 @@ def add_appointment(body: AppointmentIn, store=Depends(get_store),
 
 
 @router.get("/appointments", response_model=list[AppointmentOut])
-def list_appointments(start: dt.date, end: dt.date | None = None,
+def list_appointments(start: dt.date, store: StoreDep, end: dt.date | None = None,
                       practitioner: str | None = None, patient_id: str | None = None,
-                      store=Depends(get_store),
-                      principal: Principal = Depends(require("scheduling"))):
+                      principal: Principal = Depends(require("scheduling"))
+                      ) -> list[AppointmentOut]:
     """Appointments from ``start`` to ``end`` (inclusive), with the patients' names."""
     from dermatrack.services import appointments
 
@@ -41,8 +41,8 @@ def list_appointments(start: dt.date, end: dt.date | None = None,
 
 
 @router.patch("/appointments/{appointment_id}", response_model=AppointmentOut)
-def update_appointment(appointment_id: str, body: AppointmentUpdate, store=Depends(get_store),
-                       principal: Principal = Depends(require("scheduling"))):
+def update_appointment(appointment_id: str, body: AppointmentUpdate, store: StoreDep,
+                       principal: Principal = Depends(require("scheduling"))) -> AppointmentOut:
     """Change the status (booked, arrived, done, no-show, cancelled: forward only) or
     reschedule a booked appointment; 409 for a change the status does not allow."""
     from dermatrack.services import appointments
@@ -53,8 +53,8 @@ def update_appointment(appointment_id: str, body: AppointmentUpdate, store=Depen
 
 @router.post("/plans/{plan_id}/book", response_model=list[AppointmentOut],
              status_code=status.HTTP_201_CREATED)
-def book_plan(plan_id: str, body: dict, store=Depends(get_store),
-              principal: Principal = Depends(require("scheduling"))):
+def book_plan(plan_id: str, body: dict, store: StoreDep,
+              principal: Principal = Depends(require("scheduling"))) -> list[AppointmentOut]:
     """Book a plan's open sessions and its follow-up assessments in one step
     (body: ``start``, ``practitioner``, optional ``room``, ``minutes``)."""
     from dermatrack.services import appointments
@@ -63,8 +63,8 @@ def book_plan(plan_id: str, body: dict, store=Depends(get_store),
 
 
 @router.get("/recalls", response_model=list[RecallOut])
-def recalls(due_by: dt.date, store=Depends(get_store),
-            principal: Principal = Depends(require("scheduling"))):
+def recalls(due_by: dt.date, store: StoreDep,
+            principal: Principal = Depends(require("scheduling"))) -> list[RecallOut]:
     """Patients due by ``due_by`` for a session or a follow-up assessment not yet booked."""
     from dermatrack.services import appointments
 

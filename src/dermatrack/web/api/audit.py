@@ -10,7 +10,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from dermatrack.services.audit import ACTIONS, AuditEntry
-from dermatrack.web.deps import Principal, get_store, require
+from dermatrack.web.deps import Principal, StoreDep, require
 from dermatrack.web.paging import PAGE_HEADERS, PageQuery, paged
 from dermatrack.web.params import IsoDate
 
@@ -19,7 +19,7 @@ router = APIRouter(tags=["audit"])
 
 @router.get("/audit", response_model=list[AuditEntry], responses=PAGE_HEADERS)
 def audit_log(request: Request, response: Response,
-              actor: str | None = Query(None, max_length=200,
+              store: StoreDep, actor: str | None = Query(None, max_length=200,
                                         description="Username or user@address"),
               action: str | None = Query(None, description=", ".join(ACTIONS)),
               entity: str | None = Query(None, max_length=40,
@@ -29,7 +29,7 @@ def audit_log(request: Request, response: Response,
                                                         "it are included"),
               since: IsoDate | None = Query(None), until: IsoDate | None = Query(None),
               page: PageQuery = Depends(),
-              store=Depends(get_store), _: Principal = Depends(require("audit"))):
+              _: Principal = Depends(require("audit"))) -> list[AuditEntry]:
     """The audit trail, newest first, a page at a time."""
     from dermatrack.services.audit import history_page
 

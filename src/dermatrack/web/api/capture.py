@@ -7,19 +7,22 @@ standard angle when there is no baseline) and whether the light is usable.
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 
 from dermatrack.web.api.photos import read_limited
-from dermatrack.web.deps import Principal, get_store, require
+from dermatrack.web.deps import Principal, StoreDep, require
 
 router = APIRouter(tags=["photos"])
 
 
-@router.post("/patients/{patient_id}/capture/check")
+@router.post("/patients/{patient_id}/capture/check", response_model=None)
 async def check_frame(request: Request, patient_id: str,
+                      store: StoreDep,
                       frame: UploadFile = File(..., description="A JPEG camera frame"),
-                      view: str = Form(...), store=Depends(get_store),
-                      principal: Principal = Depends(require("photos"))):
+                      view: str = Form(...), principal: Principal = Depends(require("photos"))
+                      ) -> dict[str, Any]:
     from starlette.concurrency import run_in_threadpool
 
     from dermatrack.services import capture

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict
 
 from dermatrack.services.consent import SignedConsentOut, TemplateIn, TemplateOut
 from dermatrack.services.patients import PatientConsentOut
-from dermatrack.web.deps import Principal, audit_read, get_store, require
+from dermatrack.web.deps import Principal, StoreDep, audit_read, require
 
 router = APIRouter(tags=["consent"])
 
@@ -27,8 +27,8 @@ class SignBody(BaseModel):
 
 
 @router.get("/consent-templates", response_model=list[TemplateOut])
-def list_templates(active_only: bool = False, store=Depends(get_store),
-                   _principal: Principal = Depends(require("demographics"))):
+def list_templates(store: StoreDep, active_only: bool = False,
+                   _principal: Principal = Depends(require("demographics"))) -> list[TemplateOut]:
     from dermatrack.services import consent
 
     return consent.list_templates(store, active_only=active_only)
@@ -36,8 +36,8 @@ def list_templates(active_only: bool = False, store=Depends(get_store),
 
 @router.post("/consent-templates", response_model=TemplateOut,
              status_code=status.HTTP_201_CREATED)
-def add_template(body: TemplateIn, store=Depends(get_store),
-                 principal: Principal = Depends(require("consent_templates"))):
+def add_template(body: TemplateIn, store: StoreDep,
+                 principal: Principal = Depends(require("consent_templates"))) -> TemplateOut:
     """Add a template version (it replaces the active one of its kind and scope);
     409 when the version exists already."""
     from dermatrack.services import consent
@@ -46,8 +46,8 @@ def add_template(body: TemplateIn, store=Depends(get_store),
 
 
 @router.post("/consent-templates/{template_id}/activate", response_model=TemplateOut)
-def activate_template(template_id: str, store=Depends(get_store),
-                      principal: Principal = Depends(require("consent_templates"))):
+def activate_template(template_id: str, store: StoreDep,
+                      principal: Principal = Depends(require("consent_templates"))) -> TemplateOut:
     from dermatrack.services import consent
 
     return consent.activate_template(store, template_id, actor=principal.actor)
@@ -55,8 +55,8 @@ def activate_template(template_id: str, store=Depends(get_store),
 
 @router.post("/patients/{patient_id}/consents/sign", response_model=SignedConsentOut,
              status_code=status.HTTP_201_CREATED)
-def sign(patient_id: str, body: SignBody, store=Depends(get_store),
-         principal: Principal = Depends(require("demographics"))):
+def sign(patient_id: str, body: SignBody, store: StoreDep,
+         principal: Principal = Depends(require("demographics"))) -> SignedConsentOut:
     """Record a consent signed on the screen (``signature_png``: a PNG data URL)."""
     from dermatrack.services import consent
 
@@ -65,8 +65,8 @@ def sign(patient_id: str, body: SignBody, store=Depends(get_store),
 
 
 @router.get("/consents/{consent_id}", response_model=SignedConsentOut)
-def get_signed(consent_id: str, store=Depends(get_store),
-               principal: Principal = Depends(require("demographics"))):
+def get_signed(consent_id: str, store: StoreDep,
+               principal: Principal = Depends(require("demographics"))) -> SignedConsentOut:
     """The signed document, with ``intact`` from a fresh check of its content hash."""
     from dermatrack.services import consent
 
@@ -77,8 +77,8 @@ def get_signed(consent_id: str, store=Depends(get_store),
 
 @router.get("/consents/{consent_id}/signature.png", response_class=Response,
             responses={200: {"content": {"image/png": {}}}})
-def signature(consent_id: str, store=Depends(get_store),
-              principal: Principal = Depends(require("demographics"))):
+def signature(consent_id: str, store: StoreDep,
+              principal: Principal = Depends(require("demographics"))) -> Response:
     from dermatrack.services import consent
 
     data = consent.signature_image(store, consent_id)
@@ -88,8 +88,8 @@ def signature(consent_id: str, store=Depends(get_store),
 
 
 @router.post("/consents/{consent_id}/withdraw", response_model=PatientConsentOut)
-def withdraw(consent_id: str, store=Depends(get_store),
-             principal: Principal = Depends(require("demographics"))):
+def withdraw(consent_id: str, store: StoreDep,
+             principal: Principal = Depends(require("demographics"))) -> PatientConsentOut:
     """Withdraw a consent now (the document stays, with both times)."""
     from dermatrack.services import consent
 

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Request, Response, status
 
 from dermatrack.services import charting
 from dermatrack.services.charting import EventIn, EventOut
-from dermatrack.web.deps import Principal, get_store, read_patient, require
+from dermatrack.web.deps import Principal, StoreDep, read_patient, require
 from dermatrack.web.paging import PAGE_HEADERS, PageQuery, paged
 
 router = APIRouter(tags=["events"])
@@ -20,8 +20,8 @@ router = APIRouter(tags=["events"])
 @router.get("/patients/{patient_id}/events", response_model=list[EventOut],
             responses=PAGE_HEADERS)
 def list_events(request: Request, response: Response, patient_id: str,
-                page: PageQuery = Depends(), store=Depends(get_store),
-                principal: Principal = Depends(require("clinical"))):
+                store: StoreDep, page: PageQuery = Depends(),
+                principal: Principal = Depends(require("clinical"))) -> list[EventOut]:
     """A patient's reactions and adverse events by onset, a page at a time."""
     read_patient(store, principal, patient_id, fields=("events",), purpose="api")
     return paged(request, response, charting.page_events(
@@ -30,7 +30,8 @@ def list_events(request: Request, response: Response, patient_id: str,
 
 @router.post("/patients/{patient_id}/events", response_model=EventOut,
              status_code=status.HTTP_201_CREATED)
-def add_event(patient_id: str, body: EventIn, store=Depends(get_store),
-              principal: Principal = Depends(require("clinical"))):
-    data = body.model_dump(exclude_unset=True) | {"patient_id": patient_id}
-    return charting.add_event(store, data, actor=principal.actor)
+def add_event(patient_id: str, body: EventIn, store: StoreDep,
+              principal: Principal = Depends(require("clinical"))) -> EventOut:
+    # the body is an EventIn validated already; the path names its patient
+    return charting.add_event(store, body.model_copy(update={"patient_id": patient_id}),
+                              actor=principal.actor)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
 
 from dermatrack.web.deps import Principal, require
+
+if TYPE_CHECKING:
+    from dermatrack.knowledge.base import KnowledgeBase
 
 router = APIRouter(tags=["knowledge"])
 
@@ -27,7 +30,7 @@ class ModalitySummary(BaseModel):
     depth: str
 
 
-def knowledge_base(request: Request):
+def knowledge_base(request: Request) -> KnowledgeBase:
     """The knowledge base of the app's data directory (bundled plus imported topics)."""
     from dermatrack.services.knowledge import load_knowledge_base
 
@@ -37,13 +40,13 @@ def knowledge_base(request: Request):
 @router.get("/knowledge/search", response_model=list[HitOut])
 def search(request: Request, q: str = Query(..., min_length=1, max_length=200),
            limit: int = Query(20, ge=1, le=100),
-           _: Principal = Depends(require("knowledge"))):
+           _: Principal = Depends(require("knowledge"))) -> list[HitOut]:
     """Ranked search over records, topic articles and modality data (BM25)."""
     return [HitOut(**hit.to_json()) for hit in knowledge_base(request).search(q, limit=limit)]
 
 
 @router.get("/knowledge/modalities", response_model=list[ModalitySummary])
-def modalities(_: Principal = Depends(require("knowledge"))):
+def modalities(_: Principal = Depends(require("knowledge"))) -> list[ModalitySummary]:
     from dermatrack.knowledge.modalities import load_modalities
 
     return [ModalitySummary(code=m.code, name=m.name, category=m.category, depth=m.depth)
@@ -51,7 +54,8 @@ def modalities(_: Principal = Depends(require("knowledge"))):
 
 
 @router.get("/knowledge/modalities/{code}", response_model=dict[str, Any])
-def modality(request: Request, code: str, _: Principal = Depends(require("knowledge"))):
+def modality(request: Request, code: str, _: Principal = Depends(require("knowledge"))
+             ) -> dict[str, Any]:
     """A modality's data file (protocol, parameter ranges, rules, references) as JSON."""
     _kind, data = knowledge_base(request).find(code, "modality")
     return data

@@ -13,6 +13,7 @@ reception that holds any of them is refused whole (403 naming them), nothing sto
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 
@@ -26,7 +27,7 @@ from dermatrack.services.patients import (
     PatientOut,
     PatientSummary,
 )
-from dermatrack.web.deps import Principal, get_store, read_patient, require
+from dermatrack.web.deps import Principal, StoreDep, read_patient, require
 from dermatrack.web.paging import PAGE_HEADERS, PageQuery, paged
 
 router = APIRouter(tags=["patients"])
@@ -72,11 +73,11 @@ def list_items(principal: Principal, rows: list[PatientSummary]) -> list[Patient
 
 @router.get("/patients", response_model=list[PatientListItem], responses=PAGE_HEADERS)
 def list_patients(request: Request, response: Response,
-                  q: str | None = Query(None, max_length=200,
+                  store: StoreDep, q: str | None = Query(None, max_length=200,
                                         description="Start of the id, or part of the name, "
                                                     "email or phone"),
-                  page: PageQuery = Depends(), store=Depends(get_store),
-                  principal: Principal = Depends(require("demographics"))):
+                  page: PageQuery = Depends(),
+                  principal: Principal = Depends(require("demographics"))) -> list[PatientListItem]:
     """Patients, newest first, with their names, a page at a time (the page's read is
     audited as one row naming the ids shown)."""
     rows = patients.list_patients(store, search=q, actor=principal.actor, with_identity=True,
@@ -86,8 +87,9 @@ def list_patients(request: Request, response: Response,
 
 @router.post("/patients", status_code=status.HTTP_201_CREATED,
              response_model=PatientOut | PatientDemographics)
-def add_patient(body: PatientIn, store=Depends(get_store),
-                principal: Principal = Depends(require("demographics"))):
+def add_patient(body: PatientIn, store: StoreDep,
+                principal: Principal = Depends(require("demographics"))
+                ) -> PatientOut | PatientDemographics:
     """Register a patient (``PATIENT.json`` plus ``identity`` and ``consents``).
 
     Every field is checked before anything is stored; a bad value is a 422 naming it.
@@ -98,7 +100,8 @@ def add_patient(body: PatientIn, store=Depends(get_store),
     return shown_to(principal, patients.add_patient(store, body, actor=principal.actor))
 
 
-def check_may_register(principal: Principal, data) -> None:
+def check_may_register(principal: Principal,
+                       data: PatientIn | dict[str, Any]) -> None:
     """403 when ``principal`` may not record the clinical facts ``data`` holds."""
     given = patients.clinical_keys_given(data)
     if given and not principal.can("clinical"):
@@ -108,8 +111,9 @@ def check_may_register(principal: Principal, data) -> None:
 
 
 @router.get("/patients/{patient_id}", response_model=PatientOut | PatientDemographics)
-def get_patient(patient_id: str, store=Depends(get_store),
-                principal: Principal = Depends(require("demographics"))):
+def get_patient(patient_id: str, store: StoreDep,
+                principal: Principal = Depends(require("demographics"))
+                ) -> PatientOut | PatientDemographics:
     fields = ("profile", "history") if principal.can("clinical") else ("demographics",)
     record = read_patient(store, principal, patient_id, fields=fields, purpose="api",
                           with_identity=True)

@@ -14,13 +14,24 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile, status
+from fastapi import (
+    APIRouter,
+    Depends,
+    FastAPI,
+    File,
+    Form,
+    HTTPException,
+    Request,
+    UploadFile,
+    status,
+)
 from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel
 
+from dermatrack.services.common import Store
 from dermatrack.services.observations import ObservationOut
 from dermatrack.services.photos import PhotoOut
-from dermatrack.web.deps import Principal, audit_read, get_store, read_patient, require
+from dermatrack.web.deps import Principal, StoreDep, audit_read, read_patient, require
 from dermatrack.web.paging import PAGE_HEADERS, PageQuery, paged
 
 router = APIRouter(tags=["photos"])
@@ -50,7 +61,7 @@ async def read_limited(upload: UploadFile, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def photo_metrics(store, patient_id: str, photo: PhotoOut) -> list[ObservationOut]:
+def photo_metrics(store: Store, patient_id: str, photo: PhotoOut) -> list[ObservationOut]:
     from dermatrack.services import observations
     from dermatrack.services.photos import PHOTO_KIND
 
@@ -62,8 +73,8 @@ def photo_metrics(store, patient_id: str, photo: PhotoOut) -> list[ObservationOu
             and o.source_sha256 == photo.sha256]
 
 
-def store_upload(app, store, principal: Principal, patient_id: str, visit_id: str | None,
-                 data: bytes, suffix: str, *, view: str | None = None,
+def store_upload(app: FastAPI, store: Store, principal: Principal, patient_id: str,
+                 visit_id: str | None, data: bytes, suffix: str, *, view: str | None = None,
                  mm_per_px: float | None = None, use_face: bool = True) -> PhotoOut:
     """Import uploaded bytes through the photo service (which needs a file), with the
     options ``dermatrack photo import`` takes: the scale and whether to look for a face.
@@ -87,8 +98,8 @@ def store_upload(app, store, principal: Principal, patient_id: str, visit_id: st
 @router.get("/patients/{patient_id}/photos", response_model=list[PhotoOut],
             responses=PAGE_HEADERS)
 def list_photos(request: Request, response: Response, patient_id: str,
-                page: PageQuery = Depends(), store=Depends(get_store),
-                principal: Principal = Depends(require("photos"))):
+                store: StoreDep, page: PageQuery = Depends(),
+                principal: Principal = Depends(require("photos"))) -> list[PhotoOut]:
     """A patient's photographs in the order they were stored, a page at a time."""
     from dermatrack.services import photos
 
@@ -102,6 +113,7 @@ def list_photos(request: Request, response: Response, patient_id: str,
                  413: {"description": "The file is larger than the upload limit"},
                  415: {"description": "The declared type is not JPEG, PNG or TIFF"}})
 async def upload_photo(request: Request, patient_id: str,
+                       store: StoreDep,
                        image: UploadFile = File(..., description="JPEG, PNG, TIFF or "
                                                 "DICOM VL Photographic Image"),
                        visit_id: str | None = Form(None),
@@ -116,8 +128,7 @@ async def upload_photo(request: Request, patient_id: str,
                                                                  "a face photograph (the "
                                                                  "default) without a face is "
                                                                  "refused"),
-                       store=Depends(get_store),
-                       principal: Principal = Depends(require("photos"))):
+                       principal: Principal = Depends(require("photos"))) -> PhotoUploadOut:
     """Upload one photograph; it is analysed before the answer comes back, exactly as
     ``dermatrack photo import`` analyses the same file with the same options. The answer's
     ``photo.duplicate_of`` names a photograph of the patient with the same pixels."""
@@ -159,7 +170,7 @@ def _scale(text: str | None) -> float | None:
     return value
 
 
-def photo_of(store, photo_id: str, patient_id: str) -> PhotoOut:
+def photo_of(store: Store, photo_id: str, patient_id: str) -> PhotoOut:
     from dermatrack.errors import NotFoundError
     from dermatrack.services import photos
 
@@ -172,8 +183,8 @@ def photo_of(store, photo_id: str, patient_id: str) -> PhotoOut:
 @router.get("/patients/{patient_id}/photos/{photo_id}/metrics",
             response_model=list[ObservationOut], responses=PAGE_HEADERS)
 def get_photo_metrics(request: Request, response: Response, patient_id: str, photo_id: str,
-                      page: PageQuery = Depends(), store=Depends(get_store),
-                      principal: Principal = Depends(require("photos"))):
+                      store: StoreDep, page: PageQuery = Depends(),
+                      principal: Principal = Depends(require("photos"))) -> list[ObservationOut]:
     """The photograph's metrics (one observation per metric and region), a page at a
     time."""
     from dermatrack.services import observations
@@ -189,8 +200,8 @@ def get_photo_metrics(request: Request, response: Response, patient_id: str, pho
 
 @router.get("/patients/{patient_id}/photos/{photo_id}/image",
             response_class=FileResponse)
-def get_photo_image(patient_id: str, photo_id: str, store=Depends(get_store),
-                    principal: Principal = Depends(require("photos"))):
+def get_photo_image(patient_id: str, photo_id: str, store: StoreDep,
+                    principal: Principal = Depends(require("photos"))) -> Response:
     """The stored pixels (PNG or JPEG, no metadata)."""
     from dermatrack.services import photos
 
@@ -202,8 +213,8 @@ def get_photo_image(patient_id: str, photo_id: str, store=Depends(get_store),
 
 @router.get("/patients/{patient_id}/photos/{photo_id}/thumbnail.jpg",
             response_class=Response, responses={200: {"content": {"image/jpeg": {}}}})
-def get_photo_thumbnail(patient_id: str, photo_id: str, store=Depends(get_store),
-                        principal: Principal = Depends(require("photos"))):
+def get_photo_thumbnail(patient_id: str, photo_id: str, store: StoreDep,
+                        principal: Principal = Depends(require("photos"))) -> Response:
     """A small JPEG of the photograph for galleries (from its stored screen copy)."""
     from dermatrack.services.derived import thumbnail_jpeg
 
@@ -217,8 +228,8 @@ def get_photo_thumbnail(patient_id: str, photo_id: str, store=Depends(get_store)
             response_class=Response,
             responses={200: {"content": {"image/png": {}}}})
 def compare_layer(request: Request, patient_id: str, baseline_id: str, followup_id: str,
-                  layer: str, store=Depends(get_store),
-                  principal: Principal = Depends(require("photos"))):
+                  layer: str, store: StoreDep,
+                  principal: Principal = Depends(require("photos"))) -> Response:
     """One layer of the before/after viewer: ``baseline``, ``aligned`` (the follow-up
     warped onto the baseline) or ``change`` (colour difference overlay)."""
     from dermatrack.web import viewer

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
-from dermatrack.web.deps import Principal, get_store, read_patient, require
+from dermatrack.web.deps import Principal, StoreDep, read_patient, require
 from dermatrack.web.params import IsoDate
 
 router = APIRouter(tags=["planning"])
@@ -38,10 +38,10 @@ def plan_record(patient_json: dict[str, Any], on: dt.date, start: dt.date) -> Pl
 
 @router.get("/patients/{patient_id}/plan", response_model=PlanOut)
 def plan_patient(patient_id: str,
+                 store: StoreDep,
                  on: IsoDate | None = Query(None, description="Screening date; default today"),
                  start: IsoDate | None = Query(None, description="First session; default on"),
-                 store=Depends(get_store),
-                 principal: Principal = Depends(require("clinical"))):
+                 principal: Principal = Depends(require("clinical"))) -> PlanOut:
     day = on or dt.date.today()
     record = read_patient(store, principal, patient_id, fields=("plan",), purpose="api")
     return plan_record(record.patient_json(day), day, start or day)

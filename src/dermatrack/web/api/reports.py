@@ -16,13 +16,14 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
+from dermatrack.services.common import Store
 from dermatrack.services.outcomes import Timeline
-from dermatrack.web.deps import Principal, get_store, require
+from dermatrack.web.deps import Principal, StoreDep, require
 
 router = APIRouter(tags=["reports"])
 
 
-def audit_cohort_read(store, principal: Principal, purpose: str,
+def audit_cohort_read(store: Store, principal: Principal, purpose: str,
                       modality: str | None = None) -> list[str]:
     """Record one cohort read: one audit row (entity ``cohort``, id the modality or
     ``all``) naming the patients it covered, not one row per patient; return their ids."""
@@ -32,7 +33,7 @@ def audit_cohort_read(store, principal: Principal, purpose: str,
                                        modality=modality)
 
 
-def cohort_patient_ids(store) -> list[str]:
+def cohort_patient_ids(store: Store) -> list[str]:
     """Ids of the patients a cohort covers (for the clinicians' links to their reports)."""
     from sqlalchemy import select
 
@@ -43,8 +44,8 @@ def cohort_patient_ids(store) -> list[str]:
 
 
 @router.get("/patients/{patient_id}/timeline", response_model=Timeline)
-def timeline(patient_id: str, store=Depends(get_store),
-             principal: Principal = Depends(require("clinical"))):
+def timeline(patient_id: str, store: StoreDep,
+             principal: Principal = Depends(require("clinical"))) -> Timeline:
     """Visits, sessions, events, scores, photos and each measurement series with its
     change from baseline judged against the MDC95."""
     from dermatrack.services.chart import TIMELINE_PARTS, read_chart
@@ -56,8 +57,8 @@ def timeline(patient_id: str, store=Depends(get_store),
 
 
 @router.get("/cohort", response_model=dict[str, Any])
-def cohort(modality: str | None = Query(None), store=Depends(get_store),
-           principal: Principal = Depends(require("cohort"))):
+def cohort(store: StoreDep, modality: str | None = Query(None),
+           principal: Principal = Depends(require("cohort"))) -> dict[str, Any]:
     """Cohort statistics: change by modality and phototype, responders, trajectories,
     safety (no identifiers)."""
     from dermatrack.services.outcomes import cohort_summary
@@ -67,7 +68,8 @@ def cohort(modality: str | None = Query(None), store=Depends(get_store),
 
 
 @router.get("/cohort/export", response_model=list[dict[str, Any]])
-def cohort_export(store=Depends(get_store), principal: Principal = Depends(require("cohort"))):
+def cohort_export(store: StoreDep, principal: Principal = Depends(require("cohort"))
+                  ) -> list[dict[str, Any]]:
     """The de-identified research export as JSON rows."""
     from dermatrack.services.export import export_rows
 
@@ -77,8 +79,8 @@ def cohort_export(store=Depends(get_store), principal: Principal = Depends(requi
 
 @router.get("/cohort/export.csv", response_class=Response,
             responses={200: {"content": {"text/csv": {}}}})
-def cohort_export_csv(store=Depends(get_store),
-                      principal: Principal = Depends(require("cohort"))):
+def cohort_export_csv(store: StoreDep,
+                      principal: Principal = Depends(require("cohort"))) -> Response:
     """The de-identified research export as CSV (the columns of ``dermatrack export``)."""
     from dermatrack.services.export import COLUMNS, export_rows
 

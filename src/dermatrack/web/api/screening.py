@@ -13,7 +13,7 @@ from typing import Any
 from fastapi import APIRouter, Body, Depends, Query
 from pydantic import BaseModel
 
-from dermatrack.web.deps import Principal, get_store, read_patient, require
+from dermatrack.web.deps import Principal, StoreDep, read_patient, require
 from dermatrack.web.params import IsoDate
 
 router = APIRouter(tags=["screening"])
@@ -59,9 +59,8 @@ def screen_record(patient_json: dict[str, Any], on: dt.date) -> ScreeningOut:
 
 @router.get("/patients/{patient_id}/screening", response_model=ScreeningOut)
 def screen_patient(patient_id: str,
-                   on: IsoDate | None = Query(None, description="Default: today"),
-                   store=Depends(get_store),
-                   principal: Principal = Depends(require("clinical"))):
+                   store: StoreDep, on: IsoDate | None = Query(None, description="Default: today"),
+                   principal: Principal = Depends(require("clinical"))) -> ScreeningOut:
     """Verdicts for every modality, with the rules that fired and their sources."""
     day = on or dt.date.today()
     record = read_patient(store, principal, patient_id, fields=("screening",), purpose="api")
@@ -72,6 +71,6 @@ def screen_patient(patient_id: str,
 def screen_intake(patient: dict[str, Any] = Body(..., examples=[{
                       "age": 34, "fitzpatrick": "IV", "conditions": ["pregnancy"]}]),
                   on: IsoDate | None = Query(None, description="Default: today"),
-                  _: Principal = Depends(require("clinical"))):
+                  _: Principal = Depends(require("clinical"))) -> ScreeningOut:
     """Screen an intake form's data without storing it."""
     return screen_record(patient, on or dt.date.today())

@@ -8,7 +8,7 @@ towards the same per-user-and-address limit as the sign-in page.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
@@ -16,6 +16,9 @@ from pydantic import BaseModel
 
 from dermatrack.web.deps import client_address, get_store
 from dermatrack.web.security import TOKEN_MAX_AGE_S
+
+if TYPE_CHECKING:
+    from dermatrack.services.accounts import UserOut
 
 router = APIRouter(tags=["authentication"])
 
@@ -26,7 +29,7 @@ class TokenOut(BaseModel):
     expires_in: int = TOKEN_MAX_AGE_S
 
 
-def check_credentials(request: Request, username: str, password: str):
+def check_credentials(request: Request, username: str, password: str) -> UserOut:
     """The account for these credentials, or an HTTP error: 429 while the username and
     address are locked out, 401 for wrong credentials (counted as a failure)."""
     from dermatrack.services import accounts

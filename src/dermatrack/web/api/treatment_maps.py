@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from dermatrack.services.treatment_maps import MarkIn, MarkOut
-from dermatrack.web.deps import Principal, get_store, read_patient, require
+from dermatrack.web.deps import Principal, StoreDep, read_patient, require
 
 router = APIRouter(tags=["treatment maps"])
 
@@ -19,8 +19,8 @@ class MarksBody(BaseModel):
 
 @router.post("/sessions/{session_id}/marks", response_model=list[MarkOut],
              status_code=status.HTTP_201_CREATED)
-def add_marks(session_id: str, body: MarksBody, store=Depends(get_store),
-              principal: Principal = Depends(require("clinical"))):
+def add_marks(session_id: str, body: MarksBody, store: StoreDep,
+              principal: Principal = Depends(require("clinical"))) -> list[MarkOut]:
     """Add marks (coordinates relative to the diagram view, 0 to 1) to a session's map."""
     from dermatrack.services import treatment_maps
 
@@ -30,8 +30,8 @@ def add_marks(session_id: str, body: MarksBody, store=Depends(get_store),
 
 
 @router.get("/patients/{patient_id}/marks", response_model=list[MarkOut])
-def list_marks(patient_id: str, session_id: str | None = None, store=Depends(get_store),
-               principal: Principal = Depends(require("clinical"))):
+def list_marks(patient_id: str, store: StoreDep, session_id: str | None = None,
+               principal: Principal = Depends(require("clinical"))) -> list[MarkOut]:
     from dermatrack.services import treatment_maps
 
     read_patient(store, principal, patient_id, fields=("treatment_map",), purpose="api")

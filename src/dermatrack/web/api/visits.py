@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from dermatrack.services import patients
 from dermatrack.services.patients import TIMEPOINT_PATTERN, VisitOut
 from dermatrack.web.api import CONFLICT
-from dermatrack.web.deps import Principal, get_store, read_patient, require
+from dermatrack.web.deps import Principal, StoreDep, read_patient, require
 from dermatrack.web.paging import PAGE_HEADERS, PageQuery, paged
 
 router = APIRouter(tags=["visits"])
@@ -31,8 +31,8 @@ def _shown(principal: Principal, visit: VisitOut) -> VisitOut:
 @router.get("/patients/{patient_id}/visits", response_model=list[VisitOut],
             responses=PAGE_HEADERS)
 def list_visits(request: Request, response: Response, patient_id: str,
-                page: PageQuery = Depends(), store=Depends(get_store),
-                principal: Principal = Depends(require("scheduling"))):
+                store: StoreDep, page: PageQuery = Depends(),
+                principal: Principal = Depends(require("scheduling"))) -> list[VisitOut]:
     """A patient's visits by date, a page at a time."""
     read_patient(store, principal, patient_id, fields=("visits",), purpose="api")
     found = patients.page_visits(store, patient_id, cursor=page.cursor, limit=page.limit)
@@ -42,8 +42,8 @@ def list_visits(request: Request, response: Response, patient_id: str,
 
 @router.post("/patients/{patient_id}/visits", response_model=VisitOut,
              status_code=status.HTTP_201_CREATED, responses=CONFLICT)
-def add_visit(patient_id: str, body: VisitBody, store=Depends(get_store),
-              principal: Principal = Depends(require("scheduling"))):
+def add_visit(patient_id: str, body: VisitBody, store: StoreDep,
+              principal: Principal = Depends(require("scheduling"))) -> VisitOut:
     data = body.model_dump()
     if data["notes"] and not principal.can("clinical"):
         raise HTTPException(status.HTTP_403_FORBIDDEN,

@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request, status
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
+from starlette.datastructures import FormData
 
 from dermatrack.web.deps import Principal, csrf_cookie_value, session_principal
 from dermatrack.web.security import CSRF_FIELD, CSRF_HEADER, csrf_matches, new_csrf_token
@@ -54,7 +55,7 @@ def csrf_token(request: Request) -> tuple[str, bool]:
     return (existing, False) if existing else (new_csrf_token(), True)
 
 
-def set_csrf_cookie(request: Request, response, token: str) -> None:
+def set_csrf_cookie(request: Request, response: Response, token: str) -> None:
     response.set_cookie(request.app.state.csrf_cookie, token, httponly=True,
                         samesite="strict",
                         secure=request.app.state.secure_cookies, path="/")
@@ -76,10 +77,12 @@ def render(request: Request, template: str, principal: Principal | None = None, 
     return response
 
 
-async def checked_form(request: Request):
+async def checked_form(request: Request) -> FormData:
     """The POSTed form, after checking its CSRF token against the cookie (403 if not)."""
     form = await request.form()
-    submitted = form.get(CSRF_FIELD) or request.headers.get(CSRF_HEADER)
+    field = form.get(CSRF_FIELD)  # a file posted under that name is no token
+    submitted = (field if isinstance(field, str) and field
+                 else request.headers.get(CSRF_HEADER))
     if not csrf_matches(csrf_cookie_value(request), submitted):
         raise HTTPException(status.HTTP_403_FORBIDDEN,
                             "the form's security token is missing or stale; reload the page "

@@ -5,10 +5,11 @@ from __future__ import annotations
 import datetime as dt
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from dermatrack.errors import InputError
-from dermatrack.web.deps import Principal, get_store, require_page
+from dermatrack.services.common import Store
+from dermatrack.web.deps import Principal, StoreDep, require_page
 from dermatrack.web.pages import checked_form, render
 from dermatrack.web.paging import PageQuery
 
@@ -25,10 +26,11 @@ def _date(value: str | None, field: str) -> dt.date | None:
 
 
 @router.get("/admin/audit")
-def audit_page(request: Request, actor: str = "", action: str = "", entity: str = "",
+def audit_page(request: Request, store: StoreDep, actor: str = "", action: str = "",
+               entity: str = "",
                entity_id: str = "", since: str = "", until: str = "",
                page: PageQuery = Depends(),
-               store=Depends(get_store), principal: Principal = Depends(require_page("audit"))):
+               principal: Principal = Depends(require_page("audit"))) -> Response:
     """The audit trail, newest first, filtered, a page at a time."""
     from dermatrack.services.audit import ACTIONS, history_page
 
@@ -53,9 +55,15 @@ def audit_page(request: Request, actor: str = "", action: str = "", entity: str 
 
 
 @router.get("/admin/users")
-def users_page(request: Request, store=Depends(get_store),
-               principal: Principal = Depends(require_page("users")), errors=None,
-               form=None, status_code: int = 200):
+def users_page(request: Request, store: StoreDep,
+               principal: Principal = Depends(require_page("users"))) -> HTMLResponse:
+    return _users_page(request, store, principal)
+
+
+def _users_page(request: Request, store: Store, principal: Principal, *,
+                errors: dict[str, str] | None = None, form: dict[str, str] | None = None,
+                status_code: int = 200) -> HTMLResponse:
+    """The accounts page, with the errors and values of a refused form if any."""
     from dermatrack.services import accounts
     from dermatrack.store.accounts import ROLES
 
@@ -64,8 +72,8 @@ def users_page(request: Request, store=Depends(get_store),
 
 
 @router.post("/admin/users")
-async def add_user(request: Request, store=Depends(get_store),
-                   principal: Principal = Depends(require_page("users"))):
+async def add_user(request: Request, store: StoreDep,
+                   principal: Principal = Depends(require_page("users"))) -> Response:
     from dermatrack.services import accounts
 
     form = await checked_form(request)
@@ -74,14 +82,15 @@ async def add_user(request: Request, store=Depends(get_store),
         accounts.add_user(store, values["username"].strip(), values["role"],
                           values["password"], actor=principal.actor)
     except InputError as error:
-        return users_page(request, store, principal, errors={error.field: error.message},
-                          form=values, status_code=422)
+        return _users_page(request, store, principal,
+                           errors={error.field or "form": error.message}, form=values,
+                           status_code=422)
     return RedirectResponse("/admin/users", status_code=303)
 
 
 @router.post("/admin/users/{username}/active")
-async def toggle_user(request: Request, username: str, store=Depends(get_store),
-                      principal: Principal = Depends(require_page("users"))):
+async def toggle_user(request: Request, username: str, store: StoreDep,
+                      principal: Principal = Depends(require_page("users"))) -> Response:
     from dermatrack.services import accounts
 
     form = await checked_form(request)

@@ -7,10 +7,12 @@ import datetime as dt
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import RedirectResponse
+from fastapi.responses import RedirectResponse, Response
+from starlette.datastructures import FormData
 
 from dermatrack.errors import InputError
-from dermatrack.web.deps import Principal, get_store, read_patient, require_page
+from dermatrack.services.common import Store
+from dermatrack.web.deps import Principal, StoreDep, read_patient, require_page
 from dermatrack.web.pages import checked_form, render
 
 router = APIRouter(include_in_schema=False)
@@ -28,15 +30,15 @@ def _day(value: str | None) -> dt.date:
         raise InputError(f"not a date: {value!r} (YYYY-MM-DD)", field="day") from None
 
 
-def _text(form, key: str) -> str | None:
+def _text(form: FormData, key: str) -> str | None:
     value = str(form.get(key) or "").strip()
     return value or None
 
 
 @router.get("/appointments")
-def calendar(request: Request, day: str | None = None, view: str = "day",
-             practitioner: str | None = None, store=Depends(get_store),
-             principal: Principal = Depends(require_page("scheduling"))):
+def calendar(request: Request, store: StoreDep, day: str | None = None, view: str = "day",
+             practitioner: str | None = None,
+             principal: Principal = Depends(require_page("scheduling"))) -> Response:
     """The day (or week, ``view=week``) of the clinic; a clinician sees their own by
     default (``practitioner=`` empty for everyone)."""
     from dermatrack.services import appointments
@@ -62,8 +64,8 @@ def calendar(request: Request, day: str | None = None, view: str = "day",
 
 
 @router.post("/appointments/{appointment_id}/status")
-async def change_status(request: Request, appointment_id: str, store=Depends(get_store),
-                        principal: Principal = Depends(require_page("scheduling"))):
+async def change_status(request: Request, appointment_id: str, store: StoreDep,
+                        principal: Principal = Depends(require_page("scheduling"))) -> Response:
     from dermatrack.services import appointments
 
     form = await checked_form(request)
@@ -74,7 +76,7 @@ async def change_status(request: Request, appointment_id: str, store=Depends(get
     return RedirectResponse(back if back.startswith("/") else "/appointments", status_code=303)
 
 
-def _patient_context(store, principal: Principal, patient_id: str) -> dict[str, Any]:
+def _patient_context(store: Store, principal: Principal, patient_id: str) -> dict[str, Any]:
     from dermatrack.services import appointments, plans
 
     record = read_patient(store, principal, patient_id, fields=("appointments", "plans"),
@@ -89,15 +91,15 @@ def _patient_context(store, principal: Principal, patient_id: str) -> dict[str, 
 
 
 @router.get("/patients/{patient_id}/appointments")
-def patient_appointments(request: Request, patient_id: str, store=Depends(get_store),
-                         principal: Principal = Depends(require_page("scheduling"))):
+def patient_appointments(request: Request, patient_id: str, store: StoreDep,
+                         principal: Principal = Depends(require_page("scheduling"))) -> Response:
     return render(request, "patient_appointments.html", principal,
                   **_patient_context(store, principal, patient_id))
 
 
 @router.post("/patients/{patient_id}/appointments")
-async def book(request: Request, patient_id: str, store=Depends(get_store),
-               principal: Principal = Depends(require_page("scheduling"))):
+async def book(request: Request, patient_id: str, store: StoreDep,
+               principal: Principal = Depends(require_page("scheduling"))) -> Response:
     """Book one appointment, or (``plan_id`` given) every open session of a plan."""
     from dermatrack.services import appointments
 
@@ -130,8 +132,8 @@ async def book(request: Request, patient_id: str, store=Depends(get_store),
 
 
 @router.get("/recalls")
-def recall_page(request: Request, due_by: str | None = None, store=Depends(get_store),
-                principal: Principal = Depends(require_page("scheduling"))):
+def recall_page(request: Request, store: StoreDep, due_by: str | None = None,
+                principal: Principal = Depends(require_page("scheduling"))) -> Response:
     """Who is due for a session or a follow-up assessment (photographs) by a day."""
     from dermatrack.services import appointments
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlparse
 
 from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import RedirectResponse
+from fastapi.responses import RedirectResponse, Response
 
 from dermatrack.web.deps import client_address, get_store, session_principal
 from dermatrack.web.pages import checked_form, render, set_csrf_cookie
@@ -35,7 +35,7 @@ def _safe_next(target: str | None) -> str | None:
 
 
 @router.get("/")
-def home(request: Request):
+def home(request: Request) -> Response:
     principal = session_principal(request)
     if principal is None:
         return RedirectResponse("/signin", status_code=303)
@@ -43,13 +43,13 @@ def home(request: Request):
 
 
 @router.get("/signin")
-def signin_page(request: Request, next: str | None = None):
+def signin_page(request: Request, next: str | None = None) -> Response:
     return render(request, "signin.html", next=_safe_next(next) or "", username="",
                   error=None)
 
 
 @router.post("/signin")
-async def signin(request: Request):
+async def signin(request: Request) -> Response:
     from dermatrack.web.api.token import check_credentials
 
     form = await checked_form(request)
@@ -77,7 +77,7 @@ async def signin(request: Request):
 
 
 @router.post("/signout")
-async def signout(request: Request):
+async def signout(request: Request) -> Response:
     from dermatrack.services import web_sessions
     from dermatrack.web.deps import session_cookie_value
 

@@ -6,8 +6,9 @@ check (``/api/patients/{id}/capture/check``). Taking a photo uploads it as any o
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
 
-from dermatrack.web.deps import Principal, get_store, read_patient, require_page
+from dermatrack.web.deps import Principal, StoreDep, read_patient, require_page
 from dermatrack.web.pages import render
 
 router = APIRouter(include_in_schema=False)
@@ -17,9 +18,8 @@ VIEW_LABELS = {"front": "Front", "left_45": "Left 45°", "right_45": "Right 45°
 
 
 @router.get("/patients/{patient_id}/capture")
-def capture_page(request: Request, patient_id: str, visit: str | None = None,
-                 store=Depends(get_store),
-                 principal: Principal = Depends(require_page("photos"))):
+def capture_page(request: Request, patient_id: str, store: StoreDep, visit: str | None = None,
+                 principal: Principal = Depends(require_page("photos"))) -> Response:
     from dermatrack.services import capture, patients, photos
 
     record = read_patient(store, principal, patient_id, fields=("photos",),

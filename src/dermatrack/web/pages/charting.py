@@ -9,9 +9,12 @@ import datetime as dt
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from starlette.datastructures import FormData
 
 from dermatrack.errors import InputError
-from dermatrack.web.deps import Principal, audit_read, get_store, read_patient, require_page
+from dermatrack.services.common import Store
+from dermatrack.web.deps import Principal, StoreDep, audit_read, read_patient, require_page
 from dermatrack.web.pages import check_csrf_header, checked_form, render
 
 router = APIRouter(include_in_schema=False)
@@ -36,7 +39,7 @@ def _number_or_text(value: str) -> Any:
         return value
 
 
-def session_data(form, patient_id: str) -> dict[str, Any]:
+def session_data(form: FormData, patient_id: str) -> dict[str, Any]:
     """The session form as the charting service's ``SessionIn``."""
     data: dict[str, Any] = {
         "patient_id": patient_id, "date": str(form.get("date") or ""),
@@ -64,7 +67,7 @@ def session_data(form, patient_id: str) -> dict[str, Any]:
     return data
 
 
-def _session_context(store, principal: Principal, patient_id: str,
+def _session_context(store: Store, principal: Principal, patient_id: str,
                      modality_code: str | None) -> dict[str, Any]:
     from dermatrack.knowledge.modalities import load_modalities
     from dermatrack.knowledge.vocabulary import load_vocabulary
@@ -84,7 +87,7 @@ def _session_context(store, principal: Principal, patient_id: str,
             "today": dt.date.today().isoformat(), "errors": {}, "form": {}}
 
 
-def _catalogue_lots(store) -> list[tuple[Any, Any]]:
+def _catalogue_lots(store: Store) -> list[tuple[Any, Any]]:
     """(product, lot) pairs of the catalogue not expired more than a year ago (a session
     charted late may have used a lot that has expired since)."""
     from dermatrack.services import products
@@ -95,17 +98,16 @@ def _catalogue_lots(store) -> list[tuple[Any, Any]]:
 
 
 @router.get("/patients/{patient_id}/sessions/new")
-def session_page(request: Request, patient_id: str, modality: str | None = None,
-                 store=Depends(get_store),
-                 principal: Principal = Depends(require_page("clinical"))):
+def session_page(request: Request, patient_id: str, store: StoreDep, modality: str | None = None,
+                 principal: Principal = Depends(require_page("clinical"))) -> Response:
     context = _session_context(store, principal, patient_id, modality)
     context["form"] = {"operator": principal.username, "regions": set()}
     return render(request, "session_form.html", principal, **context)
 
 
 @router.post("/patients/{patient_id}/sessions/new")
-async def session_submit(request: Request, patient_id: str, store=Depends(get_store),
-                         principal: Principal = Depends(require_page("clinical"))):
+async def session_submit(request: Request, patient_id: str, store: StoreDep,
+                         principal: Principal = Depends(require_page("clinical"))) -> Response:
     from dermatrack.services import charting
 
     form = await checked_form(request)
@@ -125,7 +127,7 @@ async def session_submit(request: Request, patient_id: str, store=Depends(get_st
 
 # --- reactions and adverse events -------------------------------------------------------
 
-def event_data(form, patient_id: str) -> dict[str, Any]:
+def event_data(form: FormData, patient_id: str) -> dict[str, Any]:
     """The event form as the charting service's ``EventIn``."""
     data: dict[str, Any] = {"patient_id": patient_id, "code": str(form.get("code") or ""),
                             "onset": str(form.get("onset") or "")}
@@ -182,7 +184,7 @@ def preview_event(data: dict[str, Any], sessions: list[Any], today: dt.date) -> 
     return {"kind": kind, "reason": found.reason}
 
 
-def _event_context(store, principal: Principal, patient_id: str) -> dict[str, Any]:
+def _event_context(store: Store, principal: Principal, patient_id: str) -> dict[str, Any]:
     from dermatrack.clinic import charting as rules
     from dermatrack.knowledge.vocabulary import load_vocabulary
     from dermatrack.services import charting
@@ -200,8 +202,8 @@ def _event_context(store, principal: Principal, patient_id: str) -> dict[str, An
 
 
 @router.get("/patients/{patient_id}/events/new")
-def event_page(request: Request, patient_id: str, store=Depends(get_store),
-               principal: Principal = Depends(require_page("clinical"))):
+def event_page(request: Request, patient_id: str, store: StoreDep,
+               principal: Principal = Depends(require_page("clinical"))) -> Response:
     context = _event_context(store, principal, patient_id)
     if context["sessions"]:
         context["form"] = {"session_id": context["sessions"][-1].id}
@@ -209,8 +211,8 @@ def event_page(request: Request, patient_id: str, store=Depends(get_store),
 
 
 @router.post("/patients/{patient_id}/events/preview")
-async def event_preview(request: Request, patient_id: str, store=Depends(get_store),
-                        principal: Principal = Depends(require_page("clinical"))):
+async def event_preview(request: Request, patient_id: str, store: StoreDep,
+                        principal: Principal = Depends(require_page("clinical"))) -> Response:
     from dermatrack.services import charting
 
     check_csrf_header(request)
@@ -224,8 +226,8 @@ async def event_preview(request: Request, patient_id: str, store=Depends(get_sto
 
 
 @router.post("/patients/{patient_id}/events/new")
-async def event_submit(request: Request, patient_id: str, store=Depends(get_store),
-                       principal: Principal = Depends(require_page("clinical"))):
+async def event_submit(request: Request, patient_id: str, store: StoreDep,
+                       principal: Principal = Depends(require_page("clinical"))) -> Response:
     from dermatrack.services import charting
 
     form = await checked_form(request)

@@ -9,17 +9,20 @@ matches.
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import RedirectResponse
+from fastapi.responses import RedirectResponse, Response
 
 from dermatrack.errors import InputError
-from dermatrack.web.deps import Principal, audit_read, get_store, read_patient, require_page
+from dermatrack.services.common import Store
+from dermatrack.web.deps import Principal, StoreDep, audit_read, read_patient, require_page
 from dermatrack.web.pages import checked_form, render
 
 router = APIRouter(include_in_schema=False)
 
 
-def _templates_context(store) -> dict:
+def _templates_context(store: Store) -> dict[str, Any]:
     from dermatrack.knowledge.modalities import load_modalities
     from dermatrack.services import consent
 
@@ -28,14 +31,15 @@ def _templates_context(store) -> dict:
 
 
 @router.get("/consent/templates")
-def templates_page(request: Request, store=Depends(get_store),
-                   principal: Principal = Depends(require_page("consent_templates"))):
+def templates_page(request: Request, store: StoreDep,
+                   principal: Principal = Depends(require_page("consent_templates"))) -> Response:
     return render(request, "consent_templates.html", principal, **_templates_context(store))
 
 
 @router.post("/consent/templates")
-async def add_template(request: Request, store=Depends(get_store),
-                       principal: Principal = Depends(require_page("consent_templates"))):
+async def add_template(request: Request, store: StoreDep,
+                       principal: Principal = Depends(require_page("consent_templates"))
+                       ) -> Response:
     from dermatrack.services import consent
 
     form = await checked_form(request)
@@ -60,8 +64,8 @@ async def add_template(request: Request, store=Depends(get_store),
 
 
 @router.post("/consent/templates/{template_id}/activate")
-async def activate(request: Request, template_id: str, store=Depends(get_store),
-                   principal: Principal = Depends(require_page("consent_templates"))):
+async def activate(request: Request, template_id: str, store: StoreDep,
+                   principal: Principal = Depends(require_page("consent_templates"))) -> Response:
     from dermatrack.services import consent
 
     await checked_form(request)
@@ -70,8 +74,8 @@ async def activate(request: Request, template_id: str, store=Depends(get_store),
 
 
 @router.get("/patients/{patient_id}/consent")
-def patient_consents(request: Request, patient_id: str, store=Depends(get_store),
-                     principal: Principal = Depends(require_page("demographics"))):
+def patient_consents(request: Request, patient_id: str, store: StoreDep,
+                     principal: Principal = Depends(require_page("demographics"))) -> Response:
     """The patient's consents and the forms in force, to sign."""
     from dermatrack.services import consent
 
@@ -83,8 +87,8 @@ def patient_consents(request: Request, patient_id: str, store=Depends(get_store)
 
 
 @router.get("/patients/{patient_id}/consent/sign/{template_id}")
-def sign_page(request: Request, patient_id: str, template_id: str, store=Depends(get_store),
-              principal: Principal = Depends(require_page("demographics"))):
+def sign_page(request: Request, patient_id: str, template_id: str, store: StoreDep,
+              principal: Principal = Depends(require_page("demographics"))) -> Response:
     from dermatrack.services import consent
 
     record = read_patient(store, principal, patient_id, fields=("consents",),
@@ -97,8 +101,8 @@ def sign_page(request: Request, patient_id: str, template_id: str, store=Depends
 
 
 @router.get("/consents/{consent_id}")
-def signed_page(request: Request, consent_id: str, store=Depends(get_store),
-                principal: Principal = Depends(require_page("demographics"))):
+def signed_page(request: Request, consent_id: str, store: StoreDep,
+                principal: Principal = Depends(require_page("demographics"))) -> Response:
     from dermatrack.services import consent
 
     document = consent.get_signed(store, consent_id)
@@ -111,8 +115,8 @@ def signed_page(request: Request, consent_id: str, store=Depends(get_store),
 
 
 @router.post("/consents/{consent_id}/withdraw")
-async def withdraw(request: Request, consent_id: str, store=Depends(get_store),
-                   principal: Principal = Depends(require_page("demographics"))):
+async def withdraw(request: Request, consent_id: str, store: StoreDep,
+                   principal: Principal = Depends(require_page("demographics"))) -> Response:
     from dermatrack.services import consent
 
     await checked_form(request)

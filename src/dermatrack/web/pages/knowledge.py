@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
 
 from dermatrack.errors import InputError
 from dermatrack.web.deps import Principal, require_page
@@ -13,7 +14,7 @@ router = APIRouter(include_in_schema=False)
 
 @router.get("/knowledge")
 def knowledge_page(request: Request, q: str | None = None,
-                   principal: Principal = Depends(require_page("knowledge"))):
+                   principal: Principal = Depends(require_page("knowledge"))) -> Response:
     from dermatrack.knowledge.modalities import load_modalities
     from dermatrack.web.api.knowledge import knowledge_base
 
@@ -30,7 +31,7 @@ def knowledge_page(request: Request, q: str | None = None,
 
 @router.get("/knowledge/matrix")
 def matrix_page(request: Request, modality: str | None = None,
-                principal: Principal = Depends(require_page("knowledge"))):
+                principal: Principal = Depends(require_page("knowledge"))) -> Response:
     """The contraindication matrix: the grid, and one modality's column with reasons."""
     from dermatrack.knowledge.matrix import VERDICT_MARK, load_matrix, short_code
 
@@ -48,7 +49,7 @@ def matrix_page(request: Request, modality: str | None = None,
 
 @router.get("/knowledge/modalities/{code}")
 def modality_page(request: Request, code: str,
-                  principal: Principal = Depends(require_page("knowledge"))):
+                  principal: Principal = Depends(require_page("knowledge"))) -> Response:
     from dermatrack.errors import NotFoundError
     from dermatrack.knowledge.modalities import load_modalities
     from dermatrack.web.pages.charting import parameter_table

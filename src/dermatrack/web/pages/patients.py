@@ -7,10 +7,13 @@ import datetime as dt
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import RedirectResponse
+from fastapi.responses import RedirectResponse, Response
+from starlette.datastructures import FormData
 
 from dermatrack.errors import InputError
-from dermatrack.web.deps import Principal, get_store, require_page
+from dermatrack.services.common import Store
+from dermatrack.services.patients import PatientOut
+from dermatrack.web.deps import Principal, StoreDep, read_patient, require_page
 from dermatrack.web.pages import check_csrf_header, checked_form, render
 from dermatrack.web.paging import PageQuery
 
@@ -36,12 +39,12 @@ def vocabulary_choices() -> dict[str, Any]:
             "skin_types": FITZPATRICK_TYPES, "sexes": SEXES}
 
 
-def _text(form, key: str) -> str | None:
+def _text(form: FormData, key: str) -> str | None:
     value = str(form.get(key) or "").strip()
     return value or None
 
 
-def intake_data(form) -> dict[str, Any]:
+def intake_data(form: FormData) -> dict[str, Any]:
     """The intake form as ``PATIENT.json`` plus ``identity`` and ``consents``.
 
     Values are passed on as typed, so that the services' checks (and their field names)
@@ -90,10 +93,11 @@ def intake_data(form) -> dict[str, Any]:
     return data
 
 
-def intake_echo(form) -> dict[str, Any]:
+def intake_echo(form: FormData) -> dict[str, Any]:
     """What was typed, to fill the form again after an error."""
-    echo = {key: str(form.get(key) or "") for key in
-            ("name", "email", "phone", "age", "date_of_birth", "sex", "fitzpatrick")}
+    echo: dict[str, Any] = {
+        key: str(form.get(key) or "")
+        for key in ("name", "email", "phone", "age", "date_of_birth", "sex", "fitzpatrick")}
     echo["concerns"] = [
         {"code": c, "region": r, "severity": s} for c, r, s in zip(
             form.getlist("concern_code"), form.getlist("concern_region"),
@@ -112,9 +116,9 @@ def intake_echo(form) -> dict[str, Any]:
 
 
 @router.get("/patients")
-def patient_list(request: Request, q: str | None = Query(None, max_length=200),
-                 page: PageQuery = Depends(), store=Depends(get_store),
-                 principal: Principal = Depends(require_page("demographics"))):
+def patient_list(request: Request, store: StoreDep, q: str | None = Query(None, max_length=200),
+                 page: PageQuery = Depends(),
+                 principal: Principal = Depends(require_page("demographics"))) -> Response:
     """A page of patients (newest first, or those matching ``q``), with a link to the
     next; the page's read is audited as one row naming the ids shown."""
     from dermatrack.services import patients
@@ -128,7 +132,8 @@ def patient_list(request: Request, q: str | None = Query(None, max_length=200),
 
 
 @router.get("/patients/new")
-def intake_page(request: Request, principal: Principal = Depends(require_page("clinical"))):
+def intake_page(request: Request, principal: Principal = Depends(require_page("clinical"))
+                ) -> Response:
     return render(request, "intake.html", principal, choices=vocabulary_choices(),
                   form={"concerns": [], "medications": [], "conditions": set(),
                         "allergies": set(), "consents": set()}, errors={})
@@ -136,7 +141,7 @@ def intake_page(request: Request, principal: Principal = Depends(require_page("c
 
 @router.post("/patients/new/screening")
 async def intake_screening(request: Request,
-                           principal: Principal = Depends(require_page("clinical"))):
+                           principal: Principal = Depends(require_page("clinical"))) -> Response:
     """The live screening panel of the intake form (nothing is stored)."""
     from dermatrack.web.api.screening import screen_record
 
@@ -153,8 +158,8 @@ async def intake_screening(request: Request,
 
 
 @router.post("/patients/new")
-async def intake_submit(request: Request, store=Depends(get_store),
-                        principal: Principal = Depends(require_page("clinical"))):
+async def intake_submit(request: Request, store: StoreDep,
+                        principal: Principal = Depends(require_page("clinical"))) -> Response:
     from dermatrack.services import patients
 
     form = await checked_form(request)
@@ -167,7 +172,7 @@ async def intake_submit(request: Request, store=Depends(get_store),
     return RedirectResponse(f"/patients/{record.id}", status_code=303)
 
 
-def _plan(record) -> tuple[Any, str | None]:
+def _plan(record: PatientOut) -> tuple[Any, str | None]:
     from dermatrack.web.api.planning import plan_record
 
     today = dt.date.today()
@@ -177,7 +182,7 @@ def _plan(record) -> tuple[Any, str | None]:
         return None, error.message
 
 
-def chart_context(store, principal: Principal, patient_id: str) -> dict[str, Any]:
+def chart_context(store: Store, principal: Principal, patient_id: str) -> dict[str, Any]:
     """Everything the chart shows that the principal may see: read through the chart
     service, which records the read in the same transaction."""
     from dermatrack.services.chart import CHART_PARTS, read_chart
@@ -214,23 +219,24 @@ def chart_context(store, principal: Principal, patient_id: str) -> dict[str, Any
 
 
 @router.get("/patients/{patient_id}")
-def chart(request: Request, patient_id: str, store=Depends(get_store),
-          principal: Principal = Depends(require_page("demographics"))):
+def chart(request: Request, patient_id: str, store: StoreDep,
+          principal: Principal = Depends(require_page("demographics"))) -> Response:
     """The patient chart; reception sees the demographic part and the visits."""
     return render(request, "chart.html", principal,
                   **chart_context(store, principal, patient_id))
 
 
 @router.post("/patients/{patient_id}/visits")
-async def add_visit(request: Request, patient_id: str, store=Depends(get_store),
-                    principal: Principal = Depends(require_page("scheduling"))):
+async def add_visit(request: Request, patient_id: str, store: StoreDep,
+                    principal: Principal = Depends(require_page("scheduling"))) -> Response:
     from dermatrack.services import patients
 
     form = await checked_form(request)
     data = {"patient_id": patient_id, "timepoint": _text(form, "timepoint") or "",
             "date": _text(form, "date") or ""}
-    if principal.can("clinical") and _text(form, "notes"):
-        data["notes"] = _text(form, "notes")
+    notes = _text(form, "notes")
+    if principal.can("clinical") and notes:
+        data["notes"] = notes
     try:
         patients.add_visit(store, data, actor=principal.actor)
     except InputError as error:

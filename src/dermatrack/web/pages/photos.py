@@ -4,8 +4,9 @@ metrics of each) and the before/after viewer (aligned pair, slider, change overl
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
 
-from dermatrack.web.deps import Principal, get_store, read_patient, require_page
+from dermatrack.web.deps import Principal, StoreDep, read_patient, require_page
 from dermatrack.web.pages import render
 
 router = APIRouter(include_in_schema=False)
@@ -35,8 +36,8 @@ def default_pair(photos: list, visits: dict) -> tuple[str | None, str | None]:
 
 
 @router.get("/patients/{patient_id}/photos")
-def photos_page(request: Request, patient_id: str, store=Depends(get_store),
-                principal: Principal = Depends(require_page("photos"))):
+def photos_page(request: Request, patient_id: str, store: StoreDep,
+                principal: Principal = Depends(require_page("photos"))) -> Response:
     from dermatrack.services import patients, photos
 
     record = read_patient(store, principal, patient_id, fields=("photos",),
@@ -51,8 +52,8 @@ def photos_page(request: Request, patient_id: str, store=Depends(get_store),
 
 @router.get("/patients/{patient_id}/compare")
 def viewer_page(request: Request, patient_id: str, baseline: str, followup: str,
-                store=Depends(get_store),
-                principal: Principal = Depends(require_page("photos"))):
+                store: StoreDep,
+                principal: Principal = Depends(require_page("photos"))) -> Response:
     """The viewer page; its images come from the API's compare layers."""
     from dermatrack.imaging.overlays import FEATURE_COLOURS, FEATURE_LABELS, FEATURES
     from dermatrack.metrics import describe_metric

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from dermatrack.errors import InputError
-from dermatrack.web.deps import Principal, get_store, require_page
+from dermatrack.services.common import Store
+from dermatrack.web.deps import Principal, StoreDep, require_page
 from dermatrack.web.pages import checked_form, render
 
 router = APIRouter(include_in_schema=False)
 
 
-def _context(store) -> dict:
+def _context(store: Store) -> dict[str, Any]:
     import datetime as dt
 
     from dermatrack.services import products
@@ -23,14 +26,14 @@ def _context(store) -> dict:
 
 
 @router.get("/products")
-def catalogue(request: Request, store=Depends(get_store),
-              principal: Principal = Depends(require_page("clinical"))):
+def catalogue(request: Request, store: StoreDep,
+              principal: Principal = Depends(require_page("clinical"))) -> Response:
     return render(request, "products.html", principal, **_context(store))
 
 
 @router.post("/products")
-async def add(request: Request, store=Depends(get_store),
-              principal: Principal = Depends(require_page("clinical"))):
+async def add(request: Request, store: StoreDep,
+              principal: Principal = Depends(require_page("clinical"))) -> Response:
     """Add a product (``name``, ``manufacturer``, ``kind``) or, with ``product_id``, a lot."""
     from dermatrack.services import products
 
@@ -55,8 +58,8 @@ async def add(request: Request, store=Depends(get_store),
 
 
 @router.get("/recalls/lot")
-def recall_page(request: Request, lot: str | None = None, store=Depends(get_store),
-                principal: Principal = Depends(require_page("clinical"))):
+def recall_page(request: Request, store: StoreDep, lot: str | None = None,
+                principal: Principal = Depends(require_page("clinical"))) -> Response:
     """Every patient, session and date a lot was used for (the advisory response)."""
     from dermatrack.services import products
 
@@ -75,8 +78,8 @@ def recall_page(request: Request, lot: str | None = None, store=Depends(get_stor
 
 
 @router.get("/recalls/lot.csv")
-def recall_csv(lot: str, store=Depends(get_store),
-               principal: Principal = Depends(require_page("clinical"))):
+def recall_csv(lot: str, store: StoreDep,
+               principal: Principal = Depends(require_page("clinical"))) -> Response:
     from dermatrack.services import products
 
     rows = products.recall(store, lot, actor=principal.actor)

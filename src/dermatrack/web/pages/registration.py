@@ -11,10 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.datastructures import FormData
 
 from dermatrack.errors import InputError
-from dermatrack.web.deps import Principal, get_store, require_page
+from dermatrack.web.deps import Principal, StoreDep, require_page
 from dermatrack.web.pages import checked_form, render
 
 router = APIRouter(include_in_schema=False)
@@ -22,7 +23,7 @@ router = APIRouter(include_in_schema=False)
 _FIELDS = ("name", "email", "phone", "age", "date_of_birth", "sex")
 
 
-def registration_data(form) -> dict[str, Any]:
+def registration_data(form: FormData) -> dict[str, Any]:
     """The form as the demographic part of ``PATIENT.json`` with identity and consents."""
     from dermatrack.web.pages.patients import intake_data
 
@@ -33,7 +34,7 @@ def registration_data(form) -> dict[str, Any]:
 
 
 def _page(request: Request, principal: Principal, form: dict[str, Any],
-          errors: dict[str, str], status_code: int = 200):
+          errors: dict[str, str], status_code: int = 200) -> HTMLResponse:
     from dermatrack.clinic.intake import SEXES
 
     return render(request, "register.html", principal, status_code=status_code,
@@ -42,20 +43,22 @@ def _page(request: Request, principal: Principal, form: dict[str, Any],
 
 @router.get("/patients/register")
 def registration_page(request: Request,
-                      principal: Principal = Depends(require_page("demographics"))):
+                      principal: Principal = Depends(require_page("demographics"))
+                      ) -> Response:
     return _page(request, principal, {"consents": set()}, {})
 
 
 @router.post("/patients/register")
-async def registration_submit(request: Request, store=Depends(get_store),
-                              principal: Principal = Depends(require_page("demographics"))):
+async def registration_submit(request: Request, store: StoreDep,
+                              principal: Principal = Depends(require_page("demographics"))
+                              ) -> Response:
     from dermatrack.services import patients
 
     form = await checked_form(request)
     try:
         record = patients.add_patient(store, registration_data(form), actor=principal.actor)
     except InputError as error:
-        echo = {key: str(form.get(key) or "") for key in _FIELDS}
+        echo: dict[str, Any] = {key: str(form.get(key) or "") for key in _FIELDS}
         echo["consents"] = {k for k in ("treatment", "photography", "research")
                             if form.get(f"consent_{k}")}
         return _page(request, principal, echo, {error.field or "form": error.message},

@@ -16,16 +16,16 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from dermatrack.web.api.reports import audit_cohort_read, cohort_patient_ids
-from dermatrack.web.deps import Principal, get_store, require_page
+from dermatrack.web.deps import Principal, StoreDep, require_page
 from dermatrack.web.pages import render
 
 router = APIRouter(include_in_schema=False)
 
 
 @router.get("/patients/{patient_id}/report")
-def patient_report(patient_id: str, format: str = Query("html", pattern="^(html|pdf)$"),
-                   store=Depends(get_store),
-                   principal: Principal = Depends(require_page("clinical"))):
+def patient_report(patient_id: str, store: StoreDep,
+                   format: str = Query("html", pattern="^(html|pdf)$"),
+                   principal: Principal = Depends(require_page("clinical"))) -> Response:
     from dermatrack.services.reports import patient_report_html, patient_report_pdf
 
     # The chart read and its audit row: one transaction, in the report service.
@@ -40,9 +40,9 @@ def patient_report(patient_id: str, format: str = Query("html", pattern="^(html|
 
 
 @router.get("/patients/{patient_id}/sheet")
-def patient_sheet(patient_id: str, format: str = Query("html", pattern="^(html|pdf)$"),
-                  store=Depends(get_store),
-                  principal: Principal = Depends(require_page("clinical"))):
+def patient_sheet(patient_id: str, store: StoreDep,
+                  format: str = Query("html", pattern="^(html|pdf)$"),
+                  principal: Principal = Depends(require_page("clinical"))) -> Response:
     """The patient sheet (:func:`dermatrack.services.reports.patient_sheet_html`): each
     visit's face with the detected features in colour, per-region figures and their
     change in plain words."""
@@ -59,8 +59,8 @@ def patient_sheet(patient_id: str, format: str = Query("html", pattern="^(html|p
 
 
 @router.get("/cohort")
-def cohort_page(request: Request, modality: str | None = None, store=Depends(get_store),
-                principal: Principal = Depends(require_page("cohort"))):
+def cohort_page(request: Request, store: StoreDep, modality: str | None = None,
+                principal: Principal = Depends(require_page("cohort"))) -> Response:
     from dermatrack.knowledge.modalities import load_modalities
     from dermatrack.services.outcomes import cohort_summary
 
@@ -71,8 +71,8 @@ def cohort_page(request: Request, modality: str | None = None, store=Depends(get
 
 
 @router.get("/cohort/report")
-def cohort_report(modality: str | None = None, store=Depends(get_store),
-                  principal: Principal = Depends(require_page("cohort"))):
+def cohort_report(store: StoreDep, modality: str | None = None,
+                  principal: Principal = Depends(require_page("cohort"))) -> Response:
     """The cohort report: listing patients, linked to their reports, for those allowed to
     see them; de-identified (no patient ids) for everyone else."""
     from dermatrack.services.reports import cohort_report_html

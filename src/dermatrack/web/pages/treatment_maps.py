@@ -6,17 +6,18 @@ from __future__ import annotations
 import datetime as dt
 
 from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
 
 from dermatrack.errors import NotFoundError
-from dermatrack.web.deps import Principal, get_store, read_patient, require_page
+from dermatrack.web.deps import Principal, StoreDep, read_patient, require_page
 from dermatrack.web.pages import render
 
 router = APIRouter(include_in_schema=False)
 
 
 @router.get("/patients/{patient_id}/sessions/{session_id}/map")
-def map_page(request: Request, patient_id: str, session_id: str, store=Depends(get_store),
-             principal: Principal = Depends(require_page("clinical"))):
+def map_page(request: Request, patient_id: str, session_id: str, store: StoreDep,
+             principal: Principal = Depends(require_page("clinical"))) -> Response:
     from dermatrack.clinic.face_diagram import KIND_LABELS, VIEW_LABELS, VIEWS, face_diagram_svg
     from dermatrack.services import charting, products, treatment_maps
 
