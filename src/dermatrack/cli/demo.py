@@ -32,6 +32,19 @@ def _progress_callback(progress: Any) -> Any:
     return tick
 
 
+def _rate_column() -> Any:
+    """A progress column showing the steps done per second (patients/s when recording)."""
+    from rich.progress import ProgressColumn
+    from rich.text import Text
+
+    class RateColumn(ProgressColumn):
+        def render(self, task: Any) -> Text:
+            speed = task.finished_speed or task.speed
+            return Text("" if speed is None else f"{speed:,.1f}/s", style="progress.data.speed")
+
+    return RateColumn()
+
+
 def _fmt(value: Any, digits: int = 3) -> str:
     if value is None:
         return "–"
@@ -105,7 +118,8 @@ def demo_command(
 
     err_console.print(SYNTHETIC_BANNER)
     with Progress("[progress.description]{task.description}", BarColumn(),
-                  MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
+                  MofNCompleteColumn(), _rate_column(), TimeElapsedColumn(),
+                  TimeRemainingColumn(),
                   console=err_console) as bar:
         result = build_demo(out, n_patients=patients, seed=seed, quick=quick,
                             workers=workers, progress=_progress_callback(bar),

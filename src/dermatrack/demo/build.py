@@ -235,6 +235,14 @@ class DeviceReading:
     method: str
     settings: dict[str, Any]
 
+    def measurement(self, region: str) -> Any:
+        """This reading as the observation service stores it, measured at ``region``."""
+        from dermatrack.services.observations import Measurement
+
+        return Measurement(region=region, kind=self.kind, values=self.values,
+                           units=self.units, method=self.method, device=self.device,
+                           settings=self.settings)
+
 
 def _device_state(design: PatientDesign, timepoint: str) -> dict[str, Any]:
     """What the patient's skin is at a visit, as the device simulators take it."""
@@ -295,15 +303,13 @@ def measure_devices(state: dict[str, Any], surface_rng: np.random.Generator,
 
 def _record_devices(store: Any, design: PatientDesign, patient_id: str, visit_id: str,
                     timepoint: str, rng: np.random.Generator) -> None:
-    from dermatrack.services.observations import record_observations
+    from dermatrack.services.observations import record_measurements
 
     surface_rng = np.random.default_rng([design.seed, DEVICE_TIMEPOINTS.index(timepoint)])
-    for reading in measure_devices(_device_state(design, timepoint), surface_rng, rng):
-        record_observations(store, kind=reading.kind, values=reading.values,
-                            units=reading.units, device=reading.device,
-                            method=reading.method, settings=reading.settings,
-                            patient_id=patient_id, visit_id=visit_id, region=design.region,
-                            source_sha256=None, actor=ACTOR)
+    readings = measure_devices(_device_state(design, timepoint), surface_rng, rng)
+    record_measurements(store, patient_id=patient_id, visit_id=visit_id, actor=ACTOR,
+                        measurements=[reading.measurement(design.region)
+                                      for reading in readings])
 
 
 def device_mdc(designs: list[PatientDesign], captures: int, seed: int

@@ -42,8 +42,9 @@ def sign_demo_consents(store: Store, patient_id: str, index: int, day: dt.date, 
         active = {t.kind: t for t in consent.list_templates(store, active_only=True)
                   if t.scope == "any"}
     signed_at = dt.datetime.combine(day, dt.time(9, 0), tzinfo=dt.UTC)
+    signature = synthetic_signature(index)  # one patient, one scribble: drawn once
     return [consent.sign(store, {"patient_id": patient_id, "template_id": active[kind].id,
                                  "witness": "reception (demo)",
-                                 "signature_png": synthetic_signature(index)},
+                                 "signature_png": signature},
                          actor=actor, now=signed_at).consent_id
             for kind in KINDS]

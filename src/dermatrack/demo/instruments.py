@@ -143,7 +143,7 @@ def record_series(store: Any, design: Any, patient_id: str, visits: dict[str, An
                   actor: str) -> int:
     """Record the series of one demo patient (if :func:`wants_series`); return the count."""
     from dermatrack.demo.build import _device_state
-    from dermatrack.services.observations import record_observations
+    from dermatrack.services.observations import record_measurements
 
     if not wants_series(design):
         return 0
@@ -153,13 +153,11 @@ def record_series(store: Any, design: Any, patient_id: str, visits: dict[str, An
             continue
         state = _device_state(design, timepoint)
         rng = np.random.default_rng([design.seed, 18, number])
-        for reading in measure_instruments(state, rng):
-            record_observations(store, kind=reading.kind, values=reading.values,
-                                units=reading.units, device=reading.device,
-                                method=reading.method, settings=reading.settings,
-                                patient_id=patient_id, visit_id=visits[timepoint].id,
-                                region=design.region, source_sha256=None, actor=actor)
-            stored += 1
+        readings = measure_instruments(state, rng)
+        record_measurements(store, patient_id=patient_id, visit_id=visits[timepoint].id,
+                            actor=actor, measurements=[reading.measurement(design.region)
+                                                       for reading in readings])
+        stored += len(readings)
     return stored
 
 

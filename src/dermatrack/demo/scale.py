@@ -105,7 +105,7 @@ def record_without_photos(store: Any, result: Any, designs: list[PatientDesign],
     photo observations drawn from the simulated truth at each photo visit."""
     from dermatrack.demo.build import ACTOR, PHOTO_TIMEPOINTS, _record_patient
     from dermatrack.demo.design import FAMILY_METRIC
-    from dermatrack.services.observations import record_observations
+    from dermatrack.services.observations import Measurement, record_measurements
     from dermatrack.services.outcomes import save_mdc
 
     template = template_rows(seed)
@@ -131,12 +131,12 @@ def record_without_photos(store: Any, result: Any, designs: list[PatientDesign],
                         continue
                     truth = true_values(design, template, timepoint)
                     values = measured_values(truth, capture)
-                    record_observations(
-                        store, kind="photo", values=values,
-                        units={name: units[name] for name in values}, device=None,
-                        method=NO_PHOTO_METHOD, settings={"no_photos": True},
-                        patient_id=patient_id, visit_id=visit.id, region="whole",
-                        source_sha256=None, actor=ACTOR)
+                    record_measurements(store, patient_id=patient_id, visit_id=visit.id,
+                                        actor=ACTOR, measurements=[Measurement(
+                                            region="whole", kind="photo", values=values,
+                                            units={name: units[name] for name in values},
+                                            method=NO_PHOTO_METHOD,
+                                            settings={"no_photos": True})])
                     _, key = FAMILY_METRIC[design.family]
                     result.truth.setdefault(patient_id, {})[timepoint] = {key: truth[metric]}
                 tick("Recording patients", None)

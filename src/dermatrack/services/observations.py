@@ -105,6 +105,31 @@ def record_observations(store: Store, *, patient_id: str, visit_id: str | None, 
                                 measurements=[measurement])
 
 
+def record_measurements(store: Store, *, patient_id: str, visit_id: str | None,
+                        measurements: Iterable[Measurement],
+                        actor: str) -> list[ObservationOut]:
+    """Store several measurements of one patient's visit in one transaction and one write.
+
+    The same checks and audit rows as one :func:`record_observations` call per
+    measurement, for loaders that have many (a visit's device readings); every
+    measurement is validated before anything is written.
+
+    Raises
+    ------
+    InputError
+        Naming the field of the first bad measurement; nothing is stored.
+    """
+    measurements = list(measurements)
+    for measurement in measurements:
+        check_measurement(measurement)
+    with store.transaction(actor) as session:
+        get_patient(session, patient_id)
+        if visit_id is not None:
+            get_visit(session, visit_id, patient_id)
+        return add_observations(session, patient_id=patient_id, visit_id=visit_id,
+                                measurements=measurements)
+
+
 @dataclass(frozen=True)
 class Measurement:
     """The values of one region measured one way: what :func:`add_observations` stores.
