@@ -9,11 +9,14 @@ import numpy as np
 import pytest
 
 from dermatrack.imaging import chart as chart_module
-from dermatrack.imaging.chart import paste_chart, reference_srgb, render_colorchecker
-from dermatrack.imaging.colour import (
+from dermatrack.imaging.calibration import (
+    MAX_DELTA_E2000,
     ChartCalibration,
     apply_calibration,
     calibrate_with_colorchecker,
+)
+from dermatrack.imaging.chart import paste_chart, reference_srgb, render_colorchecker
+from dermatrack.imaging.colour import (
     delta_e2000,
     lab_to_srgb,
     srgb_to_lab,
@@ -236,8 +239,6 @@ def test_a_chart_whose_colours_do_not_fit_is_refused_with_the_limit_stated():
     # A chart whose swatches are not what a camera under one light records from the
     # printed chart (two chromatic swatches exchanged, as a screen's different gamut
     # shifts some colours far more than others): found, but the fit is refused.
-    from dermatrack.imaging.colour import MAX_DELTA_E2000, calibrate_with_colorchecker
-
     chart, geometry = render_colorchecker(40)
     boxes = geometry.swatch_boxes
     swapped = chart.copy()
@@ -257,13 +258,15 @@ def test_a_chart_whose_colours_do_not_fit_is_refused_with_the_limit_stated():
 @pytest.mark.skipif(not Path("/work/shared/realdata/colorchecker").is_dir(),
                     reason="shared real chart photographs not present")
 def test_real_chart_photos_found_or_refused_never_misfitted():
-    from dermatrack.imaging.colour import calibrate_with_colorchecker
     from dermatrack.imaging.io import read_image
 
     folder = Path("/work/shared/realdata/colorchecker")
     # The chart shown on a laptop screen must not calibrate.
     screen = calibrate_with_colorchecker(read_image(folder / "IMG_20140613_203500.jpg").rgb)
     assert not screen.applied
-    # The printed chart on the floor, near the bag, is found with an acceptable fit.
-    floor = calibrate_with_colorchecker(read_image(folder / "IMG_20140613_203444.jpg").rgb)
-    assert floor.applied and floor.delta_e2000_max <= 10
+    # The three printed charts (a business-card print, turned a quarter turn: on a desk
+    # seen obliquely, on the floor near a bag, small on the floor) are found with an
+    # acceptable fit.
+    for name in ("IMG_20140613_203438", "IMG_20140613_203444", "IMG_20140613_203451"):
+        printed = calibrate_with_colorchecker(read_image(folder / f"{name}.jpg").rgb)
+        assert printed.applied and printed.delta_e2000_max <= MAX_DELTA_E2000, name

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from dermatrack.errors import InputError
-from dermatrack.imaging.colour import ChartCalibration
+from dermatrack.imaging.calibration import ChartCalibration
 from dermatrack.imaging.regions import FaceRegions, face_regions
 from dermatrack.imaging.scale import (
     IRIS_DIAMETER_MM,

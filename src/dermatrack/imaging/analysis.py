@@ -185,13 +185,13 @@ def run_analysis(image: Any, *, mm_per_px: float | None = None, use_face: bool =
 
     Notes
     -----
-    The ColorChecker search (about half a second whatever the image size) runs on a
+    The ColorChecker search (about half a second to a second) runs on a
     second thread while the image is measured as it is. Most photographs hold no chart,
     and that measurement is then the result; when a chart is found, the measurement is
     made again on the corrected colours, without the chart, so the result is always that
     of searching first and measuring after.
     """
-    from dermatrack.imaging import colour
+    from dermatrack.imaging import calibration as chart_calibration
 
     start = time.perf_counter()
     rgb, info = _image_info(image)
@@ -204,13 +204,13 @@ def run_analysis(image: Any, *, mm_per_px: float | None = None, use_face: bool =
 
         # OpenCV and TensorFlow Lite release the GIL, so the two threads share the cores.
         with ThreadPoolExecutor(max_workers=1) as pool:
-            search = pool.submit(colour.calibrate_with_colorchecker, rgb)
+            search = pool.submit(chart_calibration.calibrate_with_colorchecker, rgb)
             result = _measure(rgb, None, **options)
             calibration = search.result()
         refused = calibration.refused
         if calibration.applied:
             del result
-            corrected = colour.apply_calibration(rgb, calibration)
+            corrected = chart_calibration.apply_calibration(rgb, calibration)
             result = _measure(corrected, calibration, **options)
     if calibrate and refused:
         result.report["calibration"]["chart_refused"] = refused

@@ -32,6 +32,7 @@ __all__ = [
     "SWATCH_ROWS",
     "ChartGeometry",
     "paste_chart",
+    "warp_chart",
     "reference_srgb",
     "render_colorchecker",
 ]
@@ -199,3 +200,51 @@ def paste_chart(rgb: np.ndarray, chart: np.ndarray, top_left: tuple[int, int]) -
     out = np.array(rgb, dtype=np.float32, copy=True)
     out[y:y + h, x:x + w] = chart
     return out
+
+
+def warp_chart(rgb: np.ndarray, chart: np.ndarray, corners: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """Return a copy of ``rgb`` with ``chart`` drawn in perspective onto ``corners``.
+
+    Parameters
+    ----------
+    rgb:
+        ``(H, W, 3)`` float32 sRGB image.
+    chart:
+        ``(h, w, 3)`` chart image (for example from :func:`render_colorchecker`).
+    corners:
+        ``(4, 2)`` image ``(x, y)`` positions of the chart image's top-left, top-right,
+        bottom-right and bottom-left corners (OpenCV order); they may lie partly outside
+        the image.
+
+    Returns
+    -------
+    image:
+        The composite, float32 (the chart's edge is anti-aliased by the area coverage).
+    homography:
+        ``(3, 3)`` map from chart-image pixel ``(x, y)`` to image ``(x, y)``.
+    """
+    import cv2
+
+    rgb = np.asarray(rgb, dtype=np.float32)
+    chart = np.asarray(chart, dtype=np.float32)
+    corners = np.asarray(corners, dtype=np.float32).reshape(4, 2)
+    full_h, full_w = chart.shape[:2]
+    full_source = np.array([[0, 0], [full_w, 0], [full_w, full_h], [0, full_h]], np.float32)
+    # Shrink the chart to about its size in the image first (area averaging), so that
+    # the warp does not alias the swatch edges.
+    shrink = min(1.0, float(np.sqrt(cv2.contourArea(corners) / (full_w * full_h))))
+    if shrink < 1.0:
+        chart = cv2.resize(chart, (max(4, round(full_w * shrink)), max(4, round(full_h * shrink))),
+                           interpolation=cv2.INTER_AREA)
+    height, width = chart.shape[:2]
+    source = np.array([[0, 0], [width, 0], [width, height], [0, height]], dtype=np.float32)
+    warp = cv2.getPerspectiveTransform(source, corners)
+    size = (rgb.shape[1], rgb.shape[0])
+    warped = cv2.warpPerspective(chart, warp, size, flags=cv2.INTER_LINEAR,
+                                 borderMode=cv2.BORDER_CONSTANT)
+    coverage = cv2.warpPerspective(np.ones((height, width), np.float32), warp, size,
+                                   flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+    coverage = coverage[..., None]
+    homography = cv2.getPerspectiveTransform(full_source, corners)
+    return rgb * (1 - coverage) + warped * coverage, homography

@@ -399,7 +399,7 @@ def run_real_validation(faces: dict[str, np.ndarray], *,
 
     chart_results: dict[str, Any] = {}
     if charts:
-        from dermatrack.imaging.colour import calibrate_with_colorchecker
+        from dermatrack.imaging.calibration import calibrate_with_colorchecker
 
         for name, rgb in charts.items():
             tick(f"chart {name}")

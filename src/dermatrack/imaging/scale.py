@@ -82,7 +82,7 @@ def resolve_scale(user_mm_per_px: float | None, calibration=None, regions=None) 
     user_mm_per_px:
         Scale given by the user (``--mm-per-px``), mm per pixel, or None.
     calibration:
-        A :class:`~dermatrack.imaging.colour.ChartCalibration` or None.
+        A :class:`~dermatrack.imaging.calibration.ChartCalibration` or None.
     regions:
         A :class:`~dermatrack.imaging.regions.FaceRegions` or None.
 
