@@ -115,12 +115,11 @@ def _swatch_regions(rgb8: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     import cv2
 
     lab = cv2.cvtColor(cv2.GaussianBlur(rgb8, (0, 0), 1.0), cv2.COLOR_RGB2Lab)
-    edges = np.zeros(rgb8.shape[:2], dtype=np.uint8)
-    for channel in range(3):
-        # Thresholds on the 8-bit CIELAB channels: a step of about 8 L* units (or 12 in
-        # a*, b*) between a swatch and the black gap is marked; sensor noise is not.
-        edges |= cv2.Canny(lab[..., channel], 40, 80, L2gradient=True)
-    edges = cv2.dilate(edges, np.ones((3, 3), np.uint8))
+    # Thresholds on the 8-bit CIELAB channels: a step of about 8 L* units (or 12 in
+    # a*, b*) between a swatch and the black gap is marked; sensor noise is not.
+    channel_edges = [cv2.Canny(lab[..., channel], 40, 80, L2gradient=True)
+                     for channel in range(3)]
+    edges = cv2.dilate(np.maximum.reduce(channel_edges), np.ones((3, 3), np.uint8))
     flat = (edges == 0).astype(np.uint8)
     # Two-level hierarchy: outer boundaries of flat regions at the top, their holes
     # below; a hole's boundary (the frame around a swatch) is not a region.

@@ -13,7 +13,7 @@ from starlette.datastructures import FormData
 from dermatrack.errors import InputError
 from dermatrack.services.common import Store
 from dermatrack.services.patients import PatientOut
-from dermatrack.web.deps import Principal, StoreDep, read_patient, require_page
+from dermatrack.web.deps import Principal, StoreDep, require_page
 from dermatrack.web.pages import check_csrf_header, checked_form, render
 from dermatrack.web.paging import PageQuery
 
