@@ -96,13 +96,8 @@ def record_observations(store: Store, *, patient_id: str, visit_id: str | None, 
     measurement = Measurement(region=region, kind=kind, values=values, units=units,
                               device=device, method=method, source_sha256=source_sha256,
                               settings=settings)
-    check_measurement(measurement)
-    with store.transaction(actor) as session:
-        get_patient(session, patient_id)
-        if visit_id is not None:
-            get_visit(session, visit_id, patient_id)
-        return add_observations(session, patient_id=patient_id, visit_id=visit_id,
-                                measurements=[measurement])
+    return record_measurements(store, patient_id=patient_id, visit_id=visit_id,
+                               measurements=[measurement], actor=actor)
 
 
 def record_measurements(store: Store, *, patient_id: str, visit_id: str | None,
