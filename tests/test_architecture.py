@@ -15,32 +15,15 @@ from pathlib import Path
 import grimp
 import pytest
 
-#: Imports that close the cycles that remain (docs/architecture.md lists them); a cycle
-#: that does not run through one of these fails the test. An entry whose import is gone
-#: fails ``test_known_cycle_breakers_still_exist``: remove it, so the list only shrinks.
-KNOWN_CYCLE_BREAKERS: frozenset[tuple[str, str]] = frozenset({
-    # services.derived reads a stored photo with services.photos.load_photo_rgb.
-    ("dermatrack.services.derived", "dermatrack.services.photos"),
-    # reports.sheet uses the HTML report's helpers and the PDF renderer, which render it.
-    ("dermatrack.reports.sheet", "dermatrack.reports.html"),
-    ("dermatrack.reports.sheet", "dermatrack.reports.pdf"),
-    # demo.instruments and demo.scale use demo.build's records, which imports them lazily.
-    ("dermatrack.demo.instruments", "dermatrack.demo.build"),
-    ("dermatrack.demo.scale", "dermatrack.demo.build"),
-})
 
-
-def import_cycles(graph: grimp.ImportGraph,
-                  ignore: frozenset[tuple[str, str]] = frozenset()) -> list[list[str]]:
-    """Each group of modules that import one another in a cycle, sorted, ignoring the
-    (importer, imported) pairs in ``ignore``.
+def import_cycles(graph: grimp.ImportGraph) -> list[list[str]]:
+    """Each group of modules that import one another in a cycle, sorted.
 
     Tarjan's strongly connected components, iterative so that deep graphs cannot overflow
     the stack; a component of one module is not a cycle.
     """
     modules = set(graph.modules)
-    successors = {module: sorted(graph.find_modules_directly_imported_by(module) & modules
-                                 - {target for source, target in ignore if source == module})
+    successors = {module: sorted(graph.find_modules_directly_imported_by(module) & modules)
                   for module in modules}
     index: dict[str, int] = {}
     low: dict[str, int] = {}
@@ -93,22 +76,11 @@ def _cycle_edges(graph: grimp.ImportGraph, cycle: list[str]) -> list[str]:
     return lines
 
 
-def test_dermatrack_has_no_new_import_cycle():
-    graph = grimp.build_graph("dermatrack", cache_dir=None)
-    cycles = import_cycles(graph, KNOWN_CYCLE_BREAKERS)
-    assert not cycles, "import cycles:\n" + "\n\n".join(
-        "\n".join(_cycle_edges(graph, cycle)) for cycle in cycles)
-
-
-def test_known_cycle_breakers_still_exist():
-    """Each listed import still closes a cycle; else it must leave the list."""
+def test_dermatrack_has_no_import_cycle():
     graph = grimp.build_graph("dermatrack", cache_dir=None)
     cycles = import_cycles(graph)
-    in_cycle = {module for cycle in cycles for module in cycle}
-    stale = sorted(pair for pair in KNOWN_CYCLE_BREAKERS
-                   if not graph.direct_import_exists(importer=pair[0], imported=pair[1])
-                   or not {pair[0], pair[1]} <= in_cycle)
-    assert not stale, f"no longer in a cycle, remove from KNOWN_CYCLE_BREAKERS: {stale}"
+    assert not cycles, "import cycles:\n" + "\n\n".join(
+        "\n".join(_cycle_edges(graph, cycle)) for cycle in cycles)
 
 
 def _package(root: Path, name: str, modules: dict[str, str]) -> None:
@@ -142,8 +114,6 @@ def synthetic_packages(tmp_path, monkeypatch):
 def test_the_check_finds_a_cycle_in_a_synthetic_package(synthetic_packages):
     cyclic = grimp.build_graph("cyclic", cache_dir=None)
     assert import_cycles(cyclic) == [["cyclic.a", "cyclic.b", "cyclic.c"]]
-    # Ignoring one import of the cycle breaks it, as KNOWN_CYCLE_BREAKERS does.
-    assert import_cycles(cyclic, frozenset({("cyclic.c", "cyclic.a")})) == []
     assert import_cycles(grimp.build_graph("acyclic", cache_dir=None)) == []
 
 

@@ -10,7 +10,7 @@ from outcomes_report.chart_content import content
 
 def _load(tmp_path, name, *, together):
     from dermatrack.config import Settings
-    from dermatrack.demo.build import measure_devices
+    from dermatrack.demo.readings import measure_devices
     from dermatrack.services import patients
     from dermatrack.services.common import open_store
     from dermatrack.services.observations import record_measurements, record_observations

@@ -67,10 +67,11 @@ def test_only_the_parts_asked_for_are_read(store, patient, visit):
 def test_a_timeline_from_the_chart_equals_the_services_timeline(store, patient, visit):
     from dermatrack.services.chart import TIMELINE_PARTS, read_chart
     from dermatrack.services.outcomes import MdcTable, patient_timeline
+    from dermatrack.services.outcomes.timeline import timeline_of
 
     _surface(store, patient, visit)
     chart = read_chart(store, patient.id, actor="nurse.kim", parts=TIMELINE_PARTS)
-    timeline = chart.timeline(MdcTable())
+    timeline = timeline_of(chart, MdcTable())
     assert timeline == patient_timeline(store, patient.id, mdc=MdcTable())
     assert timeline.get_series("surface", "Sa", "forehead").points[0].value == 12.5
 

@@ -32,6 +32,8 @@ from typing import Any
 
 import numpy as np
 
+from dermatrack.demo.readings import DeviceReading, device_state
+
 SERIES_EVERY = 5
 SERIES_TIMEPOINTS = ("baseline", "month_1", "month_3")
 WAVELENGTHS_NM = np.arange(400.0, 701.0, 10.0)
@@ -100,16 +102,16 @@ def elastography_csv(rng: np.random.Generator, *, firming: float) -> str:
     return "\n".join(rows) + "\n"
 
 
-def measure_instruments(state: dict[str, Any], rng: np.random.Generator) -> list[Any]:
+def measure_instruments(state: dict[str, Any], rng: np.random.Generator
+                        ) -> list[DeviceReading]:
     """Simulate and measure one visit's spectra and elastography map.
 
     ``state`` is the demo's device state (``ita``, ``erythema``, ``firming``); the result
-    is a list of :class:`dermatrack.demo.build.DeviceReading`.
+    is a list of :class:`dermatrack.demo.readings.DeviceReading`.
     """
     import tempfile
     from pathlib import Path
 
-    from dermatrack.demo.build import DeviceReading
     from dermatrack.devices import spectra
     from dermatrack.devices.colorimetry import parse_colour_csv
     from dermatrack.devices.elastography import UNITS, measure_elastography, parse_roi
@@ -142,7 +144,6 @@ def measure_instruments(state: dict[str, Any], rng: np.random.Generator) -> list
 def record_series(store: Any, design: Any, patient_id: str, visits: dict[str, Any], *,
                   actor: str) -> int:
     """Record the series of one demo patient (if :func:`wants_series`); return the count."""
-    from dermatrack.demo.build import _device_state
     from dermatrack.services.observations import record_measurements
 
     if not wants_series(design):
@@ -151,7 +152,7 @@ def record_series(store: Any, design: Any, patient_id: str, visits: dict[str, An
     for number, timepoint in enumerate(SERIES_TIMEPOINTS):
         if timepoint not in visits:
             continue
-        state = _device_state(design, timepoint)
+        state = device_state(design, timepoint)
         rng = np.random.default_rng([design.seed, 18, number])
         readings = measure_instruments(state, rng)
         record_measurements(store, patient_id=patient_id, visit_id=visits[timepoint].id,
@@ -164,16 +165,15 @@ def record_series(store: Any, design: Any, patient_id: str, visits: dict[str, An
 def instrument_mdc(designs: list[Any], captures: int, seed: int) -> list[dict[str, Any]]:
     """MDC95 of the spectral and elastography metrics from repeated synthetic captures.
 
-    As :func:`dermatrack.demo.build.device_mdc`: each design's baseline skin is measured
+    As :func:`dermatrack.demo.readings.device_mdc`: each design's baseline skin is measured
     ``captures`` times with fresh draws, the three spectra of a capture averaged.
     """
-    from dermatrack.demo.build import _device_state
     from dermatrack.errors import InputError
     from dermatrack.outcomes.repeatability import repeatability
 
     per_capture: dict[tuple[str, str], np.ndarray] = {}
     for i, design in enumerate(designs):
-        state = _device_state(design, "baseline")
+        state = device_state(design, "baseline")
         for capture in range(captures):
             sums: dict[tuple[str, str], list[float]] = {}
             for reading in measure_instruments(state, np.random.default_rng([seed, 18, i,

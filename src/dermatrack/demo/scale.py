@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from dermatrack.demo.design import PatientDesign
+from dermatrack.demo.records import ACTOR, PHOTO_TIMEPOINTS, record_patient
 
 CAPTURE_NOISE = 0.03
 PATIENT_SD = 0.15
@@ -103,7 +104,6 @@ def record_without_photos(store: Any, result: Any, designs: list[PatientDesign],
                           *, batch_size: int = BATCH_SIZE) -> None:
     """Record every patient through the services, ``batch_size`` per transaction, with
     photo observations drawn from the simulated truth at each photo visit."""
-    from dermatrack.demo.build import ACTOR, PHOTO_TIMEPOINTS, _record_patient
     from dermatrack.demo.design import FAMILY_METRIC
     from dermatrack.services.observations import Measurement, record_measurements
     from dermatrack.services.outcomes import save_mdc
@@ -117,7 +117,7 @@ def record_without_photos(store: Any, result: Any, designs: list[PatientDesign],
         with store.batch(ACTOR):
             for design in designs[start:start + batch_size]:
                 rng = np.random.default_rng([seed, design.index])
-                record = _record_patient(store, design, modalities, today, rng)
+                record = record_patient(store, design, modalities, today, rng)
                 patient_id = record["patient"].id
                 result.patients.append(patient_id)
                 result.designs[patient_id] = design

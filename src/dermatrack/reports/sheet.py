@@ -17,40 +17,20 @@ This module only renders that view: it reads no store and runs no analysis.
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 from dermatrack.reports import labels
+from dermatrack.reports.rendering import SYNTHETIC_NOTE, environment, feature_legend, jpeg_uri
 
 if TYPE_CHECKING:
-    from dermatrack.services.reports import SheetView
+    from dermatrack.services.report_views import SheetView
 
 #: Photo metrics on the sheet, each with the overlay colour that shows where it comes
 #: from (texture has no overlay: it is a property of every pixel).
 SHEET_METRICS = (("wrinkles.length_mm", "wrinkles"), ("pigment.spot_area_fraction", "spots"),
                  ("redness.red_area_fraction", "redness"), ("texture.roughness", None),
                  ("pores.count", "pores"))
-IMAGE_SIDE = 560
-"""Long side (px) of each photograph on the sheet."""
-
-
-def jpeg_uri(rgb: Any, max_side: int = IMAGE_SIDE) -> str:
-    """An sRGB float image as a ``data:image/jpeg`` URI (photographs: JPEG keeps the PDF
-    small)."""
-    import cv2
-    import numpy as np
-
-    from dermatrack.imaging.overlays import reduce_image
-
-    pixels = (np.clip(reduce_image(rgb, max_side), 0, 1) * 255 + 0.5).astype(np.uint8)
-    ok, buffer = cv2.imencode(".jpg", cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR),
-                              [cv2.IMWRITE_JPEG_QUALITY, 88])
-    if not ok:
-        raise RuntimeError("could not encode the photograph")
-    return "data:image/jpeg;base64," + base64.b64encode(buffer.tobytes()).decode("ascii")
-
-
 def timepoint_label(timepoint: str) -> str:
     """``month_3`` -> "Month 3", ``baseline`` -> "Baseline"."""
     return labels.plain(timepoint).capitalize()
@@ -145,8 +125,6 @@ def sheet_context(view: SheetView) -> dict[str, Any]:
                            "n": item.n_peers, "better": better,
                            "percentile": (None if item.percentile is None
                                           else f"{item.percentile:.0f}")})
-    from dermatrack.reports.html import feature_legend
-
     legend = feature_legend()
     colour_of = dict(zip(("wrinkles", "spots", "redness", "pores"),
                          (item["colour"] for item in legend), strict=True))
@@ -174,10 +152,8 @@ def sheet_context(view: SheetView) -> dict[str, Any]:
 def render_sheet(view: SheetView) -> str:
     """The patient sheet as a standalone HTML page (images embedded), from the view of
     :func:`dermatrack.services.reports.sheet_view`."""
-    from dermatrack.reports.html import SYNTHETIC_NOTE, _environment
-
     context = sheet_context(view)
-    return _environment().get_template("sheet.html").render(
+    return environment().get_template("sheet.html").render(
         title=f"Skin analysis: {view.patient_id}", **context,
         synthetic_note=SYNTHETIC_NOTE if view.synthetic else None,
         generated=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"))

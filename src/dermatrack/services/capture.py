@@ -53,7 +53,7 @@ def _reference_pose(store: Store, photo_id: str) -> Any:
     import cv2
 
     from dermatrack.imaging.pose import face_pose
-    from dermatrack.services.photos import load_photo_rgb
+    from dermatrack.services.photo_files import load_photo_rgb
 
     with _REFERENCE_LOCK:
         if photo_id in _REFERENCE_POSES:

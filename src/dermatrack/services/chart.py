@@ -13,9 +13,9 @@ Every adapter that shows a patient's chart reads it here: the CLI (``patient sho
   read and its record are committed together or not at all.
 
 The result is a :class:`PatientChart` of typed views: nothing in it is a loose dict, and
-nothing in it touches the database again. :meth:`PatientChart.timeline` gives the course
-visit by visit with the change from baseline of every series
-(:mod:`dermatrack.services.outcomes.timeline`).
+nothing in it touches the database again. The course visit by visit with the change from
+baseline of every series is built from it, above this module, by
+:func:`dermatrack.services.outcomes.timeline.timeline_of`.
 """
 
 from __future__ import annotations
@@ -32,8 +32,6 @@ from dermatrack.services.common import Store, get_patient
 if TYPE_CHECKING:
     from dermatrack.services.charting import EventOut, SessionOut
     from dermatrack.services.observations import ObservationOut
-    from dermatrack.services.outcomes.mdc import MdcTable
-    from dermatrack.services.outcomes.timeline import Timeline
     from dermatrack.services.patients import PatientOut, VisitOut
     from dermatrack.services.photos import PhotoOut
     from dermatrack.services.plans import PlanOut
@@ -43,7 +41,7 @@ if TYPE_CHECKING:
 #: The parts of a chart :func:`read_chart` can read.
 CHART_PARTS = ("visits", "sessions", "events", "scores", "photos", "observations", "plans",
                "marks")
-#: What a timeline needs (:meth:`PatientChart.timeline`).
+#: What a timeline needs (:func:`dermatrack.services.outcomes.timeline.timeline_of`).
 TIMELINE_PARTS = ("visits", "sessions", "events", "scores", "photos", "observations",
                   "plans")
 
@@ -149,13 +147,6 @@ class PatientChart:
     def visit_photos(self, visit_id: str) -> list[PhotoView]:
         """The photographs of one visit, in chart order."""
         return [p for p in self.photos if p.photo.visit_id == visit_id]
-
-    def timeline(self, mdc: MdcTable) -> Timeline:
-        """The course visit by visit and every series with its change from baseline
-        (:func:`dermatrack.services.outcomes.timeline.timeline_of`)."""
-        from dermatrack.services.outcomes.timeline import timeline_of
-
-        return timeline_of(self, mdc)
 
 
 def _as_pairs(points: Any) -> tuple[tuple[float, float], ...] | None:

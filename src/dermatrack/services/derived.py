@@ -26,6 +26,7 @@ import numpy as np
 from sqlalchemy import select
 
 from dermatrack.services.common import Store, get_row
+from dermatrack.services.photo_files import load_photo_rgb
 from dermatrack.store.models import Photo, PhotoDerivative, Visit
 
 DISPLAY_JPEG_QUALITY = 90
@@ -121,8 +122,6 @@ def display_of(store: Store, photo_id: str) -> Display:
 
     data = _display_row(store, photo_id)
     if data is None:
-        from dermatrack.services.photos import load_photo_rgb
-
         pack = display_pack(load_photo_rgb(store, photo_id))
         with store.transaction(SYSTEM_ACTOR) as session:
             get_row(session, Photo, photo_id)

@@ -37,11 +37,13 @@ import numpy as np
 from pydantic import BaseModel
 from sqlalchemy import func, select
 
-from dermatrack.errors import InputError, NotFoundError
+from dermatrack.errors import InputError
 from dermatrack.imaging.definitions import PHOTO_KIND
-from dermatrack.services.common import Record, Store, get_patient, get_row, get_visit
+from dermatrack.services.common import Record, Store, get_patient, get_visit
 from dermatrack.services.observations import Measurement, add_observations, check_measurement
 from dermatrack.services.paging import Page, keyset_page
+from dermatrack.services.photo_files import load_photo_rgb as load_photo_rgb
+from dermatrack.services.photo_files import photo_file as photo_file
 from dermatrack.store.models import Observation, Photo
 
 if TYPE_CHECKING:
@@ -424,30 +426,3 @@ def _photo_outs(session: Any, patient_id: str, photos: list[Photo]) -> list[Phot
                                   first.settings if first is not None else None,
                                   regions))
     return outputs
-
-
-def photo_file(store: Store, photo_id: str) -> Path:
-    """Path of a stored photograph's pixels (checked against their digest).
-
-    Raises
-    ------
-    NotFoundError
-        No such photograph, or its file is missing or corrupted.
-    """
-    from dermatrack.store.files import read_bytes
-
-    with store.reading() as session:
-        photo = get_row(session, Photo, photo_id)
-        relative = photo.stored_path
-    read_bytes(store.settings.files_dir, relative)  # raises when missing or corrupted
-    path = store.settings.files_dir / relative
-    if not path.is_file():
-        raise NotFoundError(f"stored file missing for photo {photo_id}")
-    return path
-
-
-def load_photo_rgb(store: Store, photo_id: str) -> np.ndarray:
-    """The stored pixels of a photograph as float32 sRGB in [0, 1]."""
-    from dermatrack.imaging.io import read_image
-
-    return read_image(photo_file(store, photo_id)).rgb

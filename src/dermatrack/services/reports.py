@@ -22,7 +22,6 @@ the audit trail (None: the demo writing its own synthetic reports).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -30,11 +29,16 @@ import numpy as np
 from dermatrack.config import DEMO_MARKER
 from dermatrack.services.chart import CHART_PARTS, PatientChart, PhotoView, read_chart
 from dermatrack.services.common import Store
+from dermatrack.services.report_views import (
+    CohortReportView,
+    PatientReportView,
+    PhotoPairView,
+    SheetView,
+    SheetVisitView,
+)
 
 if TYPE_CHECKING:
-    from dermatrack.services.outcomes.mdc import MdcTable
-    from dermatrack.services.outcomes.timeline import Timeline, VisitEntry
-    from dermatrack.services.peers import PeerGroup, Percentile
+    from dermatrack.services.outcomes.timeline import Timeline
 
 #: What a patient report or sheet reads of the chart.
 REPORT_PARTS = CHART_PARTS
@@ -62,91 +66,6 @@ def is_synthetic(store: Store, synthetic: bool | None) -> bool:
     if synthetic is not None:
         return synthetic
     return (store.settings.data_dir / DEMO_MARKER).is_file()
-
-
-# --- views -------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class PhotoPairView:
-    """A baseline photograph and the last follow-up of the same view, aligned, cropped
-    to the face: float sRGB ``(H, W, 3)`` arrays ready to encode."""
-
-    first: VisitEntry
-    last: VisitEntry
-    baseline: np.ndarray
-    aligned: np.ndarray
-    change_overlay: np.ndarray
-    darker_fraction: float
-    lighter_fraction: float
-    method: str
-    reliable: bool
-    features_before: np.ndarray | None = None
-    features_after: np.ndarray | None = None
-
-
-@dataclass(frozen=True)
-class PatientReportView:
-    """Everything the progress report shows
-    (:func:`dermatrack.reports.html.render_patient_report`)."""
-
-    chart: PatientChart
-    timeline: Timeline
-    comparisons: list[PhotoPairView]
-    treatment_diagrams: dict[str, str]
-    synthetic: bool
-    cohort_link: str | None = None
-
-    @property
-    def patient_id(self) -> str:
-        return self.chart.patient_id
-
-
-@dataclass(frozen=True)
-class SheetVisitView:
-    """One photographed visit on the patient sheet: its first photograph, the screen copy
-    cropped to the face and, when it was analysed, the features painted on it."""
-
-    visit: VisitEntry
-    photo: PhotoView
-    image: np.ndarray
-    features: np.ndarray | None
-
-
-@dataclass(frozen=True)
-class SheetView:
-    """Everything the patient sheet shows (:func:`dermatrack.reports.sheet.render_sheet`)."""
-
-    chart: PatientChart
-    timeline: Timeline
-    visits: list[SheetVisitView]
-    peer_group: PeerGroup
-    percentiles: list[Percentile]
-    synthetic: bool
-    min_peers: int
-
-    @property
-    def patient_id(self) -> str:
-        return self.chart.patient_id
-
-
-@dataclass(frozen=True)
-class CohortReportView:
-    """Everything the cohort report shows
-    (:func:`dermatrack.reports.html.render_cohort_report`)."""
-
-    summary: dict[str, Any]
-    mdc: MdcTable
-    synthetic: bool
-    modality: str | None = None
-    patients: list[dict[str, Any]] | None = None
-    patient_links: Mapping[str, str] = field(default_factory=dict)
-    extra_tables: list[dict[str, Any]] = field(default_factory=list)
-
-    def mdc_of(self, key: str, region: str | None) -> float | None:
-        """The MDC95 of a ``kind:metric`` key in a region (None when unknown)."""
-        kind, _, metric = key.partition(":")
-        found = self.mdc.lookup(kind, metric, region)
-        return None if found is None else found[0]
 
 
 # --- building them -----------------------------------------------------------------------
@@ -204,9 +123,10 @@ def patient_report_view(store: Store, patient_id: str, *, actor: str | None,
     ``actor``; see :func:`dermatrack.services.chart.read_chart`)."""
     from dermatrack.services import treatment_maps
     from dermatrack.services.outcomes.mdc import load_mdc
+    from dermatrack.services.outcomes.timeline import timeline_of
 
     chart = _chart(store, patient_id, actor, purpose)
-    timeline = chart.timeline(load_mdc(store.settings))
+    timeline = timeline_of(chart, load_mdc(store.settings))
     return PatientReportView(
         chart=chart, timeline=timeline, comparisons=_comparisons(store, chart, timeline),
         treatment_diagrams=(treatment_maps.diagrams(chart.marks, width=180)
@@ -226,10 +146,11 @@ def sheet_view(store: Store, patient_id: str, *, actor: str | None,
     from dermatrack.imaging.overlays import colour_overlay
     from dermatrack.services.derived import display_of
     from dermatrack.services.outcomes.mdc import load_mdc
+    from dermatrack.services.outcomes.timeline import timeline_of
     from dermatrack.services.peers import MIN_PEERS, percentiles
 
     chart = _chart(store, patient_id, actor, purpose)
-    timeline = chart.timeline(load_mdc(store.settings))
+    timeline = timeline_of(chart, load_mdc(store.settings))
     visits = []
     for visit in timeline.visits:
         if not visit.photos:

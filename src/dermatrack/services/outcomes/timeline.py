@@ -153,7 +153,7 @@ def patient_timeline(store: Store, patient_id: str, *, mdc: MdcTable | None = No
     -----
     The chart is read without an audit row (:func:`dermatrack.services.chart.read_chart`
     with no actor): callers that show it to someone read it through the chart service
-    with their actor and call :meth:`~dermatrack.services.chart.PatientChart.timeline`.
+    with their actor and call :func:`timeline_of`.
     """
     from dermatrack.services.chart import TIMELINE_PARTS, read_chart
 

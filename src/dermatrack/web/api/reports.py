@@ -50,10 +50,11 @@ def timeline(patient_id: str, store: StoreDep,
     change from baseline judged against the MDC95."""
     from dermatrack.services.chart import TIMELINE_PARTS, read_chart
     from dermatrack.services.outcomes import load_mdc
+    from dermatrack.services.outcomes.timeline import timeline_of
 
     chart = read_chart(store, patient_id, actor=principal.actor, parts=TIMELINE_PARTS,
                        fields=("timeline",), purpose="api")
-    return chart.timeline(load_mdc(store.settings))
+    return timeline_of(chart, load_mdc(store.settings))
 
 
 @router.get("/cohort", response_model=dict[str, Any])

@@ -199,6 +199,7 @@ def chart_context(store: Store, principal: Principal, patient_id: str) -> dict[s
     if clinical:
         from dermatrack.services import treatment_maps
         from dermatrack.services.outcomes import load_mdc
+        from dermatrack.services.outcomes.timeline import timeline_of
         from dermatrack.web.api.screening import screen_record
 
         today = dt.date.today()
@@ -210,7 +211,7 @@ def chart_context(store: Store, principal: Principal, patient_id: str) -> dict[s
         context.update(
             sessions=chart.sessions, events=chart.events, scores=chart.scores,
             photos=[p.photo for p in chart.photos],
-            timeline=chart.timeline(load_mdc(store.settings)))
+            timeline=timeline_of(chart, load_mdc(store.settings)))
         marks = chart.marks
         context["treatment_marks"] = marks
         context["treatment_diagrams"] = treatment_maps.diagrams(marks) if marks else {}
