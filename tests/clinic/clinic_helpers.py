@@ -64,11 +64,12 @@ _BASE_MODALITY: dict[str, Any] = {
 def make_modality(code: str = "microneedling", **overrides: Any):
     """A Modality from the base mapping above with top-level keys replaced."""
     from dermatrack.knowledge.modalities import modality_from_data
+    from dermatrack.knowledge.vocabulary import load_vocabulary
 
     data = copy.deepcopy(_BASE_MODALITY)
     data["code"] = code
     data.update(copy.deepcopy(overrides))
-    return modality_from_data(data)
+    return modality_from_data(data, load_vocabulary())
 
 
 def read_patient(name: str) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from dermatrack.clinic.planning import (
     plan,
 )
 from dermatrack.knowledge.modalities import load_modalities
+from dermatrack.knowledge.vocabulary import load_vocabulary
 
 
 def _patient(fitzpatrick="II", concerns=(), **extra):
@@ -152,7 +153,7 @@ def test_plan_is_deterministic_and_ties_break_on_code():
 
 @pytest.fixture(scope="module")
 def kb():
-    return load_modalities()
+    return load_modalities(load_vocabulary())
 
 
 def _plan(name, kb, start=ON):

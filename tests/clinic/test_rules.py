@@ -151,7 +151,7 @@ def refute(predicate, witness: Witness) -> None:
 
 
 def _all_rules():
-    return [(modality, rule) for modality in load_modalities().values()
+    return [(modality, rule) for modality in load_modalities(load_vocabulary()).values()
             for rule in modality.contraindications]
 
 

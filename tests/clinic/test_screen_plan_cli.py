@@ -16,8 +16,9 @@ def test_screen_json_matches_the_issue(cli):
     data = r.json()
     assert data["on"] == "2026-11-21"
     from dermatrack.knowledge.modalities import load_modalities
+    from dermatrack.knowledge.vocabulary import load_vocabulary
 
-    assert [x["modality"] for x in data["results"]] == sorted(load_modalities())
+    assert [x["modality"] for x in data["results"]] == sorted(load_modalities(load_vocabulary()))
     by_code = {x["modality"]: x for x in data["results"]}
     needling = by_code["microneedling"]
     assert needling["verdict"] == "caution"

@@ -21,6 +21,7 @@ from dermatrack.knowledge.modalities import (
     Fitzpatrick,
     Medication,
 )
+from dermatrack.knowledge.vocabulary import load_vocabulary
 
 
 def _patient(**overrides):
@@ -155,7 +156,6 @@ def test_only_screens_one_and_rejects_unknown_codes():
 
 
 def test_engine_has_no_branch_for_any_modality():
-    from dermatrack.knowledge.vocabulary import load_vocabulary
 
     source = inspect.getsource(screening)
     named = [code for code in load_vocabulary().modalities if f'"{code}"' in source
@@ -241,7 +241,7 @@ def test_lupus_implies_photosensitivity_and_chemotherapy_immunosuppression_while
 def test_implications_fire_the_bundled_rules_with_the_implication_in_the_reason():
     from dermatrack.knowledge.modalities import load_modalities
 
-    modalities = load_modalities()
+    modalities = load_modalities(load_vocabulary())
     lupus = screen(_patient(conditions=["systemic_lupus"]), modalities, ON).by_modality()
     reasons = {r.rule: r for r in lupus["ipl"].reasons}
     assert lupus["ipl"].verdict == "contraindicated"

@@ -64,17 +64,17 @@ def test_the_vignettes_exercise_every_row_of_the_matrix():
     seen = set()
     for vignette in VIGNETTES:
         seen |= _factor_keys(_profile(vignette)[0], active_only=False)
-    rows = {factor.key for factor in load_matrix().factors}
+    rows = {factor.key for factor in load_matrix(load_vocabulary()).factors}
     assert rows - seen == set()
 
 
 @pytest.mark.parametrize("vignette", VIGNETTES, ids=[v["id"] for v in VIGNETTES])
 def test_vignette(vignette):
     profile, on = _profile(vignette)
-    matrix = load_matrix()
-    result = screen(profile, load_modalities(), on).by_modality()
+    matrix = load_matrix(load_vocabulary())
+    result = screen(profile, load_modalities(load_vocabulary()), on).by_modality()
     assert [w.field for w in profile.warnings] == vignette.get("warnings", [])
-    assert [w.field for w in screen(profile, load_modalities(), on).warnings] == (
+    assert [w.field for w in screen(profile, load_modalities(load_vocabulary()), on).warnings] == (
         vignette.get("warnings", []))
     listed = _factor_keys(profile, active_only=False) | _factor_keys(profile, active_only=True)
     for modality, expected in vignette["expect"].items():
@@ -100,10 +100,10 @@ def test_vignette(vignette):
 def test_no_hard_stop_is_ever_returned_suitable(vignette):
     """The matrix as oracle: every modality, not only the ones the vignette names."""
     profile, on = _profile(vignette)
-    matrix = load_matrix()
+    matrix = load_matrix(load_vocabulary())
     active = _factor_keys(profile, active_only=True)
     listed = _factor_keys(profile, active_only=False)
-    results = screen(profile, load_modalities(), on).by_modality()
+    results = screen(profile, load_modalities(load_vocabulary()), on).by_modality()
     for modality, got in results.items():
         cells = [matrix.cell(key, modality) for key in active]
         if any(cell.verdict == "contraindicated" for cell in cells):
@@ -125,8 +125,8 @@ def test_the_plan_never_recommends_a_contraindicated_modality(vignette):
                 {"code": "volume_loss", "region": "cheeks", "severity": 2}]
     data = {**BASE, **vignette["patient"], "concerns": concerns}
     profile = parse_patient(data, on=on)
-    screening = screen(profile, load_modalities(), on).by_modality()
-    result = plan(profile, load_modalities(), on, on)
+    screening = screen(profile, load_modalities(load_vocabulary()), on).by_modality()
+    result = plan(profile, load_modalities(load_vocabulary()), on, on)
     for item in result.recommended:
         assert screening[item.modality].verdict != "contraindicated"
         for reason in screening[item.modality].mitigations:

@@ -125,7 +125,7 @@ def test_every_bundled_file_is_valid():
 
 
 def test_one_modality_per_vocabulary_code_in_vocabulary_order():
-    modalities = load_modalities()
+    modalities = load_modalities(load_vocabulary())
     assert list(modalities) == list(load_vocabulary().modalities)
     assert len(modalities) == 11
     for code, modality in modalities.items():
@@ -148,7 +148,7 @@ def test_every_record_has_all_fields_in_seed_order(stem):
 
 def test_every_code_in_the_modality_data_resolves():
     vocab = load_vocabulary()
-    for modality in load_modalities().values():
+    for modality in load_modalities(load_vocabulary()).values():
         for concern in modality.concerns:
             assert concern.code in vocab.concerns
         for rule in modality.contraindications:
@@ -168,12 +168,12 @@ def test_every_code_in_the_modality_data_resolves():
 
 
 def test_rule_ids_are_unique_across_the_knowledge_base():
-    ids = [r.id for m in load_modalities().values() for r in m.contraindications]
+    ids = [r.id for m in load_modalities(load_vocabulary()).values() for r in m.contraindications]
     assert len(ids) == len(set(ids))
 
 
 def test_every_relative_rule_has_a_mitigation():
-    for modality in load_modalities().values():
+    for modality in load_modalities(load_vocabulary()).values():
         for rule in modality.contraindications:
             assert rule.kind in ("absolute", "relative")
             if rule.kind == "relative":
@@ -184,7 +184,8 @@ def test_every_relative_rule_has_a_mitigation():
 
 
 def rule(modality: str, rule_id: str) -> kb.Rule:
-    found = [r for r in load_modality(modality).contraindications if r.id == rule_id]
+    found = [r for r in load_modality(modality, load_vocabulary()).contraindications
+             if r.id == rule_id]
     assert found, rule_id
     return found[0]
 
@@ -235,7 +236,7 @@ def test_required_rules_name_their_trigger(rule_id, code):
 
 
 def test_needle_depth_by_region_with_imaging_aliases():
-    depth = load_modality("microneedling").parameter("needle_depth")
+    depth = load_modality("microneedling", load_vocabulary()).parameter("needle_depth")
     assert depth.unit == "mm"
     assert depth.range_for("periorbital_left") == depth.range_for("periorbital")
     assert depth.range_for("periorbital").max <= 0.3
@@ -243,19 +244,20 @@ def test_needle_depth_by_region_with_imaging_aliases():
     overall = depth.range_for("neck")  # no regional value: the overall range
     assert overall == Range(depth.min, depth.max, depth.default)
     assert depth.range_for(None) == overall
-    assert "needle_depth" in [p.code for p in load_modality("rf_microneedling").protocol.parameters]
+    parameters = load_modality("rf_microneedling", load_vocabulary()).protocol.parameters
+    assert "needle_depth" in [p.code for p in parameters]
 
 
 def test_single_session_procedure_has_no_interval():
-    protocol = load_modality("deep_peel").protocol
+    protocol = load_modality("deep_peel", load_vocabulary()).protocol
     assert protocol.sessions == Range(1, 1, 1)
     assert protocol.interval_days is None
 
 
 def test_lookups_that_miss_raise_not_found():
     with pytest.raises(NotFoundError, match="known: microneedling"):
-        load_modality("dermabrasion")
-    modality = load_modality("plla")
+        load_modality("dermabrasion", load_vocabulary())
+    modality = load_modality("plla", load_vocabulary())
     with pytest.raises(NotFoundError):
         modality.reference("nobody2020")
     with pytest.raises(NotFoundError):
@@ -265,9 +267,10 @@ def test_lookups_that_miss_raise_not_found():
 
 
 def test_adverse_event_rates_are_percentages_or_explained():
-    graber = {a.code: a for a in load_modality("nonablative_fractional_laser").adverse_events}
+    laser = load_modality("nonablative_fractional_laser", load_vocabulary())
+    graber = {a.code: a for a in laser.adverse_events}
     assert graber["acneiform_eruption"].rate_percent == pytest.approx(1.87)
-    for modality in load_modalities().values():
+    for modality in load_modalities(load_vocabulary()).values():
         for event in modality.adverse_events:
             assert event.rate_percent is not None or event.note
 
@@ -276,31 +279,31 @@ def test_adverse_event_rates_are_percentages_or_explained():
 
 
 def test_valid_example_passes(ipl):
-    assert validate_modality_data(ipl, name="ipl.yaml") == []
+    assert validate_modality_data(ipl, name="ipl.yaml", vocabulary=load_vocabulary()) == []
 
 
 def test_rule_missing_its_source(ipl):
     del ipl["contraindications"][1]["source"]
-    assert validate_modality_data(ipl, name="ipl.yaml") == [
+    assert validate_modality_data(ipl, name="ipl.yaml", vocabulary=load_vocabulary()) == [
         "ipl.yaml: contraindications[1]: 'source' is a required property"]
 
 
 def test_rule_citing_an_undeclared_reference(ipl):
     ipl["contraindications"][0]["source"] = "someone2099"
-    assert validate_modality_data(ipl, name="ipl.yaml") == [
+    assert validate_modality_data(ipl, name="ipl.yaml", vocabulary=load_vocabulary()) == [
         "ipl.yaml: contraindications[0].source: 'someone2099' is not a reference id"]
 
 
 def test_relative_rule_without_mitigation(ipl):
     assert ipl["contraindications"][1]["kind"] == "relative"
     ipl["contraindications"][1]["mitigation"] = None
-    assert validate_modality_data(ipl, name="ipl.yaml") == [
+    assert validate_modality_data(ipl, name="ipl.yaml", vocabulary=load_vocabulary()) == [
         "ipl.yaml: contraindications[1].mitigation: a relative rule needs a mitigation"]
 
 
 def test_default_outside_min_max(ipl):
     ipl["protocol"]["parameters"][1]["default"] = 45
-    assert validate_modality_data(ipl, name="ipl.yaml") == [
+    assert validate_modality_data(ipl, name="ipl.yaml", vocabulary=load_vocabulary()) == [
         "ipl.yaml: protocol.parameters[1].default: 45 is outside min..max (8..30)"]
 
 
@@ -308,42 +311,42 @@ def test_regional_range_outside_the_overall_range():
     data = copy.deepcopy(read_modality("microneedling"))
     data["protocol"]["parameters"][0]["by_region"]["forehead"] = {"min": 0.25, "max": 3.0,
                                                                    "default": 0.5}
-    problems = validate_modality_data(data, name="microneedling.yaml")
+    problems = validate_modality_data(data, name="microneedling.yaml", vocabulary=load_vocabulary())
     assert problems == ["microneedling.yaml: protocol.parameters[0].by_region.forehead: "
                         "0.25..3.0 reaches outside the overall range 0.2..2.5"]
 
 
 def test_unknown_concern_code(ipl):
     ipl["concerns"][0]["code"] = "sun_spots"
-    problems = validate_modality_data(ipl, name="ipl.yaml")
+    problems = validate_modality_data(ipl, name="ipl.yaml", vocabulary=load_vocabulary())
     assert len(problems) == 1
     assert problems[0].startswith("ipl.yaml: concerns[0].code: unknown concern code 'sun_spots'")
 
 
 def test_duplicate_rule_id(ipl):
     ipl["contraindications"][2]["id"] = ipl["contraindications"][0]["id"]
-    assert validate_modality_data(ipl, name="ipl.yaml") == [
+    assert validate_modality_data(ipl, name="ipl.yaml", vocabulary=load_vocabulary()) == [
         "ipl.yaml: contraindications[2].id: duplicate 'ipl.recent_tan'"]
 
 
 def test_unknown_codes_inside_a_predicate_tree(ipl):
     ipl["contraindications"][7]["when"] = {"any": [{"condition": "active_infection"},
                                                    {"condition": "impetigo"}]}
-    assert validate_modality_data(ipl, name="ipl.yaml") == [
+    assert validate_modality_data(ipl, name="ipl.yaml", vocabulary=load_vocabulary()) == [
         "ipl.yaml: contraindications[7].when.any[1].condition: unknown condition code "
         "'impetigo'"]
 
 
 def test_time_window_needs_a_dated_medication(ipl):
     ipl["contraindications"][0]["when"] = {"medication": "anticoagulant", "within_days": 7}
-    problems = validate_modality_data(ipl, name="ipl.yaml")
+    problems = validate_modality_data(ipl, name="ipl.yaml", vocabulary=load_vocabulary())
     assert len(problems) == 1
     assert problems[0].startswith("ipl.yaml: contraindications[0].when.within_days: ")
 
 
 def test_malformed_predicate(ipl):
     ipl["contraindications"][0]["when"] = {"condition": "recent_tan", "fitzpatrick": ["IV"]}
-    problems = validate_modality_data(ipl, name="ipl.yaml")
+    problems = validate_modality_data(ipl, name="ipl.yaml", vocabulary=load_vocabulary())
     assert problems == ["ipl.yaml: contraindications[0].when: not a valid predicate: expected "
                         "exactly one of condition, medication (with optional within_days), "
                         "allergy, fitzpatrick, age_below, age_at_least, all, any"]
@@ -352,20 +355,20 @@ def test_malformed_predicate(ipl):
 def test_unknown_top_level_key_and_bad_enum(ipl):
     ipl["price"] = 300
     ipl["depth"] = "very"
-    problems = validate_modality_data(ipl, name="ipl.yaml")
+    problems = validate_modality_data(ipl, name="ipl.yaml", vocabulary=load_vocabulary())
     assert any(p.startswith("ipl.yaml: (top level): Additional properties") for p in problems)
     assert any(p.startswith("ipl.yaml: depth: 'very' is not one of") for p in problems)
 
 
 def test_several_sessions_need_an_interval(ipl):
     ipl["protocol"]["interval_days"] = None
-    assert validate_modality_data(ipl, name="ipl.yaml") == [
+    assert validate_modality_data(ipl, name="ipl.yaml", vocabulary=load_vocabulary()) == [
         "ipl.yaml: protocol.interval_days: required when more than one session"]
 
 
 def test_combination_with_unknown_modality(ipl):
     ipl["combinations"] = [{"with": "botox", "note": "n", "source": "goldberg2012"}]
-    assert validate_modality_data(ipl, name="ipl.yaml") == [
+    assert validate_modality_data(ipl, name="ipl.yaml", vocabulary=load_vocabulary()) == [
         "ipl.yaml: combinations[0].with: unknown modality code 'botox'"]
 
 
@@ -395,6 +398,6 @@ def test_load_modalities_refuses_broken_bundled_data(monkeypatch):
     load_modalities.cache_clear()
     try:
         with pytest.raises(DermatrackError, match="modalities/ipl.yaml: .*'references'"):
-            load_modalities()
+            load_modalities(load_vocabulary())
     finally:
         load_modalities.cache_clear()

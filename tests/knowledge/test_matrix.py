@@ -37,7 +37,7 @@ def _entry(matrix, **match):
 
 
 def test_every_factor_has_a_verdict_for_every_modality():
-    matrix = load_matrix()
+    matrix = load_matrix(load_vocabulary())
     vocab = load_vocabulary()
     kinds = {f.kind for f in matrix.factors}
     assert kinds == {"condition", "allergy", "medication", "age_band", "skin_type", "sex"}
@@ -124,7 +124,7 @@ def test_an_implying_code_may_not_be_milder_than_what_it_implies(data):
 def test_no_rule_cites_a_clinic_page_or_an_answer_site():
     weak = {"balancedayspa", "droracle", "skinpractice", "psk_darkskin", "tca_ae",
             "dermpearls2012"}
-    for modality in load_modalities().values():
+    for modality in load_modalities(load_vocabulary()).values():
         for rule in modality.contraindications:
             assert rule.source not in weak, rule.id
             assert modality.reference(rule.source).kind is not None, rule.id
@@ -162,11 +162,11 @@ VERDICTS_THE_ISSUE_FOUND_WRONG = [
 
 @pytest.mark.parametrize(("key", "modality", "verdict"), VERDICTS_THE_ISSUE_FOUND_WRONG)
 def test_the_verdicts_the_issue_found_wrong(key, modality, verdict):
-    assert load_matrix().cell(key, modality).verdict == verdict
+    assert load_matrix(load_vocabulary()).cell(key, modality).verdict == verdict
 
 
 def test_exposure_windows_are_the_labels():
-    matrix = load_matrix()
+    matrix = load_matrix(load_vocabulary())
     assert matrix.cell("medication:gold_therapy", "ipl").exposure == "ever"
     assert matrix.cell("medication:isotretinoin", "medium_peel").exposure == (
         "within 6 calendar months")
@@ -176,7 +176,7 @@ def test_exposure_windows_are_the_labels():
 
 
 def test_the_docs_matrix_is_up_to_date():
-    assert DOC.read_text(encoding="utf-8") == matrix_markdown(load_matrix()), (
+    assert DOC.read_text(encoding="utf-8") == matrix_markdown(load_matrix(load_vocabulary())), (
         "regenerate with `.venv/bin/python -m dermatrack.knowledge.matrix > "
         "docs/contraindication-matrix.md`")
 
@@ -188,7 +188,7 @@ def test_kb_matrix_json_and_one_modality(cli):
     r = cli("kb", "matrix", "--format", "json")
     assert r.code == 0, r.stderr
     data = r.json()
-    matrix = load_matrix()
+    matrix = load_matrix(load_vocabulary())
     assert len(data["cells"]) == len(matrix.cells)
     assert data["counts"] == matrix.counts()
     r = cli("kb", "matrix", "--modality", "ipl", "--json")
@@ -203,7 +203,7 @@ def test_kb_matrix_csv_and_table(cli):
     r = cli("kb", "matrix", "--format", "csv", "--modality", "deep_peel")
     assert r.code == 0, r.stderr
     rows = list(csv.DictReader(io.StringIO(r.stdout)))
-    assert len(rows) == len(load_matrix().factors)
+    assert len(rows) == len(load_matrix(load_vocabulary()).factors)
     pacemaker = next(row for row in rows if row["factor"] == "pacemaker")
     assert (pacemaker["verdict"], pacemaker["rule"], pacemaker["source"]) == (
         "contraindicated", "deep_peel.cardiac", "landau2007")

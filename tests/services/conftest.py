@@ -28,5 +28,6 @@ def visit(store, patient):
 @pytest.fixture
 def microneedling():
     from dermatrack.knowledge.modalities import load_modalities
+    from dermatrack.knowledge.vocabulary import load_vocabulary
 
-    return load_modalities()["microneedling"]
+    return load_modalities(load_vocabulary())["microneedling"]

@@ -124,7 +124,8 @@ def test_a_plan_made_from_a_recommendation_is_screened_and_saved(store, patient)
     record = patients.get_patient_record(store, patient.id, actor="dr.lee")
     on = dt.date(2026, 11, 21)
     profile = parse_patient(record.patient_json(on=on), on=on, vocabulary=load_vocabulary())
-    proposal = make_plan(profile, load_modalities(), on + dt.timedelta(days=14), on)
+    modalities = load_modalities(load_vocabulary())
+    proposal = make_plan(profile, modalities, on + dt.timedelta(days=14), on)
     recommendation = proposal.recommended[0]
     defaults = recommendation.sessions[0]["parameters"]
     region = sorted(defaults)[0]
@@ -147,9 +148,11 @@ def test_plan_is_completed_when_its_last_session_is_carried_out_and_peels_use_on
 
     from dermatrack.clinic.planning import default_parameters
     from dermatrack.knowledge.modalities import load_modalities
+    from dermatrack.knowledge.vocabulary import load_vocabulary
     from dermatrack.services import charting, patients, plans
 
-    proposed = default_parameters(load_modalities()["superficial_peel"], ["cheeks"])["cheeks"]
+    peel = load_modalities(load_vocabulary())["superficial_peel"]
+    proposed = default_parameters(peel, ["cheeks"])["cheeks"]
     assert set(proposed) == {"glycolic_acid_concentration", "glycolic_contact_time"}
 
     patient = patients.add_patient(store, {

@@ -260,8 +260,9 @@ def test_intake_panel_warns_about_implausible_facts(web):
 
 def test_knowledge_matrix_page_shows_every_cell_and_a_column_with_reasons(web):
     from dermatrack.knowledge.matrix import load_matrix
+    from dermatrack.knowledge.vocabulary import load_vocabulary
 
-    matrix = load_matrix()
+    matrix = load_matrix(load_vocabulary())
     clinician = web.signed_in("clinician")
     page = _soup(clinician.get("/knowledge/matrix"))
     cells = page.select("table[data-matrix] td[data-verdict]")

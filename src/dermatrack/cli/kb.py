@@ -314,11 +314,12 @@ def matrix_command(
 ) -> None:
     """The contraindication matrix: every factor's verdict for every modality, with sources."""
     from dermatrack.knowledge.matrix import load_matrix, matrix_csv, matrix_json
+    from dermatrack.knowledge.vocabulary import load_vocabulary
 
     if output_format not in ("table", "csv", "json"):
         raise InputError(f"unknown format {output_format!r}; expected table, csv or json",
                          field="--format")
-    matrix = load_matrix()
+    matrix = load_matrix(load_vocabulary())
     if modality is not None and modality not in matrix.modalities:
         import difflib
 
@@ -345,7 +346,7 @@ def _print_matrix_grid(matrix: Any) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    from dermatrack.knowledge.matrix import VERDICT_MARK, short_code
+    from dermatrack.knowledge.matrix import VERDICT_MARK
 
     counts = matrix.counts()
     table = Table(title=f"Contraindication matrix: {len(matrix.factors)} factors x "
@@ -353,7 +354,7 @@ def _print_matrix_grid(matrix: Any) -> None:
                   box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1, 0, 0))
     table.add_column("factor", no_wrap=True)
     for code in matrix.modalities:
-        table.add_column(short_code(code), justify="center", no_wrap=True)
+        table.add_column(matrix.short_codes[code], justify="center", no_wrap=True)
     kind = None
     for factor in matrix.factors:
         if factor.kind != kind:  # one heading row per kind of factor
@@ -368,7 +369,7 @@ def _print_matrix_grid(matrix: Any) -> None:
     console.print(table)
     console.print(f"X contraindicated ({counts['contraindicated']}), ! caution "
                   f"({counts['caution']}), . no effect ({counts['no_effect']}). Columns: "
-                  + ", ".join(f"{short_code(c)} {c}" for c in matrix.modalities)
+                  + ", ".join(f"{matrix.short_codes[c]} {c}" for c in matrix.modalities)
                   + ". Reasons: dermatrack kb matrix --modality CODE.", markup=False)
 
 

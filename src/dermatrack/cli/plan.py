@@ -36,11 +36,12 @@ def register(app: typer.Typer) -> None:
         from dermatrack.cli.screen import load_patient_file
         from dermatrack.clinic.planning import plan
         from dermatrack.knowledge.modalities import load_modalities
+        from dermatrack.knowledge.vocabulary import load_vocabulary
 
         day = parse_date_option(on, "--on", dt.date.today())
         first = parse_date_option(start, "--start", day)
         profile = load_patient_file(patient, day)
-        result = plan(profile, load_modalities(), start=first, on=day)
+        result = plan(profile, load_modalities(load_vocabulary()), start=first, on=day)
         if as_json:
             emit_json(result.to_dict())
             return

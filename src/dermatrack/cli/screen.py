@@ -56,10 +56,11 @@ def register(app: typer.Typer) -> None:
         from dermatrack.cli.output import emit_json
         from dermatrack.clinic.screening import screen
         from dermatrack.knowledge.modalities import load_modalities
+        from dermatrack.knowledge.vocabulary import load_vocabulary
 
         day = parse_date_option(on, "--on", dt.date.today())
         profile = load_patient_file(patient, day)
-        result = screen(profile, load_modalities(), day, only=modality)
+        result = screen(profile, load_modalities(load_vocabulary()), day, only=modality)
         if as_json:
             emit_json(result.to_dict())
             return

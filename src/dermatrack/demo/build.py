@@ -104,6 +104,7 @@ def build_demo(out: Path, *, n_patients: int = 40, seed: int = 0, quick: bool = 
         file; it must be empty of patients.
     """
     from dermatrack.knowledge.modalities import load_modalities
+    from dermatrack.knowledge.vocabulary import load_vocabulary
     from dermatrack.services.common import open_store
     from dermatrack.services.outcomes import cohort_summary
 
@@ -116,7 +117,7 @@ def build_demo(out: Path, *, n_patients: int = 40, seed: int = 0, quick: bool = 
     settings = prepare_directory(Path(out))
     if database_url is not None:
         settings = Settings(data_dir=settings.data_dir, database_url=database_url)
-    modalities = load_modalities()
+    modalities = load_modalities(load_vocabulary())
     rng = np.random.default_rng(seed)
     designs = design_cohort(n_patients, modalities, rng, today=today)
 

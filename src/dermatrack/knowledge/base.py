@@ -22,13 +22,16 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dermatrack.errors import InputError, NotFoundError
 from dermatrack.knowledge import packaged
 from dermatrack.knowledge.article import Topic
 from dermatrack.knowledge.record import Record, format_record, parse_record
 from dermatrack.knowledge.search import Document, Hit, SearchIndex, data_text
+
+if TYPE_CHECKING:
+    from dermatrack.knowledge.vocabulary import Vocabulary
 
 KINDS = ("record", "topic", "modality")
 """The kinds of item the knowledge base holds, in the order ``show`` looks them up."""
@@ -146,6 +149,9 @@ class KnowledgeBase:
         Topic articles by code, bundled and imported.
     modality_data:
         Each modality's data file as a plain mapping, by code.
+    vocabulary:
+        The vocabulary the typed modalities are resolved against (the bundled one,
+        passed by :func:`dermatrack.services.knowledge.load_knowledge_base`).
     imported_topic_codes:
         Codes of the topics that came from the data directory.
     """
@@ -153,14 +159,14 @@ class KnowledgeBase:
     records: dict[str, Record]
     topics: dict[str, Topic]
     modality_data: dict[str, dict[str, Any]]
+    vocabulary: Vocabulary
     imported_topic_codes: frozenset[str] = field(default_factory=frozenset)
 
     @cached_property
     def modalities(self) -> dict[str, Any]:
         """Typed modalities (``dermatrack.knowledge.modalities.Modality``) by code."""
         from dermatrack.knowledge.modalities.loading import load_modalities
-
-        return load_modalities()
+        return load_modalities(self.vocabulary)
 
     def search(self, query: str, limit: int = 20) -> list[Hit]:
         """Ranked full-text search over records, topics and modality data.
@@ -209,9 +215,11 @@ def is_bundled_topic(code: str) -> bool:
     return code in _bundled().topics
 
 
-def build_knowledge_base(imported_topics: Mapping[str, Topic] | None = None) -> KnowledgeBase:
+def build_knowledge_base(imported_topics: Mapping[str, Topic] | None = None, *,
+                         vocabulary: Vocabulary) -> KnowledgeBase:
     """The knowledge base: bundled data plus ``imported_topics`` (by code), which replace
-    bundled topics of the same code.
+    bundled topics of the same code; its typed modalities are resolved against
+    ``vocabulary``.
 
     Raises
     ------
@@ -223,7 +231,7 @@ def build_knowledge_base(imported_topics: Mapping[str, Topic] | None = None) -> 
     return KnowledgeBase(records=dict(bundled.records),
                          topics={**bundled.topics, **imported},
                          modality_data=dict(bundled.modality_data),
-                         imported_topic_codes=frozenset(imported))
+                         vocabulary=vocabulary, imported_topic_codes=frozenset(imported))
 
 
 @dataclass(frozen=True)

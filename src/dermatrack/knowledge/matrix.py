@@ -27,13 +27,14 @@ from __future__ import annotations
 import json
 import typing
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 
 import yaml
 
 from dermatrack.errors import DermatrackError
+from dermatrack.knowledge.packaged import PerVocabulary
 
 if typing.TYPE_CHECKING:
     from dermatrack.knowledge.rules import Predicate, Reference, Rule
@@ -136,6 +137,8 @@ class Matrix:
     modalities: tuple[str, ...]
     cells: Mapping[tuple[str, str], Cell]
     sources: Mapping[str, Source]
+    #: Column heading of each modality (:func:`short_code` in the vocabulary it was built with).
+    short_codes: Mapping[str, str] = field(default_factory=dict)
 
     def cell(self, factor_key: str, modality: str) -> Cell:
         return self.cells[(factor_key, modality)]
@@ -394,7 +397,9 @@ def build_matrix(matrix: Mapping[str, typing.Any], sources: Mapping[str, typing.
                     text=entry["rationale"], mitigation=entry.get("mitigation"),
                     source=source.id))
     built = Matrix(factors=factors_of(vocabulary), modalities=tuple(vocabulary.modalities),
-                   cells=cells, sources=catalogue)
+                   cells=cells, sources=catalogue,
+                   short_codes={code: short_code(code, vocabulary)
+                                for code in vocabulary.modalities})
     return built, {code: tuple(items) for code, items in rules.items()}
 
 
@@ -405,11 +410,8 @@ def source_reference(source: Source) -> Reference:
     return Reference(source.id, source.citation, source.url, kind=source.kind)
 
 
-@lru_cache(maxsize=1)
-def _loaded() -> tuple[Matrix, dict[str, tuple[Rule, ...]]]:
-    from dermatrack.knowledge.vocabulary import load_vocabulary
-
-    vocabulary = load_vocabulary()
+@PerVocabulary
+def _loaded(vocabulary: Vocabulary) -> tuple[Matrix, dict[str, tuple[Rule, ...]]]:
     matrix, sources = read_matrix_data()
     problems = validate_matrix_data(matrix, sources, vocabulary)
     if problems:
@@ -417,20 +419,23 @@ def _loaded() -> tuple[Matrix, dict[str, tuple[Rule, ...]]]:
     return build_matrix(matrix, sources, vocabulary)
 
 
-def load_matrix() -> Matrix:
-    """The bundled, validated contraindication matrix (cached).
+def load_matrix(vocabulary: Vocabulary) -> Matrix:
+    """The bundled contraindication matrix, validated against ``vocabulary`` (callers pass
+    the bundled one, :func:`dermatrack.knowledge.vocabulary.load_vocabulary`; cached per
+    vocabulary).
 
     Raises
     ------
     DermatrackError
         If matrix.yaml or sources.yaml is invalid or incomplete.
     """
-    return _loaded()[0]
+    return _loaded(vocabulary)[0]
 
 
-def rules_for(modality: str) -> tuple[Rule, ...]:
-    """The screening rules the bundled matrix gives ``modality`` (empty for unknown codes)."""
-    return _loaded()[1].get(modality, ())
+def rules_for(modality: str, vocabulary: Vocabulary) -> tuple[Rule, ...]:
+    """The screening rules the bundled matrix (:func:`load_matrix` of ``vocabulary``) gives
+    ``modality`` (empty for unknown codes)."""
+    return _loaded(vocabulary)[1].get(modality, ())
 
 
 # --------------------------------------------------------------------------- views
@@ -443,12 +448,10 @@ CSV_COLUMNS: tuple[str, ...] = ("factor_kind", "factor", "factor_label", "modali
                                 "source", "source_kind", "citation")
 
 
-def short_code(modality: str) -> str:
-    """A column heading for a modality: its vocabulary ``abbreviation`` (``rf_microneedling``
-    -> ``RFM``), else the code itself."""
-    from dermatrack.knowledge.vocabulary import load_vocabulary
-
-    term = load_vocabulary().modalities.get(modality)
+def short_code(modality: str, vocabulary: Vocabulary) -> str:
+    """A column heading for a modality: its ``abbreviation`` in ``vocabulary``
+    (``rf_microneedling`` -> ``RFM``), else the code itself."""
+    term = vocabulary.modalities.get(modality)
     return term.abbreviation if term is not None and term.abbreviation else modality
 
 
@@ -506,9 +509,10 @@ def matrix_markdown(matrix: Matrix) -> str:
     lines.append(f"{len(matrix.factors)} factors x {len(codes)} modalities = "
                  f"{len(matrix.cells)} verdicts: {counts['contraindicated']} contraindicated, "
                  f"{counts['caution']} caution, {counts['no_effect']} no effect.\n")
-    lines.append("Columns: " + ", ".join(f"{short_code(c)} `{c}`" for c in codes) + ".\n")
+    heading = {c: matrix.short_codes.get(c, c) for c in codes}
+    lines.append("Columns: " + ", ".join(f"{heading[c]} `{c}`" for c in codes) + ".\n")
     lines.append("## Grid\n")
-    lines.append("| factor | kind | " + " | ".join(short_code(c) for c in codes) + " |")
+    lines.append("| factor | kind | " + " | ".join(heading[c] for c in codes) + " |")
     lines.append("|---|---|" + "---|" * len(codes))
     for factor in matrix.factors:
         marks = [VERDICT_MARK[matrix.cell(factor.key, c).verdict] for c in codes]
@@ -539,4 +543,6 @@ def matrix_markdown(matrix: Matrix) -> str:
 if __name__ == "__main__":  # pragma: no cover - exercised by the docs test through matrix_markdown
     import sys
 
-    sys.stdout.write(matrix_markdown(load_matrix()))
+    from dermatrack.knowledge.vocabulary import load_vocabulary
+
+    sys.stdout.write(matrix_markdown(load_matrix(load_vocabulary())))

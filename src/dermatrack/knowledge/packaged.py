@@ -48,3 +48,40 @@ def schema_problems(data: object, schema_file: str, name: str) -> list[str]:
             )
         problems.append(f"{name}: {json_path(error.absolute_path)}: {message}")
     return problems
+
+
+_Result = typing.TypeVar("_Result")
+
+
+class PerVocabulary(typing.Generic[_Result]):
+    """``build(vocabulary)``, cached per vocabulary object (a few at a time).
+
+    What is built from the bundled data and a vocabulary (the typed modalities, the
+    contraindication matrix) is built once per vocabulary the caller passes. A
+    :class:`~dermatrack.knowledge.vocabulary.Vocabulary` holds mappings and cannot be
+    hashed, so the cache is keyed by the object itself: each entry keeps its vocabulary,
+    so its ``id`` is not reused while the entry lives.
+    """
+
+    SIZE = 4
+
+    def __init__(self, build: typing.Callable[[typing.Any], _Result]) -> None:
+        self._build = build
+        self._cache: dict[int, tuple[object, _Result]] = {}
+        self.__doc__ = build.__doc__
+        self.__name__ = build.__name__
+        self.__wrapped__ = build
+
+    def __call__(self, vocabulary: typing.Any) -> _Result:
+        found = self._cache.get(id(vocabulary))
+        if found is not None and found[0] is vocabulary:
+            return found[1]
+        result = self._build(vocabulary)
+        if len(self._cache) >= self.SIZE:
+            self._cache.clear()
+        self._cache[id(vocabulary)] = (vocabulary, result)
+        return result
+
+    def cache_clear(self) -> None:
+        """Forget every built result (tests that change the bundled data call this)."""
+        self._cache.clear()

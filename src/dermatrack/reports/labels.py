@@ -28,8 +28,9 @@ def _vocabulary() -> Any:
 @cache
 def _modalities() -> dict[str, Any]:
     from dermatrack.knowledge.modalities import load_modalities
+    from dermatrack.knowledge.vocabulary import load_vocabulary
 
-    return load_modalities()
+    return load_modalities(load_vocabulary())
 
 
 def plain(code: str | None) -> str:

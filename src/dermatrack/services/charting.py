@@ -174,7 +174,7 @@ def load_modality(code: str, *, field: str = "modality") -> Any:
     from dermatrack.knowledge.vocabulary import load_vocabulary
 
     load_vocabulary().require("modalities", code, field=field)
-    modality = load_modalities().get(code)
+    modality = load_modalities(load_vocabulary()).get(code)
     if modality is None:
         raise InputError(f"modality {code!r} has no protocol data in the knowledge base",
                          field=field)

@@ -24,6 +24,7 @@ from dermatrack.knowledge.base import (
     read_topic_file,
 )
 from dermatrack.knowledge.base import validate_knowledge as validate_bundled_knowledge
+from dermatrack.knowledge.vocabulary import load_vocabulary
 
 
 def _data_dir(data_dir: Path | None) -> Path:
@@ -104,7 +105,8 @@ def load_knowledge_base(data_dir: Path | None = None) -> KnowledgeBase:
     InputError
         Naming the file when a bundled or imported file cannot be read.
     """
-    return build_knowledge_base(read_imported_topics(_data_dir(data_dir)))
+    return build_knowledge_base(read_imported_topics(_data_dir(data_dir)),
+                                vocabulary=load_vocabulary())
 
 
 def validate_knowledge(data_dir: Path | None = None) -> ValidationReport:

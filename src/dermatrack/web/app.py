@@ -170,10 +170,11 @@ def modality_name(code: str) -> str:
     """The display name of a modality code (the code itself when unknown); a combination
     arm (``"a + b"``) names each of its modalities."""
     from dermatrack.knowledge.modalities import load_modalities
+    from dermatrack.knowledge.vocabulary import load_vocabulary
 
     if " + " in code:
         return " + ".join(modality_name(part) for part in code.split(" + "))
-    modality = load_modalities().get(code)
+    modality = load_modalities(load_vocabulary()).get(code)
     return modality.name if modality is not None else code.replace("_", " ")
 
 

@@ -417,8 +417,9 @@ def procedure_resource(ctx: Context, row: Any) -> dict[str, Any]:
 
 def _modality_label(code: str) -> str | None:
     from dermatrack.knowledge.modalities import load_modalities
+    from dermatrack.knowledge.vocabulary import load_vocabulary
 
-    modality = load_modalities().get(code)
+    modality = load_modalities(load_vocabulary()).get(code)
     return getattr(modality, "name", None) if modality is not None else None
 
 

@@ -179,8 +179,9 @@ def _check_vocabulary(entry: _Entry, key: str, kind: str, code: str) -> str:
                 raise entry.fail(key, error.message) from None
     if kind == "modalities":
         from dermatrack.knowledge.modalities import load_modalities
+        from dermatrack.knowledge.vocabulary import load_vocabulary
 
-        if code not in load_modalities():
+        if code not in load_modalities(load_vocabulary()):
             raise entry.fail(key, f"unknown modality {code!r}")
     return code
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import typing
 from collections.abc import Mapping
-from functools import lru_cache
 
 from dermatrack.errors import DermatrackError, NotFoundError
 from dermatrack.knowledge.modalities import files as modality_files
@@ -32,9 +31,8 @@ from dermatrack.knowledge.modalities.model import (
     Rule,
 )
 from dermatrack.knowledge.modalities.validation import validate_modality_data
-from dermatrack.knowledge.vocabulary import (
-    load_vocabulary,
-)
+from dermatrack.knowledge.packaged import PerVocabulary
+from dermatrack.knowledge.vocabulary import Vocabulary
 
 
 def _predicate(raw: Mapping[str, typing.Any]) -> Predicate:
@@ -60,9 +58,11 @@ def _range(raw: Mapping[str, typing.Any]) -> Range:
     return Range(raw["min"], raw["max"], raw.get("default"))
 
 
-def modality_from_data(data: Mapping[str, typing.Any]) -> Modality:
-    """Build a :class:`Modality` from a mapping that :func:`validate_modality_data` passed."""
+def modality_from_data(data: Mapping[str, typing.Any], vocabulary: Vocabulary) -> Modality:
+    """Build a :class:`Modality` from a mapping that :func:`validate_modality_data` passed
+    against ``vocabulary`` (whose region aliases its parameters' regional ranges accept)."""
     protocol = data["protocol"]
+    aliases = dict(vocabulary.region_aliases)
     return Modality(
         code=data["code"],
         name=data["name"],
@@ -94,6 +94,7 @@ def modality_from_data(data: Mapping[str, typing.Any]) -> Modality:
                     default=p["default"],
                     by_region={k: _range(v) for k, v in p.get("by_region", {}).items()},
                     source=p["source"], note=p.get("note"), agent=p.get("agent"),
+                    region_aliases=aliases,
                 )
                 for p in protocol["parameters"]
             ),
@@ -122,9 +123,16 @@ def modality_from_data(data: Mapping[str, typing.Any]) -> Modality:
     )
 
 
-@lru_cache(maxsize=1)
-def load_modalities() -> dict[str, Modality]:
-    """Load every bundled modality, checked, keyed by code in vocabulary order (cached).
+@PerVocabulary
+def load_modalities(vocabulary: Vocabulary) -> dict[str, Modality]:
+    """Load every bundled modality, checked against ``vocabulary``, keyed by code in
+    vocabulary order, with the bundled matrix's rules (cached per vocabulary).
+
+    Parameters
+    ----------
+    vocabulary:
+        The vocabulary codes are resolved against; callers (services, CLI, web) pass the
+        bundled one, :func:`dermatrack.knowledge.vocabulary.load_vocabulary`.
 
     Raises
     ------
@@ -132,7 +140,7 @@ def load_modalities() -> dict[str, Modality]:
         If any bundled modality file or the vocabulary is invalid (the message lists the
         problems); records are not needed here and are checked by :func:`validate_all`.
     """
-    vocab = load_vocabulary()
+    vocab = vocabulary
     files = modality_files.read_modality_files()
     problems: list[str] = []
     built: dict[str, Modality] = {}
@@ -143,16 +151,16 @@ def load_modalities() -> dict[str, Modality]:
         file_problems = validate_modality_data(data, name=name, vocabulary=vocab)
         problems += file_problems
         if not file_problems:
-            built[data["code"]] = modality_from_data(data)
+            built[data["code"]] = modality_from_data(data, vocab)
     missing = [code for code in vocab.modalities if code not in built]
     if missing and not problems:
         problems.append(f"no modality data for: {', '.join(missing)}")
     if problems:
         raise DermatrackError("invalid bundled modality data: " + "; ".join(problems))
-    return {code: with_matrix_rules(built[code]) for code in vocab.modalities}
+    return {code: with_matrix_rules(built[code], vocab) for code in vocab.modalities}
 
 
-def with_matrix_rules(modality: Modality) -> Modality:
+def with_matrix_rules(modality: Modality, vocabulary: Vocabulary) -> Modality:
     """``modality`` with the bundled contraindication matrix's rules and their sources added.
 
     The matrix (:mod:`dermatrack.knowledge.matrix`) is where the bundled rules live; a
@@ -163,10 +171,10 @@ def with_matrix_rules(modality: Modality) -> Modality:
 
     from dermatrack.knowledge.matrix import load_matrix, rules_for, source_reference
 
-    rules = rules_for(modality.code)
+    rules = rules_for(modality.code, vocabulary)
     if not rules:
         return modality
-    catalogue = load_matrix().sources
+    catalogue = load_matrix(vocabulary).sources
     used = {rule.source for rule in rules}
     references = tuple(r for r in modality.references if r.id not in used) + tuple(
         source_reference(catalogue[code]) for code in sorted(used))
@@ -174,15 +182,15 @@ def with_matrix_rules(modality: Modality) -> Modality:
                                references=references)
 
 
-def load_modality(code: str) -> Modality:
-    """The bundled modality ``code``.
+def load_modality(code: str, vocabulary: Vocabulary) -> Modality:
+    """The bundled modality ``code`` (:func:`load_modalities` of ``vocabulary``).
 
     Raises
     ------
     NotFoundError
         If no modality has this code.
     """
-    modalities = load_modalities()
+    modalities = load_modalities(vocabulary)
     try:
         return modalities[code]
     except KeyError:

@@ -4,7 +4,7 @@ adverse-event rates, combinations and references (frozen dataclasses, no I/O).""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from dermatrack.errors import NotFoundError
 from dermatrack.knowledge.record import FIELDS
@@ -23,9 +23,6 @@ from dermatrack.knowledge.rules import (  # noqa: F401  (re-exported: part of th
     Rule,
     Sex,
     iter_leaves,
-)
-from dermatrack.knowledge.vocabulary import (
-    load_vocabulary,
 )
 
 MODALITY_SCHEMA = "modality.schema.json"
@@ -93,6 +90,10 @@ class Parameter:
         parameters of one agent only, the first listed.
     note : str or None
         How to read the range (for example that regional values are starting points).
+    region_aliases : dict of str to str
+        Imaging region names and the clinic region each stands for (the vocabulary's
+        ``region_aliases``, given by the loader that resolved this parameter against it),
+        so :meth:`range_for` accepts either.
     """
 
     code: str
@@ -105,11 +106,12 @@ class Parameter:
     source: str
     note: str | None = None
     agent: str | None = None
+    region_aliases: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     def range_for(self, region: str | None) -> Range:
         """The usual range for ``region`` (imaging aliases accepted), else the overall one."""
         if region is not None:
-            region = load_vocabulary().canonical_region(region)
+            region = self.region_aliases.get(region, region)
             if region in self.by_region:
                 return self.by_region[region]
         return Range(self.min, self.max, self.default)

@@ -22,7 +22,6 @@ from dermatrack.knowledge.vocabulary import (
     VOCABULARY_FILE,
     VOCABULARY_SCHEMA,
     Vocabulary,
-    load_vocabulary,
     read_vocabulary_data,
     validate_vocabulary_data,
     vocabulary_from_data,
@@ -68,7 +67,7 @@ def _predicate_problems(
 
 
 def validate_modality_data(
-    data: object, *, name: str, vocabulary: Vocabulary | None = None
+    data: object, *, name: str, vocabulary: Vocabulary
 ) -> list[str]:
     """Every problem in one parsed modality mapping; empty when it is valid.
 
@@ -78,8 +77,9 @@ def validate_modality_data(
         The mapping read from a modality YAML file (or built in a test).
     name : str
         How messages name the file, e.g. ``"modalities/ipl.yaml"``.
-    vocabulary : Vocabulary, optional
-        The vocabulary to resolve codes against; the bundled one by default.
+    vocabulary : Vocabulary
+        The vocabulary to resolve codes against (callers pass the bundled one,
+        :func:`dermatrack.knowledge.vocabulary.load_vocabulary`).
 
     Returns
     -------
@@ -90,7 +90,7 @@ def validate_modality_data(
     problems = packaged.schema_problems(data, MODALITY_SCHEMA, name)
     if problems or not isinstance(data, dict):
         return problems
-    vocab = vocabulary or load_vocabulary()
+    vocab = vocabulary
     code = data["code"]
     refs = [r["id"] for r in data["references"]]
     ref_ids = set(refs)

@@ -48,9 +48,10 @@ def search(request: Request, q: str = Query(..., min_length=1, max_length=200),
 @router.get("/knowledge/modalities", response_model=list[ModalitySummary])
 def modalities(_: Principal = Depends(require("knowledge"))) -> list[ModalitySummary]:
     from dermatrack.knowledge.modalities import load_modalities
+    from dermatrack.knowledge.vocabulary import load_vocabulary
 
     return [ModalitySummary(code=m.code, name=m.name, category=m.category, depth=m.depth)
-            for m in sorted(load_modalities().values(), key=lambda m: m.name)]
+            for m in sorted(load_modalities(load_vocabulary()).values(), key=lambda m: m.name)]
 
 
 @router.get("/knowledge/modalities/{code}", response_model=dict[str, Any])

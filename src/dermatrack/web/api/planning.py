@@ -32,8 +32,8 @@ def plan_record(patient_json: dict[str, Any], on: dt.date, start: dt.date) -> Pl
     from dermatrack.knowledge.vocabulary import load_vocabulary
 
     profile = parse_patient(patient_json, on=on, vocabulary=load_vocabulary())
-    return PlanOut.model_validate(plan(profile, load_modalities(), start=start, on=on)
-                                  .to_dict())
+    modalities = load_modalities(load_vocabulary())
+    return PlanOut.model_validate(plan(profile, modalities, start=start, on=on).to_dict())
 
 
 @router.get("/patients/{patient_id}/plan", response_model=PlanOut)

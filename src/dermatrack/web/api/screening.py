@@ -54,7 +54,8 @@ def screen_record(patient_json: dict[str, Any], on: dt.date) -> ScreeningOut:
 
     profile = parse_patient(patient_json, on=on, vocabulary=load_vocabulary(),
                             ignore_keys=("identity", "consents"))
-    return ScreeningOut.model_validate(screen(profile, load_modalities(), on).to_dict())
+    modalities = load_modalities(load_vocabulary())
+    return ScreeningOut.model_validate(screen(profile, modalities, on).to_dict())
 
 
 @router.get("/patients/{patient_id}/screening", response_model=ScreeningOut)

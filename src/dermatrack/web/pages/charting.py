@@ -75,7 +75,7 @@ def _session_context(store: Store, principal: Principal, patient_id: str,
 
     record = read_patient(store, principal, patient_id, fields=("sessions",),
                           purpose="session form", with_identity=True)
-    modalities = load_modalities()
+    modalities = load_modalities(load_vocabulary())
     modality = modalities.get(modality_code or "")
     vocabulary = load_vocabulary()
     return {"record": record, "modalities": sorted(modalities.values(), key=lambda m: m.name),
@@ -175,7 +175,7 @@ def preview_event(data: dict[str, Any], sessions: list[Any], today: dt.date) -> 
         return {"kind": None, "reason": "Dates must be given as YYYY-MM-DD."}
     try:
         resolved = bool(data.get("resolved_on"))
-        found = classify_reaction(load_modalities()[session.modality], code, onset,
+        found = classify_reaction(load_modalities(load_vocabulary())[session.modality], code, onset,
                                   resolved_on=seen_until if resolved else None,
                                   still_present_on=None if resolved else seen_until, term=term)
     except InputError as error:

@@ -24,10 +24,11 @@ router = APIRouter(include_in_schema=False)
 
 def _templates_context(store: Store) -> dict[str, Any]:
     from dermatrack.knowledge.modalities import load_modalities
+    from dermatrack.knowledge.vocabulary import load_vocabulary
     from dermatrack.services import consent
 
     return {"templates": consent.list_templates(store), "errors": {}, "form": {},
-            "modalities": sorted(load_modalities().values(), key=lambda m: m.name)}
+            "modalities": sorted(load_modalities(load_vocabulary()).values(), key=lambda m: m.name)}
 
 
 @router.get("/consent/templates")

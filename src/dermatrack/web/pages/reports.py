@@ -62,12 +62,13 @@ def patient_sheet(patient_id: str, store: StoreDep,
 def cohort_page(request: Request, store: StoreDep, modality: str | None = None,
                 principal: Principal = Depends(require_page("cohort"))) -> Response:
     from dermatrack.knowledge.modalities import load_modalities
+    from dermatrack.knowledge.vocabulary import load_vocabulary
     from dermatrack.services.outcomes import cohort_summary
 
     audit_cohort_read(store, principal, "cohort page", modality or None)
     summary = cohort_summary(store, modality=modality or None, deidentified=True)
     return render(request, "cohort.html", principal, summary=summary,
-                  modality=modality or "", modalities=sorted(load_modalities()))
+                  modality=modality or "", modalities=sorted(load_modalities(load_vocabulary())))
 
 
 @router.get("/cohort/report")
