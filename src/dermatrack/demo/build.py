@@ -4,14 +4,14 @@
 
 * ``dermatrack.db``: the clinic in the embedded SQLite database, with the photo store in
   ``files/`` beside it (so ``DERMATRACK_DATA_DIR=DIR`` opens it), and one web account
-  per role with a random password (:func:`add_demo_accounts`);
+  per role with a random password (:func:`~dermatrack.demo.records.add_demo_accounts`);
 * ``repeatability-imaging.json``: the MDC95 of every photo metric, measured on phantoms
   captured repeatedly under ordinary perturbations (:mod:`dermatrack.services.outcomes`
   reads it);
 * ``repeatability.json``: the clinic's own MDC95 of every device metric (profilometry,
   colorimetry, suction elasticity), from repeated synthetic captures of the first
-  patients' unchanged skin (:func:`device_mdc`), as a clinic would store it with
-  ``dermatrack repeatability --save``;
+  patients' unchanged skin (:func:`~dermatrack.demo.readings.device_mdc`), as a clinic
+  would store it with ``dermatrack repeatability --save``;
 * ``reports/index.html`` (the cohort report, with the true-versus-estimated check) and
   one progress report per patient, ``reports/<patient id>.html``.
 
@@ -21,6 +21,12 @@ checks a clinic's data get.
 
 Photographs are rendered and analysed in worker processes (``workers``, default 2); the
 records are written by the main process only (SQLite has one writer).
+
+This module puts the steps together; each lives in a module of its topic:
+:mod:`.records` (patients through the services), :mod:`.photos` (photographs),
+:mod:`.readings` and :mod:`.instruments` (device readings), :mod:`.repeatability` (MDC95),
+:mod:`.summary` (reports and the true-versus-estimated check), :mod:`.workers` (the worker
+processes) and :mod:`.scale` (the demo without photographs).
 """
 
 from __future__ import annotations
