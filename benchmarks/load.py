@@ -46,18 +46,26 @@ FIRST = ("Ada", "Bea", "Cai", "Dan", "Eve", "Fox", "Gus", "Hal", "Ivy", "Jon", "
 LAST = ("Moss", "Nash", "Orr", "Park", "Quinn", "Reyes", "Shaw", "Tran", "Vance", "Wolfe")
 
 
-def patient_json(rng: random.Random, i: int) -> dict:
+def patient_json(rng: random.Random, i: int, *, clinical: bool = True) -> dict:
+    """A registration: identity and demographics, plus the clinical facts (skin type,
+    concerns) when a clinician registers; reception may not record those (issue 12)."""
     name = f"{rng.choice(FIRST)} {rng.choice(LAST)}-{i}"
-    return {"age": rng.randint(22, 70), "sex": rng.choice(["female", "male"]),
-            "fitzpatrick": rng.choice(["I", "II", "III", "IV", "V", "VI"]),
-            "concerns": [{"code": "fine_lines", "region": "periorbital", "severity": 2}],
-            "identity": {"name": name, "email": f"p{i}@example.org"}}
+    record = {"age": rng.randint(22, 70), "sex": rng.choice(["female", "male"]),
+              "identity": {"name": name, "email": f"p{i}@example.org"}}
+    if clinical:
+        record |= {"fitzpatrick": rng.choice(["I", "II", "III", "IV", "V", "VI"]),
+                   "concerns": [{"code": "fine_lines", "region": "periorbital",
+                                 "severity": 2}]}
+    return record
 
 
 def populate(data_dir: Path, database_url: str | None, n_patients: int) -> None:
-    """A clinic of ``n_patients``, each with a baseline visit and one session, written
-    through the services in batches (one transaction per patient, as the API would)."""
+    """A clinic of ``n_patients``, each with signed consents, a baseline visit and one
+    session, written through the services (one transaction per record, as the API would)."""
+    import datetime as dt
+
     from dermatrack.config import Settings, load_settings
+    from dermatrack.demo.consents import sign_demo_consents
     from dermatrack.services import accounts, charting, patients
     from dermatrack.services.common import open_store
 
@@ -72,6 +80,8 @@ def populate(data_dir: Path, database_url: str | None, n_patients: int) -> None:
         task = progress.add_task("patients", total=n_patients)
         for i in range(n_patients):
             pid = patients.add_patient(store, patient_json(rng, i), actor="bench").id
+            # Charting a session needs a signed treatment consent (issue 16).
+            sign_demo_consents(store, pid, i, dt.date(2026, 1, 5), actor="bench")
             patients.add_visit(store, {"patient_id": pid, "timepoint": "baseline",
                                        "date": "2026-01-05"}, actor="bench")
             charting.add_session(store, {"patient_id": pid, "date": "2026-01-05",
@@ -101,7 +111,12 @@ def client_loop(base: str, role: str, deadline: float, seed: int, ids: list[str]
                 results: Results) -> None:
     rng = random.Random(seed)
     with httpx.Client(base_url=base, timeout=30) as client:
-        token = client.post("/api/token", data={"username": f"{role}1", "password": PASSWORD})
+        # The clients share two accounts: parallel sign-ins of one account beyond the
+        # sign-in limit are asked to wait (429 with Retry-After), as a browser would.
+        while (token := client.post("/api/token", data={"username": f"{role}1",
+                                                        "password": PASSWORD})
+               ).status_code == 429:
+            time.sleep(float(token.headers.get("Retry-After", "1")))
         token.raise_for_status()
         client.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
         n = 0
@@ -123,7 +138,8 @@ def client_loop(base: str, role: str, deadline: float, seed: int, ids: list[str]
                            else f"/api/patients/{pid}/visits", {})
             elif roll < 0.88:
                 request = ("POST", "/api/patients",
-                           {"json": patient_json(rng, 10_000_000 + seed * 100_000 + n)})
+                           {"json": patient_json(rng, 10_000_000 + seed * 100_000 + n,
+                                                 clinical=role == "clinician")})
             elif roll < 0.94 or role != "clinician":
                 request = ("POST", f"/api/patients/{pid}/visits",
                            {"json": {"timepoint": f"t{seed}_{n}", "date": "2026-03-01"}})

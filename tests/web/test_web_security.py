@@ -267,9 +267,26 @@ def test_the_limiter_counts_before_checking_and_forgets_expired_pairs():
     limiter = SignInLimiter(max_failures=2, window_s=60, clock=lambda: now[0])
     assert limiter.attempt("ann", "1.2.3.4") == 0
     assert limiter.attempt("Ann", "1.2.3.4") == 0
-    assert limiter.attempt("ann", "1.2.3.4") == 61  # the third is refused, uncounted
+    # Two in flight fill the limit: a third waits a second, uncounted.
+    assert limiter.attempt("ann", "1.2.3.4") == 1
+    limiter.failed("ann", "1.2.3.4")
+    limiter.failed("ann", "1.2.3.4")
+    assert limiter.attempt("ann", "1.2.3.4") == 61  # two failures: locked for the window
     for i in range(100):
         limiter.attempt(f"user{i}", "1.2.3.4")
     now[0] += 120
     limiter.attempt("bob", "5.6.7.8")
+    limiter.failed("bob", "5.6.7.8")
     assert set(limiter._failures) == {("bob", "5.6.7.8")}
+
+
+def test_parallel_correct_sign_ins_of_one_account_wait_instead_of_being_locked_out():
+    from dermatrack.web.security import SignInLimiter
+
+    limiter = SignInLimiter(max_failures=2, window_s=60, clock=lambda: 1000.0)
+    assert [limiter.attempt("ann", "10.0.0.1") for _ in range(3)] == [0, 0, 1]
+    limiter.succeeded("ann", "10.0.0.1")  # one signs in: its slot is free again
+    assert limiter.attempt("ann", "10.0.0.1") == 0
+    limiter.abandoned("ann", "10.0.0.1")  # the database was down: nothing counted
+    limiter.succeeded("ann", "10.0.0.1")
+    assert limiter.attempt("ann", "10.0.0.1") == 0 and not limiter._failures["ann", "10.0.0.1"]

@@ -148,6 +148,9 @@ class SignInLimiter:
         self.window_s = window_s
         self._clock = clock
         self._failures: dict[tuple[str, str], deque[float]] = defaultdict(deque)
+        # Attempts whose password is being checked: they count against the limit until
+        # they end, so parallel guesses cannot outrun it (issue 12).
+        self._pending: dict[tuple[str, str], int] = defaultdict(int)
         self._lock = threading.Lock()
         self._pruned_at = clock()
 
@@ -170,10 +173,14 @@ class SignInLimiter:
         return failures
 
     def attempt(self, username: str, client: str) -> int:
-        """Count a sign-in attempt, before its password is checked.
+        """Admit a sign-in attempt to the password check, or say how long to wait.
 
-        Returns 0 when the attempt may go on (it is now counted as a failure until
-        :meth:`succeeded` forgives it), else the seconds to wait (nothing counted). The
+        Returns 0 when the attempt may go on: it is then in flight until
+        :meth:`failed`, :meth:`succeeded` or :meth:`abandoned` ends it, and counts
+        against the limit meanwhile. Otherwise the seconds to wait, nothing counted: the
+        time until the oldest failure leaves the window when the failures alone reach
+        the limit, else 1 s (the limit is taken by attempts still being checked: correct
+        parallel sign-ins of one account wait a moment instead of being locked out). The
         check and the count are one step under the lock, so of any number of parallel
         attempts at most :attr:`max_failures` reach the password check in a window.
         """
@@ -183,8 +190,16 @@ class SignInLimiter:
             failures = self._recent(key)
             if len(failures) >= self.max_failures:
                 return max(1, int(failures[0] + self.window_s - self._clock()) + 1)
-            failures.append(self._clock())
+            if len(failures) + self._pending[key] >= self.max_failures:
+                return 1
+            self._pending[key] += 1
             return 0
+
+    def _end(self, key: tuple[str, str]) -> None:
+        """One attempt of ``key`` is no longer in flight (lock held)."""
+        left = self._pending.pop(key, 0) - 1
+        if left > 0:
+            self._pending[key] = left
 
     def retry_after(self, username: str, client: str) -> int:
         """Seconds until this pair may try again (0: it may now)."""
@@ -195,9 +210,20 @@ class SignInLimiter:
             return max(1, int(failures[0] + self.window_s - self._clock()) + 1)
 
     def failed(self, username: str, client: str) -> None:
+        """The attempt's password was wrong: it counts as a failure in the window."""
         with self._lock:
-            self._recent((username.lower(), client)).append(self._clock())
+            key = (username.lower(), client)
+            self._end(key)
+            self._recent(key).append(self._clock())
 
     def succeeded(self, username: str, client: str) -> None:
+        """The attempt signed in: the pair's failures are forgiven."""
         with self._lock:
-            self._failures.pop((username.lower(), client), None)
+            key = (username.lower(), client)
+            self._end(key)
+            self._failures.pop(key, None)
+
+    def abandoned(self, username: str, client: str) -> None:
+        """The attempt ended without a verdict (the database was down): not counted."""
+        with self._lock:
+            self._end((username.lower(), client))

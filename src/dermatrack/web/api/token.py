@@ -31,7 +31,8 @@ class TokenOut(BaseModel):
 
 def check_credentials(request: Request, username: str, password: str) -> UserOut:
     """The account for these credentials, or an HTTP error: 429 while the username and
-    address are locked out, 401 for wrong credentials (counted as a failure)."""
+    address are locked out (or, for a second, while parallel attempts of the pair fill
+    the limit), 401 for wrong credentials (counted as a failure)."""
     from dermatrack.services import accounts
 
     limiter = request.app.state.limiter
@@ -42,11 +43,16 @@ def check_credentials(request: Request, username: str, password: str) -> UserOut
         raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS,
                             f"too many failed sign-ins; try again in {wait} s",
                             headers={"Retry-After": str(wait)})
-    store = get_store(request)
-    user = accounts.authenticate(store, username, password)
+    try:
+        store = get_store(request)
+        user = accounts.authenticate(store, username, password)
+    except BaseException:
+        limiter.abandoned(username, client)
+        raise
     if user is None:
         from dermatrack.services.audit import record_signin_failure
 
+        limiter.failed(username, client)
         with store.transaction(f"anonymous@{client}") as session:
             record_signin_failure(session, username=username)
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong username or password",
