@@ -42,6 +42,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from pg_cluster import PostgresCluster, postgres_bin  # noqa: E402
 
 PASSWORD = "load-test password 1"
+POPULATE_BATCH = 500
 FIRST = ("Ada", "Bea", "Cai", "Dan", "Eve", "Fox", "Gus", "Hal", "Ivy", "Jon", "Kim", "Lea")
 LAST = ("Moss", "Nash", "Orr", "Park", "Quinn", "Reyes", "Shaw", "Tran", "Vance", "Wolfe")
 
@@ -61,12 +62,10 @@ def patient_json(rng: random.Random, i: int, *, clinical: bool = True) -> dict:
 
 def populate(data_dir: Path, database_url: str | None, n_patients: int) -> None:
     """A clinic of ``n_patients``, each with signed consents, a baseline visit and one
-    session, written through the services (one transaction per record, as the API would)."""
-    import datetime as dt
-
+    session, written through the services (:data:`POPULATE_BATCH` patients per
+    transaction, :meth:`~dermatrack.services.common.Store.batch`)."""
     from dermatrack.config import Settings, load_settings
-    from dermatrack.demo.consents import sign_demo_consents
-    from dermatrack.services import accounts, charting, patients
+    from dermatrack.services import accounts
     from dermatrack.services.common import open_store
 
     settings = (Settings(data_dir=data_dir, database_url=database_url) if database_url
@@ -78,17 +77,28 @@ def populate(data_dir: Path, database_url: str | None, n_patients: int) -> None:
         for role in ("clinician", "reception"):
             accounts.add_user(store, f"{role}1", role, PASSWORD, actor="bench")
         task = progress.add_task("patients", total=n_patients)
-        for i in range(n_patients):
-            pid = patients.add_patient(store, patient_json(rng, i), actor="bench").id
-            # Charting a session needs a signed treatment consent (issue 16).
-            sign_demo_consents(store, pid, i, dt.date(2026, 1, 5), actor="bench")
-            patients.add_visit(store, {"patient_id": pid, "timepoint": "baseline",
-                                       "date": "2026-01-05"}, actor="bench")
-            charting.add_session(store, {"patient_id": pid, "date": "2026-01-05",
-                                         "operator": "dr", "modality": "microneedling",
-                                         "region": "cheeks",
-                                         "parameters": {"needle_depth": 1.0}}, actor="bench")
-            progress.advance(task)
+        for start in range(0, n_patients, POPULATE_BATCH):
+            with store.batch("bench"):
+                for i in range(start, min(n_patients, start + POPULATE_BATCH)):
+                    add_one(store, rng, i)
+                    progress.advance(task)
+
+
+def add_one(store: object, rng: random.Random, i: int) -> None:
+    """Patient ``i``: registration, consents, a baseline visit and a session."""
+    import datetime as dt
+
+    from dermatrack.demo.consents import sign_demo_consents
+    from dermatrack.services import charting, patients
+
+    pid = patients.add_patient(store, patient_json(rng, i), actor="bench").id
+    # Charting a session needs a signed treatment consent (issue 16).
+    sign_demo_consents(store, pid, i, dt.date(2026, 1, 5), actor="bench")
+    patients.add_visit(store, {"patient_id": pid, "timepoint": "baseline",
+                               "date": "2026-01-05"}, actor="bench")
+    charting.add_session(store, {"patient_id": pid, "date": "2026-01-05", "operator": "dr",
+                                 "modality": "microneedling", "region": "cheeks",
+                                 "parameters": {"needle_depth": 1.0}}, actor="bench")
 
 
 @dataclass

@@ -74,3 +74,28 @@ def test_a_batch_commits_together_or_not_at_all(store):
             patients.add_patient(store, data, actor="tester")
     with store.reading() as session:
         assert session.scalar(select(func.count(Patient.id))) == 3
+
+
+def test_readings_simulated_in_workers_equal_those_simulated_in_process():
+    """The device readings depend on the design alone: the worker processes that simulate
+    them ahead of the recording give the same readings as the recording process would."""
+    import datetime as dt
+
+    import numpy as np
+
+    from dermatrack.demo.design import design_cohort
+    from dermatrack.demo.records import simulate_readings
+    from dermatrack.demo.scale import simulated_batches
+    from dermatrack.demo.workers import workers
+    from dermatrack.knowledge.modalities import load_modalities
+    from dermatrack.knowledge.vocabulary import load_vocabulary
+
+    designs = design_cohort(6, load_modalities(load_vocabulary()), np.random.default_rng(3),
+                            today=dt.date(2026, 12, 1))
+    with workers(2) as pool:
+        batches = list(simulated_batches(designs, 4, pool))
+    assert [len(batch) for batch, _ in batches] == [4, 2]
+    simulated = [readings for _, batch in batches for readings in batch]
+    assert simulated == [simulate_readings(design) for design in designs]
+    assert any(readings.series for readings in simulated)  # index 0: the series too
+    assert all(readings.devices["baseline"] for readings in simulated)

@@ -132,7 +132,8 @@ def build_demo(out: Path, *, n_patients: int = 40, seed: int = 0, quick: bool = 
                             treated={})
         result.accounts = add_demo_accounts(store)
         if not photos:
-            record_without_photos(store, result, designs, modalities, today, seed, tick)
+            record_without_photos(store, result, designs, modalities, today, seed, tick,
+                                  pool=pool if workers > 1 else None)
         else:
             built = record_all(store, result, designs, modalities, today, seed, tick)
             photograph_all(store, result, built, pool, seed=seed, quick=quick, tick=tick)

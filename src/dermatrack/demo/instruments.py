@@ -141,24 +141,36 @@ def measure_instruments(state: dict[str, Any], rng: np.random.Generator
     return readings
 
 
+def series_readings(design: Any) -> dict[str, list[DeviceReading]]:
+    """The series of one demo patient by visit (none unless :func:`wants_series`).
+
+    Every series visit is simulated; the recorder keeps those the patient attended.
+    """
+    if not wants_series(design):
+        return {}
+    return {timepoint: measure_instruments(device_state(design, timepoint),
+                                           np.random.default_rng([design.seed, 18, number]))
+            for number, timepoint in enumerate(SERIES_TIMEPOINTS)}
+
+
 def record_series(store: Any, design: Any, patient_id: str, visits: dict[str, Any], *,
-                  actor: str) -> int:
-    """Record the series of one demo patient (if :func:`wants_series`); return the count."""
+                  actor: str, readings: dict[str, list[DeviceReading]] | None = None) -> int:
+    """Record the series of one demo patient (if :func:`wants_series`); return the count.
+
+    ``readings`` is :func:`series_readings` when simulated elsewhere (a worker process).
+    """
     from dermatrack.services.observations import record_measurements
 
-    if not wants_series(design):
-        return 0
+    if readings is None:
+        readings = series_readings(design)
     stored = 0
-    for number, timepoint in enumerate(SERIES_TIMEPOINTS):
+    for timepoint, visit_readings in readings.items():
         if timepoint not in visits:
             continue
-        state = device_state(design, timepoint)
-        rng = np.random.default_rng([design.seed, 18, number])
-        readings = measure_instruments(state, rng)
         record_measurements(store, patient_id=patient_id, visit_id=visits[timepoint].id,
                             actor=actor, measurements=[reading.measurement(design.region)
-                                                       for reading in readings])
-        stored += len(readings)
+                                                       for reading in visit_readings])
+        stored += len(visit_readings)
     return stored
 
 

@@ -21,7 +21,12 @@ import numpy as np
 from dermatrack.config import Settings
 from dermatrack.demo import instruments
 from dermatrack.demo.design import PatientDesign, event_probability, gais_grade
-from dermatrack.demo.readings import DEVICE_TIMEPOINTS, device_state, measure_devices
+from dermatrack.demo.readings import (
+    DEVICE_TIMEPOINTS,
+    DeviceReading,
+    device_state,
+    measure_devices,
+)
 
 #: The actor of every demo record in the audit trail.
 ACTOR = "demo"
@@ -67,15 +72,26 @@ def _choose(design: PatientDesign, plan: Any) -> Any | None:
     return plan.recommended[0] if plan.recommended else None
 
 
-def _record_devices(store: Any, design: PatientDesign, patient_id: str, visit_id: str,
-                    timepoint: str, rng: np.random.Generator) -> None:
-    from dermatrack.services.observations import record_measurements
+@dataclass(frozen=True)
+class SimulatedReadings:
+    """A patient's device and instrument readings by visit, simulated from the design alone
+    (no database), so that worker processes can simulate while the main process records."""
 
-    surface_rng = np.random.default_rng([design.seed, DEVICE_TIMEPOINTS.index(timepoint)])
-    readings = measure_devices(device_state(design, timepoint), surface_rng, rng)
-    record_measurements(store, patient_id=patient_id, visit_id=visit_id, actor=ACTOR,
-                        measurements=[reading.measurement(design.region)
-                                      for reading in readings])
+    devices: dict[str, list[DeviceReading]]
+    series: dict[str, list[DeviceReading]]
+
+
+def simulate_readings(design: PatientDesign) -> SimulatedReadings:
+    """Every device reading (:data:`DEVICE_TIMEPOINTS`) and series reading of a patient.
+
+    Each visit draws from generators of its own, seeded by the design, so the readings do
+    not depend on where or in which order they are simulated.
+    """
+    devices = {timepoint: measure_devices(device_state(design, timepoint),
+                                          np.random.default_rng([design.seed, number]),
+                                          np.random.default_rng([design.seed, 17, number]))
+               for number, timepoint in enumerate(DEVICE_TIMEPOINTS)}
+    return SimulatedReadings(devices=devices, series=instruments.series_readings(design))
 
 
 def _record_events(store: Any, modality: Any, design: PatientDesign,
@@ -105,15 +121,25 @@ def _record_events(store: Any, modality: Any, design: PatientDesign,
             "action": "treated symptomatically"}, actor=ACTOR, recorded_on=today)
 
 
+def readings_job(job: dict[str, Any]) -> dict[str, Any]:
+    """Worker job ``readings``: :func:`simulate_readings` of each of ``job["designs"]``."""
+    return {"readings": [simulate_readings(design) for design in job["designs"]]}
+
+
 def record_patient(store: Any, design: PatientDesign, modalities: dict[str, Any],
-                    today: dt.date, rng: np.random.Generator) -> dict[str, Any]:
-    """Register, screen, plan, treat and follow one patient; return their visits."""
+                    today: dt.date, rng: np.random.Generator,
+                    readings: SimulatedReadings | None = None) -> dict[str, Any]:
+    """Register, screen, plan, treat and follow one patient; return their visits.
+
+    ``readings`` is :func:`simulate_readings` of the design when simulated elsewhere.
+    """
     from dermatrack.clinic.intake import parse_patient
     from dermatrack.clinic.planning import add_months
     from dermatrack.clinic.planning import plan as make_plan
     from dermatrack.demo.consents import sign_demo_consents
     from dermatrack.knowledge.vocabulary import load_vocabulary
     from dermatrack.services import charting, patients, plans, scores
+    from dermatrack.services.observations import record_measurements
 
     consult = today - dt.timedelta(days=int(rng.integers(200, 380)))
     data = design.patient_json(consult)
@@ -172,10 +198,14 @@ def record_patient(store: Any, design: PatientDesign, modalities: dict[str, Any]
                                      "visit_id": visits[timepoint].id, "instrument": "glogau",
                                      "total": total, "rater": RATER, "blinded": True},
                              actor=ACTOR)
-    for timepoint in DEVICE_TIMEPOINTS:
-        _record_devices(store, design, patient.id, visits[timepoint].id, timepoint, rng)
+    readings = readings or simulate_readings(design)
+    for timepoint, visit_readings in readings.devices.items():
+        record_measurements(store, patient_id=patient.id, visit_id=visits[timepoint].id,
+                            actor=ACTOR, measurements=[reading.measurement(design.region)
+                                                       for reading in visit_readings])
     # The spectral and elastography series (some patients).
-    instruments.record_series(store, design, patient.id, visits, actor=ACTOR)
+    instruments.record_series(store, design, patient.id, visits, actor=ACTOR,
+                              readings=readings.series)
     return {"patient": patient, "modality": modality.code, "visits": visits}
 
 

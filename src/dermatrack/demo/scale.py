@@ -25,16 +25,24 @@ minutes on SQLite or PostgreSQL.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
 from dermatrack.demo.design import PatientDesign
-from dermatrack.demo.records import ACTOR, PHOTO_TIMEPOINTS, record_patient
+from dermatrack.demo.records import (
+    ACTOR,
+    PHOTO_TIMEPOINTS,
+    SimulatedReadings,
+    record_patient,
+)
 
 CAPTURE_NOISE = 0.03
 PATIENT_SD = 0.15
 BATCH_SIZE = 200
+#: Designs per worker job when the readings are simulated in worker processes.
+READINGS_CHUNK = 25
 NO_PHOTO_METHOD = "synthetic photo metrics drawn from the simulated truth (demo --no-photos)"
 
 #: Photo metrics a treatment of each feature family changes, all scaled by (1 - effect).
@@ -99,11 +107,42 @@ def noise_mdc(template: list[dict[str, Any]]) -> list[dict[str, Any]]:
             for row in template]
 
 
+def simulated_batches(designs: list[PatientDesign], batch_size: int, pool: Any | None
+                      ) -> Iterator[tuple[list[PatientDesign], list[SimulatedReadings | None]]]:
+    """Each batch of designs with its simulated readings, the next batch's already under
+    way in ``pool`` (:func:`dermatrack.demo.workers.workers`) while this one is recorded.
+
+    Without a pool the readings are left to :func:`record_patient` (``None``).
+    """
+    batches = [designs[start:start + batch_size]
+               for start in range(0, len(designs), batch_size)]
+    if pool is None:
+        for batch in batches:
+            yield batch, [None] * len(batch)
+        return
+
+    def submit(batch: list[PatientDesign]) -> Iterator[dict[str, Any]]:
+        return pool([{"type": "readings", "designs": batch[start:start + READINGS_CHUNK]}
+                     for start in range(0, len(batch), READINGS_CHUNK)])
+
+    pending = submit(batches[0]) if batches else iter(())
+    for number, batch in enumerate(batches):
+        current = pending
+        if number + 1 < len(batches):
+            pending = submit(batches[number + 1])
+        yield batch, [readings for done in current for readings in done["readings"]]
+
+
 def record_without_photos(store: Any, result: Any, designs: list[PatientDesign],
                           modalities: dict[str, Any], today: Any, seed: int, tick: Any,
-                          *, batch_size: int = BATCH_SIZE) -> None:
+                          *, batch_size: int = BATCH_SIZE, pool: Any | None = None) -> None:
     """Record every patient through the services, ``batch_size`` per transaction, with
-    photo observations drawn from the simulated truth at each photo visit."""
+    photo observations drawn from the simulated truth at each photo visit.
+
+    With a ``pool`` the device readings are simulated in its worker processes, one batch
+    ahead of the recording (:func:`simulated_batches`); the records are still written by
+    this process only.
+    """
     from dermatrack.demo.design import FAMILY_METRIC
     from dermatrack.services.observations import Measurement, record_measurements
     from dermatrack.services.outcomes import save_mdc
@@ -113,11 +152,11 @@ def record_without_photos(store: Any, result: Any, designs: list[PatientDesign],
     save_mdc(result.settings, noise_mdc(template),
              source=f"demo --no-photos: capture noise model ({CAPTURE_NOISE:.0%} of the value)")
     tick("Recording patients", len(designs))
-    for start in range(0, len(designs), batch_size):
+    for batch, simulated in simulated_batches(designs, batch_size, pool):
         with store.batch(ACTOR):
-            for design in designs[start:start + batch_size]:
+            for design, readings in zip(batch, simulated, strict=True):
                 rng = np.random.default_rng([seed, design.index])
-                record = record_patient(store, design, modalities, today, rng)
+                record = record_patient(store, design, modalities, today, rng, readings)
                 patient_id = record["patient"].id
                 result.patients.append(patient_id)
                 result.designs[patient_id] = design

@@ -1,7 +1,8 @@
 """The demo's worker processes: the jobs they run and the pool that runs them.
 
 A job is a picklable dict whose ``type`` names its function (:data:`_JOBS`): ``photo``
-(:func:`dermatrack.demo.photos.photo_job`), ``repeatability``
+(:func:`dermatrack.demo.photos.photo_job`), ``readings``
+(:func:`dermatrack.demo.records.readings_job`), ``repeatability``
 (:func:`dermatrack.demo.repeatability.repeatability_job`) or ``report``
 (:func:`dermatrack.demo.summary.report_job`); :func:`workers` maps jobs to their results
 over ``spawn``-started processes.
@@ -15,15 +16,17 @@ from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 from dermatrack.demo.photos import photo_job
+from dermatrack.demo.records import readings_job
 from dermatrack.demo.repeatability import repeatability_job
 from dermatrack.demo.summary import report_job
 
 _JOBS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
-    "photo": photo_job, "repeatability": repeatability_job, "report": report_job}
+    "photo": photo_job, "readings": readings_job, "repeatability": repeatability_job,
+    "report": report_job}
 
 
 def run_job(job: dict[str, Any]) -> dict[str, Any]:
-    """Dispatch a job by its ``type`` (``photo``, ``repeatability`` or ``report``)."""
+    """Dispatch a job by its ``type`` (a key of :data:`_JOBS`)."""
     return _JOBS[job["type"]](job)
 
 

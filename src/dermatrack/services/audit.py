@@ -121,6 +121,43 @@ def _after_flush(session: Session, _context) -> None:
             insert(AuditEvent), [{"at": at, "actor": actor, **row} for row in rows])
 
 
+def insert_audited(session: Session, model: type[Base], rows: list[dict[str, Any]]) -> None:
+    """Insert many rows of ``model`` in one statement, audited as a flush would audit them.
+
+    The bulk twin of the flush hook (:func:`install`) for services that write thousands of
+    rows of one table (a visit's measurements): one ``INSERT ... VALUES`` for the rows and
+    one for their ``insert`` audit rows, in the caller's transaction, without building an
+    ORM object per row. Each row carries every column it sets, its primary key included
+    (Python-side defaults are not applied here); the audit rows hold the same non-null
+    values, redacted columns without them, as :func:`_insert_changes` writes.
+
+    Raises
+    ------
+    AuditError
+        The transaction has no actor.
+    """
+    if not rows:
+        return
+    actor = session.info.get(ACTOR_KEY)
+    if not actor:
+        raise AuditError("a write needs an actor: open the transaction with "
+                         "Store.transaction(actor)")
+    session.flush()  # rows this one refers to may still be pending in the session
+    mapper = inspect(model)
+    keys = [column.key for column in mapper.primary_key]
+    redact = model.__audit_redact__
+    at = utc_now()
+    audit_rows = [{"at": at, "actor": actor, "action": "insert",
+                   "entity": model.__tablename__,
+                   "entity_id": "/".join(str(row[key]) for key in keys),
+                   "changes": {key: [None, None if key in redact else _json_value(value)]
+                               for key, value in row.items() if value is not None}}
+                  for row in rows]
+    connection = session.connection()
+    connection.execute(insert(model.__table__), rows)
+    connection.execute(insert(AuditEvent), audit_rows)
+
+
 def install(session_class: type[Session]) -> None:
     """Audit every flush of sessions of ``session_class`` (done once, by ``common``)."""
     event.listen(session_class, "before_flush", _before_flush)

@@ -35,7 +35,7 @@ from sqlalchemy import (
     Text,
     text,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from dermatrack.store.base import (  # noqa: F401  (re-exported: the tables' shared base)
     ID_ALPHABET,
@@ -86,14 +86,29 @@ class PatientIdentity(Base):
     """Name and contact details: the only table that says who a patient is."""
 
     __tablename__ = "patient_identity"
-    __audit_redact__ = ("name", "email", "phone")
+    __audit_redact__ = ("name", "email", "phone", "name_key")
 
     patient_id: Mapped[str] = mapped_column(ForeignKey("patient.id"), primary_key=True)
     name: Mapped[str | None] = mapped_column(String(200))
     email: Mapped[str | None] = mapped_column(String(200))
     phone: Mapped[str | None] = mapped_column(String(50))
+    # Added by revision 0018: the name with case and spacing aside (:func:`name_key`),
+    # indexed so that registering a patient finds likely duplicates without reading
+    # every identity.
+    name_key: Mapped[str | None] = mapped_column(String(200), index=True)
 
     patient: Mapped[Patient] = relationship(back_populates="identity")
+
+    @validates("name")
+    def _keep_name_key(self, _key: str, name: str | None) -> str | None:
+        self.name_key = name_key(name)
+        return name
+
+
+def name_key(name: str | None) -> str | None:
+    """A name with case and spacing aside (``"  ada  MOSS"`` -> ``"ada moss"``)."""
+    key = " ".join((name or "").casefold().split())
+    return key or None
 
 
 class PatientCondition(SoftDelete, Base):
