@@ -13,8 +13,9 @@ recorded without the values, so that names and contact details stay in one table
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -27,6 +28,10 @@ from dermatrack.store.models import AuditEvent, Base, SoftDelete, utc_now
 
 ACTOR_KEY = "actor"
 """Key of ``Session.info`` holding the actor of the transaction."""
+
+DEFERRED_KEY = "deferred_audit"
+"""Key of ``Session.info`` holding the audit rows of a :func:`deferred` block."""
+DEFERRED_CHUNK = 5000
 
 ACTIONS = ("insert", "update", "soft_delete", "restore", "read", "signin_failed")
 
@@ -117,8 +122,36 @@ def _after_flush(session: Session, _context) -> None:
                          "entity": type(obj).__tablename__,
                          "entity_id": _entity_id(obj), "changes": changes})
     if rows:
-        session.connection().execute(
-            insert(AuditEvent), [{"at": at, "actor": actor, **row} for row in rows])
+        _write(session, [{"at": at, "actor": actor, **row} for row in rows])
+
+
+def _write(session: Session, rows: list[dict[str, Any]]) -> None:
+    held = session.info.get(DEFERRED_KEY)
+    if held is not None:
+        held.extend(rows)
+    else:
+        session.connection().execute(insert(AuditEvent), rows)
+
+
+@contextlib.contextmanager
+def deferred(session: Session) -> Iterator[None]:
+    """Hold the audit rows of the block's flushes and write them together when it ends.
+
+    For :meth:`dermatrack.services.common.Store.batch`: the rows are written in the same
+    transaction as the changes they record (before it commits), in statements of
+    :data:`DEFERRED_CHUNK` rows instead of one per service call. If the block fails they
+    are dropped with the rolled-back changes.
+    """
+    held: list[dict[str, Any]] = []
+    session.info[DEFERRED_KEY] = held
+    try:
+        yield
+        session.flush()
+    finally:
+        del session.info[DEFERRED_KEY]
+    connection = session.connection()
+    for start in range(0, len(held), DEFERRED_CHUNK):
+        connection.execute(insert(AuditEvent), held[start:start + DEFERRED_CHUNK])
 
 
 def insert_audited(session: Session, model: type[Base], rows: list[dict[str, Any]]) -> None:
@@ -153,9 +186,8 @@ def insert_audited(session: Session, model: type[Base], rows: list[dict[str, Any
                    "changes": {key: [None, None if key in redact else _json_value(value)]
                                for key, value in row.items() if value is not None}}
                   for row in rows]
-    connection = session.connection()
-    connection.execute(insert(model.__table__), rows)
-    connection.execute(insert(AuditEvent), audit_rows)
+    session.connection().execute(insert(model.__table__), rows)
+    _write(session, audit_rows)
 
 
 def install(session_class: type[Session]) -> None:

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
-from sqlalchemy import CursorResult, Select, event, exc, select, update
+from sqlalchemy import CursorResult, Select, event, exc, update
 from sqlalchemy.orm import InstrumentedAttribute, ORMExecuteState, Session, with_loader_criteria
 
 from dermatrack.config import Settings, load_settings
@@ -53,6 +53,14 @@ event.listen(StoreSession, "do_orm_execute", _hide_deleted)
 audit.install(StoreSession)
 
 
+HELD_ROWS = "held_rows"
+"""Key of ``Session.info`` holding the rows a :meth:`Store.batch` keeps alive."""
+
+
+def _hold(session: Session, instance: Any) -> None:
+    session.info[HELD_ROWS].append(instance)
+
+
 class Store:
     """A database (and its file store) opened for the service layer.
 
@@ -71,16 +79,26 @@ class Store:
 
         Inside it, every :meth:`transaction` and :meth:`reading` of this store uses the
         batch's session: each service call still validates and audits its rows, but they
-        are committed together when the block ends, or all rolled back if it fails. Not
-        for concurrent use of one store from several threads.
+        are committed together when the block ends, or all rolled back if it fails (the
+        audit rows are written together at the end too, :func:`audit.deferred`). Not for
+        concurrent use of one store from several threads.
         """
         if self._batch is not None:
             raise RuntimeError("a batch is already open on this store")
         with self.transaction(actor) as session:
             self._batch = session
+            # The session holds its rows weakly; holding them for the batch lets the
+            # checks of later calls (:func:`live_row`) find them without reading again.
+            held = session.info[HELD_ROWS] = []
+            event.listen(session, "loaded_as_persistent", _hold)
+            event.listen(session, "pending_to_persistent", _hold)
             try:
-                yield session
+                with audit.deferred(session):
+                    yield session
             finally:
+                event.remove(session, "loaded_as_persistent", _hold)
+                event.remove(session, "pending_to_persistent", _hold)
+                held.clear()
                 self._batch = None
 
     @contextlib.contextmanager
@@ -207,9 +225,21 @@ class DeletedInfo(BaseModel):
     delete_reason: str
 
 
+def live_row(session: Session, model: type[RowT], row_id: Any) -> RowT | None:
+    """The row of ``model`` with this primary key, None if there is none or it is
+    soft-deleted. A row the session already holds is not read again (a batch of service
+    calls checks the same patient and visit many times)."""
+    if not isinstance(row_id, str):
+        return None
+    row = session.get(model, row_id)
+    if row is None or getattr(row, "deleted_at", None) is not None:
+        return None
+    return row
+
+
 def get_patient(session: Session, patient_id: str, *, field: str = "patient_id") -> Patient:
     """The patient with this id, or :class:`InputError` naming ``field``."""
-    patient = session.scalars(select(Patient).where(Patient.id == patient_id)).one_or_none()
+    patient = live_row(session, Patient, patient_id)
     if patient is None:
         raise InputError(f"no patient {patient_id!r}", field=field)
     return patient
@@ -232,7 +262,7 @@ def patient_page(store: Any, patient_id: str, query: Select,
 def get_visit(session: Session, visit_id: str, patient_id: str, *,
               field: str = "visit_id") -> Visit:
     """The visit with this id, which must belong to the patient."""
-    visit = session.scalars(select(Visit).where(Visit.id == visit_id)).one_or_none()
+    visit = live_row(session, Visit, visit_id)
     if visit is None:
         raise InputError(f"no visit {visit_id!r}", field=field)
     if visit.patient_id != patient_id:
@@ -248,7 +278,7 @@ def get_row(session: Session, model: type[RowT], row_id: str, *,
     Raises :class:`InputError` naming ``field`` when the id came in a record being added,
     :class:`NotFoundError` when it was asked for directly (``field`` None).
     """
-    row = session.scalars(select(model).where(model.__table__.c.id == row_id)).one_or_none()
+    row = live_row(session, model, row_id)
     if row is None:
         message = f"no {model.__tablename__.replace('_', ' ')} {row_id!r}"
         if field is None:
