@@ -14,6 +14,12 @@ allows one writer process, so it gets one).
 
     .venv/bin/python benchmarks/load.py                       # 2,000 patients, 16 x 60 s
     .venv/bin/python benchmarks/load.py --patients 40000      # the issue's clinic group
+    .venv/bin/python benchmarks/load.py --backends sqlite --clinic DIR
+
+``--clinic DIR`` runs the SQLite mix on a copy of an existing clinic instead, e.g. one built
+by ``dermatrack demo --patients 40000 --no-photos --out DIR`` (whole records: visits,
+sessions, plans and about 150 measurements a patient); the two load-test accounts are
+added to the copy.
 
 Every request goes to 127.0.0.1 only; the loops are bounded in time and stop by themselves.
 """
@@ -58,6 +64,29 @@ def patient_json(rng: random.Random, i: int, *, clinical: bool = True) -> dict:
                    "concerns": [{"code": "fine_lines", "region": "periorbital",
                                  "severity": 2}]}
     return record
+
+
+def copy_clinic(source: Path, data_dir: Path) -> int:
+    """Copy the SQLite clinic in ``source`` to ``data_dir`` and add the load-test accounts;
+    return its number of patients."""
+    import shutil
+    import sqlite3
+
+    from dermatrack.config import SQLITE_FILENAME, load_settings
+    from dermatrack.services import accounts
+    from dermatrack.services.common import open_store
+
+    database = source / SQLITE_FILENAME
+    if not database.is_file():
+        raise SystemExit(f"--clinic: no {SQLITE_FILENAME} in {source}")
+    with sqlite3.connect(database) as db:  # fold the write-ahead log in before copying
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        patients = db.execute("SELECT count(*) FROM patient").fetchone()[0]
+    shutil.copy2(database, data_dir / SQLITE_FILENAME)
+    with open_store(load_settings(data_dir)) as store:
+        for role in ("clinician", "reception"):
+            accounts.add_user(store, f"{role}1", role, PASSWORD, actor="bench")
+    return patients
 
 
 def populate(data_dir: Path, database_url: str | None, n_patients: int) -> None:
@@ -223,7 +252,11 @@ def run_backend(name: str, args: argparse.Namespace) -> dict:
     server = None
     try:
         started = time.perf_counter()
-        populate(folder, url, args.patients)
+        if args.clinic is not None and name == "sqlite":
+            patients_in_clinic = copy_clinic(args.clinic, folder)
+        else:
+            populate(folder, url, args.patients)
+            patients_in_clinic = args.patients
         built = time.perf_counter() - started
         env = {**os.environ, "DERMATRACK_DATA_DIR": str(folder)}
         if url:
@@ -264,7 +297,7 @@ def run_backend(name: str, args: argparse.Namespace) -> dict:
             thread.join()
         cpu = server_cpu_s(server.pid) - cpu_before
         lost = count_lost(base, results.created)
-        return {"backend": name, "patients": args.patients, "build_s": built,
+        return {"backend": name, "patients": patients_in_clinic, "build_s": built,
                 "requests": len(results.reads) + len(results.writes),
                 "rate": (len(results.reads) + len(results.writes)) / args.seconds,
                 "read_p50": percentile(results.reads, 50),
@@ -288,19 +321,25 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--pg-workers", type=int, default=2)
     parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--clinic", type=Path, default=None,
+                        help="SQLite: a copy of this clinic (a `dermatrack demo` directory) "
+                        "instead of a populated one")
     args = parser.parse_args()
     backends = args.backends.split(",")
     if "postgresql" in backends and postgres_bin() is None:
         print("PostgreSQL binaries not found: SQLite only", file=sys.stderr)
         backends.remove("postgresql")
     rows = [run_backend(name, args) for name in backends]
-    print(f"load: {args.clients} clients x {args.seconds:.0f} s, {args.patients} patients "
-          f"(python benchmarks/load.py --patients {args.patients})")
-    print(f"{'backend':<11} {'build s':>8} {'requests':>9} {'req/s':>7} {'read p50':>9} "
+    print(f"load: {args.clients} clients x {args.seconds:.0f} s "
+          f"(python benchmarks/load.py {' '.join(sys.argv[1:])}); load average "
+          f"{os.getloadavg()[0]:.1f} at the end")
+    print(f"{'backend':<11} {'patients':>8} {'build s':>8} {'requests':>9} {'req/s':>7} "
+          f"{'read p50':>9} "
           f"{'read p95':>9} {'write p50':>10} {'write p95':>10} {'5xx':>4} {'lost':>5} "
           f"{'srv CPU s':>9}")
     for r in rows:
-        print(f"{r['backend']:<11} {r['build_s']:>8.0f} {r['requests']:>9} {r['rate']:>7.1f} "
+        print(f"{r['backend']:<11} {r['patients']:>8} {r['build_s']:>8.0f} {r['requests']:>9} "
+              f"{r['rate']:>7.1f} "
               f"{r['read_p50']:>9.3f} {r['read_p95']:>9.3f} {r['write_p50']:>10.3f} "
               f"{r['write_p95']:>10.3f} {r['5xx']:>4} {r['lost']:>5} {r['server_cpu_s']:>9.1f}")
         if r["4xx"]:
