@@ -14,10 +14,10 @@ Wall time, CPU time (user + system, which other load inflates much less than wal
 time) and peak resident memory (``VmHWM``) of each process are printed as a table
 and as JSON. The machine may be shared: the load average is printed beside the figures.
 
-By default the 4,000-patient clinic is ten copies of the 400-patient one with new ids
-(``--replicate-from 400``; ``0`` builds every size through the services, about 0.3 s a
-patient on an idle machine). ``--sizes 400,4000,40000`` adds 40,000 patients (about
-8 million observations: allow tens of GB of disk and memory for the export).
+Every size is built through the services by default; ``--replicate-from 400`` makes the
+larger clinics as copies of the 400-patient one with new ids instead (SQLite, seconds, but
+every copy has the same records). ``--sizes 400,4000,40000`` adds 40,000 patients (about
+6 million observations and 15 GB of SQLite database: see the README for its build time).
 
 Run: ``.venv/bin/python benchmarks/cohort.py`` (``make bench``);
 ``--sizes 400`` for a quick look.
@@ -138,7 +138,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="400,4000")
     parser.add_argument("--cache", type=Path, default=Path("/tmp/dermatrack-bench-cohort"))
-    parser.add_argument("--replicate-from", type=int, default=400,
+    parser.add_argument("--replicate-from", type=int, default=0,
                         help="Make the larger clinics by copying this size's clinic "
                         "(new ids) instead of building each through the services; 0 "
                         "builds every size with `demo --no-photos`.")

@@ -177,7 +177,7 @@ def insert_audited(session: Session, model: type[Base], rows: list[dict[str, Any
                          "Store.transaction(actor)")
     session.flush()  # rows this one refers to may still be pending in the session
     mapper = inspect(model)
-    keys = [column.key for column in mapper.primary_key]
+    keys = [str(column.key) for column in mapper.primary_key]
     redact = model.__audit_redact__
     at = utc_now()
     audit_rows = [{"at": at, "actor": actor, "action": "insert",
@@ -186,7 +186,7 @@ def insert_audited(session: Session, model: type[Base], rows: list[dict[str, Any
                    "changes": {key: [None, None if key in redact else _json_value(value)]
                                for key, value in row.items() if value is not None}}
                   for row in rows]
-    session.connection().execute(insert(model.__table__), rows)
+    session.connection().execute(insert(model), rows)
     _write(session, audit_rows)
 
 

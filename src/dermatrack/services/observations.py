@@ -189,12 +189,13 @@ def add_observations(session: Session, *, patient_id: str, visit_id: str | None,
     measurements = list(measurements)
     checked = [check_measurement(m) for m in measurements]
     # Plain rows in one audited bulk insert: a visit of a research cohort has hundreds.
-    rows = [{"id": new_id("O"), "patient_id": patient_id, "visit_id": visit_id,
-             "region": m.region, "kind": m.kind, "metric": metric, "value": value,
-             "unit": m.units[metric], "device": m.device, "method": m.method.strip(),
-             "source_sha256": m.source_sha256, "settings": m.settings}
-            for m, values in zip(measurements, checked, strict=True)
-            for metric, value in values.items()]
+    rows: list[dict[str, Any]] = [
+        {"id": new_id("O"), "patient_id": patient_id, "visit_id": visit_id,
+         "region": m.region, "kind": m.kind, "metric": metric, "value": value,
+         "unit": m.units[metric], "device": m.device, "method": m.method.strip(),
+         "source_sha256": m.source_sha256, "settings": m.settings}
+        for m, values in zip(measurements, checked, strict=True)
+        for metric, value in values.items()]
     # A microsecond apart, so that reads (oldest first) return them in the order given.
     now = utc_now()
     for offset, row in enumerate(rows):
