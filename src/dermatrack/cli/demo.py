@@ -90,7 +90,8 @@ def demo_command(
     quick: bool = typer.Option(False, "--quick",
                                help="Smaller photographs and fewer repeatability captures."),
     workers: int = typer.Option(2, "--workers", min=1,
-                                help="Processes that render and analyse photographs."),
+                                help="Processes that render and analyse photographs (with "
+                                "--no-photos: that simulate the device readings)."),
     no_photos: bool = typer.Option(
         False, "--no-photos", help="Render no photograph: draw photo observations from the "
         "simulated truth and load patients in batches (thousands in minutes)."),

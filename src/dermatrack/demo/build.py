@@ -19,8 +19,9 @@ Every record goes through the service layer (intake, consent, visits, sessions, 
 scores, observations, photos, the plan with its screening), so the demo exercises the
 checks a clinic's data get.
 
-Photographs are rendered and analysed in worker processes (``workers``, default 2); the
-records are written by the main process only (SQLite has one writer).
+Photographs are rendered and analysed in worker processes (``workers``, default 2); without
+photographs the workers simulate the device readings instead, a batch of patients ahead of
+the recording. The records are written by the main process only (SQLite has one writer).
 
 This module puts the steps together; each lives in a module of its topic:
 :mod:`.records` (patients through the services), :mod:`.photos` (photographs),

@@ -18,8 +18,10 @@ the MDC95 of each photo metric follows from the noise model
 (``2.77 x CAPTURE_NOISE x template value``, saved as the imaging repeatability).
 
 Records are written through the services, :data:`BATCH_SIZE` patients per transaction
-(:meth:`dermatrack.services.common.Store.batch`), so that thousands of patients load in
-minutes on SQLite or PostgreSQL.
+(:meth:`dermatrack.services.common.Store.batch`: every check and audit row of a service
+call, with the audit rows written together at the end of the batch), while worker
+processes simulate the next batch's device readings (:func:`simulated_batches`), so that
+thousands of patients load in minutes on SQLite or PostgreSQL.
 """
 
 from __future__ import annotations
