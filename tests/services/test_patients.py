@@ -79,6 +79,13 @@ def test_search_by_name_email_or_id(store, patient):
         patient.id]
     assert [p.id for p in patients.list_patients(store, search=other.id[:5], actor="x").items
             if p.id == other.id] == [other.id]
+    # Case and spacing aside, any part of one field; never across two fields; the id
+    # in any case; % and _ literally.
+    for text in ("  quimby-FAIRWEATHER ", "zelda   quimby", "7946 0958", other.id.lower()):
+        found = {p.id for p in patients.list_patients(store, search=text, actor="x").items}
+        assert found & {patient.id, other.id} and found <= {patient.id, other.id}, text
+    for text in ("fairweather zelda", "fairweather zelda.qf", "%", "quimby_"):
+        assert patients.list_patients(store, search=text, actor="x").items == [], text
     listed = patients.list_patients(store, actor="x").items
     assert {p.id for p in listed} == {patient.id, other.id}
     assert all(p.identity is None for p in listed)

@@ -85,6 +85,9 @@ def test_populated_database_upgrades_downgrades_and_upgrades_again(empty_databas
         with engine.connect() as connection:  # revision 0018 keys the existing names
             assert connection.execute(text(
                 "SELECT name_key FROM patient_identity")).scalar() == "ada old"
+            # and revision 0019 prepares them for searching
+            assert connection.execute(text(
+                "SELECT search_text FROM patient_identity")).scalar() == "ada old"
         with open_store(Settings(data_dir=tmp_path, database_url=url)) as store:
             stored = observations.record_observations(
                 store, patient_id="P-AAAAAA", visit_id="V-0000000001", region="cheeks",

@@ -14,7 +14,7 @@ import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import or_, select
+from sqlalchemy import select, union
 from sqlalchemy.orm import Session, contains_eager, selectinload
 
 from dermatrack.errors import ConflictError, InputError, NotFoundError
@@ -44,6 +44,7 @@ from dermatrack.store.models import (
     Visit,
     name_key,
     new_id,
+    search_key,
 )
 
 CONSENT_KINDS = ("treatment", "photography", "research")
@@ -413,11 +414,16 @@ def list_patients(store: Store, *, search: str | None = None, actor: str,
                  .options(contains_eager(Patient.identity)))
         text = (search or "").strip()
         if text:
-            # The typed text is matched literally: % and _ are not wildcards.
-            query = query.where(or_(Patient.id.istartswith(text, autoescape=True),
-                                    PatientIdentity.name.icontains(text, autoescape=True),
-                                    PatientIdentity.email.icontains(text, autoescape=True),
-                                    PatientIdentity.phone.icontains(text, autoescape=True)))
+            # The typed text is matched literally: % and _ are not wildcards. The ids that
+            # match are found first, each table read once on its own (the identities in
+            # their prepared search column), and only those patients are then ordered:
+            # a search that matches few patients no longer joins every patient to its
+            # identity along the page's order (docs/web-operations.md, "Load").
+            by_identity = select(PatientIdentity.patient_id).where(
+                PatientIdentity.search_text.contains(search_key(text), autoescape=True))
+            by_id = select(Patient.id).where(  # ids are upper case
+                Patient.id.startswith(text.upper(), autoescape=True))
+            query = query.where(Patient.id.in_(union(by_id, by_identity)))
         page = keyset_page(session, query, (Patient.created_at, Patient.id), cursor=cursor,
                            limit=limit, order="desc")
         results = []

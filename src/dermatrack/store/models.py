@@ -86,29 +86,48 @@ class PatientIdentity(Base):
     """Name and contact details: the only table that says who a patient is."""
 
     __tablename__ = "patient_identity"
-    __audit_redact__ = ("name", "email", "phone", "name_key")
+    __audit_redact__ = ("name", "email", "phone", "name_key", "search_text")
 
     patient_id: Mapped[str] = mapped_column(ForeignKey("patient.id"), primary_key=True)
     name: Mapped[str | None] = mapped_column(String(200))
     email: Mapped[str | None] = mapped_column(String(200))
     phone: Mapped[str | None] = mapped_column(String(50))
-    # Added by revision 0018: the name with case and spacing aside (:func:`name_key`),
-    # indexed so that registering a patient finds likely duplicates without reading
-    # every identity.
+    # Added by revisions 0018 and 0019 and kept by the model whenever a field is set:
+    # ``name_key``, the name with case and spacing aside (:func:`name_key`), indexed so
+    # that registering a patient finds likely duplicates without reading every identity;
+    # ``search_text``, the three fields in that form in one column (:func:`search_key`),
+    # so that a search compares one prepared string a row instead of lower-casing three.
     name_key: Mapped[str | None] = mapped_column(String(200), index=True)
+    search_text: Mapped[str | None] = mapped_column(Text)
 
     patient: Mapped[Patient] = relationship(back_populates="identity")
 
-    @validates("name")
-    def _keep_name_key(self, _key: str, name: str | None) -> str | None:
-        self.name_key = name_key(name)
-        return name
+    @validates("name", "email", "phone")
+    def _keep_keys(self, field: str, value: str | None) -> str | None:
+        fields = {"name": self.name, "email": self.email, "phone": self.phone, field: value}
+        self.name_key = name_key(fields["name"])
+        self.search_text = search_text(fields["name"], fields["email"], fields["phone"])
+        return value
 
 
-def name_key(name: str | None) -> str | None:
-    """A name with case and spacing aside (``"  ada  MOSS"`` -> ``"ada moss"``)."""
-    key = " ".join((name or "").casefold().split())
+def search_key(text: str | None) -> str | None:
+    """Text with case and spacing aside (``"  ada  MOSS"`` -> ``"ada moss"``)."""
+    key = " ".join((text or "").casefold().split())
     return key or None
+
+
+name_key = search_key
+"""The compared form of a name (likely duplicates, searches)."""
+
+SEARCH_SEPARATOR = "\x1f"
+"""Between the fields of ``search_text`` (a control character nobody types), so that a
+search never matches across two fields."""
+
+
+def search_text(name: str | None, email: str | None, phone: str | None) -> str | None:
+    """The name, email and phone as :func:`search_key` gives them, in one string."""
+    parts = [key for key in map(search_key, (name, email, phone)) if key]
+    return SEARCH_SEPARATOR.join(parts) or None
 
 
 class PatientCondition(SoftDelete, Base):
