@@ -350,7 +350,7 @@ def _likely_duplicates(session: Any, patient: Patient, identity: Any) -> list[st
     for other, row in session.execute(
             select(PatientIdentity, Patient).join(Patient)
             .where(PatientIdentity.name_key == key, PatientIdentity.patient_id != patient.id,
-                   Patient.deleted_at.is_(None))).tuples():
+                   Patient.deleted_at.is_(None))):
         same_email = bool(identity.email) and _normalised(other.email) == _normalised(
             identity.email)
         same_phone = bool(digits) and digits == "".join(
