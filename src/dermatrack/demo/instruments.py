@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from dermatrack.demo.readings import DeviceReading, device_state
+from dermatrack.demo.readings import DeviceReading, capture_mdc, device_state
 
 SERIES_EVERY = 5
 SERIES_TIMEPOINTS = ("baseline", "month_1", "month_3")
@@ -180,30 +180,5 @@ def instrument_mdc(designs: list[Any], captures: int, seed: int) -> list[dict[st
     As :func:`dermatrack.demo.readings.device_mdc`: each design's baseline skin is measured
     ``captures`` times with fresh draws, the three spectra of a capture averaged.
     """
-    from dermatrack.errors import InputError
-    from dermatrack.outcomes.repeatability import repeatability
-
-    per_capture: dict[tuple[str, str], np.ndarray] = {}
-    for i, design in enumerate(designs):
-        state = device_state(design, "baseline")
-        for capture in range(captures):
-            sums: dict[tuple[str, str], list[float]] = {}
-            for reading in measure_instruments(state, np.random.default_rng([seed, 18, i,
-                                                                             capture])):
-                for metric, value in reading.values.items():
-                    if value is not None and math.isfinite(value):
-                        sums.setdefault((reading.kind, metric), []).append(value)
-            for key, values in sums.items():
-                matrix = per_capture.setdefault(key, np.full((len(designs), captures), np.nan))
-                matrix[i, capture] = float(np.mean(values))
-    entries = []
-    for (kind, metric), matrix in sorted(per_capture.items()):
-        try:
-            summary = repeatability(matrix)
-        except InputError:
-            continue
-        if math.isfinite(summary.mdc95):
-            entries.append({"kind": kind, "metric": metric, "region": None,
-                            "mdc95": summary.mdc95, "sem": summary.sem,
-                            "n_subjects": summary.n_subjects})
-    return entries
+    return capture_mdc(designs, captures, lambda state, i, capture: measure_instruments(
+        state, np.random.default_rng([seed, 18, i, capture])))

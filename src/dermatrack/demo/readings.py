@@ -12,6 +12,7 @@ series of some patients, as readings of the same kind.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -105,10 +106,24 @@ def device_mdc(designs: list[PatientDesign], captures: int, seed: int
 
     Each design's baseline skin is measured ``captures`` times, each time with fresh
     random draws (a new replica, new colorimeter readings, a new suction curve), which is
-    all that varies between visits of an untreated patient in the demo. The colorimeter's
-    three readings are averaged per capture, as a visit's series averages them. The
-    repeatability (:func:`dermatrack.outcomes.repeatability.repeatability`) of those
-    captures gives the MDC95 of a visit's value, entries in the shape
+    all that varies between visits of an untreated patient in the demo
+    (:func:`capture_mdc`).
+    """
+    return capture_mdc(designs, captures, lambda state, i, capture: measure_devices(
+        state, np.random.default_rng([seed, 7, i, capture, 0]),
+        np.random.default_rng([seed, 7, i, capture, 1])))
+
+
+def capture_mdc(designs: list[Any], captures: int,
+                measure: Callable[[dict[str, Any], int, int], list[DeviceReading]]
+                ) -> list[dict[str, Any]]:
+    """MDC95 of every metric ``measure(state, design_number, capture)`` reads from each
+    design's baseline skin, captured ``captures`` times.
+
+    The readings of one kind in a capture (the colorimeter's three, a visit's spectra)
+    are averaged, as a visit's series averages them. The repeatability
+    (:func:`dermatrack.outcomes.repeatability.repeatability`) of those captures gives the
+    MDC95 of a visit's value, entries in the shape
     :func:`dermatrack.services.outcomes.save_mdc` takes (``kind`` set, all regions).
     """
     from dermatrack.outcomes.repeatability import repeatability
@@ -118,9 +133,7 @@ def device_mdc(designs: list[PatientDesign], captures: int, seed: int
         state = device_state(design, "baseline")
         for capture in range(captures):
             sums: dict[tuple[str, str], list[float]] = {}
-            readings = measure_devices(state, np.random.default_rng([seed, 7, i, capture, 0]),
-                                       np.random.default_rng([seed, 7, i, capture, 1]))
-            for reading in readings:
+            for reading in measure(state, i, capture):
                 for metric, value in reading.values.items():
                     if value is not None and math.isfinite(value):
                         sums.setdefault((reading.kind, metric), []).append(value)
@@ -134,9 +147,8 @@ def device_mdc(designs: list[PatientDesign], captures: int, seed: int
             summary = repeatability(matrix)
         except InputError:
             continue  # too few subjects with two values: no MDC for this metric
-        if not math.isfinite(summary.mdc95):
-            continue
-        entries.append({"kind": kind, "metric": metric, "region": None,
-                        "mdc95": summary.mdc95, "sem": summary.sem,
-                        "n_subjects": summary.n_subjects})
+        if math.isfinite(summary.mdc95):
+            entries.append({"kind": kind, "metric": metric, "region": None,
+                            "mdc95": summary.mdc95, "sem": summary.sem,
+                            "n_subjects": summary.n_subjects})
     return entries

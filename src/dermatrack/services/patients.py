@@ -331,10 +331,6 @@ def add_patient(store: Store, data: PatientIn | dict[str, Any], *, actor: str,
         return out
 
 
-def _normalised(text: str | None) -> str:
-    return " ".join((text or "").casefold().split())
-
-
 def _likely_duplicates(session: Any, patient: Patient, identity: Any) -> list[str]:
     """Other patients with the same name (case and spacing aside) and the same email,
     phone (digits) or date of birth: most likely the same person registered twice.
@@ -351,7 +347,7 @@ def _likely_duplicates(session: Any, patient: Patient, identity: Any) -> list[st
             select(PatientIdentity, Patient).join(Patient)
             .where(PatientIdentity.name_key == key, PatientIdentity.patient_id != patient.id,
                    Patient.deleted_at.is_(None))):
-        same_email = bool(identity.email) and _normalised(other.email) == _normalised(
+        same_email = bool(identity.email) and search_key(other.email) == search_key(
             identity.email)
         same_phone = bool(digits) and digits == "".join(
             ch for ch in (other.phone or "") if ch.isdigit())
