@@ -56,14 +56,15 @@ def _columns(obj: Base) -> Iterable[str]:
     return (attr.key for attr in inspect(obj).mapper.column_attrs)
 
 
+def _inserted(values: Iterable[tuple[str, Any]], redact: tuple[str, ...]) -> dict[str, Any]:
+    """The ``changes`` of an insert: each non-null value, redacted columns without it."""
+    return {key: [None, None if key in redact else _json_value(value)]
+            for key, value in values if value is not None}
+
+
 def _insert_changes(obj: Base) -> dict[str, Any]:
-    redact = type(obj).__audit_redact__
-    changes = {}
-    for key in _columns(obj):
-        value = getattr(obj, key)
-        if value is not None:
-            changes[key] = [None, None if key in redact else _json_value(value)]
-    return changes
+    return _inserted(((key, getattr(obj, key)) for key in _columns(obj)),
+                     type(obj).__audit_redact__)
 
 
 def _update_changes(obj: Base) -> dict[str, Any]:
@@ -162,7 +163,7 @@ def insert_audited(session: Session, model: type[Base], rows: list[dict[str, Any
     one for their ``insert`` audit rows, in the caller's transaction, without building an
     ORM object per row. Each row carries every column it sets, its primary key included
     (Python-side defaults are not applied here); the audit rows hold the same non-null
-    values, redacted columns without them, as :func:`_insert_changes` writes.
+    values, redacted columns without them (:func:`_inserted`, as for a flush).
 
     Raises
     ------
@@ -183,8 +184,7 @@ def insert_audited(session: Session, model: type[Base], rows: list[dict[str, Any
     audit_rows = [{"at": at, "actor": actor, "action": "insert",
                    "entity": model.__tablename__,
                    "entity_id": "/".join(str(row[key]) for key in keys),
-                   "changes": {key: [None, None if key in redact else _json_value(value)]
-                               for key, value in row.items() if value is not None}}
+                   "changes": _inserted(row.items(), redact)}
                   for row in rows]
     session.connection().execute(insert(model), rows)
     _write(session, audit_rows)
