@@ -44,3 +44,23 @@ def test_isolated_pores_of_known_diameter():
     unknown = pore_metrics(detect_pores(srgb_to_lab(ph.rgb)[..., 0], ph.masks["skin"], None),
                            ph.masks["skin"])
     assert unknown.density_per_cm2 is None and unknown.mean_diameter_mm is None
+
+
+def test_octave_levels_keep_position_and_diameter():
+    # At 0.02 mm/px a 0.3-0.5 mm pore is 15-25 px across: its DoG levels are computed on
+    # the image shrunk by 2 and 4, and positions and diameters must map back to full size
+    # (as found at full size: within 0.05 mm, texture moves the peaks that much).
+    mpp = 0.02
+    truth = [(80 + 90 * i, 80 + 90 * j, 0.3 + 0.05 * ((i + j) % 5), 8.0)
+             for i in range(6) for j in range(4)]
+    ph = make_phantom(PhantomSpec(width=620, height=440, mm_per_px=mpp,
+                                  pores=tuple(PoreSpec(*t) for t in truth)),
+                      np.random.default_rng(1))
+    det = detect_pores(srgb_to_lab(ph.rgb)[..., 0], ph.masks["skin"], mpp)
+    assert len(det.xy) == len(truth)
+    centres = np.array([t[:2] for t in truth], float)
+    nearest = np.argmin(((det.xy[:, None, :] - centres[None]) ** 2).sum(-1), axis=0)
+    assert np.hypot(*(det.xy[nearest] - centres).T).max() <= 0.05 / mpp
+    diameters = np.array([t[2] for t in truth])
+    relative = det.diameter_px[nearest] * mpp / diameters - 1.0
+    assert np.median(np.abs(relative)) < 0.1 and np.abs(relative).max() < 0.2

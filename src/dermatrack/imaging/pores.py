@@ -15,6 +15,9 @@ contrast ``h`` and diameter (full width at half depth, ``2.355 s``) by those for
   response (noise plus skin texture);
 * centres outside detected wrinkles and spots.
 
+The wider levels are computed on the image shrunk by powers of two (an octave pyramid,
+as in Lowe 2004), which keeps a 12 MP close-up to a fraction of a second.
+
 Figures: ``count``, ``density_per_cm2`` (count per cm2 of region) and
 ``mean_diameter_mm``. Blobs below about 2 px across cannot be resolved: at a coarse
 pixel size the count is a lower bound, so compare images taken at the same distance.
@@ -59,6 +62,11 @@ SCALE_RATIO = math.sqrt(2.0)
 MIN_SIGMA_PX = 1.0
 #: Diameter range in px when the physical scale is unknown.
 UNKNOWN_SCALE_DIAMETER_PX = (2.5, 10.0)
+#: Octave pyramid: a DoG level is computed on the image shrunk by the largest power of
+#: two f at which the finest Gaussian it is compared with is still about this many
+#: shrunk pixels wide (the same floor as ``MIN_SIGMA_PX``), so every sampled kernel stays
+#: Gaussian; a level shrunk by f costs 1/f**2 of a full-size one.
+OCTAVE_MIN_SIGMA_PX = MIN_SIGMA_PX
 
 
 @dataclass
@@ -116,30 +124,94 @@ def detect_pores(lstar: np.ndarray, skin: np.ndarray, mm_per_px: float | None, *
     edge = int(math.ceil(d_hi / 2.0)) + 1
     usable[:edge, :] = usable[-edge:, :] = False
     usable[:, :edge] = usable[:, -edge:] = False
+
+    # Level i (1 .. n - 2) peaks for blobs of SD sigmas[i] sqrt(k) and is compared with
+    # levels i - 1 and i + 1; levels 0 and n - 1 only bound the others. The levels are
+    # grouped into octaves (Lowe 2004; OCTAVE_MIN_SIGMA_PX): on a 12 MP close-up the
+    # wider half of the levels runs on a quarter or a sixteenth of the pixels.
+    octaves: dict[int, list[int]] = {}
+    for i in range(1, n_levels - 1):
+        octaves.setdefault(_octave(sigmas[i - 1]), []).append(i)
+    xs, ys, ds, cs = [], [], [], []
+    for factor, levels in octaves.items():
+        found = _octave_peaks(lum, skin, usable, factor, levels, sigmas, gain)
+        for i, (yy, xx, lo, mid, hi) in zip(levels, found, strict=True):
+            sigma = sigmas[i] * k ** _vertex(lo, mid, hi)
+            diameter = FWHM_PER_SD * sigma * math.sqrt(k)
+            ok = (diameter >= d_lo) & (diameter <= d_hi)
+            # A shrunk pixel j averages full-size pixels j f .. j f + f - 1.
+            xs.append(xx[ok] * factor + (factor - 1) / 2.0)
+            ys.append(yy[ok] * factor + (factor - 1) / 2.0)
+            ds.append(diameter[ok])
+            cs.append(mid[ok])
+    if xs:
+        xy = np.stack([np.concatenate(xs), np.concatenate(ys)], axis=1).astype(np.float64)
+        diam = np.concatenate(ds).astype(np.float64)
+        contrast = np.concatenate(cs).astype(np.float64)
+        xy, diam, contrast = _suppress_overlaps(xy, diam, contrast)
+    else:
+        xy, diam, contrast = np.zeros((0, 2)), np.zeros(0), np.zeros(0)
+    return PoreDetection(xy=xy, diameter_px=diam, contrast_l=contrast, mm_per_px=mm_per_px,
+                         shape=shape)
+
+
+
+def _octave(sigma: float) -> int:
+    """Shrink factor for a DoG triple whose finest Gaussian has SD ``sigma`` (px)."""
+    factor = 1
+    while sigma >= OCTAVE_MIN_SIGMA_PX * factor * 2:
+        factor *= 2
+    return factor
+
+
+def _octave_peaks(lum: np.ndarray, skin: np.ndarray, usable: np.ndarray, factor: int,
+                  levels: list[int], sigmas: list[float], gain: np.float32
+                  ) -> list[tuple[np.ndarray, ...]]:
+    """Scale-space maxima of the DoG levels ``levels`` (consecutive) on ``lum`` shrunk by
+    ``factor``: for each level, the peaks' rows and columns (shrunk pixels, refined to a
+    fraction of a pixel) and the DoG of the level below, the level and the level above
+    at them."""
+    k = SCALE_RATIO
+    if factor > 1:
+        # Area averaging adds a box blur of variance (f**2 - 1) / 12 full-size px**2,
+        # taken off each Gaussian below; the centre sample of usable keeps the rule
+        # "the centre pixel is usable".
+        h, w = lum.shape[0] // factor, lum.shape[1] // factor
+        lum = cv2.resize(lum[:h * factor, :w * factor], (w, h), interpolation=cv2.INTER_AREA)
+        centre = factor // 2
+        skin = skin[centre::factor, centre::factor][:h, :w]
+        usable = usable[centre::factor, centre::factor][:h, :w].copy()
+        usable[0, :] = usable[-1, :] = usable[:, 0] = usable[:, -1] = False
+    pre_blur = (factor * factor - 1) / 12.0
+
+    def shrunk_sigma(j: int) -> float:
+        sigma = sigmas[j] if j < len(sigmas) else sigmas[-1] * k
+        return math.sqrt(max(sigma * sigma - pre_blur, 0.0)) / factor
+
     # The noise of each DoG level is estimated on a regular sample of the skin: every
     # other pixel, or sparser on very large images (at least NOISE_SAMPLES pixels).
-    stride = max(2, int(math.sqrt(np.count_nonzero(skin) / NOISE_SAMPLES)))
+    stride = max(2 if factor == 1 else 1,
+                 int(math.sqrt(np.count_nonzero(skin) / NOISE_SAMPLES)))
     sub = skin[::stride, ::stride]
+    blurred: dict[int, np.ndarray] = {}
 
-    # Stream through the scale space, holding three DoG levels at a time; level i peaks
-    # for blobs of SD sigmas[i] sqrt(k), and levels 0 and n - 1 only bound the others.
-    def level(i: int, blurred: dict[int, np.ndarray]) -> tuple[np.ndarray, float]:
+    # Stream through the octave's levels, holding three DoG levels at a time.
+    def level(i: int, thresholded: bool) -> tuple[np.ndarray, float]:
         for j in (i, i + 1):
             if j not in blurred:
-                blurred[j] = gaussian(lum, sigmas[j] if j < n_levels else sigmas[-1] * k)
+                blurred[j] = gaussian(lum, shrunk_sigma(j))
         dog = np.subtract(blurred[i + 1], blurred.pop(i))
         dog *= gain
-        if i == 0 or i == n_levels - 1:
+        if not thresholded:
             return dog, math.inf
         # Noise (and texture) differs between scales: one threshold per level.
         noise = _robust_sd(dog[::stride, ::stride][sub]) if sub.any() else 0.0
         return dog, max(MIN_CONTRAST_L, NOISE_MULTIPLE * noise)
 
-    blurred: dict[int, np.ndarray] = {}
-    window = [level(0, blurred), level(1, blurred)]
-    xs, ys, ds, cs = [], [], [], []
-    for i in range(1, n_levels - 1):
-        window.append(level(i + 1, blurred))
+    window = [level(levels[0] - 1, False), level(levels[0], True)]
+    found = []
+    for i in levels:
+        window.append(level(i + 1, i + 1 in levels))
         (lo_dog, _), (mid_dog, thr), (hi_dog, _) = window
         window.pop(0)
         # Scale-space maxima, tested only where the level clears its threshold (few
@@ -151,29 +223,19 @@ def detect_pores(lstar: np.ndarray, skin: np.ndarray, mm_per_px: float | None, *
                 & (mid > _neighbourhood_max(lo_dog, yy, xx))
                 & (mid >= _neighbourhood_max(hi_dog, yy, xx)))
         yy, xx = yy[peak], xx[peak]
-        if yy.size == 0:
-            continue
-        lo, mid, hi = lo_dog[yy, xx], mid_dog[yy, xx], hi_dog[yy, xx]
-        denom = lo - 2 * mid + hi
-        offset = np.where(np.abs(denom) > 1e-6, 0.5 * (lo - hi) / np.where(
-            denom == 0, 1, denom), 0.0)
-        offset = np.clip(offset, -0.5, 0.5)
-        sigma = sigmas[i] * k ** offset
-        diameter = FWHM_PER_SD * sigma * math.sqrt(k)
-        ok = (diameter >= d_lo) & (diameter <= d_hi)
-        xs.append(xx[ok])
-        ys.append(yy[ok])
-        ds.append(diameter[ok])
-        cs.append(mid[ok])
-    if xs:
-        xy = np.stack([np.concatenate(xs), np.concatenate(ys)], axis=1).astype(np.float64)
-        diam = np.concatenate(ds).astype(np.float64)
-        contrast = np.concatenate(cs).astype(np.float64)
-        xy, diam, contrast = _suppress_overlaps(xy, diam, contrast)
-    else:
-        xy, diam, contrast = np.zeros((0, 2)), np.zeros(0), np.zeros(0)
-    return PoreDetection(xy=xy, diameter_px=diam, contrast_l=contrast, mm_per_px=mm_per_px,
-                         shape=shape)
+        found.append((yy + _vertex(mid_dog[yy - 1, xx], mid_dog[yy, xx], mid_dog[yy + 1, xx]),
+                      xx + _vertex(mid_dog[yy, xx - 1], mid_dog[yy, xx], mid_dog[yy, xx + 1]),
+                      lo_dog[yy, xx], mid_dog[yy, xx], hi_dog[yy, xx]))
+    return found
+
+
+def _vertex(before: np.ndarray, at: np.ndarray, after: np.ndarray) -> np.ndarray:
+    """Offset (-0.5 to 0.5 samples) of the vertex of the parabola through three samples
+    around a maximum: the sub-sample position of a peak in space or scale."""
+    denom = before - 2 * at + after
+    offset = np.where(np.abs(denom) > 1e-6, 0.5 * (before - after) / np.where(
+        denom == 0, 1, denom), 0.0)
+    return np.clip(offset, -0.5, 0.5)
 
 
 def _suppress_overlaps(xy: np.ndarray, diam: np.ndarray, contrast: np.ndarray

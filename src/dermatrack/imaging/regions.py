@@ -529,7 +529,8 @@ def single_region(rgb: np.ndarray, *, exclude: np.ndarray | None = None) -> Face
 
     rgb8 = _to_uint8(rgb)
     luma = cv2.cvtColor(rgb8, cv2.COLOR_RGB2GRAY)
-    valid = (rgb8.max(axis=2) < 250) & (luma >= 10)
+    # inRange is the per-pixel channel maximum test, many times faster than max(axis=2).
+    valid = (cv2.inRange(rgb8, (0, 0, 0), (249, 249, 249)) > 0) & (luma >= 10)
     if exclude is not None:
         valid &= ~np.asarray(exclude, dtype=bool)
     return FaceRegions(detected=False, masks={"whole": valid}, landmarks=None,
