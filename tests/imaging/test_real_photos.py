@@ -150,6 +150,27 @@ def test_no_wrinkle_on_eyes_brows_lips_or_nostrils(grace_analysis):
                     ].any()
 
 
+
+def test_the_sides_of_the_face_are_a_band_but_not_the_cheeks_or_forehead(grace_analysis):
+    from dermatrack.imaging.regions import _SIDE_CONTOUR
+
+    regions = grace_analysis.regions
+    lm = regions.landmarks
+    bands = regions.line_exclusion
+    width = float(np.linalg.norm(lm[454] - lm[234]))
+    # Every contour point from temple to temple round the jaw, and the skin 5 % of the face
+    # width (about 7 mm, beyond the 3 mm edge band) inside it, are in the band; the centre
+    # of each cheek and of the forehead are not.
+    centre = lm[list(_SIDE_CONTOUR)].mean(axis=0)
+    for index in _SIDE_CONTOUR:
+        inward = lm[index] + 0.05 * width * (
+            (centre - lm[index]) / np.linalg.norm(centre - lm[index]))
+        for x, y in (lm[index], inward):
+            assert bands[int(round(y)), int(round(x))], index
+    for open_point in (205, 425, 151):  # cheek centres, mid-forehead
+        x, y = np.round(lm[open_point]).astype(int)
+        assert not bands[y, x], open_point
+
 def test_wrinkles_rendered_into_real_skin_are_found(grace, grace_analysis, artifacts_dir):
     from dermatrack.imaging.realphoto import detection_overlay
 

@@ -21,6 +21,7 @@ References
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import sys
 import threading
@@ -344,6 +345,15 @@ EDGE_BAND_MM = 3.0
 EDGE_MIN_AREA_MM2 = 4.0
 #: Face width (cheek to cheek, landmarks 234-454) used for mm when no iris is visible.
 FACE_WIDTH_MM = 140.0
+#: The face's silhouette from temple to temple round the jaw (FaceMesh face oval without
+#: its forehead arc, where the mesh stops mid-forehead and forehead lines lie).
+_SIDE_CONTOUR = (251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377, 152,
+                 148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21)
+#: Band along the side contour, as a fraction of the face width. Seen from the front, a
+#: face side of half-width R turns more than 60 degrees away from the camera over its
+#: outer R (1 - cos 30 deg) = 0.134 R: there lengths are foreshortened more than twice
+#: and the light falls off within millimetres, so shading reads as lines.
+SIDE_CONTOUR_BAND = 0.5 * (1.0 - math.cos(math.radians(30.0)))
 
 
 def line_exclusion_bands(shape: tuple[int, int], landmarks: np.ndarray,
@@ -368,7 +378,10 @@ def line_exclusion_bands(shape: tuple[int, int], landmarks: np.ndarray,
     - the brows grown by ``BROW_BAND_MM``;
     - the lips grown by ``LIP_BAND_MM``, the nostrils by ``NOSTRIL_BAND_MM``;
     - ``EDGE_BAND_MM`` inside the edge of every non-skin area of at least
-      ``EDGE_MIN_AREA_MM2`` (hairline, hair, face contour, glasses rims, background).
+      ``EDGE_MIN_AREA_MM2`` (hairline, hair, face contour, glasses rims, background);
+    - the foreshortened sides of the face along its contour from temple to temple
+      round the jaw (``SIDE_CONTOUR_BAND`` of the face width), where the skin's
+      background colour does not mark the contour.
     """
     import cv2
 
@@ -387,6 +400,10 @@ def line_exclusion_bands(shape: tuple[int, int], landmarks: np.ndarray,
         (_RIGHT_NOSTRIL, NOSTRIL_BAND_MM), (_LEFT_NOSTRIL, NOSTRIL_BAND_MM))
     for polygon, mm in features:
         grown(polygon, mm)
+    face_width = float(np.linalg.norm(landmarks[454] - landmarks[234]))
+    side = max(1, int(round(SIDE_CONTOUR_BAND * face_width)))
+    cv2.polylines(band, [np.round(landmarks[list(_SIDE_CONTOUR)]).astype(np.int32)], False,
+                  1, thickness=2 * side + 1, lineType=cv2.LINE_8)
     return band.astype(bool) | non_skin_edge_band(raw_skin, px_per_mm)
 
 
