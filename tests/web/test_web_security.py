@@ -290,3 +290,19 @@ def test_parallel_correct_sign_ins_of_one_account_wait_instead_of_being_locked_o
     limiter.abandoned("ann", "10.0.0.1")  # the database was down: nothing counted
     limiter.succeeded("ann", "10.0.0.1")
     assert limiter.attempt("ann", "10.0.0.1") == 0 and not limiter._failures["ann", "10.0.0.1"]
+
+
+def test_handlers_that_touch_the_database_never_run_on_the_event_loop(web):
+    # A plain function runs in the thread pool; an async one runs on the event loop, where
+    # password hashing or a database wait would stall every other request of the worker.
+    # Only the upload handlers are async (to read the upload) and they hand their work to
+    # the pool (run_in_threadpool).
+    import inspect
+
+    from dermatrack.web.routes import route_table
+
+    endpoints = [info.route.endpoint for info in route_table(web.app)]
+    assert len(endpoints) > 50
+    on_the_loop = {endpoint.__name__ for endpoint in endpoints
+                   if inspect.iscoroutinefunction(endpoint)}
+    assert on_the_loop == {"upload_photo", "check_frame"}

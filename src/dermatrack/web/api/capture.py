@@ -29,7 +29,11 @@ async def check_frame(request: Request, patient_id: str,
     from dermatrack.services.capture import MAX_FRAME_BYTES
     from dermatrack.services.common import get_patient
 
-    with store.reading() as session:
-        get_patient(session, patient_id)
+    def known_patient() -> None:
+        with store.reading() as session:
+            get_patient(session, patient_id)
+
+    # The handler is async only to read the upload; database work runs in the pool.
+    await run_in_threadpool(known_patient)
     data = await read_limited(frame, MAX_FRAME_BYTES)
     return await run_in_threadpool(capture.check_frame, store, patient_id, view, data)

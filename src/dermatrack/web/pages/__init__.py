@@ -77,8 +77,20 @@ def render(request: Request, template: str, principal: Principal | None = None, 
     return response
 
 
+async def posted_form(request: Request) -> FormData:
+    """The POSTed form, for handlers that check their CSRF token from a header (live
+    previews). As a dependency, the form is read on the event loop and the handler
+    itself, a plain function, runs in the thread pool with its database work."""
+    return await request.form()
+
+
 async def checked_form(request: Request) -> FormData:
-    """The POSTed form, after checking its CSRF token against the cookie (403 if not)."""
+    """The POSTed form, after checking its CSRF token against the cookie (403 if not).
+
+    Page handlers take it as their last dependency (``form: FormData =
+    Depends(checked_form)``; ``_form`` when only the check matters), after the role
+    check, and are plain functions, so that password hashing and database writes run in
+    the thread pool and never hold up the event loop."""
     form = await request.form()
     field = form.get(CSRF_FIELD)  # a file posted under that name is no token
     submitted = (field if isinstance(field, str) and field

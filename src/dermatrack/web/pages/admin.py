@@ -6,6 +6,7 @@ import datetime as dt
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.datastructures import FormData
 
 from dermatrack.errors import InputError
 from dermatrack.services.common import Store
@@ -72,11 +73,11 @@ def _users_page(request: Request, store: Store, principal: Principal, *,
 
 
 @router.post("/admin/users")
-async def add_user(request: Request, store: StoreDep,
-                   principal: Principal = Depends(require_page("users"))) -> Response:
+def add_user(request: Request, store: StoreDep,
+             principal: Principal = Depends(require_page("users")),
+             form: FormData = Depends(checked_form)) -> Response:
     from dermatrack.services import accounts
 
-    form = await checked_form(request)
     values = {key: str(form.get(key) or "") for key in ("username", "role", "password")}
     try:
         accounts.add_user(store, values["username"].strip(), values["role"],
@@ -89,11 +90,11 @@ async def add_user(request: Request, store: StoreDep,
 
 
 @router.post("/admin/users/{username}/active")
-async def toggle_user(request: Request, username: str, store: StoreDep,
-                      principal: Principal = Depends(require_page("users"))) -> Response:
+def toggle_user(request: Request, username: str, store: StoreDep,
+                principal: Principal = Depends(require_page("users")),
+                form: FormData = Depends(checked_form)) -> Response:
     from dermatrack.services import accounts
 
-    form = await checked_form(request)
     if username == principal.username:
         raise InputError("you cannot deactivate your own account", field="username")
     accounts.set_active(store, username, form.get("active") == "1", actor=principal.actor)

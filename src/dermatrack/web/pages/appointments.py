@@ -64,11 +64,11 @@ def calendar(request: Request, store: StoreDep, day: str | None = None, view: st
 
 
 @router.post("/appointments/{appointment_id}/status")
-async def change_status(request: Request, appointment_id: str, store: StoreDep,
-                        principal: Principal = Depends(require_page("scheduling"))) -> Response:
+def change_status(request: Request, appointment_id: str, store: StoreDep,
+                  principal: Principal = Depends(require_page("scheduling")),
+                  form: FormData = Depends(checked_form)) -> Response:
     from dermatrack.services import appointments
 
-    form = await checked_form(request)
     saved = appointments.update_appointment(store, appointment_id,
                                             {"status": _text(form, "status")},
                                             actor=principal.actor)
@@ -98,12 +98,12 @@ def patient_appointments(request: Request, patient_id: str, store: StoreDep,
 
 
 @router.post("/patients/{patient_id}/appointments")
-async def book(request: Request, patient_id: str, store: StoreDep,
-               principal: Principal = Depends(require_page("scheduling"))) -> Response:
+def book(request: Request, patient_id: str, store: StoreDep,
+         principal: Principal = Depends(require_page("scheduling")),
+         form: FormData = Depends(checked_form)) -> Response:
     """Book one appointment, or (``plan_id`` given) every open session of a plan."""
     from dermatrack.services import appointments
 
-    form = await checked_form(request)
     data = {key: _text(form, key) for key in ("date", "start", "practitioner", "room",
                                                "kind", "notes", "minutes")}
     data = {k: v for k, v in data.items() if v is not None}

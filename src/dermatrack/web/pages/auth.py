@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from urllib.parse import urlparse
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.datastructures import FormData
 
 from dermatrack.web.deps import client_address, get_store, session_principal
 from dermatrack.web.pages import checked_form, render, set_csrf_cookie
@@ -49,10 +50,9 @@ def signin_page(request: Request, next: str | None = None) -> Response:
 
 
 @router.post("/signin")
-async def signin(request: Request) -> Response:
+def signin(request: Request, form: FormData = Depends(checked_form)) -> Response:
     from dermatrack.web.api.token import check_credentials
 
-    form = await checked_form(request)
     username = str(form.get("username", "")).strip()
     password = str(form.get("password", ""))
     target = _safe_next(str(form.get("next", "")))
@@ -77,11 +77,11 @@ async def signin(request: Request) -> Response:
 
 
 @router.post("/signout")
-async def signout(request: Request) -> Response:
+def signout(request: Request,
+            _form: FormData = Depends(checked_form)) -> Response:
     from dermatrack.services import web_sessions
     from dermatrack.web.deps import session_cookie_value
 
-    await checked_form(request)
     # End the session on the server (audited as an update of web_session), so the cookie
     # is worthless even if a copy of it survives the browser's deletion.
     cookie = request.app.state.signer.read_session(session_cookie_value(request))

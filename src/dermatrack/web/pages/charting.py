@@ -15,7 +15,7 @@ from starlette.datastructures import FormData
 from dermatrack.errors import InputError
 from dermatrack.services.common import Store
 from dermatrack.web.deps import Principal, StoreDep, audit_read, read_patient, require_page
-from dermatrack.web.pages import check_csrf_header, checked_form, render
+from dermatrack.web.pages import check_csrf_header, checked_form, posted_form, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -106,11 +106,11 @@ def session_page(request: Request, patient_id: str, store: StoreDep, modality: s
 
 
 @router.post("/patients/{patient_id}/sessions/new")
-async def session_submit(request: Request, patient_id: str, store: StoreDep,
-                         principal: Principal = Depends(require_page("clinical"))) -> Response:
+def session_submit(request: Request, patient_id: str, store: StoreDep,
+                   principal: Principal = Depends(require_page("clinical")),
+                   form: FormData = Depends(checked_form)) -> Response:
     from dermatrack.services import charting
 
-    form = await checked_form(request)
     data = session_data(form, patient_id)
     try:
         saved = charting.add_session(store, data, actor=principal.actor)
@@ -211,12 +211,12 @@ def event_page(request: Request, patient_id: str, store: StoreDep,
 
 
 @router.post("/patients/{patient_id}/events/preview")
-async def event_preview(request: Request, patient_id: str, store: StoreDep,
-                        principal: Principal = Depends(require_page("clinical"))) -> Response:
+def event_preview(request: Request, patient_id: str, store: StoreDep,
+                  principal: Principal = Depends(require_page("clinical")),
+                  form: FormData = Depends(posted_form)) -> Response:
     from dermatrack.services import charting
 
     check_csrf_header(request)
-    form = await request.form()
     # The preview reads the patient's sessions on every change of the form: audited too.
     audit_read(store, principal, "patient", patient_id, fields=("sessions",),
                purpose="event preview")
@@ -226,11 +226,11 @@ async def event_preview(request: Request, patient_id: str, store: StoreDep,
 
 
 @router.post("/patients/{patient_id}/events/new")
-async def event_submit(request: Request, patient_id: str, store: StoreDep,
-                       principal: Principal = Depends(require_page("clinical"))) -> Response:
+def event_submit(request: Request, patient_id: str, store: StoreDep,
+                 principal: Principal = Depends(require_page("clinical")),
+                 form: FormData = Depends(checked_form)) -> Response:
     from dermatrack.services import charting
 
-    form = await checked_form(request)
     data = event_data(form, patient_id)
     context = _event_context(store, principal, patient_id)
     try:

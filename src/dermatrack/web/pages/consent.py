@@ -13,6 +13,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.datastructures import FormData
 
 from dermatrack.errors import InputError
 from dermatrack.services.common import Store
@@ -38,12 +39,11 @@ def templates_page(request: Request, store: StoreDep,
 
 
 @router.post("/consent/templates")
-async def add_template(request: Request, store: StoreDep,
-                       principal: Principal = Depends(require_page("consent_templates"))
-                       ) -> Response:
+def add_template(request: Request, store: StoreDep,
+                 principal: Principal = Depends(require_page("consent_templates")),
+                 form: FormData = Depends(checked_form)) -> Response:
     from dermatrack.services import consent
 
-    form = await checked_form(request)
     if form.get("examples"):
         added = consent.load_examples(store, actor=principal.actor)
         return render(request, "consent_templates.html", principal, status_code=201,
@@ -65,11 +65,11 @@ async def add_template(request: Request, store: StoreDep,
 
 
 @router.post("/consent/templates/{template_id}/activate")
-async def activate(request: Request, template_id: str, store: StoreDep,
-                   principal: Principal = Depends(require_page("consent_templates"))) -> Response:
+def activate(request: Request, template_id: str, store: StoreDep,
+             principal: Principal = Depends(require_page("consent_templates")),
+             _form: FormData = Depends(checked_form)) -> Response:
     from dermatrack.services import consent
 
-    await checked_form(request)
     consent.activate_template(store, template_id, actor=principal.actor)
     return RedirectResponse("/consent/templates", status_code=303)
 
@@ -116,10 +116,10 @@ def signed_page(request: Request, consent_id: str, store: StoreDep,
 
 
 @router.post("/consents/{consent_id}/withdraw")
-async def withdraw(request: Request, consent_id: str, store: StoreDep,
-                   principal: Principal = Depends(require_page("demographics"))) -> Response:
+def withdraw(request: Request, consent_id: str, store: StoreDep,
+             principal: Principal = Depends(require_page("demographics")),
+             _form: FormData = Depends(checked_form)) -> Response:
     from dermatrack.services import consent
 
-    await checked_form(request)
     consent.withdraw(store, consent_id, actor=principal.actor)
     return RedirectResponse(f"/consents/{consent_id}", status_code=303)

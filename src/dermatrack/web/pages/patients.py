@@ -14,7 +14,7 @@ from dermatrack.errors import InputError
 from dermatrack.services.common import Store
 from dermatrack.services.patients import PatientOut
 from dermatrack.web.deps import Principal, StoreDep, require_page
-from dermatrack.web.pages import check_csrf_header, checked_form, render
+from dermatrack.web.pages import check_csrf_header, checked_form, posted_form, render
 from dermatrack.web.paging import PageQuery
 
 router = APIRouter(include_in_schema=False)
@@ -140,13 +140,13 @@ def intake_page(request: Request, principal: Principal = Depends(require_page("c
 
 
 @router.post("/patients/new/screening")
-async def intake_screening(request: Request,
-                           principal: Principal = Depends(require_page("clinical"))) -> Response:
+def intake_screening(request: Request,
+                     principal: Principal = Depends(require_page("clinical")),
+                     form: FormData = Depends(posted_form)) -> Response:
     """The live screening panel of the intake form (nothing is stored)."""
     from dermatrack.web.api.screening import screen_record
 
     check_csrf_header(request)
-    form = await request.form()
     data = intake_data(form)
     data.pop("identity", None)
     data.pop("consents", None)
@@ -158,11 +158,11 @@ async def intake_screening(request: Request,
 
 
 @router.post("/patients/new")
-async def intake_submit(request: Request, store: StoreDep,
-                        principal: Principal = Depends(require_page("clinical"))) -> Response:
+def intake_submit(request: Request, store: StoreDep,
+                  principal: Principal = Depends(require_page("clinical")),
+                  form: FormData = Depends(checked_form)) -> Response:
     from dermatrack.services import patients
 
-    form = await checked_form(request)
     try:
         record = patients.add_patient(store, intake_data(form), actor=principal.actor)
     except InputError as error:
@@ -228,11 +228,11 @@ def chart(request: Request, patient_id: str, store: StoreDep,
 
 
 @router.post("/patients/{patient_id}/visits")
-async def add_visit(request: Request, patient_id: str, store: StoreDep,
-                    principal: Principal = Depends(require_page("scheduling"))) -> Response:
+def add_visit(request: Request, patient_id: str, store: StoreDep,
+              principal: Principal = Depends(require_page("scheduling")),
+              form: FormData = Depends(checked_form)) -> Response:
     from dermatrack.services import patients
 
-    form = await checked_form(request)
     data = {"patient_id": patient_id, "timepoint": _text(form, "timepoint") or "",
             "date": _text(form, "date") or ""}
     notes = _text(form, "notes")

@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
+from starlette.datastructures import FormData
 
 from dermatrack.errors import InputError
 from dermatrack.services.common import Store
@@ -32,12 +33,12 @@ def catalogue(request: Request, store: StoreDep,
 
 
 @router.post("/products")
-async def add(request: Request, store: StoreDep,
-              principal: Principal = Depends(require_page("clinical"))) -> Response:
+def add(request: Request, store: StoreDep,
+        principal: Principal = Depends(require_page("clinical")),
+        form: FormData = Depends(checked_form)) -> Response:
     """Add a product (``name``, ``manufacturer``, ``kind``) or, with ``product_id``, a lot."""
     from dermatrack.services import products
 
-    form = await checked_form(request)
     data = {key: str(value).strip() for key, value in form.items()
             if key in ("name", "manufacturer", "kind", "product_id", "lot_number", "expiry",
                        "received_on") and str(value).strip()}

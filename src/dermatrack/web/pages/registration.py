@@ -49,12 +49,11 @@ def registration_page(request: Request,
 
 
 @router.post("/patients/register")
-async def registration_submit(request: Request, store: StoreDep,
-                              principal: Principal = Depends(require_page("demographics"))
-                              ) -> Response:
+def registration_submit(request: Request, store: StoreDep,
+                        principal: Principal = Depends(require_page("demographics")),
+                        form: FormData = Depends(checked_form)) -> Response:
     from dermatrack.services import patients
 
-    form = await checked_form(request)
     try:
         record = patients.add_patient(store, registration_data(form), actor=principal.actor)
     except InputError as error:
