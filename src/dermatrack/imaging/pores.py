@@ -209,7 +209,7 @@ def _octave_peaks(lum: np.ndarray, skin: np.ndarray, usable: np.ndarray, factor:
         return dog, max(MIN_CONTRAST_L, NOISE_MULTIPLE * noise)
 
     window = [level(levels[0] - 1, False), level(levels[0], True)]
-    found = []
+    found: list[tuple[np.ndarray, ...]] = []
     for i in levels:
         window.append(level(i + 1, i + 1 in levels))
         (lo_dog, _), (mid_dog, thr), (hi_dog, _) = window
