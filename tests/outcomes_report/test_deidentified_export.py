@@ -94,3 +94,110 @@ def test_export_of_an_empty_clinic_has_the_header_only(store, tmp_path):
     assert result["rows"] == 0
     assert (tmp_path / "empty.csv").read_text().strip() == ",".join(COLUMNS)
     assert result["subjects"] == 0
+
+
+@pytest.fixture
+def seeded_secrets(monkeypatch):
+    """Make the export's random draws repeatable: ``reseed()`` restarts them."""
+    import random
+    import types
+
+    from dermatrack.services import export
+
+    def reseed() -> None:
+        rng = random.Random(14)
+        monkeypatch.setattr(export, "secrets", types.SimpleNamespace(
+            choice=rng.choice, randbits=rng.getrandbits,
+            randbelow=lambda n: rng.randrange(n), token_hex=export.secrets.token_hex))
+
+    return reseed
+
+
+def test_chunked_export_equals_one_chunk(store, clinic_with_photo, seeded_secrets, tmp_path):
+    import polars as pl
+
+    from dermatrack.services.export import export_chunks, export_dataset, export_frame
+    from dermatrack.services.observations import record_observations
+
+    clinic, _ = clinic_with_photo
+    for patient_id, visits in zip(clinic.patient_ids[:2], clinic.visit_ids[:2], strict=True):
+        for value in (3.0, 1.0, 2.0):  # repeated captures: rows equal on every sort key
+            record_observations(store, patient_id=patient_id, visit_id=visits["baseline"],
+                                region="cheeks", kind="colour", values={"a_star": value},
+                                units={"a_star": "1"}, device="colorimeter",
+                                method="test values", source_sha256=None, settings=None,
+                                actor="tester")
+    seeded_secrets()
+    chunks = list(export_chunks(store, chunk_patients=1))
+    assert len(chunks) == 4 and all(c["subject"].n_unique() == 1 for c in chunks)
+    seeded_secrets()
+    whole = export_frame(store, chunk_patients=100)
+    seeded_secrets()
+    chunked = export_frame(store, chunk_patients=1)
+    assert chunked.equals(whole) and whole.height > 40
+    assert whole["subject"].is_sorted()
+    captures = whole.filter(pl.col("metric") == "a_star")
+    assert captures.height == 6
+    assert captures.group_by("subject", maintain_order=True).agg("value")["value"].to_list() \
+        == [[1.0, 2.0, 3.0]] * 2
+    for fmt in ("csv", "parquet"):
+        outputs = []
+        for size in (1, 100):
+            seeded_secrets()
+            out = tmp_path / "exports" / f"{size}.{fmt}"
+            assert export_dataset(store, out, format=fmt, chunk_patients=size)["subjects"] == 4
+            outputs.append(out)
+        if fmt == "csv":
+            assert outputs[0].read_bytes() == outputs[1].read_bytes()
+        else:
+            import pyarrow.parquet as pq
+
+            assert pq.read_table(outputs[0]).equals(pq.read_table(outputs[1]))
+    assert sorted(p.name for p in (tmp_path / "exports").iterdir()) == [
+        "1.csv", "1.parquet", "100.csv", "100.parquet"]  # no scratch or partial file left
+
+
+def test_csv_of_chunks_has_the_bytes_of_the_whole_frame(tmp_path):
+    import polars as pl
+
+    from dermatrack.services.export import _write_csv
+
+    # pandas writes an integer column with a gap as floats: the gap is in the second
+    # chunk only, yet the first chunk's ages must come out as floats too.
+    frames = [pl.DataFrame({"subject": ["SUBJ-A", "SUBJ-A"], "age": [54, 54],
+                            "value": [1.25, None], "serious": [True, False]}),
+              pl.DataFrame({"subject": ["SUBJ-B"], "age": [None], "value": [3.0],
+                            "serious": [None]},
+                           schema_overrides={"age": pl.Int64, "serious": pl.Boolean})]
+    assert _write_csv(frames, tmp_path / "chunks.csv") == (3, 2)
+    pl.concat(frames).to_pandas().to_csv(tmp_path / "whole.csv", index=False)
+    assert (tmp_path / "chunks.csv").read_bytes() == (tmp_path / "whole.csv").read_bytes()
+    assert (tmp_path / "chunks.csv").read_text().splitlines()[1] == "SUBJ-A,54.0,1.25,True"
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+@pytest.mark.parametrize("failure", [RuntimeError("database gone"), OSError(28, "No space")])
+def test_failed_export_keeps_the_existing_file(store, clinic_with_photo, tmp_path,
+                                               monkeypatch, fmt, failure):
+    from dermatrack.errors import InputError
+    from dermatrack.services import export
+
+    out = tmp_path / "exports" / f"research.{fmt}"
+    out.parent.mkdir()
+    out.write_bytes(b"the previous export")
+    calls = []
+    chunk_frame = export._chunk_frame
+
+    def failing(*args):
+        calls.append(1)
+        if len(calls) == 3:  # after two chunks are written
+            raise failure
+        return chunk_frame(*args)
+
+    monkeypatch.setattr(export, "_chunk_frame", failing)
+    expected = InputError if isinstance(failure, OSError) else type(failure)
+    with pytest.raises(expected):
+        export.export_dataset(store, out, format=fmt, chunk_patients=1)
+    assert len(calls) == 3
+    assert out.read_bytes() == b"the previous export"
+    assert [p.name for p in out.parent.iterdir()] == [out.name]  # no partial file left
