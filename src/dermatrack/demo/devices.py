@@ -17,6 +17,7 @@ code (:mod:`dermatrack.devices`), exactly as a real file would be:
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -31,11 +32,21 @@ SAMPLE_S = 0.01
 CYCLES = 3
 
 
+@functools.cache
+def _replica_grid() -> tuple[np.ndarray, np.ndarray]:
+    """The replica's sample positions (µm), ``y`` and ``x``: the same for every map, so
+    made once per process (read-only)."""
+    y, x = np.mgrid[0:SIDE_PX, 0:SIDE_PX] * SPACING_UM
+    y.flags.writeable = False
+    x.flags.writeable = False
+    return y, x
+
+
 def height_map(rng: np.random.Generator, *, effect: float) -> np.ndarray:
     """Heights (µm, ``SIDE_PX`` square) of a skin replica after a wrinkle effect ``effect``."""
     from scipy.ndimage import gaussian_filter
 
-    y, x = np.mgrid[0:SIDE_PX, 0:SIDE_PX] * SPACING_UM
+    y, x = _replica_grid()
     angle = rng.uniform(0, math.pi)
     across = x * math.cos(angle) + y * math.sin(angle)
     period = rng.uniform(400.0, 800.0)

@@ -27,7 +27,7 @@ thousands of patients load in minutes on SQLite or PostgreSQL.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import numpy as np
@@ -110,11 +110,15 @@ def noise_mdc(template: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def simulated_batches(designs: list[PatientDesign], batch_size: int, pool: Any | None
-                      ) -> Iterator[tuple[list[PatientDesign], list[SimulatedReadings | None]]]:
+                      ) -> Iterator[tuple[list[PatientDesign],
+                                          Iterable[SimulatedReadings | None]]]:
     """Each batch of designs with its simulated readings, the next batch's already under
     way in ``pool`` (:func:`dermatrack.demo.workers.workers`) while this one is recorded.
 
-    Without a pool the readings are left to :func:`record_patient` (``None``).
+    The readings of a batch come as the workers finish each chunk of
+    :data:`READINGS_CHUNK` designs (in the designs' order), so that recording starts with
+    the first chunk rather than the whole batch. Without a pool the readings are left to
+    :func:`record_patient` (``None``).
     """
     batches = [designs[start:start + batch_size]
                for start in range(0, len(designs), batch_size)]
@@ -132,7 +136,7 @@ def simulated_batches(designs: list[PatientDesign], batch_size: int, pool: Any |
         current = pending
         if number + 1 < len(batches):
             pending = submit(batches[number + 1])
-        yield batch, [readings for done in current for readings in done["readings"]]
+        yield batch, (readings for done in current for readings in done["readings"])
 
 
 def record_without_photos(store: Any, result: Any, designs: list[PatientDesign],

@@ -40,8 +40,11 @@ class AuditError(DermatrackError):
     """A write that could not be audited (no actor) or that would rewrite history."""
 
 
+_TEMPORAL = (dt.date, dt.datetime, dt.time)
+
+
 def _json_value(value: Any) -> Any:
-    if isinstance(value, (dt.date, dt.datetime, dt.time)):
+    if isinstance(value, _TEMPORAL):
         return value.isoformat()
     return value
 
@@ -58,8 +61,18 @@ def _columns(obj: Base) -> Iterable[str]:
 
 def _inserted(values: Iterable[tuple[str, Any]], redact: tuple[str, ...]) -> dict[str, Any]:
     """The ``changes`` of an insert: each non-null value, redacted columns without it."""
-    return {key: [None, None if key in redact else _json_value(value)]
-            for key, value in values if value is not None}
+    # Inline, not through _json_value: a bulk insert builds this for every row it writes.
+    changes: dict[str, Any] = {}
+    for key, value in values:
+        if value is None:
+            continue
+        if key in redact:
+            changes[key] = [None, None]
+        elif isinstance(value, _TEMPORAL):
+            changes[key] = [None, value.isoformat()]
+        else:
+            changes[key] = [None, value]
+    return changes
 
 
 def _insert_changes(obj: Base) -> dict[str, Any]:

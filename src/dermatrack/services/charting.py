@@ -246,7 +246,9 @@ def add_session(store: Store, data: SessionIn | dict[str, Any], *, actor: str) -
         session.flush()
         products.record_uses(session, row, session_in.lots)
         out = _session_out(row)
-        out.lots = products.lots_of_sessions(session, [row.id])[row.id]
+        # A new session has used the lots just recorded and no other: none, none to read.
+        if session_in.lots:
+            out.lots = products.lots_of_sessions(session, [row.id])[row.id]
         return out
 
 

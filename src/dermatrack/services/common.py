@@ -42,11 +42,15 @@ class StoreSession(Session):
     """Sessions of the service layer: audited, and blind to soft-deleted rows."""
 
 
+#: The criterion hiding soft-deleted rows, built once (every ORM query of the store adds it).
+_LIVE_ROWS_ONLY = with_loader_criteria(SoftDelete, lambda cls: cls.deleted_at.is_(None),
+                                       include_aliases=True)
+
+
 def _hide_deleted(state: ORMExecuteState) -> None:
     if state.is_select and not state.is_column_load \
             and not state.execution_options.get(INCLUDE_DELETED, False):
-        state.statement = state.statement.options(with_loader_criteria(
-            SoftDelete, lambda cls: cls.deleted_at.is_(None), include_aliases=True))
+        state.statement = state.statement.options(_LIVE_ROWS_ONLY)
 
 
 event.listen(StoreSession, "do_orm_execute", _hide_deleted)

@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select, union
-from sqlalchemy.orm import Session, contains_eager, selectinload
+from sqlalchemy.orm import Session, contains_eager
 
 from dermatrack.errors import ConflictError, InputError, NotFoundError
 from dermatrack.services.audit import LIST_READ_ID, record_read
@@ -26,6 +26,7 @@ from dermatrack.services.common import (
     claim_row,
     get_patient,
     get_row,
+    live_row,
     naming_existing,
     patient_page,
     soft_delete,
@@ -376,12 +377,9 @@ def patient_record_of(session: Session, patient_id: str, *, with_identity: bool 
     """:func:`get_patient_record` in the caller's transaction (which records the reads:
     it must be a :meth:`~dermatrack.services.common.Store.transaction` when
     ``with_identity`` or ``read_fields`` are given)."""
-    patient = session.scalars(
-        select(Patient).where(Patient.id == patient_id)
-        .options(selectinload(Patient.concerns), selectinload(Patient.conditions),
-                 selectinload(Patient.medications), selectinload(Patient.allergies),
-                 selectinload(Patient.consents), selectinload(Patient.identity))
-    ).one_or_none()
+    # The patient and its collections are read on first use only: a session that holds
+    # them already (a batch of service calls on one patient) reads nothing again.
+    patient = live_row(session, Patient, patient_id)
     if patient is None:
         raise NotFoundError(f"no patient {patient_id!r}")
     if with_identity:
