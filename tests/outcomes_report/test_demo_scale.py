@@ -76,6 +76,30 @@ def test_a_batch_commits_together_or_not_at_all(store):
         assert session.scalar(select(func.count(Patient.id))) == 3
 
 
+
+def test_a_batch_sees_a_consent_signed_after_the_patient_was_read(store):
+    # Inside a batch the session holds the patient and the collections it has loaded; a
+    # consent recorded later must show in the record read after it, as it does outside.
+    from dermatrack.services import patients
+
+    with store.batch("tester"):
+        patient = patients.add_patient(store, {"sex": "female", "age": 40,
+                                               "fitzpatrick": "II"}, actor="tester")
+        assert patients.get_patient_record(store, patient.id, actor="tester").consents == []
+        patients.add_consent(store, {"patient_id": patient.id, "kind": "treatment",
+                                     "version": "1", "signed_at": "2026-01-05T10:00:00Z"},
+                             actor="tester")
+        record = patients.get_patient_record(store, patient.id, actor="tester")
+        assert [c.kind for c in record.consents] == ["treatment"]
+        # Consents signed on the screen too (the demo signs the three example forms).
+        import datetime as dt
+
+        from dermatrack.demo.consents import sign_demo_consents
+
+        sign_demo_consents(store, patient.id, 0, dt.date(2026, 1, 6), actor="tester")
+        record = patients.get_patient_record(store, patient.id, actor="tester")
+        assert len(record.consents) == 4
+
 def test_readings_simulated_in_workers_equal_those_simulated_in_process():
     """The device readings depend on the design alone: the worker processes that simulate
     them ahead of the recording give the same readings as the recording process would."""

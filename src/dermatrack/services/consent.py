@@ -241,7 +241,7 @@ def sign(store: Store, data: SignIn | dict[str, Any], *, actor: str,
     png = decode_signature(sign_in.signature_png)
     signed_at = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).replace(microsecond=0)
     with store.transaction(actor) as session:
-        get_patient(session, sign_in.patient_id)
+        patient = get_patient(session, sign_in.patient_id)
         template = _template(session, sign_in.template_id, field="template_id")
         if not template.active:
             raise ConflictError(f"{template.title} version {template.version} has been "
@@ -262,6 +262,7 @@ def sign(store: Store, data: SignIn | dict[str, Any], *, actor: str,
                                      signature_png=png, signature_sha256=signature_sha256,
                                      content_sha256=digest))
         session.flush()
+        session.expire(patient, ["consents"])  # as patients.add_consent does
         return _signed_out(session, consent)
 
 

@@ -516,10 +516,13 @@ def add_consent(store: Store, data: ConsentAdd | dict[str, Any], *,
     if consent_in.withdrawn_at is not None and consent_in.withdrawn_at < consent_in.signed_at:
         raise InputError("withdrawn before it was signed", field="withdrawn_at")
     with store.transaction(actor) as session:
-        get_patient(session, consent_in.patient_id)
+        patient = get_patient(session, consent_in.patient_id)
         row = Consent(**consent_in.model_dump())
         session.add(row)
         session.flush()
+        # A session that holds the patient (a batch) reads its consents again when next
+        # asked, with this one.
+        session.expire(patient, ["consents"])
         return PatientConsentOut.model_validate(row)
 
 
