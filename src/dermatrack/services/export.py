@@ -351,48 +351,24 @@ def _write_parquet(frames: Iterable[Any], path: Path) -> tuple[int, int]:
 
 
 def _write_csv(frames: Iterable[Any], path: Path) -> tuple[int, int]:
-    """Write ``frames`` to one CSV file with pandas; return (rows, subjects).
+    """Write ``frames`` to one CSV file with pandas, a frame at a time; return (rows,
+    subjects).
 
-    pandas writes an integer column that lacks a value anywhere (``grade``, almost
-    always) as floats, ``2.0``, and whether one does is known only after the last frame.
-    So the frames go to a scratch Arrow file beside ``path`` first, then are written as
-    CSV one at a time, each integer column that has a gap anywhere as floats: the bytes
-    of a CSV written from the whole frame at once.
+    Integer columns are written as integers with an empty cell for a missing value
+    (pandas' nullable ``Int64``), whichever frame lacks a value: plain pandas would write
+    a column with a gap as floats (``2.0``), so the format would depend on the chunk.
     """
-    import polars as pl
-    import pyarrow as pa
+    import pandas as pd
 
-    scratch = path.with_name(path.name + ".arrow")
     rows = subjects = 0
-    gaps: set[str] = set()
-    try:
-        with pa.OSFile(str(scratch), "wb") as sink:
-            writer = None
-            for frame in frames:
-                table = frame.to_arrow()
-                if writer is None:
-                    writer = pa.ipc.new_file(sink, table.schema, options=pa.ipc.IpcWriteOptions(
-                        compression="lz4"))
-                writer.write_table(table)
-                gaps.update(name for name, count in frame.null_count().row(0, named=True)
-                            .items() if count)
-                rows, subjects = rows + frame.height, subjects + frame["subject"].n_unique()
-            if writer is not None:
-                writer.close()
-        with pa.OSFile(str(scratch), "rb") as source, \
-                path.open("w", encoding="utf-8", newline="") as out:
-            reader = pa.ipc.open_file(source)
-            count = reader.num_record_batches
-            for index in range(max(count, 1)):  # the header even when there are no rows
-                frame = pl.from_arrow(reader.get_batch(index) if index < count
-                                      else reader.schema.empty_table())
-                assert isinstance(frame, pl.DataFrame)
-                frame = frame.with_columns(pl.col(name).cast(pl.Float64) for name, dtype
-                                           in frame.schema.items()
-                                           if dtype.is_integer() and name in gaps)
-                frame.to_pandas().to_csv(out, index=False, header=index == 0)
-    finally:
-        scratch.unlink(missing_ok=True)
+    with path.open("w", encoding="utf-8", newline="") as out:
+        for index, frame in enumerate(frames):
+            table = frame.to_pandas()
+            for name, dtype in frame.schema.items():
+                if dtype.is_integer():
+                    table[name] = table[name].astype(pd.Int64Dtype())
+            table.to_csv(out, index=False, header=index == 0)
+            rows, subjects = rows + frame.height, subjects + frame["subject"].n_unique()
     return rows, subjects
 
 
