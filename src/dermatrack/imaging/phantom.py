@@ -43,6 +43,8 @@ __all__ = [
     "WrinkleSpec",
     "base_lab_from_ita",
     "make_phantom",
+    "REAL_SKIN_TEXTURE_EXPONENT",
+    "REAL_SKIN_TEXTURE_OCTAVES",
     "portrait_distractors",
     "portrait_spec",
     "random_spec",
@@ -152,6 +154,9 @@ class PhantomSpec:
     pores: tuple[PoreSpec, ...] = ()
     texture_rms_l: float = 0.6
     mottling_rms_l: float = 1.0
+    #: Skin texture at the scales a portrait shows: ``(fine_mm, coarse_mm, robust SD of L*
+    #: in that band)`` per octave (:data:`REAL_SKIN_TEXTURE_OCTAVES`); empty for none.
+    skin_texture_octaves: tuple[tuple[float, float, float], ...] = ()
     lighting_gradient: float = 0.12
     sensor_noise_sd: float = 0.003
     colorchecker: bool = False
@@ -266,6 +271,9 @@ def _render_lab(spec: PhantomSpec, rng: np.random.Generator
     fine_px, coarse_px = (b / mpp for b in ROUGHNESS_BAND_MM)
     texture = _band_noise(rng, (h, w), fine_px, coarse_px, spec.texture_rms_l)
     lab[..., 0] += texture
+    if spec.skin_texture_octaves:
+        # From its own stream, so that the other fields of a seed stay as they were.
+        lab[..., 0] += _skin_texture(spec, np.random.default_rng(rng.integers(2 ** 63)))
 
     masks = {k: np.zeros((h, w), bool) for k in
              ("wrinkles", "wrinkle_centrelines", "spots", "redness", "pores")}
@@ -577,16 +585,62 @@ def with_perturbation(spec: PhantomSpec, perturbation: Perturbation) -> PhantomS
     return replace(spec, perturbation=perturbation)
 
 
+#: Skin texture of real faces at portrait scales: for each octave (difference of
+#: Gaussians of SD ``fine_mm`` and ``coarse_mm``), the robust SD (1.4826 x MAD) of the
+#: band-passed L* over open skin (outside the exclusion bands and detected wrinkles),
+#: median of the 8 real faces at 0.32-0.71 mm/px (scikit-image, matplotlib and
+#: ../shared/realdata/faces; range 0.33-1.38, 0.74-2.15, 1.58-3.67), measured by
+#: ``benchmarks/portrait_texture.py`` on 2026-12-04 (``texture.texture_octaves``). The
+#: default phantom texture (``texture_rms_l``, 0.1-1 mm) and mottling (8 mm) leave these
+#: bands nearly empty: 0.05, 0.07 and 0.2 L*.
+REAL_SKIN_TEXTURE_OCTAVES = ((0.8, 1.6, 0.59), (1.6, 3.2, 0.93), (3.2, 6.4, 1.84))
+#: Exponent of the texture's amplitude spectrum (``f ** -beta``): the octaves above rise
+#: by 1.6x and 3.2x over the finest; beta = 1.8 gives 1.7x and 2.7-2.9x (1.7: 1.6x and
+#: 2.3-2.5x; 1.9: 1.8x and 3.1-3.3x), from the same benchmark.
+REAL_SKIN_TEXTURE_EXPONENT = 1.8
+#: Grid (mm) on which the portrait texture is drawn before resampling, so that one seed
+#: gives the same skin in mm at every pixel size.
+_TEXTURE_GRID_MM = 0.2
+
+
+def _skin_texture(spec: PhantomSpec, rng: np.random.Generator) -> np.ndarray:
+    """An L* field of the phantom's size with the texture of real skin at portrait scales:
+    a Gaussian field with amplitude spectrum ``f ** -REAL_SKIN_TEXTURE_EXPONENT``, drawn
+    on a fixed mm grid over the field, scaled so that its octaves as
+    ``texture.texture_octaves`` measures them match ``spec.skin_texture_octaves`` (least
+    squares in log), and resampled to the phantom's pixels."""
+    import cv2
+
+    from dermatrack.imaging.texture import texture_octaves
+
+    grid = _TEXTURE_GRID_MM
+    h = max(int(round(spec.height * spec.mm_per_px / grid)), 1)
+    w = max(int(round(spec.width * spec.mm_per_px / grid)), 1)
+    frequency = np.hypot(np.fft.fftfreq(h, grid)[:, None], np.fft.rfftfreq(w, grid)[None, :])
+    frequency[0, 0] = np.inf  # no mean offset
+    spectrum = np.fft.rfft2(rng.standard_normal((h, w))) * frequency ** -REAL_SKIN_TEXTURE_EXPONENT
+    field = np.fft.irfft2(spectrum, s=(h, w)).astype(np.float32)
+    measured = texture_octaves(field, np.ones((h, w), bool), grid,
+                               [(fine, coarse) for fine, coarse, _ in spec.skin_texture_octaves])
+    gain = math.exp(float(np.mean([math.log(sd / max(m, 1e-12)) for (_, _, sd), m in
+                                   zip(spec.skin_texture_octaves, measured, strict=True)])))
+    field *= np.float32(gain)
+    interp = cv2.INTER_AREA if spec.mm_per_px > grid else cv2.INTER_LINEAR
+    return cv2.resize(field, (spec.width, spec.height), interpolation=interp)
+
+
 def portrait_spec(rng: np.random.Generator, *, mm_per_px: float = 0.4,
-                  field_mm: tuple[float, float] = (120.0, 90.0), n_wrinkles: int = 5
-                  ) -> PhantomSpec:
+                  field_mm: tuple[float, float] = (120.0, 90.0), n_wrinkles: int = 5,
+                  skin_texture: bool = False) -> PhantomSpec:
     """A phantom at portrait resolution (0.2-0.6 mm/px): a 120 x 90 mm field of skin
     with the wrinkles a portrait can show (1.5-3.5 mm wide at half depth, 5-12 L* deep,
     15-35 mm long; ``wrinkles.PORTRAIT_WIDTH_RANGE_MM``), no pores (invisible at this
     resolution), sensor noise and mottling as in the close-up phantoms. The same ``rng``
     state gives the same skin in mm at any ``mm_per_px``, so resolutions can be compared.
 
-    See :func:`portrait_distractors` for hair, brows, glasses rims and lid creases.
+    ``skin_texture`` adds the texture real faces show at portrait scales
+    (:data:`REAL_SKIN_TEXTURE_OCTAVES`), which the default fields leave out. See
+    :func:`portrait_distractors` for hair, brows, glasses rims and lid creases.
     """
     width = int(round(field_mm[0] / mm_per_px))
     height = int(round(field_mm[1] / mm_per_px))
@@ -603,7 +657,8 @@ def portrait_spec(rng: np.random.Generator, *, mm_per_px: float = 0.4,
         wrinkles.append(WrinkleSpec(cx=cx, cy=cy, length_mm=length, width_mm=wmm,
                                     depth_l=depth, angle_deg=angle, bend=bend))
     return PhantomSpec(width=width, height=height, mm_per_px=mm_per_px,
-                       ita_deg=float(rng.uniform(10, 50)), wrinkles=tuple(wrinkles))
+                       ita_deg=float(rng.uniform(10, 50)), wrinkles=tuple(wrinkles),
+                       skin_texture_octaves=REAL_SKIN_TEXTURE_OCTAVES if skin_texture else ())
 
 
 def portrait_distractors(rgb: np.ndarray, mm_per_px: float, rng: np.random.Generator

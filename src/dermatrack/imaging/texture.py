@@ -19,6 +19,7 @@ ageing. Skin Res Technol 11(2):110-119, 2005.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -27,7 +28,7 @@ import numpy as np
 from dermatrack.imaging._filters import bandpass, resize_to
 
 __all__ = ["ROUGHNESS_BAND_MM", "TextureMetrics", "bandpass_luminance", "exclusion_zone",
-           "texture_metrics"]
+           "texture_metrics", "texture_octaves"]
 
 #: Band of the roughness figure, as Gaussian sigmas in mm (fine, coarse).
 ROUGHNESS_BAND_MM = (0.1, 1.0)
@@ -77,3 +78,35 @@ def texture_metrics(band: np.ndarray, region: np.ndarray, exclude: np.ndarray | 
     if values.size < 100:
         return TextureMetrics(None)
     return TextureMetrics(float(np.sqrt(np.mean(values.astype(np.float64) ** 2))))
+
+
+def texture_octaves(lstar: np.ndarray, mask: np.ndarray, mm_per_px: float,
+                    octaves: Sequence[tuple[float, float]]) -> list[float]:
+    """Robust SD (1.4826 x MAD, L*) of ``lstar`` band-passed in each octave over ``mask``.
+
+    Parameters
+    ----------
+    lstar : (H, W) L*
+    mask : (H, W) bool, the skin to measure
+    mm_per_px : pixel size of ``lstar`` (mm)
+    octaves : (fine_mm, coarse_mm) pairs: the SDs of the difference of Gaussians
+
+    Returns
+    -------
+    list of float
+        One spread per octave, computed on the 0.4 mm portrait grid
+        (``wrinkles.PORTRAIT_PIXEL_MM``), so that photographs of any pixel size compare.
+    """
+    from dermatrack.imaging.wrinkles import PORTRAIT_PIXEL_MM
+
+    factor = PORTRAIT_PIXEL_MM / mm_per_px
+    shape = (max(int(round(lstar.shape[0] / factor)), 1),
+             max(int(round(lstar.shape[1] / factor)), 1))
+    lum = resize_to(np.asarray(lstar, np.float32), shape)
+    keep = resize_to(np.asarray(mask, bool), shape)
+    out = []
+    for fine, coarse in octaves:
+        values = bandpass(lum, fine / PORTRAIT_PIXEL_MM, coarse / PORTRAIT_PIXEL_MM)[keep]
+        centre = np.median(values)
+        out.append(float(1.4826 * np.median(np.abs(values - centre))))
+    return out
