@@ -155,7 +155,6 @@ def detect_pores(lstar: np.ndarray, skin: np.ndarray, mm_per_px: float | None, *
                          shape=shape)
 
 
-
 def _octave(sigma: float) -> int:
     """Shrink factor for a DoG triple whose finest Gaussian has SD ``sigma`` (px)."""
     factor = 1
