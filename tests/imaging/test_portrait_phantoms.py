@@ -97,3 +97,17 @@ def test_portrait_wrinkles_on_real_skin_texture(seed):
     lined = make_phantom(portrait_spec(rng, mm_per_px=mpp, skin_texture=True), rng)
     measured = _analyse(lined.rgb, mpp).report["regions"]["whole"]["wrinkles"]["length_mm"]
     assert measured == pytest.approx(lined.truth["wrinkle_total_length_mm"], rel=0.2)
+
+
+def test_textured_phantom_scores_of_the_validation():
+    from dermatrack.imaging.realphoto import TARGETS, summarise, textured_phantom_scores
+
+    plain = textured_phantom_scores(seeds=(1,), pixel_sizes=(0.4,), skin_texture=False)
+    assert plain["false_line_mm_per_cm2"] == 0.0 and plain["length_error"] < 0.1
+    textured = textured_phantom_scores(seeds=(1,), pixel_sizes=(0.4,))
+    for fine_plain, fine_textured in zip(plain["runs"][0]["skin_texture_l"],
+                                         textured["runs"][0]["skin_texture_l"], strict=True):
+        assert fine_textured > 5 * fine_plain
+    summary = summarise({}, {}, {}, textured)
+    for key in ("textured_phantom_false_line_mm_per_cm2", "textured_phantom_length_error"):
+        assert key in TARGETS and summary["targets"][key]["value"] is not None
