@@ -14,7 +14,13 @@ from typing import Any
 
 import typer
 
-from dermatrack.cli.output import JSON_OPTION_HELP, console, emit_json, err_console
+from dermatrack.cli.output import (
+    JSON_OPTION_HELP,
+    console,
+    emit_json,
+    err_console,
+    progress_bar,
+)
 
 SYNTHETIC_BANNER = ("SYNTHETIC DATA: every patient, photograph and measurement in this demo "
                     "clinic is generated; none describes a real person.")
@@ -30,19 +36,6 @@ def _progress_callback(progress: Any) -> Any:
             progress.advance(tasks[stage])
 
     return tick
-
-
-def _rate_column() -> Any:
-    """A progress column showing the steps done per second (patients/s when recording)."""
-    from rich.progress import ProgressColumn
-    from rich.text import Text
-
-    class RateColumn(ProgressColumn):
-        def render(self, task: Any) -> Text:
-            speed = task.finished_speed or task.speed
-            return Text("" if speed is None else f"{speed:,.1f}/s", style="progress.data.speed")
-
-    return RateColumn()
 
 
 def _fmt(value: Any, digits: int = 3) -> str:
@@ -107,21 +100,10 @@ def demo_command(
     printed once at the end of the summary: sign in with them to
     `dermatrack serve --data DIR`.
     """
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
     from dermatrack.demo.build import build_demo
 
     err_console.print(SYNTHETIC_BANNER)
-    with Progress("[progress.description]{task.description}", BarColumn(),
-                  MofNCompleteColumn(), _rate_column(), TimeElapsedColumn(),
-                  TimeRemainingColumn(),
-                  console=err_console) as bar:
+    with progress_bar() as bar:
         result = build_demo(out, n_patients=patients, seed=seed, quick=quick,
                             workers=workers, progress=_progress_callback(bar),
                             photos=not no_photos, database_url=database)

@@ -9,29 +9,13 @@ the DICOM files are described in :mod:`dermatrack.services.dicom`.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import typer
 
-from dermatrack.cli.output import JSON_OPTION_HELP, console, emit_json, err_console
+from dermatrack.cli.output import JSON_OPTION_HELP, console, emit_json, progress_bar
 from dermatrack.errors import InputError
 
 FORMATS = ("csv", "parquet", "fhir", "dicom")
-
-
-def _progress_bar() -> Any:
-    """Patients exported so far, on stderr (a research export takes a minute at 40,000)."""
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
-    return Progress("[progress.description]{task.description}", BarColumn(),
-                    MofNCompleteColumn(), TimeElapsedColumn(), "left", TimeRemainingColumn(),
-                    console=err_console)
 
 
 def export_command(
@@ -89,7 +73,7 @@ def export_command(
         else:
             from dermatrack.services.export import export_dataset
 
-            with _progress_bar() as bar:
+            with progress_bar("patients") as bar:
                 task = bar.add_task("Exporting patients", total=None)
 
                 def tick(done: int, total: int) -> None:

@@ -30,6 +30,33 @@ err_console = Console(stderr=True, highlight=False)
 JSON_OPTION_HELP = "Print only JSON on stdout."
 
 
+def progress_bar(unit: str = "") -> Any:
+    """The progress bar of long commands, on stderr: description, bar, done/total, rate
+    (``unit`` per second, e.g. ``photos``; steps per second when empty), time elapsed and
+    time left."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        ProgressColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+    from rich.text import Text
+
+    per_second = f" {unit}/s" if unit else "/s"
+
+    class Rate(ProgressColumn):
+        def render(self, task: Any) -> Text:
+            speed = task.finished_speed or task.speed
+            return Text("–" + per_second if not speed else f"{speed:,.2f}{per_second}",
+                        style="progress.data.speed")
+
+    return Progress("[progress.description]{task.description}", BarColumn(),
+                    MofNCompleteColumn(), Rate(), TimeElapsedColumn(), "left",
+                    TimeRemainingColumn(), console=err_console)
+
+
 def json_option() -> Any:
     """The ``--json`` flag every command that returns data takes (default off)."""
     return typer.Option(False, "--json", help=JSON_OPTION_HELP)

@@ -4,34 +4,16 @@ on local worker processes or a Dask cluster (:mod:`dermatrack.services.batch`)."
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import typer
 
-from dermatrack.cli.output import JSON_OPTION_HELP, console, emit_json, err_console
-
-
-def _progress_bar() -> Any:
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        ProgressColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-    from rich.text import Text
-
-    class Rate(ProgressColumn):
-        """Photos per second since the start."""
-
-        def render(self, task: Any) -> Text:
-            speed = task.finished_speed or task.speed
-            return Text("– photos/s" if not speed else f"{speed:.2f} photos/s")
-
-    return Progress("[progress.description]{task.description}", BarColumn(),
-                    MofNCompleteColumn(), Rate(), TimeElapsedColumn(), "left",
-                    TimeRemainingColumn(), console=err_console)
+from dermatrack.cli.output import (
+    JSON_OPTION_HELP,
+    console,
+    emit_json,
+    err_console,
+    progress_bar,
+)
 
 
 def batch_cmd(
@@ -79,7 +61,7 @@ def batch_cmd(
             pass
         options.data_dir = str(settings.data_dir.resolve())
         options.database_url = settings.database_url
-    with _progress_bar() as bar:
+    with progress_bar("photos") as bar:
         task = bar.add_task("Analysing photographs", total=len(items) or 1)
 
         def tick(done: int, total: int) -> None:
