@@ -63,15 +63,18 @@ def test_textured_portrait_phantom_has_the_texture_of_real_faces(mpp):
     from dermatrack.imaging.phantom import REAL_SKIN_TEXTURE_OCTAVES
     from dermatrack.imaging.texture import texture_octaves
 
-    octaves = [(fine, coarse) for fine, coarse, _ in REAL_SKIN_TEXTURE_OCTAVES]
     rng = np.random.default_rng(3)
     bare = make_phantom(portrait_spec(rng, mm_per_px=mpp, n_wrinkles=0), rng)
     rng = np.random.default_rng(3)
     textured = make_phantom(portrait_spec(rng, mm_per_px=mpp, n_wrinkles=0,
                                           skin_texture=True), rng)
     everywhere = np.ones(bare.rgb.shape[:2], bool)
-    plain = texture_octaves(srgb_to_lab(bare.rgb)[..., 0], everywhere, mpp, octaves)
-    real = texture_octaves(srgb_to_lab(textured.rgb)[..., 0], everywhere, mpp, octaves)
+
+    def octaves(rgb):
+        return texture_octaves(srgb_to_lab(rgb)[..., 0], everywhere, mpp,
+                               REAL_SKIN_TEXTURE_OCTAVES)
+
+    plain, real = octaves(bare.rgb), octaves(textured.rgb)
     for measured, (_, _, target), before in zip(real, REAL_SKIN_TEXTURE_OCTAVES, plain,
                                                 strict=True):
         assert measured == pytest.approx(target, rel=0.2)

@@ -621,7 +621,7 @@ def _skin_texture(spec: PhantomSpec, rng: np.random.Generator) -> np.ndarray:
     spectrum = np.fft.rfft2(rng.standard_normal((h, w))) * frequency ** -REAL_SKIN_TEXTURE_EXPONENT
     field = np.fft.irfft2(spectrum, s=(h, w)).astype(np.float32)
     measured = texture_octaves(field, np.ones((h, w), bool), grid,
-                               [(fine, coarse) for fine, coarse, _ in spec.skin_texture_octaves])
+                               spec.skin_texture_octaves)
     gain = math.exp(float(np.mean([math.log(sd / max(m, 1e-12)) for (_, _, sd), m in
                                    zip(spec.skin_texture_octaves, measured, strict=True)])))
     field *= np.float32(gain)

@@ -341,7 +341,7 @@ def open_skin_texture(analysis: Any) -> list[float] | None:
     open_skin = analysis.regions.masks["whole"] & ~bands
     open_skin &= ~resize_to(analysis.wrinkles.mask, open_skin.shape)
     return texture_octaves(srgb_to_lab(analysis.rgb)[..., 0], open_skin, mpp,
-                           [(fine, coarse) for fine, coarse, _ in REAL_SKIN_TEXTURE_OCTAVES])
+                           REAL_SKIN_TEXTURE_OCTAVES)
 
 
 #: Textured portrait phantoms of the real-photo section: seeds and pixel sizes (mm).
@@ -364,8 +364,6 @@ def textured_phantom_scores(seeds: tuple[int, ...] = TEXTURED_PHANTOM_SEEDS,
     from dermatrack.imaging.regions import FaceRegions
     from dermatrack.imaging.texture import texture_octaves
 
-    octaves = [(fine, coarse) for fine, coarse, _ in REAL_SKIN_TEXTURE_OCTAVES]
-
     def length_mm(rgb: np.ndarray, mpp: float) -> float:
         whole = np.ones(rgb.shape[:2], bool)
         regions = FaceRegions(detected=False, masks={"whole": whole}, landmarks=None,
@@ -385,10 +383,11 @@ def textured_phantom_scores(seeds: tuple[int, ...] = TEXTURED_PHANTOM_SEEDS,
                                  rng)
             truth = lined.truth["wrinkle_total_length_mm"]
             texture = texture_octaves(srgb_to_lab(bare.rgb)[..., 0],
-                                      np.ones(bare.rgb.shape[:2], bool), mpp, octaves)
+                                      np.ones(bare.rgb.shape[:2], bool), mpp,
+                                      REAL_SKIN_TEXTURE_OCTAVES)
+            false_mm = length_mm(bare.rgb, mpp)
             runs.append({"seed": seed, "mm_per_px": mpp, "skin_texture_l": texture,
-                         "false_line_mm": length_mm(bare.rgb, mpp),
-                         "false_line_mm_per_cm2": length_mm(bare.rgb, mpp) / area_cm2,
+                         "false_line_mm": false_mm, "false_line_mm_per_cm2": false_mm / area_cm2,
                          "length_ratio": length_mm(lined.rgb, mpp) / truth})
     return {"false_line_mm_per_cm2": float(np.median([r["false_line_mm_per_cm2"]
                                                        for r in runs])),

@@ -81,7 +81,7 @@ def texture_metrics(band: np.ndarray, region: np.ndarray, exclude: np.ndarray | 
 
 
 def texture_octaves(lstar: np.ndarray, mask: np.ndarray, mm_per_px: float,
-                    octaves: Sequence[tuple[float, float]]) -> list[float]:
+                    octaves: Sequence[Sequence[float]]) -> list[float]:
     """Robust SD (1.4826 x MAD, L*) of ``lstar`` band-passed in each octave over ``mask``.
 
     Parameters
@@ -89,7 +89,8 @@ def texture_octaves(lstar: np.ndarray, mask: np.ndarray, mm_per_px: float,
     lstar : (H, W) L*
     mask : (H, W) bool, the skin to measure
     mm_per_px : pixel size of ``lstar`` (mm)
-    octaves : (fine_mm, coarse_mm) pairs: the SDs of the difference of Gaussians
+    octaves : ``(fine_mm, coarse_mm, ...)`` per octave: the SDs of the difference of
+        Gaussians (anything after them, such as a target spread, is ignored)
 
     Returns
     -------
@@ -105,7 +106,7 @@ def texture_octaves(lstar: np.ndarray, mask: np.ndarray, mm_per_px: float,
     lum = resize_to(np.asarray(lstar, np.float32), shape)
     keep = resize_to(np.asarray(mask, bool), shape)
     out = []
-    for fine, coarse in octaves:
+    for fine, coarse, *_ in octaves:
         values = bandpass(lum, fine / PORTRAIT_PIXEL_MM, coarse / PORTRAIT_PIXEL_MM)[keep]
         centre = np.median(values)
         out.append(float(1.4826 * np.median(np.abs(values - centre))))
