@@ -77,15 +77,10 @@ def render(request: Request, template: str, principal: Principal | None = None, 
     return response
 
 
-async def posted_form(request: Request) -> FormData:
-    """The POSTed form, for handlers that check their CSRF token from a header (live
-    previews). As a dependency, the form is read on the event loop and the handler
-    itself, a plain function, runs in the thread pool with its database work."""
-    return await request.form()
-
-
 async def checked_form(request: Request) -> FormData:
-    """The POSTed form, after checking its CSRF token against the cookie (403 if not).
+    """The POSTed form, after checking its CSRF token against the cookie (403 if not):
+    the token comes in the form, or in the ``X-CSRF-Token`` header from the scripts of
+    the live previews.
 
     Page handlers take it as their last dependency (``form: FormData =
     Depends(checked_form)``; ``_form`` when only the check matters), after the role
@@ -100,12 +95,6 @@ async def checked_form(request: Request) -> FormData:
                             "the form's security token is missing or stale; reload the page "
                             "and submit again")
     return form
-
-
-def check_csrf_header(request: Request) -> None:
-    """For script requests (live previews) that send the token in a header."""
-    if not csrf_matches(csrf_cookie_value(request), request.headers.get(CSRF_HEADER)):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "missing or wrong CSRF token")
 
 
 def error_page(request: Request, status_code: int, message: str,

@@ -15,7 +15,7 @@ from starlette.datastructures import FormData
 from dermatrack.errors import InputError
 from dermatrack.services.common import Store
 from dermatrack.web.deps import Principal, StoreDep, audit_read, read_patient, require_page
-from dermatrack.web.pages import check_csrf_header, checked_form, posted_form, render
+from dermatrack.web.pages import checked_form, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -213,10 +213,9 @@ def event_page(request: Request, patient_id: str, store: StoreDep,
 @router.post("/patients/{patient_id}/events/preview")
 def event_preview(request: Request, patient_id: str, store: StoreDep,
                   principal: Principal = Depends(require_page("clinical")),
-                  form: FormData = Depends(posted_form)) -> Response:
+                  form: FormData = Depends(checked_form)) -> Response:
     from dermatrack.services import charting
 
-    check_csrf_header(request)
     # The preview reads the patient's sessions on every change of the form: audited too.
     audit_read(store, principal, "patient", patient_id, fields=("sessions",),
                purpose="event preview")

@@ -14,7 +14,7 @@ from dermatrack.errors import InputError
 from dermatrack.services.common import Store
 from dermatrack.services.patients import PatientOut
 from dermatrack.web.deps import Principal, StoreDep, require_page
-from dermatrack.web.pages import check_csrf_header, checked_form, posted_form, render
+from dermatrack.web.pages import checked_form, render
 from dermatrack.web.paging import PageQuery
 
 router = APIRouter(include_in_schema=False)
@@ -142,11 +142,10 @@ def intake_page(request: Request, principal: Principal = Depends(require_page("c
 @router.post("/patients/new/screening")
 def intake_screening(request: Request,
                      principal: Principal = Depends(require_page("clinical")),
-                     form: FormData = Depends(posted_form)) -> Response:
+                     form: FormData = Depends(checked_form)) -> Response:
     """The live screening panel of the intake form (nothing is stored)."""
     from dermatrack.web.api.screening import screen_record
 
-    check_csrf_header(request)
     data = intake_data(form)
     data.pop("identity", None)
     data.pop("consents", None)
