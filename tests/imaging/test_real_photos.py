@@ -301,3 +301,28 @@ def test_variants_and_cv_table(grace):
     row = table["whole"]["wrinkle length"]
     assert row["n"] == 3 and row["cv_pct"] == pytest.approx(10.0)
     assert table["whole"]["skin area"]["cv_pct"] == 0.0
+
+
+def test_region_cvs_are_scored_above_one_countable_wrinkle():
+    """A region holding less than one shortest countable wrinkle on average is below the
+    limit of quantification: its CV is reported but not scored against the target."""
+    from dermatrack.imaging.realphoto import region_quantifiable, summarise
+    from dermatrack.imaging.wrinkles import PORTRAIT_MIN_LENGTH_MM
+
+    def variant(glabella: float) -> dict:
+        return {"regions": {
+            "whole": {"area_mm2": 10.0, "wrinkles": {"length_mm": 100.0 + glabella}},
+            "forehead": {"area_mm2": 5.0, "wrinkles": {"length_mm": 60.0 + glabella}},
+            "glabella": {"area_mm2": 1.0, "wrinkles": {"length_mm": glabella}}}}
+
+    # One 5 mm line in one variant of eight: a CV of 283 % on a mean of 0.6 mm.
+    reports = {f"v{i}": variant(5.0 if i == 0 else 0.0) for i in range(8)}
+    reports["original"] = reports.pop("v7")
+    table = cv_table(reports)
+    assert table["glabella"]["wrinkle length"]["cv_pct"] == pytest.approx(100 * 8 ** 0.5)
+    assert not region_quantifiable(table["glabella"]["wrinkle length"]["mean"])
+    assert region_quantifiable(PORTRAIT_MIN_LENGTH_MM)
+    worst = summarise({"face": {"cv": table}}, {}, {})["worst"]
+    assert worst["cv_region_wrinkle_length_pct"] == pytest.approx(
+        table["forehead"]["wrinkle length"]["cv_pct"])
+    assert worst["cv_region_wrinkle_length_all_pct"] == pytest.approx(100 * 8 ** 0.5)

@@ -229,3 +229,38 @@ def test_single_region_keeps_valid_pixels_only():
     assert list(regions.masks) == ["whole"] and not regions.detected
     assert not whole[:5].any() and not whole[-5:].any() and not whole[10:20, 10:20].any()
     assert whole[25:35].all()
+
+
+def test_edge_band_follows_luminance_steps_not_colour_or_highlights():
+    """Only non-skin areas whose edge a valley filter could take for a line get the edge
+    band: darker ones (hair, a strand), and brighter ones reaching beyond the face (white
+    hair, background); a highlight inside the face and a patch that differs only in
+    colour (JPEG chroma noise) stay open skin."""
+    from dermatrack.imaging.colour import srgb_to_lab
+    from dermatrack.imaging.regions import EDGE_BAND_MM, non_skin_edge_band
+    from dermatrack.imaging.wrinkles import EDGE_STEP_VISIBLE_L, MIN_DEPTH_L
+
+    px_per_mm = 2.5
+    skin_lab = np.array([60.0, 14.0, 16.0])
+    lab = np.tile(skin_lab, (200, 300, 1))
+    areas = {  # name -> (rows, cols, L* offset, a* and b* replaced)
+        "highlight": (slice(30, 60), slice(30, 60), EDGE_STEP_VISIBLE_L + 10, (2.0, 4.0)),
+        "colour only": (slice(30, 60), slice(120, 150), 0.0, (2.0, 30.0)),
+        "dark strand": (slice(120, 123), slice(30, 150), -(MIN_DEPTH_L + 3), (3.0, 5.0)),
+        "white hair": (slice(0, 20), slice(200, 300), EDGE_STEP_VISIBLE_L + 20, (0.0, 2.0)),
+    }
+    raw_skin = np.ones(lab.shape[:2], bool)
+    for rows, cols, offset, (a, b) in areas.values():
+        lab[rows, cols] = (skin_lab[0] + offset, a, b)
+        raw_skin[rows, cols] = False
+    rgb = lab_to_srgb(lab.astype(np.float32))
+    assert np.abs(srgb_to_lab(rgb)[100, 100] - skin_lab).max() < 1.0
+    face = np.zeros(raw_skin.shape, bool)
+    face[10:, :250] = True  # the white hair reaches beyond the face at the top right
+    band = non_skin_edge_band(raw_skin, px_per_mm, rgb=rgb, face=face)
+    margin = int(EDGE_BAND_MM * px_per_mm) - 1  # just outside each area, inside its band
+    for name, (rows, cols, _, _) in areas.items():
+        ring = band[rows.stop + margin, (cols.start + cols.stop) // 2]
+        assert ring == (name in ("dark strand", "white hair")), name
+    # Without the photograph every non-skin area is banded, as before.
+    assert non_skin_edge_band(raw_skin, px_per_mm)[60 + margin, 45]

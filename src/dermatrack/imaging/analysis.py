@@ -163,6 +163,32 @@ def _fine_lstar(rgb: np.ndarray) -> np.ndarray:
     return out
 
 
+def _portrait_blur(lstar: np.ndarray, mm_per_px: float | None, grid_mm: float | None
+                   ) -> np.ndarray:
+    """L* of a portrait on the portrait grid, blurred to the sharpness of the coarsest
+    portrait accepted (``wrinkles.PORTRAIT_MAX_MM_PER_PX``).
+
+    Brought to the grid by bilinear interpolation, a photograph of pixel p (mm) is blurred
+    by its own pixels, variance about p**2 / 4 (the pixel's box, p**2 / 12, and the
+    interpolation's triangle, p**2 / 6): a finer photograph is sharper on the grid, and
+    skin texture near the detection threshold then shows as more lines. Adding a Gaussian
+    of variance (P**2 - p**2) / 4, P the coarsest pixel accepted, gives every portrait the
+    blur of P, so the figures do not follow the pixel count. Close-ups and unknown
+    scales are returned as they are.
+    """
+    from dermatrack.imaging.wrinkles import PORTRAIT_MAX_MM_PER_PX, is_portrait
+
+    if mm_per_px is None or grid_mm is None or not is_portrait(mm_per_px):
+        return lstar
+    pixel = min(mm_per_px, PORTRAIT_MAX_MM_PER_PX)
+    sigma_px = math.sqrt(PORTRAIT_MAX_MM_PER_PX ** 2 - pixel ** 2) / 2.0 / grid_mm
+    if sigma_px < 0.1:
+        return lstar
+    import cv2
+
+    return cv2.GaussianBlur(np.asarray(lstar, np.float32), (0, 0), sigma_px)
+
+
 def run_analysis(image: Any, *, mm_per_px: float | None = None, use_face: bool = True,
                  regions: Any = None, calibrate: bool = True) -> Analysis:
     """Analyse one photograph.
@@ -293,7 +319,8 @@ def _measure(rgb: np.ndarray, calibration: Any, *, mm_per_px: float | None, use_
     bands_c = None
     if regions.line_exclusion is not None:
         bands_c = resize_to(regions.line_exclusion[window], coarse_shape)
-    wrinkles = detect_wrinkles(lab_n[..., 0], whole_c, mpp_c, exclude=bands_c)
+    wrinkles = detect_wrinkles(_portrait_blur(lab_n[..., 0], mpp, mpp_c), whole_c, mpp_c,
+                               exclude=bands_c)
     wrinkles.factor = wshape[1] / wrinkles.mask.shape[1]  # working px in input px
     wrinkles.origin = (float(window[1].start), float(window[0].start))
     wrinkle_c = resize_to(wrinkles.mask, coarse_shape)

@@ -36,6 +36,7 @@ __all__ = [
     "cv_table",
     "open_skin_texture",
     "plan_wrinkles",
+    "region_quantifiable",
     "render_wrinkles",
     "run_real_validation",
     "textured_phantom_scores",
@@ -58,6 +59,21 @@ TARGETS = {
     "screen_chart_refused": (">=", 1.0),
     "non_skin_refused": (">=", 1.0),
 }
+
+#: Per-region length CVs are scored where the region's mean wrinkle length over the
+#: variants is at least one shortest countable wrinkle on a portrait
+#: (``wrinkles.PORTRAIT_MIN_LENGTH_MM``, 6 mm): a limit of quantification. Below it the
+#: region holds less than one wrinkle on average, and its CV says whether one line was
+#: counted (a single 5 mm line in one variant of eight is a CV of 283 %), not how
+#: precisely a length is measured. Those CVs are still reported, as
+#: ``cv_region_wrinkle_length_all_pct``.
+def region_quantifiable(mean_length_mm: float | None) -> bool:
+    """True when a region's mean wrinkle length (mm) is at or above the limit of
+    quantification of per-region CVs (see above)."""
+    from dermatrack.imaging.wrinkles import PORTRAIT_MIN_LENGTH_MM
+
+    return mean_length_mm is not None and mean_length_mm >= PORTRAIT_MIN_LENGTH_MM
+
 
 #: Tolerance (mm) between a rendered centreline and a detected one: half the widest
 #: portrait wrinkle width looked for (wrinkles.PORTRAIT_WIDTH_RANGE_MM).
@@ -505,7 +521,7 @@ def summarise(per_face: dict[str, Any], refusals: dict[str, Any],
     :func:`textured_phantom_scores`, medians over its runs)."""
     printed = [c for c in charts.values() if not c.get("on_screen")]
     screens = [c for c in charts.values() if c.get("on_screen")]
-    whole_len, whole_sev, region_len, spot, red = [], [], [], [], []
+    whole_len, whole_sev, region_len, region_all, spot, red = [], [], [], [], [], []
     recall, precision, peri = [], [], []
     for entry in per_face.values():
         cv = entry.get("cv")
@@ -518,7 +534,10 @@ def summarise(per_face: dict[str, Any], refusals: dict[str, Any],
         red.append(whole["red area"]["cv_pct"])
         for region, row in cv.items():
             if region != "whole":
-                region_len.append(row["wrinkle length"]["cv_pct"])
+                length = row["wrinkle length"]
+                region_all.append(length["cv_pct"])
+                if region_quantifiable(length["mean"]):
+                    region_len.append(length["cv_pct"])
         added = entry.get("added_wrinkles")
         if added:
             recall.append(added["recall"])
@@ -528,6 +547,7 @@ def summarise(per_face: dict[str, Any], refusals: dict[str, Any],
         "cv_whole_wrinkle_length_pct": _pooled_max(whole_len),
         "cv_whole_wrinkle_severity_pct": _pooled_max(whole_sev),
         "cv_region_wrinkle_length_pct": _pooled_max(region_len),
+        "cv_region_wrinkle_length_all_pct": _pooled_max(region_all),
         "cv_spot_area_pct": _pooled_max(spot),
         "cv_red_area_pct": _pooled_max(red),
         "added_wrinkle_recall": min([v for v in recall if v is not None], default=None),
@@ -555,6 +575,7 @@ def summarise(per_face: dict[str, Any], refusals: dict[str, Any],
         "cv_whole_wrinkle_severity_pct": _median(whole_sev),
         "cv_spot_area_pct": _median(spot), "cv_red_area_pct": _median(red),
         "cv_region_wrinkle_length_pct": _median(region_len),
+        "cv_region_wrinkle_length_all_pct": _median(region_all),
         "added_wrinkle_recall": _median(recall), "added_wrinkle_precision": _median(precision),
         "crows_feet_in_periorbital": _median(peri),
         # Already medians over the phantoms.
@@ -585,8 +606,10 @@ def real_markdown(report: dict[str, Any], command: str) -> str:
              f"Produced by `{command}`. CV = SD / mean over the original and its seven "
              "variants (resampled 0.67x and 1.5x, rotated ±10°, exposure 0.8x and 1.2x, "
              "JPEG 70); n/a where the figure is null (not measurable at that resolution) "
-             "or zero in the variants. Added wrinkles: forehead lines and crow's feet "
-             "rendered into the photograph's own skin.", "",
+             "or zero in the variants. Worst region CV: over regions whose mean wrinkle "
+             "length is at least one shortest countable wrinkle (6 mm, the limit of "
+             "quantification), every region in brackets. Added wrinkles: forehead lines "
+             "and crow's feet rendered into the photograph's own skin.", "",
              "| face | mm/px | verdict | CV length % | CV severity % | worst region CV % "
              "| CV spot area % | CV red area % | recall | precision | crow's feet recall "
              "| in periorbital |",
@@ -597,13 +620,17 @@ def real_markdown(report: dict[str, Any], command: str) -> str:
             continue
         whole = e["cv"]["whole"]
         regions = [row["wrinkle length"]["cv_pct"] for r, row in e["cv"].items()
-                   if r != "whole" and row["wrinkle length"]["cv_pct"] is not None]
+                   if r != "whole" and row["wrinkle length"]["cv_pct"] is not None
+                   and region_quantifiable(row["wrinkle length"]["mean"])]
+        every = [row["wrinkle length"]["cv_pct"] for r, row in e["cv"].items()
+                 if r != "whole" and row["wrinkle length"]["cv_pct"] is not None]
         added = e.get("added_wrinkles") or {}
         lines.append(
             f"| {name} | {_fmt(e['mm_per_px'], 3)} | {e['quality']['verdict']} "
             f"| {_fmt(whole['wrinkle length']['cv_pct'])} "
             f"| {_fmt(whole['wrinkle severity']['cv_pct'])} "
             f"| {_fmt(max(regions) if regions else None)} "
+            f"({_fmt(max(every) if every else None)}) "
             f"| {_fmt(whole['spot area']['cv_pct'])} | {_fmt(whole['red area']['cv_pct'])} "
             f"| {_fmt(added.get('recall'), 2)} | {_fmt(added.get('precision'), 2)} "
             f"| {_fmt(added.get('recall_crows_feet'), 2)} "

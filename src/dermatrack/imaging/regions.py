@@ -357,7 +357,8 @@ SIDE_CONTOUR_BAND = 0.5 * (1.0 - math.cos(math.radians(30.0)))
 
 
 def line_exclusion_bands(shape: tuple[int, int], landmarks: np.ndarray,
-                         raw_skin: np.ndarray, px_per_mm: float) -> np.ndarray:
+                         raw_skin: np.ndarray, px_per_mm: float, *,
+                         rgb: np.ndarray | None = None) -> np.ndarray:
     """Bands, built from the landmarks and the skin mask, where dark lines are anatomy
     or objects and not wrinkles.
 
@@ -367,6 +368,8 @@ def line_exclusion_bands(shape: tuple[int, int], landmarks: np.ndarray,
     landmarks : (478, 2) FaceMesh landmarks, pixels
     raw_skin : bool (H, W) skin-colour mask before any hole filling
     px_per_mm : pixels per mm (from the iris, else the face width)
+    rgb : the photograph (sRGB), optional: with it the edge band keeps to non-skin areas
+        whose edge is a luminance step (see :func:`non_skin_edge_band`)
 
     Returns
     -------
@@ -378,7 +381,8 @@ def line_exclusion_bands(shape: tuple[int, int], landmarks: np.ndarray,
     - the brows grown by ``BROW_BAND_MM``;
     - the lips grown by ``LIP_BAND_MM``, the nostrils by ``NOSTRIL_BAND_MM``;
     - ``EDGE_BAND_MM`` inside the edge of every non-skin area of at least
-      ``EDGE_MIN_AREA_MM2`` (hairline, hair, face contour, glasses rims, background);
+      ``EDGE_MIN_AREA_MM2`` (hairline, hair, face contour, glasses rims, background)
+      that is darker or, beyond the face, brighter than the skin;
     - the foreshortened sides of the face along its contour from temple to temple
       round the jaw (``SIDE_CONTOUR_BAND`` of the face width), where the skin's
       background colour does not mark the contour.
@@ -404,41 +408,106 @@ def line_exclusion_bands(shape: tuple[int, int], landmarks: np.ndarray,
     side = max(1, int(round(SIDE_CONTOUR_BAND * face_width)))
     cv2.polylines(band, [np.round(landmarks[list(_SIDE_CONTOUR)]).astype(np.int32)], False,
                   1, thickness=2 * side + 1, lineType=cv2.LINE_8)
-    return band.astype(bool) | non_skin_edge_band(raw_skin, px_per_mm)
+    # The face: the landmarks' hull and the forehead above the mesh.
+    face = np.zeros(shape, np.uint8)
+    for outline in (cv2.convexHull(np.round(landmarks).astype(np.int32)),
+                    np.round(_forehead_polygon(landmarks)).astype(np.int32)):
+        cv2.fillPoly(face, [outline], 1)
+    return band.astype(bool) | non_skin_edge_band(raw_skin, px_per_mm, rgb=rgb,
+                                                   face=face.astype(bool))
 
 
-#: The edge band is built on a copy with at most this many pixels per mm (0.4 mm pixels):
-#: a 3 mm band needs no finer outline, and on a 12 MP close-up a full-resolution
-#: dilation by a 3 mm disc costs seconds.
+#: The edge band is built on a copy with this many pixels per mm (0.4 mm pixels, the
+#: portrait tier's grid): a 3 mm band needs no finer outline, on a 12 MP close-up a
+#: full-resolution dilation by a 3 mm disc costs seconds, and coarser photographs are
+#: brought up to it so that areas and bands do not depend on the pixel count.
 EDGE_BAND_PX_PER_MM = 2.5
 
 
-def non_skin_edge_band(raw_skin: np.ndarray, px_per_mm: float) -> np.ndarray:
-    """Every non-skin area of at least ``EDGE_MIN_AREA_MM2`` grown by ``EDGE_BAND_MM``:
-    hair, glasses rims, the background beyond the face contour, and the band of skin
-    along their edges (bool, same shape as ``raw_skin``)."""
+def _luminance_step(rgb: np.ndarray, small: tuple[int, int], factor: float,
+                    not_skin: np.ndarray, labels: np.ndarray, n: int,
+                    face: np.ndarray | None) -> np.ndarray:
+    """Non-skin pixels (at the reduced size ``small``) whose luminance differs from the
+    skin's enough to make a visible step (see :func:`non_skin_edge_band`)."""
+    import cv2
+
+    from dermatrack.imaging.wrinkles import EDGE_STEP_VISIBLE_L, MIN_DEPTH_L
+
+    rgb8 = cv2.resize(_to_uint8(rgb), small, interpolation=cv2.INTER_AREA if factor > 1.0
+                      else cv2.INTER_LINEAR)
+    lightness = cv2.cvtColor(rgb8, cv2.COLOR_RGB2Lab)[..., 0].astype(np.float32)
+    lightness *= np.float32(100.0 / 255.0)
+    if face is None:
+        inside = np.ones(not_skin.shape, bool)
+    else:
+        inside = cv2.resize(np.asarray(face, np.uint8), small,
+                            interpolation=cv2.INTER_NEAREST) > 0
+    skin = (not_skin == 0) & inside
+    if not skin.any():
+        return np.ones(not_skin.shape, bool)
+    step = lightness - np.float32(np.median(lightness[skin]))
+    area = np.maximum(np.bincount(labels.ravel(), minlength=n), 1)
+    mean_step = np.bincount(labels.ravel(), weights=step.ravel(), minlength=n) / area
+    # A bright area is a highlight on the face unless it reaches beyond the face.
+    beyond = np.bincount(labels.ravel(), weights=(~inside).ravel(), minlength=n) > 0
+    if face is None:
+        beyond[:] = True
+    return ((mean_step[labels] <= -MIN_DEPTH_L) | (step <= -EDGE_STEP_VISIBLE_L)
+            | ((step >= EDGE_STEP_VISIBLE_L) & beyond[labels]))
+
+
+def non_skin_edge_band(raw_skin: np.ndarray, px_per_mm: float, *,
+                       rgb: np.ndarray | None = None, face: np.ndarray | None = None
+                       ) -> np.ndarray:
+    """Non-skin areas of at least ``EDGE_MIN_AREA_MM2`` grown by ``EDGE_BAND_MM``: hair,
+    glasses rims, the background beyond the face contour, and the band of skin along
+    their edges (bool, same shape as ``raw_skin``).
+
+    Parameters
+    ----------
+    raw_skin : bool (H, W) skin-colour mask
+    px_per_mm : pixels per mm
+    rgb : (H, W, 3) sRGB photograph (uint8 or float in [0, 1]), optional
+        When given, only non-skin areas that the wrinkle detector could take for a
+        line get the band: areas darker than the skin by at least the visible depth
+        (``wrinkles.MIN_DEPTH_L``, 2.3 L*, on average: hair, brows, rims, shadows; a
+        thin one is a valley), pixels darker by a visible step
+        (``wrinkles.EDGE_STEP_VISIBLE_L``, 13 L*: hair in an area that also holds a
+        bright background), and pixels brighter by a visible step in areas that reach
+        beyond ``face`` (white hair, a bright background). Areas that differ from the
+        skin only in colour (JPEG chroma noise, a tint) and highlights inside the face
+        (a sheen whose red channel clipped, or too pale to pass the colour test) are
+        skin to the wrinkle detector: banding them would cut real lines wherever the
+        exposure or the compression moved a highlight.
+    face : bool (H, W), optional
+        The face (the landmarks' hull); without it a bright area is banded.
+    """
     import cv2
 
     full_shape = np.asarray(raw_skin).shape
     not_skin = (~np.asarray(raw_skin, bool)).astype(np.uint8)
-    factor = max(1.0, px_per_mm / EDGE_BAND_PX_PER_MM)
-    if factor > 1.0:
-        small = (max(int(full_shape[1] / factor), 1), max(int(full_shape[0] / factor), 1))
-        # A coarse pixel is non-skin when any of the fine pixels under it is: thin rims
-        # and strands must not vanish in the reduction.
-        not_skin = (cv2.resize(not_skin * np.uint8(255), small,
-                               interpolation=cv2.INTER_AREA) > 0).astype(np.uint8)
-        px_per_mm = px_per_mm / factor
+    # One physical grid whatever the photograph's resolution, so that the same face
+    # photographed larger or smaller gets the same areas and bands.
+    factor = px_per_mm / EDGE_BAND_PX_PER_MM
+    small = (max(int(round(full_shape[1] / factor)), 1),
+             max(int(round(full_shape[0] / factor)), 1))
+    # A coarse pixel is non-skin when any of the fine pixels under it is: thin rims and
+    # strands must not vanish in the reduction.
+    not_skin = (cv2.resize(not_skin * np.uint8(255), small,
+                           interpolation=cv2.INTER_AREA if factor > 1.0
+                           else cv2.INTER_NEAREST) > 0).astype(np.uint8)
+    px_per_mm = EDGE_BAND_PX_PER_MM
     n, labels, stats, _ = cv2.connectedComponentsWithStats(not_skin, connectivity=8)
     big = stats[:, cv2.CC_STAT_AREA] >= EDGE_MIN_AREA_MM2 * px_per_mm ** 2
     big[0] = False
-    edge = big[labels].astype(np.uint8)
+    edge = big[labels]
+    if rgb is not None:
+        edge &= _luminance_step(rgb, small, factor, not_skin, labels, n, face)
+    edge = edge.astype(np.uint8)
     radius = max(1, int(round(EDGE_BAND_MM * px_per_mm)))
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
     band = cv2.dilate(edge, kernel)
-    if factor > 1.0:
-        band = cv2.resize(band, (full_shape[1], full_shape[0]),
-                          interpolation=cv2.INTER_NEAREST)
+    band = cv2.resize(band, (full_shape[1], full_shape[0]), interpolation=cv2.INTER_NEAREST)
     return np.asarray(band).astype(bool)
 
 
@@ -499,7 +568,7 @@ def face_regions(rgb: np.ndarray, *, skin_without_face: bool = True
     seed = seed.astype(bool) & ~excluded
     skin = skin_mask(rgb8, seed=seed)
     px_per_mm = iris / 11.7 if iris else face_width / FACE_WIDTH_MM
-    bands = line_exclusion_bands(shape, landmarks, skin, px_per_mm)
+    bands = line_exclusion_bands(shape, landmarks, skin, px_per_mm, rgb=rgb8)
     # Opening drops isolated hair-coloured specks; closing fills pores and small
     # shadows inside the skin. Rectangular kernels keep this fast on 12 MP images.
     side = max(3, int(round(0.008 * face_width)) | 1)

@@ -42,6 +42,7 @@ import numpy as np
 from dermatrack.imaging._filters import hessian_eigenvalues, resize_to, skeleton_length_map
 
 __all__ = [
+    "EDGE_STEP_VISIBLE_L",
     "MIN_DEPTH_L",
     "MIN_LENGTH_MM",
     "WIDTH_RANGE_MM",
@@ -125,6 +126,22 @@ SHADING_SIGMA_MM = 12.0
 PORTRAIT_EDGE_WEIGHT = 1.0
 
 _DEPTH_PER_RESPONSE = 3.0 * math.sqrt(3.0) / 2.0
+
+
+def _step_edge_response(edge_weight: float) -> float:
+    """Largest valleyness ``l1 - w g`` on the dark side of a blurred step edge of unit
+    height: ``max_u phi(u) (u - w)``, at ``u = (w + sqrt(w**2 + 4)) / 2`` (see
+    ``EDGE_WEIGHT``)."""
+    u = (edge_weight + math.sqrt(edge_weight ** 2 + 4.0)) / 2.0
+    return math.exp(-u * u / 2.0) / math.sqrt(2.0 * math.pi) * (u - edge_weight)
+
+
+#: The smallest luminance step (L*) whose dark side can reach the detection threshold
+#: (the visible depth, ``MIN_DEPTH_L``) with the portrait tier's gradient weight, the
+#: lower of the two tiers' (13.3 L*; with ``EDGE_WEIGHT`` it would be 98 L*). An edge
+#: with a smaller step cannot be taken for a wrinkle, so it needs no exclusion band.
+EDGE_STEP_VISIBLE_L = (MIN_DEPTH_L / _DEPTH_PER_RESPONSE
+                       / _step_edge_response(PORTRAIT_EDGE_WEIGHT))
 
 
 @dataclass
