@@ -154,6 +154,26 @@ def test_iris_diameter_is_measured(face):
     assert 0.06 < regions.iris_diameter_px / face_width < 0.11
 
 
+def test_iris_diameter_is_the_mean_of_the_photograph_and_its_mirror(face):
+    """The scale's iris is measured twice, on the photograph and on its mirror image
+    (FaceMesh's error differs between the two), and the two are averaged."""
+    from dermatrack.imaging.regions import (
+        _horizontal_iris_diameter,
+        _mesh_copy,
+        _mesh_points,
+        _to_uint8,
+    )
+
+    _, rgb, regions = face
+    rgb8 = _to_uint8(rgb)
+    height, width = rgb8.shape[:2]
+    small = _mesh_copy(rgb8)
+    direct = _horizontal_iris_diameter(_mesh_points(small, width, height))
+    mirrored = _horizontal_iris_diameter(_mesh_points(small[:, ::-1], width, height))
+    assert direct is not None and mirrored is not None and direct != mirrored
+    assert regions.iris_diameter_px == pytest.approx((direct + mirrored) / 2.0)
+
+
 def test_region_overlay_saved_for_a_person_to_check(face, artifacts_dir):
     name, rgb, regions = face
     overlay = region_overlay(rgb, regions)

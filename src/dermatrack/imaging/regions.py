@@ -185,15 +185,21 @@ def _face_mesh() -> Any:
     return mesh
 
 
-def _landmarks(rgb8: np.ndarray) -> np.ndarray | None:
-    """FaceMesh landmarks of the largest face, in full-resolution pixel coordinates:
-    (478, 3) x, y and z (depth, in the same pixel units)."""
+def _mesh_copy(rgb8: np.ndarray) -> np.ndarray:
+    """The copy FaceMesh runs on: long side at most :data:`LANDMARK_SIZE` pixels."""
     import cv2
 
     height, width = rgb8.shape[:2]
     factor = min(1.0, LANDMARK_SIZE / max(height, width))
-    small = rgb8 if factor == 1.0 else cv2.resize(
-        rgb8, (round(width * factor), round(height * factor)), interpolation=cv2.INTER_AREA)
+    if factor == 1.0:
+        return np.ascontiguousarray(rgb8)
+    return cv2.resize(rgb8, (round(width * factor), round(height * factor)),
+                      interpolation=cv2.INTER_AREA)
+
+
+def _mesh_points(small: np.ndarray, width: int, height: int) -> np.ndarray | None:
+    """FaceMesh landmarks of the largest face in ``small``, scaled to an image of
+    ``width`` x ``height``: (478, 3) x, y and z (depth, in the same pixel units)."""
     # A MediaPipe graph is not safe to run from two threads at once.
     with _MESH_LOCK:
         mesh = _face_mesh()
@@ -511,12 +517,31 @@ def non_skin_edge_band(raw_skin: np.ndarray, px_per_mm: float, *,
     return np.asarray(band).astype(bool)
 
 
-def _iris_diameter(landmarks: np.ndarray) -> float | None:
+def _horizontal_iris_diameter(landmarks: np.ndarray) -> float | None:
     if landmarks.shape[0] < 478:
         return None
-    diameters = [float(np.linalg.norm(landmarks[a] - landmarks[b]))
+    diameters = [float(np.linalg.norm(landmarks[a, :2] - landmarks[b, :2]))
                  for a, b in (_RIGHT_IRIS, _LEFT_IRIS)]
     return float(np.mean(diameters)) if min(diameters) > 0 else None
+
+
+def _iris_diameter(landmarks: np.ndarray, mirrored: np.ndarray | None = None
+                   ) -> float | None:
+    """Mean horizontal visible iris diameter of the two eyes (pixels).
+
+    With ``mirrored``, the landmarks of a second FaceMesh run on the mirror image (at
+    the same pixel scale), the diameter is the mean of the two runs. The iris landmarks
+    of one run vary by about 1.6 % (up to 3.5 %) between captures of one face
+    (resampled, rotated, re-exposed, recompressed), and wrinkle lengths in mm follow the
+    scale; the mirrored run's error is partly independent, and the mean of the two
+    varies by 1.1 % (up to 2.1 %) on the nine real faces of ``dermatrack validate
+    imaging``.
+    """
+    diameter = _horizontal_iris_diameter(landmarks)
+    other = None if mirrored is None else _horizontal_iris_diameter(mirrored)
+    if diameter is None or other is None:
+        return diameter
+    return (diameter + other) / 2.0
 
 
 def face_regions(rgb: np.ndarray, *, skin_without_face: bool = True
@@ -550,7 +575,8 @@ def face_regions(rgb: np.ndarray, *, skin_without_face: bool = True
 
     rgb8 = _to_uint8(rgb)
     shape = rgb8.shape[:2]
-    mesh = _landmarks(rgb8)
+    small = _mesh_copy(rgb8)
+    mesh = _mesh_points(small, shape[1], shape[0])
     landmarks = None if mesh is None else mesh[:, :2].copy()
     if landmarks is None:
         if not skin_without_face:
@@ -560,7 +586,8 @@ def face_regions(rgb: np.ndarray, *, skin_without_face: bool = True
                            iris_diameter_px=None, skin_mask=skin)
 
     face_width = float(np.linalg.norm(landmarks[454] - landmarks[234]))
-    iris = _iris_diameter(landmarks)
+    # A second run on the mirror image steadies the iris, and so the scale.
+    iris = _iris_diameter(landmarks, _mesh_points(small[:, ::-1], shape[1], shape[0]))
     excluded = _exclusions(shape, landmarks, face_width)
     seed = np.zeros(shape, dtype=np.uint8)
     for seed_polygon in (_CHEEK_RIGHT, _CHEEK_LEFT, _NOSE):
