@@ -228,6 +228,41 @@ def test_skin_mask_keeps_redness_inside_the_skin():
     assert skin_mask(image, seed=seed)[red].mean() > 0.95
 
 
+def test_skin_mask_keeps_lit_skin_but_not_blond_hair():
+    """Lit skin is yellower than the cheeks: brighter than them, or inside the face, it
+    stays skin; yellower and darker outside the face (blond hair) it does not."""
+    from dermatrack.imaging.colour import srgb_to_lab
+
+    image, disc = _skin_patch_image(30)
+    seed = np.zeros_like(disc)
+    seed[30:45, 50:70] = True
+    lab = srgb_to_lab(image)
+    skin_lab = np.median(lab[seed], axis=0)
+    chroma = float(np.hypot(skin_lab[1], skin_lab[2]))
+    hue = np.degrees(np.arctan2(skin_lab[2], skin_lab[1]))
+
+    def patch(rows: slice, cols: slice, hue_shift: float, lightness_shift: float) -> None:
+        h = np.radians(hue + hue_shift)
+        lab[rows, cols] = (skin_lab[0] + lightness_shift, chroma * np.cos(h),
+                           chroma * np.sin(h))
+
+    lit, inside, hair = (slice(55, 70), slice(25, 45)), (slice(55, 70), slice(75, 95)), \
+        (slice(5, 20), slice(5, 25))
+    patch(*lit, 16.0, 8.0)      # a lit temple: yellower and brighter
+    patch(*inside, 16.0, -6.0)  # yellower in the face's own shade
+    patch(*hair, 16.0, -6.0)    # blond hair beside the face: yellower, darker
+    image = lab_to_srgb(lab.astype(np.float32))
+    face = np.zeros_like(disc)
+    face[50:80, 20:100] = True
+    mask = skin_mask(image, seed=seed, face=face)
+    core = (slice(58, 67), slice(28, 42))
+    assert mask[core].mean() > 0.95
+    assert mask[58:67, 78:92].mean() > 0.95
+    assert mask[8:17, 8:22].mean() < 0.05
+    # Without the face, yellower skin in shade is left out as hair would be.
+    assert skin_mask(image, seed=seed)[58:67, 78:92].mean() < 0.05
+
+
 def test_no_face_gives_one_whole_region():
     image, disc = _skin_patch_image(30, size=200)
     regions = face_regions(image)

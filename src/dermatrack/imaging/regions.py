@@ -220,7 +220,8 @@ def _ycrcb(rgb8: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(rgb8, cv2.COLOR_RGB2YCrCb)
 
 
-def skin_mask(rgb: np.ndarray, *, seed: np.ndarray | None = None) -> np.ndarray:
+def skin_mask(rgb: np.ndarray, *, seed: np.ndarray | None = None,
+              face: np.ndarray | None = None) -> np.ndarray:
     """Pixels whose colour is close to the subject's skin colour.
 
     Parameters
@@ -231,6 +232,9 @@ def skin_mask(rgb: np.ndarray, *, seed: np.ndarray | None = None) -> np.ndarray:
         Optional bool ``(H, W)`` mask of pixels known to be skin (for example the
         central cheeks and nose from the landmarks). Without it, the fixed Cr/Cb skin
         ranges of Chai & Ngan (1999), Cr 133-173 and Cb 77-127, select the seed.
+    face:
+        Optional bool ``(H, W)`` mask of the face itself (the landmarks' hull), where
+        lit skin may be yellower (see Notes).
 
     Returns
     -------
@@ -249,6 +253,12 @@ def skin_mask(rgb: np.ndarray, *, seed: np.ndarray | None = None) -> np.ndarray:
       astronaut, cheek hue 64° with SD 7°, blond fringe 80°). Downwards (towards red)
       the hue may go max(4 SD, 30°), so erythema stays in the mask: it is what the
       redness metrics measure.
+    - lit skin: where the light is warmer or stronger than on the cheeks (a lit temple,
+      the sheen beside the eyes, a face lit from one side) the skin is yellower, by up
+      to 13-16° on the shared faces. Brighter than the seed's median, or inside
+      ``face``, the hue may go max(3 SD, 20°) above the median: hair is darker than
+      the skin it frames, and inside the landmarks' hull (which stops at mid-forehead)
+      there is no hair but a fringe or a beard, darker again or out by chroma.
     - chroma at least 40 % of the median (grey, white and black surfaces are out) and
       at most the median plus max(4 SD, 20).
     - L* at least 50 % of the median (on the L* scale, so about 15 % of the
@@ -283,15 +293,20 @@ def skin_mask(rgb: np.ndarray, *, seed: np.ndarray | None = None) -> np.ndarray:
     hue, hue_sd = centre_and_sd(seed_hue)
     chroma, chroma_sd = centre_and_sd(seed_chroma)
     hue_offset = (hue_table - hue + 180) % 360 - 180
-    table = ((hue_offset <= max(1.5 * hue_sd, 10.0))
-             & (hue_offset >= -max(4.0 * hue_sd, 30.0))
-             & (chroma_table >= 0.4 * chroma)
-             & (chroma_table <= chroma + max(4.0 * chroma_sd, 20.0))).astype(np.uint8)
+    chroma_ok = ((chroma_table >= 0.4 * chroma)
+                 & (chroma_table <= chroma + max(4.0 * chroma_sd, 20.0)))
+    redward = hue_offset >= -max(4.0 * hue_sd, 30.0)
+    table = (redward & chroma_ok & (hue_offset <= max(1.5 * hue_sd, 10.0))).astype(np.uint8)
+    lit = (redward & chroma_ok & (hue_offset <= max(3.0 * hue_sd, 20.0))).astype(np.uint8)
     # One gather on a combined 16-bit index is much faster than 2-D fancy indexing.
     index = a_code.astype(np.uint16) * np.uint16(256) + b_code.astype(np.uint16)
     accepted = np.take(table.ravel(), index).astype(bool)
-    lightness_floor = 0.5 * float(np.median(lightness[seed]))
-    return accepted & (lightness >= lightness_floor)
+    seed_lightness = float(np.median(lightness[seed]))
+    lit_here = lightness > seed_lightness
+    if face is not None:
+        lit_here |= np.asarray(face, bool)
+    accepted |= np.take(lit.ravel(), index).astype(bool) & lit_here
+    return accepted & (lightness >= 0.5 * seed_lightness)
 
 
 def _fill(shape: tuple[int, int], polygon: np.ndarray) -> np.ndarray:
@@ -593,7 +608,9 @@ def face_regions(rgb: np.ndarray, *, skin_without_face: bool = True
     for seed_polygon in (_CHEEK_RIGHT, _CHEEK_LEFT, _NOSE):
         cv2.fillPoly(seed, [np.round(landmarks[list(seed_polygon)]).astype(np.int32)], 1)
     seed = seed.astype(bool) & ~excluded
-    skin = skin_mask(rgb8, seed=seed)
+    mesh_hull = np.zeros(shape, dtype=np.uint8)
+    cv2.fillPoly(mesh_hull, [cv2.convexHull(np.round(landmarks).astype(np.int32))], 1)
+    skin = skin_mask(rgb8, seed=seed, face=mesh_hull.astype(bool))
     px_per_mm = iris / 11.7 if iris else face_width / FACE_WIDTH_MM
     bands = line_exclusion_bands(shape, landmarks, skin, px_per_mm, rgb=rgb8)
     # Opening drops isolated hair-coloured specks; closing fills pores and small
