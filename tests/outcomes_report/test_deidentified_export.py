@@ -201,3 +201,17 @@ def test_failed_export_keeps_the_existing_file(store, clinic_with_photo, tmp_pat
     assert len(calls) == 3
     assert out.read_bytes() == b"the previous export"
     assert [p.name for p in out.parent.iterdir()] == [out.name]  # no partial file left
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_replaced_export_keeps_its_permissions(store, clinic_with_photo, tmp_path, fmt):
+    """A research export a clinic has restricted to its owner stays restricted when it
+    is written again (the new file is renamed over the old one)."""
+    from dermatrack.services import export
+
+    out = tmp_path / f"research.{fmt}"
+    out.write_bytes(b"the previous export")
+    out.chmod(0o600)
+    export.export_dataset(store, out, format=fmt)
+    assert out.read_bytes() != b"the previous export"
+    assert out.stat().st_mode & 0o777 == 0o600

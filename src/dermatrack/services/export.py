@@ -39,6 +39,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import secrets
+import stat
 from collections.abc import Callable, Generator, Iterable
 from contextlib import closing
 from pathlib import Path
@@ -379,7 +380,7 @@ def export_dataset(store: Store, out: str | Path, *, format: ExportFormat,
 
     The frames of :func:`export_chunks` are written as they come, to a temporary file
     beside ``out`` that replaces ``out`` once complete: a failure leaves no partial file
-    and an existing ``out`` as it was.
+    and an existing ``out`` as it was, and a replaced ``out`` keeps its permissions.
 
     Parameters
     ----------
@@ -409,6 +410,8 @@ def export_dataset(store: Store, out: str | Path, *, format: ExportFormat,
         with closing(export_chunks(store, chunk_patients=chunk_patients,
                                    progress=progress)) as frames:
             rows, subjects = write(frames, partial)
+        if path.exists():  # a replaced export keeps who may read it
+            partial.chmod(stat.S_IMODE(path.stat().st_mode))
         partial.replace(path)
     except OSError as exc:
         raise InputError(f"cannot write {path}: {exc.strerror or exc}", field="out") from exc
