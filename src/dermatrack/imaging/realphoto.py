@@ -619,11 +619,11 @@ def real_markdown(report: dict[str, Any], command: str) -> str:
             lines.append(f"| {name} | refused: {e.get('error', '')} |")
             continue
         whole = e["cv"]["whole"]
-        regions = [row["wrinkle length"]["cv_pct"] for r, row in e["cv"].items()
-                   if r != "whole" and row["wrinkle length"]["cv_pct"] is not None
-                   and region_quantifiable(row["wrinkle length"]["mean"])]
-        every = [row["wrinkle length"]["cv_pct"] for r, row in e["cv"].items()
-                 if r != "whole" and row["wrinkle length"]["cv_pct"] is not None]
+        lengths = [row["wrinkle length"] for r, row in e["cv"].items()
+                   if r != "whole" and row["wrinkle length"]["cv_pct"] is not None]
+        every = [length["cv_pct"] for length in lengths]
+        regions = [length["cv_pct"] for length in lengths
+                   if region_quantifiable(length["mean"])]
         added = e.get("added_wrinkles") or {}
         lines.append(
             f"| {name} | {_fmt(e['mm_per_px'], 3)} | {e['quality']['verdict']} "

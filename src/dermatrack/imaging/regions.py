@@ -317,6 +317,13 @@ def _fill(shape: tuple[int, int], polygon: np.ndarray) -> np.ndarray:
     return mask.astype(bool)
 
 
+def _mesh_hull(shape: tuple[int, int], landmarks: np.ndarray) -> np.ndarray:
+    """The landmarks' convex hull (the face up to mid-forehead, where the mesh stops)."""
+    import cv2
+
+    return _fill(shape, cv2.convexHull(np.round(landmarks).astype(np.int32))[:, 0])
+
+
 def _forehead_polygon(landmarks: np.ndarray) -> np.ndarray:
     """Brow line up to the mesh top, extended upward along the face's vertical axis."""
     up = landmarks[10] - landmarks[152]
@@ -430,12 +437,8 @@ def line_exclusion_bands(shape: tuple[int, int], landmarks: np.ndarray,
     cv2.polylines(band, [np.round(landmarks[list(_SIDE_CONTOUR)]).astype(np.int32)], False,
                   1, thickness=2 * side + 1, lineType=cv2.LINE_8)
     # The face: the landmarks' hull and the forehead above the mesh.
-    face = np.zeros(shape, np.uint8)
-    for outline in (cv2.convexHull(np.round(landmarks).astype(np.int32)),
-                    np.round(_forehead_polygon(landmarks)).astype(np.int32)):
-        cv2.fillPoly(face, [outline], 1)
-    return band.astype(bool) | non_skin_edge_band(raw_skin, px_per_mm, rgb=rgb,
-                                                   face=face.astype(bool))
+    face = _mesh_hull(shape, landmarks) | _fill(shape, _forehead_polygon(landmarks))
+    return band.astype(bool) | non_skin_edge_band(raw_skin, px_per_mm, rgb=rgb, face=face)
 
 
 #: The edge band is built on a copy with this many pixels per mm (0.4 mm pixels, the
@@ -501,7 +504,8 @@ def non_skin_edge_band(raw_skin: np.ndarray, px_per_mm: float, *,
         skin to the wrinkle detector: banding them would cut real lines wherever the
         exposure or the compression moved a highlight.
     face : bool (H, W), optional
-        The face (the landmarks' hull); without it a bright area is banded.
+        The face (the landmarks' hull and the forehead above it); without it every
+        bright area is banded.
     """
     import cv2
 
@@ -608,9 +612,7 @@ def face_regions(rgb: np.ndarray, *, skin_without_face: bool = True
     for seed_polygon in (_CHEEK_RIGHT, _CHEEK_LEFT, _NOSE):
         cv2.fillPoly(seed, [np.round(landmarks[list(seed_polygon)]).astype(np.int32)], 1)
     seed = seed.astype(bool) & ~excluded
-    mesh_hull = np.zeros(shape, dtype=np.uint8)
-    cv2.fillPoly(mesh_hull, [cv2.convexHull(np.round(landmarks).astype(np.int32))], 1)
-    skin = skin_mask(rgb8, seed=seed, face=mesh_hull.astype(bool))
+    skin = skin_mask(rgb8, seed=seed, face=_mesh_hull(shape, landmarks))
     px_per_mm = iris / 11.7 if iris else face_width / FACE_WIDTH_MM
     bands = line_exclusion_bands(shape, landmarks, skin, px_per_mm, rgb=rgb8)
     # Opening drops isolated hair-coloured specks; closing fills pores and small
