@@ -326,3 +326,51 @@ def test_region_cvs_are_scored_above_one_countable_wrinkle():
     assert worst["cv_region_wrinkle_length_pct"] == pytest.approx(
         table["forehead"]["wrinkle length"]["cv_pct"])
     assert worst["cv_region_wrinkle_length_all_pct"] == pytest.approx(100 * 8 ** 0.5)
+
+
+def test_detection_limit_is_where_recall_stays_above_the_level():
+    """The limit is interpolated where recall crosses 0.9 for good; bounds say when the
+    lowest contrast already reaches it or the highest never does."""
+    from dermatrack.imaging.realphoto import detection_limit
+
+    contrasts = [0.1, 0.15, 0.25, 0.4]
+    assert detection_limit(contrasts, [0.5, 0.7, 0.95, 1.0]) == {
+        "contrast": pytest.approx(0.15 + (0.9 - 0.7) / (0.95 - 0.7) * 0.1), "bound": "="}
+    # A recall that reaches the level and falls back does not set the limit.
+    assert detection_limit(contrasts, [0.2, 0.92, 0.85, 0.97])["contrast"] == \
+        pytest.approx(0.25 + (0.9 - 0.85) / (0.97 - 0.85) * 0.15)
+    assert detection_limit(contrasts, [0.9, 0.95, 1.0, 1.0]) == {"contrast": 0.1,
+                                                                  "bound": "<="}
+    assert detection_limit(contrasts, [0.1, 0.2, 0.3, 0.6]) == {"contrast": 0.4,
+                                                                 "bound": ">"}
+    assert detection_limit(contrasts, [None] * 4) == {"contrast": None, "bound": None}
+    # Unscored contrasts (None) are skipped, not read as zero.
+    assert detection_limit(contrasts, [None, 0.95, None, 1.0])["bound"] == "<="
+
+
+def test_detection_sweep_on_a_real_face(grace, grace_analysis):
+    """Drawn deeper, the same wrinkles are found at least as well; the sweep reports the
+    contrast the detector measures on the photograph's own lines and on the added ones."""
+    from dermatrack.imaging.realphoto import (
+        ADDED_WRINKLE_CONTRAST,
+        DETECTION_LIMIT_CONTRASTS,
+        detection_sweep,
+    )
+
+    base = grace_analysis
+    mpp = base.report["image"]["mm_per_px"]
+    open_skin = base.regions.masks["whole"] & ~base.regions.line_exclusion
+    planned = plan_wrinkles(base.regions.landmarks, mpp, open_skin)
+    after = run_analysis(render_wrinkles(grace, planned, mpp), calibrate=False,
+                         mm_per_px=mpp, regions=base.regions)
+    scores = added_wrinkle_scores(base, after, planned, mpp)
+    sweep = detection_sweep(grace, base, planned, mpp, (after, scores))
+    assert sweep["contrasts"] == list(DETECTION_LIMIT_CONTRASTS)
+    at = sweep["contrasts"].index(ADDED_WRINKLE_CONTRAST)
+    assert sweep["recall"][at] == scores["recall"]  # the scored run is reused
+    assert sweep["recall"][-1] >= sweep["recall"][0]
+    assert sweep["recall"][-1] > 0.5  # a 40 % deficit is a deep, plainly visible line
+    assert sweep["limit"]["bound"] in ("=", "<=", ">")
+    own, added = sweep["photo_line_contrast_pct"], sweep["added_line_contrast_pct"]
+    assert own is not None and own[0] <= own[1] <= own[2]
+    assert added is not None and 0 < added[0] <= added[1] <= added[2]

@@ -34,6 +34,9 @@ __all__ = [
     "RenderedWrinkle",
     "added_wrinkle_scores",
     "cv_table",
+    "detection_limit",
+    "detection_sweep",
+    "line_contrast_pct",
     "open_skin_texture",
     "plan_wrinkles",
     "region_quantifiable",
@@ -177,6 +180,70 @@ class RenderedWrinkle:
     kind: str
 
 
+#: Luminance deficit of the added wrinkles scored against the targets (15 %: a moderate
+#: line; see :func:`plan_wrinkles`).
+ADDED_WRINKLE_CONTRAST = 0.15
+#: Deficits at which the same wrinkles are also rendered to find the detection limit
+#: (:func:`detection_limit`): from a faint line to a deep one.
+DETECTION_LIMIT_CONTRASTS = (0.10, ADDED_WRINKLE_CONTRAST, 0.25, 0.40)
+#: Recall that defines the detection limit (the recall target of issue 10).
+DETECTION_LIMIT_RECALL = 0.9
+
+
+def detection_limit(contrasts: list[float], recalls: list[float | None],
+                    level: float = DETECTION_LIMIT_RECALL) -> dict[str, Any]:
+    """The lowest rendered contrast from which recall stays at or above ``level``.
+
+    Parameters
+    ----------
+    contrasts : rendered luminance deficits (fractions), increasing
+    recalls : recall at each (None when not scored)
+    level : the recall that defines the limit
+
+    Returns
+    -------
+    dict with ``contrast`` (fraction, linearly interpolated between the last contrast
+    below ``level`` and the first from which every recall reaches it) and ``bound``:
+    ``"="``, ``"<="`` when even the lowest contrast reaches it (the limit is at most
+    that), ``">"`` when the highest does not (``contrast`` is then the highest), or
+    ``None`` for both when nothing was scored. This is the limit of detection of
+    measurement validation (the lowest amount detected with a stated probability;
+    CLSI EP17-A2) with the rendered contrast as the amount.
+    """
+    pairs = [(c, r) for c, r in zip(contrasts, recalls, strict=True) if r is not None]
+    if not pairs:
+        return {"contrast": None, "bound": None}
+    above = len(pairs)
+    while above > 0 and pairs[above - 1][1] >= level:
+        above -= 1
+    if above == len(pairs):
+        return {"contrast": pairs[-1][0], "bound": ">"}
+    if above == 0:
+        return {"contrast": pairs[0][0], "bound": "<="}
+    (c0, r0), (c1, r1) = pairs[above - 1], pairs[above]
+    return {"contrast": c0 + (level - r0) / (r1 - r0) * (c1 - c0), "bound": "="}
+
+
+def line_contrast_pct(detection: Any, near: np.ndarray | None = None
+                      ) -> list[float] | None:
+    """Quartiles (25, 50, 75 %) of the measured Weber contrast (%) of the detected
+    centrelines, weighted by length; None when no line was found. ``near``: which of
+    the centreline pixels to take (bool, in the order of
+    ``detection.centreline_points()``), all when None. Puts the contrast of the added
+    wrinkles, as the detector measures it, beside that of the lines the photograph
+    already shows."""
+    values = detection.contrast_pct[detection.skeleton].astype(np.float64)
+    weights = detection.length_px[detection.skeleton].astype(np.float64)
+    if near is not None:
+        values, weights = values[near], weights[near]
+    if values.size == 0:
+        return None
+    order = np.argsort(values)
+    cum = np.cumsum(weights[order]) / weights.sum()
+    return [float(values[order][min(np.searchsorted(cum, q), len(cum) - 1)])
+            for q in (0.25, 0.5, 0.75)]
+
+
 def _line(start: np.ndarray, direction: np.ndarray, length_px: float, bend: float
           ) -> np.ndarray:
     t = np.linspace(0.0, 1.0, max(int(length_px), 2))
@@ -218,7 +285,7 @@ def plan_wrinkles(landmarks: np.ndarray, mm_per_px: float, open_skin: np.ndarray
         start = centre - axis * 17.5 * px
         line = _line(start, axis, 35 * px, 0.03)
         if np.mean([is_open(p) for p in line]) >= 0.9:
-            out.append(RenderedWrinkle(line, 2.0, 0.15, "forehead"))
+            out.append(RenderedWrinkle(line, 2.0, ADDED_WRINKLE_CONTRAST, "forehead"))
     step = 0.25 * px  # 0.25 mm steps along each ray
     for canthus, outward in ((right_canthus, -axis), (left_canthus, axis)):
         for angle in (-25.0, 0.0, 25.0):
@@ -232,8 +299,8 @@ def plan_wrinkles(landmarks: np.ndarray, mm_per_px: float, open_skin: np.ndarray
             while length < 10.0 * px and is_open(start + d * (length + step)):
                 length += step
             if length >= 6.0 * px:
-                out.append(RenderedWrinkle(_line(start, d, length, 0.0), 1.6, 0.15,
-                                           "crows_feet"))
+                out.append(RenderedWrinkle(_line(start, d, length, 0.0), 1.6,
+                                           ADDED_WRINKLE_CONTRAST, "crows_feet"))
     return out
 
 
@@ -312,6 +379,48 @@ def added_wrinkle_scores(before: Any, after: Any, wrinkles: list[RenderedWrinkle
         xs = np.clip(np.round(pts[:, 0]).astype(int), 0, peri.shape[1] - 1)
         out["crows_feet_in_periorbital"] = float((hit[cf_sel] & peri[ys, xs]).mean())
     return out
+
+
+def detection_sweep(rgb: np.ndarray, before: Any, planned: list[RenderedWrinkle],
+                    mm_per_px: float, scored: tuple[Any, dict[str, Any]]) -> dict[str, Any]:
+    """Recall and precision of the added wrinkles at each of
+    ``DETECTION_LIMIT_CONTRASTS``, and the detection limits (:func:`detection_limit`):
+    every added wrinkle, the forehead lines and the crow's feet.
+
+    ``before`` is the analysis of the photograph as it is; ``scored`` the analysis with
+    the wrinkles at ``ADDED_WRINKLE_CONTRAST`` and its :func:`added_wrinkle_scores`
+    (already computed for the targets, so not repeated). Also the measured contrast of
+    the lines the photograph shows and of the added ones at that contrast.
+    """
+    from dataclasses import replace
+
+    from dermatrack.imaging.analysis import run_analysis
+
+    rows: dict[str, list[Any]] = {"recall": [], "precision": [], "recall_forehead": [],
+                                  "recall_crows_feet": []}
+    for contrast in DETECTION_LIMIT_CONTRASTS:
+        if contrast == ADDED_WRINKLE_CONTRAST:
+            scores = scored[1]
+        else:
+            lines = [replace(w, contrast=contrast) for w in planned]
+            after = run_analysis(render_wrinkles(rgb, lines, mm_per_px), calibrate=False,
+                                 mm_per_px=mm_per_px, regions=before.regions)
+            scores = added_wrinkle_scores(before, after, lines, mm_per_px)
+        for key, values in rows.items():
+            values.append(scores.get(key))
+    contrasts = list(DETECTION_LIMIT_CONTRASTS)
+    truth = np.concatenate([w.points for w in planned])
+    after = scored[0]
+    on_truth = _near(after.wrinkles.centreline_points(), truth,
+                     MATCH_TOLERANCE_MM / mm_per_px)
+    return {
+        "contrasts": contrasts, **rows,
+        "limit": detection_limit(contrasts, rows["recall"]),
+        "limit_forehead": detection_limit(contrasts, rows["recall_forehead"]),
+        "limit_crows_feet": detection_limit(contrasts, rows["recall_crows_feet"]),
+        "photo_line_contrast_pct": line_contrast_pct(before.wrinkles),
+        "added_line_contrast_pct": line_contrast_pct(after.wrinkles, on_truth),
+    }
 
 
 def detection_overlay(analysis: Any, truth: list[RenderedWrinkle] | None = None
@@ -480,6 +589,9 @@ def run_real_validation(faces: dict[str, np.ndarray], *,
             after = run_analysis(drawn, calibrate=False, mm_per_px=mpp,
                                  regions=base.regions)
             entry["added_wrinkles"] = added_wrinkle_scores(base, after, planned, mpp)
+            tick(f"real face {name}: detection limit")
+            entry["detection_limit"] = detection_sweep(rgb, base, planned, mpp,
+                                                       (after, entry["added_wrinkles"]))
             overlays[f"real_{name}_added"] = detection_overlay(after, planned)
         per_face[name] = entry
 
@@ -583,12 +695,41 @@ def summarise(per_face: dict[str, Any], refusals: dict[str, Any],
             values["textured_phantom_false_line_mm_per_cm2"],
         "textured_phantom_length_error": values["textured_phantom_length_error"],
     }
-    return {"worst": values, "median": medians, "targets": targets}
+    return {"worst": values, "median": medians, "targets": targets,
+            "detection_limit": _median_limits(per_face)}
+
+
+def _median_limits(per_face: dict[str, Any]) -> dict[str, Any]:
+    """Median over faces of each detection limit (a limit above the highest contrast
+    ranks above every value; when the median falls there it keeps the bound ``">"``)."""
+    out: dict[str, Any] = {}
+    for key in ("limit", "limit_forehead", "limit_crows_feet"):
+        limits = [e["detection_limit"][key] for e in per_face.values()
+                  if e.get("detection_limit") and e["detection_limit"][key]["bound"]]
+        if not limits:
+            out[key] = {"contrast": None, "bound": None, "faces": 0}
+            continue
+        ranked = sorted(limits, key=lambda lim: (lim["bound"] == ">", lim["contrast"]))
+        mid = ranked[(len(ranked) - 1) // 2]  # the lower median: no mean across a bound
+        out[key] = {**mid, "faces": len(limits)}
+    return out
 
 
 def _median(values: list[float | None]) -> float | None:
     vals = [v for v in values if v is not None]
     return float(np.median(vals)) if vals else None
+
+
+def _fmt_limit(limit: dict[str, Any] | None) -> str:
+    """A detection limit as a percentage with its bound ("<=10", "18", ">40")."""
+    if not limit or limit.get("bound") is None:
+        return "n/a"
+    bound = {"=": "", "<=": "≤ ", ">": "> "}[limit["bound"]]
+    return f"{bound}{100 * limit['contrast']:.0f}"
+
+
+def _fmt_quartiles(q: list[float] | None) -> str:
+    return "n/a" if not q else f"{q[1]:.1f} ({q[0]:.1f}-{q[2]:.1f})"
 
 
 def _fmt(v: Any, digits: int = 1) -> str:
@@ -635,6 +776,33 @@ def real_markdown(report: dict[str, Any], command: str) -> str:
             f"| {_fmt(added.get('recall'), 2)} | {_fmt(added.get('precision'), 2)} "
             f"| {_fmt(added.get('recall_crows_feet'), 2)} "
             f"| {_fmt(added.get('crows_feet_in_periorbital'), 2)} |")
+    sweeps = {name: e["detection_limit"] for name, e in report["faces"].items()
+              if e.get("detection_limit")}
+    if sweeps:
+        levels = next(iter(sweeps.values()))["contrasts"]
+        head = " / ".join(f"{100 * c:.0f}" for c in levels)
+        lines += ["", "Detection limit: the same added wrinkles rendered at luminance "
+                  f"deficits of {head} %; the limit is the lowest deficit from which recall "
+                  f"stays at or above {DETECTION_LIMIT_RECALL:g} (interpolated). Beside it, "
+                  "the contrast the detector measures on the lines the photograph already "
+                  "shows and on the added lines at "
+                  f"{100 * ADDED_WRINKLE_CONTRAST:.0f} % (median and quartiles).", "",
+                  f"| face | recall at {head} % | limit % | forehead lines % "
+                  "| crow's feet % | its own lines, measured % | added lines, measured % |",
+                  "|---|---|---|---|---|---|---|"]
+        for name, sweep in sweeps.items():
+            recalls = " / ".join(_fmt(r, 2) for r in sweep["recall"])
+            lines.append(
+                f"| {name} | {recalls} | {_fmt_limit(sweep['limit'])} "
+                f"| {_fmt_limit(sweep['limit_forehead'])} "
+                f"| {_fmt_limit(sweep['limit_crows_feet'])} "
+                f"| {_fmt_quartiles(sweep['photo_line_contrast_pct'])} "
+                f"| {_fmt_quartiles(sweep['added_line_contrast_pct'])} |")
+        medians = report["summary"].get("detection_limit", {})
+        lines += ["", "Median over faces: every added wrinkle "
+                  f"{_fmt_limit(medians.get('limit'))} %, forehead lines "
+                  f"{_fmt_limit(medians.get('limit_forehead'))} %, crow's feet "
+                  f"{_fmt_limit(medians.get('limit_crows_feet'))} %."]
     if report["non_skin"]:
         lines += ["", "| not skin | refused | message |", "|---|---|---|"]
         for name, r in report["non_skin"].items():
