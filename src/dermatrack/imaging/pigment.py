@@ -81,7 +81,7 @@ SMOOTHING_SIGMA_MM = 0.2
 #: diameter. On the 0.4 mm portrait grid a 1 mm spot covers about 5 pixels, and counting
 #: whole pixels made its area jump by a fifth when the photograph moved by a fraction of a
 #: pixel; on the finer grid the area and the size test vary smoothly (see detect_spots).
-SUBPIXEL_MM = 0.1
+SUBPIXEL_MM = SPOT_MIN_DIAMETER_MM / 10.0
 #: Pixel versions when the physical scale is unknown (working pixels).
 UNKNOWN_SCALE_PX = {"background": 33.0, "min_diameter": 8.0, "smoothing": 1.5}
 
