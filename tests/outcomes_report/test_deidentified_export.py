@@ -3,7 +3,14 @@ subjects are re-keyed per export and dates shift together within a patient."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 
@@ -215,3 +222,130 @@ def test_replaced_export_keeps_its_permissions(store, clinic_with_photo, tmp_pat
     export.export_dataset(store, out, format=fmt)
     assert out.read_bytes() != b"the previous export"
     assert out.stat().st_mode & 0o777 == 0o600
+
+
+def test_new_export_gets_the_umask_permissions(store, clinic_with_photo, tmp_path):
+    """The partial file is owner-only; the finished new file is then given what the umask
+    gives any new file, as before partial files were restricted."""
+    import os
+
+    from dermatrack.services import export
+
+    out = tmp_path / "research.csv"
+    mask = os.umask(0o027)
+    try:
+        export.export_dataset(store, out, format="csv")
+    finally:
+        os.umask(mask)
+    assert out.stat().st_mode & 0o777 == 0o640
+
+
+# --- Interrupted and killed exports (real processes, real signals) -----------------------
+# The export runs in a child process, ``dermatrack export`` as ``main`` runs it, except that
+# once every frame is written it waits (instead of renaming the partial file) until the
+# test signals it, so that the signal lands mid-export on any machine.
+
+STALLED_EXPORT = """
+import sys, time
+from pathlib import Path
+from dermatrack.services import export
+chunks = export.export_chunks
+def stalled(*args, **kwargs):
+    yield from chunks(*args, **kwargs)
+    Path(sys.argv[1]).touch()
+    time.sleep(120)
+export.export_chunks = stalled
+from dermatrack.cli.main import main
+main(sys.argv[2:])
+"""
+
+
+@contextlib.contextmanager
+def _stalled_export(out: Path, fmt: str, ready: Path):
+    """A child process exporting to ``out`` and waiting with the partial file written;
+    killed when the block ends if still running."""
+    import dermatrack
+
+    env = {**os.environ, "PYTHONPATH": str(Path(dermatrack.__file__).parents[1])}
+    process = subprocess.Popen(
+        [sys.executable, "-c", STALLED_EXPORT, str(ready), "export", "--format", fmt,
+         "--out", str(out)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        deadline = time.monotonic() + 60
+        while not ready.exists():
+            assert process.poll() is None, process.communicate()[1]
+            assert time.monotonic() < deadline, "the export never reached its partial file"
+            time.sleep(0.05)
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.communicate(timeout=30)
+
+
+def _partials(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.name.endswith(".part"))
+
+
+@pytest.mark.parametrize(("fmt", "signum", "code"), [
+    ("csv", signal.SIGTERM, 143), ("parquet", signal.SIGTERM, 143),
+    ("csv", signal.SIGINT, 130), ("csv", signal.SIGHUP, 129)])
+def test_stopped_export_leaves_no_partial_file(store, clinic_with_photo, tmp_path, fmt,
+                                               signum, code):
+    out = tmp_path / "exports" / f"research.{fmt}"
+    out.parent.mkdir()
+    out.write_bytes(b"the previous export")
+    with _stalled_export(out, fmt, tmp_path / "ready") as process:
+        [partial] = _partials(out.parent)
+        assert partial.name.startswith(f".{out.name}.")
+        if fmt == "parquet":  # (the CSV writer's buffer may hold the rows so far)
+            assert partial.stat().st_size > 0  # health data in it ...
+        assert partial.stat().st_mode & 0o777 == 0o600  # ... readable by its owner only
+        process.send_signal(signum)
+        _, stderr = process.communicate(timeout=30)
+    assert process.returncode == code, stderr
+    assert [p.name for p in out.parent.iterdir()] == [out.name]  # no partial file left
+    assert out.read_bytes() == b"the previous export"
+
+
+def test_next_export_removes_the_partial_file_of_a_killed_one(cli, store, clinic_with_photo,
+                                                              tmp_path):
+    out = tmp_path / "exports" / "research.parquet"
+    out.parent.mkdir()
+    with _stalled_export(out, "parquet", tmp_path / "ready") as process:
+        [partial] = _partials(out.parent)
+        process.send_signal(signal.SIGKILL)  # no cleanup can run
+        process.communicate(timeout=30)
+    assert process.returncode == -signal.SIGKILL
+    assert _partials(out.parent) == [partial]  # left behind, unlocked by the kernel
+    # Another target's partial file in the same folder is not this export's to remove.
+    other = out.parent / f".{out.name}.x.0123abcd.part"
+    other.write_bytes(b"someone else's")
+
+    result = cli("export", "--format", "parquet", "--out", out)
+    assert result.code == 0, result.stderr
+    assert f"Removed {partial}: a partial export left by an export that was killed" \
+        in " ".join(result.stderr.split())
+    assert _partials(out.parent) == [other]
+    result = cli("export", "--format", "parquet", "--out", out, "--json")
+    assert result.json()["stale_partials_removed"] == []  # nothing left to remove
+
+
+def test_partial_file_of_a_running_export_is_kept(cli, store, clinic_with_photo, tmp_path):
+    out = tmp_path / "exports" / "research.csv"
+    out.parent.mkdir()
+    with _stalled_export(out, "csv", tmp_path / "ready") as process:
+        [partial] = _partials(out.parent)
+        written = partial.read_bytes()
+        result = cli("export", "--format", "csv", "--out", out, "--json")
+        assert result.code == 0, result.stderr
+        assert result.json()["stale_partials_removed"] == []
+        assert _partials(out.parent) == [partial]  # the running export's, untouched
+        assert partial.read_bytes() == written
+        finished = out.read_bytes()
+        process.send_signal(signal.SIGTERM)  # and it cleans up after itself
+        process.communicate(timeout=30)
+    assert process.returncode == 143
+    assert [p.name for p in out.parent.iterdir()] == [out.name]
+    assert out.read_bytes() == finished

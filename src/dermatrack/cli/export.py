@@ -12,7 +12,13 @@ from pathlib import Path
 
 import typer
 
-from dermatrack.cli.output import JSON_OPTION_HELP, console, emit_json, progress_bar
+from dermatrack.cli.output import (
+    JSON_OPTION_HELP,
+    console,
+    emit_json,
+    err_console,
+    progress_bar,
+)
 from dermatrack.errors import InputError
 
 FORMATS = ("csv", "parquet", "fhir", "dicom")
@@ -43,8 +49,15 @@ def export_command(
     is pseudonymous by default (dermatrack's ids, no names), with identities only when
     asked for, or de-identified with --deidentified. DICOM files carry the pseudonymous
     patient id, never a name.
+
+    CSV and Parquet are written to a hidden partial file beside --out (.NAME.*.part,
+    readable by its owner only) that replaces --out when complete; it is removed when the
+    export fails or is stopped (Ctrl-C, SIGTERM, SIGHUP). The partial file of an export
+    that was killed outright (SIGKILL, a power cut) is removed by the next export to the
+    same file, which says so; one a running export is writing is left alone.
     """
     from dermatrack.cli._input import actor_name
+    from dermatrack.cli._signals import signals_raise
 
     if format not in FORMATS:
         raise InputError(f"--format must be one of {', '.join(FORMATS)}, not {format!r}",
@@ -59,7 +72,8 @@ def export_command(
                          "(the research table is the whole cohort)", field="patient")
     from dermatrack.services.common import open_store
 
-    with open_store() as store:
+    # SIGTERM and SIGHUP unwind like Ctrl-C, so that the export's partial file is removed.
+    with signals_raise(), open_store() as store:
         if format == "fhir":
             from dermatrack.services.fhir import export_fhir
 
@@ -81,6 +95,9 @@ def export_command(
 
                 result = export_dataset(store, out, format=format,  # type: ignore[arg-type]
                                         progress=tick)
+    for name in result.get("stale_partials_removed", ()):  # csv, parquet (on stderr)
+        err_console.print(f"Removed {Path(result['path']).parent / name}: a partial export "
+                          "left by an export that was killed.", soft_wrap=True)
     if as_json:
         emit_json(result)
         return

@@ -14,6 +14,7 @@ import sys
 import typer
 from typer.exceptions import TyperException
 
+from dermatrack.cli._signals import Terminated
 from dermatrack.cli.app import app
 from dermatrack.errors import DermatrackError, InputError, NotFoundError
 
@@ -50,6 +51,9 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         sys.exit(130)
+    except Terminated as exc:  # SIGTERM or SIGHUP, where a command asks (cli._signals)
+        print(f"terminated ({exc})", file=sys.stderr)
+        sys.exit(128 + exc.signum)
     if isinstance(result, int) and result:
         sys.exit(result)
 
