@@ -279,3 +279,44 @@ def test_cli_export_and_import(cli, store, clinic, tmp_path, monkeypatch):
     assert imported.code == 0, imported.stderr
     assert imported.json()["stored"]["patient"] == 1
     assert imported.json()["stored"]["photo"] == 1
+
+
+def test_bundle_is_written_whole_and_owner_only(cli, store, clinic, tmp_path, monkeypatch):
+    """The bundle (which may carry identities) goes through a locked owner-only partial
+    file, like the research export: a failure keeps the previous bundle, a new bundle is
+    readable by its owner only, and a partial file left by a killed export is removed
+    and named (services/partial_files.py; the signals are tested with the research
+    export in tests/outcomes_report/test_deidentified_export.py)."""
+    import json as json_module
+    from pathlib import Path
+
+    out = tmp_path / "bundles" / "clinic.json"
+    out.parent.mkdir()
+    out.write_text("the previous bundle")
+    out.chmod(0o640)
+    write_text = Path.write_text
+
+    def disk_full_for_partials(self, *args, **kwargs):
+        if self.name.endswith(".part"):
+            write_text(self, "the first half of a bundle")
+            raise OSError(28, "No space left on device")
+        return write_text(self, *args, **kwargs)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(Path, "write_text", disk_full_for_partials)
+        failed = cli("export", "--format", "fhir", "--out", str(out))
+    assert failed.code == 2 and "No space left on device" in failed.stderr
+    assert out.read_text() == "the previous bundle"
+    assert not list(out.parent.glob(".*.part"))
+
+    abandoned = out.parent / ".clinic.json.0123abcd.part"  # no process holds its lock
+    abandoned.write_text("half a bundle of a killed export")
+    done = cli("export", "--format", "fhir", "--out", str(out), "--json")
+    assert done.code == 0, done.stderr
+    assert done.json()["stale_partials_removed"] == [abandoned.name]
+    assert not list(out.parent.glob(".*.part"))
+    assert out.stat().st_mode & 0o777 == 0o640  # a replaced bundle keeps its mode
+    new = tmp_path / "bundles" / "new.json"
+    assert cli("export", "--format", "fhir", "--out", str(new)).code == 0
+    assert new.stat().st_mode & 0o777 == 0o600
+    json_module.loads(new.read_text())

@@ -224,20 +224,20 @@ def test_replaced_export_keeps_its_permissions(store, clinic_with_photo, tmp_pat
     assert out.stat().st_mode & 0o777 == 0o600
 
 
-def test_new_export_gets_the_umask_permissions(store, clinic_with_photo, tmp_path):
-    """The partial file is owner-only; the finished new file is then given what the umask
-    gives any new file, as before partial files were restricted."""
+def test_new_export_is_owner_only(store, clinic_with_photo, tmp_path):
+    """The research table is health data: a new export is readable by its owner only,
+    whatever the umask (a replaced one keeps the mode it had, above)."""
     import os
 
     from dermatrack.services import export
 
     out = tmp_path / "research.csv"
-    mask = os.umask(0o027)
+    mask = os.umask(0o022)
     try:
         export.export_dataset(store, out, format="csv")
     finally:
         os.umask(mask)
-    assert out.stat().st_mode & 0o777 == 0o640
+    assert out.stat().st_mode & 0o777 == 0o600
 
 
 # --- Interrupted and killed exports (real processes, real signals) -----------------------

@@ -50,11 +50,13 @@ def export_command(
     asked for, or de-identified with --deidentified. DICOM files carry the pseudonymous
     patient id, never a name.
 
-    CSV and Parquet are written to a hidden partial file beside --out (.NAME.*.part,
-    readable by its owner only) that replaces --out when complete; it is removed when the
-    export fails or is stopped (Ctrl-C, SIGTERM, SIGHUP). The partial file of an export
-    that was killed outright (SIGKILL, a power cut) is removed by the next export to the
-    same file, which says so; one a running export is writing is left alone.
+    CSV, Parquet and the FHIR bundle are written to a hidden partial file beside --out
+    (.NAME.*.part, readable by its owner only) that replaces --out when complete; it is
+    removed when the export fails or is stopped (Ctrl-C, SIGTERM, SIGHUP). The partial
+    file of an export that was killed outright (SIGKILL, a power cut) is removed by the
+    next export to the same file, which says so; one a running export is writing is left
+    alone. A new export file is readable by its owner only; a replaced one keeps its
+    permissions.
     """
     from dermatrack.cli._input import actor_name
     from dermatrack.cli._signals import signals_raise
@@ -95,7 +97,7 @@ def export_command(
 
                 result = export_dataset(store, out, format=format,  # type: ignore[arg-type]
                                         progress=tick)
-    for name in result.get("stale_partials_removed", ()):  # csv, parquet (on stderr)
+    for name in result.get("stale_partials_removed", ()):  # csv, parquet, fhir (stderr)
         err_console.print(f"Removed {Path(result['path']).parent / name}: a partial export "
                           "left by an export that was killed.", soft_wrap=True)
     if as_json:

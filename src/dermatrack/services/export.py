@@ -35,26 +35,18 @@ when complete, so a failed export leaves no partial file and keeps an existing o
 
 Partial files
 -------------
-The partial file, ``.NAME.XXXXXXXX.part`` beside ``out`` (eight hex digits), holds health
-data, so it is created readable by its owner only (0600) before anything is written to it;
-the finished export then takes the permissions of the file it replaces, or for a new file
-those the umask gives (as any file the user creates). It is removed when the export fails
-or is interrupted (``dermatrack export`` turns SIGTERM and SIGHUP into an exception, as
-Python does SIGINT). A process that is killed outright (SIGKILL, a power cut) cannot clean
-up, so each export first removes the partial files of ``out`` that no live export is
-writing (:func:`_remove_stale_partials`): the writer holds an exclusive ``flock`` on its
-partial file from creation to rename, and the kernel releases it when the writer dies.
+The export is written through :func:`dermatrack.services.partial_files.replacing`: to a
+hidden owner-only partial file beside ``out``, locked while written and renamed over
+``out`` when complete. A failed or stopped export removes it; one killed outright leaves
+it, and the next export to ``out`` removes it (``stale_partials_removed``). A new export
+is readable by its owner only; a replaced one keeps the permissions it had.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
 import json
-import os
-import re
 import secrets
-import stat
 from collections.abc import Callable, Generator, Iterable
 from contextlib import closing
 from pathlib import Path
@@ -64,6 +56,7 @@ from sqlalchemy import select
 
 from dermatrack.errors import InputError
 from dermatrack.services.common import Store
+from dermatrack.services.partial_files import replacing
 
 ExportFormat = Literal["csv", "parquet"]
 
@@ -388,91 +381,18 @@ def _write_csv(frames: Iterable[Any], path: Path) -> tuple[int, int]:
     return rows, subjects
 
 
-def _remove_stale_partials(path: Path) -> list[str]:
-    """Remove the partial files of ``path`` left by exports that died; return their names.
-
-    A partial file is stale when no process holds its ``flock``: every export holds an
-    exclusive lock on its partial file from creation to rename, and the kernel releases it
-    when that process ends however it ends (SIGKILL included), and with the machine. A lock
-    is the robust test: a PID in the name can be reused by another process (or belong to
-    another machine or PID namespace sharing the folder), and an age limit would either
-    delete a long export still being written or keep a dead one's data for that long.
-    Files the lock cannot be taken on (another user's, a file system without locks) are
-    left alone: only what is provably abandoned is removed.
-    """
-    pattern = re.compile(rf"\.{re.escape(path.name)}\.[0-9a-f]{{8}}\.part")
-    try:
-        candidates = sorted(entry for entry in path.parent.iterdir()
-                            if pattern.fullmatch(entry.name))
-    except OSError:
-        return []
-    removed = []
-    for entry in candidates:
-        try:
-            # No symlink is followed and no FIFO blocks the open; flock needs no write right.
-            descriptor = os.open(entry, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-        except OSError:
-            continue
-        try:
-            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            # Still the file we locked (not removed and recreated meanwhile), and a file.
-            locked = os.fstat(descriptor)
-            if (stat.S_ISREG(locked.st_mode)
-                    and os.path.samestat(locked, os.stat(entry, follow_symlinks=False))):
-                entry.unlink()
-                removed.append(entry.name)
-        except OSError:  # locked by a live export (or gone, or no locks here): keep it
-            continue
-        finally:
-            os.close(descriptor)
-    return removed
-
-
-def _create_partial(path: Path) -> tuple[Path, int]:
-    """Create an empty partial file for ``path``, owner-only (0600), and lock it; return
-    its path and the descriptor holding the lock (close it after the rename)."""
-    while True:
-        partial = path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")
-        try:
-            descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            continue
-        try:
-            # Blocking: another export's _remove_stale_partials may have locked the new,
-            # unlocked file; it holds the lock only to remove it, which the check sees.
-            fcntl.flock(descriptor, fcntl.LOCK_EX)
-            if os.path.samestat(os.fstat(descriptor), os.stat(partial)):
-                return partial, descriptor
-        except FileNotFoundError:
-            pass
-        except BaseException:
-            os.close(descriptor)
-            partial.unlink(missing_ok=True)
-            raise
-        os.close(descriptor)  # removed as stale before it was locked: draw another name
-
-
-def _umask_mode() -> int:
-    """The permissions a new file gets from the umask (0666 less the umask)."""
-    # The umask can only be read by setting it: set a stricter one meanwhile, so that a
-    # file another thread creates in between can only end up less readable, never more.
-    mask = os.umask(0o077)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
 def export_dataset(store: Store, out: str | Path, *, format: ExportFormat,
                    chunk_patients: int = CHUNK_PATIENTS,
                    progress: Progress | None = None) -> dict[str, Any]:
     """Write the de-identified export to ``out``; return ``{path, format, rows, subjects,
     stale_partials_removed}``.
 
-    The frames of :func:`export_chunks` are written as they come, to a temporary file
+    The frames of :func:`export_chunks` are written as they come, to a partial file
     beside ``out`` (owner-only, locked while written) that replaces ``out`` once
     complete: a failure or an interruption leaves no partial file and an existing ``out``
-    as it was, and a replaced ``out`` keeps its permissions. Partial files of ``out``
-    left by exports that were killed are removed first and named in
-    ``stale_partials_removed`` (module docstring, partial files).
+    as it was; a replaced ``out`` keeps its permissions and a new one is owner-only.
+    Partial files of ``out`` left by exports that were killed are removed first and
+    named in ``stale_partials_removed`` (module docstring, partial files).
 
     Parameters
     ----------
@@ -496,26 +416,11 @@ def export_dataset(store: Store, out: str | Path, *, format: ExportFormat,
         raise InputError(f"format must be csv or parquet, got {format!r}", field="format")
     path = Path(out)
     write = _write_csv if format == "csv" else _write_parquet
-    partial: Path | None = None
-    lock = -1
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        stale = _remove_stale_partials(path)
-        partial, lock = _create_partial(path)
-        with closing(export_chunks(store, chunk_patients=chunk_patients,
-                                   progress=progress)) as frames:
-            rows, subjects = write(frames, partial)
-        # A replaced export keeps who may read it; a new one gets what the umask gives.
-        mode = stat.S_IMODE(path.stat().st_mode) if path.exists() else _umask_mode()
-        partial.chmod(mode)
-        partial.replace(path)
+        with replacing(path) as replacement, closing(export_chunks(
+                store, chunk_patients=chunk_patients, progress=progress)) as frames:
+            rows, subjects = write(frames, replacement.partial)
     except OSError as exc:
         raise InputError(f"cannot write {path}: {exc.strerror or exc}", field="out") from exc
-    finally:
-        # Also on KeyboardInterrupt and the CLI's SIGTERM exception (BaseException).
-        if partial is not None:
-            partial.unlink(missing_ok=True)
-        if lock >= 0:
-            os.close(lock)
     return {"path": str(path), "format": format, "rows": rows, "subjects": subjects,
-            "stale_partials_removed": stale}
+            "stale_partials_removed": replacement.stale_removed}

@@ -34,6 +34,7 @@ from dermatrack.errors import InputError, NotFoundError
 from dermatrack.interop.fhir import mapping
 from dermatrack.interop.fhir.mapping import Context
 from dermatrack.services.common import INCLUDE_DELETED, Store
+from dermatrack.services.partial_files import replacing
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import InstrumentedAttribute
@@ -270,7 +271,10 @@ def export_fhir(store: Store, out: str | Path, *, actor: str, patient_id: str | 
         for relative, target in copies:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(read_bytes(store.settings.files_dir, relative))
-        path.write_text(json.dumps(bundle, indent=1, ensure_ascii=False), encoding="utf-8")
+        # Whole or not at all, owner-only: a bundle can carry identities.
+        with replacing(path) as replacement:
+            replacement.partial.write_text(json.dumps(bundle, indent=1, ensure_ascii=False),
+                                           encoding="utf-8")
     except OSError as exc:
         raise InputError(f"cannot write {path}: {exc.strerror or exc}", field="out") from exc
     counts: dict[str, int] = {}
@@ -278,7 +282,8 @@ def export_fhir(store: Store, out: str | Path, *, actor: str, patient_id: str | 
         counts[resource["resourceType"]] = counts.get(resource["resourceType"], 0) + 1
     return {"path": str(path), "type": bundle["type"], "patients": len(patient_ids),
             "deidentified": deidentified, "with_identity": with_identity,
-            "photos_dir": str(photos_dir) if copies else None, "resources": counts}
+            "photos_dir": str(photos_dir) if copies else None, "resources": counts,
+            "stale_partials_removed": replacement.stale_removed}
 
 
 def read_json(path: str | Path) -> Any:
