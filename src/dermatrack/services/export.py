@@ -30,8 +30,7 @@ How it streams
 The export is built :data:`CHUNK_PATIENTS` patients at a time, in the order of their
 subject codes (:func:`export_chunks`): each chunk's rows are read, joined and sorted alone
 and written before the next is read, so the peak memory is set by the chunk, not by the
-size of the clinic. The file is written beside ``out`` under a temporary name and renamed
-when complete, so a failed export leaves no partial file and keeps an existing one.
+size of the clinic.
 
 Partial files
 -------------
