@@ -319,3 +319,33 @@ def test_edge_band_follows_luminance_steps_not_colour_or_highlights():
         assert ring == (name in ("dark strand", "white hair")), name
     # Without the photograph every non-skin area is banded, as before.
     assert non_skin_edge_band(raw_skin, px_per_mm)[60 + margin, 45]
+
+
+@pytest.mark.parametrize("mm_per_px", [0.125, 0.5])
+def test_edge_band_does_not_grow_with_the_pixel_count(mm_per_px):
+    """The edge band is decided on the 0.4 mm grid by what covers each grid pixel, as a
+    photograph of that pixel size would show it. Shadows narrower than half a grid pixel
+    (the floors of deep crow's feet, too dark for the skin colour test on a fine
+    photograph) are skin there, however many of them join into one area; a 1.5 mm
+    strand is banded at every pixel size. The scene is drawn in mm: at 0.5 mm/px the
+    0.125 mm shadows fall inside pixels that are mostly skin, so they are skin."""
+    from dermatrack.imaging.regions import EDGE_BAND_MM, non_skin_edge_band
+
+    px_per_mm = 1.0 / mm_per_px
+    size_mm = 60.0
+    n = int(round(size_mm * px_per_mm))
+    mm = (np.arange(n) + 0.5) * mm_per_px  # pixel centres (mm)
+    y, x = np.meshgrid(mm, mm, indexing="ij")
+    lattice = ((x > 5) & (x < 35) & (y > 5) & (y < 35)
+               & (((x % 2.0) < 0.125) | ((y % 2.0) < 0.125)))  # 0.125 mm wide
+    strand = (x > 45) & (x < 46.5) & (y > 5) & (y < 55)
+    raw_skin = ~(strand | (lattice if mm_per_px < 0.25 else np.zeros_like(lattice)))
+    lab = np.tile(np.array([60.0, 14.0, 16.0]), (n, n, 1))
+    lab[~raw_skin, 0] = 30.0
+    rgb = lab_to_srgb(lab.astype(np.float32))
+    band = non_skin_edge_band(raw_skin, px_per_mm, rgb=rgb)
+    patch = (x > 8) & (x < 32) & (y > 8) & (y < 32)
+    beside_strand = (x > 46.5 + EDGE_BAND_MM / 2) & (x < 46.5 + EDGE_BAND_MM - 0.5) \
+        & (y > 10) & (y < 50)
+    assert band[patch].mean() < 0.01
+    assert band[beside_strand].all()
