@@ -73,12 +73,17 @@ def test_validate_imaging_exits_1_when_a_target_is_missed(cli, tmp_path, monkeyp
     assert json.loads(r.stdout)["targets"]["wrinkle_f1_deep"]["pass"] is False
 
 
-def test_validate_imaging_real_folder_option(cli, tmp_path):
+def test_validate_imaging_real_folder_option(cli, tmp_path, monkeypatch):
     """``--real DIR`` takes the faces from a folder; ``--non-skin`` names the photos that
-    must be refused; a missing folder is an input error."""
+    must be refused; a missing folder is an input error. ``--save-mdc`` saves the MDC95
+    of the faces' captures as the data directory's imaging repeatability."""
     from skimage import data
 
+    from dermatrack.config import DATA_DIR_ENV, load_settings
     from dermatrack.imaging.io import sample_face, write_jpeg, write_png
+    from dermatrack.services.outcomes import load_mdc
+
+    monkeypatch.setenv(DATA_DIR_ENV, str(tmp_path / "data"))
 
     folder = tmp_path / "faces"
     folder.mkdir()
@@ -86,13 +91,25 @@ def test_validate_imaging_real_folder_option(cli, tmp_path):
     write_png(folder / "cat.png", data.chelsea())
     out = tmp_path / "out"
     r = cli("validate", "imaging", "--quick", "--real", folder, "--non-skin", "cat",
-            "--out", out, "--json")
+            "--out", out, "--save-mdc", "--json")
     assert r.code == 0, r.stderr
     real = r.json()["real_photos"]
     assert {"hopper", "grace_hopper"} <= set(real["faces"])
+    length = {(e["metric"], e["region"]): e for e in real["mdc"]}[
+        ("wrinkles.length_mm", "whole")]
+    assert length["n_subjects"] == 2 and length["mdc95"] > 0  # astronaut: too coarse
+    saved = load_mdc(load_settings())
+    assert saved.lookup("photo", "wrinkles.length_mm", "whole")[0] == \
+        pytest.approx(length["mdc95"])
+    assert "real-photo validation" in saved.lookup("photo", "wrinkles.length_mm",
+                                                   "whole")[1]
+    assert "Saved the MDC95" in r.stderr
+    assert "| Wrinkle length |" in (out / "report.md").read_text()
     assert real["non_skin"]["cat"]["refused"] is True
     assert "no face found" in real["non_skin"]["cat"]["message"]
     assert (out / "real_hopper_detections.png").exists()
     missing = cli("validate", "imaging", "--quick", "--real", tmp_path / "nowhere",
                   "--out", out)
     assert missing.code == 2 and "not a folder" in missing.stderr
+    no_real = cli("validate", "imaging", "--quick", "--no-real", "--save-mdc", "--out", out)
+    assert no_real.code == 2 and "--save-mdc needs the real-photo section" in no_real.stderr

@@ -252,3 +252,26 @@ def test_intervals_bracket_estimates_on_small_random_designs():
         for icc in (result.icc_1_1, result.icc_2_1, result.icc_3_1):
             if icc.ci_low is not None:
                 assert icc.ci_low - 1e-12 <= icc.value <= icc.ci_high + 1e-12
+
+
+def test_mdc_entries_per_metric_and_region():
+    """One entry per metric and region, from the (subject, occasion) cells; a metric and
+    region with fewer than two subjects measured twice has none."""
+    import math
+
+    from dermatrack.outcomes.repeatability import mdc_entries, repeatability
+
+    a = [[10.0, 12.0, 11.0], [20.0, 18.0, None], [30.0, 31.0, 29.0]]
+    observations = [(s, o, "length", "whole", a[s][o]) for s in range(3) for o in range(3)]
+    observations += [(s, o, "length", "cheek", v) for s, o, v in
+                     ((0, 0, 1.0), (0, 1, 2.0), (1, 0, 5.0))]  # one subject measured twice
+    observations += [(s, o, "count", None, float(s + o)) for s in range(2) for o in range(2)]
+    entries = mdc_entries(observations, kind="photo")
+    assert [(e["metric"], e["region"]) for e in entries] == [("count", None),
+                                                             ("length", "whole")]
+    whole = entries[1]
+    expected = repeatability(np.array(a, dtype=float))
+    assert whole["kind"] == "photo" and whole["n_subjects"] == 3
+    assert whole["mdc95"] == pytest.approx(expected.mdc95)
+    assert whole["mdc95"] == pytest.approx(1.96 * math.sqrt(2) * expected.sem, rel=1e-3)
+    assert whole["mean"] == pytest.approx(expected.mean)

@@ -389,6 +389,11 @@ def validate_imaging_cmd(
                                    "shown on a screen and must be refused; repeatable "
                                    "(default for the shared folder: IMG_20140613_203500)."),
     no_real: bool = typer.Option(False, "--no-real", help="Skip the real-photo section."),
+    save_mdc: bool = typer.Option(
+        False, "--save-mdc", help="Save the real-photo MDC95 of every metric and region as "
+                                  "the imaging repeatability of the data directory, for "
+                                  "photo compare and the reports (a clinic's own "
+                                  "repeatability.json still comes first)."),
     as_json: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
 ) -> None:
     """Score the metrics on phantom series against exact truth, and their invariance and
@@ -398,6 +403,10 @@ def validate_imaging_cmd(
     beside them (report.md, "Real photographs").
     """
     import sys
+
+    if save_mdc and no_real:
+        raise InputError("--save-mdc needs the real-photo section: drop --no-real",
+                         field="save-mdc")
 
     from dermatrack.imaging.io import write_png
     from dermatrack.imaging.validation import report_markdown, run_validation
@@ -439,6 +448,8 @@ def validate_imaging_cmd(
     (out / "report.md").write_text(markdown)
     for name, image in result.overlays.items():
         write_png(out / f"{name}.png", image)
+    if save_mdc:
+        _save_real_photo_mdc(result.report["real_photos"])
     failed = [key for key, t in result.report["targets"].items() if not t["pass"]]
     if as_json:
         emit_json(result.report)
@@ -448,6 +459,26 @@ def validate_imaging_cmd(
         # A validation that misses a target must fail scripts and CI that run it.
         err_console.print(f"error: targets missed: {', '.join(failed)}")
         raise typer.Exit(1)
+
+
+def _save_real_photo_mdc(real: dict[str, Any]) -> None:
+    """Write the real-photo MDC95 as the data directory's imaging repeatability."""
+    import datetime as dt
+
+    from dermatrack.config import load_settings
+    from dermatrack.services.outcomes import save_mdc
+
+    entries = real.get("mdc") or []
+    faces = {name for name, e in real["faces"].items() if "cv" in e}
+    if not entries:
+        raise InputError(f"--save-mdc needs at least two faces measured (got {len(faces)}); "
+                         "no MDC95 saved", field="save-mdc")
+    source = (f"real-photo validation {dt.date.today().isoformat()}: {len(faces)} faces x "
+              "8 captures re-rendered from one photograph (resampled, rotated, exposure, "
+              "JPEG); lower bounds of a clinic's own (dermatrack validate imaging)")
+    path = save_mdc(load_settings(), entries, source=source)
+    err_console.print(f"Saved the MDC95 of {len(entries)} metric-regions to {path}",
+                      soft_wrap=True)
 
 
 def _print_validation(report: dict[str, Any], out: Path, quick: bool) -> None:

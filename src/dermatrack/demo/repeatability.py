@@ -19,7 +19,6 @@ from dermatrack.config import Settings
 from dermatrack.demo.design import PatientDesign
 from dermatrack.demo.instruments import instrument_mdc
 from dermatrack.demo.readings import device_mdc
-from dermatrack.errors import InputError
 
 REPEATABILITY_SUBJECTS = 8
 REPEATABILITY_CAPTURES = 3
@@ -53,31 +52,14 @@ def repeatability_job(job: dict[str, Any]) -> dict[str, Any]:
 
 
 def imaging_mdc(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """MDC95 of each photo metric from the repeated phantom captures."""
-    from dermatrack.outcomes.repeatability import repeatability
+    """MDC95 of each photo metric from the repeated phantom captures (every region: the
+    phantoms' ``whole`` region stands for all)."""
+    from dermatrack.outcomes.repeatability import mdc_entries
 
-    subjects = sorted({r["seed"] for r in results})
-    captures = sorted({r["capture"] for r in results})
-    values: dict[str, np.ndarray] = {}
-    for result in results:
-        for row in result["rows"]:
-            matrix = values.setdefault(row["metric"], np.full((len(subjects), len(captures)),
-                                                              np.nan))
-            if row["value"] is not None:
-                matrix[subjects.index(result["seed"]), captures.index(result["capture"])] = \
-                    row["value"]
-    entries = []
-    for metric, matrix in sorted(values.items()):
-        if metric == "area_mm2":  # the region's size, not an outcome
-            continue
-        try:
-            summary = repeatability(matrix)
-        except InputError:
-            continue  # too few subjects with two values: no MDC for this metric
-        entries.append({"kind": "photo", "metric": metric, "region": None,
-                        "mdc95": summary.mdc95, "sem": summary.sem,
-                        "n_subjects": summary.n_subjects})
-    return entries
+    return mdc_entries(((result["seed"], result["capture"], row["metric"], None, row["value"])
+                        for result in results for row in result["rows"]
+                        if row["metric"] != "area_mm2"),  # the region's size, not an outcome
+                       kind="photo")
 
 
 def save_device_mdc(settings: Settings, designs: list[PatientDesign], *, seed: int,

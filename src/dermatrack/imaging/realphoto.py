@@ -39,6 +39,7 @@ __all__ = [
     "line_contrast_pct",
     "open_skin_texture",
     "plan_wrinkles",
+    "real_photo_mdc",
     "region_quantifiable",
     "render_wrinkles",
     "run_real_validation",
@@ -548,6 +549,7 @@ def run_real_validation(faces: dict[str, np.ndarray], *,
     tick = progress or (lambda label: None)
     overlays: dict[str, np.ndarray] = {}
     per_face: dict[str, Any] = {}
+    captures: dict[str, dict[str, dict[str, Any]]] = {}
     for name, rgb in faces.items():
         tick(f"real face {name}")
         try:
@@ -564,6 +566,7 @@ def run_real_validation(faces: dict[str, np.ndarray], *,
             except InputError as error:
                 reports[vname] = {"regions": {}, "error": str(error)}
         table = cv_table(reports)
+        captures[name] = reports
         entry: dict[str, Any] = {
             "mm_per_px": mpp,
             "quality": base.report["quality"],
@@ -622,8 +625,31 @@ def run_real_validation(faces: dict[str, np.ndarray], *,
     textured = textured_phantom_scores()
     summary = summarise(per_face, refusals, chart_results, textured)
     report = {"faces": per_face, "non_skin": refusals, "charts": chart_results,
-              "textured_phantoms": textured, "summary": summary}
+              "textured_phantoms": textured, "mdc": real_photo_mdc(captures),
+              "summary": summary}
     return report, overlays
+
+
+def real_photo_mdc(captures: dict[str, dict[str, dict[str, Any]]]) -> list[dict[str, Any]]:
+    """MDC95 of every photo metric and region from the captures of each face (the
+    original and its :func:`variants`): ``outcomes.repeatability.mdc_entries`` with the
+    faces as subjects and the captures as occasions.
+
+    The captures are re-rendered from one photograph (resampling, rotation, exposure,
+    JPEG), so pose, expression and lighting do not vary as they do between two visits:
+    these MDC95 are lower bounds of a clinic's own, measured on repeated captures of its
+    patients (``dermatrack repeatability``). Captures refused by the analysis, and the
+    regions' own size (``area_mm2``), are left out.
+    """
+    from dermatrack.imaging.analysis import PhotoResult
+    from dermatrack.outcomes.repeatability import mdc_entries
+
+    observations = ((face, capture, metric.code, metric.region, metric.value)
+                    for face, reports in captures.items()
+                    for capture, report in reports.items() if "error" not in report
+                    for metric in PhotoResult.of(report).metrics
+                    if metric.code != "area_mm2")
+    return mdc_entries(observations, kind="photo")
 
 
 def summarise(per_face: dict[str, Any], refusals: dict[str, Any],
@@ -740,6 +766,43 @@ def _fmt(v: Any, digits: int = 1) -> str:
     return f"{v:.{digits}f}"
 
 
+#: Metrics whose real-photo MDC95 the report shows (validation.json has every one).
+MDC_REPORT_METRICS = ("wrinkles.length_mm", "wrinkles.severity_index", "wrinkles.count",
+                      "pigment.spot_area_fraction", "pigment.ita_deg",
+                      "redness.red_area_fraction")
+
+
+def _mdc_markdown(entries: list[dict[str, Any]]) -> list[str]:
+    from dermatrack.imaging.definitions import photo_metric
+
+    shown = [e for e in entries if e["metric"] in MDC_REPORT_METRICS]
+    if not shown:
+        return []
+    lines = ["", "MDC95 on these faces (:func:`real_photo_mdc`; `validate imaging --save-mdc` "
+             "saves every metric and region for `photo compare` and the reports): the "
+             "change between two captures that measurement error alone exceeds 5 % of the "
+             "time, 1.96 √2 SEM over the eight captures of each face. The captures are "
+             "re-rendered from one photograph, so these are lower bounds of what two "
+             "visits' photographs need.", "",
+             "| metric | whole face MDC95 | % of the mean | faces "
+             "| regions: median % of their mean |", "|---|---|---|---|---|"]
+    for code in MDC_REPORT_METRICS:
+        whole = next((e for e in shown if e["metric"] == code and e["region"] == "whole"),
+                     None)
+        if whole is None:
+            continue
+        definition = photo_metric(code)
+        assert definition is not None
+        relative = [100.0 * e["mdc95"] / abs(e["mean"]) for e in shown
+                    if e["metric"] == code and e["region"] != "whole" and e["mean"]]
+        share = (f"{100.0 * whole['mdc95'] / abs(whole['mean']):.0f} %"
+                 if whole["mean"] else "n/a")
+        lines.append(f"| {definition.label} | {definition.format(whole['mdc95'])} "
+                     f"| {share} | {whole['n_subjects']} "
+                     f"| {_fmt(_median(relative), 0)} % |")
+    return lines
+
+
 def real_markdown(report: dict[str, Any], command: str) -> str:
     """The real-photo section of ``report.md``: per-face CVs and added-wrinkle scores,
     refusals, charts, and the targets with their worst-case values."""
@@ -828,6 +891,7 @@ def real_markdown(report: dict[str, Any], command: str) -> str:
                   f"{textured['false_line_mm_per_cm2']:.2f} mm/cm2, median length error "
                   f"with five wrinkles {100 * textured['length_error']:.0f} % "
                   f"({len(textured['runs'])} phantoms)."]
+    lines += _mdc_markdown(report.get("mdc") or [])
     lines += ["", "| real-photo target | worst case | median | target | result |",
               "|---|---|---|---|---|"]
     med = report["summary"]["median"]

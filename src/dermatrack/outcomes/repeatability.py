@@ -32,7 +32,7 @@ Bland JM, Altman DG. Measurement error. BMJ 1996;313:744.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -534,3 +534,49 @@ def minimal_detectable_change(sem: float) -> float:
     if not math.isfinite(sem) or sem < 0:
         raise InputError(f"SEM must be a finite non-negative number, got {sem}", field="sem")
     return Z_95 * math.sqrt(2.0) * sem
+
+
+def mdc_entries(observations: Iterable[tuple[Hashable, Hashable, str, str | None,
+                                             float | None]],
+                *, kind: str | None = None) -> list[dict[str, object]]:
+    """MDC95 of each metric and region from repeated measurements, as the entries of a
+    repeatability file (``dermatrack.services.outcomes.mdc``).
+
+    Parameters
+    ----------
+    observations:
+        ``(subject, occasion, metric, region, value)``; a None value is a missing cell.
+    kind:
+        The measurement kind of every entry (``"photo"``, ...), or None.
+
+    Returns
+    -------
+    list of dict
+        ``{"kind", "metric", "region", "mdc95", "sem", "n_subjects", "mean",
+        "cv_within_percent"}`` per metric and region, sorted by metric then region; a
+        metric and region with fewer than two subjects measured twice has no entry.
+    """
+    cells: dict[tuple[str, str | None], dict[tuple[Hashable, Hashable], float]] = {}
+    subjects: dict[Hashable, None] = {}
+    occasions: dict[Hashable, None] = {}
+    for subject, occasion, metric, region, value in observations:
+        subjects.setdefault(subject)
+        occasions.setdefault(occasion)
+        if value is not None:
+            cells.setdefault((metric, region), {})[(subject, occasion)] = float(value)
+    rows, columns = list(subjects), list(occasions)
+    entries: list[dict[str, object]] = []
+    for (metric, region), values in sorted(cells.items(),
+                                           key=lambda item: (item[0][0], item[0][1] or "")):
+        matrix = np.full((len(rows), len(columns)), np.nan)
+        for (subject, occasion), value in values.items():
+            matrix[rows.index(subject), columns.index(occasion)] = value
+        try:
+            summary = repeatability(matrix)
+        except InputError:
+            continue  # fewer than two subjects measured twice, or not finite
+        entries.append({"kind": kind, "metric": metric, "region": region,
+                        "mdc95": summary.mdc95, "sem": summary.sem,
+                        "n_subjects": summary.n_subjects, "mean": summary.mean,
+                        "cv_within_percent": summary.cv_within_percent})
+    return entries

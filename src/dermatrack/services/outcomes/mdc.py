@@ -11,9 +11,12 @@ data directory (``DERMATRACK_DATA_DIR``) are read, in this order of preference:
     redirected here works too). The demo clinic stores its device metrics' MDC95 here,
     from repeated synthetic captures.
 ``repeatability-imaging.json``
-    The imaging validation's repeatability on phantoms under ordinary capture changes
-    (exposure, white balance, blur, noise, JPEG, small rotation and shift), written by
-    ``dermatrack demo`` (:func:`save_mdc`).
+    The imaging validation's repeatability: on real faces, each photograph re-rendered
+    eight ways (resampled, rotated, exposure, JPEG), one entry per metric and region,
+    written by ``dermatrack validate imaging --save-mdc``; or, for the demo clinic, on
+    phantoms under ordinary capture changes (exposure, white balance, blur, noise, JPEG,
+    small rotation and shift), written by ``dermatrack demo`` (:func:`save_mdc`). Both
+    are lower bounds: two visits' photographs also differ in pose, expression and light.
 
 Both have the shape ``{"source": ..., "metrics": [{"metric", "region", "mdc95", ...}]}``
 (the ``repeatability --json`` output); an entry may add ``"kind"`` (``photo``,
