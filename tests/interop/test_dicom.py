@@ -16,7 +16,7 @@ import pytest
 from dermatrack.errors import InputError
 
 from . import orthanc
-from .clinic import ACTOR, NAME, photo_pixels
+from .clinic import ACTOR, NAME, photo_pixels, write_png
 
 
 def stored_pixels(store, photo_id):
@@ -124,6 +124,105 @@ def test_non_photographic_dicom_is_refused_naming_its_class(cli, store, clinic, 
     assert len(list_photos(store, clinic.patient_ids[0])) == 1  # nothing stored
 
 
+def add_second_photo(store, clinic, tmp_path) -> str:
+    """A second photograph of the first patient, exported after the clinic's one."""
+    from dermatrack.services.photos import import_photo
+
+    png = write_png(tmp_path / "second.png", photo_pixels(seed=11))
+    return import_photo(store, patient_id=clinic.patient_ids[0], visit_id=clinic.visits["m3"],
+                        path=png, actor=ACTOR, analyze=False).id
+
+
+def test_dicom_export_files_are_new_owner_only_and_leave_no_partial_file(store, clinic,
+                                                                          tmp_path):
+    """Each file goes through services/partial_files.replacing, like the other exports."""
+    from dermatrack.services.dicom import export_dicom
+
+    add_second_photo(store, clinic, tmp_path)
+    out = tmp_path / "dicom"
+    result = export_dicom(store, out, actor=ACTOR)
+    assert result["photos"] == 2 and result["stale_partials_removed"] == []
+    for path in result["files"]:
+        assert Path(path).stat().st_mode & 0o777 == 0o600
+    assert sorted(str(p) for p in out.rglob("*") if p.is_file()) == sorted(result["files"])
+
+
+@pytest.mark.parametrize("failure", ["before-writing", "mid-write"])
+def test_dicom_export_failing_on_the_second_file_leaves_the_others_whole(
+        store, clinic, tmp_path, monkeypatch, failure):
+    """The disk full while the second file is made or written: the first file is whole,
+    the second is not there (or, from an earlier export, as it was), no partial file is
+    left, and the error names the folder."""
+    import errno
+
+    from dermatrack.services import dicom
+
+    add_second_photo(store, clinic, tmp_path)
+    order = tmp_path / "order"
+    first, second = (Path(p).relative_to(order)
+                     for p in dicom.export_dicom(store, order, actor=ACTOR)["files"])
+    disk_full = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    calls = []
+    to_bytes, write_bytes = dicom.to_bytes, Path.write_bytes
+
+    def to_bytes_failing_second(ds):
+        calls.append(ds)
+        if len(calls) == 2:
+            raise disk_full
+        return to_bytes(ds)
+
+    def write_bytes_failing_second(self, data):
+        if not self.name.endswith((".dcm", ".part")):
+            return write_bytes(self, data)
+        calls.append(self)
+        if len(calls) == 2:
+            write_bytes(self, data[:len(data) // 2])
+            raise disk_full
+        return write_bytes(self, data)
+
+    if failure == "before-writing":
+        monkeypatch.setattr(dicom, "to_bytes", to_bytes_failing_second)
+    else:
+        monkeypatch.setattr(Path, "write_bytes", write_bytes_failing_second)
+    out = tmp_path / "dicom"
+    with pytest.raises(InputError) as error:
+        dicom.export_dicom(store, out, actor=ACTOR)
+    assert str(out) in error.value.message and "No space left on device" in \
+        error.value.message and error.value.field == "out"
+    ds = pydicom.dcmread(out / first)
+    assert np.array_equal(ds.pixel_array, photo_pixels())
+    assert (out / first).stat().st_mode & 0o777 == 0o600
+    assert not (out / second).exists()
+    assert not list(out.rglob("*.part"))
+    # A file of an earlier export at the failing target is left byte for byte.
+    earlier = (order / second).read_bytes()
+    (out / second).write_bytes(earlier)
+    calls.clear()
+    with pytest.raises(InputError):
+        dicom.export_dicom(store, out, actor=ACTOR)
+    assert (out / second).read_bytes() == earlier
+    assert not list(out.rglob("*.part"))
+
+
+def test_dicom_export_removes_and_names_a_stale_partial_file(cli, store, clinic, tmp_path):
+    """A partial file left beside a target by a killed export (no process holds its lock)
+    is removed by the next export, named relative to the folder in --json and in full on
+    stderr."""
+    out = tmp_path / "dicom"
+    folder = out / clinic.patient_ids[0]
+    folder.mkdir(parents=True)
+    abandoned = folder / f".{clinic.photo_id}.dcm.0123abcd.part"
+    abandoned.write_bytes(b"half a photograph of a killed export")
+    done = cli("export", "--format", "dicom", "--out", str(out), "--json")
+    assert done.code == 0, done.stderr
+    assert done.json()["stale_partials_removed"] == [
+        f"{clinic.patient_ids[0]}/{abandoned.name}"]
+    assert f"Removed {abandoned}: a partial export" in done.stderr
+    assert not abandoned.exists() and not list(out.rglob("*.part"))
+    again = cli("export", "--format", "dicom", "--out", str(out), "--json")
+    assert again.json()["stale_partials_removed"] == [] and "Removed" not in again.stderr
+
+
 @pytest.fixture
 def orthanc_url(tmp_path):
     reason = orthanc.available()
@@ -182,6 +281,29 @@ def test_pulled_photograph_imports_into_another_clinic(store, clinic, other_stor
     [photo] = list_photos(other_store, clinic.patient_ids[0])
     assert (photo.region, photo.view) == ("full_face", "front")
     assert np.array_equal(stored_pixels(other_store, photo.id), photo_pixels())
+
+
+def test_pull_removes_and_names_a_stale_partial_file(cli, store, clinic, tmp_path,
+                                                    orthanc_url):
+    """A pulled file is written like an exported one (services/partial_files.replacing):
+    owner-only when new, and a partial file a killed pull left beside it is removed and
+    named."""
+    pushed = cli("push", "dicom", "--url", orthanc_url, "--json")
+    assert pushed.code == 0, pushed.stderr
+    [instance] = pushed.json()["instances"]
+    out = tmp_path / "pulled"
+    folder = out / clinic.patient_ids[0]
+    folder.mkdir(parents=True)
+    abandoned = folder / f".{instance['sop_uid']}.dcm.0123abcd.part"
+    abandoned.write_bytes(b"half a photograph of a killed pull")
+    pulled = cli("pull", "dicom", "--url", orthanc_url, "--out", str(out), "--json")
+    assert pulled.code == 0, pulled.stderr
+    assert pulled.json()["stale_partials_removed"] == [
+        f"{clinic.patient_ids[0]}/{abandoned.name}"]
+    assert f"Removed {abandoned}: a partial file" in pulled.stderr
+    [path] = pulled.json()["files"]
+    assert Path(path).stat().st_mode & 0o777 == 0o600
+    assert not list(out.rglob("*.part"))
 
 
 def test_push_to_a_server_that_is_not_there(cli, store, clinic):

@@ -56,7 +56,8 @@ def export_command(
     file of an export that was killed outright (SIGKILL, a power cut) is removed by the
     next export to the same file, which says so; one a running export is writing is left
     alone. A new export file is readable by its owner only; a replaced one keeps its
-    permissions.
+    permissions. Each DICOM file is written the same way (a stopped DICOM export can
+    leave some of the files, each one whole).
     """
     from dermatrack.cli._input import actor_name
     from dermatrack.cli._signals import signals_raise
@@ -97,8 +98,10 @@ def export_command(
 
                 result = export_dataset(store, out, format=format,  # type: ignore[arg-type]
                                         progress=tick)
-    for name in result.get("stale_partials_removed", ()):  # csv, parquet, fhir (stderr)
-        err_console.print(f"Removed {Path(result['path']).parent / name}: a partial export "
+    # Names beside the file (csv, parquet, fhir), or relative to the folder (dicom).
+    folder = Path(result["out"]) if format == "dicom" else Path(result["path"]).parent
+    for name in result.get("stale_partials_removed", ()):  # on stderr
+        err_console.print(f"Removed {folder / name}: a partial export "
                           "left by an export that was killed.", soft_wrap=True)
     if as_json:
         emit_json(result)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import typer
 
-from dermatrack.cli.output import JSON_OPTION_HELP, console, emit_json
+from dermatrack.cli.output import JSON_OPTION_HELP, console, emit_json, err_console
 
 import_app = typer.Typer(name="import", help="Import records from other systems.",
                          no_args_is_help=True)
@@ -85,7 +85,11 @@ def pull_dicom_cmd(
     actor: str | None = typer.Option(None, "--actor", help=ACTOR_HELP),
     as_json: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
 ) -> None:
-    """Find a server's photographs (QIDO-RS) and retrieve them (WADO-RS)."""
+    """Find a server's photographs (QIDO-RS) and retrieve them (WADO-RS).
+
+    Each file is written whole or not at all, readable by its owner only when new, like
+    the files of 'dermatrack export'.
+    """
     from dermatrack.cli._input import actor_name
     from dermatrack.services.dicom import pull_dicom
 
@@ -97,6 +101,9 @@ def pull_dicom_cmd(
                                 actor=actor_name(actor))
     else:
         result = pull_dicom(url, out, patient_id=patient)
+    for name in result["stale_partials_removed"]:  # on stderr
+        err_console.print(f"Removed {out / name}: a partial file left by a pull that was "
+                          "killed.", soft_wrap=True)
     if as_json:
         emit_json(result)
         return

@@ -11,10 +11,16 @@
 
 Every photograph sent is recorded as read in the audit trail (purpose ``dicom-export`` or
 ``dicom-push``).
+
+Each ``.dcm`` file of :func:`export_dicom` and :func:`pull_dicom` is written through
+:func:`dermatrack.services.partial_files.replacing`: whole or not at all, and owner-only
+when new; the stale partial files it removes are named in ``stale_partials_removed``,
+relative to the folder.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,6 +31,7 @@ from sqlalchemy import select
 from dermatrack.errors import InputError
 from dermatrack.interop.dicom.photo import VL_PHOTOGRAPHIC_IMAGE, photo_dataset, to_bytes
 from dermatrack.services.common import Store
+from dermatrack.services.partial_files import replacing
 
 
 def _calibration(session: Any, photo: Any) -> dict[str, Any]:
@@ -94,22 +101,33 @@ def photo_datasets(store: Store, *, patient_id: str | None = None,
             lossy=not photo.stored_path.endswith(".png"))
 
 
+def _write_file(directory: Path, target: Path, ds: Any, stale: list[str]) -> None:
+    """Write ``ds`` to ``target`` whole or not at all, owner-only when new (module
+    docstring); add the stale partial files removed, relative to ``directory``."""
+    with replacing(target) as replacement:
+        replacement.partial.write_bytes(to_bytes(ds))
+    folder = Path(os.path.relpath(target.parent, directory))
+    stale.extend((folder / name).as_posix() for name in replacement.stale_removed)
+
+
 def export_dicom(store: Store, out: str | Path, *, actor: str,
                  patient_id: str | None = None) -> dict[str, Any]:
-    """Write every photograph (of one patient, or all) as ``DIR/<patient>/<photo>.dcm``."""
+    """Write every photograph (of one patient, or all) as ``DIR/<patient>/<photo>.dcm``,
+    each file whole or not at all and owner-only when new (module docstring)."""
     directory = Path(out)
-    files = []
+    files: list[str] = []
+    stale: list[str] = []
     try:
         for photo, ds in photo_datasets(store, patient_id=patient_id, actor=actor,
                                         purpose="dicom-export"):
             target = directory / photo.patient_id / f"{photo.id}.dcm"
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(to_bytes(ds))
+            _write_file(directory, target, ds, stale)
             files.append(str(target))
     except OSError as exc:
         raise InputError(f"cannot write {directory}: {exc.strerror or exc}",
                          field="out") from exc
-    return {"out": str(directory), "photos": len(files), "files": files}
+    return {"out": str(directory), "photos": len(files), "files": files,
+            "stale_partials_removed": stale}
 
 
 def _client(url: str) -> Any:
@@ -155,8 +173,9 @@ def _value(item: dict[str, Any], tag: str) -> str | None:
 
 def pull_dicom(url: str, out: str | Path, *, patient_id: str | None = None,
                store: Store | None = None, actor: str | None = None) -> dict[str, Any]:
-    """Find (QIDO-RS) and retrieve (WADO-RS) a server's photographs into ``out``;
-    import them into ``store`` too when it is given (``actor`` then required)."""
+    """Find (QIDO-RS) and retrieve (WADO-RS) a server's photographs into ``out``, each
+    file whole or not at all and owner-only when new (module docstring); import them into
+    ``store`` too when it is given (``actor`` then required)."""
     import requests
 
     from dermatrack.interop.dicom.photo import check_photograph
@@ -169,6 +188,7 @@ def pull_dicom(url: str, out: str | Path, *, patient_id: str | None = None,
     pulled: list[str] = []
     imported: list[str] = []
     already: list[str] = []
+    stale: list[str] = []
     try:
         found = client.search_for_instances(search_filters=filters, get_remaining=True,
                                             fields=["PatientID", "SOPClassUID"])
@@ -182,8 +202,7 @@ def pull_dicom(url: str, out: str | Path, *, patient_id: str | None = None,
             ds = _retrieve_instance(url, study, series, sop)
             check_photograph(ds, f"instance {sop}")
             target = directory / str(ds.PatientID or "unknown") / f"{sop}.dcm"
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(to_bytes(ds))
+            _write_file(directory, target, ds, stale)
             pulled.append(str(target))
             if store is not None:
                 result = _import_pulled(store, target, ds, actor=actor or "dicom-pull")
@@ -191,7 +210,8 @@ def pull_dicom(url: str, out: str | Path, *, patient_id: str | None = None,
     except (requests.RequestException, OSError) as exc:
         raise _server_error(url, exc) from exc
     return {"url": url, "out": str(directory), "pulled": len(pulled), "files": pulled,
-            "imported": len(imported), "already_stored": len(already)}
+            "imported": len(imported), "already_stored": len(already),
+            "stale_partials_removed": stale}
 
 
 def _retrieve_instance(url: str, study: str, series: str, sop: str) -> Any:
