@@ -306,6 +306,47 @@ def test_pull_removes_and_names_a_stale_partial_file(cli, store, clinic, tmp_pat
     assert not list(out.rglob("*.part"))
 
 
+def test_patient_folder_stays_inside_and_apart():
+    """A Patient ID sent by a server names a folder: it cannot climb out of the output
+    folder, and two IDs never share one."""
+    from dermatrack.services.dicom import _patient_folder
+
+    assert _patient_folder("P-ABCDEF") == "P-ABCDEF"
+    assert _patient_folder(None) == _patient_folder("  ") == "unknown"
+    hostile = ["..", ".", "../x", "/etc/passwd", "A/B", "A_B/", "A\\B", ".hidden",
+               "x" * 65, "é"]
+    folders = [_patient_folder(pid) for pid in hostile]
+    for pid, folder in zip(hostile, folders, strict=True):
+        assert "/" not in folder and "\\" not in folder and not folder.startswith("."), pid
+        assert len(folder) <= 64
+    assert len(set(folders)) == len(hostile)
+    assert _patient_folder("A/B") != _patient_folder("A_B")
+
+
+def test_pull_keeps_server_names_inside_the_output_folder(cli, tmp_path, orthanc_url):
+    """A server's Patient ID of ``../../escaped`` is a folder inside ``--out``, not a
+    path out of it."""
+    import requests
+
+    from dermatrack.interop.dicom.photo import photo_dataset, to_bytes
+
+    ds = photo_dataset(photo_pixels(seed=5, shape=(20, 30)), patient_id="P-ABCDEF",
+                       photo_id="PH-0000000011", visit_id=None, visit_date=None,
+                       timepoint=None, taken_at=dt.datetime(2026, 2, 5, tzinfo=dt.UTC),
+                       region=None, view=None, mm_per_px=None, calibration={})
+    ds.PatientID = "../../escaped"
+    root = orthanc_url.rsplit("/dicom-web", 1)[0]
+    stored = requests.post(f"{root}/instances", data=to_bytes(ds), timeout=30)
+    assert stored.ok, stored.text
+    out = tmp_path / "deep" / "pulled"
+    pulled = cli("pull", "dicom", "--url", orthanc_url, "--out", str(out), "--json")
+    assert pulled.code == 0, pulled.stderr
+    [path] = pulled.json()["files"]
+    assert Path(path).resolve().is_relative_to(out.resolve())
+    assert not (tmp_path / "escaped").exists() and not (tmp_path / "deep" / "escaped").exists()
+    assert pulled.json()["refused"] == []
+
+
 def test_push_to_a_server_that_is_not_there(cli, store, clinic):
     failed = cli("push", "dicom", "--url", "http://127.0.0.1:9/dicom-web")
     assert failed.code == 2 and "127.0.0.1:9" in failed.stderr

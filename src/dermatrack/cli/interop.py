@@ -91,19 +91,25 @@ def pull_dicom_cmd(
     the files of 'dermatrack export'.
     """
     from dermatrack.cli._input import actor_name
+    from dermatrack.cli._signals import signals_raise
     from dermatrack.services.dicom import pull_dicom
 
-    if store_them:
-        from dermatrack.services.common import open_store
+    # SIGTERM and SIGHUP unwind like Ctrl-C, so that a partial file is removed.
+    with signals_raise():
+        if store_them:
+            from dermatrack.services.common import open_store
 
-        with open_store() as store:
-            result = pull_dicom(url, out, patient_id=patient, store=store,
-                                actor=actor_name(actor))
-    else:
-        result = pull_dicom(url, out, patient_id=patient)
+            with open_store() as store:
+                result = pull_dicom(url, out, patient_id=patient, store=store,
+                                    actor=actor_name(actor))
+        else:
+            result = pull_dicom(url, out, patient_id=patient)
     for name in result["stale_partials_removed"]:  # on stderr
         err_console.print(f"Removed {out / name}: a partial file left by a pull that was "
                           "killed.", soft_wrap=True)
+    for item in result["refused"]:
+        err_console.print(f"Refused instance {item['sop_instance_uid']!r} from {url}: "
+                          f"{item['reason']}.", soft_wrap=True)
     if as_json:
         emit_json(result)
         return

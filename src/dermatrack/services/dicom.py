@@ -20,7 +20,9 @@ relative to the folder.
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -110,6 +112,25 @@ def _write_file(directory: Path, target: Path, ds: Any, stale: list[str]) -> Non
     stale.extend((folder / name).as_posix() for name in replacement.stale_removed)
 
 
+#: A DICOM UID (PS3.5 9.1): dot-separated decimal components, at most 64 characters.
+_UID = re.compile(r"[0-9]+(\.[0-9]+)*")
+#: Characters a folder named after a server's Patient ID may keep as they are.
+_SAFE_FOLDER = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+
+def _patient_folder(patient_id: str | None) -> str:
+    """A folder name for a Patient ID sent by a server, which must not reach outside the
+    output folder (``..``, ``/``, an absolute path) nor merge two patients: an ID that is
+    not plainly safe keeps its safe characters and gets a hash of the whole ID."""
+    text = str(patient_id or "").strip()
+    if not text:
+        return "unknown"
+    if _SAFE_FOLDER.fullmatch(text) and len(text) <= 64:
+        return text
+    kept = re.sub(r"[^A-Za-z0-9_-]+", "_", text).strip("_")[:48] or "patient"
+    return f"{kept}-{hashlib.sha256(text.encode()).hexdigest()[:12]}"
+
+
 def export_dicom(store: Store, out: str | Path, *, actor: str,
                  patient_id: str | None = None) -> dict[str, Any]:
     """Write every photograph (of one patient, or all) as ``DIR/<patient>/<photo>.dcm``,
@@ -189,6 +210,7 @@ def pull_dicom(url: str, out: str | Path, *, patient_id: str | None = None,
     imported: list[str] = []
     already: list[str] = []
     stale: list[str] = []
+    refused: list[dict[str, str]] = []
     try:
         found = client.search_for_instances(search_filters=filters, get_remaining=True,
                                             fields=["PatientID", "SOPClassUID"])
@@ -199,9 +221,13 @@ def pull_dicom(url: str, out: str | Path, *, patient_id: str | None = None,
                 continue
             if _value(item, "00080016") not in (None, VL_PHOTOGRAPHIC_IMAGE):
                 continue
+            if len(sop) > 64 or not _UID.fullmatch(sop):  # it names the file
+                refused.append({"sop_instance_uid": sop[:80],
+                                "reason": "not a DICOM UID (digits and dots, <= 64)"})
+                continue
             ds = _retrieve_instance(url, study, series, sop)
             check_photograph(ds, f"instance {sop}")
-            target = directory / str(ds.PatientID or "unknown") / f"{sop}.dcm"
+            target = directory / _patient_folder(ds.PatientID) / f"{sop}.dcm"
             _write_file(directory, target, ds, stale)
             pulled.append(str(target))
             if store is not None:
@@ -211,7 +237,7 @@ def pull_dicom(url: str, out: str | Path, *, patient_id: str | None = None,
         raise _server_error(url, exc) from exc
     return {"url": url, "out": str(directory), "pulled": len(pulled), "files": pulled,
             "imported": len(imported), "already_stored": len(already),
-            "stale_partials_removed": stale}
+            "stale_partials_removed": stale, "refused": refused}
 
 
 def _retrieve_instance(url: str, study: str, series: str, sop: str) -> Any:
