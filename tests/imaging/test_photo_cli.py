@@ -170,8 +170,20 @@ def test_phantom_wrinkle_geometry_and_feature_counts_are_chosen(cli, tmp_path):
         assert bad.code == 2 and option in bad.stderr
 
 
-def test_compare_aligns_and_reports_change(cli, tmp_path):
+def test_compare_aligns_and_reports_change(cli, tmp_path, monkeypatch):
+    """The follow-up is aligned, every metric's change reported, and each change judged
+    against the MDC95 of the data directory's repeatability (none where it has none)."""
     from dataclasses import replace
+
+    from dermatrack.config import DATA_DIR_ENV, load_settings
+    from dermatrack.services.outcomes import save_mdc
+
+    monkeypatch.setenv(DATA_DIR_ENV, str(tmp_path / "data"))
+    save_mdc(load_settings(), [
+        {"kind": "photo", "metric": "wrinkles.severity_index", "region": "whole",
+         "mdc95": 1.0},
+        {"kind": "photo", "metric": "wrinkles.length_mm", "region": "whole", "mdc95": 500.0}],
+        source="test repeatability")
 
     import cv2
 
@@ -208,6 +220,13 @@ def test_compare_aligns_and_reports_change(cli, tmp_path):
     assert sev["after"] > sev["before"] and sev["percent"] > 10
     length = rep["regions"]["whole"]["wrinkles"]["length_mm"]
     assert abs(length["percent"]) < 10  # same wrinkles, deeper: length unchanged
+    # Deeper wrinkles: severity (lower is better) rose by more than its MDC95.
+    assert (sev["mdc95"], sev["verdict"], sev["mdc_source"]) == (
+        1.0, "worsened", "test repeatability")
+    assert length["verdict"] == "no real change"
+    redness = rep["regions"]["whole"]["redness"]["a_star"]
+    assert redness["mdc95"] is None and redness["verdict"] is None
+    assert rep["mdc_sources"] == ["test repeatability"]
     assert (tmp_path / "cmp" / "side_by_side.png").exists()
     assert (tmp_path / "cmp" / "change_overlay.png").exists()
 

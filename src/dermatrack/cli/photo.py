@@ -211,7 +211,9 @@ def compare_cmd(
     """Align the follow-up to the baseline and report the change of every metric.
 
     The two captures are checked for head pose, scale and lighting; differences beyond
-    the metrics' tolerances are warned about, or with --strict refused.
+    the metrics' tolerances are warned about, or with --strict refused. Each change is
+    judged against the metric's MDC95 from the data directory's repeatability files
+    (improved, worsened, changed, or no real change); without one no verdict is given.
     """
     from dermatrack.imaging.compare import compare
     from dermatrack.imaging.io import read_image, write_png
@@ -220,6 +222,11 @@ def compare_cmd(
     first, second = read_image(before), read_image(after)
     with err_console.status("aligning and analysing"):
         result = compare(first, second, mm_per_px=mm_per_px, use_face=not no_face)
+    from dermatrack.config import load_settings
+    from dermatrack.services.outcomes import judge_photo_changes, load_mdc
+
+    mdc_sources = judge_photo_changes(result.report, load_mdc(load_settings()))
+    result.report["mdc_sources"] = mdc_sources
     differences = result.report["capture"]["differences"]
     if differences and strict:
         err_console.print("error: the two captures do not match (--strict): "
@@ -249,8 +256,9 @@ def compare_cmd(
     al = result.report["alignment"]
     table = Table(title=f"{before.name} -> {after.name}: aligned by {al['method']}, "
                         f"correlation {al['ecc_correlation'] or 0:.3f}")
-    for col in ("region", "metric", "before", "after", "change", "%"):
-        table.add_column(col, justify="left" if col in ("region", "metric") else "right")
+    for col in ("region", "metric", "before", "after", "change", "%", "MDC95", "verdict"):
+        table.add_column(col, justify="left" if col in ("region", "metric", "verdict")
+                         else "right")
     for region, groups in result.report["regions"].items():
         for group, metrics in groups.items():
             if group == "area_mm2":
@@ -259,9 +267,18 @@ def compare_cmd(
                 if c["change"] is None:
                     continue
                 pct = "-" if c["percent"] is None else f"{c['percent']:+.1f}"
+                mdc = "-" if c.get("mdc95") is None else f"{c['mdc95']:.3g}"
                 table.add_row(region, f"{group}.{key}", f"{c['before']:.3g}",
-                              f"{c['after']:.3g}", f"{c['change']:+.3g}", pct)
+                              f"{c['after']:.3g}", f"{c['change']:+.3g}", pct, mdc,
+                              c.get("verdict") or "-")
     console.print(table)
+    if mdc_sources:
+        console.print("MDC95 from: " + "; ".join(mdc_sources), soft_wrap=True)
+    else:
+        console.print("No MDC95 in the data directory, so no change is called real or not: "
+                      "measure the clinic's own (dermatrack repeatability), or save a lower "
+                      "bound from real photographs (dermatrack validate imaging --save-mdc).",
+                      soft_wrap=True)
     if not al["reliable"]:
         err_console.print("[bold red]warning:[/] no reliable alignment was found; the "
                           "follow-up was compared unaligned, so per-region changes may "
@@ -391,9 +408,9 @@ def validate_imaging_cmd(
     no_real: bool = typer.Option(False, "--no-real", help="Skip the real-photo section."),
     save_mdc: bool = typer.Option(
         False, "--save-mdc", help="Save the real-photo MDC95 of every metric and region as "
-                                  "the imaging repeatability of the data directory, for "
-                                  "photo compare and the reports (a clinic's own "
-                                  "repeatability.json still comes first)."),
+                                  "the imaging repeatability of the data directory, which "
+                                  "photo compare and the reports judge changes by (a "
+                                  "clinic's own repeatability.json comes first)."),
     as_json: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
 ) -> None:
     """Score the metrics on phantom series against exact truth, and their invariance and

@@ -778,8 +778,9 @@ def _mdc_markdown(entries: list[dict[str, Any]]) -> list[str]:
     shown = [e for e in entries if e["metric"] in MDC_REPORT_METRICS]
     if not shown:
         return []
-    lines = ["", "MDC95 on these faces (:func:`real_photo_mdc`; `validate imaging --save-mdc` "
-             "saves every metric and region for `photo compare` and the reports): the "
+    lines = ["", "MDC95 on these faces (`realphoto.real_photo_mdc`; `validate imaging "
+             "--save-mdc` saves every metric and region for `photo compare` and the "
+             "reports): the "
              "change between two captures that measurement error alone exceeds 5 % of the "
              "time, 1.96 √2 SEM over the eight captures of each face. The captures are "
              "re-rendered from one photograph, so these are lower bounds of what two "

@@ -99,7 +99,7 @@ def _read_mdc_file(path: Path) -> dict[str, Any] | None:
 def load_mdc(settings: Settings) -> MdcTable:
     """The MDC95 table of a data directory (module docstring: imaging, then the clinic's)."""
     table = MdcTable()
-    for name, label in ((IMAGING_MDC_FILE, "imaging validation (phantoms)"),
+    for name, label in ((IMAGING_MDC_FILE, "imaging validation"),
                         (CLINIC_MDC_FILE, "clinic repeatability")):
         data = _read_mdc_file(settings.data_dir / name)
         if data is not None:
@@ -117,3 +117,35 @@ def save_mdc(settings: Settings, metrics: Iterable[Mapping[str, Any]], *, source
     MdcTable().update(document, source)  # refuse to write what could not be read back
     path.write_text(json.dumps(document, indent=2, allow_nan=False), encoding="utf-8")
     return path
+
+
+def judge_photo_changes(report: dict[str, Any], table: MdcTable) -> list[str]:
+    """Add to every metric change of a ``photo compare`` report (``regions`` -> group ->
+    metric -> ``{before, after, change, percent}``) its ``mdc95``, the MDC's
+    ``mdc_source`` and the ``verdict`` of :func:`dermatrack.outcomes.change.
+    change_from_baseline` (None where no MDC95 is known for the metric and region);
+    return the sources used.
+    """
+    from dermatrack.imaging.definitions import photo_metric
+    from dermatrack.outcomes.change import change_from_baseline
+
+    sources: set[str] = set()
+    for region, groups in report["regions"].items():
+        for group, metrics in groups.items():
+            if not isinstance(metrics, dict) or "before" in metrics:  # area_mm2
+                continue
+            for key, change in metrics.items():
+                before, after = change.get("before"), change.get("after")
+                if not all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                           for v in (before, after)):
+                    continue  # not measured, or a category (pigment.ita_category)
+                code = f"{group}.{key}"
+                definition = photo_metric(code)
+                found = table.lookup("photo", code, region)
+                mdc95, source = found if found is not None else (None, None)
+                judged = change_from_baseline(before, after, mdc95,
+                                              definition.direction if definition else None)
+                change.update(mdc95=judged.mdc95, mdc_source=source, verdict=judged.verdict)
+                if source is not None:
+                    sources.add(source)
+    return sorted(sources)
