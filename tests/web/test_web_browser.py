@@ -77,6 +77,16 @@ def server(tmp_path):
     environment = {k: v for k, v in os.environ.items() if k != DATABASE_URL_ENV}
     with open_store(load_settings(data)) as store:
         accounts.add_user(store, "nurse.kim", "clinician", PASSWORD, actor="test-setup")
+    # The imaging repeatability the viewer judges changes by: whole-face MDC95 of the
+    # real-photo validation (`dermatrack validate imaging`, README), for every region.
+    from dermatrack.services.outcomes import save_mdc
+
+    save_mdc(load_settings(data), [
+        {"kind": "photo", "metric": metric, "region": None, "mdc95": mdc95}
+        for metric, mdc95 in (("wrinkles.severity_index", 12.0), ("wrinkles.length_mm", 57.0),
+                              ("pigment.ita_deg", 12.6), ("redness.red_area_fraction", 0.0143),
+                              ("pigment.spot_area_fraction", 0.0024))],
+        source="real-photo validation, whole face")
     port = _free_port()
     log = (tmp_path / "server.log").open("w")
     process = subprocess.Popen([sys.executable, "-m", "dermatrack", "serve", "--data", str(data),
@@ -207,6 +217,9 @@ def test_a_visit_in_the_browser(server, tmp_path, artifacts_dir):
             "style", "clip-path: inset(0px 0px 0px 35%);")
         page.check("#show-change")
         expect(viewer.locator(".overlay")).to_be_visible()
+        # Every change in the table is judged against its MDC95.
+        expect(page.locator(".change-verdict").first).to_be_visible()
+        expect(page.locator("text=is judged against its MDC95")).to_be_visible()
         page.screenshot(path=shots / "06-before-after.png", full_page=True)
         _fits_the_tablet(page)
         # Feature toggles: each shows its colour layer over both photographs.

@@ -152,6 +152,22 @@ def test_duplicate_flagged_default_pair_and_thumbnails(web):
     viewer = web.signed_in("clinician").get(
         f"/patients/{pid}/compare?baseline={first['id']}&followup={later['id']}")
     assert viewer.status_code == 200 and 'data-feature="spots"' in viewer.text
+    # Without repeatability data no change is called real; with it each is judged.
+    assert "No MDC95 is known" in viewer.text and "change-verdict" not in viewer.text
+    from dermatrack.services.outcomes import save_mdc
+    from dermatrack.web.pages.photos import HEADLINE_METRICS
+
+    save_mdc(web.store.settings, [{"kind": "photo", "metric": code, "region": None,
+                                   "mdc95": 1e-9} for code in HEADLINE_METRICS],
+             source="test repeatability")
+    judged = BeautifulSoup(web.signed_in("clinician").get(
+        f"/patients/{pid}/compare?baseline={first['id']}&followup={later['id']}").text,
+        "html.parser")
+    verdicts = judged.select(".change-verdict")
+    assert verdicts and "test repeatability" in judged.text
+    assert {v.text for v in verdicts} <= {"real improvement", "real worsening",
+                                          "real change", "within measurement error"}
+    assert all(v["title"].startswith("MDC95 ") for v in verdicts)
     layer = client.get(f"{url}/{first['id']}/compare/{later['id']}/spots_after.png")
     assert layer.status_code == 200 and layer.content[:4] == b"\x89PNG"
 

@@ -25,6 +25,16 @@ Direction = Literal["lower", "higher"]
 #: "changed" (real change, no direction), "no real change" (within MDC95).
 Verdict = Literal["improved", "worsened", "changed", "no real change"]
 
+#: Each verdict in words for a patient or a clinician (reports, web pages).
+VERDICT_WORDS: dict[str, str] = {"improved": "real improvement", "worsened": "real worsening",
+                                 "changed": "real change",
+                                 "no real change": "within measurement error"}
+
+
+def verdict_words(verdict: Verdict | None) -> str:
+    """A verdict in words; without one (MDC95 unknown) says so."""
+    return VERDICT_WORDS.get(verdict or "", "MDC unknown: no verdict")
+
 
 @dataclass(frozen=True)
 class Change:

@@ -22,6 +22,7 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from dermatrack.outcomes.change import verdict_words
 from dermatrack.reports.rendering import (
     SYNTHETIC_NOTE,
     data_uri,
@@ -94,11 +95,6 @@ def _scale_meaning(score: Mapping[str, Any]) -> dict[str, Any]:
             "meaning": level.label if level is not None else "–"}
 
 
-def _verdict_words(verdict: str | None) -> str:
-    return {"improved": "real improvement", "worsened": "real worsening",
-            "changed": "real change",
-            "no real change": "within measurement error"}.get(verdict or "", verdict or
-                                                          "MDC unknown: no verdict")
 
 
 def _change_rows(timeline: Any) -> list[dict[str, Any]]:
@@ -131,7 +127,7 @@ def _change_rows(timeline: Any) -> list[dict[str, Any]]:
                         else f"{last.change_percent:+.0f} %"),
             "mdc95": definition.format(series.mdc95, unit=False),
             "verdict": (last.verdict or "unknown").replace(" ", "-"),
-            "verdict_words": ("no change" if negligible else _verdict_words(last.verdict))})
+            "verdict_words": ("no change" if negligible else verdict_words(last.verdict))})
     return rows
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
+from dermatrack.outcomes.change import VERDICT_WORDS
 from dermatrack.reports import labels
 from dermatrack.reports.rendering import SYNTHETIC_NOTE, environment, feature_legend, jpeg_uri
 
@@ -55,11 +56,10 @@ def change_words(definition: Any, point: Any, mdc95: float | None, *, short: boo
                 "two photographs is not known here, so no verdict is given.")
     bound = definition.format(mdc95)
     if abs(change) > mdc95:
-        verdict = {"improved": "real improvement", "worsened": "real worsening"}.get(
-            point.verdict or "", "real change")
+        real = point.verdict if point.verdict in ("improved", "worsened") else "changed"
         if short:
-            return f"{amount}: " + {"real improvement": "improved",
-                                    "real worsening": "worsened"}.get(verdict, "changed")
+            return f"{amount}: {real}"
+        verdict = VERDICT_WORDS[real]
         return (f"{amount} since the baseline: more than the {bound} by which this "
                 f"measurement can vary between two photographs (MDC95), so a {verdict}.")
     if short:

@@ -38,6 +38,7 @@ from dermatrack.services.outcomes.mdc import (
     CLINIC_MDC_FILE,
     IMAGING_MDC_FILE,
     MdcTable,
+    judge_change,
     judge_photo_changes,
     load_mdc,
     save_mdc,
@@ -55,6 +56,6 @@ __all__ = [
     "IMAGING_MDC_FILE", "METRIC_DIRECTIONS", "SCORED_CHANGE_INSTRUMENTS", "CohortData",
     "MdcTable", "Point", "Series", "Timeline", "VisitEntry", "_months", "age_on",
     "arm_modalities", "baseline_dates", "cohort_data", "cohort_summary",
-    "judge_photo_changes", "load_mdc",
+    "judge_change", "judge_photo_changes", "load_mdc",
     "patient_timeline", "save_mdc", "summary_metrics",
 ]

@@ -37,6 +37,7 @@ from typing import Any
 
 from dermatrack.config import Settings
 from dermatrack.errors import InputError
+from dermatrack.outcomes.change import Change
 
 CLINIC_MDC_FILE = "repeatability.json"
 IMAGING_MDC_FILE = "repeatability-imaging.json"
@@ -119,16 +120,27 @@ def save_mdc(settings: Settings, metrics: Iterable[Mapping[str, Any]], *, source
     return path
 
 
+def judge_change(table: MdcTable, metric: str, region: str | None, before: float,
+                 after: float, kind: str = "photo") -> tuple[Change, str | None]:
+    """The change of a metric from ``before`` to ``after`` judged against its MDC95 in
+    ``table`` (:func:`dermatrack.outcomes.change.change_from_baseline`, with the metric's
+    better direction from its definition), and the MDC's source (None: no MDC95 known,
+    no verdict)."""
+    from dermatrack.metrics import describe_metric
+    from dermatrack.outcomes.change import change_from_baseline
+
+    found = table.lookup(kind, metric, region)
+    mdc95, source = found if found is not None else (None, None)
+    direction = describe_metric(kind, metric).direction
+    return change_from_baseline(before, after, mdc95, direction), source
+
+
 def judge_photo_changes(report: dict[str, Any], table: MdcTable) -> list[str]:
     """Add to every metric change of a ``photo compare`` report (``regions`` -> group ->
     metric -> ``{before, after, change, percent}``) its ``mdc95``, the MDC's
-    ``mdc_source`` and the ``verdict`` of :func:`dermatrack.outcomes.change.
-    change_from_baseline` (None where no MDC95 is known for the metric and region);
-    return the sources used.
+    ``mdc_source`` and ``verdict`` (:func:`judge_change`; None where no MDC95 is known for
+    the metric and region); return the sources used.
     """
-    from dermatrack.imaging.definitions import photo_metric
-    from dermatrack.outcomes.change import change_from_baseline
-
     sources: set[str] = set()
     for region, groups in report["regions"].items():
         for group, metrics in groups.items():
@@ -139,12 +151,7 @@ def judge_photo_changes(report: dict[str, Any], table: MdcTable) -> list[str]:
                 if not all(isinstance(v, (int, float)) and not isinstance(v, bool)
                            for v in (before, after)):
                     continue  # not measured, or a category (pigment.ita_category)
-                code = f"{group}.{key}"
-                definition = photo_metric(code)
-                found = table.lookup("photo", code, region)
-                mdc95, source = found if found is not None else (None, None)
-                judged = change_from_baseline(before, after, mdc95,
-                                              definition.direction if definition else None)
+                judged, source = judge_change(table, f"{group}.{key}", region, before, after)
                 change.update(mdc95=judged.mdc95, mdc_source=source, verdict=judged.verdict)
                 if source is not None:
                     sources.add(source)

@@ -57,6 +57,8 @@ def viewer_page(request: Request, patient_id: str, baseline: str, followup: str,
     """The viewer page; its images come from the API's compare layers."""
     from dermatrack.imaging.overlays import FEATURE_COLOURS, FEATURE_LABELS, FEATURES
     from dermatrack.metrics import describe_metric
+    from dermatrack.outcomes.change import verdict_words
+    from dermatrack.services.outcomes import judge_change, load_mdc
     from dermatrack.web import viewer
     from dermatrack.web.api.photos import photo_metrics, photo_of
 
@@ -67,14 +69,21 @@ def viewer_page(request: Request, patient_id: str, baseline: str, followup: str,
     pair = viewer.aligned_pair(request.app, store, baseline, followup)
     before_values = {(m.region, m.metric): m for m in photo_metrics(store, patient_id, before)
                      if m.metric in HEADLINE_METRICS}
+    mdc = load_mdc(store.settings)
     table: dict[str, dict[str, dict]] = {}
+    sources: set[str] = set()
     for m in photo_metrics(store, patient_id, after):
         old = before_values.get((m.region, m.metric))
         if old is not None and old.value is not None and m.value is not None:
             definition = describe_metric("photo", m.metric, m.unit)
+            judged, source = judge_change(mdc, m.metric, m.region, old.value, m.value)
+            if source is not None:
+                sources.add(source)
             table.setdefault(m.region, {})[m.metric] = {
                 "before": definition.format(old.value), "after": definition.format(m.value),
-                "change": definition.format(m.value - old.value, signed=True)}
+                "change": definition.format(m.value - old.value, signed=True),
+                "verdict": judged.verdict, "words": verdict_words(judged.verdict),
+                "mdc95": definition.format(judged.mdc95)}
     columns = []
     for code in HEADLINE_METRICS:
         if any(code in row for row in table.values()):
@@ -85,4 +94,4 @@ def viewer_page(request: Request, patient_id: str, baseline: str, followup: str,
                      *(255 * c for c in FEATURE_COLOURS[f]))} for f in FEATURES]
     return render(request, "viewer.html", principal, record=record, before=before,
                   after=after, pair=pair, table=dict(sorted(table.items())), columns=columns,
-                  features=features)
+                  features=features, mdc_sources=sorted(sources))
