@@ -124,15 +124,14 @@ def judge_change(table: MdcTable, metric: str, region: str | None, before: float
                  after: float, kind: str = "photo") -> tuple[Change, str | None]:
     """The change of a metric from ``before`` to ``after`` judged against its MDC95 in
     ``table`` (:func:`dermatrack.outcomes.change.change_from_baseline`, with the metric's
-    better direction from its definition), and the MDC's source (None: no MDC95 known,
+    better direction, ``METRIC_DIRECTIONS``, as the timelines), and the MDC's source (None: no MDC95 known,
     no verdict)."""
-    from dermatrack.metrics import describe_metric
     from dermatrack.outcomes.change import change_from_baseline
+    from dermatrack.services.outcomes.definitions import METRIC_DIRECTIONS
 
     found = table.lookup(kind, metric, region)
     mdc95, source = found if found is not None else (None, None)
-    direction = describe_metric(kind, metric).direction
-    return change_from_baseline(before, after, mdc95, direction), source
+    return change_from_baseline(before, after, mdc95, METRIC_DIRECTIONS.get(metric)), source
 
 
 def judge_photo_changes(report: dict[str, Any], table: MdcTable) -> list[str]:
