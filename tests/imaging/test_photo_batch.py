@@ -3,6 +3,7 @@ same rows on a real Dask scheduler with two workers on loopback (issue 14)."""
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import signal
@@ -144,6 +145,94 @@ def test_killed_batch_resumes_without_redoing_or_losing_photos(scheduler, cli, t
     assert len(per_photo) == PHOTOS
     # Every photo's rows once: the same number of metric rows for each phantom.
     assert len(set(per_photo.values())) == 1
+
+
+def _disk_full(*args, **kwargs):
+    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
+def test_parquet_output_is_written_whole_and_a_stale_partial_file_removed(tmp_path,
+                                                                          monkeypatch):
+    """The Parquet output is written through store/partial_files.replacing: a failure
+    mid-write keeps the previous output and the journal (to finish on a rerun) and leaves
+    no partial file, a new output is owner-only, and a partial file of it left by a killed
+    batch is removed by the next batch writing it. An unreadable photo gives its error
+    row without a Dask cluster."""
+    import pyarrow.parquet as pq
+
+    from dermatrack.services.batch import BatchItem, BatchOptions, run_batch
+
+    out = tmp_path / "results.parquet"
+    items = [BatchItem(str(tmp_path / "gone.png"))]
+    run_batch(items, out, options=BatchOptions())
+    assert out.stat().st_mode & 0o777 == 0o600
+    before = out.read_bytes()
+
+    with monkeypatch.context() as patched:
+        patched.setattr(pq.ParquetWriter, "write_table", _disk_full)
+        with pytest.raises(OSError) as failed:
+            run_batch(items, out, options=BatchOptions())
+    assert failed.value.errno == errno.ENOSPC
+    assert out.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "results.parquet", "results.parquet.partial.jsonl"]
+
+    abandoned = tmp_path / ".results.parquet.0123abcd.part"  # no process holds its lock
+    abandoned.write_bytes(b"PAR1 half the output of a killed batch")
+    summary = run_batch(items, out, options=BatchOptions())
+    assert summary.errors == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["results.parquet"]
+    rows = pq.read_table(out).to_pylist()
+    assert {(r["path"], r["status"]) for r in rows} == {(items[0].path, "error")}
+
+
+def test_rewritten_jsonl_output_is_written_whole_and_a_stale_partial_file_removed(
+        tmp_path, monkeypatch):
+    """A JSON-lines output whose earlier error rows are dropped (a photo tried again) is
+    rewritten through store/partial_files.replacing: a failure mid-write keeps the output
+    as the batch appended it and leaves no partial file, and a partial file of it left by
+    a killed batch is removed by the next rewrite."""
+    from dermatrack.services.batch import BatchItem, BatchOptions, run_batch
+
+    out = tmp_path / "results.jsonl"
+    items = [BatchItem(str(tmp_path / "gone.png"))]
+    run_batch(items, out, options=BatchOptions(), jsonl=True)
+    first = out.read_bytes()
+    path_open = Path.open
+
+    class FullDisk:
+        def __init__(self, handle):
+            self.handle = handle
+
+        def write(self, data):
+            self.handle.write(data[:5])
+            _disk_full()
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc_info):
+            self.handle.close()
+
+    def disk_full_for_partials(self, *args, **kwargs):
+        handle = path_open(self, *args, **kwargs)
+        return FullDisk(handle) if self.name.endswith(".part") else handle
+
+    with monkeypatch.context() as patched:
+        patched.setattr(Path, "open", disk_full_for_partials)
+        with pytest.raises(OSError) as failed:
+            run_batch(items, out, options=BatchOptions(), jsonl=True)
+    assert failed.value.errno == errno.ENOSPC
+    appended = out.read_bytes()
+    assert appended.startswith(first) and appended.count(b"\n") == 2
+    assert [p.name for p in tmp_path.iterdir()] == ["results.jsonl"]
+
+    abandoned = tmp_path / ".results.jsonl.0123abcd.part"  # no process holds its lock
+    abandoned.write_text('{"path": "half a li')
+    run_batch(items, out, options=BatchOptions(), jsonl=True)
+    assert [p.name for p in tmp_path.iterdir()] == ["results.jsonl"]
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [(r["path"], r["status"]) for r in rows] == [(items[0].path, "error")]
 
 
 def test_many_workers_store_at_once_and_lose_nothing(scheduler, cli, store, tmp_path):

@@ -135,7 +135,7 @@ def add_second_photo(store, clinic, tmp_path) -> str:
 
 def test_dicom_export_files_are_new_owner_only_and_leave_no_partial_file(store, clinic,
                                                                           tmp_path):
-    """Each file goes through services/partial_files.replacing, like the other exports."""
+    """Each file goes through store/partial_files.replacing, like the other exports."""
     from dermatrack.services.dicom import export_dicom
 
     add_second_photo(store, clinic, tmp_path)
@@ -285,7 +285,7 @@ def test_pulled_photograph_imports_into_another_clinic(store, clinic, other_stor
 
 def test_pull_removes_and_names_a_stale_partial_file(cli, store, clinic, tmp_path,
                                                     orthanc_url):
-    """A pulled file is written like an exported one (services/partial_files.replacing):
+    """A pulled file is written like an exported one (store/partial_files.replacing):
     owner-only when new, and a partial file a killed pull left beside it is removed and
     named."""
     pushed = cli("push", "dicom", "--url", orthanc_url, "--json")

@@ -285,7 +285,7 @@ def test_bundle_is_written_whole_and_owner_only(cli, store, clinic, tmp_path, mo
     """The bundle (which may carry identities) goes through a locked owner-only partial
     file, like the research export: a failure keeps the previous bundle, a new bundle is
     readable by its owner only, and a partial file left by a killed export is removed
-    and named (services/partial_files.py; the signals are tested with the research
+    and named (store/partial_files.py; the signals are tested with the research
     export in tests/outcomes_report/test_deidentified_export.py)."""
     import json as json_module
     from pathlib import Path

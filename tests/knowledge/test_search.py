@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import errno
+import os
+from pathlib import Path
+
 import pytest
 
 from dermatrack.errors import InputError, NotFoundError
@@ -137,6 +141,38 @@ def test_imported_topics_join_the_knowledge_base_and_its_search(tmp_path):
     with pytest.raises(InputError, match="--replace"):
         save_topic(Topic("dermal_rejuvenation", "Bundled", "x"), tmp_path)
     save_topic(topic, tmp_path, replace=True)
+
+
+def test_a_topic_is_saved_whole_and_a_stale_partial_file_removed(tmp_path, monkeypatch):
+    """save_topic writes through store/partial_files.replacing: a failure mid-write keeps
+    the previous topic and leaves no partial file, and a partial file of the topic left by
+    a killed import is removed by the next save of it."""
+    topic = Topic(code="peel_aftercare", title="Peel aftercare", summary="The first one.")
+    path = save_topic(topic, tmp_path)
+    before = path.read_bytes()
+    changed = Topic(code="peel_aftercare", title="Peel aftercare", summary="The second one.")
+    write_text = Path.write_text
+
+    def disk_full_for_partials(self, *args, **kwargs):
+        if self.name.endswith(".part"):
+            write_text(self, '{"code": "peel_aftercare", "ti')
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return write_text(self, *args, **kwargs)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(Path, "write_text", disk_full_for_partials)
+        with pytest.raises(OSError) as failed:
+            save_topic(changed, tmp_path, replace=True)
+    assert failed.value.errno == errno.ENOSPC
+    assert path.read_bytes() == before
+    assert [p.name for p in path.parent.iterdir()] == [path.name]
+
+    abandoned = path.parent / f".{path.name}.0123abcd.part"  # no process holds its lock
+    abandoned.write_text('{"code": "peel_aftercare", "title": "Pe')
+    assert load_knowledge_base(tmp_path).topics["peel_aftercare"] == topic
+    assert save_topic(changed, tmp_path, replace=True) == path
+    assert [p.name for p in path.parent.iterdir()] == [path.name]
+    assert load_knowledge_base(tmp_path).topics["peel_aftercare"] == changed
 
 
 def test_a_broken_imported_topic_is_named(tmp_path):

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import os
+from pathlib import Path
 
 import pytest
 
@@ -35,3 +38,34 @@ def test_names_are_checked():
         relative_path("../../etc/passwd")
     with pytest.raises(InputError):
         relative_path("a" * 64, "/x")
+
+
+def test_written_whole_owner_only_and_a_stale_partial_file_removed(tmp_path, monkeypatch):
+    """put_bytes writes through store/partial_files.replacing: a failure mid-write leaves
+    neither the file nor a partial file, a stored file is owner-only, and a partial file
+    of it left by a killed writer is removed by the next write of the same file."""
+    data = b"\x89PNG a photograph"
+    digest = hashlib.sha256(data).hexdigest()
+    relative = relative_path(digest, ".png")
+    target = tmp_path / relative
+    write_bytes = Path.write_bytes
+
+    def disk_full_for_partials(self, content):
+        if self.name.endswith(".part"):
+            write_bytes(self, content[:4])
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return write_bytes(self, content)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(Path, "write_bytes", disk_full_for_partials)
+        with pytest.raises(OSError) as failed:
+            put_bytes(tmp_path, data, ".png")
+    assert failed.value.errno == errno.ENOSPC
+    assert list(target.parent.iterdir()) == []
+
+    abandoned = target.parent / f".{target.name}.0123abcd.part"  # no process holds its lock
+    abandoned.write_bytes(b"half a photograph of a killed import")
+    assert put_bytes(tmp_path, data, ".png") == (digest, relative)
+    assert list(target.parent.iterdir()) == [target]
+    assert read_bytes(tmp_path, relative) == data
+    assert target.stat().st_mode & 0o777 == 0o600

@@ -47,6 +47,7 @@ from pathlib import Path
 from typing import Any
 
 from dermatrack.errors import InputError
+from dermatrack.store.partial_files import replacing
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff")
 LIST_SUFFIXES = (".txt", ".csv", ".lst")
@@ -317,7 +318,8 @@ def _chunks(rows: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str
 
 
 def _finish_parquet(out: Path, retried: set[str]) -> int:
-    """Write ``out`` from the previous Parquet file and the journal; return its rows.
+    """Write ``out`` from the previous Parquet file and the journal, whole or not at all
+    (:func:`dermatrack.store.partial_files.replacing`); return its rows.
 
     An earlier error row of a photo tried again in this run (``retried``: digests, or
     paths of unreadable files) is left out.
@@ -327,7 +329,6 @@ def _finish_parquet(out: Path, retried: set[str]) -> int:
 
     journal = _journal_path(out, False)
     schema = _schema()
-    temporary = out.with_name(out.name + ".writing")
 
     def kept(rows: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
         for row in rows:
@@ -341,22 +342,23 @@ def _finish_parquet(out: Path, retried: set[str]) -> int:
         yield from _read_jsonl(journal)
 
     count = 0
-    with pq.ParquetWriter(temporary, schema) as writer:
+    with replacing(out) as replacement, \
+            pq.ParquetWriter(replacement.partial, schema) as writer:
         for chunk in _chunks(every(), CHUNK_ROWS):
             writer.write_table(pa.Table.from_pylist(chunk, schema=schema))
             count += len(chunk)
-    os.replace(temporary, out)
     journal.unlink(missing_ok=True)
     return count
 
 
 def _rewrite_jsonl_without(out: Path, retried: set[str], before: int) -> None:
     """Drop, from the first ``before`` bytes of a JSON-lines output, the error rows of
-    photos tried again (their new rows follow)."""
+    photos tried again (their new rows follow); the output is rewritten whole or not at
+    all (:func:`dermatrack.store.partial_files.replacing`)."""
     if not retried:
         return
-    temporary = out.with_name(out.name + ".writing")
-    with out.open("rb") as source, temporary.open("wb") as target:
+    with out.open("rb") as source, replacing(out) as replacement, \
+            replacement.partial.open("wb") as target:
         position = 0
         for line in source:
             if position < before:
@@ -367,7 +369,6 @@ def _rewrite_jsonl_without(out: Path, retried: set[str], before: int) -> None:
             else:
                 target.write(line)
             position += len(line)
-    os.replace(temporary, out)
 
 
 # --- the job -------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ Every photograph sent is recorded as read in the audit trail (purpose ``dicom-ex
 ``dicom-push``).
 
 Each ``.dcm`` file of :func:`export_dicom` and :func:`pull_dicom` is written through
-:func:`dermatrack.services.partial_files.replacing`: whole or not at all, and owner-only
+:func:`dermatrack.store.partial_files.replacing`: whole or not at all, and owner-only
 when new; the stale partial files it removes are named in ``stale_partials_removed``,
 relative to the folder.
 """
@@ -33,7 +33,7 @@ from sqlalchemy import select
 from dermatrack.errors import InputError
 from dermatrack.interop.dicom.photo import VL_PHOTOGRAPHIC_IMAGE, photo_dataset, to_bytes
 from dermatrack.services.common import Store
-from dermatrack.services.partial_files import replacing
+from dermatrack.store.partial_files import replacing
 
 
 def _calibration(session: Any, photo: Any) -> dict[str, Any]:

@@ -34,7 +34,7 @@ size of the clinic.
 
 Partial files
 -------------
-The export is written through :func:`dermatrack.services.partial_files.replacing`: to a
+The export is written through :func:`dermatrack.store.partial_files.replacing`: to a
 hidden owner-only partial file beside ``out``, locked while written and renamed over
 ``out`` when complete. A failed or stopped export removes it; one killed outright leaves
 it, and the next export to ``out`` removes it (``stale_partials_removed``). A new export
@@ -55,7 +55,7 @@ from sqlalchemy import select
 
 from dermatrack.errors import InputError
 from dermatrack.services.common import Store
-from dermatrack.services.partial_files import replacing
+from dermatrack.store.partial_files import replacing
 
 ExportFormat = Literal["csv", "parquet"]
 

@@ -34,7 +34,7 @@ from dermatrack.errors import InputError, NotFoundError
 from dermatrack.interop.fhir import mapping
 from dermatrack.interop.fhir.mapping import Context
 from dermatrack.services.common import INCLUDE_DELETED, Store
-from dermatrack.services.partial_files import replacing
+from dermatrack.store.partial_files import replacing
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import InstrumentedAttribute

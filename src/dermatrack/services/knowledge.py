@@ -9,8 +9,6 @@ topics, for the CLI and the web app alike.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 from dermatrack.config import load_settings
@@ -25,6 +23,7 @@ from dermatrack.knowledge.base import (
 )
 from dermatrack.knowledge.base import validate_knowledge as validate_bundled_knowledge
 from dermatrack.knowledge.vocabulary import load_vocabulary
+from dermatrack.store.partial_files import replacing
 
 
 def _data_dir(data_dir: Path | None) -> Path:
@@ -65,7 +64,8 @@ def read_imported_topics(data_dir: Path) -> dict[str, Topic]:
 def save_topic(topic: Topic, data_dir: Path, *, replace: bool = False) -> Path:
     """Store an imported topic as ``<data dir>/knowledge/topics/<code>.json``.
 
-    The file is written to a temporary name and renamed, so a reader never sees half a file.
+    The file is written whole or not at all through
+    :func:`dermatrack.store.partial_files.replacing`.
 
     Raises
     ------
@@ -78,16 +78,9 @@ def save_topic(topic: Topic, data_dir: Path, *, replace: bool = False) -> Path:
     if not replace and (path.exists() or is_bundled_topic(topic.code)):
         raise InputError(f"topic {topic.code!r} exists; pass --replace to overwrite it",
                          field="code")
-    directory.mkdir(parents=True, exist_ok=True)
     text = json.dumps(topic.to_json(), indent=2, ensure_ascii=False) + "\n"
-    handle, temporary = tempfile.mkstemp(dir=directory, prefix=f".{topic.code}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    with replacing(path) as replacement:
+        replacement.partial.write_text(text, encoding="utf-8")
     return path
 
 

@@ -9,12 +9,11 @@ storing (``dermatrack.imaging.io``), since the bytes stored are exactly the byte
 from __future__ import annotations
 
 import hashlib
-import os
 import re
-import tempfile
 from pathlib import Path
 
 from dermatrack.errors import InputError, NotFoundError
+from dermatrack.store.partial_files import replacing
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _SUFFIX = re.compile(r"^\.[a-z0-9]{1,8}$")
@@ -37,23 +36,16 @@ def relative_path(sha256: str, suffix: str = "") -> Path:
 def put_bytes(files_dir: Path, data: bytes, suffix: str = "") -> tuple[str, Path]:
     """Store ``data``; return its SHA-256 and its path relative to ``files_dir``.
 
-    The file is written to a temporary name and renamed into place, so a reader never
-    sees a partial file and a crash leaves no truncated copy under the final name.
+    The file is written whole or not at all, owner-only, through
+    :func:`dermatrack.store.partial_files.replacing`.
     """
     digest = sha256_hex(data)
     relative = relative_path(digest, suffix.lower())
     target = files_dir / relative
     if target.exists():
         return digest, relative
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    with replacing(target) as replacement:
+        replacement.partial.write_bytes(data)
     return digest, relative
 
 

@@ -1,4 +1,6 @@
-"""Files of health data written whole or not at all (``dermatrack export``).
+"""Files of health data written whole or not at all: exports (``dermatrack export``,
+``dermatrack pull dicom``), stored photographs, photo-batch output, imported knowledge
+topics.
 
 A file is written to a hidden partial file beside its target, ``.NAME.XXXXXXXX.part``
 (eight hex digits), which replaces the target only when complete (:func:`replacing`): a
