@@ -69,3 +69,28 @@ def test_written_whole_owner_only_and_a_stale_partial_file_removed(tmp_path, mon
     assert list(target.parent.iterdir()) == [target]
     assert read_bytes(tmp_path, relative) == data
     assert target.stat().st_mode & 0o777 == 0o600
+
+
+def test_written_on_a_file_system_without_locks(tmp_path, monkeypatch):
+    """Where flock is not supported (some network and FUSE mounts) a photograph is still
+    stored; a partial file there is never removed as stale, since its writer cannot be
+    told alive or dead."""
+    from dermatrack.store import partial_files
+
+    def no_locks(descriptor, operation):
+        raise OSError(errno.ENOLCK, os.strerror(errno.ENOLCK))
+
+    monkeypatch.setattr(partial_files.fcntl, "flock", no_locks)
+    data = b"\x89PNG another photograph"
+    digest, relative = put_bytes(tmp_path, data, ".png")
+    assert read_bytes(tmp_path, relative) == data
+    target = tmp_path / relative
+    other = target.parent / f".{target.name}.0123abcd.part"
+    other.write_bytes(b"a writer we cannot tell alive or dead")
+    assert partial_files.remove_stale_partials(target) == []
+    assert other.exists()
+    monkeypatch.setattr(partial_files.fcntl, "flock",
+                        lambda d, o: (_ for _ in ()).throw(OSError(errno.EIO, "I/O error")))
+    with pytest.raises(OSError):
+        put_bytes(tmp_path, b"\x89PNG a third", ".png")
+    assert not [p for p in tmp_path.rglob("*.part") if p != other]

@@ -17,6 +17,7 @@ releases it when the process dies, however it dies.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 import re
@@ -79,6 +80,10 @@ def remove_stale_partials(path: Path) -> list[str]:
     return removed
 
 
+#: flock's answers on a file system that has no locks.
+_NO_LOCKS = frozenset({errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOTSUP})
+
+
 def _create_partial(path: Path) -> tuple[Path, int]:
     """Create an empty partial file for ``path``, owner-only (0600), and lock it; return
     its path and the descriptor holding the lock (close it after the rename)."""
@@ -96,6 +101,15 @@ def _create_partial(path: Path) -> tuple[Path, int]:
                 return partial, descriptor
         except FileNotFoundError:
             pass
+        except OSError as error:
+            if error.errno not in _NO_LOCKS:
+                os.close(descriptor)
+                partial.unlink(missing_ok=True)
+                raise
+            # A file system without locks (some network and FUSE mounts): write unlocked.
+            # remove_stale_partials cannot lock such a file either, so it never removes
+            # it: a killed writer's partial file stays there, a live one is never lost.
+            return partial, descriptor
         except BaseException:
             os.close(descriptor)
             partial.unlink(missing_ok=True)

@@ -124,8 +124,8 @@ def judge_change(table: MdcTable, metric: str, region: str | None, before: float
                  after: float, kind: str = "photo") -> tuple[Change, str | None]:
     """The change of a metric from ``before`` to ``after`` judged against its MDC95 in
     ``table`` (:func:`dermatrack.outcomes.change.change_from_baseline`, with the metric's
-    better direction, ``METRIC_DIRECTIONS``, as the timelines), and the MDC's source (None: no MDC95 known,
-    no verdict)."""
+    better direction, ``METRIC_DIRECTIONS``, as the timelines), and the MDC's source
+    (None: no MDC95 known, no verdict)."""
     from dermatrack.outcomes.change import change_from_baseline
     from dermatrack.services.outcomes.definitions import METRIC_DIRECTIONS
 
