@@ -198,6 +198,7 @@ def test_rewritten_jsonl_output_is_written_whole_and_a_stale_partial_file_remove
     items = [BatchItem(str(tmp_path / "gone.png"))]
     run_batch(items, out, options=BatchOptions(), jsonl=True)
     first = out.read_bytes()
+    assert out.stat().st_mode & 0o777 == 0o600  # appended health data, owner-only when new
     path_open = Path.open
 
     class FullDisk:

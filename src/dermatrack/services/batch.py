@@ -464,7 +464,10 @@ def run_batch(items: list[BatchItem], out: str | Path, *, options: BatchOptions,
         if progress:
             progress(finished, len(items))
 
-    with journal.open("a", encoding="utf-8") as handle:
+    # Health data from the first row: a new journal or JSON-lines output is owner-only,
+    # as the files written through replacing are; an existing one keeps its mode.
+    with open(journal, "a", encoding="utf-8",
+              opener=lambda name, flags: os.open(name, flags, 0o600)) as handle:
         for rows in unreadable:
             write(handle, rows)
         if todo:
