@@ -264,3 +264,22 @@ def test_many_workers_store_at_once_and_lose_nothing(scheduler, cli, store, tmp_
     assert photos == 6
     assert hashes == {r["sha256"] for r in rows}
     assert observations == len(rows)
+
+
+def test_rerun_after_a_killed_parquet_batch_keeps_one_row_per_photo(tmp_path):
+    """A batch killed after its journal got an error row, run again: the photo is tried
+    again and its new error row replaces the journal's, not beside it."""
+    import pyarrow.parquet as pq
+
+    from dermatrack.services.batch import BatchItem, BatchOptions, run_batch
+
+    out = tmp_path / "results.parquet"
+    gone = str(tmp_path / "gone.png")
+    run_batch([BatchItem(gone)], tmp_path / "killed.jsonl", options=BatchOptions(),
+              jsonl=True)  # the row the killed run wrote to its journal
+    journal = out.with_name(out.name + ".partial.jsonl")
+    journal.write_bytes((tmp_path / "killed.jsonl").read_bytes())
+    run_batch([BatchItem(gone)], out, options=BatchOptions())
+    rows = pq.read_table(out).to_pylist()
+    assert [(r["path"], r["status"]) for r in rows] == [(gone, "error")]
+    assert not journal.exists()

@@ -250,16 +250,30 @@ def _journal_path(out: Path, jsonl: bool) -> Path:
 
 def _read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
     """Rows of a JSON-lines file; a trailing half line (a killed writer) is dropped."""
+    for _, row in _read_jsonl_at(path):
+        yield row
+
+
+def _read_jsonl_at(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(byte offset, row) of each row of a JSON-lines file (see :func:`_read_jsonl`)."""
     if not path.is_file():
         return
     with path.open("rb") as handle:
+        position = 0
         for line in handle:
             if not line.endswith(b"\n"):
                 break
+            start, position = position, position + len(line)
             try:
-                yield json.loads(line)
+                yield start, json.loads(line)
             except json.JSONDecodeError:
                 continue
+
+
+def _is_retried_error(row: dict[str, Any], retried: set[str]) -> bool:
+    """An error row of a photo tried again in this run (``retried``: digests, or paths of
+    unreadable files): its new row replaces it."""
+    return row.get("status") == "error" and (row.get("sha256") or row.get("path")) in retried
 
 
 def _truncate_partial_line(path: Path) -> None:
@@ -317,12 +331,13 @@ def _chunks(rows: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str
         yield chunk
 
 
-def _finish_parquet(out: Path, retried: set[str]) -> int:
+def _finish_parquet(out: Path, retried: set[str], before: int) -> int:
     """Write ``out`` from the previous Parquet file and the journal, whole or not at all
     (:func:`dermatrack.store.partial_files.replacing`); return its rows.
 
-    An earlier error row of a photo tried again in this run (``retried``: digests, or
-    paths of unreadable files) is left out.
+    An earlier error row of a photo tried again in this run (:func:`_is_retried_error`) is
+    left out: in the previous Parquet file, and in the first ``before`` bytes of the
+    journal (rows of a run that was killed before it finished).
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -330,16 +345,13 @@ def _finish_parquet(out: Path, retried: set[str]) -> int:
     journal = _journal_path(out, False)
     schema = _schema()
 
-    def kept(rows: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-        for row in rows:
-            if row.get("status") == "error" and (row.get("sha256") or row.get("path")) \
-                    in retried:
-                continue
-            yield {name: row.get(name) for name in COLUMNS}
-
     def every() -> Iterator[dict[str, Any]]:
-        yield from kept(_parquet_rows(out))
-        yield from _read_jsonl(journal)
+        for row in _parquet_rows(out):
+            if not _is_retried_error(row, retried):
+                yield {name: row.get(name) for name in COLUMNS}
+        for offset, row in _read_jsonl_at(journal):
+            if offset >= before or not _is_retried_error(row, retried):
+                yield row
 
     count = 0
     with replacing(out) as replacement, \
@@ -362,9 +374,7 @@ def _rewrite_jsonl_without(out: Path, retried: set[str], before: int) -> None:
         position = 0
         for line in source:
             if position < before:
-                row = json.loads(line)
-                if not (row.get("status") == "error"
-                        and (row.get("sha256") or row.get("path")) in retried):
+                if not _is_retried_error(json.loads(line), retried):
                     target.write(line)
             else:
                 target.write(line)
@@ -493,7 +503,7 @@ def run_batch(items: list[BatchItem], out: str | Path, *, options: BatchOptions,
     if jsonl:
         _rewrite_jsonl_without(out, retried, earlier_size)
     else:
-        _finish_parquet(out, retried)
+        _finish_parquet(out, retried, earlier_size)
     summary.seconds = time.perf_counter() - started
     return summary
 
