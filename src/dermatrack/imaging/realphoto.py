@@ -780,9 +780,9 @@ def _mdc_markdown(entries: list[dict[str, Any]]) -> list[str]:
         return []
     lines = ["", "MDC95 on these faces (`realphoto.real_photo_mdc`; `validate imaging "
              "--save-mdc` saves every metric and region for `photo compare` and the "
-             "reports): the "
-             "change between two captures that measurement error alone exceeds 5 % of the "
-             "time, 1.96 √2 SEM over the eight captures of each face. The captures are "
+             "reports): the change between two captures that measurement error alone "
+             "exceeds 5 % of the time, 1.96 √2 SEM over the eight captures of each face "
+             "(as % of the mean for amounts). The captures are "
              "re-rendered from one photograph, so these are lower bounds of what two "
              "visits' photographs need.", "",
              "| metric | whole face MDC95 | % of the mean | faces "
@@ -794,13 +794,15 @@ def _mdc_markdown(entries: list[dict[str, Any]]) -> list[str]:
             continue
         definition = photo_metric(code)
         assert definition is not None
-        relative = [100.0 * e["mdc95"] / abs(e["mean"]) for e in shown
-                    if e["metric"] == code and e["region"] != "whole" and e["mean"]]
-        share = (f"{100.0 * whole['mdc95'] / abs(whole['mean']):.0f} %"
-                 if whole["mean"] else "n/a")
+        # A share of the mean means something for amounts, not for an angle (ITA).
+        ratio = definition.unit != "°"
+        relative = [100.0 * e["mdc95"] / e["mean"] for e in shown
+                    if e["metric"] == code and e["region"] != "whole" and e["mean"] > 0]
+        share = (f"{100.0 * whole['mdc95'] / whole['mean']:.0f} %"
+                 if ratio and whole["mean"] > 0 else "n/a")
+        regions = f"{_fmt(_median(relative), 0)} %" if ratio and relative else "n/a"
         lines.append(f"| {definition.label} | {definition.format(whole['mdc95'])} "
-                     f"| {share} | {whole['n_subjects']} "
-                     f"| {_fmt(_median(relative), 0)} % |")
+                     f"| {share} | {whole['n_subjects']} | {regions} |")
     return lines
 
 
