@@ -294,3 +294,18 @@ def test_unwritable_masks_directory_exits_2(cli, images, tmp_path):
     r = cli("photo", "analyze", images[0], "--no-face", "--masks", blocker, "--json")
     assert r.code == 2
     assert "cannot write masks" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_compare_without_an_mdc_says_how_to_get_one(cli, tmp_path, monkeypatch):
+    from dermatrack.config import DATA_DIR_ENV
+
+    monkeypatch.setenv(DATA_DIR_ENV, str(tmp_path / "data"))  # no repeatability files
+    rng = np.random.default_rng(5)
+    photo = tmp_path / "skin.png"
+    write_png(photo, make_phantom(random_spec(rng, width=240, height=180), rng).rgb)
+    r = cli("photo", "compare", photo, photo, "--mm-per-px", "0.06", "--no-face")
+    assert r.code == 0, r.stderr
+    text = " ".join(r.stdout.split())
+    assert "No MDC95 in the data directory" in text
+    assert "dermatrack repeatability CAPTURES.csv --save" in text
+    assert "validate imaging --save-mdc" in text

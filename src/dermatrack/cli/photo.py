@@ -276,9 +276,9 @@ def compare_cmd(
         console.print("MDC95 from: " + "; ".join(mdc_sources), soft_wrap=True)
     else:
         console.print("No MDC95 in the data directory, so no change is called real or not: "
-                      "measure the clinic's own (dermatrack repeatability), or save a lower "
-                      "bound from real photographs (dermatrack validate imaging --save-mdc).",
-                      soft_wrap=True)
+                      "measure the clinic's own (dermatrack repeatability CAPTURES.csv "
+                      "--save), or save a lower bound from real photographs (dermatrack "
+                      "validate imaging --save-mdc).", soft_wrap=True)
     if not al["reliable"]:
         err_console.print("[bold red]warning:[/] no reliable alignment was found; the "
                           "follow-up was compared unaligned, so per-region changes may "
