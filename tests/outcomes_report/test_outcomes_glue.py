@@ -180,3 +180,32 @@ def test_repeatability_save_without_any_mdc_exits_2(cli, store, tmp_path):
     result = cli("repeatability", str(captures), "--save")
     assert result.code == 2 and "Traceback" not in result.stderr
     assert not (store.settings.data_dir / "repeatability.json").exists()
+
+
+def test_photo_changes_are_judged_only_where_a_number_and_an_mdc_exist():
+    """``photo compare`` reports: a change is judged against the MDC95 of its metric and
+    region; a category, a missing or non-finite value, or a metric without an MDC95 gets
+    no verdict, and nothing raises."""
+    from dermatrack.services.outcomes import MdcTable, judge_photo_changes
+
+    table = MdcTable()
+    table.update({"metrics": [
+        {"kind": "photo", "metric": "wrinkles.length_mm", "region": "forehead", "mdc95": 5.0},
+        {"kind": "photo", "metric": "wrinkles.length_mm", "region": None, "mdc95": 50.0}]},
+        "test")
+    report = {"regions": {
+        "forehead": {"area_mm2": {"before": 1.0, "after": 1.0},
+                     "wrinkles": {"length_mm": {"before": 40.0, "after": 30.0},
+                                  "count": {"before": 3, "after": 2}},
+                     "pigment": {"ita_category": {"before": "light", "after": "light"},
+                                 "ita_deg": {"before": float("nan"), "after": 40.0}}},
+        "cheek_left": {"wrinkles": {"length_mm": {"before": 40.0, "after": 30.0}}}}}
+    assert judge_photo_changes(report, table) == ["test"]
+    forehead = report["regions"]["forehead"]
+    assert forehead["wrinkles"]["length_mm"]["verdict"] == "improved"  # 10 mm > 5 mm
+    assert report["regions"]["cheek_left"]["wrinkles"]["length_mm"]["verdict"] == \
+        "no real change"  # the every-region entry: 10 mm < 50 mm
+    assert forehead["wrinkles"]["count"]["verdict"] is None  # no MDC95 for it
+    assert "verdict" not in forehead["pigment"]["ita_category"]
+    assert "verdict" not in forehead["pigment"]["ita_deg"]
+    assert "verdict" not in forehead["area_mm2"]

@@ -148,7 +148,7 @@ def judge_photo_changes(report: dict[str, Any], table: MdcTable) -> list[str]:
             for key, change in metrics.items():
                 before, after = change.get("before"), change.get("after")
                 if not all(isinstance(v, (int, float)) and not isinstance(v, bool)
-                           for v in (before, after)):
+                           and math.isfinite(v) for v in (before, after)):
                     continue  # not measured, or a category (pigment.ita_category)
                 judged, source = judge_change(table, f"{group}.{key}", region, before, after)
                 change.update(mdc95=judged.mdc95, mdc_source=source, verdict=judged.verdict)
