@@ -44,11 +44,17 @@ def test_validate_imaging_quick_writes_report(cli, tmp_path, artifacts_dir):
     real = report["real_photos"]
     grace = real["faces"]["grace_hopper"]
     assert grace["cv"]["whole"]["wrinkle length"]["n"] >= 6  # 0.67x is too coarse: null
+    # The same CVs on captures never used to choose a change, beside the validation's own.
+    assert grace["held_out_cv"]["whole"]["wrinkle length"]["n"] == 8
+    held = real["summary"]["held_out"]
+    assert held["worst"]["cv_whole_wrinkle_length_pct"] == pytest.approx(
+        grace["held_out_cv"]["whole"]["wrinkle length"]["cv_pct"])
     assert set(grace["variant_mm_per_px"]) >= {"original", "resample_1.5x", "jpeg_70"}
     assert "recall" in grace["added_wrinkles"]
     assert all(r["refused"] for r in real["non_skin"].values())
     assert real["summary"]["targets"]["non_skin_refused"]["pass"]
     assert "## Real photographs" in md
+    assert "| held out | " in md and "| the validation's | " in md
     assert f"| grace_hopper | {grace['mm_per_px']:.3f} |" in md
     assert (tmp_path / "real_grace_hopper_detections.png").exists()
     assert (tmp_path / "real_grace_hopper_added.png").exists()

@@ -36,6 +36,7 @@ __all__ = [
     "cv_table",
     "detection_limit",
     "detection_sweep",
+    "held_out_variants",
     "line_contrast_pct",
     "open_skin_texture",
     "plan_wrinkles",
@@ -94,30 +95,60 @@ def _linear_to_srgb(x: np.ndarray) -> np.ndarray:
     return np.where(x <= 0.0031308, 12.92 * x, 1.055 * np.power(x, 1 / 2.4) - 0.055)
 
 
-def variants(rgb: np.ndarray) -> dict[str, np.ndarray]:
-    """The seven capture variants of a photograph (float sRGB in [0, 1])."""
-    rgb = np.asarray(rgb, np.float32)
+def _resampled(rgb: np.ndarray, factor: float) -> np.ndarray:
     h, w = rgb.shape[:2]
-    out: dict[str, np.ndarray] = {}
-    for f in (0.67, 1.5):
-        size = (max(int(round(w * f)), 1), max(int(round(h * f)), 1))
-        interp = cv2.INTER_AREA if f < 1 else cv2.INTER_CUBIC
-        out[f"resample_{f:g}x"] = np.clip(cv2.resize(rgb, size, interpolation=interp), 0, 1)
-    for angle in (10.0, -10.0):
-        m = cv2.getRotationMatrix2D((w / 2.0, h / 2.0), angle, 1.0)
-        out[f"rotate_{angle:+.0f}deg"] = cv2.warpAffine(
-            rgb, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    lin = _srgb_to_linear(rgb)
-    for k in (0.8, 1.2):
-        out[f"exposure_{k:g}x"] = _linear_to_srgb(lin * k).astype(np.float32)
+    size = (max(int(round(w * factor)), 1), max(int(round(h * factor)), 1))
+    interp = cv2.INTER_AREA if factor < 1 else cv2.INTER_CUBIC
+    return np.clip(cv2.resize(rgb, size, interpolation=interp), 0, 1)
+
+
+def _moved(rgb: np.ndarray, angle_deg: float = 0.0, shift_px: float = 0.0) -> np.ndarray:
+    """Rotated about the centre and shifted (bilinear), the frame size kept."""
+    h, w = rgb.shape[:2]
+    m = np.asarray(cv2.getRotationMatrix2D((w / 2.0, h / 2.0), angle_deg, 1.0), np.float64)
+    m[:, 2] += shift_px
+    return cv2.warpAffine(rgb, m, (w, h), flags=cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_REPLICATE)
+
+
+def _jpeg(rgb: np.ndarray, quality: int) -> np.ndarray:
     rgb8 = (np.clip(rgb, 0, 1) * 255 + 0.5).astype(np.uint8)
     ok, buf = cv2.imencode(".jpg", cv2.cvtColor(rgb8, cv2.COLOR_RGB2BGR),
-                           [cv2.IMWRITE_JPEG_QUALITY, 70])
+                           [cv2.IMWRITE_JPEG_QUALITY, quality])
     assert ok
     decoded = cv2.imdecode(buf, cv2.IMREAD_COLOR)
     assert decoded is not None
-    dec = cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB)
-    out["jpeg_70"] = dec.astype(np.float32) / 255.0
+    return cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB).astype(np.float32) / 255.0
+
+
+def variants(rgb: np.ndarray) -> dict[str, np.ndarray]:
+    """The seven capture variants of a photograph (float sRGB in [0, 1])."""
+    rgb = np.asarray(rgb, np.float32)
+    out: dict[str, np.ndarray] = {}
+    for f in (0.67, 1.5):
+        out[f"resample_{f:g}x"] = _resampled(rgb, f)
+    for angle in (10.0, -10.0):
+        out[f"rotate_{angle:+.0f}deg"] = _moved(rgb, angle)
+    lin = _srgb_to_linear(rgb)
+    for k in (0.8, 1.2):
+        out[f"exposure_{k:g}x"] = _linear_to_srgb(lin * k).astype(np.float32)
+    out["jpeg_70"] = _jpeg(rgb, 70)
+    return out
+
+
+def held_out_variants(rgb: np.ndarray) -> dict[str, np.ndarray]:
+    """Seven other captures of a photograph, never used to choose a change: rotated +5,
+    -5 and +15 degrees, enlarged 1.2x and 1.35x, shifted by half a pixel, JPEG 85. Their
+    CVs are reported beside the validation's own (not scored against the targets), so a
+    change fitted to the seven :func:`variants` shows as a gap between the two."""
+    rgb = np.asarray(rgb, np.float32)
+    out: dict[str, np.ndarray] = {}
+    for angle in (5.0, -5.0, 15.0):
+        out[f"rotate_{angle:+.0f}deg"] = _moved(rgb, angle)
+    for f in (1.2, 1.35):
+        out[f"resample_{f:g}x"] = _resampled(rgb, f)
+    out["shift_half_px"] = _moved(rgb, shift_px=0.5)
+    out["jpeg_85"] = _jpeg(rgb, 85)
     return out
 
 
@@ -567,6 +598,13 @@ def run_real_validation(faces: dict[str, np.ndarray], *,
                 reports[vname] = {"regions": {}, "error": str(error)}
         table = cv_table(reports)
         captures[name] = reports
+        held_out = {"original": base.report}
+        for vname, vimg in held_out_variants(rgb).items():
+            tick(f"real face {name}: held-out {vname}")
+            try:
+                held_out[vname] = run_analysis(vimg, calibrate=False).report
+            except InputError as error:
+                held_out[vname] = {"regions": {}, "error": str(error)}
         entry: dict[str, Any] = {
             "mm_per_px": mpp,
             "quality": base.report["quality"],
@@ -575,6 +613,7 @@ def run_real_validation(faces: dict[str, np.ndarray], *,
             "variant_mm_per_px": {k: r.get("image", {}).get("mm_per_px")
                                   for k, r in reports.items()},
             "cv": table,
+            "held_out_cv": cv_table(held_out),
         }
         entry["skin_texture_l"] = open_skin_texture(base)
         overlays[f"real_{name}_detections"] = detection_overlay(base)
@@ -659,35 +698,16 @@ def summarise(per_face: dict[str, Any], refusals: dict[str, Any],
     :func:`textured_phantom_scores`, medians over its runs)."""
     printed = [c for c in charts.values() if not c.get("on_screen")]
     screens = [c for c in charts.values() if c.get("on_screen")]
-    whole_len, whole_sev, region_len, region_all, spot, red = [], [], [], [], [], []
     recall, precision, peri = [], [], []
     for entry in per_face.values():
-        cv = entry.get("cv")
-        if not cv:
-            continue
-        whole = cv["whole"]
-        whole_len.append(whole["wrinkle length"]["cv_pct"])
-        whole_sev.append(whole["wrinkle severity"]["cv_pct"])
-        spot.append(whole["spot area"]["cv_pct"])
-        red.append(whole["red area"]["cv_pct"])
-        for region, row in cv.items():
-            if region != "whole":
-                length = row["wrinkle length"]
-                region_all.append(length["cv_pct"])
-                if region_quantifiable(length["mean"]):
-                    region_len.append(length["cv_pct"])
-        added = entry.get("added_wrinkles")
+        added = entry.get("added_wrinkles") if entry.get("cv") else None
         if added:
             recall.append(added["recall"])
             precision.append(added["precision"])
             peri.append(added.get("crows_feet_in_periorbital"))
+    cv_worst, cv_median = _cv_summary([e["cv"] for e in per_face.values() if e.get("cv")])
     values = {
-        "cv_whole_wrinkle_length_pct": _pooled_max(whole_len),
-        "cv_whole_wrinkle_severity_pct": _pooled_max(whole_sev),
-        "cv_region_wrinkle_length_pct": _pooled_max(region_len),
-        "cv_region_wrinkle_length_all_pct": _pooled_max(region_all),
-        "cv_spot_area_pct": _pooled_max(spot),
-        "cv_red_area_pct": _pooled_max(red),
+        **cv_worst,
         "added_wrinkle_recall": min([v for v in recall if v is not None], default=None),
         "added_wrinkle_precision": min([v for v in precision if v is not None],
                                        default=None),
@@ -709,11 +729,7 @@ def summarise(per_face: dict[str, Any], refusals: dict[str, Any],
         targets[key] = {"value": v, "target": f"{op} {target:g}", "pass": bool(ok)}
     # Medians too: one hard face should not hide how the rest behave.
     medians = {
-        "cv_whole_wrinkle_length_pct": _median(whole_len),
-        "cv_whole_wrinkle_severity_pct": _median(whole_sev),
-        "cv_spot_area_pct": _median(spot), "cv_red_area_pct": _median(red),
-        "cv_region_wrinkle_length_pct": _median(region_len),
-        "cv_region_wrinkle_length_all_pct": _median(region_all),
+        **cv_median,
         "added_wrinkle_recall": _median(recall), "added_wrinkle_precision": _median(precision),
         "crows_feet_in_periorbital": _median(peri),
         # Already medians over the phantoms.
@@ -721,8 +737,40 @@ def summarise(per_face: dict[str, Any], refusals: dict[str, Any],
             values["textured_phantom_false_line_mm_per_cm2"],
         "textured_phantom_length_error": values["textured_phantom_length_error"],
     }
+    held_worst, held_median = _cv_summary([e["held_out_cv"] for e in per_face.values()
+                                           if e.get("held_out_cv")])
     return {"worst": values, "median": medians, "targets": targets,
-            "detection_limit": _median_limits(per_face)}
+            "detection_limit": _median_limits(per_face),
+            "held_out": {"worst": held_worst, "median": held_median}}
+
+
+def _cv_summary(tables: list[dict[str, Any]]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Worst case (pooled maximum) and median over faces of the CV figures of
+    :func:`cv_table` tables: whole-face length, severity, spot and red area; per-region
+    length over the quantifiable regions (:func:`region_quantifiable`) and over all, and
+    how many quantifiable regions exceed the per-region target."""
+    figures: dict[str, list[float | None]] = {
+        "cv_whole_wrinkle_length_pct": [], "cv_whole_wrinkle_severity_pct": [],
+        "cv_region_wrinkle_length_pct": [], "cv_region_wrinkle_length_all_pct": [],
+        "cv_spot_area_pct": [], "cv_red_area_pct": []}
+    for table in tables:
+        whole = table["whole"]
+        figures["cv_whole_wrinkle_length_pct"].append(whole["wrinkle length"]["cv_pct"])
+        figures["cv_whole_wrinkle_severity_pct"].append(whole["wrinkle severity"]["cv_pct"])
+        figures["cv_spot_area_pct"].append(whole["spot area"]["cv_pct"])
+        figures["cv_red_area_pct"].append(whole["red area"]["cv_pct"])
+        for region, row in table.items():
+            if region != "whole":
+                length = row["wrinkle length"]
+                figures["cv_region_wrinkle_length_all_pct"].append(length["cv_pct"])
+                if region_quantifiable(length["mean"]):
+                    figures["cv_region_wrinkle_length_pct"].append(length["cv_pct"])
+    regions = [v for v in figures["cv_region_wrinkle_length_pct"] if v is not None]
+    limit = TARGETS["cv_region_wrinkle_length_pct"][1]
+    counts = {"regions_quantifiable": len(regions),
+              "regions_above_target": sum(v > limit for v in regions)}
+    return ({key: _pooled_max(v) for key, v in figures.items()} | counts,
+            {key: _median(v) for key, v in figures.items()})
 
 
 def _median_limits(per_face: dict[str, Any]) -> dict[str, Any]:
@@ -764,6 +812,34 @@ def _fmt(v: Any, digits: int = 1) -> str:
     if isinstance(v, bool):
         return "yes" if v else "no"
     return f"{v:.{digits}f}"
+
+
+def _held_out_markdown(summary: dict[str, Any]) -> list[str]:
+    """The CV figures on the validation's own captures beside those on the held-out ones
+    (:func:`held_out_variants`), worst / median over faces."""
+    held = summary.get("held_out")
+    if not held or held["worst"].get("cv_whole_wrinkle_length_pct") is None:
+        return []
+    own_worst, own_median = summary["worst"], summary["median"]
+    lines = ["", "The same CVs on seven captures never used to choose a change "
+             "(`realphoto.held_out_variants`: rotated +5, -5 and +15°, enlarged 1.2x and "
+             "1.35x, shifted by half a pixel, JPEG 85), beside the validation's own; "
+             "worst / median over faces. A gap between the two would show a change fitted "
+             "to the validation's captures.", "",
+             "| captures | CV length % | CV severity % | worst region CV % "
+             "| regions above 15 % | CV spot area % | CV red area % |",
+             "|---|---|---|---|---|---|---|"]
+    for label, worst, median in (("the validation's", own_worst, own_median),
+                                 ("held out", held["worst"], held["median"])):
+        cells = [f"{_fmt(worst.get(key))} / {_fmt(median.get(key))}" for key in (
+            "cv_whole_wrinkle_length_pct", "cv_whole_wrinkle_severity_pct",
+            "cv_region_wrinkle_length_pct")]
+        cells.append(f"{worst.get('regions_above_target')} of "
+                     f"{worst.get('regions_quantifiable')}")
+        cells += [f"{_fmt(worst.get(key))} / {_fmt(median.get(key))}"
+                  for key in ("cv_spot_area_pct", "cv_red_area_pct")]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return lines
 
 
 #: Metrics whose real-photo MDC95 the report shows (validation.json has every one).
@@ -842,6 +918,7 @@ def real_markdown(report: dict[str, Any], command: str) -> str:
             f"| {_fmt(added.get('recall'), 2)} | {_fmt(added.get('precision'), 2)} "
             f"| {_fmt(added.get('recall_crows_feet'), 2)} "
             f"| {_fmt(added.get('crows_feet_in_periorbital'), 2)} |")
+    lines += _held_out_markdown(report["summary"])
     sweeps = {name: e["detection_limit"] for name, e in report["faces"].items()
               if e.get("detection_limit")}
     if sweeps:
