@@ -7,8 +7,8 @@ context managers run; SIGTERM (``kill``, a service manager stopping the job) and
 exit code 128 + the signal's number, as a shell reports a process killed by it.
 
 It is used around the commands that write files of health data in stages (``dermatrack
-export``), not for the whole CLI: processes that some commands start (the photo batch's
-workers) would otherwise inherit the handler.
+export``, ``dermatrack pull dicom``), not for the whole CLI: processes that some
+commands start (the photo batch's workers) would otherwise inherit the handler.
 """
 
 from __future__ import annotations

@@ -552,6 +552,23 @@ def textured_phantom_scores(seeds: tuple[int, ...] = TEXTURED_PHANTOM_SEEDS,
             "runs": runs}
 
 
+def _analysed(original: dict[str, Any], captures: dict[str, np.ndarray],
+              tick: Callable[[str], None], label: str) -> dict[str, dict[str, Any]]:
+    """The analysis report of each capture beside the original's (a refused capture
+    gives empty regions and its error)."""
+    from dermatrack.errors import InputError
+    from dermatrack.imaging.analysis import run_analysis
+
+    reports = {"original": original}
+    for name, image in captures.items():
+        tick(label + name)
+        try:
+            reports[name] = run_analysis(image, calibrate=False).report
+        except InputError as error:
+            reports[name] = {"regions": {}, "error": str(error)}
+    return reports
+
+
 def run_real_validation(faces: dict[str, np.ndarray], *,
                         non_skin: dict[str, np.ndarray] | None = None,
                         charts: dict[str, np.ndarray] | None = None,
@@ -589,22 +606,11 @@ def run_real_validation(faces: dict[str, np.ndarray], *,
             per_face[name] = {"error": str(error)}
             continue
         mpp = base.report["image"]["mm_per_px"]
-        reports = {"original": base.report}
-        for vname, vimg in variants(rgb).items():
-            tick(f"real face {name}: {vname}")
-            try:
-                reports[vname] = run_analysis(vimg, calibrate=False).report
-            except InputError as error:
-                reports[vname] = {"regions": {}, "error": str(error)}
+        reports = _analysed(base.report, variants(rgb), tick, f"real face {name}: ")
         table = cv_table(reports)
         captures[name] = reports
-        held_out = {"original": base.report}
-        for vname, vimg in held_out_variants(rgb).items():
-            tick(f"real face {name}: held-out {vname}")
-            try:
-                held_out[vname] = run_analysis(vimg, calibrate=False).report
-            except InputError as error:
-                held_out[vname] = {"regions": {}, "error": str(error)}
+        held_out = _analysed(base.report, held_out_variants(rgb), tick,
+                             f"real face {name}: held-out ")
         entry: dict[str, Any] = {
             "mm_per_px": mpp,
             "quality": base.report["quality"],

@@ -564,13 +564,14 @@ def mdc_entries(observations: Iterable[tuple[Hashable, Hashable, str, str | None
         occasions.setdefault(occasion)
         if value is not None:
             cells.setdefault((metric, region), {})[(subject, occasion)] = float(value)
-    rows, columns = list(subjects), list(occasions)
+    row_of = {subject: i for i, subject in enumerate(subjects)}
+    column_of = {occasion: j for j, occasion in enumerate(occasions)}
     entries: list[dict[str, object]] = []
     for (metric, region), values in sorted(cells.items(),
                                            key=lambda item: (item[0][0], item[0][1] or "")):
-        matrix = np.full((len(rows), len(columns)), np.nan)
+        matrix = np.full((len(row_of), len(column_of)), np.nan)
         for (subject, occasion), value in values.items():
-            matrix[rows.index(subject), columns.index(occasion)] = value
+            matrix[row_of[subject], column_of[occasion]] = value
         try:
             summary = repeatability(matrix)
         except InputError:

@@ -95,8 +95,6 @@ def _scale_meaning(score: Mapping[str, Any]) -> dict[str, Any]:
             "meaning": level.label if level is not None else "–"}
 
 
-
-
 def _change_rows(timeline: Any) -> list[dict[str, Any]]:
     from dermatrack.reports import labels
 

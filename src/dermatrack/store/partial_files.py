@@ -8,7 +8,8 @@ failure leaves the target as it was. The partial file holds health data from its
 byte, so it is created readable by its owner only (0600); the finished file keeps the
 permissions of the file it replaces, and a new one stays owner-only. A writer that fails
 or is stopped (an exception, Ctrl-C, or SIGTERM and SIGHUP, which ``dermatrack export``
-turns into an exception: :mod:`dermatrack.cli._signals`) removes its partial file. One
+and ``pull dicom`` turn into an exception: :mod:`dermatrack.cli._signals`) removes its
+partial file. One
 killed outright (SIGKILL, a power cut) cannot, so each writer first removes the partial
 files of its target that no live writer holds (:func:`remove_stale_partials`): a writer
 holds an exclusive ``flock`` on its partial file from creation to rename, and the kernel
