@@ -115,3 +115,42 @@ def test_skeleton_length_counts_diagonals_as_root_two():
     step = np.zeros((5, 5), bool)
     step[1, 1:3] = step[2, 2:4] = True  # an L-step: 3 orthogonal links, no diagonal
     assert skeleton_length_map(step).sum() == pytest.approx(3.0)
+
+
+@pytest.mark.parametrize("pixel_mm", [0.15, 0.4])
+def test_band_edge_weight_ramps_over_the_same_millimetres_at_any_pixel_size(pixel_mm):
+    from dermatrack.imaging.wrinkles import BAND_EDGE_SOFTNESS_MM, band_edge_weight
+
+    band = np.zeros((200, 40), bool)
+    band[:100] = True  # the edge lies between rows 99 and 100
+    profile = band_edge_weight(band, pixel_mm)[:, 20]
+    rows = np.arange(200)
+    signed_mm = (rows + 0.5 - 100) * pixel_mm  # > 0 outside the band
+    expected = np.clip(0.5 + signed_mm / (2 * BAND_EDGE_SOFTNESS_MM), 0, 1)
+    assert profile == pytest.approx(expected, abs=1e-5)
+    # Without a scale the edge stays hard.
+    assert np.array_equal(band_edge_weight(band, None), (~band).astype(np.float32))
+
+
+def test_a_line_along_a_band_edge_is_counted_gradually_not_whole_or_nothing():
+    """Bands are drawn from landmarks that move by about a millimetre between captures. A
+    wrinkle lying along a band's edge must then change its counted length by about as
+    much, not jump between its whole length and nothing (the hard edge did: 100 % in
+    one 0.24 mm step)."""
+    wr = WrinkleSpec(cx=200, cy=150, length_mm=12, width_mm=0.6, depth_l=8.0, angle_deg=0,
+                     shading=0.0)
+    ph = make_phantom(PhantomSpec(width=400, height=300, wrinkles=(wr,)),
+                      np.random.default_rng(5))
+    lum, skin = _lum(ph), ph.masks["skin"]
+    lengths = []
+    for edge_row in range(100, 204, 4):  # the band's edge from 3 mm above to 3 mm below
+        band = np.zeros_like(skin)
+        band[:edge_row] = True
+        det = detect_wrinkles(lum, skin, MPP, exclude=band)
+        lengths.append(wrinkle_metrics(det, skin).length_mm)
+    full = lengths[0]
+    assert full == pytest.approx(12.0, rel=0.15) and lengths[-1] == 0.0
+    steps = np.abs(np.diff(lengths))
+    assert steps.max() <= 0.25 * full
+    on_edge = lengths[(150 - 100) // 4]  # the edge through the line's centre
+    assert 0.3 * full <= on_edge <= 0.7 * full

@@ -313,6 +313,35 @@ def _select_scale(responses: np.ndarray, scales: list[float], ys: np.ndarray,
     return np.exp(log_sigma), value
 
 
+#: Half-width (mm) of the ramp over which a line's length goes from counted to not
+#: counted across the edge of an exclusion band: about how far the band moves between
+#: captures of one face. The bands are drawn from FaceMesh landmarks, which move by
+#: 0.4-1.1 mm (median; 0.9-2.8 mm at the 90th percentile) between a portrait and the same
+#: portrait rotated by 5-15 degrees; with a hard edge, a line lying along it is counted
+#: whole in one capture and not at all in the next.
+BAND_EDGE_SOFTNESS_MM = 1.0
+
+
+def band_edge_weight(band: np.ndarray, pixel_mm: float | None) -> np.ndarray:
+    """Weight (0-1) of a line's length at each pixel, given the exclusion ``band``.
+
+    1 on open skin more than ``BAND_EDGE_SOFTNESS_MM`` from the band, 0 deeper than that
+    inside it, and linear in the signed distance to the band's edge in between (0.5 on
+    the edge), so that a band edge moved by a fraction of a millimetre changes the
+    length counted by as much, not by the whole line. Without a scale the edge is hard.
+    """
+    band = np.asarray(band, bool)
+    if pixel_mm is None or not band.any():
+        return (~band).astype(np.float32)
+    outside = cv2.distanceTransform((~band).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    inside = cv2.distanceTransform(band.astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    # Distances are to the nearest pixel centre across the edge; the edge lies half a
+    # pixel before it.
+    signed_mm = np.where(band, 0.5 - inside, outside - 0.5) * np.float32(pixel_mm)
+    weight = 0.5 + signed_mm / np.float32(2.0 * BAND_EDGE_SOFTNESS_MM)
+    return np.clip(weight, 0.0, 1.0).astype(np.float32)
+
+
 def detect_wrinkles(lstar: np.ndarray, mask: np.ndarray, mm_per_px: float | None, *,
                     exclude: np.ndarray | None = None) -> WrinkleDetection:
     """Detect wrinkles on a luminance image.
@@ -328,7 +357,10 @@ def detect_wrinkles(lstar: np.ndarray, mask: np.ndarray, mm_per_px: float | None
     exclude : (H, W) bool array, optional
         Bands where dark lines are not wrinkles (eyelids, lashes, brows, lips, nostrils,
         the edges of hair, glasses and the face: ``regions.line_exclusion_bands``). A
-        valley is cut where it enters them, so only its part on open skin is measured.
+        valley is cut ``BAND_EDGE_SOFTNESS_MM`` inside them, and its length counts in
+        full on open skin and less and less across the band's edge
+        (:func:`band_edge_weight`), so a band that moves a little between captures
+        changes the length a little.
 
     Returns
     -------
@@ -341,8 +373,12 @@ def detect_wrinkles(lstar: np.ndarray, mask: np.ndarray, mm_per_px: float | None
              max(int(round(lstar.shape[1] / factor)), 1))
     lum = resize_to(np.asarray(lstar, np.float32), shape)
     skin = resize_to(np.asarray(mask, bool), shape)
-    open_skin = skin if exclude is None else skin & ~resize_to(np.asarray(exclude, bool), shape)
     pixel_mm = None if mm_per_px is None else mm_per_px * factor
+    band_weight = None
+    open_skin = skin
+    if exclude is not None:
+        band_weight = band_edge_weight(resize_to(np.asarray(exclude, bool), shape), pixel_mm)
+        open_skin = skin & (band_weight > 0)
 
     best = np.full(shape, -np.inf, np.float32)
     noise = 0.0
@@ -386,6 +422,7 @@ def detect_wrinkles(lstar: np.ndarray, mask: np.ndarray, mm_per_px: float | None
     length_map = skeleton_length_map(skeleton)
     # Everything below is computed on the skeleton pixels only (sparse), then scattered.
     ys, xs = np.nonzero(skeleton)
+    ys_all, xs_all = ys, xs
     # Scale selection on l1 alone (Lindeberg's ridge strength, gamma = 1): the gradient
     # term of the valleyness would bias it towards coarse scales off the exact floor.
     sigma_sk, l1_sk = _select_scale(responses, scales, ys, xs)
@@ -423,7 +460,9 @@ def detect_wrinkles(lstar: np.ndarray, mask: np.ndarray, mm_per_px: float | None
     skeleton = np.zeros(shape, bool)
     skeleton[ys, xs] = True
     return WrinkleDetection(
-        mask=kept, skeleton=skeleton, length_px=scatter(w), depth_l=scatter(depth),
+        mask=kept, skeleton=skeleton,
+        length_px=scatter(w if band_weight is None else w * band_weight[ys_all, xs_all]),
+        depth_l=scatter(depth),
         contrast_pct=scatter(contrast), width_px=scatter(width),
         labels=scatter(sk_lab, np.int32), pixel_mm=pixel_mm,
         factor=float(lstar.shape[1] / shape[1]), noise=noise,
