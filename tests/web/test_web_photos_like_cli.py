@@ -153,7 +153,8 @@ def test_duplicate_flagged_default_pair_and_thumbnails(web):
         f"/patients/{pid}/compare?baseline={first['id']}&followup={later['id']}")
     assert viewer.status_code == 200 and 'data-feature="spots"' in viewer.text
     # Without repeatability data no change is called real; with it each is judged.
-    assert "No MDC95 is known" in viewer.text and "change-verdict" not in viewer.text
+    assert "No MDC95 in the data directory" in viewer.text and "change-verdict" not in viewer.text
+    assert "validate imaging --save-mdc" in viewer.text
     from dermatrack.services.outcomes import save_mdc
     from dermatrack.web.pages.photos import HEADLINE_METRICS
 

@@ -223,7 +223,7 @@ def compare_cmd(
     with err_console.status("aligning and analysing"):
         result = compare(first, second, mm_per_px=mm_per_px, use_face=not no_face)
     from dermatrack.config import load_settings
-    from dermatrack.services.outcomes import judge_photo_changes, load_mdc
+    from dermatrack.services.outcomes import NO_MDC_ADVICE, judge_photo_changes, load_mdc
 
     mdc_sources = judge_photo_changes(result.report, load_mdc(load_settings()))
     result.report["mdc_sources"] = mdc_sources
@@ -275,10 +275,7 @@ def compare_cmd(
     if mdc_sources:
         console.print("MDC95 from: " + "; ".join(mdc_sources), soft_wrap=True)
     else:
-        console.print("No MDC95 in the data directory, so no change is called real or not: "
-                      "measure the clinic's own (dermatrack repeatability CAPTURES.csv "
-                      "--save), or save a lower bound from real photographs (dermatrack "
-                      "validate imaging --save-mdc).", soft_wrap=True)
+        console.print(NO_MDC_ADVICE, soft_wrap=True)
     if not al["reliable"]:
         err_console.print("[bold red]warning:[/] no reliable alignment was found; the "
                           "follow-up was compared unaligned, so per-region changes may "

@@ -37,6 +37,7 @@ from dermatrack.services.outcomes.definitions import (
 from dermatrack.services.outcomes.mdc import (
     CLINIC_MDC_FILE,
     IMAGING_MDC_FILE,
+    NO_MDC_ADVICE,
     MdcTable,
     judge_change,
     judge_photo_changes,
@@ -53,7 +54,8 @@ from dermatrack.services.outcomes.timeline import (
 
 __all__ = [
     "ARM_JOINER", "CLINIC_MDC_FILE", "CONCERN_METRICS", "DAYS_PER_MONTH", "HEADLINE_METRICS",
-    "IMAGING_MDC_FILE", "METRIC_DIRECTIONS", "SCORED_CHANGE_INSTRUMENTS", "CohortData",
+    "IMAGING_MDC_FILE", "METRIC_DIRECTIONS", "NO_MDC_ADVICE", "SCORED_CHANGE_INSTRUMENTS",
+    "CohortData",
     "MdcTable", "Point", "Series", "Timeline", "VisitEntry", "_months", "age_on",
     "arm_modalities", "baseline_dates", "cohort_data", "cohort_summary",
     "judge_change", "judge_photo_changes", "load_mdc",

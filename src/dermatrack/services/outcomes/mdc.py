@@ -97,6 +97,14 @@ def _read_mdc_file(path: Path) -> dict[str, Any] | None:
     return dict(data)
 
 
+#: What to do when no MDC95 is known, for clinicians (the CLI and the web app's
+#: before/after viewer).
+NO_MDC_ADVICE = ("No MDC95 in the data directory, so no change is called real or not: "
+                 "measure the clinic's own (dermatrack repeatability CAPTURES.csv --save), "
+                 "or save a lower bound from real photographs (dermatrack validate imaging "
+                 "--save-mdc).")
+
+
 def load_mdc(settings: Settings) -> MdcTable:
     """The MDC95 table of a data directory (module docstring: imaging, then the clinic's)."""
     table = MdcTable()

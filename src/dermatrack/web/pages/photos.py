@@ -58,7 +58,7 @@ def viewer_page(request: Request, patient_id: str, baseline: str, followup: str,
     from dermatrack.imaging.overlays import FEATURE_COLOURS, FEATURE_LABELS, FEATURES
     from dermatrack.metrics import describe_metric
     from dermatrack.outcomes.change import verdict_words
-    from dermatrack.services.outcomes import judge_change, load_mdc
+    from dermatrack.services.outcomes import NO_MDC_ADVICE, judge_change, load_mdc
     from dermatrack.web import viewer
     from dermatrack.web.api.photos import photo_metrics, photo_of
 
@@ -94,4 +94,5 @@ def viewer_page(request: Request, patient_id: str, baseline: str, followup: str,
                      *(255 * c for c in FEATURE_COLOURS[f]))} for f in FEATURES]
     return render(request, "viewer.html", principal, record=record, before=before,
                   after=after, pair=pair, table=dict(sorted(table.items())), columns=columns,
-                  features=features, mdc_sources=sorted(sources))
+                  features=features, mdc_sources=sorted(sources),
+                  no_mdc_advice=NO_MDC_ADVICE)
