@@ -49,6 +49,8 @@ def test_validate_imaging_quick_writes_report(cli, tmp_path, artifacts_dir):
     held = real["summary"]["held_out"]
     assert held["worst"]["cv_whole_wrinkle_length_pct"] == pytest.approx(
         grace["held_out_cv"]["whole"]["wrinkle length"]["cv_pct"])
+    assert held["rms"]["cv_whole_wrinkle_length_pct"] == pytest.approx(
+        grace["held_out_cv"]["whole"]["wrinkle length"]["cv_pct"])  # one face: its own
     assert set(grace["variant_mm_per_px"]) >= {"original", "resample_1.5x", "jpeg_70"}
     assert "recall" in grace["added_wrinkles"]
     assert all(r["refused"] for r in real["non_skin"].values())
