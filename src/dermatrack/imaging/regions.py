@@ -57,6 +57,10 @@ _CHEEK_RIGHT = (116, 117, 118, 119, 120, 47, 126, 209, 129, 203, 206, 216, 212, 
                 192, 213, 147, 123)
 _CHEEK_LEFT = (345, 346, 347, 348, 349, 277, 355, 429, 358, 423, 426, 436, 432, 434,
                416, 433, 376, 352)
+# The nose shares no landmarks with the periorbital and cheek polygons: the strip between
+# them, along each side of the nose, belongs to no region. It holds the nose's side
+# shading, which the valley filter takes for lines (giving the strips to the nearest
+# region was tried and not kept: docs/metrics.md, "Soft band edges").
 _NOSE = (168, 122, 188, 114, 217, 198, 131, 49, 220, 45, 4, 275, 440, 279, 360, 420,
          437, 343, 412, 351)
 _PERIORAL = (2, 97, 98, 203, 206, 216, 212, 202, 204, 194, 201, 200, 421, 418, 424, 422,
