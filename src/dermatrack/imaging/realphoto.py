@@ -852,14 +852,13 @@ def _held_out_markdown(summary: dict[str, Any]) -> list[str]:
              "|---|---|---|---|---|---|---|"]
     for label, figures in (("the validation's", summary),
                            ("held out", held)):
-        worst, median, rms = figures["worst"], figures["median"], figures.get("rms", {})
-        cells = [f"{_fmt(worst.get(key))} / {_fmt(median.get(key))} / {_fmt(rms.get(key))}"
+        worst = figures["worst"]
+        cells = [" / ".join(_fmt(figures[kind].get(key)) for kind in ("worst", "median", "rms"))
                  for key in ("cv_whole_wrinkle_length_pct", "cv_whole_wrinkle_severity_pct",
-                             "cv_region_wrinkle_length_pct")]
-        cells.append(f"{worst.get('regions_above_target')} of "
-                     f"{worst.get('regions_quantifiable')}")
-        cells += [f"{_fmt(worst.get(key))} / {_fmt(median.get(key))} / {_fmt(rms.get(key))}"
-                  for key in ("cv_spot_area_pct", "cv_red_area_pct")]
+                             "cv_region_wrinkle_length_pct", "cv_spot_area_pct",
+                             "cv_red_area_pct")]
+        cells.insert(3, f"{worst.get('regions_above_target')} of "
+                        f"{worst.get('regions_quantifiable')}")
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     return lines
 

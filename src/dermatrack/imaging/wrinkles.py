@@ -422,7 +422,6 @@ def detect_wrinkles(lstar: np.ndarray, mask: np.ndarray, mm_per_px: float | None
     length_map = skeleton_length_map(skeleton)
     # Everything below is computed on the skeleton pixels only (sparse), then scattered.
     ys, xs = np.nonzero(skeleton)
-    ys_all, xs_all = ys, xs
     # Scale selection on l1 alone (Lindeberg's ridge strength, gamma = 1): the gradient
     # term of the valleyness would bias it towards coarse scales off the exact floor.
     sigma_sk, l1_sk = _select_scale(responses, scales, ys, xs)
@@ -435,6 +434,9 @@ def detect_wrinkles(lstar: np.ndarray, mask: np.ndarray, mm_per_px: float | None
     width = sigma_sk * (FWHM_PER_SD / math.sqrt(2.0))
     sk_lab = comp[ys, xs]
     w = length_map[ys, xs].astype(np.float64)
+    # The length reported: the band edges' weight applied (the line's existence below
+    # is decided on its whole length on open skin).
+    counted = w if band_weight is None else w * band_weight[ys, xs]
 
     comp_len = np.bincount(sk_lab, weights=w, minlength=n)
     comp_area = np.bincount(comp.ravel(), minlength=n).astype(np.float64)
@@ -461,8 +463,7 @@ def detect_wrinkles(lstar: np.ndarray, mask: np.ndarray, mm_per_px: float | None
     skeleton[ys, xs] = True
     return WrinkleDetection(
         mask=kept, skeleton=skeleton,
-        length_px=scatter(w if band_weight is None else w * band_weight[ys_all, xs_all]),
-        depth_l=scatter(depth),
+        length_px=scatter(counted), depth_l=scatter(depth),
         contrast_pct=scatter(contrast), width_px=scatter(width),
         labels=scatter(sk_lab, np.int32), pixel_mm=pixel_mm,
         factor=float(lstar.shape[1] / shape[1]), noise=noise,
