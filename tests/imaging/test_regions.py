@@ -154,24 +154,58 @@ def test_iris_diameter_is_measured(face):
     assert 0.06 < regions.iris_diameter_px / face_width < 0.11
 
 
-def test_iris_diameter_is_the_mean_of_the_photograph_and_its_mirror(face):
-    """The scale's iris is measured twice, on the photograph and on its mirror image
-    (FaceMesh's error differs between the two), and the two are averaged."""
+def _single_and_averaged(rgb):
     from dermatrack.imaging.regions import (
-        _horizontal_iris_diameter,
         _mesh_copy,
         _mesh_points,
+        _mesh_points_averaged,
         _to_uint8,
     )
 
-    _, rgb, regions = face
     rgb8 = _to_uint8(rgb)
     height, width = rgb8.shape[:2]
     small = _mesh_copy(rgb8)
-    direct = _horizontal_iris_diameter(_mesh_points(small, width, height))
-    mirrored = _horizontal_iris_diameter(_mesh_points(small[:, ::-1], width, height))
-    assert direct is not None and mirrored is not None and direct != mirrored
-    assert regions.iris_diameter_px == pytest.approx((direct + mirrored) / 2.0)
+    return _mesh_points(small, width, height), _mesh_points_averaged(small, width, height)
+
+
+def test_landmarks_are_the_mean_of_runs_on_moved_copies(face):
+    """face_regions' landmarks and iris come from the runs of LANDMARK_RUNS mapped back:
+    they sit where one run puts them (within half a percent of the face's width, z
+    too), so the runs are mapped back the right way."""
+    from dermatrack.imaging.regions import _horizontal_iris_diameter
+
+    _, rgb, regions = face
+    single, averaged = _single_and_averaged(rgb)
+    np.testing.assert_allclose(regions.landmarks, averaged[:, :2])
+    np.testing.assert_allclose(regions.landmark_depth, averaged[:, 2])
+    assert regions.iris_diameter_px == pytest.approx(_horizontal_iris_diameter(averaged))
+    face_width = np.linalg.norm(single[454, :2] - single[234, :2])
+    assert np.median(np.linalg.norm(averaged[:, :2] - single[:, :2], axis=1)) < 0.005 * face_width
+    assert np.median(np.abs(averaged[:, 2] - single[:, 2])) < 0.005 * face_width
+    assert not np.allclose(averaged, single)
+
+
+def test_averaged_landmarks_move_less_between_captures_than_one_run(face):
+    """The same face rotated by 5 and 10 degrees either way: one FaceMesh run's
+    landmarks move by 0.4-1.0 px (median), the mean of the runs by half as much. Every
+    region, band and the iris scale are drawn from them."""
+    from dermatrack.imaging.realphoto import _moved
+
+    _, rgb, _ = face
+    height, width = rgb.shape[:2]
+    single0, averaged0 = _single_and_averaged(rgb)
+    moved_single, moved_averaged = [], []
+    for angle in (5.0, -5.0, 10.0, -10.0):
+        rotation = cv2.getRotationMatrix2D((width / 2, height / 2), angle, 1.0)
+
+        def rotated(points, rotation=rotation):
+            return points[:, :2] @ rotation[:2, :2].T + rotation[:, 2]
+
+        single, averaged = _single_and_averaged(_moved(rgb, angle))
+        moved_single.append(np.median(np.linalg.norm(single[:, :2] - rotated(single0), axis=1)))
+        moved_averaged.append(
+            np.median(np.linalg.norm(averaged[:, :2] - rotated(averaged0), axis=1)))
+    assert np.median(moved_averaged) < 0.75 * np.median(moved_single)
 
 
 def test_region_overlay_saved_for_a_person_to_check(face, artifacts_dir):

@@ -100,6 +100,19 @@ FOREHEAD_EXTENSION = 0.2
 #: Long side of the copy FaceMesh runs on, pixels.
 LANDMARK_SIZE = 960
 
+#: The copies FaceMesh runs on, as (in-plane rotation in degrees, scale factor) about the
+#: face's centre; the landmarks are the mean of the runs, each mapped back. One run's
+#: landmarks move by about 0.65 % of the eye-corner distance (1.1 % on the face contour)
+#: when the same face is photographed rotated or at another size, and every region, band
+#: and the iris scale move with them; the errors of runs on slightly moved copies are
+#: partly independent, and their mean moves by half as much (0.33 %, 0.56 % on the
+#: contour; medians over seven real faces, each rotated by ±5, ±10 and 15 degrees and
+#: resampled 0.67x and 1.5x). Test-time augmentation (e.g. Wang et al., Neurocomputing
+#: 338:34, 2019): small moves, well inside the poses FaceMesh is trained for, so each run
+#: sees the same face. The first run, on the copy as it is, decides whether there is one.
+LANDMARK_RUNS = ((0.0, 1.0), (4.0, 1.0), (-4.0, 1.0), (0.0, 0.88), (0.0, 1.12),
+                 (2.0, 0.94), (-2.0, 1.06))
+
 _EXCLUSION_MARGIN = 0.012  # margin around eyes, brows, lips, nostrils; fraction of face width
 
 
@@ -216,6 +229,40 @@ def _mesh_points(small: np.ndarray, width: int, height: int) -> np.ndarray | Non
     # aspect ratio, so scaling by the full size maps them back.
     return np.array([(p.x * width, p.y * height, p.z * width) for p in points],
                     dtype=np.float64)
+
+
+def _mesh_points_averaged(small: np.ndarray, width: int, height: int) -> np.ndarray | None:
+    """:func:`_mesh_points` as the mean of the runs of :data:`LANDMARK_RUNS`: (478, 3)
+    x, y and z scaled to an image of ``width`` x ``height``, or None when the copy as it
+    is shows no face. A moved copy in which FaceMesh finds no face, or another face (its
+    landmarks more than a tenth of the face's width from the first run's, median), adds
+    nothing."""
+    import cv2
+
+    first = _mesh_points(small, width, height)
+    if first is None:
+        return None
+    h, w = small.shape[:2]
+    to_small = np.array([w / width, h / height])
+    centre = tuple(float(c) for c in first[:, :2].mean(axis=0) * to_small)
+    face_width = float(np.linalg.norm(first[454, :2] - first[234, :2]))
+    runs = [first]
+    for angle, scale in LANDMARK_RUNS[1:]:
+        forward = cv2.getRotationMatrix2D(centre, angle, scale)
+        moved = cv2.warpAffine(small, forward, (w, h), flags=cv2.INTER_LINEAR,
+                               borderMode=cv2.BORDER_REPLICATE)
+        points = _mesh_points(moved, w, h)  # in the small copy's pixels
+        if points is None:
+            continue
+        back = cv2.invertAffineTransform(forward)
+        xy = (points[:, :2] @ back[:, :2].T + back[:, 2]) / to_small
+        # z is in the copy's pixels, which the scale enlarged along with the face.
+        z = points[:, 2] / scale * (width / w)
+        run = np.column_stack([xy, z])
+        if np.median(np.linalg.norm(run[:, :2] - first[:, :2], axis=1)) > 0.1 * face_width:
+            continue
+        runs.append(run)
+    return np.mean(runs, axis=0)
 
 
 def _ycrcb(rgb8: np.ndarray) -> np.ndarray:
@@ -551,25 +598,6 @@ def _horizontal_iris_diameter(landmarks: np.ndarray) -> float | None:
     return float(np.mean(diameters)) if min(diameters) > 0 else None
 
 
-def _iris_diameter(landmarks: np.ndarray, mirrored: np.ndarray | None = None
-                   ) -> float | None:
-    """Mean horizontal visible iris diameter of the two eyes (pixels).
-
-    With ``mirrored``, the landmarks of a second FaceMesh run on the mirror image (at
-    the same pixel scale), the diameter is the mean of the two runs. The iris landmarks
-    of one run vary by about 1.6 % (up to 3.5 %) between captures of one face
-    (resampled, rotated, re-exposed, recompressed), and wrinkle lengths in mm follow the
-    scale; the mirrored run's error is partly independent, and the mean of the two
-    varies by 1.1 % (up to 2.1 %) on the nine real faces of ``dermatrack validate
-    imaging``.
-    """
-    diameter = _horizontal_iris_diameter(landmarks)
-    other = None if mirrored is None else _horizontal_iris_diameter(mirrored)
-    if diameter is None or other is None:
-        return diameter
-    return (diameter + other) / 2.0
-
-
 def face_regions(rgb: np.ndarray, *, skin_without_face: bool = True
                  ) -> FaceRegions | None:
     """Find the face and build the region masks.
@@ -593,16 +621,17 @@ def face_regions(rgb: np.ndarray, *, skin_without_face: bool = True
 
     Notes
     -----
-    FaceMesh runs on a copy whose long side is :data:`LANDMARK_SIZE` pixels (5-10 ms)
-    and the polygons are filled at full resolution. The skin mask is seeded from the
-    cheeks and nose, so it follows the subject's own skin colour at any ITA.
+    FaceMesh runs on a copy whose long side is :data:`LANDMARK_SIZE` pixels, once for
+    each of :data:`LANDMARK_RUNS` (5-10 ms a run), and the polygons are filled at full
+    resolution. The skin mask is seeded from the cheeks and nose, so it follows the
+    subject's own skin colour at any ITA.
     """
     import cv2
 
     rgb8 = _to_uint8(rgb)
     shape = rgb8.shape[:2]
     small = _mesh_copy(rgb8)
-    mesh = _mesh_points(small, shape[1], shape[0])
+    mesh = _mesh_points_averaged(small, shape[1], shape[0])
     landmarks = None if mesh is None else mesh[:, :2].copy()
     if landmarks is None:
         if not skin_without_face:
@@ -612,8 +641,8 @@ def face_regions(rgb: np.ndarray, *, skin_without_face: bool = True
                            iris_diameter_px=None, skin_mask=skin)
 
     face_width = float(np.linalg.norm(landmarks[454] - landmarks[234]))
-    # A second run on the mirror image steadies the iris, and so the scale.
-    iris = _iris_diameter(landmarks, _mesh_points(small[:, ::-1], shape[1], shape[0]))
+    # From the averaged landmarks: the scale, and every length in mm, follow the iris.
+    iris = _horizontal_iris_diameter(landmarks)
     excluded = _exclusions(shape, landmarks, face_width)
     seed = np.zeros(shape, dtype=np.uint8)
     for seed_polygon in (_CHEEK_RIGHT, _CHEEK_LEFT, _NOSE):
