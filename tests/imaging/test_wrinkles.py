@@ -154,3 +154,36 @@ def test_a_line_along_a_band_edge_is_counted_gradually_not_whole_or_nothing():
     assert steps.max() <= 0.25 * full
     on_edge = lengths[(150 - 100) // 4]  # the edge through the line's centre
     assert 0.3 * full <= on_edge <= 0.7 * full
+
+
+def test_peak_weight_ramps_across_the_threshold():
+    from dermatrack.imaging.wrinkles import PEAK_SOFTNESS, peak_weight
+
+    ratios = np.array([0.5, 1 - PEAK_SOFTNESS, 1.0, 1 + PEAK_SOFTNESS / 2, 1 + PEAK_SOFTNESS, 3.0])
+    assert peak_weight(ratios) == pytest.approx([0.0, 0.0, 0.5, 0.75, 1.0, 1.0])
+
+
+def test_a_line_as_deep_as_the_threshold_is_counted_gradually_not_whole_or_nothing():
+    """A line's peak valleyness moves by a few per cent between captures of one face
+    (PEAK_SOFTNESS). A wrinkle made deeper in 2 % steps through the detection threshold
+    must then start to count with a small part of its length, not a third of it at once
+    (the hard threshold did: 0 to 3.9 of 11.9 mm in one step); and a line under the
+    threshold is not a line found: it adds length, but no count and no centreline."""
+    lengths, found = [], []
+    for depth in np.geomspace(1.0, 4.0, 71):  # L*, 2 % steps
+        wr = WrinkleSpec(cx=200, cy=150, length_mm=12, width_mm=0.6, depth_l=float(depth),
+                         angle_deg=20, shading=0.0)
+        ph = make_phantom(PhantomSpec(width=400, height=300, wrinkles=(wr,)),
+                          np.random.default_rng(5))
+        skin = ph.masks["skin"]
+        det = detect_wrinkles(_lum(ph), skin, MPP)
+        metrics = wrinkle_metrics(det, skin)
+        assert (metrics.count > 0) == det.skeleton.any() == det.mask.any()
+        lengths.append(metrics.length_mm)
+        found.append(metrics.count > 0)
+    lengths, found = np.array(lengths), np.array(found)
+    full = lengths[-1]
+    assert full == pytest.approx(12.0, rel=0.15) and lengths[0] == 0.0
+    first = lengths[lengths > 0][0]
+    assert first < 0.1 * full
+    assert ((lengths > 0) & ~found).any()
