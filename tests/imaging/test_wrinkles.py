@@ -156,19 +156,21 @@ def test_a_line_along_a_band_edge_is_counted_gradually_not_whole_or_nothing():
     assert 0.3 * full <= on_edge <= 0.7 * full
 
 
-def test_peak_weight_ramps_across_the_threshold():
-    from dermatrack.imaging.wrinkles import PEAK_SOFTNESS, peak_weight
+@pytest.mark.parametrize("softness", [0.08, 0.2, 0.35])
+def test_pass_weight_ramps_in_the_log_of_the_ratio_to_the_limit(softness):
+    from dermatrack.imaging.wrinkles import pass_weight
 
-    ratios = np.array([0.5, 1 - PEAK_SOFTNESS, 1.0, 1 + PEAK_SOFTNESS / 2, 1 + PEAK_SOFTNESS, 3.0])
-    assert peak_weight(ratios) == pytest.approx([0.0, 0.0, 0.5, 0.75, 1.0, 1.0])
+    ratios = np.exp([-1.0, -softness, -softness / 2, 0.0, softness / 2, softness, 1.0])
+    assert pass_weight(ratios, softness) == pytest.approx([0, 0, 0.25, 0.5, 0.75, 1, 1])
+    assert pass_weight(np.array([0.0]), softness)[0] == 0.0
 
 
 def test_a_line_as_deep_as_the_threshold_is_counted_gradually_not_whole_or_nothing():
-    """A line's peak valleyness moves by a few per cent between captures of one face
-    (PEAK_SOFTNESS). A wrinkle made deeper in 2 % steps through the detection threshold
-    must then start to count with a small part of its length, not a third of it at once
-    (the hard threshold did: 0 to 3.9 of 11.9 mm in one step); and a line under the
-    threshold is not a line found: it adds length, but no count and no centreline."""
+    """A line's peak valleyness, length and shape move between captures of one face
+    (PEAK_SOFTNESS and after). A wrinkle made deeper in 2 % steps through the detection
+    threshold must then start to count with a small part of its length, not a third of
+    it at once (the hard tests did: 0 to 3.9 of 11.9 mm in one step); and a line under
+    the threshold is not a line found: it adds length, but no count and no centreline."""
     lengths, found = [], []
     for depth in np.geomspace(1.0, 4.0, 71):  # L*, 2 % steps
         wr = WrinkleSpec(cx=200, cy=150, length_mm=12, width_mm=0.6, depth_l=float(depth),

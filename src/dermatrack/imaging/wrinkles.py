@@ -155,8 +155,8 @@ class WrinkleDetection:
     skeleton : (h, w) bool, their one-pixel centrelines
     length_px : (h, w) float32, centreline length each pixel contributes to the figures:
         its share of the centreline times the band-edge and peak weights
-        (:func:`band_edge_weight`, :func:`peak_weight`); also on the centrelines of lines
-        just under the threshold, which are not in ``skeleton``
+        (:func:`band_edge_weight`, :func:`pass_weight`); also on the centrelines of lines
+        just short of the tests for a line, which are not in ``skeleton``
     depth_l : (h, w) float32, estimated depth below the surround (L*) on the skeleton
     contrast_pct : (h, w) float32, the same as a relative luminance deficit (Weber
         contrast, %), independent of exposure
@@ -326,22 +326,29 @@ def _select_scale(responses: np.ndarray, scales: list[float], ys: np.ndarray,
 BAND_EDGE_SOFTNESS_MM = 1.0
 
 
-#: Half-width of the ramp, as a fraction of the detection threshold, over which a line's
-#: length goes from not counted to counted as its peak valleyness crosses the threshold:
-#: about how much the peak of one line moves between captures of one face (median 3.6 %,
-#: 75th percentile 7.7 %, 90th 14 %; 112 lines near the threshold on seven real faces
-#: resampled 1.5x, re-exposed 0.8x and 1.2x and recompressed at JPEG 70). With a hard
-#: threshold a faint line at it is counted whole in one capture and not at all in the
-#: next.
-PEAK_SOFTNESS = 0.1
+# A line is found when its peak valleyness reaches the threshold, it is at least the
+# shortest wrinkle long and its length squared is at least MIN_ELONGATION times its area.
+# Between captures of one face each of the three moves (75th percentile of |ln(ratio)|
+# over the lines matched between a real face and its capture resampled 1.5x, re-exposed
+# 0.8x and 1.2x and recompressed at JPEG 70, on seven faces: peak 0.077 over 112 lines
+# near the threshold; length 0.22 and elongation 0.36 over 607 lines of 3-12 mm), so a
+# line near a limit was counted whole in one capture and not at all in the next. Each
+# test therefore lets a line's length in over a ramp (:func:`pass_weight`) whose
+# half-width, in ln(ratio to the limit), is that 75th percentile:
+#: Half-width of the peak valleyness ramp (ln of the ratio to the detection threshold).
+PEAK_SOFTNESS = 0.08
+#: Half-width of the length ramp (ln of the ratio to the shortest wrinkle).
+LENGTH_SOFTNESS = 0.2
+#: Half-width of the elongation ramp (ln of length squared over MIN_ELONGATION x area).
+ELONGATION_SOFTNESS = 0.35
 
 
-def peak_weight(peak_to_threshold: np.ndarray) -> np.ndarray:
-    """Weight (0-1) of a line's length from its peak valleyness over the threshold: 0
-    below ``1 - PEAK_SOFTNESS``, 0.5 at the threshold, 1 above ``1 + PEAK_SOFTNESS``,
-    linear in between."""
-    ratio = np.asarray(peak_to_threshold, np.float64)
-    return np.clip(0.5 + (ratio - 1.0) / (2.0 * PEAK_SOFTNESS), 0.0, 1.0)
+def pass_weight(ratio: np.ndarray, softness: float) -> np.ndarray:
+    """Weight (0-1) of a line's length from ``ratio``, its value over a test's limit:
+    0.5 at the limit, linear in ln(ratio) from 0 at ``exp(-softness)`` to 1 at
+    ``exp(softness)`` (see ``PEAK_SOFTNESS``)."""
+    log_ratio = np.log(np.maximum(np.asarray(ratio, np.float64), 1e-12))
+    return np.clip(0.5 + log_ratio / (2.0 * softness), 0.0, 1.0)
 
 
 def band_edge_weight(band: np.ndarray, pixel_mm: float | None) -> np.ndarray:
@@ -441,7 +448,7 @@ def detect_wrinkles(lstar: np.ndarray, mask: np.ndarray, mm_per_px: float | None
     # to the foot of the peak ramp (PEAK_SOFTNESS), labelled after them: a faint piece
     # touching a line found must not join it and change its length or shape tests.
     strong = apply_hysteresis_threshold(best, high / 2.0, high)
-    faint = apply_hysteresis_threshold(best, high / 2.0, high * (1.0 - PEAK_SOFTNESS))
+    faint = apply_hysteresis_threshold(best, high / 2.0, high * math.exp(-PEAK_SOFTNESS))
     faint &= ~strong
     n, comp = cv2.connectedComponents(strong.astype(np.uint8), connectivity=8)
     n_faint, comp_faint = cv2.connectedComponents(faint.astype(np.uint8), connectivity=8)
@@ -467,31 +474,36 @@ def detect_wrinkles(lstar: np.ndarray, mask: np.ndarray, mm_per_px: float | None
     width = sigma_sk * (FWHM_PER_SD / math.sqrt(2.0))
     sk_lab = comp[ys, xs]
     w = length_map[ys, xs].astype(np.float64)
-    # The length reported: the band edges' weight applied (the line's existence below
-    # is decided on its whole length on open skin).
+    # The line's existence below is decided on its whole length on open skin; the length
+    # reported has the band edges' and the tests' weights applied.
     comp_len = np.bincount(sk_lab, weights=w, minlength=n)
     comp_area = np.bincount(comp.ravel(), minlength=n).astype(np.float64)
     comp_peak = np.asarray(ndimage.maximum(best, comp, np.arange(n)), np.float64)
-    comp_weight = peak_weight(comp_peak / high)
-    counted = w * comp_weight[sk_lab]
-    if band_weight is not None:
-        counted *= band_weight[ys, xs]
     wsum = np.maximum(comp_len, 1e-9)
     comp_depth = np.bincount(sk_lab, weights=w * depth, minlength=n) / wsum
     comp_width = np.bincount(sk_lab, weights=w * width, minlength=n) / wsum
     min_len_mm = PORTRAIT_MIN_LENGTH_MM if is_portrait(pixel_mm) else MIN_LENGTH_MM
     min_len_px = min_len_mm / pixel_mm if pixel_mm else 25.0
-    keep = (comp_len >= min_len_px) & (comp_len ** 2 >= MIN_ELONGATION * comp_area)
+    ratios = (comp_peak / high, comp_len / min_len_px,
+              comp_len ** 2 / np.maximum(MIN_ELONGATION * comp_area, 1e-9))
+    softness = (PEAK_SOFTNESS, LENGTH_SOFTNESS, ELONGATION_SOFTNESS)
+    comp_weight = np.prod([pass_weight(r, k) for r, k in zip(ratios, softness, strict=True)],
+                          axis=0)
+    keep = np.ones(n, bool)
     if pixel_mm:
-        hair = (comp_depth >= HAIR_MIN_DEPTH_L) & (comp_width * pixel_mm <= HAIR_MAX_WIDTH_MM)
-        keep &= ~hair
+        keep &= ~((comp_depth >= HAIR_MIN_DEPTH_L)
+                  & (comp_width * pixel_mm <= HAIR_MAX_WIDTH_MM))  # hair
     keep[0] = False
-    # The lines found are those whose peak reaches the threshold; the ones just under it
-    # (peak ramp, PEAK_SOFTNESS) add part of their length to the figures but are not
-    # lines found: not counted, not in the mask, not drawn.
-    found = keep & (comp_peak >= high)
+    # The lines found pass all three tests; the ones just short of them (their ramps,
+    # PEAK_SOFTNESS) add part of their length to the figures but are not lines found: not
+    # counted, not in the mask, not drawn.
+    found = keep & np.all([r >= 1.0 for r in ratios], axis=0)
+    measured = keep & (comp_weight > 0)
+    counted = w * comp_weight[sk_lab]
+    if band_weight is not None:
+        counted *= band_weight[ys, xs]
     kept = found[comp]
-    on = keep[sk_lab] & (comp_weight[sk_lab] > 0)
+    on = measured[sk_lab]
     ys, xs = ys[on], xs[on]
 
     def scatter(values: np.ndarray, dtype: type = np.float32) -> np.ndarray:
