@@ -351,6 +351,15 @@ def pass_weight(ratio: np.ndarray, softness: float) -> np.ndarray:
     return np.clip(0.5 + log_ratio / (2.0 * softness), 0.0, 1.0)
 
 
+def _label_maxima(labels: np.ndarray, values: np.ndarray, where: np.ndarray, n: int
+                  ) -> np.ndarray:
+    """Maximum of ``values`` per label (0 to n - 1) over the pixels ``where`` (-inf for a
+    label with none there)."""
+    peak = np.full(n, -np.inf)
+    np.maximum.at(peak, labels[where], values[where].astype(np.float64))
+    return peak
+
+
 def band_edge_weight(band: np.ndarray, pixel_mm: float | None) -> np.ndarray:
     """Weight (0-1) of a line's length at each pixel, given the exclusion ``band``.
 
@@ -441,15 +450,20 @@ def detect_wrinkles(lstar: np.ndarray, mask: np.ndarray, mm_per_px: float | None
         high = MIN_DEPTH_L / _DEPTH_PER_RESPONSE
     else:
         high = max(NOISE_MULTIPLE * noise, MIN_DEPTH_L / _DEPTH_PER_RESPONSE)
-    from skimage.filters import apply_hysteresis_threshold
     from skimage.morphology import skeletonize
 
-    # The lines seeded at the threshold, and apart from them the faint ones seeded down
-    # to the foot of the peak ramp (PEAK_SOFTNESS), labelled after them: a faint piece
-    # touching a line found must not join it and change its length or shape tests.
-    strong = apply_hysteresis_threshold(best, high / 2.0, high)
-    faint = apply_hysteresis_threshold(best, high / 2.0, high * math.exp(-PEAK_SOFTNESS))
-    faint &= ~strong
+    # Hysteresis (as skimage's apply_hysteresis_threshold: 4-connected pieces above the
+    # low threshold, kept by their peak): the pieces that reach the threshold, and apart
+    # from them the faint ones down to the foot of the peak ramp (PEAK_SOFTNESS),
+    # labelled after them, so that a faint piece touching a line found does not join it
+    # and change its length or shape tests. Peaks over the low pixels only (a few per
+    # cent of the image).
+    low = best > high / 2.0
+    pieces, n_pieces = ndimage.label(low)
+    piece_peak = _label_maxima(pieces, best, low, n_pieces + 1)
+    strong = (piece_peak > high)[pieces]
+    faint = (piece_peak > high * math.exp(-PEAK_SOFTNESS))[pieces] & ~strong
+    del pieces
     n, comp = cv2.connectedComponents(strong.astype(np.uint8), connectivity=8)
     n_faint, comp_faint = cv2.connectedComponents(faint.astype(np.uint8), connectivity=8)
     comp[faint] = comp_faint[faint] + (n - 1)
@@ -478,7 +492,7 @@ def detect_wrinkles(lstar: np.ndarray, mask: np.ndarray, mm_per_px: float | None
     # reported has the band edges' and the tests' weights applied.
     comp_len = np.bincount(sk_lab, weights=w, minlength=n)
     comp_area = np.bincount(comp.ravel(), minlength=n).astype(np.float64)
-    comp_peak = np.asarray(ndimage.maximum(best, comp, np.arange(n)), np.float64)
+    comp_peak = _label_maxima(comp, best, low, n)
     wsum = np.maximum(comp_len, 1e-9)
     comp_depth = np.bincount(sk_lab, weights=w * depth, minlength=n) / wsum
     comp_width = np.bincount(sk_lab, weights=w * width, minlength=n) / wsum
