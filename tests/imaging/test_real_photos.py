@@ -103,36 +103,20 @@ def test_too_coarse_a_portrait_gets_null_wrinkles_with_a_reason(grace):
 
 # --- 2. exposure -----------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def exposed(grace):
-    """grace_hopper's reports at 0.8x and 1.2x exposure (linear light, clipped)."""
-    captures = variants(grace)
-    return {factor: run_analysis(captures[f"exposure_{factor:g}x"], calibrate=False).report
-            for factor in (0.8, 1.2)}
-
-
 @pytest.mark.parametrize("factor", [0.8, 1.2])
-def test_skin_and_maps_hold_under_exposure_change(grace_analysis, exposed, factor):
-    report = exposed[factor]
+def test_skin_and_maps_hold_under_exposure_change(grace, grace_analysis, factor):
+    shifted = variants(grace)[f"exposure_{factor:g}x"]
+    report = run_analysis(shifted, calibrate=False).report
     base = grace_analysis.report["regions"]["whole"]
     whole = report["regions"]["whole"]
     assert whole["area_mm2"] == pytest.approx(base["area_mm2"], rel=0.06)
+    assert whole["wrinkles"]["length_mm"] == pytest.approx(base["wrinkles"]["length_mm"],
+                                                           rel=0.10)
     assert whole["redness"]["red_area_fraction"] == pytest.approx(
         base["redness"]["red_area_fraction"], rel=0.15)
     # Uncalibrated colour is marked so and carries an uncertainty from exposure alone.
     cal = report["calibration"]
     assert cal["note"] == "uncalibrated" and cal["uncertainty"]["ita_deg"] > 0
-
-
-def test_wrinkle_figures_hold_under_exposure_change(grace_analysis, exposed):
-    """Whole-face wrinkle length and severity of the photograph and its two exposures
-    vary within the issue's CV target (10 %). The 1.2x exposure clips grace_hopper's
-    highlights, and lines there lose some of their contrast and extent (about 10 % of
-    the length), so a single pair is not held to the target by itself."""
-    for key in ("length_mm", "severity_index"):
-        values = [grace_analysis.report["regions"]["whole"]["wrinkles"][key]]
-        values += [exposed[f]["regions"]["whole"]["wrinkles"][key] for f in (0.8, 1.2)]
-        assert np.std(values, ddof=1) / np.mean(values) <= 0.10, (key, values)
 
 
 # --- 3. exclusion bands ----------------------------------------------------------------
