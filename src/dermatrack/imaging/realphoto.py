@@ -458,7 +458,8 @@ def detection_sweep(rgb: np.ndarray, before: Any, planned: list[RenderedWrinkle]
 def detection_overlay(analysis: Any, truth: list[RenderedWrinkle] | None = None
                       ) -> np.ndarray:
     """uint8 RGB: the photograph with the line-exclusion bands tinted blue, detected
-    wrinkle centrelines red (thickened), rendered truth green."""
+    wrinkle centrelines red (thickened), lines counted in part (just short of the tests
+    for a line) yellow, rendered truth green."""
     rgb = (np.clip(analysis.rgb, 0, 1) * 255).astype(np.uint8).copy()
     bands = analysis.regions.line_exclusion
     if bands is not None:
@@ -469,9 +470,10 @@ def detection_overlay(analysis: Any, truth: list[RenderedWrinkle] | None = None
     if truth:
         for w in truth:
             cv2.polylines(rgb, [np.round(w.points).astype(np.int32)], False, (0, 220, 0), 1)
-    pts = analysis.wrinkles.centreline_points()
-    for x, y in np.round(pts).astype(int):
-        cv2.circle(rgb, (int(x), int(y)), 1, (255, 0, 0), -1)
+    for pts, colour in ((analysis.wrinkles.part_counted_points(), (255, 210, 0)),
+                        (analysis.wrinkles.centreline_points(), (255, 0, 0))):
+        for x, y in np.round(pts).astype(int):
+            cv2.circle(rgb, (int(x), int(y)), 1, colour, -1)
     return rgb
 
 

@@ -183,7 +183,16 @@ class WrinkleDetection:
 
     def centreline_points(self) -> np.ndarray:
         """Skeleton pixel centres as (x, y) in input-image pixels, shape (n, 2)."""
-        ys, xs = np.nonzero(self.skeleton)
+        return self._pixel_centres(self.skeleton)
+
+    def part_counted_points(self) -> np.ndarray:
+        """Centreline pixel centres, as :meth:`centreline_points`, of the lines just
+        short of the tests for a line, which add part of their length to the figures but
+        are not lines found (see ``PEAK_SOFTNESS``)."""
+        return self._pixel_centres((self.length_px > 0) & ~self.skeleton)
+
+    def _pixel_centres(self, pixels: np.ndarray) -> np.ndarray:
+        ys, xs = np.nonzero(pixels)
         x0, y0 = self.origin
         return np.stack([(xs + 0.5) * self.factor - 0.5 + x0,
                          (ys + 0.5) * self.factor - 0.5 + y0], axis=1).astype(np.float64)
