@@ -328,10 +328,13 @@ def _select_scale(responses: np.ndarray, scales: list[float], ys: np.ndarray,
 
 #: Half-width (mm) of the ramp over which a line's length goes from counted to not
 #: counted across the edge of an exclusion band: about how far the band moves between
-#: captures of one face. The bands are drawn from FaceMesh landmarks, which move by
+#: captures of one face. The bands are drawn from FaceMesh landmarks, which moved by
 #: 0.4-1.1 mm (median; 0.9-2.8 mm at the 90th percentile) between a portrait and the same
-#: portrait rotated by 5-15 degrees; with a hard edge, a line lying along it is counted
-#: whole in one capture and not at all in the next.
+#: portrait rotated by 5-15 degrees when one FaceMesh run drew them; with a hard edge, a
+#: line lying along it is counted whole in one capture and not at all in the next. The
+#: averaged landmarks (regions.LANDMARK_RUNS) move half as much (0.36 mm median, 0.84 mm
+#: at the 90th percentile, 0.68 mm on the face contour), but 0.5 mm made the regions'
+#: figures less steady (docs/metrics.md, "Soft tests for a line"), so 1 mm stays.
 BAND_EDGE_SOFTNESS_MM = 1.0
 
 
