@@ -154,7 +154,7 @@ class WrinkleDetection:
     mask : (h, w) bool, pixels of kept valleys
     skeleton : (h, w) bool, their one-pixel centrelines
     length_px : (h, w) float32, centreline length each pixel contributes to the figures:
-        its share of the centreline times the band-edge and peak weights
+        its share of the centreline times the band edges' weight and the tests' weight
         (:func:`band_edge_weight`, :func:`pass_weight`); also on the centrelines of lines
         just short of the tests for a line, which are not in ``skeleton``
     depth_l : (h, w) float32, estimated depth below the surround (L*) on the skeleton
@@ -555,8 +555,7 @@ def wrinkle_metrics(detection: WrinkleDetection, region: np.ndarray) -> WrinkleM
     """
     reg = resize_to(np.asarray(region, bool), detection.mask.shape)
     area_px = int(reg.sum())
-    sk = detection.skeleton & reg
-    count = int(np.unique(detection.labels[sk]).size)
+    count = int(np.unique(detection.labels[detection.skeleton & reg]).size)
     # Lengths over every centreline that carries some (see WrinkleDetection.length_px).
     sk = (detection.length_px > 0) & reg
     length_px = float(detection.length_px[sk].sum())
