@@ -31,13 +31,14 @@ def _photo(name: str, long_side: int = 1600) -> np.ndarray:
 
 
 def _view(background: str, *, centre, width_px: float, angle_deg: float,
-          skew: float, seed: int) -> tuple[np.ndarray, np.ndarray, float]:
+          skew: float, seed: int, long_side: int = 1600
+          ) -> tuple[np.ndarray, np.ndarray, float]:
     """A chart drawn into a real photograph: rotated, in perspective (``skew`` shortens
     one long side), under a colour cast and another tone curve, noisy, JPEG 85.
 
     Returns the image, the expected grid corners (dark-skin corner first) and the pitch.
     """
-    photo = _photo(background)
+    photo = _photo(background, long_side)
     chart, geometry = render_colorchecker(60)
     aspect = geometry.height_px / geometry.width_px
     half = np.array([[-1, -aspect], [1, -aspect], [1, aspect], [-1, aspect]]) * width_px / 2
@@ -71,6 +72,10 @@ VIEWS = {
     # upside down and strongly foreshortened beside a face
     "upside down beside a face": dict(background="astronaut", centre=(1150, 1150),
                                       width_px=600, angle_deg=175, skew=0.4, seed=4),
+    # a small photograph (a thumbnail, a chart far away): swatches about 11 px apart
+    "small photograph of coffee": dict(background="coffee", centre=(300, 200),
+                                       width_px=70, angle_deg=10, skew=0.1, seed=5,
+                                       long_side=600),
 }
 
 

@@ -351,6 +351,47 @@ def test_summary_gives_the_root_mean_square_cv_over_faces():
     assert summary["rms"]["cv_spot_area_pct"] is None  # no face measured it
 
 
+def test_chart_captures_are_each_calibrated_and_each_counted():
+    """A chart photographed on a real scene is found as taken, turned 30° and a quarter,
+    shrunk to a quarter of its size and in perspective; the detection rate counts every
+    capture of every chart photograph, and a chart on a screen must be refused in each."""
+    import skimage.data
+
+    from dermatrack.imaging.calibration import calibrate_with_colorchecker
+    from dermatrack.imaging.chart import render_colorchecker, warp_chart
+    from dermatrack.imaging.realphoto import chart_captures, real_markdown, summarise
+
+    scene = skimage.data.coffee().astype(np.float32) / 255  # 600 x 400
+    scene = cv2.resize(scene, None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC)
+    chart, geometry = render_colorchecker(40)
+    aspect = geometry.height_px / geometry.width_px
+    width = 300.0  # swatches 45 px apart as taken, 11 px at a quarter size
+    corners = np.array([[0, 0], [1, 0], [1, aspect], [0, aspect]]) * width + (420, 260)
+    photo, _ = warp_chart(scene, chart, corners)
+    captures = chart_captures(photo)
+    assert set(captures) == {"as taken", "rotated 30°", "quarter turn", "quarter size",
+                             "tilted"}
+    assert captures["quarter size"].shape[:2] == (200, 300)
+    found = {name: calibrate_with_colorchecker(image).applied
+             for name, image in captures.items()}
+    assert all(found.values()), found
+
+    def result(found: list[bool]) -> dict:
+        per = {f"c{i}": {"found": f, "delta_e2000_max": None, "note": None}
+               for i, f in enumerate(found)}
+        return {**per["c0"], "captures": per}
+
+    charts = {"a": {"on_screen": False, **result([True, True, False, True, True])},
+              "b": {"on_screen": False, **result([True, True, True, True, True])},
+              "screen": {"on_screen": True, **result([False, False, True, False, False])}}
+    values = summarise({}, {}, charts)["targets"]
+    assert values["chart_detection_rate"]["value"] == pytest.approx(9 / 10)
+    assert values["screen_chart_refused"]["value"] == pytest.approx(4 / 5)
+    report = {"faces": {}, "non_skin": {}, "charts": charts, "summary": summarise({}, {}, charts)}
+    text = real_markdown(report, "dermatrack validate imaging")
+    assert "Printed charts calibrated in 9 of 10 captures; charts on a screen refused in 4 of 5" in text
+
+
 def test_detection_limit_is_where_recall_stays_above_the_level():
     """The limit is interpolated where recall crosses 0.9 for good; bounds say when the
     lowest contrast already reaches it or the highest never does."""

@@ -29,9 +29,14 @@ to full-resolution pixel coordinates.
 
 Limits
 ------
-A swatch must span about 8 px or more at the finest working resolution (long side up
-to 4096 px): in an 8-megapixel photograph a chart about 5 % of the image width or
-larger. Perspective is handled up to the point where the lattice directions change by
+A swatch must span about 8 px or more at the finest working resolution (long side
+4096 px): in an 8-megapixel photograph a chart about 5 % of the image width or larger.
+A photograph smaller than the coarsest working side (1024 px) is searched enlarged to
+each working side, since the edge detector's smoothing and the gaps' dilation are fixed
+in pixels; what limits it is then its own resolution: the charts of the three real
+phone photographs, shrunk, are found down to a swatch pitch of 5-8 px in the shrunk
+photograph's pixels (missed at 4.3 and 6.5 px, where the gaps between swatches are
+under a pixel wide). Perspective is handled up to the point where the lattice directions change by
 more than about a third of the pitch from one swatch to the next (views more than
 about 60° off the chart's normal). A chart with more than a row or column hidden is
 not found (at least 8 swatches, spanning at least 3 x 2, are needed).
@@ -308,8 +313,10 @@ def lattice_candidates(rgb: np.ndarray,
     rgb:
         ``(H, W, 3)`` float32 sRGB image in [0, 1].
     working_sides:
-        Long sides (px) of the working copies searched, coarsest first; sides larger
-        than the image are searched at the image's own size (once).
+        Long sides (px) of the working copies searched, coarsest first. A larger image
+        is shrunk to each (area averaging) and searched once at its own size for the
+        sides above it; an image smaller than the first side is enlarged to each
+        (bilinear).
 
     Returns
     -------
@@ -325,14 +332,19 @@ def lattice_candidates(rgb: np.ndarray,
     rgb8 = (np.clip(rgb, 0, 1) * 255 + 0.5).astype(np.uint8)
     candidates: list[GridCandidate] = []
     done: set[float] = set()
+    # A photograph smaller than the coarsest working side (a thumbnail, a web image) is
+    # searched enlarged to every working side: the edge detector's smoothing and the
+    # gaps' dilation are fixed in pixels, so its chart's thin gaps were lost to them. A
+    # larger photograph is searched at the sides below its own size and at that size.
+    enlarge = long_side < working_sides[0]
     for side in working_sides:
-        factor = min(1.0, side / long_side)
+        factor = side / long_side if enlarge else min(1.0, side / long_side)
         if factor in done:
             continue
         done.add(factor)
         working = rgb8 if factor == 1.0 else cv2.resize(
             rgb8, (max(1, round(width * factor)), max(1, round(height * factor))),
-            interpolation=cv2.INTER_AREA)
+            interpolation=cv2.INTER_AREA if factor < 1 else cv2.INTER_LINEAR)
         # Working pixel centre x' maps to (x' + 0.5) / factor - 0.5 in the image.
         to_image = np.array([[1 / factor, 0, 0.5 / factor - 0.5],
                              [0, 1 / factor, 0.5 / factor - 0.5], [0, 0, 1]])

@@ -152,6 +152,39 @@ def held_out_variants(rgb: np.ndarray) -> dict[str, np.ndarray]:
     return out
 
 
+def _rotated_whole(rgb: np.ndarray, angle_deg: float) -> np.ndarray:
+    """Rotated about the centre on a canvas grown to hold the whole frame (bilinear,
+    border replicated)."""
+    h, w = rgb.shape[:2]
+    m = np.asarray(cv2.getRotationMatrix2D((w / 2.0, h / 2.0), angle_deg, 1.0), np.float64)
+    cos, sin = abs(m[0, 0]), abs(m[0, 1])
+    size = (int(round(h * sin + w * cos)), int(round(h * cos + w * sin)))
+    m[:, 2] += (size[0] - w) / 2.0, (size[1] - h) / 2.0
+    return cv2.warpAffine(rgb, m, size, flags=cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_REPLICATE)
+
+
+def _tilted(rgb: np.ndarray, shortening: float) -> np.ndarray:
+    """In perspective: the top edge shortened by ``shortening`` (fraction), as a camera
+    tilted about the horizontal axis sees it (bilinear, border replicated)."""
+    h, w = rgb.shape[:2]
+    inset = shortening * w / 2.0
+    corners = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+    moved = np.float32([[inset, 0], [w - inset, 0], [w, h], [0, h]])
+    return cv2.warpPerspective(rgb, cv2.getPerspectiveTransform(corners, moved), (w, h),
+                               flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+def chart_captures(rgb: np.ndarray) -> dict[str, np.ndarray]:
+    """A chart photograph as taken and four other captures of it: rotated 30°, a quarter
+    turn, shrunk to a quarter of its size (an eighth of a megapixel per 8 MP: a thumbnail,
+    or a chart four times farther away), and in perspective (top edge shortened 30 %)."""
+    rgb = np.asarray(rgb, np.float32)
+    return {"as taken": rgb, "rotated 30°": _rotated_whole(rgb, 30.0),
+            "quarter turn": np.ascontiguousarray(np.rot90(rgb)),
+            "quarter size": _resampled(rgb, 0.25), "tilted": _tilted(rgb, 0.3)}
+
+
 #: Metrics whose CV is reported: (label, family, key).
 CV_METRICS = (("wrinkle length", "wrinkles", "length_mm"),
               ("wrinkle severity", "wrinkles", "severity_index"),
@@ -660,13 +693,16 @@ def run_real_validation(faces: dict[str, np.ndarray], *,
 
         for name, rgb in charts.items():
             tick(f"chart {name}")
-            cal = calibrate_with_colorchecker(rgb)
-            chart_results[name] = {
-                "on_screen": name in screen_charts,
-                "found": bool(cal.applied),
-                "delta_e2000_max": getattr(cal, "delta_e2000_max", None),
-                "note": cal.refused,
-            }
+            captures_found = {}
+            for capture, image in chart_captures(rgb).items():
+                cal = calibrate_with_colorchecker(image)
+                captures_found[capture] = {
+                    "found": bool(cal.applied),
+                    "delta_e2000_max": getattr(cal, "delta_e2000_max", None),
+                    "note": cal.refused}
+            chart_results[name] = {"on_screen": name in screen_charts,
+                                   **captures_found["as taken"],
+                                   "captures": captures_found}
 
     tick("portrait phantoms with real-skin texture")
     textured = textured_phantom_scores()
@@ -704,8 +740,11 @@ def summarise(per_face: dict[str, Any], refusals: dict[str, Any],
               ) -> dict[str, Any]:
     """Worst case over faces of each targeted figure, and the targets (``textured``:
     :func:`textured_phantom_scores`, medians over its runs)."""
-    printed = [c for c in charts.values() if not c.get("on_screen")]
-    screens = [c for c in charts.values() if c.get("on_screen")]
+    # Every capture of each chart photograph (chart_captures) counts.
+    printed = [c for chart in charts.values() if not chart.get("on_screen")
+               for c in chart.get("captures", {"as taken": chart}).values()]
+    screens = [c for chart in charts.values() if chart.get("on_screen")
+               for c in chart.get("captures", {"as taken": chart}).values()]
     recall, precision, peri = [], [], []
     for entry in per_face.values():
         added = entry.get("added_wrinkles") if entry.get("cv") else None
@@ -974,12 +1013,28 @@ def real_markdown(report: dict[str, Any], command: str) -> str:
         for name, r in report["non_skin"].items():
             lines.append(f"| {name} | {_fmt(r['refused'])} | {r['message'] or ''} |")
     if report["charts"]:
-        lines += ["", "| chart photo | chart | calibrated | ΔE2000 max | note |",
-                  "|---|---|---|---|---|"]
+        names = list(next(iter(report["charts"].values())).get("captures", {}))
+        lines += ["", "Chart photographs, each as taken and in the other captures of "
+                  "`realphoto.chart_captures` (rotated 30°, a quarter turn, shrunk to a "
+                  "quarter, in perspective with the top edge 30 % shorter): calibrated "
+                  "or not, and the ΔE2000 maximum of the fit.", "",
+                  "| chart photo | chart | " + " | ".join(names) + " | note (as taken) |",
+                  "|---|---|" + "---|" * len(names) + "---|"]
         for name, r in report["charts"].items():
             kind = "on a screen" if r.get("on_screen") else "printed"
-            lines.append(f"| {name} | {kind} | {_fmt(r['found'])} "
-                         f"| {_fmt(r['delta_e2000_max'], 2)} | {r['note'] or ''} |")
+            cells = [f"{_fmt(c['found'])} ({_fmt(c['delta_e2000_max'], 2)})"
+                     for c in r.get("captures", {}).values()]
+            lines.append(f"| {name} | {kind} | " + " | ".join(cells)
+                         + f" | {r['note'] or ''} |")
+        counts = {}
+        for on_screen in (False, True):
+            found = [c["found"] for r in report["charts"].values()
+                     if bool(r.get("on_screen")) == on_screen
+                     for c in r.get("captures", {"as taken": r}).values()]
+            counts[on_screen] = (sum(found), len(found))
+        lines += ["", f"Printed charts calibrated in {counts[False][0]} of "
+                  f"{counts[False][1]} captures; charts on a screen refused in "
+                  f"{counts[True][1] - counts[True][0]} of {counts[True][1]}."]
     textures = {name: e["skin_texture_l"] for name, e in report["faces"].items()
                 if e.get("skin_texture_l")}
     if textures:
