@@ -224,8 +224,40 @@ def test_non_face_photos_are_refused_in_face_mode(name):
     from skimage import data
 
     rgb = getattr(data, name)() / 255.0
-    with pytest.raises(InputError, match="no face found"):
+    with pytest.raises(InputError, match="does not look like a face photograph"):
         run_analysis(rgb, calibrate=False)
+
+
+def test_a_face_stored_upside_down_is_refused_with_the_turn_that_fixes_it(grace):
+    """A photograph stored upside down without an orientation tag: FaceMesh finds no face
+    as it is, and the refusal says to turn it, not that it is not a face photograph."""
+    from dermatrack.imaging.regions import face_turn
+
+    upside_down = np.ascontiguousarray(grace[::-1, ::-1])
+    with pytest.raises(InputError, match="turned 180°: it is stored upside down"):
+        run_analysis(upside_down, calibrate=False)
+    assert face_turn(upside_down) == 180
+
+
+def test_a_face_stored_sideways_is_measured_but_told_to_turn(grace):
+    """FaceMesh finds a face turned a quarter; the verdict is poor and says which way to
+    turn it (positive roll is clockwise, so a face turned counter-clockwise is turned
+    back clockwise)."""
+    for k, words in ((1, "90° clockwise"), (-1, "90° counter-clockwise")):
+        sideways = np.ascontiguousarray(np.rot90(grace, k=k))
+        quality = run_analysis(sideways, calibrate=False).report["quality"]
+        assert quality["verdict"] == "poor"
+        assert f"stored sideways: turn it {words}" in " ".join(quality["reasons"])
+
+
+def test_an_object_is_not_taken_for_a_turned_face():
+    """FaceMesh finds a "face" in scikit-image's coffee cup turned a quarter; most of its
+    hull is not skin-coloured, so the cup is not called a face stored sideways."""
+    from skimage import data
+
+    from dermatrack.imaging.regions import face_turn
+
+    assert face_turn(data.coffee()) is None
 
 
 def test_close_up_must_look_like_skin():

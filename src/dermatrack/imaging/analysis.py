@@ -256,7 +256,7 @@ def _measure(rgb: np.ndarray, calibration: Any, *, mm_per_px: float | None, use_
     from dermatrack.imaging.pores import detect_pores, pore_metrics
     from dermatrack.imaging.quality import assess_capture
     from dermatrack.imaging.redness import red_area_mask, redness_metrics
-    from dermatrack.imaging.regions import face_regions, single_region
+    from dermatrack.imaging.regions import face_regions, face_turn, single_region
     from dermatrack.imaging.scale import resolve_scale
     from dermatrack.imaging.texture import bandpass_luminance, exclusion_zone, texture_metrics
     from dermatrack.imaging.wrinkles import (
@@ -284,10 +284,11 @@ def _measure(rgb: np.ndarray, calibration: Any, *, mm_per_px: float | None, use_
     scale = resolve_scale(mm_per_px, calibration, regions)
     mpp = scale.mm_per_px
 
+    face_mode = regions.detected if given_regions else use_face
+    turn = face_turn(rgb) if face_mode and not regions.detected else None
     quality = assess_capture(rgb, landmarks=regions.landmarks,
                              landmark_depth=regions.landmark_depth, skin=whole_full,
-                             mm_per_px=mpp,
-                             face_mode=regions.detected if given_regions else use_face)
+                             mm_per_px=mpp, face_mode=face_mode, face_turn_deg=turn)
     if quality.refused:
         raise InputError("photo refused: " + "; ".join(quality.reasons), field="image")
 

@@ -49,6 +49,7 @@ import numpy as np
 __all__ = [
     "MAX_CLIPPED_FRACTION",
     "MAX_POSE_DEG",
+    "SIDEWAYS_ROLL_DEG",
     "MIN_SHARPNESS",
     "MIN_SKIN_FRACTION_CLOSEUP",
     "CaptureQuality",
@@ -56,12 +57,16 @@ __all__ = [
     "capture_differences",
     "head_pose",
     "skin_colour_fraction",
+    "skin_colour_mask",
     "skin_colour_stats",
 ]
 
 #: Yaw, pitch or roll beyond this (degrees) makes a photograph ``poor``: the apparent
 #: area and shading of the cheeks change by 1 - cos(20°) = 6 % and more.
 MAX_POSE_DEG = 20.0
+#: A head rolled beyond this (degrees) is a photograph stored sideways, not a tilted
+#: head: halfway to a quarter turn.
+SIDEWAYS_ROLL_DEG = 45.0
 #: Fraction of the skin with a clipped channel (>= 250/255) or crushed (luma <= 5/255)
 #: beyond which a photograph is ``poor``: clipped skin has no texture to measure.
 MAX_CLIPPED_FRACTION = 0.05
@@ -133,18 +138,27 @@ def _to_uint8(rgb: np.ndarray) -> np.ndarray:
     return cv2.convertScaleAbs(np.ascontiguousarray(rgb, dtype=np.float32), alpha=255.0)
 
 
+def skin_colour_mask(rgb: np.ndarray) -> np.ndarray:
+    """Pixels in the Cr/Cb range of skin (Chai & Ngan 1999: Cr 133-173, Cb 77-127,
+    luma >= 40/255): a fixed range that needs no face, for telling skin from not."""
+    import cv2
+
+    luma, cr, cb = cv2.split(cv2.cvtColor(np.ascontiguousarray(_to_uint8(rgb)),
+                                          cv2.COLOR_RGB2YCrCb))
+    mask: np.ndarray = (cr >= 133) & (cr <= 173) & (cb >= 77) & (cb <= 127) & (luma >= 40)
+    return mask
+
+
 def skin_colour_fraction(rgb: np.ndarray) -> float:
-    """Fraction of pixels in the Cr/Cb range of skin (Chai & Ngan 1999: Cr 133-173,
-    Cb 77-127, luma >= 40/255), on a copy at most 512 px on its long side."""
+    """Fraction of pixels of :func:`skin_colour_mask`, on a copy at most 512 px on its
+    long side."""
     import cv2
 
     rgb8 = _to_uint8(rgb)
     factor = min(1.0, 512.0 / max(rgb8.shape[:2]))
     if factor < 1.0:
         rgb8 = cv2.resize(rgb8, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
-    luma, cr, cb = cv2.split(cv2.cvtColor(np.ascontiguousarray(rgb8), cv2.COLOR_RGB2YCrCb))
-    skin = (cr >= 133) & (cr <= 173) & (cb >= 77) & (cb <= 127) & (luma >= 40)
-    return float(skin.mean())
+    return float(skin_colour_mask(rgb8).mean())
 
 
 def head_pose(landmarks: np.ndarray, depth: np.ndarray | None = None
@@ -230,10 +244,16 @@ def _sharpness(rgb8: np.ndarray, skin: np.ndarray | None, mm_per_px: float | Non
     return float(np.sqrt(np.mean(fine.astype(np.float64) ** 2) / e_coarse))
 
 
+def _turn_words(clockwise_deg: int) -> str:
+    """A clockwise turn of 90, 180 or 270 degrees in words."""
+    return {90: "90° clockwise", 180: "180°", 270: "90° counter-clockwise"}[clockwise_deg]
+
+
 def assess_capture(rgb: np.ndarray, *, landmarks: np.ndarray | None = None,
                    landmark_depth: np.ndarray | None = None,
                    skin: np.ndarray | None = None, mm_per_px: float | None = None,
-                   face_mode: bool = True) -> CaptureQuality:
+                   face_mode: bool = True, face_turn_deg: int | None = None
+                   ) -> CaptureQuality:
     """Judge a photograph's fitness for the skin metrics.
 
     Parameters
@@ -245,6 +265,8 @@ def assess_capture(rgb: np.ndarray, *, landmarks: np.ndarray | None = None,
         measured on it; the whole frame otherwise)
     mm_per_px : pixel size in mm, or None when unknown
     face_mode : True when a face is expected (``photo analyze`` without ``--no-face``)
+    face_turn_deg : without a face, the clockwise turn (degrees) at which one is found
+        (``regions.face_turn``): the refusal then says to turn the photograph upright
 
     Returns
     -------
@@ -272,7 +294,13 @@ def assess_capture(rgb: np.ndarray, *, landmarks: np.ndarray | None = None,
     sharp = _sharpness(rgb8, None if skin is None else np.asarray(skin, bool), mm_per_px)
     missing = not_measurable(mm_per_px)
 
-    if face_mode and not face_found:
+    if face_mode and not face_found and face_turn_deg:
+        verdict = "refused"
+        reasons.append(f"no face found as the photograph is, but one is found with it "
+                       f"turned {_turn_words(face_turn_deg)}: it is stored "
+                       f"{'upside down' if face_turn_deg == 180 else 'sideways'} without "
+                       "an orientation tag. Turn it upright and analyse it again")
+    elif face_mode and not face_found:
         verdict = "refused"
         reasons.append(f"no face found ({skin_fraction:.0%} of the frame has the colour of "
                        "skin); this does not look like a face photograph. For a close-up "
@@ -287,6 +315,10 @@ def assess_capture(rgb: np.ndarray, *, landmarks: np.ndarray | None = None,
             for name, value in (("yaw", yaw), ("pitch", pitch), ("roll", roll)):
                 if value is not None and abs(value) > MAX_POSE_DEG:
                     reasons.append(f"head {name} {value:+.0f}° (more than ±{MAX_POSE_DEG:.0f}°)")
+            if roll is not None and abs(roll) > SIDEWAYS_ROLL_DEG:
+                # Positive roll is clockwise: turning the photograph back undoes it.
+                reasons.append("the photograph looks stored sideways: turn it "
+                               f"{_turn_words(90 if roll < 0 else 270)} to make it upright")
         if sharp is not None and sharp < MIN_SHARPNESS:
             reasons.append(f"blurred (sharpness {sharp:.2f}, needs >= {MIN_SHARPNESS})")
         if clipped > MAX_CLIPPED_FRACTION:
