@@ -62,6 +62,35 @@ def test_every_resolution_limited_metric_declares_its_coarsest_pixel():
     assert not_measurable(0.05) == {} and not_measurable(None) == {}
 
 
+def test_a_black_and_white_photograph_gets_no_skin_tone_or_redness(grace, grace_analysis):
+    """A photograph without colour reads b* = a* = 0 whatever the skin: ITA 90° "very
+    light" and no red area. Its skin tone and redness are null with the reason; what
+    lightness gives (L*, wrinkles) is still measured."""
+    from dermatrack.imaging.definitions import NEEDS_COLOUR
+    from dermatrack.imaging.quality import MIN_SKIN_CHROMA
+
+    grey = np.repeat(cv2.cvtColor(grace, cv2.COLOR_RGB2GRAY)[..., None], 3, axis=2)
+    report = run_analysis(grey, calibrate=False).report
+    quality = report["quality"]
+    assert quality["skin_chroma"] < MIN_SKIN_CHROMA
+    assert any(r.startswith("no colour") for r in quality["reasons"])
+    assert set(NEEDS_COLOUR) <= set(quality["not_measurable"])
+    assert "without colour" in quality["not_measurable"]["pigment.ita_deg"]
+    whole = report["regions"]["whole"]
+    assert whole["pigment"]["ita_deg"] is None and whole["pigment"]["ita_category"] is None
+    assert whole["pigment"]["b_star"] is None and whole["pigment"]["melanin_index"] is None
+    assert whole["redness"] == {"a_star": None, "erythema_index": None,
+                                "red_area_fraction": None}
+    assert whole["pigment"]["l_star"] is not None
+    assert whole["wrinkles"]["length_mm"] > 0
+    # The colour photograph: skin chroma far above the limit, colour figures measured.
+    colour = grace_analysis.report
+    assert colour["quality"]["skin_chroma"] > 5 * MIN_SKIN_CHROMA
+    assert not set(NEEDS_COLOUR) & set(colour["quality"]["not_measurable"])
+    assert colour["regions"]["whole"]["pigment"]["ita_deg"] is not None
+    assert not_measurable(None, colourless=True).keys() == NEEDS_COLOUR
+
+
 def test_portrait_reports_null_with_reason_not_zero(grace_analysis):
     report = grace_analysis.report
     mpp = report["image"]["mm_per_px"]

@@ -251,7 +251,6 @@ def _measure(rgb: np.ndarray, calibration: Any, *, mm_per_px: float | None, use_
     colour calibration already applied (``calibration``, or None when no chart)."""
     from dermatrack.errors import InputError
     from dermatrack.imaging import colour
-    from dermatrack.imaging.definitions import not_measurable
     from dermatrack.imaging.pigment import detect_spots, pigment_metrics
     from dermatrack.imaging.pores import detect_pores, pore_metrics
     from dermatrack.imaging.quality import assess_capture
@@ -333,7 +332,7 @@ def _measure(rgb: np.ndarray, calibration: Any, *, mm_per_px: float | None, use_
     # Fine maps: pores and texture, unless the resolution cannot show either (then their
     # figures are null, and computing them would be wasted: most of the cost of a
     # 12 MP portrait).
-    missing = not_measurable(mpp)
+    missing = dict(quality.not_measurable)  # too coarse, or without colour
     features_c = wrinkle_c | spots.mask
     if "pores.count" in missing and "texture.roughness" in missing:
         from dermatrack.imaging.pores import PoreDetection
@@ -379,6 +378,8 @@ def _measure(rgb: np.ndarray, calibration: Any, *, mm_per_px: float | None, use_
             family, key = code.split(".", 1)
             if key in out_regions[name].get(family, {}):
                 out_regions[name][family][key] = None
+        if out_regions[name]["pigment"]["ita_deg"] is None:
+            out_regions[name]["pigment"]["ita_category"] = None
 
     cal_json: dict[str, Any] = {"applied": bool(chart is not None),
                                 "delta_e2000_mean": None, "delta_e2000_max": None}

@@ -25,7 +25,8 @@ from __future__ import annotations
 
 from dermatrack.metric_definition import MetricDefinition
 
-__all__ = ["PHOTO_KIND", "PHOTO_METRICS", "not_measurable", "photo_metric", "unscaled_unit"]
+__all__ = ["NEEDS_COLOUR", "PHOTO_KIND", "PHOTO_METRICS", "not_measurable", "photo_metric",
+           "unscaled_unit"]
 
 #: Coarsest pixel size (mm) per metric group (see the module docstring).
 MAX_MM_PER_PX_WRINKLES = 0.8
@@ -133,16 +134,33 @@ def photo_metric(code: str) -> MetricDefinition | None:
     return _BY_CODE.get(code)
 
 
-def not_measurable(mm_per_px: float | None) -> dict[str, str]:
+#: Photo metrics read from the photograph's colour (its chroma), not from its lightness:
+#: skin tone (b*, ITA, melanin index from the red reflectance) and redness. A photograph
+#: without colour (black and white) gives b* = a* = 0, so ITA 90° "very light" and no
+#: red area whatever the skin; these are null on it instead.
+NEEDS_COLOUR = frozenset({"pigment.b_star", "pigment.ita_deg", "pigment.melanin_index",
+                          "redness.a_star", "redness.erythema_index",
+                          "redness.red_area_fraction"})
+
+
+def not_measurable(mm_per_px: float | None, *, colourless: bool = False) -> dict[str, str]:
     """Metric code -> reason, for every photo metric a photograph of pixel size
     ``mm_per_px`` (mm) is too coarse for, e.g. ``{"pores.count": "not measurable at
-    0.45 mm/px; needs <= 0.10"}``. Empty when the scale is unknown (the metrics are then
-    in pixels and resolution cannot be judged) or fine enough for everything."""
-    if mm_per_px is None:
-        return {}
-    return {d.code: f"not measurable at {mm_per_px:.2f} mm/px; needs <= {d.max_mm_per_px:.2f}"
-            for d in PHOTO_METRICS
-            if d.max_mm_per_px is not None and mm_per_px > d.max_mm_per_px}
+    0.45 mm/px; needs <= 0.10"}``, and, when the photograph has no colour
+    (``colourless``, see ``quality.MIN_SKIN_CHROMA``), for every metric of
+    :data:`NEEDS_COLOUR`. Resolution is not judged when the scale is unknown (the
+    metrics are then in pixels)."""
+    missing = {}
+    if mm_per_px is not None:
+        missing = {d.code: f"not measurable at {mm_per_px:.2f} mm/px; needs <= "
+                           f"{d.max_mm_per_px:.2f}"
+                   for d in PHOTO_METRICS
+                   if d.max_mm_per_px is not None and mm_per_px > d.max_mm_per_px}
+    if colourless:
+        missing.update({code: "not measurable on a photograph without colour (black and "
+                              "white); needs a colour photograph"
+                        for code in sorted(NEEDS_COLOUR)})
+    return missing
 
 
 def unscaled_unit(unit: str) -> str:

@@ -49,6 +49,7 @@ import numpy as np
 __all__ = [
     "MAX_CLIPPED_FRACTION",
     "MAX_POSE_DEG",
+    "MIN_SKIN_CHROMA",
     "SIDEWAYS_ROLL_DEG",
     "MIN_SHARPNESS",
     "MIN_SKIN_FRACTION_CLOSEUP",
@@ -64,6 +65,11 @@ __all__ = [
 #: Yaw, pitch or roll beyond this (degrees) makes a photograph ``poor``: the apparent
 #: area and shading of the cheeks change by 1 - cos(20°) = 6 % and more.
 MAX_POSE_DEG = 20.0
+#: Skin whose median chroma C*ab is under one just-noticeable colour difference
+#: (Delta E*ab 2.3, Sharma & Trussell 1997) shows no colour: a black-and-white
+#: photograph (C* = 0), where skin tone and redness read b* = a* = 0 whatever the skin.
+#: Skin in colour photographs has C* of about 10-30, at every ITA.
+MIN_SKIN_CHROMA = 2.3
 #: A head rolled beyond this (degrees) is a photograph stored sideways, not a tilted
 #: head: halfway to a quarter turn.
 SIDEWAYS_ROLL_DEG = 45.0
@@ -92,7 +98,10 @@ class CaptureQuality:
     clipped_fraction : fraction of skin pixels clipped bright or crushed dark
     skin_fraction : fraction of the frame in the colour range of skin
     mm_per_px : pixel size (mm) or None when unknown
-    not_measurable : metric code -> reason for the metrics this resolution cannot give
+    skin_chroma : median CIELAB chroma C*ab of the skin (of the frame without a skin
+        mask), sRGB as stored; under :data:`MIN_SKIN_CHROMA` the photograph has no colour
+    not_measurable : metric code -> reason for the metrics this photograph cannot give
+        (too coarse for them, or without colour for skin tone and redness)
     verdict : ``good``, ``usable``, ``poor`` or ``refused``
     reasons : plain sentences explaining a verdict other than ``good``
     """
@@ -106,6 +115,7 @@ class CaptureQuality:
     clipped_fraction: float
     skin_fraction: float
     mm_per_px: float | None
+    skin_chroma: float | None = None
     not_measurable: dict[str, str] = field(default_factory=dict)
     verdict: Verdict = "good"
     reasons: tuple[str, ...] = ()
@@ -118,7 +128,7 @@ class CaptureQuality:
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready dict (floats rounded to what is meaningful)."""
         out = asdict(self)
-        for key in ("yaw_deg", "pitch_deg", "roll_deg"):
+        for key in ("yaw_deg", "pitch_deg", "roll_deg", "skin_chroma"):
             if out[key] is not None:
                 out[key] = round(out[key], 1)
         for key in ("sharpness", "clipped_fraction", "skin_fraction"):
@@ -244,6 +254,17 @@ def _sharpness(rgb8: np.ndarray, skin: np.ndarray | None, mm_per_px: float | Non
     return float(np.sqrt(np.mean(fine.astype(np.float64) ** 2) / e_coarse))
 
 
+def _median_chroma(rgb8_pixels: np.ndarray) -> float | None:
+    """Median CIELAB chroma C*ab (D65) of ``(n, 3)`` uint8 sRGB pixels; None for none."""
+    import cv2
+
+    if len(rgb8_pixels) == 0:
+        return None
+    lab = cv2.cvtColor(rgb8_pixels.reshape(-1, 1, 3).astype(np.float32) / 255.0,
+                       cv2.COLOR_RGB2Lab).reshape(-1, 3)
+    return float(np.median(np.hypot(lab[:, 1], lab[:, 2])))
+
+
 def _turn_words(clockwise_deg: int) -> str:
     """A clockwise turn of 90, 180 or 270 degrees in words."""
     return {90: "90° clockwise", 180: "180°", 270: "90° counter-clockwise"}[clockwise_deg]
@@ -291,8 +312,10 @@ def assess_capture(rgb: np.ndarray, *, landmarks: np.ndarray | None = None,
     px = sample[np.asarray(skin, bool)[::step, ::step]] if on_skin else sample.reshape(-1, 3)
     luma = px.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
     clipped = float(np.mean((px.max(axis=1) >= 250) | (luma <= 5)))
+    chroma = _median_chroma(px)
+    colourless = chroma is not None and chroma < MIN_SKIN_CHROMA
     sharp = _sharpness(rgb8, None if skin is None else np.asarray(skin, bool), mm_per_px)
-    missing = not_measurable(mm_per_px)
+    missing = not_measurable(mm_per_px, colourless=colourless)
 
     if face_mode and not face_found and face_turn_deg:
         verdict = "refused"
@@ -326,12 +349,17 @@ def assess_capture(rgb: np.ndarray, *, landmarks: np.ndarray | None = None,
                            f"at most {MAX_CLIPPED_FRACTION:.0%})")
         if reasons:
             verdict = "poor"
-        if missing:
+        too_coarse = {code for code, reason in missing.items() if "mm/px" in reason}
+        if too_coarse:
             families = sorted({code.split(".")[0] if not code.startswith("pigment.spot")
-                               else "spots" for code in missing})
+                               else "spots" for code in too_coarse})
             reasons.append(f"at {mm_per_px:.2f} mm/px not measurable: {', '.join(families)}")
-            if verdict == "good":
-                verdict = "usable"
+        if colourless:
+            reasons.append(f"no colour: the skin's median chroma C* is {chroma:.1f} (under "
+                           f"{MIN_SKIN_CHROMA}, one just-noticeable difference), a "
+                           "black-and-white photograph; skin tone and redness not measurable")
+        if missing and verdict == "good":
+            verdict = "usable"
         if mm_per_px is None:
             reasons.append("physical scale unknown: lengths and areas in pixels")
             if verdict == "good":
@@ -339,7 +367,8 @@ def assess_capture(rgb: np.ndarray, *, landmarks: np.ndarray | None = None,
     return CaptureQuality(face_mode=face_mode, face_found=face_found, yaw_deg=yaw,
                           pitch_deg=pitch, roll_deg=roll, sharpness=sharp,
                           clipped_fraction=clipped, skin_fraction=skin_fraction,
-                          mm_per_px=mm_per_px, not_measurable=missing, verdict=verdict,
+                          mm_per_px=mm_per_px, skin_chroma=chroma,
+                          not_measurable=missing, verdict=verdict,
                           reasons=tuple(reasons))
 
 
