@@ -248,7 +248,7 @@ def test_quality_gate_is_a_pure_function_reporting_roll_and_blur(grace, grace_an
     assert sharp.sharpness > qb.sharpness * 1.5
 
 
-@pytest.mark.parametrize("name", ["chelsea", "coffee", "rocket"])
+@pytest.mark.parametrize("name", ["chelsea", "coffee", "rocket", "colorwheel"])
 def test_non_face_photos_are_refused_in_face_mode(name):
     from skimage import data
 
@@ -279,13 +279,18 @@ def test_a_face_stored_sideways_is_measured_but_told_to_turn(grace):
         assert f"stored sideways: turn it {words}" in " ".join(quality["reasons"])
 
 
-def test_an_object_is_not_taken_for_a_turned_face():
-    """FaceMesh finds a "face" in scikit-image's coffee cup turned a quarter; most of its
-    hull is not skin-coloured, so the cup is not called a face stored sideways."""
+def test_an_object_is_not_taken_for_a_face():
+    """FaceMesh finds a "face" in scikit-image's colour wheel, and one in its coffee cup
+    turned a quarter; too little of their hulls has the colour of skin, so the wheel is
+    refused like any non-face photograph and the cup is not called a face stored
+    sideways."""
     from skimage import data
 
-    from dermatrack.imaging.regions import face_turn
+    from dermatrack.imaging.regions import face_regions, face_turn
 
+    assert not face_regions(data.colorwheel()).detected
+    with pytest.raises(InputError, match="does not look like a face photograph"):
+        run_analysis(data.colorwheel() / 255.0, calibrate=False)
     assert face_turn(data.coffee()) is None
 
 
@@ -448,9 +453,11 @@ def test_chart_captures_are_each_calibrated_and_each_counted():
     values = summarise({}, {}, charts)["targets"]
     assert values["chart_detection_rate"]["value"] == pytest.approx(9 / 10)
     assert values["screen_chart_refused"]["value"] == pytest.approx(4 / 5)
-    report = {"faces": {}, "non_skin": {}, "charts": charts, "summary": summarise({}, {}, charts)}
+    report = {"faces": {}, "non_skin": {}, "charts": charts,
+              "summary": summarise({}, {}, charts)}
     text = real_markdown(report, "dermatrack validate imaging")
-    assert "Printed charts calibrated in 9 of 10 captures; charts on a screen refused in 4 of 5" in text
+    assert ("Printed charts calibrated in 9 of 10 captures; charts on a screen refused in "
+            "4 of 5") in text
 
 
 def test_detection_limit_is_where_recall_stays_above_the_level():

@@ -542,8 +542,10 @@ def _real_photo_sets(shipped: dict[str, Any], real_dir: Path | None,
     from skimage import data
 
     faces = dict(shipped)
+    # FaceMesh finds a "face" in the colour wheel (regions.MIN_FACE_SKIN).
     refuse: dict[str, Any] = {"skimage_chelsea_cat": data.chelsea() / 255.0,
-                              "skimage_coffee_cup": data.coffee() / 255.0}
+                              "skimage_coffee_cup": data.coffee() / 255.0,
+                              "skimage_colour_wheel": data.colorwheel() / 255.0}
     folder = real_dir
     if folder is None and not quick:
         folder = _shared_realdata("faces")

@@ -57,6 +57,7 @@ __all__ = [
     "assess_capture",
     "capture_differences",
     "head_pose",
+    "median_chroma",
     "skin_colour_fraction",
     "skin_colour_mask",
     "skin_colour_stats",
@@ -254,7 +255,7 @@ def _sharpness(rgb8: np.ndarray, skin: np.ndarray | None, mm_per_px: float | Non
     return float(np.sqrt(np.mean(fine.astype(np.float64) ** 2) / e_coarse))
 
 
-def _median_chroma(rgb8_pixels: np.ndarray) -> float | None:
+def median_chroma(rgb8_pixels: np.ndarray) -> float | None:
     """Median CIELAB chroma C*ab (D65) of ``(n, 3)`` uint8 sRGB pixels; None for none."""
     import cv2
 
@@ -312,7 +313,7 @@ def assess_capture(rgb: np.ndarray, *, landmarks: np.ndarray | None = None,
     px = sample[np.asarray(skin, bool)[::step, ::step]] if on_skin else sample.reshape(-1, 3)
     luma = px.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
     clipped = float(np.mean((px.max(axis=1) >= 250) | (luma <= 5)))
-    chroma = _median_chroma(px)
+    chroma = median_chroma(px)
     colourless = chroma is not None and chroma < MIN_SKIN_CHROMA
     sharp = _sharpness(rgb8, None if skin is None else np.asarray(skin, bool), mm_per_px)
     missing = not_measurable(mm_per_px, colourless=colourless)

@@ -203,6 +203,119 @@ def _face_mesh() -> Any:
     return mesh
 
 
+@lru_cache(maxsize=1)
+def _face_detector() -> Any:
+    """MediaPipe's full-range face detector (BlazeFace, model 1: faces up to about 5 m
+    from the camera), which ships in the mediapipe wheel; loaded once per process."""
+    with _native_logs_silenced():
+        import mediapipe as mp
+
+        detector = mp.solutions.face_detection.FaceDetection(
+            model_selection=1, min_detection_confidence=FACE_DETECTION_CONFIDENCE)
+        detector.process(np.zeros((64, 64, 3), np.uint8))
+    return detector
+
+
+#: Least fraction of a face's hull (the landmarks' convex hull: skin, eyes, brows, lips,
+#: glasses, beard) in the fixed skin-colour range (``quality.skin_colour_mask``) for a
+#: face FaceMesh finds to be taken for one. FaceMesh also finds "faces" in objects: in
+#: scikit-image's colour wheel (0.05 of its hull skin-coloured) and its coffee cup
+#: turned a quarter (0.19); the real faces give 0.70-0.99 (grace_hopper's glasses and
+#: faded photograph the least; the shared faces at every quarter turn). The limit sits
+#: between the two (0.36 is their geometric mean).
+MIN_FACE_SKIN = 0.35
+
+
+def _looks_like_skin(image: np.ndarray, points: np.ndarray) -> bool:
+    """True when at least :data:`MIN_FACE_SKIN` of the hull of ``points`` (landmarks in
+    ``image``'s pixels) in ``image`` (uint8 sRGB) has the colour of skin, or when the
+    hull has no colour (a black-and-white photograph, median chroma under
+    ``quality.MIN_SKIN_CHROMA``), which colour cannot judge."""
+    import cv2
+
+    from dermatrack.imaging.quality import MIN_SKIN_CHROMA, median_chroma, skin_colour_mask
+
+    hull = cv2.convexHull(np.round(points[:, :2]).astype(np.int32))
+    x, y, w, h = cv2.boundingRect(hull)
+    inside = np.zeros((h, w), np.uint8)
+    cv2.fillPoly(inside, [hull - [x, y]], 1)
+    window = image[y:y + h, x:x + w]
+    inside = inside[:window.shape[0], :window.shape[1]] > 0
+    if not inside.any():
+        return False
+    chroma = median_chroma(window[inside])
+    if chroma is not None and chroma < MIN_SKIN_CHROMA:
+        return True
+    return bool(skin_colour_mask(window)[inside].mean() >= MIN_FACE_SKIN)
+
+
+#: Score a full-range detection needs (MediaPipe's default).
+FACE_DETECTION_CONFIDENCE = 0.5
+#: Side of the crop FaceMesh is run on around a face too small in the frame for it, in
+#: face widths (the detector's box is about cheek to cheek): the head with a margin,
+#: framed as the close photographs FaceMesh's own short-range detector is made for (a
+#: face filling about 40 % of it).
+FACE_CROP_WIDTHS = 2.5
+
+
+def _largest_face_box(small: np.ndarray) -> tuple[float, float, float] | None:
+    """Centre x, y and side (relative to ``small``'s width and height, the side to its
+    width) of the largest face the full-range detector finds in ``small``, or None."""
+    with _MESH_LOCK:
+        detector = _face_detector()
+        with _native_logs_silenced():
+            result = detector.process(np.ascontiguousarray(small))
+    if not result.detections:
+        return None
+    boxes = [d.location_data.relative_bounding_box for d in result.detections]
+    box = max(boxes, key=lambda b: b.width * b.height)
+    h, w = small.shape[:2]
+    side = max(box.width, box.height * h / w)
+    return box.xmin + box.width / 2, box.ymin + box.height / 2, side
+
+
+def _mesh_points_in_crop(rgb8: np.ndarray, centre: tuple[float, float], face_px: float
+                         ) -> np.ndarray | None:
+    """:func:`_mesh_points_averaged` on a square crop of ``rgb8`` of
+    :data:`FACE_CROP_WIDTHS` times ``face_px`` around ``centre`` (full-resolution
+    pixels), the landmarks in ``rgb8``'s pixels; None when FaceMesh finds no face."""
+    height, width = rgb8.shape[:2]
+    half = FACE_CROP_WIDTHS * face_px / 2.0
+    x0, x1 = int(max(centre[0] - half, 0)), int(min(centre[0] + half, width))
+    y0, y1 = int(max(centre[1] - half, 0)), int(min(centre[1] + half, height))
+    if x1 - x0 < 16 or y1 - y0 < 16:
+        return None
+    crop = np.ascontiguousarray(rgb8[y0:y1, x0:x1])
+    points = _mesh_points_averaged(_mesh_copy(crop), crop.shape[1], crop.shape[0])
+    if points is None:
+        return None
+    points[:, 0] += x0
+    points[:, 1] += y0
+    return points
+
+
+def _face_mesh_points(rgb8: np.ndarray) -> np.ndarray | None:
+    """FaceMesh landmarks of the photograph's face, (478, 3) x, y, z in its pixels, or
+    None. FaceMesh runs on the copy of :data:`LANDMARK_SIZE`. A face it misses there
+    because it is small in the frame (its own detector expects a face filling a good
+    part of it: it found none a tenth of a 4000 px frame wide, 0.35 mm/px, measurable)
+    is looked for with the full-range detector, and FaceMesh is run on a
+    full-resolution crop around the largest face found (:data:`FACE_CROP_WIDTHS`). A
+    face whose hull does not look like skin (:func:`_looks_like_skin`) is none."""
+    height, width = rgb8.shape[:2]
+    small = _mesh_copy(rgb8)
+    factor = small.shape[1] / width
+    mesh = _mesh_points_averaged(small, width, height)
+    if mesh is None:
+        box = _largest_face_box(small)
+        if box is not None:
+            mesh = _mesh_points_in_crop(rgb8, (box[0] * width, box[1] * height),
+                                        box[2] * width)
+    if mesh is not None and not _looks_like_skin(small, mesh[:, :2] * factor):
+        return None
+    return mesh
+
+
 def _mesh_copy(rgb8: np.ndarray) -> np.ndarray:
     """The copy FaceMesh runs on: long side at most :data:`LANDMARK_SIZE` pixels."""
     import cv2
@@ -266,14 +379,6 @@ def _mesh_points_averaged(small: np.ndarray, width: int, height: int) -> np.ndar
     return np.mean(runs, axis=0)
 
 
-#: Least fraction of a turned face's hull in the fixed skin-colour range
-#: (``quality.skin_colour_mask``) for :func:`face_turn` to take it for a face: most of
-#: it. Real faces give 0.70-0.99 (grace_hopper's glasses and grey photograph the least;
-#: the shared faces at every quarter turn); the "face" FaceMesh finds in scikit-image's
-#: coffee cup turned a quarter gives 0.19.
-MIN_TURNED_FACE_SKIN = 0.5
-
-
 def face_turn(rgb: np.ndarray) -> int | None:
     """The clockwise turn (90, 180 or 270 degrees) at which FaceMesh finds a face in a
     photograph where it finds none as the photograph is, or None.
@@ -282,23 +387,14 @@ def face_turn(rgb: np.ndarray) -> int | None:
     an export that dropped the EXIF orientation) shows a face FaceMesh does not find
     upside down; this lets the refusal say to turn it rather than that it is not a face
     photograph. Three FaceMesh runs on the small copy (:func:`_mesh_copy`); a face found
-    is kept only when most of its hull has the colour of skin
-    (``MIN_TURNED_FACE_SKIN``), since FaceMesh sees faces in some objects turned over.
+    must pass :func:`_looks_like_skin`, since FaceMesh sees faces in some objects.
     """
-    import cv2
-
-    from dermatrack.imaging.quality import skin_colour_mask
-
     small = _mesh_copy(_to_uint8(rgb))
     for clockwise in (180, 90, 270):
         # np.rot90 turns counter-clockwise: k = -1 is a quarter turn clockwise.
         turned = np.ascontiguousarray(np.rot90(small, k=-clockwise // 90))
         points = _mesh_points(turned, turned.shape[1], turned.shape[0])
-        if points is None:
-            continue
-        hull = np.zeros(turned.shape[:2], np.uint8)
-        cv2.fillPoly(hull, [cv2.convexHull(points[:, :2].astype(np.float32)).astype(np.int32)], 1)
-        if skin_colour_mask(turned)[hull > 0].mean() >= MIN_TURNED_FACE_SKIN:
+        if points is not None and _looks_like_skin(turned, points):
             return clockwise
     return None
 
@@ -459,6 +555,15 @@ NOSTRIL_BAND_MM = 2.5
 #: ``EDGE_MIN_AREA_MM2``: a step from skin to something darker is a line to a valley
 #: filter on its skin side.
 EDGE_BAND_MM = 3.0
+#: Margin (mm) around the face within which the edge band is built: wider than the band,
+#: so that a non-skin area reaching the face keeps the area and the extent beyond the
+#: face that decide its band.
+EDGE_WINDOW_MM = 20.0
+#: Largest whole-frame grid (pixels) the edge band is built on; beyond it, on the face's
+#: window (EDGE_WINDOW_MM). About the maps of a 12 MP photograph; the photographs FaceMesh
+#: finds a face in by itself (a face at least about a tenth of the frame wide) stay
+#: under it, and their bands are as before.
+EDGE_GRID_MAX_PIXELS = 16_000_000
 EDGE_MIN_AREA_MM2 = 4.0
 #: Face width (cheek to cheek, landmarks 234-454) used for mm when no iris is visible.
 FACE_WIDTH_MM = 140.0
@@ -526,8 +631,25 @@ def line_exclusion_bands(shape: tuple[int, int], landmarks: np.ndarray,
     cv2.polylines(band, [np.round(landmarks[list(_SIDE_CONTOUR)]).astype(np.int32)], False,
                   1, thickness=2 * side + 1, lineType=cv2.LINE_8)
     # The face: the landmarks' hull and the forehead above the mesh.
-    face = _mesh_hull(shape, landmarks) | _fill(shape, _forehead_polygon(landmarks))
-    return band.astype(bool) | non_skin_edge_band(raw_skin, px_per_mm, rgb=rgb, face=face)
+    forehead = _forehead_polygon(landmarks)
+    face = _mesh_hull(shape, landmarks) | _fill(shape, forehead)
+    # The edge band is needed on the face only. Its grid is brought to
+    # EDGE_BAND_PX_PER_MM, so a face small in a large frame (a twentieth of a 12 MP
+    # frame wide: 1.2 mm/px) would make a whole-frame grid of 108 MP; beyond
+    # EDGE_GRID_MAX_PIXELS it is built in the face's bounding box grown by
+    # EDGE_WINDOW_MM instead.
+    window = (slice(None), slice(None))
+    if shape[0] * shape[1] * (EDGE_BAND_PX_PER_MM / px_per_mm) ** 2 > EDGE_GRID_MAX_PIXELS:
+        outline = np.vstack([landmarks[:, :2], forehead])
+        margin = EDGE_WINDOW_MM * px_per_mm
+        x0, y0 = (max(int(v - margin), 0) for v in outline.min(axis=0))
+        x1, y1 = (int(v + margin) + 1 for v in outline.max(axis=0))
+        window = (slice(y0, min(y1, shape[0])), slice(x0, min(x1, shape[1])))
+    edge = np.zeros(shape, bool)
+    edge[window] = non_skin_edge_band(np.asarray(raw_skin)[window], px_per_mm,
+                                      rgb=None if rgb is None else rgb[window],
+                                      face=face[window])
+    return band.astype(bool) | edge
 
 
 #: The edge band is built on a copy with this many pixels per mm (0.4 mm pixels, the
@@ -668,8 +790,7 @@ def face_regions(rgb: np.ndarray, *, skin_without_face: bool = True
 
     rgb8 = _to_uint8(rgb)
     shape = rgb8.shape[:2]
-    small = _mesh_copy(rgb8)
-    mesh = _mesh_points_averaged(small, shape[1], shape[0])
+    mesh = _face_mesh_points(rgb8)
     landmarks = None if mesh is None else mesh[:, :2].copy()
     if landmarks is None:
         if not skin_without_face:
