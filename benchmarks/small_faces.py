@@ -35,9 +35,9 @@ def _faces(folder: Path | None) -> dict[str, np.ndarray]:
     folder = folder or (SHARED_FACES if SHARED_FACES.is_dir() else None)
     if folder is not None:
         for path in sorted(folder.iterdir()):
-            if path.stem in CLOSE_FACES or folder != SHARED_FACES:
-                if path.suffix.lower() in (".jpg", ".jpeg", ".png"):
-                    faces[path.stem] = np.asarray(read_image(path).rgb, np.float32)
+            wanted = path.stem in CLOSE_FACES or folder != SHARED_FACES
+            if wanted and path.suffix.lower() in (".jpg", ".jpeg", ".png"):
+                faces[path.stem] = np.asarray(read_image(path).rgb, np.float32)
     return faces
 
 

@@ -169,8 +169,8 @@ def _tilted(rgb: np.ndarray, shortening: float) -> np.ndarray:
     tilted about the horizontal axis sees it (bilinear, border replicated)."""
     h, w = rgb.shape[:2]
     inset = shortening * w / 2.0
-    corners = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
-    moved = np.float32([[inset, 0], [w - inset, 0], [w, h], [0, h]])
+    corners = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float32)
+    moved = np.array([[inset, 0], [w - inset, 0], [w, h], [0, h]], np.float32)
     return cv2.warpPerspective(rgb, cv2.getPerspectiveTransform(corners, moved), (w, h),
                                flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 

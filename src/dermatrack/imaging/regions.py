@@ -237,10 +237,10 @@ def _looks_like_skin(image: np.ndarray, points: np.ndarray) -> bool:
 
     hull = cv2.convexHull(np.round(points[:, :2]).astype(np.int32))
     x, y, w, h = cv2.boundingRect(hull)
-    inside = np.zeros((h, w), np.uint8)
-    cv2.fillPoly(inside, [hull - [x, y]], 1)
+    filled = np.zeros((h, w), np.uint8)
+    cv2.fillPoly(filled, [hull - [x, y]], 1)
     window = image[y:y + h, x:x + w]
-    inside = inside[:window.shape[0], :window.shape[1]] > 0
+    inside = filled[:window.shape[0], :window.shape[1]] > 0
     if not inside.any():
         return False
     chroma = median_chroma(window[inside])
