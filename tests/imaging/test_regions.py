@@ -232,6 +232,40 @@ def test_a_face_small_in_a_large_frame_is_found_on_a_crop(face, face_px):
         assert found.line_exclusion[:, :300].sum() == 0  # nothing built far from the face
 
 
+def _face_crop(rgb: np.ndarray, width_px: float) -> np.ndarray:
+    """The face of ``rgb`` with a margin (2.5 face widths), scaled to ``width_px``."""
+    landmarks = face_regions(rgb).landmarks
+    width = float(np.linalg.norm(landmarks[454] - landmarks[234]))
+    cx, cy = landmarks.mean(axis=0)
+    half = 1.25 * width
+    crop = rgb[int(max(cy - half, 0)):int(cy + half), int(max(cx - half, 0)):int(cx + half)]
+    return cv2.resize(crop, None, fx=width_px / width, fy=width_px / width,
+                      interpolation=cv2.INTER_CUBIC)
+
+
+@pytest.mark.parametrize("order", ["grace_hopper larger", "astronaut larger"])
+def test_the_largest_of_two_faces_is_measured_and_the_other_is_told(order):
+    """Two people in the frame: the larger face is measured whichever FaceMesh returns
+    first, and another face at least half as wide is counted, so the quality gate can say
+    the measured face may not be the patient's; a face under half as wide is not."""
+    from dermatrack.imaging.analysis import run_analysis
+
+    big, small = (_grace_hopper(), _astronaut())
+    if order == "astronaut larger":
+        big, small = small, big
+    for second, counted in ((300, 1), (140, 0)):
+        canvas = np.full((1100, 1800, 3), 0.5, np.float32)
+        left, right = _face_crop(big, 360), _face_crop(small, second)
+        canvas[50:50 + left.shape[0], 50:50 + left.shape[1]] = left
+        canvas[100:100 + right.shape[0], 1000:1000 + right.shape[1]] = right
+        regions = face_regions(canvas)
+        assert regions.detected
+        assert regions.landmarks[:, 0].mean() < 900  # the larger face, on the left
+        assert regions.other_faces == counted
+        reasons = run_analysis(canvas, calibrate=False).report["quality"]["reasons"]
+        assert any(r.startswith("2 faces in the frame") for r in reasons) == bool(counted)
+
+
 def test_region_overlay_saved_for_a_person_to_check(face, artifacts_dir):
     name, rgb, regions = face
     overlay = region_overlay(rgb, regions)

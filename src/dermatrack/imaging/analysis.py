@@ -287,7 +287,8 @@ def _measure(rgb: np.ndarray, calibration: Any, *, mm_per_px: float | None, use_
     turn = face_turn(rgb) if face_mode and not regions.detected else None
     quality = assess_capture(rgb, landmarks=regions.landmarks,
                              landmark_depth=regions.landmark_depth, skin=whole_full,
-                             mm_per_px=mpp, face_mode=face_mode, face_turn_deg=turn)
+                             mm_per_px=mpp, face_mode=face_mode, face_turn_deg=turn,
+                             other_faces=regions.other_faces)
     if quality.refused:
         raise InputError("photo refused: " + "; ".join(quality.reasons), field="image")
 

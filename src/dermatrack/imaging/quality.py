@@ -274,8 +274,8 @@ def _turn_words(clockwise_deg: int) -> str:
 def assess_capture(rgb: np.ndarray, *, landmarks: np.ndarray | None = None,
                    landmark_depth: np.ndarray | None = None,
                    skin: np.ndarray | None = None, mm_per_px: float | None = None,
-                   face_mode: bool = True, face_turn_deg: int | None = None
-                   ) -> CaptureQuality:
+                   face_mode: bool = True, face_turn_deg: int | None = None,
+                   other_faces: int = 0) -> CaptureQuality:
     """Judge a photograph's fitness for the skin metrics.
 
     Parameters
@@ -289,6 +289,9 @@ def assess_capture(rgb: np.ndarray, *, landmarks: np.ndarray | None = None,
     face_mode : True when a face is expected (``photo analyze`` without ``--no-face``)
     face_turn_deg : without a face, the clockwise turn (degrees) at which one is found
         (``regions.face_turn``): the refusal then says to turn the photograph upright
+    other_faces : faces in the frame besides the one measured, at least half as wide
+        (``regions.FaceRegions.other_faces``): the largest was measured, which may not
+        be the patient, so the verdict is ``poor``
 
     Returns
     -------
@@ -343,6 +346,9 @@ def assess_capture(rgb: np.ndarray, *, landmarks: np.ndarray | None = None,
                 # Positive roll is clockwise: turning the photograph back undoes it.
                 reasons.append("the photograph looks stored sideways: turn it "
                                f"{_turn_words(90 if roll < 0 else 270)} to make it upright")
+        if face_found and other_faces:
+            reasons.append(f"{other_faces + 1} faces in the frame: the largest was measured; "
+                           "check it is the patient's, or crop the photograph to it")
         if sharp is not None and sharp < MIN_SHARPNESS:
             reasons.append(f"blurred (sharpness {sharp:.2f}, needs >= {MIN_SHARPNESS})")
         if clipped > MAX_CLIPPED_FRACTION:

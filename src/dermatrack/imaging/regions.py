@@ -148,6 +148,9 @@ class FaceRegions:
     #: Bool ``(H, W)``: the bands where lines are not wrinkles (see
     #: :func:`line_exclusion_bands`), or None without a face.
     line_exclusion: np.ndarray | None = field(default=None, repr=False)
+    #: Faces in the frame besides the one measured, at least OTHER_FACE_MIN_RATIO as
+    #: wide: the measured one is the largest, which may not be the patient.
+    other_faces: int = 0
 
 
 def _to_uint8(rgb: np.ndarray) -> np.ndarray:
@@ -198,7 +201,7 @@ def _face_mesh() -> Any:
         import mediapipe as mp
 
         mesh = mp.solutions.face_mesh.FaceMesh(static_image_mode=True, refine_landmarks=True,
-                                               max_num_faces=1)
+                                               max_num_faces=MAX_FACES)
         mesh.process(np.zeros((64, 64, 3), np.uint8))
     return mesh
 
@@ -294,26 +297,32 @@ def _mesh_points_in_crop(rgb8: np.ndarray, centre: tuple[float, float], face_px:
     return points
 
 
-def _face_mesh_points(rgb8: np.ndarray) -> np.ndarray | None:
+def _face_mesh_points(rgb8: np.ndarray) -> tuple[np.ndarray | None, int]:
     """FaceMesh landmarks of the photograph's face, (478, 3) x, y, z in its pixels, or
     None. FaceMesh runs on the copy of :data:`LANDMARK_SIZE`. A face it misses there
     because it is small in the frame (its own detector expects a face filling a good
     part of it: it found none a tenth of a 4000 px frame wide, 0.35 mm/px, measurable)
     is looked for with the full-range detector, and FaceMesh is run on a
     full-resolution crop around the largest face found (:data:`FACE_CROP_WIDTHS`). A
-    face whose hull does not look like skin (:func:`_looks_like_skin`) is none."""
+    face whose hull does not look like skin (:func:`_looks_like_skin`) is none. With the
+    landmarks, how many other faces at least :data:`OTHER_FACE_MIN_RATIO` as wide the
+    copy shows."""
     height, width = rgb8.shape[:2]
     small = _mesh_copy(rgb8)
     factor = small.shape[1] / width
-    mesh = _mesh_points_averaged(small, width, height)
-    if mesh is None:
-        box = _largest_face_box(small)
-        if box is not None:
-            mesh = _mesh_points_in_crop(rgb8, (box[0] * width, box[1] * height),
-                                        box[2] * width)
+    faces = [face for face in _mesh_faces(small, width, height)
+             if _looks_like_skin(small, face[:, :2] * factor)]
+    if faces:
+        others = sum(_face_width(face) >= OTHER_FACE_MIN_RATIO * _face_width(faces[0])
+                     for face in faces[1:])
+        return _mesh_points_averaged(small, width, height, first=faces[0]), others
+    box = _largest_face_box(small)
+    if box is None:
+        return None, 0
+    mesh = _mesh_points_in_crop(rgb8, (box[0] * width, box[1] * height), box[2] * width)
     if mesh is not None and not _looks_like_skin(small, mesh[:, :2] * factor):
-        return None
-    return mesh
+        mesh = None
+    return mesh, 0
 
 
 def _mesh_copy(rgb8: np.ndarray) -> np.ndarray:
@@ -328,32 +337,55 @@ def _mesh_copy(rgb8: np.ndarray) -> np.ndarray:
                       interpolation=cv2.INTER_AREA)
 
 
-def _mesh_points(small: np.ndarray, width: int, height: int) -> np.ndarray | None:
-    """FaceMesh landmarks of the largest face in ``small``, scaled to an image of
-    ``width`` x ``height``: (478, 3) x, y and z (depth, in the same pixel units)."""
+#: Faces FaceMesh looks for in one photograph. The largest is measured; the others only
+#: tell the quality gate that the photograph holds more than the patient.
+MAX_FACES = 4
+#: A face at least this fraction of the measured face's width (cheek to cheek) counts as
+#: another face in the frame (``FaceRegions.other_faces``); smaller ones (people far
+#: behind, a portrait on the wall) do not.
+OTHER_FACE_MIN_RATIO = 0.5
+
+
+def _face_width(points: np.ndarray) -> float:
+    """Cheek-to-cheek width (landmarks 234 to 454) of one face's landmarks."""
+    return float(np.linalg.norm(points[454, :2] - points[234, :2]))
+
+
+def _mesh_faces(small: np.ndarray, width: int, height: int) -> list[np.ndarray]:
+    """FaceMesh landmarks of every face in ``small`` (up to :data:`MAX_FACES`), the
+    widest first, each scaled to an image of ``width`` x ``height``: (478, 3) x, y and
+    z (depth, in the same pixel units)."""
     # A MediaPipe graph is not safe to run from two threads at once.
     with _MESH_LOCK:
         mesh = _face_mesh()
         with _native_logs_silenced():  # a warning on the first non-square frame
             result = mesh.process(np.ascontiguousarray(small))
-    if not result.multi_face_landmarks:
-        return None
-    points = result.multi_face_landmarks[0].landmark
     # Normalised coordinates are relative to the small copy's size, which has the same
     # aspect ratio, so scaling by the full size maps them back.
-    return np.array([(p.x * width, p.y * height, p.z * width) for p in points],
-                    dtype=np.float64)
+    faces = [np.array([(p.x * width, p.y * height, p.z * width) for p in face.landmark],
+                      dtype=np.float64)
+             for face in (result.multi_face_landmarks or [])]
+    return sorted(faces, key=_face_width, reverse=True)
 
 
-def _mesh_points_averaged(small: np.ndarray, width: int, height: int) -> np.ndarray | None:
+def _mesh_points(small: np.ndarray, width: int, height: int) -> np.ndarray | None:
+    """FaceMesh landmarks of the largest face in ``small`` (:func:`_mesh_faces`), or
+    None."""
+    faces = _mesh_faces(small, width, height)
+    return faces[0] if faces else None
+
+
+def _mesh_points_averaged(small: np.ndarray, width: int, height: int,
+                          first: np.ndarray | None = None) -> np.ndarray | None:
     """:func:`_mesh_points` as the mean of the runs of :data:`LANDMARK_RUNS`: (478, 3)
     x, y and z scaled to an image of ``width`` x ``height``, or None when the copy as it
     is shows no face. A moved copy in which FaceMesh finds no face, or another face (its
     landmarks more than a tenth of the face's width from the first run's, median), adds
-    nothing."""
+    nothing. ``first``: the first run's landmarks when already at hand."""
     import cv2
 
-    first = _mesh_points(small, width, height)
+    if first is None:
+        first = _mesh_points(small, width, height)
     if first is None:
         return None
     h, w = small.shape[:2]
@@ -790,7 +822,7 @@ def face_regions(rgb: np.ndarray, *, skin_without_face: bool = True
 
     rgb8 = _to_uint8(rgb)
     shape = rgb8.shape[:2]
-    mesh = _face_mesh_points(rgb8)
+    mesh, other_faces = _face_mesh_points(rgb8)
     landmarks = None if mesh is None else mesh[:, :2].copy()
     if landmarks is None:
         if not skin_without_face:
@@ -832,7 +864,7 @@ def face_regions(rgb: np.ndarray, *, skin_without_face: bool = True
                        iris_diameter_px=iris, skin_mask=skin,
                        exclusion_mask=excluded,
                        landmark_depth=None if mesh is None else mesh[:, 2].copy(),
-                       line_exclusion=bands)
+                       line_exclusion=bands, other_faces=other_faces)
 
 
 def single_region(rgb: np.ndarray, *, exclude: np.ndarray | None = None) -> FaceRegions:
