@@ -178,16 +178,13 @@ def judge(view: str, pose: Pose | None, light: Lighting,
 
 def face_pose(rgb8: np.ndarray) -> tuple[Pose | None, np.ndarray | None]:
     """The head pose and the ``(N, 3)`` landmarks of the largest face, or (None, None)."""
-    from dermatrack.imaging.regions import _MESH_LOCK, _face_mesh
+    from dermatrack.imaging.regions import _mesh_points
 
     rgb8 = np.ascontiguousarray(rgb8)
     height, width = rgb8.shape[:2]
-    with _MESH_LOCK:
-        result = _face_mesh().process(rgb8)
-    if not result.multi_face_landmarks:
+    points = _mesh_points(rgb8, width, height)
+    if points is None:
         return None, None
-    marks = result.multi_face_landmarks[0].landmark
-    points = np.array([(p.x * width, p.y * height, p.z * width) for p in marks])
     return pose_from_landmarks(points), points
 
 
