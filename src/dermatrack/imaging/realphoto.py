@@ -177,8 +177,8 @@ def _tilted(rgb: np.ndarray, shortening: float) -> np.ndarray:
 
 def chart_captures(rgb: np.ndarray) -> dict[str, np.ndarray]:
     """A chart photograph as taken and four other captures of it: rotated 30°, a quarter
-    turn, shrunk to a quarter of its size (an eighth of a megapixel per 8 MP: a thumbnail,
-    or a chart four times farther away), and in perspective (top edge shortened 30 %)."""
+    turn, shrunk to a quarter of its width and height (0.5 MP from 8 MP: a thumbnail, or
+    a chart four times farther away), and in perspective (top edge shortened 30 %)."""
     rgb = np.asarray(rgb, np.float32)
     return {"as taken": rgb, "rotated 30°": _rotated_whole(rgb, 30.0),
             "quarter turn": np.ascontiguousarray(np.rot90(rgb)),
@@ -735,16 +735,21 @@ def real_photo_mdc(captures: dict[str, dict[str, dict[str, Any]]]) -> list[dict[
     return mdc_entries(observations, kind="photo")
 
 
+def _chart_captures_found(charts: dict[str, Any], *, on_screen: bool) -> list[bool]:
+    """Whether the chart was calibrated, for every capture (:func:`chart_captures`) of
+    every chart photograph shown on a screen or printed."""
+    return [capture["found"] for chart in charts.values()
+            if bool(chart.get("on_screen")) == on_screen
+            for capture in chart.get("captures", {"as taken": chart}).values()]
+
+
 def summarise(per_face: dict[str, Any], refusals: dict[str, Any],
               charts: dict[str, Any], textured: dict[str, Any] | None = None
               ) -> dict[str, Any]:
     """Worst case over faces of each targeted figure, and the targets (``textured``:
     :func:`textured_phantom_scores`, medians over its runs)."""
-    # Every capture of each chart photograph (chart_captures) counts.
-    printed = [c for chart in charts.values() if not chart.get("on_screen")
-               for c in chart.get("captures", {"as taken": chart}).values()]
-    screens = [c for chart in charts.values() if chart.get("on_screen")
-               for c in chart.get("captures", {"as taken": chart}).values()]
+    printed = _chart_captures_found(charts, on_screen=False)
+    screens = _chart_captures_found(charts, on_screen=True)
     recall, precision, peri = [], [], []
     for entry in per_face.values():
         added = entry.get("added_wrinkles") if entry.get("cv") else None
@@ -763,10 +768,9 @@ def summarise(per_face: dict[str, Any], refusals: dict[str, Any],
         "textured_phantom_false_line_mm_per_cm2":
             None if textured is None else textured["false_line_mm_per_cm2"],
         "textured_phantom_length_error": None if textured is None else textured["length_error"],
-        "chart_detection_rate": (
-            sum(c["found"] for c in printed) / len(printed) if printed else None),
+        "chart_detection_rate": sum(printed) / len(printed) if printed else None,
         "screen_chart_refused": (
-            sum(not c["found"] for c in screens) / len(screens) if screens else None),
+            sum(not found for found in screens) / len(screens) if screens else None),
         "non_skin_refused": (sum(r["refused"] for r in refusals.values()) / len(refusals)
                              if refusals else None),
     }
@@ -1026,15 +1030,11 @@ def real_markdown(report: dict[str, Any], command: str) -> str:
                      for c in r.get("captures", {}).values()]
             lines.append(f"| {name} | {kind} | " + " | ".join(cells)
                          + f" | {r['note'] or ''} |")
-        counts = {}
-        for on_screen in (False, True):
-            found = [c["found"] for r in report["charts"].values()
-                     if bool(r.get("on_screen")) == on_screen
-                     for c in r.get("captures", {"as taken": r}).values()]
-            counts[on_screen] = (sum(found), len(found))
-        lines += ["", f"Printed charts calibrated in {counts[False][0]} of "
-                  f"{counts[False][1]} captures; charts on a screen refused in "
-                  f"{counts[True][1] - counts[True][0]} of {counts[True][1]}."]
+        printed = _chart_captures_found(report["charts"], on_screen=False)
+        screens = _chart_captures_found(report["charts"], on_screen=True)
+        lines += ["", f"Printed charts calibrated in {sum(printed)} of {len(printed)} "
+                  f"captures; charts on a screen refused in "
+                  f"{len(screens) - sum(screens)} of {len(screens)}."]
     textures = {name: e["skin_texture_l"] for name, e in report["faces"].items()
                 if e.get("skin_texture_l")}
     if textures:

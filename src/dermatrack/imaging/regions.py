@@ -301,8 +301,8 @@ def _face_mesh_points(rgb8: np.ndarray) -> tuple[np.ndarray | None, int]:
     """FaceMesh landmarks of the photograph's face, (478, 3) x, y, z in its pixels, or
     None. FaceMesh runs on the copy of :data:`LANDMARK_SIZE`. A face it misses there
     because it is small in the frame (its own detector expects a face filling a good
-    part of it: it found none a tenth of a 4000 px frame wide, 0.35 mm/px, measurable)
-    is looked for with the full-range detector, and FaceMesh is run on a
+    part of it: it found none 8 % of a 4000 px frame wide, 0.45 mm/px, measurable) is
+    looked for with the full-range detector, and FaceMesh is run on a
     full-resolution crop around the largest face found (:data:`FACE_CROP_WIDTHS`). A
     face whose hull does not look like skin (:func:`_looks_like_skin`) is none. With the
     landmarks, how many other faces at least :data:`OTHER_FACE_MIN_RATIO` as wide the
@@ -666,8 +666,8 @@ def line_exclusion_bands(shape: tuple[int, int], landmarks: np.ndarray,
     forehead = _forehead_polygon(landmarks)
     face = _mesh_hull(shape, landmarks) | _fill(shape, forehead)
     # The edge band is needed on the face only. Its grid is brought to
-    # EDGE_BAND_PX_PER_MM, so a face small in a large frame (a twentieth of a 12 MP
-    # frame wide: 1.2 mm/px) would make a whole-frame grid of 108 MP; beyond
+    # EDGE_BAND_PX_PER_MM, so a face small in a large frame (120 px wide in a 12 MP
+    # frame: 1.2 mm/px) would make a whole-frame grid of 108 MP; beyond
     # EDGE_GRID_MAX_PIXELS it is built in the face's bounding box grown by
     # EDGE_WINDOW_MM instead.
     window = (slice(None), slice(None))
