@@ -294,6 +294,19 @@ def test_an_object_is_not_taken_for_a_face():
     assert face_turn(data.coffee()) is None
 
 
+def test_a_face_under_a_warm_cast_is_still_a_face(grace):
+    """Tungsten light left uncorrected (red x1.8, blue x0.4 in linear light) pushes
+    grace_hopper's skin out of the fixed skin-colour range (6 % of the face's hull); the
+    full-range detector still finds the face, so it is measured, not refused."""
+    from dermatrack.imaging.realphoto import _linear_to_srgb, _srgb_to_linear
+
+    cast = _srgb_to_linear(grace) * np.array([1.8, 1.0, 0.4], np.float32)
+    warm = np.clip(_linear_to_srgb(np.clip(cast, 0, 1)), 0, 1).astype(np.float32)
+    report = run_analysis(warm, calibrate=False).report
+    assert report["face"]["detected"]
+    assert report["regions"]["whole"]["wrinkles"]["length_mm"] > 0
+
+
 def test_close_up_must_look_like_skin():
     from skimage import data
 
