@@ -36,8 +36,9 @@ each working side, since the edge detector's smoothing and the gaps' dilation ar
 in pixels; what limits it is then its own resolution: the charts of the three real
 phone photographs, shrunk, are found down to a swatch pitch of 5-8 px in the shrunk
 photograph's pixels (missed at 4.3 and 6.5 px, where the gaps between swatches are
-under a pixel wide); the search then costs 0.4-0.7 s more CPU (0.5-0.7 s before, 0.9-1.3
-s now on the 512-600 px package and shared faces; three enlarged copies, up to 4096 px). Perspective is handled up to the point where the lattice directions change
+under a pixel wide). The search then costs 0.4-0.7 s more CPU (0.9-1.3 s instead of
+0.5-0.7 s on the 512-600 px package and shared faces: three enlarged copies, up to
+4096 px). Perspective is handled up to the point where the lattice directions change
 by more than about a third of the pitch from one swatch to the next (views more than
 about 60° off the chart's normal). A chart with more than a row or column hidden is
 not found (at least 8 swatches, spanning at least 3 x 2, are needed).
