@@ -186,6 +186,38 @@ def test_parquet_output_is_written_whole_and_a_stale_partial_file_removed(tmp_pa
     assert {(r["path"], r["status"]) for r in rows} == {(items[0].path, "error")}
 
 
+def test_a_parquet_journal_left_readable_is_made_owner_only_on_resume(tmp_path):
+    """A Parquet batch's journal is dermatrack's own partial file of health data: one
+    left readable by others (a killed batch of a version before journals were
+    owner-only) is made owner-only when the batch resumes; a JSON-lines output is the
+    user's file and keeps the mode the user gave it."""
+    from dermatrack.services.batch import BatchItem, BatchOptions, run_batch
+
+    items = [BatchItem(str(tmp_path / "gone.png"))]
+    out = tmp_path / "results.parquet"
+    journal = tmp_path / "results.parquet.partial.jsonl"
+    journal.write_text("")
+    journal.chmod(0o644)
+    seen = []
+    real_chmod = Path.chmod
+
+    def watch(path, mode, *args, **kwargs):
+        seen.append((path.name, mode))
+        return real_chmod(path, mode, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patched:
+        patched.setattr(Path, "chmod", watch)
+        run_batch(items, out, options=BatchOptions())
+    assert ("results.parquet.partial.jsonl", 0o600) in seen
+    assert out.stat().st_mode & 0o777 == 0o600
+
+    user_output = tmp_path / "mine.jsonl"
+    user_output.write_text("")
+    user_output.chmod(0o640)
+    run_batch(items, user_output, options=BatchOptions(), jsonl=True)
+    assert user_output.stat().st_mode & 0o777 == 0o640
+
+
 def test_rewritten_jsonl_output_is_written_whole_and_a_stale_partial_file_removed(
         tmp_path, monkeypatch):
     """A JSON-lines output whose earlier error rows are dropped (a photo tried again) is

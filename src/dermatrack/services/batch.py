@@ -475,7 +475,14 @@ def run_batch(items: list[BatchItem], out: str | Path, *, options: BatchOptions,
             progress(finished, len(items))
 
     # Health data from the first row: a new journal or JSON-lines output is owner-only,
-    # as the files written through replacing are; an existing one keeps its mode.
+    # as the files written through replacing are. An existing JSON-lines output is the
+    # user's file and keeps its mode; a Parquet batch's journal is dermatrack's own
+    # partial file, and one left readable by others (by a version before journals were
+    # owner-only) is made owner-only before anything is appended.
+    if not jsonl and journal.is_file():
+        mode = journal.stat().st_mode & 0o777
+        if mode & 0o077:
+            journal.chmod(mode & 0o700)
     with open(journal, "a", encoding="utf-8",
               opener=lambda name, flags: os.open(name, flags, 0o600)) as handle:
         for rows in unreadable:
