@@ -268,6 +268,31 @@ def test_a_face_stored_upside_down_is_refused_with_the_turn_that_fixes_it(grace)
     assert face_turn(upside_down) == 180
 
 
+def _cut_into_face(rgb: np.ndarray, landmarks: np.ndarray, fraction: float) -> np.ndarray:
+    """The photograph with its left edge ``fraction`` of the face's width into the face."""
+    left, right = landmarks[:, 0].min(), landmarks[:, 0].max()
+    return np.ascontiguousarray(rgb[:, int(left + fraction * (right - left)):])
+
+
+def test_a_face_cut_by_the_frame_is_poor_and_not_called_turned(grace, grace_analysis):
+    """A quarter of the face's width cut off by the frame: FaceMesh places the missing
+    landmarks beyond the edge, the regions are incomplete and the wrinkle length falls
+    (467 to 340 mm), so the verdict is poor and says why. Cut to 45 %, FaceMesh finds no
+    face upright but fits a "face" rolled 88° to the half face at a quarter turn: that is
+    not a photograph stored sideways, and the refusal does not say to turn it."""
+    landmarks = grace_analysis.regions.landmarks
+    assert grace_analysis.report["quality"]["face_outside_fraction"] == 0.0
+    quality = run_analysis(_cut_into_face(grace, landmarks, 0.25),
+                           calibrate=False).report["quality"]
+    assert quality["verdict"] == "poor"
+    assert 0.05 < quality["face_outside_fraction"] < 0.3
+    assert any(r.startswith("the face is cut by the frame") for r in quality["reasons"])
+    with pytest.raises(InputError) as refused:
+        run_analysis(_cut_into_face(grace, landmarks, 0.45), calibrate=False)
+    assert "does not look like a face photograph" in str(refused.value)
+    assert "turned" not in str(refused.value)
+
+
 def test_a_face_stored_sideways_is_measured_but_told_to_turn(grace):
     """FaceMesh finds a face turned a quarter; the verdict is poor and says which way to
     turn it (positive roll is clockwise, so a face turned counter-clockwise is turned

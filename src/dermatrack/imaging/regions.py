@@ -441,14 +441,21 @@ def face_turn(rgb: np.ndarray) -> int | None:
     an export that dropped the EXIF orientation) shows a face FaceMesh does not find
     upside down; this lets the refusal say to turn it rather than that it is not a face
     photograph. Three FaceMesh runs on the small copy (:func:`_mesh_copy`); a face found
-    must pass :func:`_is_a_face`, since FaceMesh sees faces in some objects.
+    must pass :func:`_is_a_face`, since FaceMesh sees faces in some objects, and be
+    upright at that turn.
     """
+    from dermatrack.imaging.quality import SIDEWAYS_ROLL_DEG, head_pose
+
     small = _mesh_copy(_to_uint8(rgb))
     for clockwise in (180, 90, 270):
         # np.rot90 turns counter-clockwise: k = -1 is a quarter turn clockwise.
         turned = np.ascontiguousarray(np.rot90(small, k=-clockwise // 90))
         points = _mesh_points(turned, turned.shape[1], turned.shape[0])
-        if points is not None and _is_a_face(turned, points):
+        # Turned right, the face is upright: FaceMesh also fits a rolled "face" to half a
+        # face cut by the frame (toni-collette cut 40 % into the face: roll 58-70° at a
+        # quarter turn), which no turn makes upright.
+        if (points is not None and _is_a_face(turned, points)
+                and abs(head_pose(points[:, :2], points[:, 2])[2]) < SIDEWAYS_ROLL_DEG):
             return clockwise
     return None
 
