@@ -371,6 +371,26 @@ def test_capture_differences_name_pose_scale_and_lighting(grace, grace_analysis)
     assert capture_differences(q0, q0, lab, lab) == []
 
 
+def test_capture_differences_name_a_cut_face_and_a_photograph_without_colour(grace,
+                                                                           grace_analysis):
+    """A pair where one face is cut by the frame, or one photograph is black and white,
+    cannot be compared region for region or colour for colour: compare says which."""
+    landmarks = grace_analysis.regions.landmarks
+    whole = assess_capture(grace, landmarks=landmarks, mm_per_px=0.7)
+    # The face moved left until a quarter of its width is beyond the frame's edge.
+    left, right = landmarks[:, 0].min(), landmarks[:, 0].max()
+    cut = assess_capture(grace, landmarks=landmarks - [left + 0.25 * (right - left), 0],
+                         mm_per_px=0.7)
+    assert cut.face_outside_fraction > 0.05
+    grey = np.repeat(cv2.cvtColor(grace, cv2.COLOR_RGB2GRAY)[..., None], 3, axis=2)
+    colourless = assess_capture(grey, landmarks=landmarks, mm_per_px=0.7)
+    text = " | ".join(capture_differences(whole, cut, None, None))
+    assert "framing: the face is cut by the frame in the after photograph" in text
+    text = " | ".join(capture_differences(colourless, whole, None, None))
+    assert "colour: the before photograph has no colour" in text
+    assert "scale" not in text  # the colour figures are not a resolution difference
+
+
 def test_photo_compare_strict_refuses_a_mismatched_pair(cli, grace, tmp_path):
     from dermatrack.imaging.io import write_jpeg
 

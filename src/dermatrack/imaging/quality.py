@@ -435,7 +435,8 @@ def capture_differences(before: CaptureQuality, after: CaptureQuality,
                         colour_after: dict[str, float] | None, *,
                         calibrated: bool = False) -> list[str]:
     """Plain sentences, one per way the two captures of a comparison differ beyond the
-    tolerances above (pose, scale, exposure, white balance); empty when they match.
+    tolerances above (pose, scale, exposure, white balance), or where one of them cannot
+    be compared (a face cut by the frame, no colour); empty when they match.
 
     ``colour_*`` are :func:`skin_colour_stats` of each photograph as taken. With
     ``calibrated`` (both colour-corrected on a chart) colour differences are the skin's
@@ -447,14 +448,26 @@ def capture_differences(before: CaptureQuality, after: CaptureQuality,
         if a is not None and b is not None and abs(b - a) > POSE_TOLERANCE_DEG:
             out.append(f"pose: head {name} differs by {b - a:+.0f}° (tolerance "
                        f"±{POSE_TOLERANCE_DEG:.0f}°)")
+    from dermatrack.imaging.definitions import not_measurable
+
     if before.face_found != after.face_found:
         out.append("pose: a face was found in only one of the two photographs")
+    for which, quality in (("before", before), ("after", after)):
+        cut = quality.face_outside_fraction
+        if cut is not None and cut > MAX_FACE_OUTSIDE:
+            out.append(f"framing: the face is cut by the frame in the {which} photograph "
+                       f"({cut:.0%} of its landmarks outside; at most "
+                       f"{MAX_FACE_OUTSIDE:.0%})")
+        if quality.skin_chroma is not None and quality.skin_chroma < MIN_SKIN_CHROMA:
+            out.append(f"colour: the {which} photograph has no colour (black and white): "
+                       "skin tone and redness cannot be compared")
     if before.mm_per_px and after.mm_per_px:
         ratio = after.mm_per_px / before.mm_per_px
         if ratio > SCALE_TOLERANCE_RATIO or ratio < 1.0 / SCALE_TOLERANCE_RATIO:
             out.append(f"scale: {before.mm_per_px:.3f} vs {after.mm_per_px:.3f} mm/px "
                        f"(ratio {ratio:.2f}; tolerance {SCALE_TOLERANCE_RATIO:g}x)")
-        lost = sorted(set(after.not_measurable) ^ set(before.not_measurable))
+        lost = sorted(set(not_measurable(after.mm_per_px))
+                      ^ set(not_measurable(before.mm_per_px)))
         if lost:
             families = sorted({c.split(".")[0] for c in lost})
             out.append("scale: measurable in only one photograph: " + ", ".join(families))
