@@ -460,12 +460,6 @@ def face_turn(rgb: np.ndarray) -> int | None:
     return None
 
 
-def _ycrcb(rgb8: np.ndarray) -> np.ndarray:
-    import cv2
-
-    return cv2.cvtColor(rgb8, cv2.COLOR_RGB2YCrCb)
-
-
 def skin_mask(rgb: np.ndarray, *, seed: np.ndarray | None = None,
               face: np.ndarray | None = None) -> np.ndarray:
     """Pixels whose colour is close to the subject's skin colour.
@@ -477,7 +471,7 @@ def skin_mask(rgb: np.ndarray, *, seed: np.ndarray | None = None,
     seed:
         Optional bool ``(H, W)`` mask of pixels known to be skin (for example the
         central cheeks and nose from the landmarks). Without it, the fixed Cr/Cb skin
-        ranges of Chai & Ngan (1999), Cr 133-173 and Cb 77-127, select the seed.
+        ranges of Chai & Ngan (1999) select the seed (``quality.skin_colour_mask``).
     face:
         Optional bool ``(H, W)`` mask of the face itself (the landmarks' hull), where
         lit skin may be yellower (see Notes).
@@ -515,8 +509,9 @@ def skin_mask(rgb: np.ndarray, *, seed: np.ndarray | None = None,
 
     rgb8 = _to_uint8(rgb)
     if seed is None:
-        luma, cr, cb = cv2.split(_ycrcb(rgb8))
-        seed = (cr >= 133) & (cr <= 173) & (cb >= 77) & (cb <= 127) & (luma >= 40)
+        from dermatrack.imaging.quality import skin_colour_mask
+
+        seed = skin_colour_mask(rgb8)
     seed = np.asarray(seed, dtype=bool)
     if seed.sum() < 50:
         return np.zeros(rgb8.shape[:2], dtype=bool)
