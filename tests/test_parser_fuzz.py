@@ -123,7 +123,7 @@ def _zip(body: bytes) -> bytes:
 @FUZZ
 @given(body=st.binary(max_size=300), width=st.integers(0, 2**31 - 1),
        height=st.integers(0, 2**31 - 1),
-       kind=st.sampled_from(["png", "jpeg", "tiff", "raw"]))
+       kind=st.sampled_from(["png", "jpeg", "tiff", "heic", "raw"]))
 def test_image_headers(tmp_path_factory, body, width, height, kind):
     from dermatrack.imaging.io import read_image
 
@@ -137,11 +137,40 @@ def test_image_headers(tmp_path_factory, body, width, height, kind):
     elif kind == "tiff":
         content = (b"II*\x00\x08\x00\x00\x00\x02\x00" + struct.pack("<HHII", 256, 4, 1, width)
                    + struct.pack("<HHII", 257, 4, 1, height) + b"\x00\x00\x00\x00" + body)
+    elif kind == "heic":
+        # A real HEIC with its declared sizes replaced and part of it overwritten.
+        content = _heic_declaring(width, height)
+        at = (width ^ height) % len(content)
+        content = content[:at] + body + content[at + len(body):]
     else:
         content = body
     path = tmp_path_factory.mktemp("img") / "photo.png"
     path.write_bytes(content)
     _only_input_errors(read_image, path, reduce_to_pixels=1_000_000)
+
+
+def _heic_declaring(width: int, height: int) -> bytes:
+    """tests/imaging/heic/pattern.heic with every image size box (``ispe``: version and
+    flags, then width and height) declaring ``width`` x ``height``."""
+    from pathlib import Path
+
+    data = bytearray((Path(__file__).parent / "imaging" / "heic" / "pattern.heic")
+                     .read_bytes())
+    at = data.find(b"ispe")
+    while at >= 0:
+        data[at + 8:at + 16] = struct.pack(">II", width, height)
+        at = data.find(b"ispe", at + 4)
+    return bytes(data)
+
+
+def test_a_heic_declaring_a_huge_size_is_refused_before_decoding(tmp_path):
+    from dermatrack.imaging.io import read_image
+
+    path = tmp_path / "bomb.heic"
+    path.write_bytes(_heic_declaring(20_000, 20_000))  # 400 MP claimed in 4 KB
+    with pytest.raises(InputError, match="refused before decoding") as info:
+        read_image(path)
+    assert "bomb.heic" in str(info.value)
 
 
 @pytest.mark.parametrize("suffix", [".npy", ".tif"])

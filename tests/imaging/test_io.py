@@ -6,6 +6,7 @@ import io
 import struct
 import time
 import zlib
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -355,7 +356,7 @@ def test_truncated_tiff(tmp_path):
 
 
 @pytest.mark.parametrize(("content", "message"), [
-    (b"Patient notes: not a photograph at all.\n", "not a JPEG, PNG or TIFF"),
+    (b"Patient notes: not a photograph at all.\n", "not a JPEG, PNG, TIFF or HEIC"),
     (b"", "empty"),
 ])
 def test_not_an_image(tmp_path, content, message):
@@ -386,3 +387,108 @@ def test_damaged_icc_profile_is_reported(tmp_path):
     with pytest.raises(InputError, match="ICC profile") as info:
         read_image(path)
     assert info.value.field == "icc_profile"
+
+
+# ---------------------------------------------------------------------------------------
+# HEIC (made by heic/make_fixtures.py with heif-enc: dermatrack ships no HEVC encoder)
+
+HEIC = Path(__file__).resolve().parent / "heic"
+
+
+def test_heic_decodes_to_the_pixels_it_was_made_from():
+    source = read_image(HEIC / "pattern.png").rgb
+    loaded = read_image(HEIC / "pattern.heic")
+    assert loaded.rgb.dtype == np.float32 and loaded.rgb.shape == source.shape == (48, 64, 3)
+    # Lossless HEVC in 4:4:4; the YCbCr round trip costs at most one code value.
+    np.testing.assert_allclose(loaded.rgb, source, atol=1.01 / 255)
+    assert loaded.bits_per_sample == 8 and not loaded.icc_converted
+    import hashlib
+
+    assert loaded.sha256 == hashlib.sha256((HEIC / "pattern.heic").read_bytes()).hexdigest()
+
+
+def test_heic_is_found_by_its_content_whatever_its_name(tmp_path):
+    path = tmp_path / "IMG_0001.jpg"
+    path.write_bytes((HEIC / "pattern.heic").read_bytes())
+    assert read_image(path).rgb.shape == (48, 64, 3)
+
+
+def test_heic_rotation_property_turns_the_picture_upright():
+    # An iPhone stores a photograph taken upright as the sensor saw it, with an irot
+    # property saying how to turn it; this file says a quarter turn anticlockwise.
+    source = read_image(HEIC / "pattern.png").rgb
+    turned = read_image(HEIC / "pattern_turned.heic")
+    assert turned.rgb.shape == (64, 48, 3) and (turned.width, turned.height) == (48, 64)
+    np.testing.assert_allclose(turned.rgb, np.rot90(source, 1), atol=1.01 / 255)
+
+
+def _within_one_code(got: np.ndarray, expected: np.ndarray, source_space: str) -> bool:
+    """Whether ``got`` matches ``expected`` (sRGB) to what one code value of the file, as
+    the lossless HEVC round trip may change it, can move a colour converted from
+    ``source_space``: compared in linear light, where that is at most the decoding's
+    steepest slope (2.4 / 255) times the conversion's largest absolute row sum, plus one
+    code value for LittleCMS's 8-bit rounding. (In encoded values one code of the file
+    moves a colour near the gamut's edge by several: the sRGB curve is steep near 0.)
+    Only colours whose conversion lies inside the sRGB gamut are compared."""
+    import colour
+
+    matrix = colour.matrix_RGB_to_RGB(colour.RGB_COLOURSPACES[source_space],
+                                      colour.RGB_COLOURSPACES["sRGB"])
+    limit = np.abs(matrix).sum(axis=1).max() * 2.4 / 255 + 1 / 255
+    inside = np.all((expected >= 0) & (expected <= 1), axis=-1)
+    assert inside.mean() > 0.5
+    difference = np.abs(colour.cctf_decoding(got.astype(np.float64), function="sRGB")
+                        - colour.cctf_decoding(expected, function="sRGB"))
+    return bool(difference[inside].max() < limit)
+
+
+def test_heic_icc_profile_is_converted_to_srgb():
+    loaded = read_image(HEIC / "pattern_adobe.heic")
+    assert loaded.icc_converted
+    source = read_image(HEIC / "pattern.png").rgb
+    assert _within_one_code(loaded.rgb, _adobe_to_srgb(source), "Adobe RGB (1998)")
+    assert np.abs(loaded.rgb - source).max() > 0.05  # the conversion did something
+
+
+def test_heic_display_p3_primaries_are_converted_to_srgb():
+    # An nclx colour description (ITU-T H.273): Display P3 primaries, sRGB transfer.
+    import colour
+
+    loaded = read_image(HEIC / "pattern_p3.heic")
+    assert loaded.icc_converted
+    encoded = read_image(HEIC / "pattern.png").rgb.astype(np.float64)
+    expected = colour.RGB_to_RGB(encoded, colour.RGB_COLOURSPACES["Display P3"],
+                                 colour.RGB_COLOURSPACES["sRGB"], apply_cctf_decoding=True,
+                                 apply_cctf_encoding=True)
+    assert _within_one_code(loaded.rgb, expected, "Display P3")
+    # Greys keep their value (same white, same transfer); the saturated red block, more
+    # saturated in P3 than the same numbers in sRGB, gains red and loses green.
+    np.testing.assert_allclose(loaded.rgb[-1], encoded[-1], atol=1.5 / 255)
+    red = loaded.rgb[8, 8]
+    assert red[0] > encoded[8, 8, 0] + 0.03 and red[1] < encoded[8, 8, 1] - 0.03
+
+
+@pytest.mark.parametrize(("name", "message"), [
+    ("pattern_pq.heic", r"high dynamic range \(HDR, PQ\)"),
+    ("pattern.avif", "AVIF .* not supported"),
+])
+def test_heif_that_cannot_be_measured_is_refused_with_the_reason(name, message):
+    with pytest.raises(InputError, match=message) as info:
+        read_image(HEIC / name)
+    assert name in str(info.value) and info.value.field == "image"
+
+
+def test_truncated_and_oversized_heic_are_refused(tmp_path):
+    data = (HEIC / "pattern.heic").read_bytes()
+    cut = tmp_path / "cut.heic"
+    cut.write_bytes(data[: len(data) // 2])
+    with pytest.raises(InputError, match="cut.heic: the image data cannot be decoded"):
+        read_image(cut)
+    with pytest.raises(InputError, match="decompression bomb|exceeds the limit"):
+        read_image(HEIC / "pattern.heic", max_pixels=1000)
+    assert read_image(HEIC / "pattern.heic", max_pixels=3072).width == 64
+
+
+def test_heic_is_reduced_like_any_photograph():
+    reduced = read_image(HEIC / "skin.heic", reduce_to_pixels=3072)
+    assert reduced.reduced_from == (128, 96) and reduced.rgb.shape == (48, 64, 3)

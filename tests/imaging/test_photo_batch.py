@@ -315,3 +315,15 @@ def test_rerun_after_a_killed_parquet_batch_keeps_one_row_per_photo(tmp_path):
     rows = pq.read_table(out).to_pylist()
     assert [(r["path"], r["status"]) for r in rows] == [(gone, "error")]
     assert not journal.exists()
+
+
+def test_a_folder_of_phone_photographs_includes_its_heic_files(tmp_path):
+    from dermatrack.services.batch import collect_inputs
+
+    heic = (Path(__file__).resolve().parent / "heic" / "skin.heic").read_bytes()
+    (tmp_path / "sub").mkdir()
+    for name in ("IMG_0001.HEIC", "sub/IMG_0002.heif", "notes.txt", "a.png"):
+        (tmp_path / name).write_bytes(heic)
+    found = [Path(item.path).relative_to(tmp_path).as_posix()
+             for item in collect_inputs([tmp_path])]
+    assert found == ["IMG_0001.HEIC", "a.png", "sub/IMG_0002.heif"]

@@ -183,3 +183,24 @@ def test_the_users_page_takes_nothing_from_the_query_string(web):
                                               "form": "y"})
     assert page.status_code == 200
     assert "admin1" in page.text
+
+
+def test_a_heic_from_a_phone_is_accepted_with_or_without_its_type(web):
+    from pathlib import Path
+
+    heic = (Path(__file__).resolve().parents[1] / "imaging" / "heic" / "skin.heic").read_bytes()
+    client = web.client("clinician")
+    pid = _patient(web)
+    url = f"/api/patients/{pid}/photos"
+    typed = client.post(url, data={"close_up": "true"},
+                        files={"image": ("IMG_0001.HEIC", heic, "image/heic")})
+    assert typed.status_code == 201, typed.text
+    stored = client.get(f"{url}/{typed.json()['photo']['id']}/image")
+    assert stored.content.startswith(b"\x89PNG")  # re-encoded: pixels only
+    # Browsers that do not know the type send none; the suffix names it.
+    untyped = client.post(url, data={"close_up": "true"},
+                          files={"image": ("IMG_0002.heic", heic, "application/octet-stream")})
+    assert untyped.status_code == 201, untyped.text
+    assert untyped.json()["photo"]["duplicate_of"] == typed.json()["photo"]["id"]
+    other = client.post(url, files={"image": ("notes.bin", heic, "application/octet-stream")})
+    assert other.status_code == 415 and "HEIC" in other.json()["detail"]

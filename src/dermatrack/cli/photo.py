@@ -128,7 +128,7 @@ def _print_report(name: str, report: dict[str, Any]) -> None:
 
 @photo_app.command("analyze")
 def analyze_cmd(
-    images: list[Path] = typer.Argument(..., help="JPEG, PNG or TIFF photographs."),
+    images: list[Path] = typer.Argument(..., help="JPEG, PNG, TIFF or HEIC photographs."),
     mm_per_px: float | None = typer.Option(None, "--mm-per-px",
                                            help="Pixel size in mm (overrides chart/iris)."),
     no_face: bool = typer.Option(False, "--no-face", help="Analyse as one region (close-up)."),
@@ -518,20 +518,17 @@ def _shared_realdata(kind: str) -> Path | None:
     return None
 
 
-_IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff"}
-
-
 def _read_folder(folder: Path) -> dict[str, Any]:
-    from dermatrack.imaging.io import read_image
+    from dermatrack.imaging.io import IMAGE_FORMATS, IMAGE_SUFFIXES, read_image
 
     if not folder.is_dir():
         raise InputError(f"{folder}: not a folder", field="real")
     images = {}
     for path in sorted(folder.iterdir()):
-        if path.suffix.lower() in _IMAGE_SUFFIXES:
+        if path.suffix.lower() in IMAGE_SUFFIXES:
             images[path.stem] = read_image(path).rgb
     if not images:
-        raise InputError(f"{folder}: no JPEG, PNG or TIFF images", field="real")
+        raise InputError(f"{folder}: no {IMAGE_FORMATS} images", field="real")
     return images
 
 
@@ -578,7 +575,7 @@ def _real_faces() -> dict[str, Any]:
 
 @photo_app.command("import")
 def import_cmd(
-    file: Path = typer.Argument(..., help="JPEG, PNG, TIFF or DICOM (VL Photographic "
+    file: Path = typer.Argument(..., help="JPEG, PNG, TIFF, HEIC or DICOM (VL Photographic "
                                           "Image) file."),
     patient: str = typer.Option(..., "--patient", help="The patient (P-XXXXXX)."),
     visit: str | None = typer.Option(None, "--visit", help="The visit it was taken at "

@@ -1,8 +1,11 @@
 """Reading and writing photographs: the only imaging module that touches files.
 
-Reading decodes JPEG, PNG and TIFF (8 and 16 bits per sample), and DICOM VL Photographic
-Images (8-bit, through :mod:`dermatrack.interop.dicom.photo`), into float32 sRGB in
-[0, 1], applies the EXIF orientation, converts an embedded ICC profile to sRGB, and
+Reading decodes JPEG, PNG and TIFF (8 and 16 bits per sample), HEIC (the HEVC-coded
+HEIF that iPhones and many Android phones save by default, through libheif in the
+``pi-heif`` wheel, LGPL, decoder only), and DICOM VL Photographic Images (8-bit, through
+:mod:`dermatrack.interop.dicom.photo`), into float32 sRGB in [0, 1], applies the EXIF
+orientation (in a HEIC, its rotation and mirror properties, which libheif applies), converts
+an embedded ICC profile, or a HEIC's Display P3 or BT.2020 primaries, to sRGB, and
 refuses, with an :class:`~dermatrack.errors.InputError` naming the file, anything that
 is not one of those images, is truncated, or has more pixels than allowed. The pixel
 count is read from the file header before any pixel data is decoded, so a
@@ -26,13 +29,31 @@ import numpy as np
 
 from dermatrack.errors import InputError
 
-__all__ = ["DEFAULT_MAX_PIXELS", "SAMPLE_FACES", "LoadedImage", "read_image", "sample_face",
-           "write_jpeg", "write_png"]
+__all__ = ["DEFAULT_MAX_PIXELS", "IMAGE_FORMATS", "IMAGE_SUFFIXES", "SAMPLE_FACES",
+           "LoadedImage", "read_image", "sample_face", "write_jpeg", "write_png"]
 
 DEFAULT_MAX_PIXELS = 100_000_000
 
 _ORIENTATION_TAG = 0x0112  # EXIF / TIFF tag 274
 _ICC_TAG = 34675  # TIFF InterColorProfile
+
+#: The photograph formats :func:`read_image` decodes (besides DICOM), as users name them,
+#: and the file suffixes that folders of photographs are searched for.
+IMAGE_FORMATS = "JPEG, PNG, TIFF or HEIC"
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".heic", ".heif")
+
+# ISO base media file brands (ISO/IEC 23008-12): HEVC-coded HEIF, AV1-coded AVIF, and the
+# generic image brands either can carry (libheif tells them apart by the coded image).
+_HEVC_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx"}
+_AV1_BRANDS = {b"avif", b"avis"}
+_GENERIC_HEIF_BRANDS = {b"mif1", b"msf1", b"miaf"}
+#: nclx colour primaries (ITU-T H.273 table 2) converted to sRGB, by their colour-science
+#: name; 1 (BT.709, the primaries of sRGB) and 2 (unspecified) are taken as sRGB.
+_NCLX_PRIMARIES = {9: "ITU-R BT.2020", 12: "Display P3"}
+#: nclx transfer characteristics (H.273 table 3) of standard dynamic range, with the
+#: colour-science decoding that inverts them; 2 (unspecified) is taken as sRGB's.
+_NCLX_SDR_TRANSFER = {1: "ITU-R BT.709", 2: "sRGB", 6: "ITU-R BT.709", 13: "sRGB",
+                      14: "ITU-R BT.709", 15: "ITU-R BT.709"}
 _PIL_LOCK = threading.Lock()
 
 
@@ -51,7 +72,8 @@ class LoadedImage:
     bits_per_sample:
         8 or 16, as stored in the file.
     icc_converted:
-        True when an embedded, non-sRGB ICC profile was converted to sRGB.
+        True when an embedded, non-sRGB ICC profile (or a HEIC's Display P3 or BT.2020
+        primaries) was converted to sRGB.
     orientation_applied:
         True when an EXIF orientation other than 1 was applied.
     source_name:
@@ -79,7 +101,72 @@ def _sniff(head: bytes) -> str | None:
         return "PNG"
     if head[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
         return "TIFF"
+    if head[4:8] == b"ftyp":
+        # The file type box: major brand, minor version, then compatible brands.
+        end = min(int.from_bytes(head[:4], "big"), len(head))
+        brands = {head[8:12]} | {head[i:i + 4] for i in range(16, end - 3, 4)}
+        if brands & _HEVC_BRANDS:
+            return "HEIF"
+        if brands & _AV1_BRANDS:
+            return "AVIF"
+        if brands & _GENERIC_HEIF_BRANDS:
+            return "HEIF"
     return None
+
+
+_HEIF_LOCK = threading.Lock()
+_heif_registered = False
+
+
+def _register_heif() -> None:
+    """Teach Pillow to open HEIF through pi-heif, once. pi-heif applies the image's
+    rotation and mirror properties and resets the EXIF orientation to 1 (HEIF's own
+    properties define how it displays), so no turn is applied twice."""
+    global _heif_registered
+    with _HEIF_LOCK:
+        if not _heif_registered:
+            import pi_heif
+
+            pi_heif.register_heif_opener(thumbnails=False, depth_images=False,
+                                         aux_images=False)
+            _heif_registered = True
+
+
+def _nclx_space(nclx: dict, name: str) -> tuple[str, str] | None:
+    """The colour-science RGB space and decoding of a HEIF's nclx colour description, or
+    None when its pixels are sRGB already (BT.709 or unspecified primaries, an SDR
+    transfer). Refuses HDR (PQ, HLG) and primaries it cannot convert."""
+    primaries = int(nclx.get("color_primaries", 2))
+    transfer = int(nclx.get("transfer_characteristics", 2))
+    if transfer in (16, 18):
+        raise InputError(
+            f"{name}: a high dynamic range (HDR, {'PQ' if transfer == 16 else 'HLG'}) "
+            "HEIF cannot be measured as it is (its tones would first need mapping to "
+            "standard range); export it as a standard-range (SDR) JPEG or HEIC, or turn "
+            "the camera's HDR (HLG/PQ) still mode off", field="image")
+    if transfer not in _NCLX_SDR_TRANSFER:
+        raise InputError(f"{name}: HEIF transfer characteristics {transfer} (ITU-T H.273) "
+                         "are not supported", field="image")
+    if primaries in (1, 2):
+        return None if _NCLX_SDR_TRANSFER[transfer] == "sRGB" else ("sRGB",
+                                                                   _NCLX_SDR_TRANSFER[transfer])
+    if primaries not in _NCLX_PRIMARIES:
+        raise InputError(f"{name}: HEIF colour primaries {primaries} (ITU-T H.273) are not "
+                         "supported (Display P3, BT.2020 and sRGB are)", field="image")
+    return _NCLX_PRIMARIES[primaries], _NCLX_SDR_TRANSFER[transfer]
+
+
+def _primaries_to_srgb(array: np.ndarray, bits: int, space: tuple[str, str]) -> np.ndarray:
+    """Convert RGB code values in ``space`` (colour-science RGB space, decoding) to sRGB
+    (float32, clipped to the sRGB gamut as the ICC conversion does)."""
+    import colour
+
+    encoded = array.astype(np.float64) / (255 if bits == 8 else 65535)
+    linear = colour.cctf_decoding(encoded, function=space[1])
+    converted = colour.RGB_to_RGB(linear, colour.RGB_COLOURSPACES[space[0]],
+                                  colour.RGB_COLOURSPACES["sRGB"],
+                                  apply_cctf_encoding=True)
+    return np.clip(converted, 0.0, 1.0).astype(np.float32)
 
 
 def _check_pixels(name: str, width: int, height: int, max_pixels: int) -> None:
@@ -193,10 +280,12 @@ def _reduced_size(width: int, height: int, reduce_to_pixels: int | None
 
 
 def _decode_pillow(data: bytes, name: str, max_pixels: int,
-                   reduce_to_pixels: int | None = None, size_out: list[int] | None = None
+                   reduce_to_pixels: int | None = None, size_out: list[int] | None = None,
+                   colour_out: list[dict] | None = None
                    ) -> tuple[np.ndarray, int, int, bytes | None]:
-    """JPEG and 8-bit PNG through Pillow; 16-bit PNG through OpenCV (Pillow would reduce
-    it to 8 bits). Returns the array (uint8/uint16), bits, orientation and ICC bytes."""
+    """JPEG, 8-bit PNG and HEIF through Pillow; 16-bit PNG through OpenCV (Pillow would
+    reduce it to 8 bits). Returns the array (uint8/uint16), bits, orientation and ICC
+    bytes; a HEIF's nclx colour description, when it has one, is added to ``colour_out``."""
     from PIL import Image, ImageFile
 
     with _PIL_LOCK, warnings.catch_warnings():
@@ -216,6 +305,8 @@ def _decode_pillow(data: bytes, name: str, max_pixels: int,
                 size_out.extend((image.width, image.height))
             orientation = int(image.getexif().get(_ORIENTATION_TAG, 1) or 1)
             icc = image.info.get("icc_profile") or None
+            if colour_out is not None and isinstance(image.info.get("nclx_profile"), dict):
+                colour_out.append(image.info["nclx_profile"])
             sixteen_bit = image.format == "PNG" and len(data) > 24 and data[24] == 16
             if sixteen_bit:
                 array = _decode_png16(data, name)
@@ -237,9 +328,11 @@ def _decode_pillow(data: bytes, name: str, max_pixels: int,
                 f"{name}: the header claims more than {2 * max_pixels:,} pixels, over the "
                 f"limit of {max_pixels:,} (refused before decoding, as a possible "
                 "decompression bomb)", field="image") from exc
-        except (OSError, SyntaxError, ValueError) as exc:
+        except (OSError, SyntaxError, ValueError, RuntimeError) as exc:
+            # RuntimeError: libheif's errors, as pi-heif raises them.
             raise InputError(f"{name}: the image data cannot be decoded, the file is "
-                             f"truncated or damaged ({exc})", field="image") from exc
+                             f"truncated or damaged ({str(exc).strip()})",
+                             field="image") from exc
         finally:
             Image.MAX_IMAGE_PIXELS = previous
             ImageFile.LOAD_TRUNCATED_IMAGES = load_truncated
@@ -317,8 +410,9 @@ def _reduce(array: np.ndarray, target: tuple[int, int]) -> np.ndarray:
 
 def read_image(path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS,
                reduce_to_pixels: int | None = None) -> LoadedImage:
-    """Read a JPEG, PNG or TIFF photograph, or a DICOM VL Photographic Image, as float32
-    sRGB (DICOM: :mod:`dermatrack.interop.dicom.photo`, which refuses any other SOP class).
+    """Read a JPEG, PNG, TIFF or HEIC photograph, or a DICOM VL Photographic Image, as
+    float32 sRGB (DICOM: :mod:`dermatrack.interop.dicom.photo`, which refuses any other SOP
+    class).
 
     Parameters
     ----------
@@ -340,9 +434,10 @@ def read_image(path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS,
     Raises
     ------
     InputError
-        For a missing or empty file, a file that is not a JPEG, PNG or TIFF (whatever
-        its extension), a truncated or damaged file, too many pixels, an unsupported
-        sample format or colour model, or an unusable ICC profile.
+        For a missing or empty file, a file that is not a JPEG, PNG, TIFF or HEIC
+        (whatever its extension; AVIF is named as unsupported), a truncated or damaged
+        file, too many pixels, an unsupported sample format or colour model, an unusable
+        ICC profile, or a HEIC of high dynamic range or unknown primaries.
     """
     path = Path(path)
     name = path.name
@@ -368,18 +463,27 @@ def read_image(path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS,
                            sha256=hashlib.sha256(data).hexdigest(), bits_per_sample=8,
                            icc_converted=False, orientation_applied=False, source_name=name,
                            reduced_from=full if target is not None else None)
-    kind = _sniff(data[:8])
+    kind = _sniff(data[:64])
     if kind is None:
-        raise InputError(f"{name}: not a JPEG, PNG or TIFF image nor a DICOM photograph (the "
+        raise InputError(f"{name}: not a {IMAGE_FORMATS} image nor a DICOM photograph (the "
                          "file content does not start with any of their signatures)",
                          field="image")
+    if kind == "AVIF":
+        raise InputError(f"{name}: AVIF (AV1-coded HEIF) photographs are not supported; "
+                         f"export it as {IMAGE_FORMATS}", field="image")
 
+    nclx: list[dict] = []
     if kind == "TIFF":
         array, bits, orientation, icc = _decode_tiff(data, name, max_pixels)
     else:
+        if kind == "HEIF":
+            _register_heif()
         header_size: list[int] = []
         array, bits, orientation, icc = _decode_pillow(data, name, max_pixels,
-                                                       reduce_to_pixels, header_size)
+                                                       reduce_to_pixels, header_size, nclx)
+    # An ICC profile, when a HEIF has one, describes its colour; pi-heif reports the
+    # nclx description only when there is none.
+    primaries = _nclx_space(nclx[0], name) if nclx and icc is None else None
     array = np.asarray(array)
     reduced_from = None
     if array.ndim >= 2:
@@ -397,6 +501,9 @@ def read_image(path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS,
     icc_converted = False
     if icc is not None and not _is_srgb_profile_safe(icc):
         rgb = _icc_to_srgb(np.ascontiguousarray(array), bits, icc, name)
+        icc_converted = True
+    elif primaries is not None:
+        rgb = _primaries_to_srgb(array, bits, primaries)
         icc_converted = True
     else:
         rgb = array.astype(np.float32) / np.float32(255 if bits == 8 else 65535)

@@ -47,9 +47,9 @@ from pathlib import Path
 from typing import Any
 
 from dermatrack.errors import InputError
+from dermatrack.imaging.io import IMAGE_SUFFIXES
 from dermatrack.store.partial_files import replacing
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff")
 LIST_SUFFIXES = (".txt", ".csv", ".lst")
 IN_FLIGHT_PER_WORKER = 4
 CHUNK_ROWS = 50_000
@@ -137,7 +137,7 @@ def _list_file(path: Path) -> list[BatchItem]:
 def collect_inputs(inputs: Iterable[str | Path], *, patient_id: str | None = None,
                    visit_id: str | None = None) -> list[BatchItem]:
     """The photographs named by ``inputs``: image files, folders (searched recursively
-    for JPEG, PNG and TIFF files) and list files (``.txt``, ``.csv``, ``.lst``), in order,
+    for JPEG, PNG, TIFF and HEIC files) and list files (``.txt``, ``.csv``, ``.lst``), in order,
     each once.
 
     Raises

@@ -3,7 +3,7 @@
 Importing a photograph
 
 1. decodes it with :func:`dermatrack.imaging.io.read_image`, which refuses files that are
-   not JPEG, PNG or TIFF, damaged files and decompression bombs, applies the EXIF
+   not JPEG, PNG, TIFF or HEIC, damaged files and decompression bombs, applies the EXIF
    orientation and converts an embedded ICC profile to sRGB;
 2. re-encodes the decoded pixels (no EXIF, GPS, ICC, comments or file name: the original
    bytes are never kept) and stores them in the content-addressed file store
@@ -166,7 +166,7 @@ def import_photo(store: Store, *, patient_id: str, visit_id: str | None, path: s
     patient_id, visit_id:
         The patient and, usually, the visit the photograph was taken at.
     path:
-        The JPEG, PNG or TIFF file.
+        The JPEG, PNG, TIFF or HEIC file.
     actor:
         Who imports it (audit trail).
     analyze:

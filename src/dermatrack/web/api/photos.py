@@ -2,7 +2,7 @@
 list, fetch the stored pixels, and the aligned before/after pair. Clinicians only.
 
 An upload is refused with 413 above the app's size limit and with 415 when the declared
-type is not JPEG, PNG, TIFF or DICOM (``application/dicom``, a VL Photographic Image);
+type is not JPEG, PNG, TIFF, HEIC or DICOM (``application/dicom``, a VL Photographic Image);
 the content is then decoded by :func:`dermatrack.imaging.io.read_image` through the
 photo service, which refuses files whose bytes are not an image of those formats,
 damaged files and decompression bombs (422 naming ``image``). What is stored is the
@@ -37,7 +37,9 @@ from dermatrack.web.paging import PAGE_HEADERS, PageQuery, paged
 router = APIRouter(tags=["photos"])
 
 ACCEPTED_TYPES = {"image/jpeg": ".jpg", "image/png": ".png", "image/tiff": ".tif",
-                  "application/dicom": ".dcm"}
+                  "image/heic": ".heic", "image/heif": ".heif", "application/dicom": ".dcm"}
+# Browsers that do not know a file's type send none; these suffixes name it.
+_TYPE_OF_SUFFIX = {".dcm": "application/dicom", ".heic": "image/heic", ".heif": "image/heif"}
 _CHUNK = 1024 * 1024
 
 
@@ -111,11 +113,12 @@ def list_photos(request: Request, response: Response, patient_id: str,
 @router.post("/patients/{patient_id}/photos", response_model=PhotoUploadOut,
              status_code=status.HTTP_201_CREATED, responses={
                  413: {"description": "The file is larger than the upload limit"},
-                 415: {"description": "The declared type is not JPEG, PNG or TIFF"}})
+                 415: {"description": "The declared type is not JPEG, PNG, TIFF, HEIC "
+                                      "or DICOM"}})
 async def upload_photo(request: Request, patient_id: str,
                        store: StoreDep,
-                       image: UploadFile = File(..., description="JPEG, PNG, TIFF or "
-                                                "DICOM VL Photographic Image"),
+                       image: UploadFile = File(..., description="JPEG, PNG, TIFF, HEIC "
+                                                "or DICOM VL Photographic Image"),
                        visit_id: str | None = Form(None),
                        view: str | None = Form(None, description="Standard view: front, "
                                                   "left_45, right_45, left_90, right_90, "
@@ -135,13 +138,12 @@ async def upload_photo(request: Request, patient_id: str,
     from starlette.concurrency import run_in_threadpool
 
     declared = (image.content_type or "").split(";")[0].strip().lower()
-    if declared in ("", "application/octet-stream") and \
-            (image.filename or "").lower().endswith(".dcm"):
-        declared = "application/dicom"  # browsers often give .dcm files no type
+    if declared in ("", "application/octet-stream"):
+        declared = _TYPE_OF_SUFFIX.get(Path(image.filename or "").suffix.lower(), declared)
     if declared not in ACCEPTED_TYPES:
         raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
-                            f"{image.filename}: {declared or 'no type'} is not a JPEG, PNG "
-                            "or TIFF image nor a DICOM photograph (application/dicom)")
+                            f"{image.filename}: {declared or 'no type'} is not a JPEG, PNG, "
+                            "TIFF or HEIC image nor a DICOM photograph (application/dicom)")
     scale = _scale(mm_per_px)
     data = await read_limited(image, request.app.state.max_upload_bytes)
     photo = await run_in_threadpool(lambda: store_upload(
