@@ -409,6 +409,72 @@ def test_photo_compare_strict_refuses_a_mismatched_pair(cli, grace, tmp_path):
     assert same.json()["capture"]["differences"] == []
 
 
+def _with_fringe(rgb: np.ndarray, forehead: np.ndarray, reach: float = 0.45) -> np.ndarray:
+    """Dark hair strands over the forehead from above down to ``reach`` of its height,
+    with a wavy lower edge: a fringe worn in one photograph only."""
+    ys, xs = np.nonzero(forehead)
+    top, bottom = ys.min(), ys.max()
+    yy, xx = np.mgrid[0:rgb.shape[0], 0:rgb.shape[1]]
+    edge = top + reach * (bottom - top) + 0.06 * (bottom - top) * np.sin(xx / (rgb.shape[1] / 40))
+    hair = ((yy < edge) & (xx > xs.min() - 10) & (xx < xs.max() + 10)).astype(np.float32)
+    colour = np.array([0.16, 0.11, 0.08], np.float32) * (0.7 + 0.3 * np.sin(xx / 2.5))[..., None]
+    soft = cv2.GaussianBlur(hair, (0, 0), 1.0)[..., None]
+    return np.clip(rgb * (1 - soft) + colour * soft, 0, 1).astype(np.float32)
+
+
+def _with_glasses(rgb: np.ndarray, landmarks: np.ndarray, mm_per_px: float) -> np.ndarray:
+    """Dark rims 2.5 mm wide round both eyes: glasses worn in one photograph only."""
+    from dermatrack.imaging.regions import _LEFT_EYE, _RIGHT_EYE
+
+    out = np.ascontiguousarray(rgb.copy())
+    for eye in (_RIGHT_EYE, _LEFT_EYE):
+        points = landmarks[list(eye)]
+        centre, width = points.mean(axis=0), np.ptp(points[:, 0])
+        cv2.ellipse(out, (int(centre[0]), int(centre[1])),
+                    (int(0.95 * width), int(0.7 * width)), 0, 0, 360, (0.06, 0.05, 0.05),
+                    max(1, round(2.5 / mm_per_px)), cv2.LINE_AA)
+    return out
+
+
+def test_compare_measures_only_the_skin_both_photographs_show(grace):
+    """A fringe in the follow-up only: before this, its strands and edge were measured as
+    forehead lines (+218 % on grace_hopper, +18 % on the whole face)."""
+    from dermatrack.imaging.change_overlay import before_after
+    from dermatrack.imaging.compare import compare
+    from dermatrack.imaging.regions import face_regions
+
+    regions = face_regions(grace)
+    fringe = _with_fringe(grace, regions.masks["forehead"])
+    result = compare(grace, fringe)
+    lines = {name: result.report["regions"][name]["wrinkles"]["length_mm"]
+             for name in ("whole", "forehead")}
+    assert abs(lines["whole"]["change"]) <= 0.05 * lines["whole"]["before"]
+    assert abs(lines["forehead"]["change"]) <= 2.0  # mm
+    capture = result.report["capture"]
+    assert capture["uncompared_fraction"]["forehead"] > 0.5
+    assert max(capture["uncompared_fraction"][side]
+               for side in ("cheek_left", "cheek_right", "chin")) < 0.1
+    assert any(line.startswith("coverage: ") and "forehead region" in line
+               for line in capture["differences"]) and not capture["matched"]
+    # The before/after viewer compares the same skin: the fringe is not a darkening.
+    assert before_after(grace, fringe).darker_fraction < 0.05
+
+
+def test_compare_names_glasses_worn_in_one_photograph(grace):
+    from dermatrack.imaging.compare import compare
+    from dermatrack.imaging.regions import face_regions
+
+    regions = face_regions(grace)
+    glasses = _with_glasses(grace, regions.landmarks, 11.7 / regions.iris_diameter_px)
+    capture = compare(grace, glasses).report["capture"]
+    named = " | ".join(capture["differences"])
+    assert "periorbital left region" in named and "periorbital right region" in named
+    # Ordinary capture changes leave the regions compared.
+    ordinary = compare(grace, variants(grace)["jpeg_70"]).report["capture"]
+    assert max(ordinary["uncompared_fraction"].values()) < 0.2
+    assert not any(line.startswith("coverage") for line in ordinary["differences"])
+
+
 # --- 6. the validation's real-photo pieces ------------------------------------------------
 
 def test_variants_and_cv_table(grace):

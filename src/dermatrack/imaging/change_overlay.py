@@ -118,12 +118,9 @@ def before_after(baseline_rgb: np.ndarray, follow_up_rgb: np.ndarray, *,
     # The warp leaves uncovered pixels black.
     covered = np.asarray(aligned.any(axis=2), dtype=bool)
     compared = covered
-    if use_face:
-        from dermatrack.imaging.regions import face_regions
-
-        regions = face_regions(base)
-        if regions is not None and regions.detected:
-            compared = np.asarray(np.logical_and(covered, regions.masks["whole"]), dtype=bool)
+    if comparison.report["face"]["detected"] and comparison.compared is not None:
+        # The facial skin both photographs show: not what a fringe or glasses hide.
+        compared = covered & comparison.compared
     overlay, darker, lighter = lightness_overlay(base, aligned, compared)
     return BeforeAfter(baseline=base, follow_up=aligned, overlay=overlay,
                        darker_fraction=darker, lighter_fraction=lighter,

@@ -53,6 +53,7 @@ __all__ = [
     "detect_wrinkles",
     "is_portrait",
     "measure_wrinkles",
+    "widest_line_px",
     "wrinkle_metrics",
 ]
 
@@ -253,6 +254,15 @@ def working_factor(shape: tuple[int, int], mm_per_px: float | None) -> float:
     pixel = working_pixel_mm(mm_per_px)
     assert pixel is not None
     return pixel / mm_per_px
+
+
+def widest_line_px(shape: tuple[int, int], mm_per_px: float | None) -> float:
+    """Full width at half depth, in input pixels, of the widest line looked for in a
+    photograph of ``shape`` and pixel size ``mm_per_px`` (mm, or None): a dark area wider
+    than this is not a wrinkle."""
+    pixel = working_pixel_mm(mm_per_px)
+    widest_sd = _scales_px(pixel)[-1] / math.sqrt(2.0)  # the scale is sqrt(2) profile SDs
+    return widest_sd * FWHM_PER_SD * working_factor(shape, mm_per_px)
 
 
 def _scales_px(pixel_mm: float | None) -> list[float]:
