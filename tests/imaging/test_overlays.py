@@ -43,3 +43,17 @@ def test_colour_overlay_paints_each_feature_in_its_colour_only_there():
     assert np.allclose(only[masks["wrinkles"]], 0.6)
     layer = layer_rgba(masks["pores"] | masks["spots"], "pores")
     assert layer.shape == (40, 40, 4) and layer[0, 0, 3] == 0 and layer[21, 21, 3] > 0.5
+
+
+def test_legend_labels_never_run_off_the_image():
+    from dermatrack.imaging.overlays import with_legend
+
+    image = np.zeros((300, 1200, 3), np.float32)
+    entries = [("Wrinkles only before", (0.0, 0.6, 1.0)), ("Wrinkles only after", (1, 0.2, 0.6)),
+               ("Wrinkles in both", (1.0, 1.0, 1.0)),
+               ("Skin hidden after (hatched): not compared", (0.6, 0.6, 0.6))]
+    out = with_legend(image, entries)
+    band = out[300:]
+    # Nothing is drawn in the last pixels of each row: every label ends inside the image.
+    assert band[:, -3:].min() == 1.0
+    assert band.shape[0] > 2 * 37  # two rows of entries (37 px each) at this width

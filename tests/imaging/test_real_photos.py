@@ -371,6 +371,34 @@ def test_capture_differences_name_pose_scale_and_lighting(grace, grace_analysis)
     assert capture_differences(q0, q0, lab, lab) == []
 
 
+def test_capture_differences_name_a_smile_in_one_photograph(grace, grace_analysis):
+    """Smiling deepens crow's feet and nasolabial folds: a pair whose expressions differ
+    is named. grace_hopper's mouth is relaxed and closed, the astronaut's smiles with
+    her teeth showing (different people, but the mouths are what is judged)."""
+    from dermatrack.imaging.quality import EXPRESSION_TOLERANCE, mouth_shape
+    from dermatrack.imaging.regions import face_regions
+
+    astronaut = sample_face("astronaut")
+    smiling = face_regions(astronaut).landmarks
+    relaxed = grace_analysis.regions.landmarks
+    (width0, opening0), (width1, opening1) = mouth_shape(relaxed), mouth_shape(smiling)
+    assert 0.35 < width0 < 0.42 and opening0 < 0.01
+    assert width1 > width0 + EXPRESSION_TOLERANCE and opening1 > EXPRESSION_TOLERANCE
+    q0 = assess_capture(grace, landmarks=relaxed, mm_per_px=0.7)
+    q1 = assess_capture(astronaut, landmarks=smiling, mm_per_px=0.7)
+    assert q1.as_dict()["mouth_width"] == round(width1, 3)
+    text = " | ".join(capture_differences(q0, q1, None, None))
+    assert "expression: the mouth's width differs by +" in text
+    assert "expression: the mouth's opening differs by +" in text
+    # The same face turned and photographed from nearer keeps its mouth's shape.
+    h, w = grace.shape[:2]
+    moved = cv2.transform(relaxed[None], cv2.getRotationMatrix2D((w / 2, h / 2), 8, 1.3))[0]
+    assert np.allclose(mouth_shape(moved), mouth_shape(relaxed))
+    near = assess_capture(grace, landmarks=moved, mm_per_px=0.7)
+    assert not any(line.startswith("expression") for line in capture_differences(q0, near,
+                                                                                  None, None))
+
+
 def test_capture_differences_name_a_cut_face_and_a_photograph_without_colour(grace,
                                                                            grace_analysis):
     """A pair where one face is cut by the frame, or one photograph is black and white,

@@ -205,13 +205,16 @@ def compare_cmd(
     no_face: bool = typer.Option(False, "--no-face", help="Compare as one region."),
     strict: bool = typer.Option(False, "--strict",
                                 help="Refuse (exit 2) when the two captures differ in pose, "
-                                     "scale or lighting beyond what the metrics tolerate."),
+                                     "scale, lighting or expression beyond what the metrics "
+                                     "tolerate, or hide a region's skin in one of them."),
     as_json: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
 ) -> None:
     """Align the follow-up to the baseline and report the change of every metric.
 
-    The two captures are checked for head pose, scale and lighting; differences beyond
-    the metrics' tolerances are warned about, or with --strict refused. Each change is
+    The two captures are checked for head pose, scale, lighting and expression, and
+    each region is measured on the skin both show (a fringe or glasses in one are left
+    out); differences beyond the metrics' tolerances, and regions largely hidden in one
+    photograph, are warned about, or with --strict refused. Each change is
     judged against the metric's MDC95 from the data directory's repeatability files
     (improved, worsened, changed, or no real change); without one no verdict is given.
     """
@@ -237,13 +240,19 @@ def compare_cmd(
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         write_png(out / "side_by_side.png", result.side_by_side)
-        from dermatrack.imaging.compare import AFTER_COLOUR, BEFORE_COLOUR, BOTH_COLOUR
+        from dermatrack.imaging.compare import (
+            AFTER_COLOUR,
+            BEFORE_COLOUR,
+            BOTH_COLOUR,
+            UNCOMPARED_COLOUR,
+        )
         from dermatrack.imaging.overlays import with_legend
 
         legend = [(label, (colour[0] / 255, colour[1] / 255, colour[2] / 255))
                   for label, colour in (
             ("Wrinkles only before", BEFORE_COLOUR), ("Wrinkles only after", AFTER_COLOUR),
-            ("Wrinkles in both", BOTH_COLOUR))]
+            ("Wrinkles in both", BOTH_COLOUR),
+            ("Skin hidden after (hatched): not compared", UNCOMPARED_COLOUR))]
         write_png(out / "change_overlay.png", (with_legend(result.overlay, legend) * 255
                                                + 0.5).clip(0, 255).astype("uint8"))
         result.report["files"] = [str(out / "side_by_side.png"),

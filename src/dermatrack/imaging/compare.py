@@ -37,6 +37,8 @@ MAX_UNCOMPARED_FRACTION = 0.2
 BEFORE_COLOUR = (0, 170, 255)
 AFTER_COLOUR = (255, 60, 160)
 BOTH_COLOUR = (255, 255, 255)
+#: Hatching over the skin left out of the comparison (hidden in the follow-up).
+UNCOMPARED_COLOUR = (150, 150, 150)
 
 
 @dataclass
@@ -181,6 +183,11 @@ def compare(before: Any, after: Any, *, mm_per_px: float | None = None,
     wr0 = first.masks()["wrinkles"]
     wr1 = second.masks()["wrinkles"] & valid
     overlay = (_to_uint8(first.rgb).astype(np.float32) * 0.6).astype(np.uint8)
+    # Hatched: the baseline's skin left out because the follow-up hides it.
+    yy, xx = np.indices(overlay.shape[:2])
+    hatch = ((xx + yy) // max(2, overlay.shape[1] // 200)) % 2 == 0
+    overlay[regions0.masks["whole"] & valid & ~shared.masks["whole"] & hatch] = \
+        UNCOMPARED_COLOUR
     overlay[wr0 & ~wr1] = BEFORE_COLOUR
     overlay[wr1 & ~wr0] = AFTER_COLOUR
     overlay[wr0 & wr1] = BOTH_COLOUR

@@ -152,19 +152,24 @@ def with_legend(rgb: np.ndarray, entries: Iterable[tuple[str, tuple[float, float
     height, width = image.shape[:2]
     scale = max(0.5, width / 1400)
     row = int(round(44 * scale))
+    side = int(row * 0.55)
+    font, size, thickness = cv2.FONT_HERSHEY_SIMPLEX, 0.75 * scale, max(1, int(round(1.5 * scale)))
     items = list(entries)
-    per_row = max(1, min(len(items), int(width // (330 * scale))))
+    # Columns as wide as the longest label needs, so that no label runs into the next
+    # or off the image.
+    widest = max((cv2.getTextSize(label, font, size, thickness)[0][0] for label, _ in items),
+                 default=0)
+    column = widest + side + int(34 * scale)
+    per_row = max(1, min(len(items), width // max(column, 1)))
     rows = -(-len(items) // per_row)
     band = np.ones((rows * row + row // 3, width, 3), np.float32)
     for index, (label, colour) in enumerate(items):
         x = int((index % per_row) * width / per_row + 12 * scale)
         y = int((index // per_row) * row + row // 3)
-        side = int(row * 0.55)
         band[y:y + side, x:x + side] = colour
         cv2.rectangle(band, (x, y), (x + side, y + side), (0.3, 0.3, 0.3), 1)
-        cv2.putText(band, label, (x + side + int(10 * scale), y + side - 2),
-                    cv2.FONT_HERSHEY_SIMPLEX, 0.75 * scale, (0.1, 0.1, 0.1),
-                    max(1, int(round(1.5 * scale))), cv2.LINE_AA)
+        cv2.putText(band, label, (x + side + int(10 * scale), y + side - 2), font, size,
+                    (0.1, 0.1, 0.1), thickness, cv2.LINE_AA)
     return np.concatenate([image, band], axis=0)
 
 

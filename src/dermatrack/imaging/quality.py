@@ -59,6 +59,7 @@ __all__ = [
     "capture_differences",
     "head_pose",
     "median_chroma",
+    "mouth_shape",
     "skin_colour_fraction",
     "skin_colour_mask",
     "skin_colour_stats",
@@ -107,6 +108,8 @@ class CaptureQuality:
     mm_per_px : pixel size (mm) or None when unknown
     face_outside_fraction : fraction of the face's landmarks outside the frame (a face
         cut by the frame's edge), or None without a face
+    mouth_width, mouth_opening : the mouth's width (corner to corner) and opening (inner
+        lips apart), in face widths (:func:`mouth_shape`), or None without a face
     skin_chroma : median CIELAB chroma C*ab of the skin (of the frame without a skin
         mask), sRGB as stored; under :data:`MIN_SKIN_CHROMA` the photograph has no colour
     not_measurable : metric code -> reason for the metrics this photograph cannot give
@@ -126,6 +129,8 @@ class CaptureQuality:
     mm_per_px: float | None
     face_outside_fraction: float | None = None
     skin_chroma: float | None = None
+    mouth_width: float | None = None
+    mouth_opening: float | None = None
     not_measurable: dict[str, str] = field(default_factory=dict)
     verdict: Verdict = "good"
     reasons: tuple[str, ...] = ()
@@ -141,7 +146,8 @@ class CaptureQuality:
         for key in ("yaw_deg", "pitch_deg", "roll_deg", "skin_chroma"):
             if out[key] is not None:
                 out[key] = round(out[key], 1)
-        for key in ("sharpness", "clipped_fraction", "skin_fraction", "face_outside_fraction"):
+        for key in ("sharpness", "clipped_fraction", "skin_fraction", "face_outside_fraction",
+                    "mouth_width", "mouth_opening"):
             if out[key] is not None:
                 out[key] = round(out[key], 3)
         out["reasons"] = list(self.reasons)
@@ -179,6 +185,18 @@ def skin_colour_fraction(rgb: np.ndarray) -> float:
     if factor < 1.0:
         rgb8 = cv2.resize(rgb8, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
     return float(skin_colour_mask(rgb8).mean())
+
+
+def mouth_shape(landmarks: np.ndarray) -> tuple[float, float]:
+    """The mouth's width (corners, FaceMesh landmarks 61 and 291) and opening (inner
+    lips, 13 and 14), in face widths (cheek to cheek, 234 to 454): the same for a face
+    turned in the frame or photographed from nearer. A smile widens the mouth: 0.47-0.53
+    on the smiling real faces of the validation, 0.37-0.42 on the relaxed ones, whose
+    mouths are closed (opening under 0.01; 0.06-0.11 with the teeth showing)."""
+    pts = np.asarray(landmarks, np.float64)
+    face = float(np.linalg.norm(pts[454, :2] - pts[234, :2]))
+    return (float(np.linalg.norm(pts[291, :2] - pts[61, :2])) / face,
+            float(np.linalg.norm(pts[14, :2] - pts[13, :2])) / face)
 
 
 def head_pose(landmarks: np.ndarray, depth: np.ndarray | None = None
@@ -314,10 +332,11 @@ def assess_capture(rgb: np.ndarray, *, landmarks: np.ndarray | None = None,
     reasons: list[str] = []
     verdict: Verdict = "good"
 
-    yaw = pitch = roll = outside = None
+    yaw = pitch = roll = outside = mouth_width = mouth_opening = None
     if face_found:
         points = np.asarray(landmarks, np.float64)
         yaw, pitch, roll = head_pose(points, landmark_depth)
+        mouth_width, mouth_opening = mouth_shape(points)
         height, width = rgb8.shape[:2]
         outside = float(np.mean((points[:, 0] < 0) | (points[:, 1] < 0)
                                 | (points[:, 0] > width - 1) | (points[:, 1] > height - 1)))
@@ -392,8 +411,8 @@ def assess_capture(rgb: np.ndarray, *, landmarks: np.ndarray | None = None,
                           pitch_deg=pitch, roll_deg=roll, sharpness=sharp,
                           clipped_fraction=clipped, skin_fraction=skin_fraction,
                           mm_per_px=mm_per_px, face_outside_fraction=outside,
-                          skin_chroma=chroma,
-                          not_measurable=missing, verdict=verdict,
+                          skin_chroma=chroma, mouth_width=mouth_width,
+                          mouth_opening=mouth_opening, not_measurable=missing, verdict=verdict,
                           reasons=tuple(reasons))
 
 
@@ -413,6 +432,13 @@ EXPOSURE_TOLERANCE = 0.2
 #: White balance: the skin's median a* or b* moving by more than this (about twice the
 #: just-noticeable difference, Delta E*ab 2.3) with the exposure already discounted.
 WHITE_BALANCE_TOLERANCE = 4.0
+#: Expression: the mouth's width or opening (:func:`mouth_shape`, face widths) differing
+#: by more than this: about half the gap between the relaxed and the smiling faces of the
+#: real-photo validation (widths 0.37-0.42 against 0.47-0.53; openings under 0.01 against
+#: 0.06-0.11), and ten times the landmarks' movement between captures of one face (0.33 %
+#: of its width). Smiling deepens the crow's feet and the nasolabial folds; standardised
+#: clinical photographs are taken with the face relaxed and the mouth closed.
+EXPRESSION_TOLERANCE = 0.04
 
 
 def skin_colour_stats(rgb: np.ndarray, skin: np.ndarray) -> dict[str, float] | None:
@@ -452,6 +478,13 @@ def capture_differences(before: CaptureQuality, after: CaptureQuality,
 
     if before.face_found != after.face_found:
         out.append("pose: a face was found in only one of the two photographs")
+    for label, a, b in (("width", before.mouth_width, after.mouth_width),
+                        ("opening", before.mouth_opening, after.mouth_opening)):
+        if a is not None and b is not None and abs(b - a) > EXPRESSION_TOLERANCE:
+            out.append(f"expression: the mouth's {label} differs by {b - a:+.2f} face widths "
+                       f"(tolerance ±{EXPRESSION_TOLERANCE:g}; a smile or an open mouth in "
+                       "one photograph): expression lines, crow's feet and nasolabial "
+                       "folds, change with it")
     for which, quality in (("before", before), ("after", after)):
         cut = quality.face_outside_fraction
         if cut is not None and cut > MAX_FACE_OUTSIDE:
