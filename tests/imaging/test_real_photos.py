@@ -488,6 +488,38 @@ def test_compare_measures_only_the_skin_both_photographs_show(grace):
     assert before_after(grace, fringe).darker_fraction < 0.05
 
 
+def test_a_stored_pair_overlays_only_the_skin_both_photographs_show(grace, store, consented,
+                                                                    tmp_path):
+    """The report's and the viewer's before/after overlays (stored screen copies and
+    masks) compare the skin both photographs show: a fringe in the follow-up is not
+    shown as darkened skin, nor counted in the share that changed."""
+    from dermatrack.imaging.change_overlay import lightness_overlay
+    from dermatrack.imaging.io import write_png
+    from dermatrack.imaging.regions import face_regions
+    from dermatrack.services import patients
+    from dermatrack.services.derived import aligned_displays
+    from dermatrack.services.photos import import_photo
+
+    patient = patients.add_patient(store, {
+        "age": 60, "sex": "female", "fitzpatrick": "II", "concerns": [],
+        "identity": {"name": "Test Fringe", "email": "t.f@example.org"}}, actor="dr.lee")
+    consented(store, patient.id, actor="dr.lee")
+    fringe = _with_fringe(grace, face_regions(grace).masks["forehead"])
+    ids = []
+    for name, rgb in (("before.png", grace), ("after.png", fringe)):
+        write_png(tmp_path / name, rgb)
+        ids.append(import_photo(store, patient_id=patient.id, visit_id=None,
+                                path=tmp_path / name, actor="dr.lee").id)
+    pair = aligned_displays(store, ids[0], ids[1])
+    assert pair.baseline_masks is not None and "skin" in pair.baseline_masks
+    hair = pair.covered & ~pair.aligned_masks["skin"] & pair.baseline_masks["skin"]
+    assert hair.sum() > 0.02 * pair.baseline_masks["skin"].sum()  # the fringe's skin
+    assert not (pair.compared & hair).any()
+    _, darker_all, _ = lightness_overlay(pair.baseline, pair.aligned, pair.covered)
+    _, darker, _ = lightness_overlay(pair.baseline, pair.aligned, pair.compared)
+    assert darker < darker_all / 2  # measured: 0.027 against 0.067
+
+
 def test_compare_names_glasses_worn_in_one_photograph(grace):
     from dermatrack.imaging.compare import compare
     from dermatrack.imaging.regions import face_regions

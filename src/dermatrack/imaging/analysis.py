@@ -70,8 +70,9 @@ class Analysis:
     window: tuple[slice, slice] = (slice(None), slice(None))
 
     def masks(self) -> dict[str, np.ndarray]:
-        """Input-size masks: ``wrinkles``, ``spots``, ``redness``, ``pores`` (bool) and
-        ``regions`` (uint8 RGB overlay of the region masks)."""
+        """Input-size masks: ``wrinkles``, ``spots``, ``redness``, ``pores``, ``skin``
+        (the analysed skin, every region's pixels; bool) and ``regions`` (uint8 RGB
+        overlay of the region masks)."""
         from dermatrack.imaging.regions import region_overlay
 
         shape = self.rgb.shape[:2]
@@ -87,6 +88,7 @@ class Analysis:
             "spots": placed(self.spots.mask),
             "redness": placed(self.red),
             "pores": placed(self.pores.mask(inner)),
+            "skin": np.asarray(self.regions.masks["whole"], bool),
             "regions": region_overlay(self.rgb, self.regions),
         }
 

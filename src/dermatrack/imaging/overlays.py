@@ -35,6 +35,9 @@ DISPLAY_SIZE = 1024
 FEATURES = ("wrinkles", "spots", "redness", "pores")
 #: Bit of each feature in a packed mask image.
 _BITS = {name: 1 << index for index, name in enumerate(FEATURES)}
+#: Bit of the analysed skin (``Analysis.masks()["skin"]``), which before/after overlays
+#: compare; packs stored before it existed have it nowhere.
+_SKIN_BIT = 1 << 7
 #: sRGB colour (0-1) of each feature on the overlays.
 FEATURE_COLOURS: dict[str, tuple[float, float, float]] = {
     "wrinkles": (0.10, 0.55, 1.00), "spots": (1.00, 0.85, 0.00),
@@ -80,18 +83,30 @@ def reduce_mask(mask: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
 
 def pack_masks(masks: Mapping[str, np.ndarray], shape: tuple[int, int]) -> np.ndarray:
     """The feature masks of :data:`FEATURES` (any size) as one uint8 image of ``shape``,
-    one bit per feature. Missing features stay zero."""
+    one bit per feature, and the analysed skin (``"skin"``) when given: a pixel of it
+    is skin when most of it was. Missing masks stay zero."""
+    import cv2
+
     packed = np.zeros(shape, np.uint8)
     for name in FEATURES:
         if name in masks:
             packed[reduce_mask(masks[name], shape)] |= _BITS[name]
+    if "skin" in masks:
+        skin = cv2.resize(np.asarray(masks["skin"], np.float32), (shape[1], shape[0]),
+                          interpolation=cv2.INTER_AREA) >= 0.5
+        packed[skin] |= _SKIN_BIT
     return packed
 
 
 def unpack_masks(packed: np.ndarray) -> dict[str, np.ndarray]:
-    """The bool masks of a :func:`pack_masks` image."""
+    """The bool masks of a :func:`pack_masks` image; ``"skin"`` only when the pack holds
+    it (packs stored before it was added do not)."""
     packed = np.asarray(packed, np.uint8)
-    return {name: (packed & bit) > 0 for name, bit in _BITS.items()}
+    masks = {name: (packed & bit) > 0 for name, bit in _BITS.items()}
+    skin = (packed & _SKIN_BIT) > 0
+    if skin.any():
+        masks["skin"] = skin
+    return masks
 
 
 def colour_overlay(rgb: np.ndarray, masks: Mapping[str, np.ndarray],

@@ -227,6 +227,16 @@ class AlignedDisplays:
     alignment: dict[str, Any]
     landmarks: np.ndarray | None = None
 
+    @property
+    def compared(self) -> np.ndarray:
+        """The pixels a before/after overlay compares: the skin both photographs show
+        (each one's analysed skin, the follow-up's moved onto the baseline), or every
+        pixel the follow-up covers for photographs stored before the skin was."""
+        skins = [m.get("skin") for m in (self.baseline_masks or {}, self.aligned_masks or {})]
+        if skins[0] is None or skins[1] is None:
+            return self.covered
+        return self.covered & skins[0] & skins[1]
+
 
 def aligned_displays(store: Store, baseline_id: str, followup_id: str) -> AlignedDisplays:
     """The stored screen copies of a pair, the follow-up warped with the stored

@@ -95,7 +95,7 @@ def _comparisons(store: Store, chart: PatientChart, timeline: Timeline
                                         chart.visit_photos(last.id)):
         pair = aligned_displays(store, before.id, after.id)
         overlay, darker, lighter = lightness_overlay(pair.baseline, pair.aligned,
-                                                     pair.covered)
+                                                     pair.compared)
         crop = face_crop(pair.baseline.shape, pair.landmarks)
         features_before = features_after = None
         if pair.baseline_masks is not None and pair.aligned_masks is not None:

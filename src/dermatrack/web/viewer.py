@@ -70,14 +70,15 @@ def _png(rgb_or_rgba: np.ndarray) -> bytes:
 
 def change_overlay(baseline: np.ndarray, aligned: np.ndarray,
                    valid: np.ndarray) -> tuple[np.ndarray, float]:
-    """RGBA overlay of the colour difference and the fraction of covered pixels changed.
+    """RGBA overlay of the colour difference and the fraction of compared pixels changed.
 
     Parameters
     ----------
     baseline, aligned:
         ``(H, W, 3)`` float sRGB in [0, 1] on the same grid.
     valid:
-        Bool ``(H, W)``: pixels the aligned follow-up covers.
+        Bool ``(H, W)``: pixels compared: the skin both photographs show
+        (``AlignedDisplays.compared``), or all the aligned follow-up covers.
     """
     from dermatrack.imaging.colour import srgb_to_lab
 
@@ -100,7 +101,7 @@ def render_pair(pair: AlignedDisplays) -> AlignedPair:
     as a transparent layer the viewer can toggle (no I/O, no alignment)."""
     from dermatrack.imaging.overlays import FEATURES, layer_rgba
 
-    overlay, changed = change_overlay(pair.baseline, pair.aligned, pair.covered)
+    overlay, changed = change_overlay(pair.baseline, pair.aligned, pair.compared)
     layers = {"baseline": _png(pair.baseline), "aligned": _png(pair.aligned),
               "change": _png(overlay)}
     for side, masks in (("before", pair.baseline_masks), ("after", pair.aligned_masks)):
