@@ -4,7 +4,9 @@ The follow-up is aligned to the baseline (``align.align_to_baseline``: face land
 then intensity-based ECC refinement); both are analysed with the *baseline's* region
 masks, restricted to the skin visible in both: the pixels the aligned follow-up covers,
 less what its own skin mask (moved onto the baseline's grid) shows hidden, so each region
-measures the same skin in both images. Lines are not counted in the bands of either
+measures the same skin in both images. The follow-up is measured on its own pixels, the
+regions moved onto it: resampled onto the baseline first, grace_hopper moved by half a
+pixel measured 17 % fewer lines. Lines are not counted in the bands of either
 photograph (hairline, hair, glasses, the face's contour). A fringe, glasses or a hand in
 one photograph only would otherwise be measured as skin: a fringe drawn over biden2's
 forehead in the follow-up read as +360 % of forehead lines, glasses drawn into
@@ -15,6 +17,7 @@ differences. The change of every metric is reported per region, as the differenc
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, replace
 from typing import Any
@@ -152,17 +155,12 @@ def compare(before: Any, after: Any, *, mm_per_px: float | None = None,
     alignment = align_to_baseline(
         rgb0, rgb1, baseline_landmarks=regions0.landmarks if landmarks1 is not None else None,
         followup_landmarks=landmarks1)
-    # Outside the follow-up's footprint the warped image is empty; its rim blends image
-    # and border into a thin dark line, which the valley filter would take for a wrinkle.
-    # Fill the outside with the median skin colour and leave a rim of RIM_PX out.
+    # The baseline's pixels the follow-up covers, less a rim of RIM_PX along its edge.
     import cv2
 
     valid = cv2.erode(alignment.valid_mask.astype(np.uint8),
                       np.ones((2 * RIM_PX + 1, 2 * RIM_PX + 1), np.uint8),
                       borderType=cv2.BORDER_CONSTANT, borderValue=0) > 0
-    warped = alignment.warped.copy()
-    if valid.any():
-        warped[~valid] = np.median(warped[valid], axis=0)
     shared, uncompared = _visible_in_both(regions0, regions1, alignment, valid,
                                           capture["before"]["mm_per_px"])
     capture["uncompared_fraction"] = {k: round(v, 3) for k, v in uncompared.items()}
@@ -176,18 +174,27 @@ def compare(before: Any, after: Any, *, mm_per_px: float | None = None,
     capture["matched"] = not capture["differences"]
 
     first = run_analysis(before, mm_per_px=mm_per_px, regions=shared)
-    second = run_analysis(warped, mm_per_px=first.report["image"]["mm_per_px"],
-                          regions=shared)
+    # The follow-up is measured on its own pixels, with the shared regions moved onto
+    # it: warping it onto the baseline first would resample it, and a photograph
+    # resampled twice (its capture, then the warp) loses the contrast of its finest
+    # lines. grace_hopper against its own copy rotated by 10° measured 22 % fewer lines
+    # that way.
+    followed = _onto_follow_up(shared, alignment, rgb1.shape[:2])
+    scale = math.sqrt(abs(np.linalg.det(np.asarray(alignment.matrix)[:2, :2])))
+    mpp0 = first.report["image"]["mm_per_px"]
+    second = run_analysis(after, mm_per_px=None if mpp0 is None else mpp0 * scale,
+                          regions=followed)
     second.report["image"].update(info1)
 
+    from dermatrack.imaging.overlays import warp_to
+
     wr0 = first.masks()["wrinkles"]
-    wr1 = second.masks()["wrinkles"] & valid
+    wr1 = warp_to(second.masks()["wrinkles"], alignment.matrix, wr0.shape) & valid
     overlay = (_to_uint8(first.rgb).astype(np.float32) * 0.6).astype(np.uint8)
     # Hatched: the baseline's skin left out because the follow-up hides it.
-    yy, xx = np.indices(overlay.shape[:2])
-    hatch = ((xx + yy) // max(2, overlay.shape[1] // 200)) % 2 == 0
-    overlay[regions0.masks["whole"] & valid & ~shared.masks["whole"] & hatch] = \
-        UNCOMPARED_COLOUR
+    ys, xs = np.nonzero(regions0.masks["whole"] & valid & ~shared.masks["whole"])
+    stripe = (xs + ys) // max(2, overlay.shape[1] // 200) % 2 == 0
+    overlay[ys[stripe], xs[stripe]] = UNCOMPARED_COLOUR
     overlay[wr0 & ~wr1] = BEFORE_COLOUR
     overlay[wr1 & ~wr0] = AFTER_COLOUR
     overlay[wr0 & wr1] = BOTH_COLOUR
@@ -214,6 +221,35 @@ def compare(before: Any, after: Any, *, mm_per_px: float | None = None,
                       compared=shared.masks["whole"])
 
 
+def _onto_follow_up(shared: Any, alignment: Any, shape: tuple[int, int]) -> Any:
+    """The shared regions (baseline grid) moved onto the follow-up's own pixel grid of
+    ``shape``: masks, skin and bands by nearest neighbour in one warp of a label image,
+    landmarks by the transform."""
+    from dermatrack.imaging.overlays import warp_to
+
+    to_follow = np.linalg.inv(np.asarray(alignment.matrix, np.float64))
+    names = [k for k in shared.masks if k != "whole"]
+    # Region index in the low four bits (regions do not overlap), skin and bands above.
+    labels = np.zeros(shared.masks["whole"].shape, np.uint8)
+    for index, name in enumerate(names, start=1):
+        labels[shared.masks[name]] = index
+    labels[shared.masks["whole"] & (labels == 0)] = 15  # "whole" beyond every region
+    labels[np.asarray(shared.skin_mask, bool)] |= 16
+    if shared.line_exclusion is not None:
+        labels[shared.line_exclusion] |= 32
+    moved = warp_to(labels, to_follow, shape, nearest=True)
+    region = moved & 15
+    masks = {name: region == index for index, name in enumerate(names, start=1)}
+    masks["whole"] = region > 0
+    landmarks = shared.landmarks
+    if landmarks is not None:
+        points = np.asarray(landmarks, np.float64)[:, :2]
+        landmarks = points @ to_follow[:2, :2].T + to_follow[:2, 2]
+    return replace(shared, masks=masks, skin_mask=(moved & 16) > 0,
+                   line_exclusion=None if shared.line_exclusion is None else (moved & 32) > 0,
+                   landmarks=landmarks, landmark_depth=None, exclusion_mask=None)
+
+
 def _visible_in_both(regions0: Any, regions1: Any, alignment: Any, valid: np.ndarray,
                      mm_per_px: float | None) -> tuple[Any, dict[str, float]]:
     """The baseline's regions restricted to the skin both photographs show, with the
@@ -232,9 +268,13 @@ def _visible_in_both(regions0: Any, regions1: Any, alignment: Any, valid: np.nda
     from dermatrack.imaging.wrinkles import widest_line_px
 
     skin0 = regions0.masks["whole"] & valid
-    not_skin1 = skin0 & ~warp_to(regions1.skin_mask, alignment.matrix, skin0.shape)
-    bands1 = (None if regions1.line_exclusion is None
-              else warp_to(regions1.line_exclusion, alignment.matrix, skin0.shape))
+    # The follow-up's skin (bit 1) and bands (bit 2) in one warp.
+    packed = np.asarray(regions1.skin_mask, np.uint8).copy()
+    if regions1.line_exclusion is not None:
+        packed[regions1.line_exclusion] |= 2
+    moved = warp_to(packed, alignment.matrix, skin0.shape, nearest=True)
+    not_skin1 = skin0 & ((moved & 1) == 0)
+    bands1 = None if regions1.line_exclusion is None else (moved & 2) > 0
     side = int(np.ceil(widest_line_px(skin0.shape, mm_per_px))) | 1
     disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side))
     hidden = cv2.morphologyEx(not_skin1.astype(np.uint8), cv2.MORPH_OPEN, disc) > 0

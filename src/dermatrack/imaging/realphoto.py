@@ -44,6 +44,8 @@ __all__ = [
     "region_quantifiable",
     "render_wrinkles",
     "run_real_validation",
+    "with_fringe",
+    "with_glasses",
     "textured_phantom_scores",
     "variants",
 ]
@@ -385,6 +387,35 @@ def render_wrinkles(rgb: np.ndarray, wrinkles: list[RenderedWrinkle], mm_per_px:
         np.minimum(factor, profile.astype(np.float32), out=factor)
     lin = _srgb_to_linear(rgb) * factor[..., None]
     return _linear_to_srgb(lin).astype(np.float32)
+
+
+def with_fringe(rgb: np.ndarray, forehead: np.ndarray, reach: float = 0.45) -> np.ndarray:
+    """The photograph with dark hair strands over the forehead (bool mask ``forehead``)
+    from above down to ``reach`` of its height, with a wavy lower edge: a fringe worn
+    in one photograph of a pair only (``photo compare``)."""
+    ys, xs = np.nonzero(forehead)
+    top, bottom = ys.min(), ys.max()
+    yy, xx = np.mgrid[0:rgb.shape[0], 0:rgb.shape[1]]
+    edge = top + (bottom - top) * (reach + 0.06 * np.sin(xx / (rgb.shape[1] / 40)))
+    hair = ((yy < edge) & (xx > xs.min() - 10) & (xx < xs.max() + 10)).astype(np.float32)
+    colour = np.array([0.16, 0.11, 0.08], np.float32) * (0.7 + 0.3 * np.sin(xx / 2.5))[..., None]
+    soft = cv2.GaussianBlur(hair, (0, 0), 1.0)[..., None]
+    return np.clip(rgb * (1 - soft) + colour * soft, 0, 1).astype(np.float32)
+
+
+def with_glasses(rgb: np.ndarray, landmarks: np.ndarray, mm_per_px: float) -> np.ndarray:
+    """The photograph with dark rims 2.5 mm wide round both eyes (FaceMesh
+    ``landmarks``): glasses worn in one photograph of a pair only."""
+    from dermatrack.imaging.regions import EYE_POLYGONS
+
+    out = np.ascontiguousarray(np.asarray(rgb, np.float32).copy())
+    for eye in EYE_POLYGONS:
+        points = landmarks[list(eye)]
+        centre, width = points.mean(axis=0), np.ptp(points[:, 0])
+        cv2.ellipse(out, (int(centre[0]), int(centre[1])),
+                    (int(0.95 * width), int(0.7 * width)), 0, 0, 360, (0.06, 0.05, 0.05),
+                    max(1, round(2.5 / mm_per_px)), cv2.LINE_AA)
+    return out
 
 
 def _near(points: np.ndarray, others: np.ndarray, tol_px: float) -> np.ndarray:

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 __all__ = [
+    "EYE_POLYGONS",
     "REGION_NAMES",
     "FaceRegions",
     "face_regions",
@@ -77,6 +78,8 @@ _LIPS = (61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291, 375, 321, 405, 314, 17
          91, 146)
 _RIGHT_NOSTRIL = (49, 64, 98, 97, 2, 94, 19, 1, 45, 220, 115)
 _LEFT_NOSTRIL = (279, 294, 327, 326, 2, 94, 19, 1, 275, 440, 344)
+#: The outlines of the two eyes (the subject's right, then left).
+EYE_POLYGONS = (_RIGHT_EYE, _LEFT_EYE)
 _RIGHT_IRIS = (469, 471)  # horizontal ends of the subject's right iris
 _LEFT_IRIS = (474, 476)
 
