@@ -230,6 +230,7 @@ def _onto_follow_up(shared: Any, alignment: Any, shape: tuple[int, int]) -> Any:
 
     to_follow = np.linalg.inv(np.asarray(alignment.matrix, np.float64))
     names = [k for k in shared.masks if k != "whole"]
+    assert len(names) < 15, "region indices fill the label image's low four bits"
     # Region index in the low four bits (regions do not overlap), skin and bands above.
     labels = np.zeros(shared.masks["whole"].shape, np.uint8)
     for index, name in enumerate(names, start=1):
