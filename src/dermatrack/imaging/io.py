@@ -75,7 +75,8 @@ class LoadedImage:
         True when an embedded, non-sRGB ICC profile (or a HEIC's Display P3 or BT.2020
         primaries) was converted to sRGB.
     orientation_applied:
-        True when an EXIF orientation other than 1 was applied.
+        True when an EXIF orientation other than 1 was applied (a HEIC's rotation and
+        mirror properties are applied by libheif while decoding and not reported here).
     source_name:
         File name (without directories).
     reduced_from:
