@@ -75,3 +75,28 @@ def test_a_real_face_and_its_mirror_turn_opposite_ways():
     assert np.sign(straight.pose.roll) == -np.sign(mirrored.pose.roll)
     blank = check_frame(np.full((240, 320, 3), 128, np.uint8), "front")
     assert not blank.face_found and not blank.ok and "no face found" in blank.advice[0]
+
+
+def test_the_capture_check_asks_for_a_relaxed_face_and_the_baseline_s_expression():
+    from dermatrack.imaging.io import sample_face
+
+    good_light = Lighting(mean_luma=140, clipped=0.0, balance=0.95)
+    # The astronaut smiles with her teeth showing; grace_hopper's mouth is closed.
+    def uint8(name: str) -> np.ndarray:
+        return (np.clip(sample_face(name), 0, 1) * 255).round().astype(np.uint8)
+
+    smiling = check_frame(uint8("astronaut"), "front")
+    assert smiling.pose.mouth_opening > 0.04
+    assert any(line.startswith("close the mouth") for line in smiling.advice)
+    relaxed = check_frame(uint8("grace_hopper"), "front")
+    assert relaxed.pose.mouth_opening < 0.01
+    assert not any("mouth" in line for line in relaxed.advice)
+    # Against a baseline, a wider mouth (a smile) is named too.
+    baseline = Pose(yaw=0, pitch=-8, roll=0, mouth_width=0.38, mouth_opening=0.0)
+    ok, advice = judge("front", Pose(yaw=0, pitch=-8, roll=0, mouth_width=0.47,
+                                     mouth_opening=0.01), good_light, reference=baseline)
+    assert not ok and advice == ["match the baseline's expression: the mouth is wider than "
+                                 "in the baseline (expression lines change with it)"]
+    ok, advice = judge("front", Pose(yaw=0, pitch=-8, roll=0, mouth_width=0.40,
+                                     mouth_opening=0.01), good_light, reference=baseline)
+    assert ok

@@ -21,6 +21,12 @@ These are geometric estimates, good to a few degrees between -60 and 60 degrees 
 beyond that FaceMesh often finds no face, and a 90 degree profile is then checked against
 the baseline ghost by eye.
 
+Expression: the mouth's width and opening in face widths
+(:func:`dermatrack.imaging.quality.mouth_shape`). A smile deepens crow's feet and
+nasolabial folds, so the check asks for a closed mouth, and against a baseline for its
+expression within ``quality.EXPRESSION_TOLERANCE`` (``photo compare`` names the same
+difference between two photographs).
+
 Lighting: mean luma (Rec. 601, 0-255) of the face box, the share of clipped pixels (>= 250
 or <= 5) and the left/right balance (ratio of the mean luma of the box's halves), the
 quantities a capture-quality gate checks.
@@ -56,11 +62,15 @@ _MIDLINE = (10, 152)
 
 @dataclass(frozen=True)
 class Pose:
-    """Head pose in degrees (see the module docstring for the conventions)."""
+    """Head pose in degrees (see the module docstring for the conventions), and the
+    expression: the mouth's width and opening in face widths
+    (:func:`dermatrack.imaging.quality.mouth_shape`; None when not measured)."""
 
     yaw: float
     pitch: float
     roll: float
+    mouth_width: float | None = None
+    mouth_opening: float | None = None
 
 
 @dataclass(frozen=True)
@@ -106,7 +116,11 @@ def pose_from_landmarks(points: np.ndarray) -> Pose:
     top, chin = points[_MIDLINE[0]], points[_MIDLINE[1]]
     down = chin - top
     pitch = math.degrees(math.atan2(-down[2], down[1]))
-    return Pose(yaw=round(yaw, 1), pitch=round(pitch, 1), roll=round(roll, 1))
+    from dermatrack.imaging.quality import mouth_shape
+
+    width, opening = mouth_shape(points)
+    return Pose(yaw=round(yaw, 1), pitch=round(pitch, 1), roll=round(roll, 1),
+                mouth_width=round(width, 3), mouth_opening=round(opening, 3))
 
 
 def lighting(rgb8: np.ndarray, box: tuple[int, int, int, int] | None = None) -> Lighting:
@@ -163,6 +177,7 @@ def judge(view: str, pose: Pose | None, light: Lighting,
             if target_pitch is not None and abs(pose.pitch - target_pitch) > TILT_TOLERANCE_DEG:
                 advice.append("chin " + ("down" if pose.pitch > target_pitch else "up")
                               + f" ({pose.pitch - target_pitch:+.0f}° from the baseline)")
+            advice.extend(_expression_advice(pose, reference))
     low, high = LUMA_RANGE
     if light.mean_luma < low:
         advice.append(f"too dark (mean {light.mean_luma:.0f}, aim for {low:.0f}-{high:.0f})")
@@ -174,6 +189,32 @@ def judge(view: str, pose: Pose | None, light: Lighting,
         advice.append(f"light is uneven across the face (balance {light.balance:.2f}): "
                       "face the light source")
     return not advice, advice
+
+
+def _expression_advice(pose: Pose, reference: Pose | None) -> list[str]:
+    """What to change in the expression: against the baseline, its mouth's width and
+    opening within ``quality.EXPRESSION_TOLERANCE``; without one, a closed mouth, as
+    standardised clinical photographs are taken (a smile is told from a wide mouth only
+    against the same face's baseline)."""
+    from dermatrack.imaging.quality import EXPRESSION_TOLERANCE
+
+    if pose.mouth_width is None or pose.mouth_opening is None:
+        return []
+    if reference is not None and reference.mouth_width is not None \
+            and reference.mouth_opening is not None:
+        wider = pose.mouth_width - reference.mouth_width
+        opener = pose.mouth_opening - reference.mouth_opening
+        if abs(wider) > EXPRESSION_TOLERANCE or abs(opener) > EXPRESSION_TOLERANCE:
+            return ["match the baseline's expression: the mouth is "
+                    + ("wider" if wider > EXPRESSION_TOLERANCE else
+                       "narrower" if wider < -EXPRESSION_TOLERANCE else
+                       "more open" if opener > 0 else "more closed")
+                    + " than in the baseline (expression lines change with it)"]
+        return []
+    if pose.mouth_opening > EXPRESSION_TOLERANCE:
+        return ["close the mouth and relax the face: a smile or an open mouth deepens the "
+                "expression lines (crow's feet, nasolabial folds)"]
+    return []
 
 
 def face_pose(rgb8: np.ndarray) -> tuple[Pose | None, np.ndarray | None]:
