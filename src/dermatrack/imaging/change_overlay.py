@@ -10,7 +10,8 @@ in both). One view is added here from the aligned pair:
   of the compared skin (which is the capture's exposure difference, not the skin's):
   orange where the follow-up is darker (new or deeper wrinkles, spots), blue where it is
   lighter (faded). 3 L* is about the smallest lightness difference seen side by side on
-  skin (a ΔE of 2-3; Mokrzycki & Tatol 2011). On a face only the skin is compared.
+  skin (a ΔE of 2-3; Mokrzycki & Tatol 2011). Only the skin both photographs show is
+  compared (a close-up: every pixel neither clipped nor black).
 """
 
 from __future__ import annotations
@@ -117,11 +118,8 @@ def before_after(baseline_rgb: np.ndarray, follow_up_rgb: np.ndarray, *,
     aligned = comparison.side_by_side[:, width:].astype(np.float32) / 255.0
     # The warp leaves uncovered pixels black.
     covered = np.asarray(aligned.any(axis=2), dtype=bool)
-    compared = covered
-    if comparison.report["face"]["detected"] and comparison.compared is not None:
-        # The facial skin both photographs show: not what a fringe or glasses hide.
-        compared = covered & comparison.compared
-    overlay, darker, lighter = lightness_overlay(base, aligned, compared)
+    # The skin both photographs show: not what a fringe or glasses hide.
+    overlay, darker, lighter = lightness_overlay(base, aligned, covered & comparison.compared)
     return BeforeAfter(baseline=base, follow_up=aligned, overlay=overlay,
                        darker_fraction=darker, lighter_fraction=lighter,
                        method=comparison.report["alignment"]["method"],

@@ -47,13 +47,14 @@ UNCOMPARED_COLOUR = (150, 150, 150)
 
 @dataclass
 class Comparison:
-    """report: JSON-ready dict; side_by_side and overlay: uint8 RGB images."""
+    """report: JSON-ready dict; side_by_side and overlay: uint8 RGB images; compared:
+    the skin both photographs show."""
 
     report: dict[str, Any]
     side_by_side: np.ndarray
     overlay: np.ndarray
     #: Bool mask on the baseline's grid: the skin compared (visible in both photographs).
-    compared: np.ndarray | None = None
+    compared: np.ndarray
 
 
 def _change(before: Any, after: Any) -> dict[str, Any]:

@@ -47,9 +47,9 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".heic", ".heif")
 _HEVC_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx"}
 _AV1_BRANDS = {b"avif", b"avis"}
 _GENERIC_HEIF_BRANDS = {b"mif1", b"msf1", b"miaf"}
-#: nclx colour primaries (ITU-T H.273 table 2) converted to sRGB, by their colour-science
-#: name; 1 (BT.709, the primaries of sRGB) and 2 (unspecified) are taken as sRGB.
-_NCLX_PRIMARIES = {9: "ITU-R BT.2020", 12: "Display P3"}
+#: nclx colour primaries (ITU-T H.273 table 2) by their colour-science name; 1 (BT.709,
+#: the primaries of sRGB) and 2 (unspecified) are taken as sRGB.
+_NCLX_PRIMARIES = {1: "sRGB", 2: "sRGB", 9: "ITU-R BT.2020", 12: "Display P3"}
 #: nclx transfer characteristics (H.273 table 3) of standard dynamic range, with the
 #: colour-science decoding that inverts them; 2 (unspecified) is taken as sRGB's.
 _NCLX_SDR_TRANSFER = {1: "ITU-R BT.709", 2: "sRGB", 6: "ITU-R BT.709", 13: "sRGB",
@@ -148,13 +148,11 @@ def _nclx_space(nclx: dict, name: str) -> tuple[str, str] | None:
     if transfer not in _NCLX_SDR_TRANSFER:
         raise InputError(f"{name}: HEIF transfer characteristics {transfer} (ITU-T H.273) "
                          "are not supported", field="image")
-    if primaries in (1, 2):
-        return None if _NCLX_SDR_TRANSFER[transfer] == "sRGB" else ("sRGB",
-                                                                   _NCLX_SDR_TRANSFER[transfer])
     if primaries not in _NCLX_PRIMARIES:
         raise InputError(f"{name}: HEIF colour primaries {primaries} (ITU-T H.273) are not "
                          "supported (Display P3, BT.2020 and sRGB are)", field="image")
-    return _NCLX_PRIMARIES[primaries], _NCLX_SDR_TRANSFER[transfer]
+    space = (_NCLX_PRIMARIES[primaries], _NCLX_SDR_TRANSFER[transfer])
+    return None if space == ("sRGB", "sRGB") else space
 
 
 def _primaries_to_srgb(array: np.ndarray, bits: int, space: tuple[str, str]) -> np.ndarray:
