@@ -205,16 +205,17 @@ def compare_cmd(
     no_face: bool = typer.Option(False, "--no-face", help="Compare as one region."),
     strict: bool = typer.Option(False, "--strict",
                                 help="Refuse (exit 2) when the two captures differ in pose, "
-                                     "scale, lighting or expression beyond what the metrics "
-                                     "tolerate, or hide a region's skin in one of them."),
+                                     "scale, lighting, expression or sharpness beyond what "
+                                     "the metrics tolerate, or hide a region's skin in one "
+                                     "of them."),
     as_json: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
 ) -> None:
     """Align the follow-up to the baseline and report the change of every metric.
 
-    The two captures are checked for head pose, scale, lighting and expression, and
-    each region is measured on the skin both show (a fringe or glasses in one are left
-    out); differences beyond the metrics' tolerances, and regions largely hidden in one
-    photograph, are warned about, or with --strict refused. Each change is
+    The two captures are checked for head pose, scale, lighting, expression and
+    sharpness, and each region is measured on the skin both show (a fringe or glasses in
+    one are left out); differences beyond the metrics' tolerances, and regions largely
+    hidden in one photograph, are warned about, or with --strict refused. Each change is
     judged against the metric's MDC95 from the data directory's repeatability files
     (improved, worsened, changed, or no real change); without one no verdict is given.
     """

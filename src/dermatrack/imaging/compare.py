@@ -91,8 +91,8 @@ def _to_uint8(rgb: np.ndarray) -> np.ndarray:
 
 def _capture(rgb0: np.ndarray, rgb1: np.ndarray, regions0: Any, regions1: Any,
              mm_per_px: float | None) -> dict[str, Any]:
-    """Capture quality of both photographs as taken and how they differ (pose, scale,
-    lighting; see :func:`~dermatrack.imaging.quality.capture_differences`)."""
+    """Capture quality of both photographs as taken and how they differ (pose, expression,
+    sharpness, scale, lighting; see :func:`~dermatrack.imaging.quality.capture_differences`)."""
     from dermatrack.imaging.quality import assess_capture, capture_differences, skin_colour_stats
     from dermatrack.imaging.scale import mm_per_px_from_iris
 

@@ -439,6 +439,16 @@ WHITE_BALANCE_TOLERANCE = 4.0
 #: of its width). Smiling deepens the crow's feet and the nasolabial folds; standardised
 #: clinical photographs are taken with the face relaxed and the mouth closed.
 EXPRESSION_TOLERANCE = 0.04
+#: Sharpness: one photograph of a pair with less than this fraction of the other's
+#: sharpness (the module's octave ratio, on each photograph's skin). Blur takes fine lines
+#: away: a Gaussian blur of 0.9-1.1 px took 0-35 % of the whole-face wrinkle length from
+#: the validation's real faces (sharpness ratio 0.40-0.77), so a follow-up photographed
+#: out of focus or with camera shake reads as an improvement. Over the fourteen captures
+#: of the real-photo validation and its held-out set (resampled 0.67-1.5x, rotated 5-15°,
+#: moved half a pixel, re-exposed, recompressed), none of which moves the wrinkle figures
+#: beyond their repeatability, the ratio was never below 0.65 (docs/metrics.md,
+#: "Capture quality"); below 0.6 the pair is named.
+SHARPNESS_TOLERANCE_RATIO = 0.6
 
 
 def skin_colour_stats(rgb: np.ndarray, skin: np.ndarray) -> dict[str, float] | None:
@@ -461,7 +471,8 @@ def capture_differences(before: CaptureQuality, after: CaptureQuality,
                         colour_after: dict[str, float] | None, *,
                         calibrated: bool = False) -> list[str]:
     """Plain sentences, one per way the two captures of a comparison differ beyond the
-    tolerances above (pose, scale, exposure, white balance), or where one of them cannot
+    tolerances above (pose, expression, sharpness, scale, exposure, white balance), or
+    where one of them cannot
     be compared (a face cut by the frame, no colour); empty when they match.
 
     ``colour_*`` are :func:`skin_colour_stats` of each photograph as taken. With
@@ -485,6 +496,14 @@ def capture_differences(before: CaptureQuality, after: CaptureQuality,
                        f"(tolerance ±{EXPRESSION_TOLERANCE:g}; a smile or an open mouth in "
                        "one photograph): expression lines, crow's feet and nasolabial "
                        "folds, change with it")
+    if before.sharpness and after.sharpness:
+        ratio = after.sharpness / before.sharpness
+        if min(ratio, 1.0 / ratio) < SHARPNESS_TOLERANCE_RATIO:
+            blurred = "after" if ratio < 1.0 else "before"
+            out.append(f"sharpness: the {blurred} photograph is blurred against the other "
+                       f"(sharpness {before.sharpness:.2f} before, {after.sharpness:.2f} "
+                       f"after; tolerance {SHARPNESS_TOLERANCE_RATIO:g}x): fine lines fade "
+                       "with blur, so fewer are found in it")
     for which, quality in (("before", before), ("after", after)):
         cut = quality.face_outside_fraction
         if cut is not None and cut > MAX_FACE_OUTSIDE:
