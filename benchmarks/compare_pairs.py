@@ -13,8 +13,11 @@ Each face (grace_hopper from matplotlib, and biden2 and example_3 from
 For each pair it prints the change of the whole face's wrinkle length and of the
 region the occluder covers (%), and the share of that region's skin (or, for the
 ordinary captures, of any region's) the pair leaves uncompared
-(``capture.uncompared_fraction``). Last, a 12 MP pair (biden2 enlarged to 4000 x 3000,
-and the same rotated by 3°): median wall and CPU time of three comparisons.
+(``capture.uncompared_fraction``). Then six phantom close-ups (``--no-face``, 0.06 mm/px)
+compared with themselves with a white ruler laid over the lower 6 mm
+(``realphoto.with_ruler``), without and with its shadow: the change of the wrinkle length,
+spot area and red area. Last, a 12 MP pair (biden2 enlarged to 4000 x 3000, and the same
+rotated by 3°): median wall and CPU time of three comparisons.
 
 Run: ``.venv/bin/python benchmarks/compare_pairs.py`` (about two minutes; ``--no-timing``
 skips the 12 MP pair).
@@ -80,6 +83,27 @@ def main() -> None:
         captures = variants(rgb)
         for key in ("rotate_+10deg", "exposure_1.2x", "jpeg_70"):
             _row(name, key, compare(rgb, captures[key]), None)
+
+    from dermatrack.imaging.phantom import make_phantom, random_spec
+    from dermatrack.imaging.realphoto import with_ruler
+
+    for seed in range(6):
+        rng = np.random.default_rng(seed)
+        close_up = make_phantom(random_spec(rng), rng).rgb
+        for shadow in (False, True):
+            report = compare(close_up, with_ruler(close_up, 0.06, shadow=shadow),
+                             mm_per_px=0.06, use_face=False).report
+            whole = report["regions"]["whole"]
+            figures = "   ".join(
+                f"{label} {_percent(whole[group][metric]).split(' (')[0]:>8s}"
+                for label, group, metric in (("lines", "wrinkles", "length_mm"),
+                                             ("spots", "pigment", "spot_area_fraction"),
+                                             ("red", "redness", "red_area_fraction")))
+            named = [line.split(":")[0] for line in report["capture"]["differences"]]
+            print(f"close-up {seed}    ruler{' + shadow' if shadow else '         '}   "
+                  f"{figures}   uncompared "
+                  f"{report['capture']['uncompared_fraction']['whole']:5.1%}   named: "
+                  f"{', '.join(sorted(set(named))) or '-'}")
 
     if args.no_timing or not (SHARED_FACES / "biden2.jpg").is_file():
         return

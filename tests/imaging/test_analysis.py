@@ -129,19 +129,27 @@ def test_maps_in_a_window_around_the_skin_equal_those_of_the_whole_frame():
                                   np.sort(full.wrinkles.centreline_points(), axis=0))
 
 
-def test_no_face_skips_the_face_skin_mask(phantom, monkeypatch):
-    # Without a face the analysis uses single_region; the colour skin mask of
-    # face_regions (0.3-0.6 s on 12 MP) would be thrown away, so it must not be computed.
+def test_no_face_computes_the_skin_mask_once(phantom, monkeypatch):
+    # Without a face the analysis uses single_region, which keeps only the skin (a ruler
+    # or the background beside a close-up is not measured); the colour skin mask of
+    # face_regions (0.3-0.6 s on 12 MP) would be a second one, thrown away.
     from dermatrack.imaging import regions
 
-    def refuse(*args, **kwargs):
-        raise AssertionError("skin_mask computed for a photograph without a face")
+    calls = []
+    real = regions.skin_mask
 
-    monkeypatch.setattr(regions, "skin_mask", refuse)
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(regions, "skin_mask", counted)
     assert regions.face_regions(phantom.rgb, skin_without_face=False) is None
+    assert calls == []
     # use_face=True: FaceMesh finds none, so the photograph is refused in face mode.
     with pytest.raises(InputError, match="no face found"):
         analyze(phantom.rgb, mm_per_px=0.06)
+    calls.clear()
     report = analyze(phantom.rgb, mm_per_px=0.06, use_face=False)
+    assert calls == [1]
     assert report["face"]["detected"] is False
     assert list(report["regions"]) == ["whole"]

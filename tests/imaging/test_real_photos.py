@@ -27,6 +27,7 @@ from dermatrack.imaging.realphoto import (
     variants,
     with_fringe,
     with_glasses,
+    with_ruler,
 )
 
 SHARED_FACES = Path("/work/shared/realdata/faces")
@@ -345,6 +346,32 @@ def test_close_up_must_look_like_skin():
     skin = make_phantom(random_spec(rng, width=320, height=240), rng).rgb
     report = run_analysis(skin, mm_per_px=0.06, calibrate=False, use_face=False).report
     assert report["quality"]["verdict"] == "good"
+
+
+def test_a_close_up_measures_its_skin_not_a_ruler_laid_on_it():
+    """A close-up (--no-face) used to measure every unclipped pixel as skin: a white
+    ruler laid over its lower 6 mm in the follow-up read as +7 to +256 % of wrinkle length
+    (its ticks, and the lines along its edge and its shadow) and -10 to -100 % of spot
+    area, and compare named nothing. Now the ruler is not skin, no line is found along its
+    edge, and the pair is named for the skin it hides."""
+    from dermatrack.imaging.compare import compare
+    from dermatrack.imaging.phantom import make_phantom, random_spec
+
+    rng = np.random.default_rng(5)
+    close_up = make_phantom(random_spec(rng), rng).rgb
+    ruled = with_ruler(close_up, 0.06, shadow=True)
+    plain = run_analysis(close_up, mm_per_px=0.06, calibrate=False, use_face=False)
+    covered = run_analysis(ruled, mm_per_px=0.06, calibrate=False, use_face=False)
+    area = (plain.report["regions"]["whole"]["area_mm2"],
+            covered.report["regions"]["whole"]["area_mm2"])
+    assert area[1] == pytest.approx(area[0] - 6.0 * close_up.shape[1] * 0.06, rel=0.02)
+    report = compare(close_up, ruled, mm_per_px=0.06, use_face=False).report
+    whole = report["regions"]["whole"]
+    assert abs(whole["wrinkles"]["length_mm"]["percent"]) < 3.0
+    assert abs(whole["pigment"]["spot_area_fraction"]["percent"] or 0.0) < 3.0
+    capture = report["capture"]
+    assert capture["uncompared_fraction"]["whole"] > 0.2
+    assert [line.split(":")[0] for line in capture["differences"]] == ["coverage"]
 
 
 @pytest.mark.skipif(not (SHARED_FACES / "Thor.png").exists(),

@@ -275,7 +275,10 @@ def _measure(rgb: np.ndarray, calibration: Any, *, mm_per_px: float | None, use_
     if regions is None:
         regions = face_regions(rgb, skin_without_face=False) if use_face else None
         if regions is None or not regions.detected:
-            regions = single_region(rgb, exclude=chart)
+            # Without a face the scale is the user's or the chart's; the band along the
+            # edges of what is not skin is built with it.
+            regions = single_region(rgb, exclude=chart,
+                                    mm_per_px=resolve_scale(mm_per_px, calibration).mm_per_px)
     masks = dict(regions.masks)
     if chart is not None:
         masks = {k: m & ~chart for k, m in masks.items()}

@@ -151,8 +151,9 @@ def compare(before: Any, after: Any, *, mm_per_px: float | None = None,
         found1 = face_regions(rgb1, skin_without_face=False)
         landmarks1 = found1.landmarks if found1 is not None else None
     else:
-        regions0 = single_region(rgb0)
-    regions1 = found1 if found1 is not None and found1.detected else single_region(rgb1)
+        regions0 = single_region(rgb0, mm_per_px=mm_per_px)
+    regions1 = (found1 if found1 is not None and found1.detected
+                else single_region(rgb1, mm_per_px=mm_per_px))
     capture = _capture(rgb0, rgb1, regions0, regions1, mm_per_px)
     alignment = align_to_baseline(
         rgb0, rgb1, baseline_landmarks=regions0.landmarks if landmarks1 is not None else None,
@@ -267,7 +268,7 @@ def _visible_in_both(regions0: Any, regions1: Any, alignment: Any, valid: np.nda
     import cv2
 
     from dermatrack.imaging.overlays import warp_to
-    from dermatrack.imaging.regions import EDGE_BAND_MM
+    from dermatrack.imaging.regions import EDGE_BAND_MM, closeup_edge_band_mm
     from dermatrack.imaging.wrinkles import widest_line_px
 
     skin0 = regions0.masks["whole"] & valid
@@ -293,14 +294,17 @@ def _visible_in_both(regions0: Any, regions1: Any, alignment: Any, valid: np.nda
     fractions = {}
     for name, mask in regions0.masks.items():
         seen = int(np.count_nonzero(mask & valid))
-        if name != "whole" and seen:
+        # The whole face is its regions' sum; a close-up has only "whole".
+        if seen and (name != "whole" or len(regions0.masks) == 1):
             fractions[name] = float(np.count_nonzero(mask & valid & lost)) / seen
     # Lines are not counted where either photograph has a band (glasses rims, a fringe's
     # edge), nor near what the follow-up hides, banded as the edge of any non-skin area
     # is: a bandage lighter than the skin gets no band of the follow-up's own.
     bands = [b for b in (regions0.line_exclusion, bands1) if b is not None]
     if hidden.any():
-        reach = EDGE_BAND_MM / mm_per_px if mm_per_px else widest_line_px(skin0.shape, None)
+        band_mm = EDGE_BAND_MM if regions0.detected or not mm_per_px \
+            else closeup_edge_band_mm(mm_per_px)
+        reach = band_mm / mm_per_px if mm_per_px else widest_line_px(skin0.shape, None)
         side = 2 * int(np.ceil(reach)) + 1
         bands.append(cv2.dilate(hidden.astype(np.uint8), cv2.getStructuringElement(
             cv2.MORPH_ELLIPSE, (side, side))) > 0)

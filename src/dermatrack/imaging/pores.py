@@ -117,11 +117,16 @@ def detect_pores(lstar: np.ndarray, skin: np.ndarray, mm_per_px: float | None, *
     sigmas = [sig_lo * k ** (i - 1) for i in range(n_levels)]  # one level each side
     gain = np.float32((k + 1.0) / (k - 1.0))
     skin = np.asarray(skin, bool)
+    # A blob cut by the frame, or by the edge of the skin, cannot be measured: keep
+    # centres a blob radius inside both. (A ruler's tick marks touching the skin of a
+    # close-up were counted as a row of pores along its edge.)
+    edge = int(math.ceil(d_hi / 2.0)) + 1
     usable = skin.copy()
+    if not skin.all():
+        disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * edge + 1, 2 * edge + 1))
+        usable = cv2.erode(skin.astype(np.uint8), disc) > 0
     if exclude is not None:
         usable &= ~np.asarray(exclude, bool)
-    # A blob cut by the frame cannot be measured: keep centres a blob radius inside.
-    edge = int(math.ceil(d_hi / 2.0)) + 1
     usable[:edge, :] = usable[-edge:, :] = False
     usable[:, :edge] = usable[:, -edge:] = False
 

@@ -751,9 +751,9 @@ def _luminance_step(rgb: np.ndarray, small: tuple[int, int], factor: float,
 
 
 def non_skin_edge_band(raw_skin: np.ndarray, px_per_mm: float, *,
-                       rgb: np.ndarray | None = None, face: np.ndarray | None = None
-                       ) -> np.ndarray:
-    """Non-skin areas of at least ``EDGE_MIN_AREA_MM2`` grown by ``EDGE_BAND_MM``: hair,
+                       rgb: np.ndarray | None = None, face: np.ndarray | None = None,
+                       band_mm: float = EDGE_BAND_MM) -> np.ndarray:
+    """Non-skin areas of at least ``EDGE_MIN_AREA_MM2`` grown by ``band_mm``: hair,
     glasses rims, the background beyond the face contour, and the band of skin along
     their edges (bool, same shape as ``raw_skin``).
 
@@ -761,6 +761,8 @@ def non_skin_edge_band(raw_skin: np.ndarray, px_per_mm: float, *,
     ----------
     raw_skin : bool (H, W) skin-colour mask
     px_per_mm : pixels per mm
+    band_mm : width of the band of skin (mm); ``EDGE_BAND_MM`` on faces, and
+        :func:`closeup_edge_band_mm` on close-ups
     rgb : (H, W, 3) sRGB photograph (uint8 or float in [0, 1]), optional
         When given, only non-skin areas that the wrinkle detector could take for a
         line get the band: areas darker than the skin by at least the visible depth
@@ -802,7 +804,7 @@ def non_skin_edge_band(raw_skin: np.ndarray, px_per_mm: float, *,
     if rgb is not None:
         edge &= _luminance_step(rgb, small, factor, not_skin, labels, n, face)
     edge = edge.astype(np.uint8)
-    radius = max(1, int(round(EDGE_BAND_MM * px_per_mm)))
+    radius = max(1, int(round(band_mm * px_per_mm)))
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
     band = cv2.dilate(edge, kernel)
     band = cv2.resize(band, (full_shape[1], full_shape[0]), interpolation=cv2.INTER_NEAREST)
@@ -894,7 +896,21 @@ def face_regions(rgb: np.ndarray, *, skin_without_face: bool = True
                        line_exclusion=bands, other_faces=other_faces)
 
 
-def single_region(rgb: np.ndarray, *, exclude: np.ndarray | None = None) -> FaceRegions:
+def closeup_edge_band_mm(mm_per_px: float) -> float:
+    """Width (mm) of the band along the edges of what is not skin in a photograph without
+    a face: ``EDGE_BAND_MM``, or, where the detector's widest scale reaches further, the
+    distance at which it answers a step up to something brighter
+    (:func:`wrinkles.step_edge_reach_mm`; 2.9 mm on close-ups) plus the ramp of a band's
+    soft edge (``wrinkles.BAND_EDGE_SOFTNESS_MM``), so that a line there counts nothing:
+    3.9 mm on close-ups. A white ruler laid on a phantom close-up made a line 2.7 mm from
+    its edge, and with the 3 mm band half of it was counted."""
+    from dermatrack.imaging.wrinkles import BAND_EDGE_SOFTNESS_MM, step_edge_reach_mm
+
+    return max(EDGE_BAND_MM, step_edge_reach_mm(mm_per_px) + BAND_EDGE_SOFTNESS_MM)
+
+
+def single_region(rgb: np.ndarray, *, exclude: np.ndarray | None = None,
+                  mm_per_px: float | None = None) -> FaceRegions:
     """One region, ``"whole"``, for close-ups or when face detection is not wanted.
 
     Parameters
@@ -903,24 +919,53 @@ def single_region(rgb: np.ndarray, *, exclude: np.ndarray | None = None) -> Face
         ``(H, W, 3)`` sRGB image, float in [0, 1] or uint8.
     exclude:
         Optional bool mask of pixels to leave out (e.g. a ColorChecker's mask).
+    mm_per_px:
+        Pixel size (mm) when known: the band along the edges of what is not skin
+        (``line_exclusion``) is built in millimetres, so it needs it.
 
     Returns
     -------
     FaceRegions
-        ``detected`` False; ``"whole"`` holds the valid pixels: not clipped (every
-        channel below 250/255, so specular highlights and blown areas are out), not
-        near-black (luma at least 10/255: background, deep shadow) and not excluded.
+        ``detected`` False; ``"whole"`` holds the skin: pixels of the subject's skin
+        colour (:func:`skin_mask`, seeded by the fixed Cr/Cb ranges, which a close-up
+        must fill 30 % of its frame with to be analysed; a ruler, a scale sticker, a
+        pen mark, clothing or the background beside the skin are not), not clipped
+        (every channel below 250/255, so specular highlights and blown areas are out),
+        not near-black (luma at least 10/255: deep shadow) and not excluded. With
+        ``mm_per_px``, ``line_exclusion`` is the band along the edges of the areas that
+        are not skin (:func:`non_skin_edge_band`): a ruler's edge, or the shadow it casts
+        on the skin, is not a wrinkle.
     """
     import cv2
 
     rgb8 = _to_uint8(rgb)
     luma = cv2.cvtColor(rgb8, cv2.COLOR_RGB2GRAY)
     # inRange is the per-pixel channel maximum test, many times faster than max(axis=2).
-    valid = (cv2.inRange(rgb8, (0, 0, 0), (249, 249, 249)) > 0) & (luma >= 10)
+    unclipped = cv2.inRange(rgb8, (0, 0, 0), (249, 249, 249)) > 0
+    valid = unclipped & (luma >= 10)
     if exclude is not None:
         valid &= ~np.asarray(exclude, dtype=bool)
-    return FaceRegions(detected=False, masks={"whole": valid}, landmarks=None,
-                       iris_diameter_px=None, skin_mask=valid)
+    # The whole frame counts as the face does (``face``): a close-up shows skin, not
+    # hair beside it, and its pigmented spots, yellower than the skin around them, stay
+    # in the mask (with the narrower window the centres of phantom lentigines fell out).
+    skin = skin_mask(rgb8, face=np.ones(rgb8.shape[:2], bool))
+    if not skin.any():  # no seed: nothing has the colour of skin (refused by the quality gate)
+        skin = np.ones(valid.shape, bool)
+    # As on a face: opening drops isolated specks of skin colour on an object, closing
+    # fills pores and small shadows inside the skin (three pixels: the finest detail
+    # the colour test resolves after its 5 x 5 chroma mean).
+    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))
+    skin8 = cv2.morphologyEx(skin.astype(np.uint8), cv2.MORPH_OPEN, kernel)
+    skin = cv2.morphologyEx(skin8, cv2.MORPH_CLOSE, kernel).astype(bool)
+    bands = None
+    if mm_per_px:
+        # A clipped highlight on the skin is not an edge to band: before this mask the
+        # close-up tier measured up to it, and its own rim is no step a line follows.
+        bands = non_skin_edge_band(skin | ~unclipped, 1.0 / mm_per_px, rgb=rgb8,
+                                   band_mm=closeup_edge_band_mm(mm_per_px))
+    whole = valid & skin
+    return FaceRegions(detected=False, masks={"whole": whole}, landmarks=None,
+                       iris_diameter_px=None, skin_mask=skin, line_exclusion=bands)
 
 
 # Distinct colours (sRGB 0-255) for the overlay, one per region.

@@ -265,6 +265,20 @@ def widest_line_px(shape: tuple[int, int], mm_per_px: float | None) -> float:
     return widest_sd * FWHM_PER_SD * working_factor(shape, mm_per_px)
 
 
+def step_edge_reach_mm(mm_per_px: float) -> float:
+    """Distance (mm) from a step up to something brighter (a ruler, a white sticker, a
+    bright background) at which the widest filter scale's valleyness on the skin's side
+    peaks: ``u* sigma``, with ``u* = (w + sqrt(w**2 + 4)) / 2`` scale SDs for the
+    gradient weight ``w`` (see :func:`_step_edge_response`). Its peak is small (0.009 of
+    the step with ``EDGE_WEIGHT``), but a step of 50 L* puts it at half the threshold,
+    and skin texture then lifts stretches of it over into a line parallel to the edge."""
+    pixel = working_pixel_mm(mm_per_px)
+    assert pixel is not None
+    weight = PORTRAIT_EDGE_WEIGHT if is_portrait(pixel) else EDGE_WEIGHT
+    u = (weight + math.sqrt(weight * weight + 4.0)) / 2.0
+    return u * _scales_px(pixel)[-1] * pixel
+
+
 def _scales_px(pixel_mm: float | None) -> list[float]:
     lo_sd, hi_sd = (math.sqrt(2.0) * w / FWHM_PER_SD for w in width_range_mm(pixel_mm))
     if pixel_mm is None:
@@ -443,6 +457,21 @@ def detect_wrinkles(lstar: np.ndarray, mask: np.ndarray, mm_per_px: float | None
     best = np.full(shape, -np.inf, np.float32)
     noise = 0.0
     scales = _scales_px(pixel_mm)
+    if not is_portrait(pixel_mm) and not skin.all() and skin.any():
+        # What is not skin (a ruler, a sticker, the background beside a close-up) is
+        # filled with the skin's own local level before filtering: its edge would be a
+        # step, whose dark side the widest scales answer millimetres into the skin
+        # (step_edge_reach_mm), and texture there joins that answer into lines along
+        # the edge. Filled, there is no step; the skin's pixels are unchanged. (The
+        # portrait tier has its own treatment of steps: the shading removed from the
+        # gradient term and the landmark bands.)
+        from dermatrack.imaging._filters import gaussian, masked_gaussian
+
+        reach = 2.0 * scales[-1] * SCALE_RATIO  # twice the scale beyond the widest
+        level = masked_gaussian(lum, skin, reach)
+        # Far from any skin the normalised convolution has no weight: the skin's median.
+        level[gaussian(skin.astype(np.float32), reach) <= 1e-3] = np.median(lum[skin])
+        lum = np.where(skin, lum, level).astype(np.float32)
     # l1 per scale, for scale selection on the skeleton (float16: 3 significant digits
     # are plenty for a parabola through three values, at half the memory).
     responses = np.empty((len(scales),) + shape, np.float16)
