@@ -287,9 +287,11 @@ def _visible_in_both(regions0: Any, regions1: Any, alignment: Any, valid: np.nda
     masks = {k: m & valid & ~hidden for k, m in regions0.masks.items()}
     # Skin the pair cannot compare: hidden in the follow-up, or inside the bands of one
     # photograph only (glasses worn in one: thin rims hide little, their bands a lot).
+    # (No bands at all, a close-up that is skin to its edges, is bands nowhere.)
     one_only = np.zeros_like(hidden)
-    if regions0.line_exclusion is not None and bands1 is not None:
-        one_only = regions0.line_exclusion ^ bands1
+    for band in (regions0.line_exclusion, bands1):
+        if band is not None:
+            one_only ^= band
     lost = hidden | one_only
     fractions = {}
     for name, mask in regions0.masks.items():

@@ -458,11 +458,13 @@ def detect_wrinkles(lstar: np.ndarray, mask: np.ndarray, mm_per_px: float | None
     noise = 0.0
     scales = _scales_px(pixel_mm)
     if not is_portrait(pixel_mm) and not skin.all() and skin.any():
-        # What is not skin (a ruler, a sticker, the background beside a close-up) is
-        # filled with the skin's own local level before filtering: its edge would be a
-        # step, whose dark side the widest scales answer millimetres into the skin
-        # (step_edge_reach_mm), and texture there joins that answer into lines along
-        # the edge. Filled, there is no step; the skin's pixels are unchanged. (The
+        # What is not skin and brighter than the skin around it (a ruler, a white
+        # sticker, a bright background beside a close-up) is brought down to the skin's
+        # own local level before filtering: its edge would be a step up, whose dark side,
+        # the skin, the widest scales answer millimetres in (step_edge_reach_mm), and
+        # texture there joins that answer into lines along the edge. Without the step
+        # there is nothing to answer; the skin's pixels are unchanged. Something darker
+        # (hair) is left as it is: the skin is the bright side of that step. (The
         # portrait tier has its own treatment of steps: the shading removed from the
         # gradient term and the landmark bands.)
         from dermatrack.imaging._filters import gaussian, masked_gaussian
@@ -471,7 +473,7 @@ def detect_wrinkles(lstar: np.ndarray, mask: np.ndarray, mm_per_px: float | None
         level = masked_gaussian(lum, skin, reach)
         # Far from any skin the normalised convolution has no weight: the skin's median.
         level[gaussian(skin.astype(np.float32), reach) <= 1e-3] = np.median(lum[skin])
-        lum = np.where(skin, lum, level).astype(np.float32)
+        lum = np.where(~skin & (lum > level), level, lum).astype(np.float32)
     # l1 per scale, for scale selection on the skeleton (float16: 3 significant digits
     # are plenty for a parabola through three values, at half the memory).
     responses = np.empty((len(scales),) + shape, np.float16)
