@@ -253,3 +253,32 @@ def test_tall_forest_plots_split_into_page_sized_figures():
         assert _forest_height([7] * len(panels)) <= FOREST_MAX_HEIGHT_IN
     # Whole panels only: no metric is spread over two figures.
     assert sum(len({row["metric"] for row in figure}) for figure in figures) == 12
+
+
+def test_patient_report_names_a_pair_taken_differently(store, tmp_path):
+    """The progress report's before/after pair carries the viewer's caution: a follow-up
+    blurred against its baseline (grace_hopper, a Gaussian of 1.1 px) is named under the
+    pair, as ``photo compare`` names it."""
+    import cv2
+    from bs4 import BeautifulSoup
+
+    from dermatrack.imaging.io import sample_face, write_jpeg
+    from dermatrack.services.photos import import_photo
+    from dermatrack.services.reports import patient_report_html, patient_report_view
+
+    clinic = build_small_clinic(store)
+    grace = sample_face("grace_hopper").astype(np.float32)
+    grace = grace / 255.0 if grace.max() > 1.5 else grace
+    patient = clinic.patient_ids[0]
+    for timepoint, rgb in (("baseline", grace),
+                           ("month_3", cv2.GaussianBlur(grace, (0, 0), 1.1))):
+        path = tmp_path / f"{timepoint}.jpg"
+        write_jpeg(path, rgb, quality=95)
+        import_photo(store, patient_id=patient, visit_id=clinic.visit_ids[0][timepoint],
+                     path=path, actor="tester")
+    [pair] = patient_report_view(store, patient, actor="tester").comparisons
+    assert pair.capture_differences is not None
+    assert pair.capture_differences[0].startswith("sharpness: the after photograph")
+    caution = BeautifulSoup(patient_report_html(store, patient), "html.parser").select_one(
+        "p.caution")
+    assert caution is not None and "sharpness: the after photograph is blurred" in caution.text

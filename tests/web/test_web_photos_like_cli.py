@@ -187,3 +187,48 @@ def test_reports_do_not_break_on_duplicates(web, visit):
     metrics = client.get(f"{url}/{photos[0]['id']}/metrics").json()
     regions = [(m["region"], m["metric"]) for m in metrics]
     assert len(regions) == len(set(regions))  # each photo's own figures, once
+
+
+def test_viewer_names_a_pair_taken_differently(web, tmp_path):
+    """The before/after viewer judges each change against its MDC95; before this it
+    never said when the two photographs were taken too differently for that (a follow-up
+    out of focus reads as fewer lines: grace_hopper blurred by 1.1 px, -43 % in
+    ``photo compare``). It now names the pair as ``photo compare`` does, from what was
+    kept when each photograph was analysed."""
+    import cv2
+    import numpy as np
+    from bs4 import BeautifulSoup
+
+    from dermatrack.imaging.io import sample_face, write_jpeg
+
+    grace = sample_face("grace_hopper").astype(np.float32)
+    grace = grace / 255.0 if grace.max() > 1.5 else grace
+    pid, visits = _patient_with_visits(web)
+    client = web.client("clinician")
+    url = f"/api/patients/{pid}/photos"
+
+    def upload(rgb: np.ndarray, name: str, visit: str) -> str:
+        path = tmp_path / name
+        write_jpeg(path, rgb, quality=95)
+        answer = client.post(url, data={"visit_id": visits[visit]},
+                             files={"image": (name, path.read_bytes(), "image/jpeg")})
+        assert answer.status_code == 201, answer.text
+        return answer.json()["photo"]["id"]
+
+    first = upload(grace, "before.jpg", "baseline")
+    blurred = upload(cv2.GaussianBlur(grace, (0, 0), 1.1), "blurred.jpg", "month_3")
+    again = upload(np.clip(grace * 1.02, 0, 1), "again.jpg", "month_3")
+
+    def viewer(followup: str) -> BeautifulSoup:
+        page = web.signed_in("clinician").get(
+            f"/patients/{pid}/compare?baseline={first}&followup={followup}")
+        assert page.status_code == 200
+        return BeautifulSoup(page.text, "html.parser")
+
+    named = viewer(blurred).select_one("#capture-differences")
+    assert named is not None
+    assert any(li.text.startswith("sharpness: the after photograph is blurred")
+               for li in named.select("li"))
+    same = viewer(again)
+    assert same.select_one("#capture-differences") is None
+    assert "is not compared" not in same.text

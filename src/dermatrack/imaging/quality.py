@@ -41,7 +41,7 @@ reported blurred.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
 import numpy as np
@@ -139,6 +139,14 @@ class CaptureQuality:
     def refused(self) -> bool:
         """True when the metrics must not be computed."""
         return self.verdict == "refused"
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CaptureQuality:
+        """The quality object from its :meth:`as_dict` (as stored with a photograph)."""
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        values["reasons"] = tuple(values.get("reasons", ()))
+        return cls(**values)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready dict (floats rounded to what is meaningful)."""

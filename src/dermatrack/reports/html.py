@@ -70,7 +70,8 @@ def _comparisons(view: PatientReportView) -> list[dict[str, Any]]:
             "after": jpeg_uri(pair.aligned, PAIR_SIDE),
             "overlay": jpeg_uri(pair.change_overlay, PAIR_SIDE), "features": features,
             "method": method, "darker": pair.darker_fraction,
-            "lighter": pair.lighter_fraction})
+            "lighter": pair.lighter_fraction,
+            "capture_differences": pair.capture_differences or []})
     return pairs
 
 

@@ -8,7 +8,10 @@ photograph is stored (:func:`dermatrack.services.photos.import_photo`):
   JPEG), the **masks** of the wrinkles, spots, red areas and pores the analysis found
   (packed into one PNG on the screen copy's grid, :mod:`dermatrack.imaging.overlays`)
   and the **face landmarks** are stored (a ``photo_derivative`` row of kind
-  ``display``; the images in the content-addressed file store);
+  ``display``; the images in the content-addressed file store), with the **capture**
+  facts a pair is judged by (the ``quality`` object and the skin's median colour), so
+  that the viewer can say when two photographs were taken too differently to compare
+  (:func:`capture_differences_of`);
 * it is **aligned** onto the patient's baseline photograph (of the same view when
   photographs carry one) and the transform is stored (kind ``alignment``).
 
@@ -44,6 +47,10 @@ class Display:
     rgb: np.ndarray
     masks: dict[str, np.ndarray] | None
     landmarks: np.ndarray | None
+    #: ``quality`` (the analysis's quality object), ``skin_colour`` (median L*, a*, b*
+    #: of the analysed skin as taken) and ``calibrated``; None when not analysed, or
+    #: stored before these were kept.
+    capture: dict[str, Any] | None = None
 
 
 def _encode(pixels: np.ndarray, suffix: str, quality: int | None = None) -> bytes:
@@ -80,16 +87,21 @@ def display_pack(rgb: np.ndarray, analysis: Any = None) -> dict[str, Any]:
     from dermatrack.imaging.overlays import display_shape, pack_masks, reduce_image
 
     shape = display_shape(rgb.shape)
-    masks_png = landmarks = None
+    masks_png = landmarks = capture = None
     if analysis is not None:
+        from dermatrack.imaging.quality import skin_colour_stats
+
         masks_png = _encode(pack_masks(analysis.masks(), shape), ".png")
         regions = analysis.regions
         if getattr(regions, "detected", False) and regions.landmarks is not None:
             factor = shape[1] / rgb.shape[1]
             landmarks = (np.asarray(regions.landmarks, np.float64) * factor).round(2).tolist()
+        capture = {"quality": analysis.report["quality"],
+                   "skin_colour": skin_colour_stats(rgb, regions.masks["whole"]),
+                   "calibrated": bool(analysis.report["calibration"]["applied"])}
     return {"image": _encode(reduce_image(rgb), ".jpg", DISPLAY_JPEG_QUALITY),
             "masks": masks_png, "landmarks": landmarks, "shape": list(shape),
-            "source_shape": [int(rgb.shape[0]), int(rgb.shape[1])]}
+            "source_shape": [int(rgb.shape[0]), int(rgb.shape[1])], "capture": capture}
 
 
 def save_display(session: Any, files_dir: Any, photo_id: str, pack: dict[str, Any]) -> None:
@@ -97,7 +109,8 @@ def save_display(session: Any, files_dir: Any, photo_id: str, pack: dict[str, An
     from dermatrack.store.files import put_bytes
 
     data: dict[str, Any] = {"shape": pack["shape"], "source_shape": pack["source_shape"],
-                            "landmarks": pack["landmarks"], "masks": None}
+                            "landmarks": pack["landmarks"], "masks": None,
+                            "capture": pack.get("capture")}
     data["image"] = put_bytes(files_dir, pack["image"], ".jpg")[1].as_posix()
     if pack["masks"] is not None:
         data["masks"] = put_bytes(files_dir, pack["masks"], ".png")[1].as_posix()
@@ -136,7 +149,8 @@ def display_of(store: Store, photo_id: str) -> Display:
 
         masks = unpack_masks(_decode(read_bytes(files, data["masks"]), colour=False))
     landmarks = None if data.get("landmarks") is None else np.asarray(data["landmarks"])
-    return Display(photo_id=photo_id, rgb=rgb, masks=masks, landmarks=landmarks)
+    return Display(photo_id=photo_id, rgb=rgb, masks=masks, landmarks=landmarks,
+                   capture=data.get("capture"))
 
 
 def thumbnail_jpeg(store: Store, photo_id: str) -> bytes:
@@ -181,7 +195,7 @@ def pack_display(pack: dict[str, Any], photo_id: str = "") -> Display:
     masks = None if pack["masks"] is None else unpack_masks(_decode(pack["masks"], False))
     landmarks = None if pack["landmarks"] is None else np.asarray(pack["landmarks"])
     return Display(photo_id=photo_id, rgb=_decode(pack["image"], True), masks=masks,
-                   landmarks=landmarks)
+                   landmarks=landmarks, capture=pack.get("capture"))
 
 
 def save_alignment(store: Store, baseline_id: str, followup_id: str,
@@ -236,6 +250,26 @@ class AlignedDisplays:
         if skins[0] is None or skins[1] is None:
             return self.covered
         return self.covered & skins[0] & skins[1]
+
+
+def capture_differences_of(store: Store, baseline_id: str, followup_id: str
+                           ) -> list[str] | None:
+    """How two stored photographs were taken differently beyond what the metrics
+    tolerate (pose, expression, sharpness, scale, lighting, framing, colour: the
+    sentences of ``photo compare``, :func:`~dermatrack.imaging.quality.capture_differences`),
+    from what was kept when each was analysed; None when either was stored without it
+    (not analysed, or stored before it was kept)."""
+    from dermatrack.imaging.quality import CaptureQuality, capture_differences
+
+    before = _display_row(store, baseline_id) or {}
+    after = _display_row(store, followup_id) or {}
+    facts = before.get("capture"), after.get("capture")
+    if facts[0] is None or facts[1] is None:
+        return None
+    return capture_differences(CaptureQuality.from_dict(facts[0]["quality"]),
+                               CaptureQuality.from_dict(facts[1]["quality"]),
+                               facts[0]["skin_colour"], facts[1]["skin_colour"],
+                               calibrated=facts[0]["calibrated"] and facts[1]["calibrated"])
 
 
 def aligned_displays(store: Store, baseline_id: str, followup_id: str) -> AlignedDisplays:

@@ -37,6 +37,10 @@ class PhotoPairView:
     reliable: bool
     features_before: np.ndarray | None = None
     features_after: np.ndarray | None = None
+    #: How the two photographs were taken differently beyond what the metrics tolerate
+    #: (:func:`dermatrack.services.derived.capture_differences_of`); None when either was
+    #: stored without what that needs.
+    capture_differences: list[str] | None = None
 
 
 @dataclass(frozen=True)

@@ -84,7 +84,7 @@ def _comparisons(store: Store, chart: PatientChart, timeline: Timeline
     the screen copies, masks and alignment stored with the photographs."""
     from dermatrack.imaging.change_overlay import lightness_overlay
     from dermatrack.imaging.overlays import colour_overlay
-    from dermatrack.services.derived import aligned_displays
+    from dermatrack.services.derived import aligned_displays, capture_differences_of
 
     photographed = [v for v in timeline.visits if v.photos]
     if len(photographed) < 2:
@@ -106,7 +106,8 @@ def _comparisons(store: Store, chart: PatientChart, timeline: Timeline
             change_overlay=overlay[crop], darker_fraction=darker, lighter_fraction=lighter,
             method=str(pair.alignment["method"]),
             reliable=bool(pair.alignment.get("reliable", True)),
-            features_before=features_before, features_after=features_after))
+            features_before=features_before, features_after=features_after,
+            capture_differences=capture_differences_of(store, before.id, after.id)))
     return pairs
 
 

@@ -58,6 +58,7 @@ def viewer_page(request: Request, patient_id: str, baseline: str, followup: str,
     from dermatrack.imaging.overlays import FEATURE_COLOURS, FEATURE_LABELS, FEATURES
     from dermatrack.metrics import describe_metric
     from dermatrack.outcomes.change import verdict_words
+    from dermatrack.services.derived import capture_differences_of
     from dermatrack.services.outcomes import NO_MDC_ADVICE, judge_change, load_mdc
     from dermatrack.web import viewer
     from dermatrack.web.api.photos import photo_metrics, photo_of
@@ -95,4 +96,5 @@ def viewer_page(request: Request, patient_id: str, baseline: str, followup: str,
     return render(request, "viewer.html", principal, record=record, before=before,
                   after=after, pair=pair, table=dict(sorted(table.items())), columns=columns,
                   features=features, mdc_sources=sorted(sources),
-                  no_mdc_advice=NO_MDC_ADVICE)
+                  no_mdc_advice=NO_MDC_ADVICE,
+                  capture_differences=capture_differences_of(store, baseline, followup))
