@@ -232,3 +232,12 @@ def test_viewer_names_a_pair_taken_differently(web, tmp_path):
     same = viewer(again)
     assert same.select_one("#capture-differences") is None
     assert "is not compared" not in same.text
+    # The API gives the same sentences with the pair's alignment.
+    pair = client.get(f"{url}/{first}/compare/{blurred}")
+    assert pair.status_code == 200, pair.text
+    body = pair.json()
+    assert body["baseline_id"] == first and body["followup_id"] == blurred
+    assert body["capture_differences"][0].startswith("sharpness: the after photograph")
+    assert 0.0 <= body["changed_fraction"] <= 1.0
+    assert client.get(f"{url}/{first}/compare/{again}").json()["capture_differences"] == []
+    assert client.get(f"{url}/{first}/compare/PH-0000000000").status_code == 404

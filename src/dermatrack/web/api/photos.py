@@ -26,7 +26,7 @@ from fastapi import (
     status,
 )
 from fastapi.responses import FileResponse, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from dermatrack.services.common import Store
 from dermatrack.services.observations import ObservationOut
@@ -224,6 +224,48 @@ def get_photo_thumbnail(patient_id: str, photo_id: str, store: StoreDep,
     data = thumbnail_jpeg(store, photo_id)
     audit_read(store, principal, "photo", photo_id, fields=("thumbnail",), purpose="gallery")
     return Response(data, media_type="image/jpeg", headers={"Cache-Control": "private, no-store"})
+
+
+class PhotoPairOut(BaseModel):
+    """A before/after pair as the viewer shows it, without the images."""
+
+    baseline_id: str
+    followup_id: str
+    alignment_method: str = Field(description="How the follow-up was aligned onto the "
+                                              "baseline (landmarks, ECC, or both).")
+    alignment_correlation: float | None = Field(
+        description="ECC correlation of the aligned pair (1 = identical), when ECC ran.")
+    changed_fraction: float = Field(description="Share of the skin both photographs show "
+                                                "whose colour changed visibly (ΔE*ab over "
+                                                "2.3).")
+    capture_differences: list[str] | None = Field(
+        description="How the two photographs were taken differently beyond what the "
+                    "metrics tolerate (pose, expression, sharpness, scale, light, framing, "
+                    "colour), as `dermatrack photo compare` names them; empty when they "
+                    "match, null when either photograph was stored without what this "
+                    "needs (not analysed, or stored before it was kept).")
+
+
+@router.get("/patients/{patient_id}/photos/{baseline_id}/compare/{followup_id}")
+def compare_pair(request: Request, patient_id: str, baseline_id: str, followup_id: str,
+                 store: StoreDep,
+                 principal: Principal = Depends(require("photos"))) -> PhotoPairOut:
+    """The before/after pair's alignment, visible colour change and capture differences
+    (each photograph's metrics: ``.../photos/{photo_id}/metrics``)."""
+    from dermatrack.services.derived import capture_differences_of
+    from dermatrack.web import viewer
+
+    for photo_id in (baseline_id, followup_id):
+        photo_of(store, photo_id, patient_id)
+    pair = viewer.aligned_pair(request.app, store, baseline_id, followup_id)
+    audit_read(store, principal, "photo", f"{baseline_id}/{followup_id}",
+               fields=("alignment", "capture"), purpose="before/after viewer")
+    return PhotoPairOut(baseline_id=baseline_id, followup_id=followup_id,
+                        alignment_method=pair.method,
+                        alignment_correlation=pair.correlation,
+                        changed_fraction=pair.changed_fraction,
+                        capture_differences=capture_differences_of(store, baseline_id,
+                                                                   followup_id))
 
 
 @router.get("/patients/{patient_id}/photos/{baseline_id}/compare/{followup_id}/{layer}.png",
