@@ -42,6 +42,7 @@ ROUTES = [
     ("get", PH + "/metrics", "photos"),
     ("get", PH + "/image", "photos"),
     ("get", PH + "/thumbnail.jpg", "photos"),
+    ("get", P + "/photos/{baseline_id}/compare/{followup_id}", "photos"),
     ("get", P + "/photos/{baseline_id}/compare/{followup_id}/{layer}.png", "photos"),
     ("get", "/api/cohort", "cohort"),
     ("get", "/api/cohort/export", "cohort"),
