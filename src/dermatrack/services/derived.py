@@ -47,10 +47,6 @@ class Display:
     rgb: np.ndarray
     masks: dict[str, np.ndarray] | None
     landmarks: np.ndarray | None
-    #: ``quality`` (the analysis's quality object), ``skin_colour`` (median L*, a*, b*
-    #: of the analysed skin as taken) and ``calibrated``; None when not analysed, or
-    #: stored before these were kept.
-    capture: dict[str, Any] | None = None
 
 
 def _encode(pixels: np.ndarray, suffix: str, quality: int | None = None) -> bytes:
@@ -149,8 +145,7 @@ def display_of(store: Store, photo_id: str) -> Display:
 
         masks = unpack_masks(_decode(read_bytes(files, data["masks"]), colour=False))
     landmarks = None if data.get("landmarks") is None else np.asarray(data["landmarks"])
-    return Display(photo_id=photo_id, rgb=rgb, masks=masks, landmarks=landmarks,
-                   capture=data.get("capture"))
+    return Display(photo_id=photo_id, rgb=rgb, masks=masks, landmarks=landmarks)
 
 
 def thumbnail_jpeg(store: Store, photo_id: str) -> bytes:
@@ -195,7 +190,7 @@ def pack_display(pack: dict[str, Any], photo_id: str = "") -> Display:
     masks = None if pack["masks"] is None else unpack_masks(_decode(pack["masks"], False))
     landmarks = None if pack["landmarks"] is None else np.asarray(pack["landmarks"])
     return Display(photo_id=photo_id, rgb=_decode(pack["image"], True), masks=masks,
-                   landmarks=landmarks, capture=pack.get("capture"))
+                   landmarks=landmarks)
 
 
 def save_alignment(store: Store, baseline_id: str, followup_id: str,
