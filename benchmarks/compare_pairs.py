@@ -13,11 +13,17 @@ Each face (grace_hopper from matplotlib, and biden2 and example_3 from
 For each pair it prints the change of the whole face's wrinkle length and of the
 region the occluder covers (%), and the share of that region's skin (or, for the
 ordinary captures, of any region's) the pair leaves uncompared
-(``capture.uncompared_fraction``). Then six phantom close-ups (``--no-face``, 0.06 mm/px)
-compared with themselves with a white ruler laid over the lower 6 mm
-(``realphoto.with_ruler``), without and with its shadow: the change of the wrinkle length,
-spot area and red area. Last, a 12 MP pair (biden2 enlarged to 4000 x 3000, and the same
-rotated by 3°): median wall and CPU time of three comparisons.
+(``capture.uncompared_fraction``), beside the share the web viewer, the report and the
+API find from what is stored with each photograph: its screen copy's regions and the
+screen copies' alignment (``services.derived.stored_pair_coverage``), and the largest
+difference between the two over every region. grace_hopper and example_3 are no
+larger than a screen copy (1024 px), biden2 a little larger, so biden2 enlarged to
+12 MP, whose screen copy is a quarter of its size, is also compared with a fringe and
+rotated by 3°. Then six phantom
+close-ups (``--no-face``, 0.06 mm/px) compared with themselves with a white ruler laid
+over the lower 6 mm (``realphoto.with_ruler``), without and with its shadow: the change
+of the wrinkle length, spot area and red area. Last, a 12 MP pair (biden2 enlarged to
+4000 x 3000, and the same rotated by 3°): median wall and CPU time of three comparisons.
 
 Run: ``.venv/bin/python benchmarks/compare_pairs.py`` (about two minutes; ``--no-timing``
 skips the 12 MP pair).
@@ -54,14 +60,56 @@ def _percent(entry: dict) -> str:
     return f"{share} ({entry['change']:+.1f} mm)"
 
 
-def _row(name: str, pair: str, result, region: str | None) -> None:
+def _stored_uncompared(before: np.ndarray, after: np.ndarray, **options) -> dict[str, float]:
+    """The uncompared shares as the viewer finds them: each photograph analysed and its
+    screen copy packed as on import, the screen copies aligned, the stored regions
+    compared."""
+    from dermatrack.imaging.analysis import run_analysis
+    from dermatrack.services.derived import (
+        _decode,
+        compute_alignment,
+        display_pack,
+        pack_display,
+        stored_pair_coverage,
+    )
+
+    packs = [display_pack(rgb, run_analysis(rgb, **options)) for rgb in (before, after)]
+    matrix = np.asarray(compute_alignment(pack_display(packs[0]), pack_display(packs[1]))
+                        ["matrix"], float)
+    labels = [(_decode(pack["regions"], colour=False), pack["region_names"]) for pack in packs]
+    return stored_pair_coverage(labels[0], labels[1], matrix,
+                                source_shape=packs[0]["source_shape"],
+                                mm_per_px=packs[0]["capture"]["quality"]["mm_per_px"])
+
+
+def _row(name: str, pair: str, result, region: str | None, stored: dict[str, float]) -> None:
     regions = result.report["regions"]
     uncompared = result.report["capture"]["uncompared_fraction"]
     shown = region or max(uncompared, key=uncompared.get)
     named = [line.split(":")[0] for line in result.report["capture"]["differences"]]
+    gap = max(abs(stored[k] - v) for k, v in uncompared.items())
     print(f"{name:14s} {pair:15s} whole {_percent(regions['whole']['wrinkles']['length_mm']):>20s}"
           f"   {shown:18s} {_percent(regions[shown]['wrinkles']['length_mm']):>20s}"
-          f"   uncompared {uncompared[shown]:5.1%}   named: {', '.join(sorted(set(named))) or '-'}")
+          f"   uncompared {uncompared[shown]:5.1%} (viewer {stored[shown]:5.1%}; "
+          f"any region within {gap:.1%})   "
+          f"named: {', '.join(sorted(set(named))) or '-'}")
+
+
+def _twelve_megapixel_biden2() -> np.ndarray:
+    import cv2
+
+    from dermatrack.imaging.io import read_image
+
+    return cv2.resize(read_image(SHARED_FACES / "biden2.jpg").rgb, (4000, 3000),
+                      interpolation=cv2.INTER_CUBIC)
+
+
+def _turned(rgb: np.ndarray, degrees: float) -> np.ndarray:
+    import cv2
+
+    h, w = rgb.shape[:2]
+    return cv2.warpAffine(rgb, cv2.getRotationMatrix2D((w / 2, h / 2), degrees, 1.0), (w, h),
+                          borderMode=cv2.BORDER_REFLECT)
 
 
 def main() -> None:
@@ -76,13 +124,23 @@ def main() -> None:
     for name, rgb in _faces().items():
         regions = face_regions(rgb)
         mm_per_px = 11.7 / regions.iris_diameter_px
-        _row(name, "fringe", compare(rgb, with_fringe(rgb, regions.masks["forehead"])),
-             "forehead")
-        _row(name, "glasses", compare(rgb, with_glasses(rgb, regions.landmarks, mm_per_px)),
-             "periorbital_left")
         captures = variants(rgb)
-        for key in ("rotate_+10deg", "exposure_1.2x", "jpeg_70"):
-            _row(name, key, compare(rgb, captures[key]), None)
+        pairs = {"fringe": (with_fringe(rgb, regions.masks["forehead"]), "forehead"),
+                 "glasses": (with_glasses(rgb, regions.landmarks, mm_per_px),
+                             "periorbital_left")}
+        pairs |= {key: (captures[key], None)
+                  for key in ("rotate_+10deg", "exposure_1.2x", "jpeg_70")}
+        for pair, (after, region) in pairs.items():
+            _row(name, pair, compare(rgb, after), region, _stored_uncompared(rgb, after))
+
+    if (SHARED_FACES / "biden2.jpg").is_file():
+        # At 12 MP the screen copies the viewer tests are a quarter of the photograph's size.
+        big = _twelve_megapixel_biden2()
+        forehead = face_regions(big).masks["forehead"]
+        for pair, after, region in (("fringe", with_fringe(big, forehead), "forehead"),
+                                    ("rotate_+3deg", _turned(big, 3), None)):
+            _row("biden2 12 MP", pair, compare(big, after), region,
+                 _stored_uncompared(big, after))
 
     from dermatrack.imaging.phantom import make_phantom, random_spec
     from dermatrack.imaging.realphoto import with_ruler
@@ -91,8 +149,9 @@ def main() -> None:
         rng = np.random.default_rng(seed)
         close_up = make_phantom(random_spec(rng), rng).rgb
         for shadow in (False, True):
-            report = compare(close_up, with_ruler(close_up, 0.06, shadow=shadow),
-                             mm_per_px=0.06, use_face=False).report
+            ruled = with_ruler(close_up, 0.06, shadow=shadow)
+            report = compare(close_up, ruled, mm_per_px=0.06, use_face=False).report
+            stored = _stored_uncompared(close_up, ruled, mm_per_px=0.06, use_face=False)
             whole = report["regions"]["whole"]
             figures = "   ".join(
                 f"{label} {_percent(whole[group][metric]).split(' (')[0]:>8s}"
@@ -102,19 +161,14 @@ def main() -> None:
             named = [line.split(":")[0] for line in report["capture"]["differences"]]
             print(f"close-up {seed}    ruler{' + shadow' if shadow else '         '}   "
                   f"{figures}   uncompared "
-                  f"{report['capture']['uncompared_fraction']['whole']:5.1%}   named: "
+                  f"{report['capture']['uncompared_fraction']['whole']:5.1%} "
+                  f"(viewer {stored['whole']:5.1%})   named: "
                   f"{', '.join(sorted(set(named))) or '-'}")
 
     if args.no_timing or not (SHARED_FACES / "biden2.jpg").is_file():
         return
-    import cv2
-
-    from dermatrack.imaging.io import read_image
-
-    big = cv2.resize(read_image(SHARED_FACES / "biden2.jpg").rgb, (4000, 3000),
-                     interpolation=cv2.INTER_CUBIC)
-    turned = cv2.warpAffine(big, cv2.getRotationMatrix2D((2000, 1500), 3, 1.0), (4000, 3000),
-                            borderMode=cv2.BORDER_REFLECT)
+    big = _twelve_megapixel_biden2()
+    turned = _turned(big, 3)
     compare(big[::4, ::4], turned[::4, ::4])  # models loaded, caches warm
     walls, cpus = [], []
     for _ in range(3):

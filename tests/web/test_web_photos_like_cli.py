@@ -241,3 +241,74 @@ def test_viewer_names_a_pair_taken_differently(web, tmp_path):
     assert 0.0 <= body["changed_fraction"] <= 1.0
     assert client.get(f"{url}/{first}/compare/{again}").json()["capture_differences"] == []
     assert client.get(f"{url}/{first}/compare/PH-0000000000").status_code == 404
+
+
+def test_viewer_names_skin_hidden_in_one_photograph(web, tmp_path):
+    """A fringe worn in the follow-up only hides half the forehead: ``photo compare``
+    measures the skin both show and names the pair. The viewer, the report and the API
+    read the same test from the regions stored with each photograph's screen copy; the
+    share they find is that of ``photo compare`` (within 0.1: screen copy against the
+    photograph's own pixels, here 0.68 of its size)."""
+    import cv2
+    import numpy as np
+    from bs4 import BeautifulSoup
+
+    from dermatrack.imaging.compare import compare
+    from dermatrack.imaging.io import read_image, sample_face, write_jpeg
+    from dermatrack.imaging.realphoto import with_fringe
+    from dermatrack.imaging.regions import face_regions
+
+    grace = sample_face("grace_hopper").astype(np.float32)
+    grace = grace / 255.0 if grace.max() > 1.5 else grace
+    grace = np.clip(cv2.resize(grace, None, fx=2.5, fy=2.5, interpolation=cv2.INTER_CUBIC),
+                    0, 1)  # 1500 px long: its screen copy is smaller
+    fringe = with_fringe(grace, face_regions(grace).masks["forehead"])
+    pid, visits = _patient_with_visits(web)
+    client = web.client("clinician")
+    url = f"/api/patients/{pid}/photos"
+    paths = {}
+
+    def upload(rgb: np.ndarray, name: str, visit: str) -> str:
+        paths[name] = tmp_path / name
+        write_jpeg(paths[name], rgb, quality=95)
+        answer = client.post(url, data={"visit_id": visits[visit]},
+                             files={"image": (name, paths[name].read_bytes(), "image/jpeg")})
+        assert answer.status_code == 201, answer.text
+        return answer.json()["photo"]["id"]
+
+    first = upload(grace, "before.jpg", "baseline")
+    hidden = upload(fringe, "fringe.jpg", "month_3")
+    again = upload(np.clip(grace * 1.02, 0, 1), "again.jpg", "month_3")
+
+    body = client.get(f"{url}/{first}/compare/{hidden}").json()
+    named = [s for s in body["capture_differences"] if s.startswith("coverage:")]
+    assert [s for s in named if "forehead region" in s], body["capture_differences"]
+    cli = compare(read_image(paths["before.jpg"]), read_image(paths["fringe.jpg"]))
+    expected = cli.report["capture"]["uncompared_fraction"]
+    assert expected["forehead"] > 0.4
+    assert abs(body["uncompared_fraction"]["forehead"] - expected["forehead"]) < 0.1
+    page = web.signed_in("clinician").get(
+        f"/patients/{pid}/compare?baseline={first}&followup={hidden}")
+    box = BeautifulSoup(page.text, "html.parser").select_one("#capture-differences")
+    assert box is not None and "forehead region" in box.text
+    assert "so they measure different skin" in box.text  # each photograph's own figures
+    # With an MDC95 every change is judged, but not the forehead's: its figures are of
+    # different skin (the follow-up's fringe hides most of it).
+    from dermatrack.services.outcomes import save_mdc
+    from dermatrack.web.pages.photos import HEADLINE_METRICS
+
+    save_mdc(web.store.settings, [{"kind": "photo", "metric": code, "region": None,
+                                   "mdc95": 1e-9} for code in HEADLINE_METRICS],
+             source="test repeatability")
+    judged = BeautifulSoup(web.signed_in("clinician").get(
+        f"/patients/{pid}/compare?baseline={first}&followup={hidden}").text, "html.parser")
+    rows = {row.td.contents[0].strip(): row for row in judged.select("table.metrics tbody tr")}
+    assert "not comparable" in rows["forehead"].td.text
+    assert not rows["forehead"].select("td .change-verdict:not(.change-not-comparable)")
+    assert "not comparable: it includes" in rows["whole"].td.text
+    assert rows["cheek left"].select(".change-verdict")
+    assert "not comparable" not in rows["cheek left"].text
+    # An unchanged face, re-exposed, leaves every region compared.
+    same = client.get(f"{url}/{first}/compare/{again}").json()
+    assert same["capture_differences"] == []
+    assert max(same["uncompared_fraction"].values()) < 0.1

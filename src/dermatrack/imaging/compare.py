@@ -24,7 +24,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Comparison", "compare", "metric_changes"]
+__all__ = ["Comparison", "compare", "coverage_differences", "metric_changes", "pair_coverage",
+           "region_labels", "regions_from_labels"]
 
 #: Pixels left out along the edge of the aligned follow-up's footprint.
 RIM_PX = 3
@@ -167,13 +168,7 @@ def compare(before: Any, after: Any, *, mm_per_px: float | None = None,
     shared, uncompared = _visible_in_both(regions0, regions1, alignment, valid,
                                           capture["before"]["mm_per_px"])
     capture["uncompared_fraction"] = {k: round(v, 3) for k, v in uncompared.items()}
-    for name, fraction in uncompared.items():
-        if fraction > MAX_UNCOMPARED_FRACTION:
-            capture["differences"].append(
-                f"coverage: {fraction:.0%} of the {name.replace('_', ' ')} region's skin "
-                "cannot be compared: hidden, or beside hair, glasses or a shadow, in one "
-                f"photograph only (at most {MAX_UNCOMPARED_FRACTION:.0%}); its figures are "
-                "of the skin both show")
+    capture["differences"] += coverage_differences(uncompared)
     capture["matched"] = not capture["differences"]
 
     first = run_analysis(before, mm_per_px=mm_per_px, regions=shared)
@@ -224,6 +219,46 @@ def compare(before: Any, after: Any, *, mm_per_px: float | None = None,
                       compared=shared.masks["whole"])
 
 
+#: A region label image (:func:`region_labels`): the region's index in the low four bits
+#: (regions do not overlap; :data:`_WHOLE_ONLY` for skin of "whole" beyond every region),
+#: the skin colour mask and the line bands in the bits above.
+_INDEX_BITS = 15
+_WHOLE_ONLY = 15
+_SKIN_BIT = 16
+_BAND_BIT = 32
+
+
+def region_labels(regions: Any) -> tuple[np.ndarray, list[str]]:
+    """A photograph's regions in one uint8 image, and the region names its indices
+    stand for (index 1 is the first name).
+
+    The image holds the region masks, the skin colour mask (``skin_mask``) and the line
+    bands (``line_exclusion``): what a comparison needs of a photograph, moved onto the
+    other photograph's grid in one nearest-neighbour warp, and stored beside its screen
+    copy (:mod:`dermatrack.services.derived`). Read back with :func:`regions_from_labels`.
+    """
+    names = [k for k in regions.masks if k != "whole"]
+    assert len(names) < _WHOLE_ONLY, "region indices fill the label image's low four bits"
+    labels = np.zeros(regions.masks["whole"].shape, np.uint8)
+    for index, name in enumerate(names, start=1):
+        labels[regions.masks[name]] = index
+    labels[regions.masks["whole"] & (labels == 0)] = _WHOLE_ONLY
+    labels[np.asarray(regions.skin_mask, bool)] |= _SKIN_BIT
+    if regions.line_exclusion is not None:
+        labels[regions.line_exclusion] |= _BAND_BIT
+    return labels, names
+
+
+def regions_from_labels(labels: np.ndarray, names: list[str]
+                        ) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    """The region masks (with ``"whole"``), the skin colour mask and the line bands of a
+    :func:`region_labels` image (moved or reduced by nearest neighbour)."""
+    region = labels & _INDEX_BITS
+    masks = {name: region == index for index, name in enumerate(names, start=1)}
+    masks["whole"] = region > 0
+    return masks, (labels & _SKIN_BIT) > 0, (labels & _BAND_BIT) > 0
+
+
 def _onto_follow_up(shared: Any, alignment: Any, shape: tuple[int, int]) -> Any:
     """The shared regions (baseline grid) moved onto the follow-up's own pixel grid of
     ``shape``: masks, skin and bands by nearest neighbour in one warp of a label image,
@@ -231,82 +266,111 @@ def _onto_follow_up(shared: Any, alignment: Any, shape: tuple[int, int]) -> Any:
     from dermatrack.imaging.overlays import warp_to
 
     to_follow = np.linalg.inv(np.asarray(alignment.matrix, np.float64))
-    names = [k for k in shared.masks if k != "whole"]
-    assert len(names) < 15, "region indices fill the label image's low four bits"
-    # Region index in the low four bits (regions do not overlap), skin and bands above.
-    labels = np.zeros(shared.masks["whole"].shape, np.uint8)
-    for index, name in enumerate(names, start=1):
-        labels[shared.masks[name]] = index
-    labels[shared.masks["whole"] & (labels == 0)] = 15  # "whole" beyond every region
-    labels[np.asarray(shared.skin_mask, bool)] |= 16
-    if shared.line_exclusion is not None:
-        labels[shared.line_exclusion] |= 32
-    moved = warp_to(labels, to_follow, shape, nearest=True)
-    region = moved & 15
-    masks = {name: region == index for index, name in enumerate(names, start=1)}
-    masks["whole"] = region > 0
+    labels, names = region_labels(shared)
+    masks, skin, bands = regions_from_labels(
+        warp_to(labels, to_follow, shape, nearest=True), names)
     landmarks = shared.landmarks
     if landmarks is not None:
         points = np.asarray(landmarks, np.float64)[:, :2]
         landmarks = points @ to_follow[:2, :2].T + to_follow[:2, 2]
-    return replace(shared, masks=masks, skin_mask=(moved & 16) > 0,
-                   line_exclusion=None if shared.line_exclusion is None else (moved & 32) > 0,
+    return replace(shared, masks=masks, skin_mask=skin,
+                   line_exclusion=None if shared.line_exclusion is None else bands,
                    landmarks=landmarks, landmark_depth=None, exclusion_mask=None)
 
 
-def _visible_in_both(regions0: Any, regions1: Any, alignment: Any, valid: np.ndarray,
-                     mm_per_px: float | None) -> tuple[Any, dict[str, float]]:
-    """The baseline's regions restricted to the skin both photographs show, with the
-    line bands of both, and per region the fraction of the baseline's skin the pair
-    cannot compare.
+def coverage_differences(uncompared: dict[str, float], *, shared: bool = True) -> list[str]:
+    """The capture-difference sentences of the regions a pair leaves more than
+    :data:`MAX_UNCOMPARED_FRACTION` of uncompared (``uncompared``: region -> fraction,
+    from :func:`pair_coverage`). ``shared``: the figures beside them are of the skin both
+    photographs show (``photo compare``), or each photograph's own (the web viewer and
+    the report show each photograph's stored analysis)."""
+    consequence = ("its figures are of the skin both show" if shared else
+                   "each photograph's figures are of the skin it shows, so they measure "
+                   "different skin")
+    return [f"coverage: {fraction:.0%} of the {name.replace('_', ' ')} region's skin "
+            "cannot be compared: hidden, or beside hair, glasses or a shadow, in one "
+            f"photograph only (at most {MAX_UNCOMPARED_FRACTION:.0%}); {consequence}"
+            for name, fraction in uncompared.items() if fraction > MAX_UNCOMPARED_FRACTION]
 
-    Hidden is what the follow-up's skin mask leaves out over the baseline's skin: areas
-    wider than the widest wrinkle looked for (an opening), and narrower ones inside the
-    follow-up's own bands (glasses rims). A line or a fold deepened enough to leave the
-    skin colour range is the skin's own change, not something over it, and stays. The
-    footprint ``valid`` is left aside: a follow-up framed tighter hides nothing."""
+
+def pair_coverage(masks0: dict[str, np.ndarray], bands0: np.ndarray | None,
+                  skin1: np.ndarray, bands1: np.ndarray | None, valid: np.ndarray,
+                  widest_line_px: float) -> tuple[np.ndarray, dict[str, float]]:
+    """What the follow-up hides of the baseline's skin, and per region the fraction of
+    the baseline's skin the pair cannot compare (all on the baseline's grid).
+
+    Parameters
+    ----------
+    masks0 : the baseline's region masks, with ``"whole"``
+    bands0 : the baseline's line bands, or None (none)
+    skin1, bands1 : the follow-up's skin colour mask and line bands (or None), moved onto
+        the baseline's grid
+    valid : the baseline's pixels the follow-up covers
+    widest_line_px : width (baseline pixels) of the widest line looked for
+
+    Returns
+    -------
+    hidden : bool mask
+        What the follow-up's skin mask leaves out over the baseline's skin: areas wider
+        than the widest wrinkle looked for (an opening), and narrower ones inside the
+        follow-up's own bands (glasses rims). A line or a fold deepened enough to leave
+        the skin colour range is the skin's own change, not something over it, and
+        stays. The footprint ``valid`` is left aside: a follow-up framed tighter hides
+        nothing.
+    uncompared : dict
+        Region name -> fraction of its skin (where the follow-up covers it) hidden, or
+        inside the bands of one photograph only (glasses worn in one: thin rims hide
+        little, their bands a lot). The whole face is its regions' sum and is left out;
+        a close-up has only ``"whole"``. Bands nowhere and None are the same.
+    """
     import cv2
 
-    from dermatrack.imaging.overlays import warp_to
-    from dermatrack.imaging.regions import EDGE_BAND_MM, closeup_edge_band_mm
-    from dermatrack.imaging.wrinkles import widest_line_px
-
-    skin0 = regions0.masks["whole"] & valid
-    # The follow-up's skin (bit 1) and bands (bit 2) in one warp.
-    packed = np.asarray(regions1.skin_mask, np.uint8).copy()
-    if regions1.line_exclusion is not None:
-        packed[regions1.line_exclusion] |= 2
-    moved = warp_to(packed, alignment.matrix, skin0.shape, nearest=True)
-    not_skin1 = skin0 & ((moved & 1) == 0)
-    bands1 = None if regions1.line_exclusion is None else (moved & 2) > 0
-    side = int(np.ceil(widest_line_px(skin0.shape, mm_per_px))) | 1
+    skin0 = masks0["whole"] & valid
+    not_skin1 = skin0 & ~skin1
+    side = int(np.ceil(widest_line_px)) | 1
     disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side))
     hidden = cv2.morphologyEx(not_skin1.astype(np.uint8), cv2.MORPH_OPEN, disc) > 0
     if bands1 is not None:
         hidden |= not_skin1 & bands1  # narrower, inside the follow-up's bands: rims
-    masks = {k: m & valid & ~hidden for k, m in regions0.masks.items()}
-    # Skin the pair cannot compare: hidden in the follow-up, or inside the bands of one
-    # photograph only (glasses worn in one: thin rims hide little, their bands a lot).
-    # (No bands at all, a close-up that is skin to its edges, is bands nowhere.)
     one_only = np.zeros_like(hidden)
-    for band in (regions0.line_exclusion, bands1):
+    for band in (bands0, bands1):
         if band is not None:
             one_only ^= band
     lost = hidden | one_only
-    fractions = {}
-    for name, mask in regions0.masks.items():
+    uncompared = {}
+    for name, mask in masks0.items():
         seen = int(np.count_nonzero(mask & valid))
-        # The whole face is its regions' sum; a close-up has only "whole".
-        if seen and (name != "whole" or len(regions0.masks) == 1):
-            fractions[name] = float(np.count_nonzero(mask & valid & lost)) / seen
+        if seen and (name != "whole" or len(masks0) == 1):
+            uncompared[name] = float(np.count_nonzero(mask & valid & lost)) / seen
+    return hidden, uncompared
+
+
+def _visible_in_both(regions0: Any, regions1: Any, alignment: Any, valid: np.ndarray,
+                     mm_per_px: float | None) -> tuple[Any, dict[str, float]]:
+    """The baseline's regions restricted to the skin both photographs show
+    (:func:`pair_coverage`), with the line bands of both, and per region the fraction
+    of the baseline's skin the pair cannot compare."""
+    import cv2
+
+    from dermatrack.imaging.overlays import warp_to
+    from dermatrack.imaging.wrinkles import widest_line_px
+
+    shape = valid.shape
+    labels, names = region_labels(regions1)
+    _, skin1, moved_bands = regions_from_labels(
+        warp_to(labels, alignment.matrix, shape, nearest=True), names)
+    bands1 = None if regions1.line_exclusion is None else moved_bands
+    hidden, fractions = pair_coverage(regions0.masks, regions0.line_exclusion, skin1, bands1,
+                                      valid, widest_line_px(shape, mm_per_px))
+    masks = {k: m & valid & ~hidden for k, m in regions0.masks.items()}
     # Lines are not counted where either photograph has a band (glasses rims, a fringe's
     # edge), nor near what the follow-up hides, banded as the edge of any non-skin area
-    # is: a bandage lighter than the skin gets no band of the follow-up's own.
+    # is (as wide as the baseline's own bands): a bandage lighter than the skin gets no
+    # band of the follow-up's own.
     bands = [b for b in (regions0.line_exclusion, bands1) if b is not None]
     if hidden.any():
-        band_mm = EDGE_BAND_MM if regions0.detected or not mm_per_px \
-            else closeup_edge_band_mm(mm_per_px)
-        reach = band_mm / mm_per_px if mm_per_px else widest_line_px(skin0.shape, None)
+        reach = (regions0.edge_band_mm / mm_per_px if mm_per_px
+                 else widest_line_px(shape, None))
         side = 2 * int(np.ceil(reach)) + 1
         bands.append(cv2.dilate(hidden.astype(np.uint8), cv2.getStructuringElement(
             cv2.MORPH_ELLIPSE, (side, side))) > 0)

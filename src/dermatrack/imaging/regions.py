@@ -117,6 +117,12 @@ LANDMARK_SIZE = 960
 LANDMARK_RUNS = ((0.0, 1.0), (4.0, 1.0), (-4.0, 1.0), (0.0, 0.88), (0.0, 1.12),
                  (2.0, 0.94), (-2.0, 1.06))
 
+#: Edge of the skin: the hairline, strands of hair over the skin, the face contour, the
+#: rims of glasses, and the boundary with any non-skin area of at least
+#: ``EDGE_MIN_AREA_MM2``: a step from skin to something darker is a line to a valley
+#: filter on its skin side.
+EDGE_BAND_MM = 3.0
+
 _EXCLUSION_MARGIN = 0.012  # margin around eyes, brows, lips, nostrils; fraction of face width
 
 
@@ -154,6 +160,11 @@ class FaceRegions:
     #: Faces in the frame besides the one measured, at least OTHER_FACE_MIN_RATIO as
     #: wide: the measured one is the largest, which may not be the patient.
     other_faces: int = 0
+    #: Width (mm) of the band along the edges of what is not skin that these regions'
+    #: ``line_exclusion`` was built with: ``EDGE_BAND_MM`` on a face,
+    #: :func:`closeup_edge_band_mm` on a close-up of known scale. A comparison bands
+    #: the edge of what a follow-up hides by the same width.
+    edge_band_mm: float = EDGE_BAND_MM
 
 
 def _to_uint8(rgb: np.ndarray) -> np.ndarray:
@@ -609,11 +620,6 @@ BROW_BAND_MM = 3.0
 #: Lips (vermilion border, the mouth line) and nostrils (the alar groove's shadow).
 LIP_BAND_MM = 2.5
 NOSTRIL_BAND_MM = 2.5
-#: Edge of the skin: the hairline, strands of hair over the skin, the face contour, the
-#: rims of glasses, and the boundary with any non-skin area of at least
-#: ``EDGE_MIN_AREA_MM2``: a step from skin to something darker is a line to a valley
-#: filter on its skin side.
-EDGE_BAND_MM = 3.0
 #: Margin (mm) around the face within which the edge band is built: wider than the band,
 #: so that a non-skin area reaching the face keeps the area and the extent beyond the
 #: face that decide its band.
@@ -974,14 +980,16 @@ def single_region(rgb: np.ndarray, *, exclude: np.ndarray | None = None,
         skin8 = cv2.resize(skin8, (w, h), interpolation=cv2.INTER_NEAREST)
     skin = skin8.astype(bool)
     bands = None
+    band_mm = EDGE_BAND_MM if not mm_per_px else closeup_edge_band_mm(mm_per_px)
     if mm_per_px and not skin.all():
         # A clipped highlight on the skin is not an edge to band: before this mask the
         # close-up tier measured up to it, and its own rim is no step a line follows.
         bands = non_skin_edge_band(skin | ~unclipped, 1.0 / mm_per_px, rgb=rgb8,
-                                   band_mm=closeup_edge_band_mm(mm_per_px))
+                                   band_mm=band_mm)
     whole = valid & skin
     return FaceRegions(detected=False, masks={"whole": whole}, landmarks=None,
-                       iris_diameter_px=None, skin_mask=skin, line_exclusion=bands)
+                       iris_diameter_px=None, skin_mask=skin, line_exclusion=bands,
+                       edge_band_mm=band_mm)
 
 
 # Distinct colours (sRGB 0-255) for the overlay, one per region.

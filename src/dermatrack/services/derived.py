@@ -9,9 +9,11 @@ photograph is stored (:func:`dermatrack.services.photos.import_photo`):
   (packed into one PNG on the screen copy's grid, :mod:`dermatrack.imaging.overlays`)
   and the **face landmarks** are stored (a ``photo_derivative`` row of kind
   ``display``; the images in the content-addressed file store), with the **capture**
-  facts a pair is judged by (the ``quality`` object and the skin's median colour), so
-  that the viewer can say when two photographs were taken too differently to compare
-  (:func:`capture_differences_of`);
+  facts a pair is judged by (the ``quality`` object and the skin's median colour) and
+  the **regions** with the skin colour mask and the line bands (one label image on the
+  screen copy's grid, :func:`dermatrack.imaging.compare.region_labels`), so that the
+  viewer can say when two photographs were taken too differently to compare, or one
+  hides skin the other shows (:func:`capture_differences_of`);
 * it is **aligned** onto the patient's baseline photograph (of the same view when
   photographs carry one) and the transform is stored (kind ``alignment``).
 
@@ -83,11 +85,17 @@ def display_pack(rgb: np.ndarray, analysis: Any = None) -> dict[str, Any]:
     from dermatrack.imaging.overlays import display_shape, pack_masks, reduce_image
 
     shape = display_shape(rgb.shape)
-    masks_png = landmarks = capture = None
+    masks_png = landmarks = capture = regions_png = region_names = None
     if analysis is not None:
+        import cv2
+
+        from dermatrack.imaging.compare import region_labels
         from dermatrack.imaging.quality import skin_colour_stats
 
         masks_png = _encode(pack_masks(analysis.masks(), shape), ".png")
+        labels, region_names = region_labels(analysis.regions)
+        regions_png = _encode(cv2.resize(labels, (shape[1], shape[0]),
+                                         interpolation=cv2.INTER_NEAREST), ".png")
         regions = analysis.regions
         if getattr(regions, "detected", False) and regions.landmarks is not None:
             factor = shape[1] / rgb.shape[1]
@@ -97,7 +105,8 @@ def display_pack(rgb: np.ndarray, analysis: Any = None) -> dict[str, Any]:
                    "calibrated": bool(analysis.report["calibration"]["applied"])}
     return {"image": _encode(reduce_image(rgb), ".jpg", DISPLAY_JPEG_QUALITY),
             "masks": masks_png, "landmarks": landmarks, "shape": list(shape),
-            "source_shape": [int(rgb.shape[0]), int(rgb.shape[1])], "capture": capture}
+            "source_shape": [int(rgb.shape[0]), int(rgb.shape[1])], "capture": capture,
+            "regions": regions_png, "region_names": region_names}
 
 
 def save_display(session: Any, files_dir: Any, photo_id: str, pack: dict[str, Any]) -> None:
@@ -110,6 +119,9 @@ def save_display(session: Any, files_dir: Any, photo_id: str, pack: dict[str, An
     data["image"] = put_bytes(files_dir, pack["image"], ".jpg")[1].as_posix()
     if pack["masks"] is not None:
         data["masks"] = put_bytes(files_dir, pack["masks"], ".png")[1].as_posix()
+    if pack.get("regions") is not None:
+        data["regions"] = put_bytes(files_dir, pack["regions"], ".png")[1].as_posix()
+        data["region_names"] = list(pack["region_names"])
     for old in session.scalars(select(PhotoDerivative).where(
             PhotoDerivative.photo_id == photo_id, PhotoDerivative.kind == "display")):
         session.delete(old)
@@ -250,10 +262,14 @@ class AlignedDisplays:
 def capture_differences_of(store: Store, baseline_id: str, followup_id: str
                            ) -> list[str] | None:
     """How two stored photographs were taken differently beyond what the metrics
-    tolerate (pose, expression, sharpness, scale, lighting, framing, colour: the
-    sentences of ``photo compare``, :func:`~dermatrack.imaging.quality.capture_differences`),
-    from what was kept when each was analysed; None when either was stored without it
-    (not analysed, or stored before it was kept)."""
+    tolerate (pose, expression, sharpness, scale, lighting, framing, colour, and skin
+    one hides that the other shows: the sentences of ``photo compare``,
+    :func:`~dermatrack.imaging.quality.capture_differences` and
+    :func:`~dermatrack.imaging.compare.coverage_differences`), from what was kept when
+    each was analysed; None when either was stored without it (not analysed, or stored
+    before it was kept). The coverage test needs the stored regions
+    (:func:`uncompared_of`) and is left out for photographs stored before them."""
+    from dermatrack.imaging.compare import coverage_differences
     from dermatrack.imaging.quality import CaptureQuality, capture_differences
 
     before = _display_row(store, baseline_id) or {}
@@ -261,10 +277,68 @@ def capture_differences_of(store: Store, baseline_id: str, followup_id: str
     facts = before.get("capture"), after.get("capture")
     if facts[0] is None or facts[1] is None:
         return None
-    return capture_differences(CaptureQuality.from_dict(facts[0]["quality"]),
-                               CaptureQuality.from_dict(facts[1]["quality"]),
-                               facts[0]["skin_colour"], facts[1]["skin_colour"],
-                               calibrated=facts[0]["calibrated"] and facts[1]["calibrated"])
+    differences = capture_differences(
+        CaptureQuality.from_dict(facts[0]["quality"]),
+        CaptureQuality.from_dict(facts[1]["quality"]),
+        facts[0]["skin_colour"], facts[1]["skin_colour"],
+        calibrated=facts[0]["calibrated"] and facts[1]["calibrated"])
+    uncompared = uncompared_of(store, baseline_id, followup_id)
+    return differences + coverage_differences(uncompared or {}, shared=False)
+
+
+def uncompared_of(store: Store, baseline_id: str, followup_id: str
+                  ) -> dict[str, float] | None:
+    """Per region of the baseline, the fraction of its skin the pair cannot compare
+    (hidden in the follow-up, or beside hair, glasses or a shadow in one photograph
+    only; :func:`~dermatrack.imaging.compare.pair_coverage`, as ``photo compare``
+    reports it), from the regions stored with both screen copies and their alignment;
+    None when either photograph was stored without its regions.
+
+    On the screen copies (long side 1024 px) rather than the photographs: what the test
+    looks for (a fringe, glasses, a hand) is many of their pixels wide. The fractions of
+    ``benchmarks/compare_pairs.py``'s pairs measured both ways are in docs/metrics.md."""
+    from dermatrack.store.files import read_bytes
+
+    rows = _display_row(store, baseline_id) or {}, _display_row(store, followup_id) or {}
+    if not all(row.get("regions") and row.get("capture") for row in rows):
+        return None
+    files = store.settings.files_dir
+    labels0, labels1 = (_decode(read_bytes(files, row["regions"]), colour=False)
+                        for row in rows)
+    matrix = np.asarray(alignment_of(store, baseline_id, followup_id)["matrix"], float)
+    return stored_pair_coverage(
+        (labels0, rows[0]["region_names"]), (labels1, rows[1]["region_names"]), matrix,
+        source_shape=rows[0]["source_shape"],
+        mm_per_px=rows[0]["capture"]["quality"]["mm_per_px"])
+
+
+def stored_pair_coverage(baseline: tuple[np.ndarray, list[str]],
+                         followup: tuple[np.ndarray, list[str]], matrix: np.ndarray, *,
+                         source_shape: list[int], mm_per_px: float | None
+                         ) -> dict[str, float]:
+    """:func:`~dermatrack.imaging.compare.pair_coverage` on two screen copies' region
+    label images (each with its region names), the follow-up -> baseline ``matrix`` in
+    screen-copy pixels, and the baseline photograph's size and pixel size (mm)."""
+    import cv2
+
+    from dermatrack.imaging.compare import RIM_PX, pair_coverage, regions_from_labels
+    from dermatrack.imaging.overlays import warp_to
+    from dermatrack.imaging.wrinkles import widest_line_px
+
+    (labels0, names0), (labels1, names1) = baseline, followup
+    masks0, _, bands0 = regions_from_labels(labels0, names0)
+    # The follow-up's skin and bands moved onto the baseline's grid in one warp.
+    shape = labels0.shape
+    _, skin1, bands1 = regions_from_labels(warp_to(labels1, matrix, shape, nearest=True),
+                                           names1)
+    covered = warp_to(np.ones(labels1.shape, np.uint8), matrix, shape, nearest=True)
+    valid = cv2.erode(covered, np.ones((2 * RIM_PX + 1, 2 * RIM_PX + 1), np.uint8),
+                      borderType=cv2.BORDER_CONSTANT, borderValue=0) > 0
+    # The widest line in screen-copy pixels: as the photograph's analysis sized it.
+    widest = widest_line_px((source_shape[0], source_shape[1]), mm_per_px) \
+        * shape[1] / source_shape[1]
+    _, uncompared = pair_coverage(masks0, bands0, skin1, bands1, valid, widest)
+    return {name: round(fraction, 3) for name, fraction in uncompared.items()}
 
 
 def aligned_displays(store: Store, baseline_id: str, followup_id: str) -> AlignedDisplays:

@@ -244,6 +244,12 @@ class PhotoPairOut(BaseModel):
                     "colour), as `dermatrack photo compare` names them; empty when they "
                     "match, null when either photograph was stored without what this "
                     "needs (not analysed, or stored before it was kept).")
+    uncompared_fraction: dict[str, float] | None = Field(
+        description="Per region of the baseline, the share of its skin the pair cannot "
+                    "compare: hidden in the follow-up, or beside hair, glasses or a "
+                    "shadow in one photograph only (named among `capture_differences` "
+                    "beyond the share `photo compare` allows); null when either "
+                    "photograph was stored without its regions.")
 
 
 @router.get("/patients/{patient_id}/photos/{baseline_id}/compare/{followup_id}")
@@ -252,7 +258,7 @@ def compare_pair(request: Request, patient_id: str, baseline_id: str, followup_i
                  principal: Principal = Depends(require("photos"))) -> PhotoPairOut:
     """The before/after pair's alignment, visible colour change and capture differences
     (each photograph's metrics: ``.../photos/{photo_id}/metrics``)."""
-    from dermatrack.services.derived import capture_differences_of
+    from dermatrack.services.derived import capture_differences_of, uncompared_of
     from dermatrack.web import viewer
 
     for photo_id in (baseline_id, followup_id):
@@ -265,7 +271,8 @@ def compare_pair(request: Request, patient_id: str, baseline_id: str, followup_i
                         alignment_correlation=pair.correlation,
                         changed_fraction=pair.changed_fraction,
                         capture_differences=capture_differences_of(store, baseline_id,
-                                                                   followup_id))
+                                                                   followup_id),
+                        uncompared_fraction=uncompared_of(store, baseline_id, followup_id))
 
 
 @router.get("/patients/{patient_id}/photos/{baseline_id}/compare/{followup_id}/{layer}.png",

@@ -58,7 +58,8 @@ def viewer_page(request: Request, patient_id: str, baseline: str, followup: str,
     from dermatrack.imaging.overlays import FEATURE_COLOURS, FEATURE_LABELS, FEATURES
     from dermatrack.metrics import describe_metric
     from dermatrack.outcomes.change import verdict_words
-    from dermatrack.services.derived import capture_differences_of
+    from dermatrack.imaging.compare import MAX_UNCOMPARED_FRACTION
+    from dermatrack.services.derived import capture_differences_of, uncompared_of
     from dermatrack.services.outcomes import NO_MDC_ADVICE, judge_change, load_mdc
     from dermatrack.web import viewer
     from dermatrack.web.api.photos import photo_metrics, photo_of
@@ -71,6 +72,14 @@ def viewer_page(request: Request, patient_id: str, baseline: str, followup: str,
     before_values = {(m.region, m.metric): m for m in photo_metrics(store, patient_id, before)
                      if m.metric in HEADLINE_METRICS}
     mdc = load_mdc(store.settings)
+    # A region whose skin one photograph hides is measured on different skin in each
+    # (each photograph's stored figures are of the skin it shows): its changes get no
+    # verdict, and nor do the whole face's, which include it.
+    hidden = {region: f"{fraction:.0%} of its skin cannot be compared"
+              for region, fraction in (uncompared_of(store, baseline, followup) or {}).items()
+              if fraction > MAX_UNCOMPARED_FRACTION}
+    if hidden:
+        hidden["whole"] = "it includes regions that cannot be compared"
     table: dict[str, dict[str, dict]] = {}
     sources: set[str] = set()
     for m in photo_metrics(store, patient_id, after):
@@ -78,12 +87,13 @@ def viewer_page(request: Request, patient_id: str, baseline: str, followup: str,
         if old is not None and old.value is not None and m.value is not None:
             definition = describe_metric("photo", m.metric, m.unit)
             judged, source = judge_change(mdc, m.metric, m.region, old.value, m.value)
-            if source is not None:
+            if source is not None and m.region not in hidden:
                 sources.add(source)
+            verdict = None if m.region in hidden else judged.verdict
             table.setdefault(m.region, {})[m.metric] = {
                 "before": definition.format(old.value), "after": definition.format(m.value),
                 "change": definition.format(m.value - old.value, signed=True),
-                "verdict": judged.verdict, "words": verdict_words(judged.verdict),
+                "verdict": verdict, "words": verdict_words(verdict),
                 "mdc95": definition.format(judged.mdc95)}
     columns = []
     for code in HEADLINE_METRICS:
@@ -96,5 +106,5 @@ def viewer_page(request: Request, patient_id: str, baseline: str, followup: str,
     return render(request, "viewer.html", principal, record=record, before=before,
                   after=after, pair=pair, table=dict(sorted(table.items())), columns=columns,
                   features=features, mdc_sources=sorted(sources),
-                  no_mdc_advice=NO_MDC_ADVICE,
+                  no_mdc_advice=NO_MDC_ADVICE, hidden_regions=hidden,
                   capture_differences=capture_differences_of(store, baseline, followup))
