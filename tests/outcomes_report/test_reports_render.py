@@ -212,21 +212,22 @@ def test_lightness_overlay_marks_faded_spots_only():
     assert np.array_equal(none, before.rgb) and darker == lighter == 0.0
 
 
-def test_before_after_aligns_a_shifted_face():
+def test_compare_aligns_a_shifted_face():
     import cv2
     from skimage import data
 
-    from dermatrack.imaging.change_overlay import before_after
+    from dermatrack.imaging.compare import compare
 
     face = data.astronaut().astype(np.float32) / 255.0
     shift = np.float32([[1, 0, 10], [0, 1, -6]])
     moved = cv2.warpAffine(face, shift, face.shape[1::-1], borderMode=cv2.BORDER_REFLECT_101)
-    result = before_after(face, moved)
-    assert result.follow_up.shape == face.shape and result.method.startswith("landmarks")
+    result = compare(face, moved)
+    assert result.report["alignment"]["method"].startswith("landmarks")
+    aligned = result.side_by_side[:, face.shape[1]:].astype(np.float32) / 255.0
     inner = (slice(40, -40), slice(40, -40))
-    error = np.abs(result.follow_up - face)[inner].mean()
+    error = np.abs(aligned - face)[inner].mean()
     assert error < 0.5 * np.abs(moved - face)[inner].mean()
-    assert "forehead" in result.changes and result.wrinkle_overlay.shape == face.shape
+    assert "forehead" in result.report["regions"] and result.overlay.shape == face.shape
 
 
 def test_cohort_report_of_an_empty_clinic(cli, store, tmp_path):

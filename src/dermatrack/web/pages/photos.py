@@ -55,10 +55,10 @@ def viewer_page(request: Request, patient_id: str, baseline: str, followup: str,
                 store: StoreDep,
                 principal: Principal = Depends(require_page("photos"))) -> Response:
     """The viewer page; its images come from the API's compare layers."""
+    from dermatrack.imaging.compare import MAX_UNCOMPARED_FRACTION
     from dermatrack.imaging.overlays import FEATURE_COLOURS, FEATURE_LABELS, FEATURES
     from dermatrack.metrics import describe_metric
     from dermatrack.outcomes.change import verdict_words
-    from dermatrack.imaging.compare import MAX_UNCOMPARED_FRACTION
     from dermatrack.services.derived import capture_differences_of, uncompared_of
     from dermatrack.services.outcomes import NO_MDC_ADVICE, judge_change, load_mdc
     from dermatrack.web import viewer
