@@ -259,16 +259,16 @@ class AlignedDisplays:
         return self.covered & skins[0] & skins[1]
 
 
-def capture_differences_of(store: Store, baseline_id: str, followup_id: str
-                           ) -> list[str] | None:
+def capture_differences_of(store: Store, baseline_id: str, followup_id: str, *,
+                           uncompared: dict[str, float] | None) -> list[str] | None:
     """How two stored photographs were taken differently beyond what the metrics
     tolerate (pose, expression, sharpness, scale, lighting, framing, colour, and skin
     one hides that the other shows: the sentences of ``photo compare``,
     :func:`~dermatrack.imaging.quality.capture_differences` and
     :func:`~dermatrack.imaging.compare.coverage_differences`), from what was kept when
     each was analysed; None when either was stored without it (not analysed, or stored
-    before it was kept). The coverage test needs the stored regions
-    (:func:`uncompared_of`) and is left out for photographs stored before them."""
+    before it was kept). ``uncompared`` is the pair's :func:`uncompared_of` (None for
+    photographs stored before their regions were kept: no coverage sentence)."""
     from dermatrack.imaging.compare import coverage_differences
     from dermatrack.imaging.quality import CaptureQuality, capture_differences
 
@@ -282,7 +282,6 @@ def capture_differences_of(store: Store, baseline_id: str, followup_id: str
         CaptureQuality.from_dict(facts[1]["quality"]),
         facts[0]["skin_colour"], facts[1]["skin_colour"],
         calibrated=facts[0]["calibrated"] and facts[1]["calibrated"])
-    uncompared = uncompared_of(store, baseline_id, followup_id)
     return differences + coverage_differences(uncompared or {}, shared=False)
 
 

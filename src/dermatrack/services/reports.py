@@ -84,7 +84,7 @@ def _comparisons(store: Store, chart: PatientChart, timeline: Timeline
     the screen copies, masks and alignment stored with the photographs."""
     from dermatrack.imaging.change_overlay import lightness_overlay
     from dermatrack.imaging.overlays import colour_overlay
-    from dermatrack.services.derived import aligned_displays, capture_differences_of
+    from dermatrack.services.derived import aligned_displays, capture_differences_of, uncompared_of
 
     photographed = [v for v in timeline.visits if v.photos]
     if len(photographed) < 2:
@@ -107,7 +107,9 @@ def _comparisons(store: Store, chart: PatientChart, timeline: Timeline
             method=str(pair.alignment["method"]),
             reliable=bool(pair.alignment.get("reliable", True)),
             features_before=features_before, features_after=features_after,
-            capture_differences=capture_differences_of(store, before.id, after.id)))
+            capture_differences=capture_differences_of(
+                store, before.id, after.id,
+                uncompared=uncompared_of(store, before.id, after.id))))
     return pairs
 
 

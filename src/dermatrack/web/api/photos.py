@@ -266,13 +266,14 @@ def compare_pair(request: Request, patient_id: str, baseline_id: str, followup_i
     pair = viewer.aligned_pair(request.app, store, baseline_id, followup_id)
     audit_read(store, principal, "photo", f"{baseline_id}/{followup_id}",
                fields=("alignment", "capture"), purpose="before/after viewer")
+    uncompared = uncompared_of(store, baseline_id, followup_id)
     return PhotoPairOut(baseline_id=baseline_id, followup_id=followup_id,
                         alignment_method=pair.method,
                         alignment_correlation=pair.correlation,
                         changed_fraction=pair.changed_fraction,
-                        capture_differences=capture_differences_of(store, baseline_id,
-                                                                   followup_id),
-                        uncompared_fraction=uncompared_of(store, baseline_id, followup_id))
+                        capture_differences=capture_differences_of(
+                            store, baseline_id, followup_id, uncompared=uncompared),
+                        uncompared_fraction=uncompared)
 
 
 @router.get("/patients/{patient_id}/photos/{baseline_id}/compare/{followup_id}/{layer}.png",

@@ -75,8 +75,9 @@ def viewer_page(request: Request, patient_id: str, baseline: str, followup: str,
     # A region whose skin one photograph hides is measured on different skin in each
     # (each photograph's stored figures are of the skin it shows): its changes get no
     # verdict, and nor do the whole face's, which include it.
+    uncompared = uncompared_of(store, baseline, followup)
     hidden = {region: f"{fraction:.0%} of its skin cannot be compared"
-              for region, fraction in (uncompared_of(store, baseline, followup) or {}).items()
+              for region, fraction in (uncompared or {}).items()
               if fraction > MAX_UNCOMPARED_FRACTION}
     if hidden:
         hidden["whole"] = "it includes regions that cannot be compared"
@@ -107,4 +108,5 @@ def viewer_page(request: Request, patient_id: str, baseline: str, followup: str,
                   after=after, pair=pair, table=dict(sorted(table.items())), columns=columns,
                   features=features, mdc_sources=sorted(sources),
                   no_mdc_advice=NO_MDC_ADVICE, hidden_regions=hidden,
-                  capture_differences=capture_differences_of(store, baseline, followup))
+                  capture_differences=capture_differences_of(store, baseline, followup,
+                                                             uncompared=uncompared))
