@@ -283,3 +283,45 @@ def test_patient_report_names_a_pair_taken_differently(store, tmp_path):
     caution = BeautifulSoup(patient_report_html(store, patient), "html.parser").select_one(
         "p.caution")
     assert caution is not None and "sharpness: the after photograph is blurred" in caution.text
+
+
+def test_patient_report_gives_no_verdict_where_a_photograph_hides_skin(store, tmp_path):
+    """A fringe in the follow-up hides most of the forehead: each photograph's stored
+    figures are of the skin it shows, so the report names the pair (coverage) and its
+    change table gives the photograph measurements no verdict, whatever the MDC95."""
+    from bs4 import BeautifulSoup
+
+    from dermatrack.imaging.io import sample_face, write_jpeg
+    from dermatrack.imaging.realphoto import with_fringe
+    from dermatrack.imaging.regions import face_regions
+    from dermatrack.services.outcomes import save_mdc
+    from dermatrack.services.photos import import_photo
+    from dermatrack.services.reports import patient_report_html, patient_report_view
+
+    clinic = build_small_clinic(store)
+    grace = sample_face("grace_hopper").astype(np.float32)
+    grace = grace / 255.0 if grace.max() > 1.5 else grace
+    fringe = with_fringe(grace, face_regions(grace).masks["forehead"])
+    patient = clinic.patient_ids[0]
+    for timepoint, rgb in (("baseline", grace), ("month_3", fringe)):
+        path = tmp_path / f"{timepoint}.jpg"
+        write_jpeg(path, rgb, quality=95)
+        import_photo(store, patient_id=patient, visit_id=clinic.visit_ids[0][timepoint],
+                     path=path, actor="tester")
+    save_mdc(store.settings, [{"kind": "photo", "metric": metric, "region": None,
+                               "mdc95": 1e-9}
+                              for metric in ("wrinkles.length_mm", "wrinkles.severity_index")],
+             source="test repeatability")
+    [pair] = patient_report_view(store, patient, actor="tester").comparisons
+    assert pair.hides_skin and pair.uncompared["forehead"] > 0.5
+    soup = BeautifulSoup(patient_report_html(store, patient), "html.parser")
+    caution = soup.select_one("p.caution")
+    assert caution is not None and "forehead region" in caution.text
+    photo_rows = [row for row in soup.select("table.fit tr")
+                  if row.td is not None and row.td.text == "Photograph"]
+    assert photo_rows and all(row.select_one("td.not-comparable") for row in photo_rows)
+    assert "Not comparable: one photograph of a before/after pair" in soup.text
+    # Other measurements keep theirs.
+    others = [row for row in soup.select("table.fit tr")
+              if row.td is not None and row.td.text not in ("Photograph", "")]
+    assert others and not any(row.select_one("td.not-comparable") for row in others)

@@ -96,7 +96,16 @@ def _scale_meaning(score: Mapping[str, Any]) -> dict[str, Any]:
             "meaning": level.label if level is not None else "–"}
 
 
-def _change_rows(timeline: Any) -> list[dict[str, Any]]:
+#: The verdict of a photograph measurement whose latest photograph hides skin its
+#: baseline shows (:attr:`PhotoPairView.hides_skin`); the note under the table says why.
+NOT_COMPARABLE_WORDS = "not comparable"
+
+
+def _change_rows(timeline: Any, *, hidden_visits: frozenset[str] | set[str] = frozenset()
+                 ) -> list[dict[str, Any]]:
+    """The change table's rows. ``hidden_visits``: visits whose photograph hides skin
+    its baseline shows; photograph measurements whose latest value is from one get no
+    verdict (each photograph is measured on the skin it shows)."""
     from dermatrack.reports import labels
 
     rows = []
@@ -115,6 +124,10 @@ def _change_rows(timeline: Any) -> list[dict[str, Any]]:
         definition = labels.metric(series.kind, series.metric, series.unit)
         change = last.change
         negligible = change is not None and abs(change) < definition.resolution()
+        verdict, words = ((last.verdict or "unknown").replace(" ", "-"),
+                          "no change" if negligible else verdict_words(last.verdict))
+        if series.kind == "photo" and last.visit_id in hidden_visits:
+            verdict, words = "not-comparable", NOT_COMPARABLE_WORDS
         rows.append({
             "kind": labels.kind_name(series.kind), "metric": definition.label,
             "region": labels.region(series.region), "unit": definition.display_unit,
@@ -125,8 +138,7 @@ def _change_rows(timeline: Any) -> list[dict[str, Any]]:
             "percent": ("–" if negligible or last.change_percent is None
                         else f"{last.change_percent:+.0f} %"),
             "mdc95": definition.format(series.mdc95, unit=False),
-            "verdict": (last.verdict or "unknown").replace(" ", "-"),
-            "verdict_words": ("no change" if negligible else verdict_words(last.verdict))})
+            "verdict": verdict, "verdict_words": words})
     return rows
 
 
@@ -180,9 +192,16 @@ def render_patient_report(view: PatientReportView) -> str:
     from dermatrack.reports.plots import trajectory_figure
 
     timeline = view.timeline
+    # Visits whose photograph hides skin its baseline shows (a pair is the first and the
+    # last photographed visit of a view): their photograph figures are of other skin.
+    hidden = {pair.last.id for pair in view.comparisons if pair.hides_skin}
     shown = [s for s in timeline.series
              if s.metric in TRAJECTORY_METRICS and (s.kind != "photo" or s.region == "whole")
              and sum(p.value is not None for p in s.points) >= 2]
+    if hidden:  # nor circled as a real change
+        shown = [s if s.kind != "photo" else s.model_copy(update={"points": [
+            p.model_copy(update={"verdict": None}) if p.visit_id in hidden else p
+            for p in s.points]}) for s in shown]
     trajectories = data_uri(trajectory_figure(shown)) if shown else None
     sessions = [s for visit in timeline.visits for s in visit.sessions]
     scores = [dict(s, timepoint=visit.timepoint, **_scale_meaning(s))
@@ -191,7 +210,9 @@ def render_patient_report(view: PatientReportView) -> str:
         treatment_marks=view.chart.marks, treatment_diagrams=view.treatment_diagrams,
         title=f"Progress report: {view.patient_id}", timeline=timeline,
         comparisons=_comparisons(view), trajectories=trajectories,
-        changes=_change_rows(timeline), sessions=_session_rows(sessions), scores=scores,
+        changes=_change_rows(timeline, hidden_visits=hidden),
+        photos_hide_skin=bool(hidden),
+        sessions=_session_rows(sessions), scores=scores,
         plans=_plan_rows(timeline), events=_event_rows(timeline.events),
         modalities=", ".join(labels.modality(m) for m in timeline.modalities),
         concerns=[dict(c, label=labels.concern(c["code"]), region=labels.region(c["region"]))

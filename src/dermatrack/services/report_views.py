@@ -41,6 +41,18 @@ class PhotoPairView:
     #: (:func:`dermatrack.services.derived.capture_differences_of`); None when either was
     #: stored without what that needs.
     capture_differences: list[str] | None = None
+    #: Per region, the share of the baseline's skin the pair cannot compare
+    #: (:func:`dermatrack.services.derived.uncompared_of`); None when not known.
+    uncompared: dict[str, float] | None = None
+
+    @property
+    def hides_skin(self) -> bool:
+        """Whether one photograph hides more of a region's skin than a comparison allows
+        (``imaging.compare.MAX_UNCOMPARED_FRACTION``): that region's figures, and the
+        whole face's, are then of different skin in the two."""
+        from dermatrack.imaging.compare import MAX_UNCOMPARED_FRACTION
+
+        return any(f > MAX_UNCOMPARED_FRACTION for f in (self.uncompared or {}).values())
 
 
 @dataclass(frozen=True)

@@ -94,6 +94,7 @@ def _comparisons(store: Store, chart: PatientChart, timeline: Timeline
     for before, after in _matched_views(chart.visit_photos(first.id),
                                         chart.visit_photos(last.id)):
         pair = aligned_displays(store, before.id, after.id)
+        uncompared = uncompared_of(store, before.id, after.id)
         overlay, darker, lighter = lightness_overlay(pair.baseline, pair.aligned,
                                                      pair.compared)
         crop = face_crop(pair.baseline.shape, pair.landmarks)
@@ -107,9 +108,9 @@ def _comparisons(store: Store, chart: PatientChart, timeline: Timeline
             method=str(pair.alignment["method"]),
             reliable=bool(pair.alignment.get("reliable", True)),
             features_before=features_before, features_after=features_after,
-            capture_differences=capture_differences_of(
-                store, before.id, after.id,
-                uncompared=uncompared_of(store, before.id, after.id))))
+            capture_differences=capture_differences_of(store, before.id, after.id,
+                                                       uncompared=uncompared),
+            uncompared=uncompared))
     return pairs
 
 
