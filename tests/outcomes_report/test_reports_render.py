@@ -288,7 +288,8 @@ def test_patient_report_names_a_pair_taken_differently(store, tmp_path):
 def test_patient_report_gives_no_verdict_where_a_photograph_hides_skin(store, tmp_path):
     """A fringe in the follow-up hides most of the forehead: each photograph's stored
     figures are of the skin it shows, so the report names the pair (coverage) and its
-    change table gives the photograph measurements no verdict, whatever the MDC95."""
+    change table gives the photograph measurements no verdict, whatever the MDC95; the
+    patient sheet says so at that visit."""
     from bs4 import BeautifulSoup
 
     from dermatrack.imaging.io import sample_face, write_jpeg
@@ -296,7 +297,8 @@ def test_patient_report_gives_no_verdict_where_a_photograph_hides_skin(store, tm
     from dermatrack.imaging.regions import face_regions
     from dermatrack.services.outcomes import save_mdc
     from dermatrack.services.photos import import_photo
-    from dermatrack.services.reports import patient_report_html, patient_report_view
+    from dermatrack.services.reports import (
+        patient_report_html, patient_report_view, patient_sheet_html)
 
     clinic = build_small_clinic(store)
     grace = sample_face("grace_hopper").astype(np.float32)
@@ -325,3 +327,13 @@ def test_patient_report_gives_no_verdict_where_a_photograph_hides_skin(store, tm
     others = [row for row in soup.select("table.fit tr")
               if row.td is not None and row.td.text not in ("Photograph", "")]
     assert others and not any(row.select_one("td.not-comparable") for row in others)
+    # The patient sheet too, at that visit only.
+    sheet = BeautifulSoup(patient_sheet_html(store, patient), "html.parser")
+    visits = {v.h2.get_text().split(" · ")[0]: v for v in sheet.select("section.visit")}
+    rows = {row.td.get_text(): row for row in visits["Month 3"].select("table.sheet tr")
+            if row.td is not None}
+    assert rows["Forehead"].select("span.not-comparable")
+    assert rows["Whole face"].select("span.not-comparable")
+    assert not rows["Chin"].select("span.not-comparable")
+    assert "but not comparable: this photograph hides skin" in visits["Month 3"].text
+    assert not visits["Baseline"].select("span.not-comparable")

@@ -24,8 +24,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Comparison", "compare", "coverage_differences", "metric_changes", "pair_coverage",
-           "region_labels", "regions_from_labels"]
+__all__ = ["Comparison", "compare", "coverage_differences", "hides_skin", "metric_changes",
+           "pair_coverage", "region_labels", "regions_from_labels"]
 
 #: Pixels left out along the edge of the aligned follow-up's footprint.
 RIM_PX = 3
@@ -276,6 +276,12 @@ def _onto_follow_up(shared: Any, alignment: Any, shape: tuple[int, int]) -> Any:
     return replace(shared, masks=masks, skin_mask=skin,
                    line_exclusion=None if shared.line_exclusion is None else bands,
                    landmarks=landmarks, landmark_depth=None, exclusion_mask=None)
+
+
+def hides_skin(uncompared: dict[str, float] | None) -> bool:
+    """Whether a pair leaves more than :data:`MAX_UNCOMPARED_FRACTION` of some region's
+    skin uncompared (``uncompared`` from :func:`pair_coverage`; None: not known)."""
+    return any(f > MAX_UNCOMPARED_FRACTION for f in (uncompared or {}).values())
 
 
 def coverage_differences(uncompared: dict[str, float], *, shared: bool = True) -> list[str]:

@@ -37,10 +37,13 @@ def timepoint_label(timepoint: str) -> str:
     return labels.plain(timepoint).capitalize()
 
 
-def change_words(definition: Any, point: Any, mdc95: float | None, *, short: bool) -> str:
+def change_words(definition: Any, point: Any, mdc95: float | None, *, short: bool,
+                 comparable: bool = True) -> str:
     """A change since baseline in plain words, judged against the MDC95.
 
     ``short`` gives a table cell ("−12 mm: real improvement"); otherwise a sentence.
+    ``comparable`` False: the photograph hides skin the baseline's shows
+    (:meth:`SheetVisitView.comparable`), so the change is not judged.
     """
     change = point.change
     if change is None:
@@ -49,6 +52,12 @@ def change_words(definition: Any, point: Any, mdc95: float | None, *, short: boo
         return ("no change" if short else
                 "No change since the baseline at the precision of this measurement.")
     amount = definition.format(change, signed=True)
+    if not comparable:
+        if short:
+            return f"{amount}: not comparable"
+        return (f"{amount} since the baseline, but not comparable: this photograph hides "
+                "skin the baseline's shows (hair, glasses, a hand or a shadow), and each "
+                "is measured on the skin it shows.")
     if mdc95 is None:
         if short:
             return amount
@@ -82,6 +91,7 @@ def sheet_context(view: SheetView) -> dict[str, Any]:
         overlay = None if shown.features is None else jpeg_uri(shown.features)
         rows = []
         for region in regions:
+            comparable = shown.comparable(region)
             cells = []
             for code, _feature in SHEET_METRICS:
                 found = series.get((region, code))
@@ -93,8 +103,9 @@ def sheet_context(view: SheetView) -> dict[str, Any]:
                 definition = labels.metric("photo", code, found.unit)
                 cells.append({"value": definition.format(point.value),
                               "change": change_words(definition, point, found.mdc95,
-                                                     short=True),
-                              "verdict": point.verdict or ""})
+                                                     short=True, comparable=comparable),
+                              "verdict": (point.verdict or "") if comparable
+                              else "not-comparable"})
             if any(c["value"] != "–" for c in cells):
                 rows.append({"region": labels.region(region, face=len(regions) > 1),
                              "cells": cells})
@@ -107,7 +118,8 @@ def sheet_context(view: SheetView) -> dict[str, Any]:
                 continue
             definition = labels.metric("photo", code, found.unit)
             sentences.append(f"{definition.label}: {definition.format(point.value)}. "
-                             + change_words(definition, point, found.mdc95, short=False))
+                             + change_words(definition, point, found.mdc95, short=False,
+                                            comparable=shown.comparable("whole")))
         visits.append({
             "title": f"{timepoint_label(visit.timepoint)} · {visit.date}",
             "photo": jpeg_uri(shown.image), "overlay": overlay, "rows": rows,

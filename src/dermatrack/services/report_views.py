@@ -48,11 +48,11 @@ class PhotoPairView:
     @property
     def hides_skin(self) -> bool:
         """Whether one photograph hides more of a region's skin than a comparison allows
-        (``imaging.compare.MAX_UNCOMPARED_FRACTION``): that region's figures, and the
+        (:func:`dermatrack.imaging.compare.hides_skin`): that region's figures, and the
         whole face's, are then of different skin in the two."""
-        from dermatrack.imaging.compare import MAX_UNCOMPARED_FRACTION
+        from dermatrack.imaging.compare import hides_skin
 
-        return any(f > MAX_UNCOMPARED_FRACTION for f in (self.uncompared or {}).values())
+        return hides_skin(self.uncompared)
 
 
 @dataclass(frozen=True)
@@ -81,6 +81,21 @@ class SheetVisitView:
     photo: PhotoView
     image: np.ndarray
     features: np.ndarray | None
+    #: Against the first photographed visit's photograph: per region, the share of its
+    #: skin the pair cannot compare (:func:`dermatrack.services.derived.uncompared_of`);
+    #: None for the first visit or when not known.
+    uncompared: dict[str, float] | None = None
+
+    def comparable(self, region: str) -> bool:
+        """Whether this photograph's figures of ``region`` compare with the first one's:
+        not when it hides more of the region's skin than a comparison allows
+        (``imaging.compare.MAX_UNCOMPARED_FRACTION``), nor, for the whole face, of any
+        region's."""
+        from dermatrack.imaging.compare import MAX_UNCOMPARED_FRACTION, hides_skin
+
+        if region == "whole":
+            return not hides_skin(self.uncompared)
+        return (self.uncompared or {}).get(region, 0.0) <= MAX_UNCOMPARED_FRACTION
 
 
 @dataclass(frozen=True)

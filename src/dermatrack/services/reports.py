@@ -148,7 +148,7 @@ def sheet_view(store: Store, patient_id: str, *, actor: str | None,
                purpose: str | None = "sheet", synthetic: bool | None = None) -> SheetView:
     """The patient sheet's view of one patient (the chart read is audited as ``actor``)."""
     from dermatrack.imaging.overlays import colour_overlay
-    from dermatrack.services.derived import display_of
+    from dermatrack.services.derived import display_of, uncompared_of
     from dermatrack.services.outcomes.mdc import load_mdc
     from dermatrack.services.outcomes.timeline import timeline_of
     from dermatrack.services.peers import MIN_PEERS, percentiles
@@ -156,6 +156,7 @@ def sheet_view(store: Store, patient_id: str, *, actor: str | None,
     chart = _chart(store, patient_id, actor, purpose)
     timeline = timeline_of(chart, load_mdc(store.settings))
     visits = []
+    first_photo = None
     for visit in timeline.visits:
         if not visit.photos:
             continue
@@ -164,8 +165,13 @@ def sheet_view(store: Store, patient_id: str, *, actor: str | None,
         crop = face_crop(display.rgb.shape, display.landmarks)
         features = None if display.masks is None else colour_overlay(
             display.rgb, display.masks)[crop]
+        uncompared = None
+        if first_photo is None:
+            first_photo = photo
+        else:  # stored when the photograph was (aligned onto its baseline on import)
+            uncompared = uncompared_of(store, first_photo.id, photo.id)
         visits.append(SheetVisitView(visit=visit, photo=photo, image=display.rgb[crop],
-                                     features=features))
+                                     features=features, uncompared=uncompared))
     current: dict[str, float] = {}
     for code in SHEET_METRIC_CODES:
         found = timeline.get_series("photo", code)
