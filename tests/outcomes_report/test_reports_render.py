@@ -298,7 +298,10 @@ def test_patient_report_gives_no_verdict_where_a_photograph_hides_skin(store, tm
     from dermatrack.services.outcomes import save_mdc
     from dermatrack.services.photos import import_photo
     from dermatrack.services.reports import (
-        patient_report_html, patient_report_view, patient_sheet_html)
+        patient_report_html,
+        patient_report_view,
+        patient_sheet_html,
+    )
 
     clinic = build_small_clinic(store)
     grace = sample_face("grace_hopper").astype(np.float32)
