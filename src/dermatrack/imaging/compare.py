@@ -12,8 +12,10 @@ one photograph only would otherwise be measured as skin: a fringe drawn over bid
 forehead in the follow-up read as +431 % of forehead lines, glasses drawn into
 example_3's as +159 % of the whole face's. How much of each region's skin the pair cannot
 compare is reported, and beyond :data:`MAX_UNCOMPARED_FRACTION` named among the capture
-differences. The change of every metric is reported per region, as the difference
-(after - before) and as a percentage of the baseline value."""
+differences (:func:`pair_coverage`; the web viewer and the reports run the same test on
+the regions stored with each photograph's screen copy, :func:`region_labels`). The
+change of every metric is reported per region, as the difference (after - before) and
+as a percentage of the baseline value."""
 
 from __future__ import annotations
 
