@@ -312,3 +312,21 @@ def test_viewer_names_skin_hidden_in_one_photograph(web, tmp_path):
     same = client.get(f"{url}/{first}/compare/{again}").json()
     assert same["capture_differences"] == []
     assert max(same["uncompared_fraction"].values()) < 0.1
+    viewer = web.signed_in("clinician").get(
+        f"/patients/{pid}/compare?baseline={first}&followup={again}")
+    assert 'id="coverage-unknown"' not in viewer.text
+    # A photograph stored before its regions were kept: the rest is compared, and the
+    # viewer says that hidden skin is not checked.
+    from sqlalchemy import select
+
+    from dermatrack.store.models import PhotoDerivative
+
+    with web.store.transaction("test") as session:
+        row = session.scalars(select(PhotoDerivative).where(
+            PhotoDerivative.photo_id == again, PhotoDerivative.kind == "display")).one()
+        row.data = {k: v for k, v in row.data.items() if k not in ("regions", "region_names")}
+    old = client.get(f"{url}/{first}/compare/{again}").json()
+    assert old["uncompared_fraction"] is None and old["capture_differences"] == []
+    viewer = web.signed_in("clinician").get(
+        f"/patients/{pid}/compare?baseline={first}&followup={again}")
+    assert 'id="coverage-unknown"' in viewer.text

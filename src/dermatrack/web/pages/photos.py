@@ -108,5 +108,6 @@ def viewer_page(request: Request, patient_id: str, baseline: str, followup: str,
                   after=after, pair=pair, table=dict(sorted(table.items())), columns=columns,
                   features=features, mdc_sources=sorted(sources),
                   no_mdc_advice=NO_MDC_ADVICE, hidden_regions=hidden,
+                  coverage_known=uncompared is not None,
                   capture_differences=capture_differences_of(store, baseline, followup,
                                                              uncompared=uncompared))
