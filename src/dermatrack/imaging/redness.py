@@ -9,9 +9,11 @@ Definitions
   1984; camera form: Yamamoto/Takiwaki 2008). Depends on camera and lighting unless
   the image was calibrated.
 * ``red_area_fraction``: fraction of the region where a* exceeds the baseline of all
-  analysed skin (its median a*) by at least ``RED_MIN_RISE_A`` after light smoothing.
-  The baseline is the whole skin's rather than the region's, so that a region that is
-  red all over still counts as red.
+  analysed skin (its median a*) by at least ``RED_MIN_RISE_A`` after light smoothing
+  within the analysed skin (a normalised convolution: what is not skin, the lips, a
+  ruler, hair or background beside it, does not tint the skin's a*). The baseline is the
+  whole skin's rather than the region's, so that a region that is red all over still
+  counts as red.
 
 References
 ----------
@@ -29,7 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dermatrack.imaging._filters import gaussian, resize_to
+from dermatrack.imaging._filters import masked_gaussian, resize_to
 
 __all__ = ["RED_MIN_RISE_A", "RednessMetrics", "red_area_mask", "redness_metrics"]
 
@@ -52,12 +54,17 @@ class RednessMetrics:
 
 
 def red_area_mask(lab: np.ndarray, skin: np.ndarray, mm_per_px: float | None) -> np.ndarray:
-    """Pixels whose smoothed a* is ``RED_MIN_RISE_A`` above the skin's median a*."""
+    """Pixels whose a*, smoothed within ``skin``, is ``RED_MIN_RISE_A`` above the skin's
+    median a*.
+
+    Smoothed over the skin only: with a plain Gaussian a white ruler laid beside a red
+    patch on a phantom close-up lowered the a* of the patch's rim, and ``photo compare``
+    read 11 % less red area on the skin both photographs show."""
     skin = np.asarray(skin, bool)
     if not skin.any():
         return np.zeros(skin.shape, bool)
     sigma = UNKNOWN_SCALE_SMOOTHING_PX if mm_per_px is None else SMOOTHING_SIGMA_MM / mm_per_px
-    a = gaussian(lab[..., 1], sigma)
+    a = masked_gaussian(lab[..., 1], skin, sigma)
     baseline = float(np.median(lab[..., 1][skin]))
     return (a - baseline >= RED_MIN_RISE_A) & skin
 
