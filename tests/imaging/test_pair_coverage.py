@@ -8,10 +8,13 @@ import numpy as np
 
 from dermatrack.imaging.compare import (
     MAX_UNCOMPARED_FRACTION,
+    RIM_PX,
     coverage_differences,
+    incomparable_regions,
     pair_coverage,
     region_labels,
     regions_from_labels,
+    within_rim,
 )
 from dermatrack.imaging.regions import FaceRegions
 
@@ -87,3 +90,20 @@ def test_bands_in_one_photograph_only_are_uncompared():
                                 None, valid, widest_line_px=5)
     assert with_both["upper"] == 0.0
     assert abs(with_one["upper"] - 0.1) < 1e-9  # the 4 of 40 rows of band, in one only
+
+
+def test_regions_measured_on_different_skin():
+    """A region beyond the limit, and the whole face that includes it; a close-up's
+    only region is the whole; nothing when the coverage is not known."""
+    assert incomparable_regions({"forehead": 0.8, "chin": 0.02}) == {"forehead", "whole"}
+    assert incomparable_regions({"forehead": MAX_UNCOMPARED_FRACTION}) == set()
+    assert incomparable_regions({"whole": 0.27}) == {"whole"}
+    assert incomparable_regions(None) == set()
+
+
+def test_the_rim_of_the_footprint_is_left_out():
+    covered = np.zeros((40, 40), bool)
+    covered[5:35, 5:35] = True
+    inner = within_rim(covered)
+    assert inner[5 + RIM_PX, 20] and not inner[5 + RIM_PX - 1, 20]
+    assert inner.sum() == (30 - 2 * RIM_PX) ** 2

@@ -26,8 +26,9 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Comparison", "compare", "coverage_differences", "hides_skin", "metric_changes",
-           "pair_coverage", "region_labels", "regions_from_labels"]
+__all__ = ["Comparison", "compare", "coverage_differences", "incomparable_regions",
+           "metric_changes", "pair_coverage", "region_labels", "regions_from_labels",
+           "within_rim"]
 
 #: Pixels left out along the edge of the aligned follow-up's footprint.
 RIM_PX = 3
@@ -161,12 +162,7 @@ def compare(before: Any, after: Any, *, mm_per_px: float | None = None,
     alignment = align_to_baseline(
         rgb0, rgb1, baseline_landmarks=regions0.landmarks if landmarks1 is not None else None,
         followup_landmarks=landmarks1)
-    # The baseline's pixels the follow-up covers, less a rim of RIM_PX along its edge.
-    import cv2
-
-    valid = cv2.erode(alignment.valid_mask.astype(np.uint8),
-                      np.ones((2 * RIM_PX + 1, 2 * RIM_PX + 1), np.uint8),
-                      borderType=cv2.BORDER_CONSTANT, borderValue=0) > 0
+    valid = within_rim(alignment.valid_mask)
     shared, uncompared = _visible_in_both(regions0, regions1, alignment, valid,
                                           capture["before"]["mm_per_px"])
     capture["uncompared_fraction"] = {k: round(v, 3) for k, v in uncompared.items()}
@@ -280,10 +276,25 @@ def _onto_follow_up(shared: Any, alignment: Any, shape: tuple[int, int]) -> Any:
                    landmarks=landmarks, landmark_depth=None, exclusion_mask=None)
 
 
-def hides_skin(uncompared: dict[str, float] | None) -> bool:
-    """Whether a pair leaves more than :data:`MAX_UNCOMPARED_FRACTION` of some region's
-    skin uncompared (``uncompared`` from :func:`pair_coverage`; None: not known)."""
-    return any(f > MAX_UNCOMPARED_FRACTION for f in (uncompared or {}).values())
+def within_rim(covered: np.ndarray) -> np.ndarray:
+    """The pixels a follow-up covers (bool or 0/1 mask on the baseline's grid) less a
+    rim of :data:`RIM_PX` along the footprint's edge, where the warp interpolates."""
+    import cv2
+
+    side = 2 * RIM_PX + 1
+    return cv2.erode(np.asarray(covered, np.uint8), np.ones((side, side), np.uint8),
+                     borderType=cv2.BORDER_CONSTANT, borderValue=0) > 0
+
+
+def incomparable_regions(uncompared: dict[str, float] | None) -> set[str]:
+    """The regions whose figures two photographs measure on different skin when each is
+    measured on the skin it shows: every region a pair leaves more than
+    :data:`MAX_UNCOMPARED_FRACTION` of uncompared (``uncompared`` from
+    :func:`pair_coverage`; None: not known), and ``"whole"``, which includes them (a
+    close-up's only region is ``"whole"`` itself)."""
+    named = {name for name, fraction in (uncompared or {}).items()
+             if fraction > MAX_UNCOMPARED_FRACTION}
+    return named | {"whole"} if named else named
 
 
 def coverage_differences(uncompared: dict[str, float], *, shared: bool = True) -> list[str]:

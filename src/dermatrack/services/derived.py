@@ -318,9 +318,7 @@ def stored_pair_coverage(baseline: tuple[np.ndarray, list[str]],
     """:func:`~dermatrack.imaging.compare.pair_coverage` on two screen copies' region
     label images (each with its region names), the follow-up -> baseline ``matrix`` in
     screen-copy pixels, and the baseline photograph's size and pixel size (mm)."""
-    import cv2
-
-    from dermatrack.imaging.compare import RIM_PX, pair_coverage, regions_from_labels
+    from dermatrack.imaging.compare import pair_coverage, regions_from_labels, within_rim
     from dermatrack.imaging.overlays import warp_to
     from dermatrack.imaging.wrinkles import widest_line_px
 
@@ -330,9 +328,7 @@ def stored_pair_coverage(baseline: tuple[np.ndarray, list[str]],
     shape = labels0.shape
     _, skin1, bands1 = regions_from_labels(warp_to(labels1, matrix, shape, nearest=True),
                                            names1)
-    covered = warp_to(np.ones(labels1.shape, np.uint8), matrix, shape, nearest=True)
-    valid = cv2.erode(covered, np.ones((2 * RIM_PX + 1, 2 * RIM_PX + 1), np.uint8),
-                      borderType=cv2.BORDER_CONSTANT, borderValue=0) > 0
+    valid = within_rim(warp_to(np.ones(labels1.shape, bool), matrix, shape))
     # The widest line in screen-copy pixels: as the photograph's analysis sized it.
     widest = widest_line_px((source_shape[0], source_shape[1]), mm_per_px) \
         * shape[1] / source_shape[1]

@@ -48,11 +48,11 @@ class PhotoPairView:
     @property
     def hides_skin(self) -> bool:
         """Whether one photograph hides more of a region's skin than a comparison allows
-        (:func:`dermatrack.imaging.compare.hides_skin`): that region's figures, and the
-        whole face's, are then of different skin in the two."""
-        from dermatrack.imaging.compare import hides_skin
+        (:func:`dermatrack.imaging.compare.incomparable_regions`): that region's figures,
+        and the whole face's, are then of different skin in the two."""
+        from dermatrack.imaging.compare import incomparable_regions
 
-        return hides_skin(self.uncompared)
+        return bool(incomparable_regions(self.uncompared))
 
 
 @dataclass(frozen=True)
@@ -87,15 +87,11 @@ class SheetVisitView:
     uncompared: dict[str, float] | None = None
 
     def comparable(self, region: str) -> bool:
-        """Whether this photograph's figures of ``region`` compare with the first one's:
-        not when it hides more of the region's skin than a comparison allows
-        (``imaging.compare.MAX_UNCOMPARED_FRACTION``), nor, for the whole face, of any
-        region's."""
-        from dermatrack.imaging.compare import MAX_UNCOMPARED_FRACTION, hides_skin
+        """Whether this photograph's figures of ``region`` compare with the first one's
+        (:func:`dermatrack.imaging.compare.incomparable_regions`)."""
+        from dermatrack.imaging.compare import incomparable_regions
 
-        if region == "whole":
-            return not hides_skin(self.uncompared)
-        return (self.uncompared or {}).get(region, 0.0) <= MAX_UNCOMPARED_FRACTION
+        return region not in incomparable_regions(self.uncompared)
 
 
 @dataclass(frozen=True)

@@ -55,7 +55,7 @@ def viewer_page(request: Request, patient_id: str, baseline: str, followup: str,
                 store: StoreDep,
                 principal: Principal = Depends(require_page("photos"))) -> Response:
     """The viewer page; its images come from the API's compare layers."""
-    from dermatrack.imaging.compare import MAX_UNCOMPARED_FRACTION
+    from dermatrack.imaging.compare import incomparable_regions
     from dermatrack.imaging.overlays import FEATURE_COLOURS, FEATURE_LABELS, FEATURES
     from dermatrack.metrics import describe_metric
     from dermatrack.outcomes.change import verdict_words
@@ -76,11 +76,10 @@ def viewer_page(request: Request, patient_id: str, baseline: str, followup: str,
     # (each photograph's stored figures are of the skin it shows): its changes get no
     # verdict, and nor do the whole face's, which include it.
     uncompared = uncompared_of(store, baseline, followup)
-    hidden = {region: f"{fraction:.0%} of its skin cannot be compared"
-              for region, fraction in (uncompared or {}).items()
-              if fraction > MAX_UNCOMPARED_FRACTION}
-    if hidden:
-        hidden["whole"] = "it includes regions that cannot be compared"
+    measured = uncompared or {}
+    hidden = {region: f"{measured[region]:.0%} of its skin cannot be compared"
+              if region in measured else "it includes regions that cannot be compared"
+              for region in incomparable_regions(uncompared)}
     table: dict[str, dict[str, dict]] = {}
     sources: set[str] = set()
     for m in photo_metrics(store, patient_id, after):
