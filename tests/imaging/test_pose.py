@@ -100,3 +100,56 @@ def test_the_capture_check_asks_for_a_relaxed_face_and_the_baseline_s_expression
     ok, advice = judge("front", Pose(yaw=0, pitch=-8, roll=0, mouth_width=0.40,
                                      mouth_opening=0.01), good_light, reference=baseline)
     assert ok
+
+
+def test_judge_names_a_frame_blurred_against_the_baseline_only():
+    good_light = Lighting(mean_luma=140, clipped=0.0, balance=0.95)
+    pose = Pose(yaw=0, pitch=-8, roll=0)
+    ok, advice = judge("front", pose, good_light, reference=pose, sharpness=0.40,
+                       reference_sharpness=0.80)
+    assert not ok and advice == [
+        "the face is blurred against the baseline (sharpness 0.40, baseline 0.80): hold "
+        "the camera still and let it focus on the face (fine lines fade with blur)"]
+    # Within the tolerance (0.6 of the baseline's), sharper than it, or without one.
+    for sharp, reference in ((0.50, 0.80), (0.90, 0.60), (0.30, None)):
+        assert judge("front", pose, good_light, reference=pose, sharpness=sharp,
+                     reference_sharpness=reference) == (True, [])
+    # Nothing to judge without a face.
+    assert judge("closeup", None, good_light, sharpness=0.1, reference_sharpness=0.9)[0]
+
+
+def test_the_live_check_names_a_real_face_blurred_against_its_baseline():
+    """grace_hopper as the baseline (the copy the service keeps, 640 px) and as 480 px
+    JPEG camera frames, as the capture page sends them: the same face sharp, turned by 5°
+    or 2 px out of focus at the photograph's resolution."""
+    import cv2
+
+    from dermatrack.imaging.io import sample_face
+    from dermatrack.imaging.pose import baseline_face
+
+    face = (np.clip(sample_face("grace_hopper"), 0, 1) * 255).round().astype(np.uint8)
+
+    def frame(rgb: np.ndarray) -> np.ndarray:
+        h, w = rgb.shape[:2]
+        small = cv2.resize(rgb, (round(w * 480 / max(h, w)), round(h * 480 / max(h, w))),
+                           interpolation=cv2.INTER_AREA)
+        jpeg = cv2.imencode(".jpg", small[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, 70])[1]
+        return np.ascontiguousarray(cv2.imdecode(jpeg, cv2.IMREAD_COLOR)[..., ::-1])
+
+    baseline = baseline_face(face)
+    assert baseline is not None
+    h, w = face.shape[:2]
+    turned = cv2.warpAffine(face, cv2.getRotationMatrix2D((w / 2, h / 2), 5, 1.0), (w, h),
+                            borderMode=cv2.BORDER_REPLICATE)
+    for sharp in (face, turned):
+        check = check_frame(frame(sharp), "front", baseline)
+        assert check.sharpness and check.baseline_sharpness
+        assert not any("blurred" in line for line in check.advice)
+    blurred = check_frame(frame(cv2.GaussianBlur(face, (0, 0), 2.0)), "front", baseline)
+    assert blurred.sharpness < 0.6 * blurred.baseline_sharpness
+    assert any(line.startswith("the face is blurred against the baseline")
+               for line in blurred.advice)
+    # Without a baseline the figure is given and not judged.
+    alone = check_frame(frame(cv2.GaussianBlur(face, (0, 0), 2.0)), "front")
+    assert alone.sharpness and alone.baseline_sharpness is None
+    assert not any("blurred" in line for line in alone.advice)

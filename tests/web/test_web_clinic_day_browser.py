@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -316,6 +317,10 @@ def test_the_clinic_day_in_the_browser(server, clinic_day, artifacts_dir):
         expect(nurse.locator("#ghost")).to_have_js_property("naturalWidth", 640)
         expect(nurse.locator("#check-figures")).to_contain_text("yaw", timeout=60_000)
         expect(nurse.locator("#check-figures")).to_contain_text("baseline yaw")
+        # The same face as the baseline: its sharpness beside the baseline's, not blurred.
+        expect(nurse.locator("#check-figures")).to_contain_text(
+            re.compile(r"sharpness \d\.\d\d \(baseline \d\.\d\d\)"))
+        expect(nurse.locator("#check-advice")).not_to_contain_text("blurred")
         expect(nurse.locator("#facebox")).to_be_visible()
         nurse.screenshot(path=shots / "12-capture-ghost.png", full_page=True)
         _fits(nurse)

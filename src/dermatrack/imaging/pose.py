@@ -30,6 +30,15 @@ difference between two photographs).
 Lighting: mean luma (Rec. 601, 0-255) of the face box, the share of clipped pixels (>= 250
 or <= 5) and the left/right balance (ratio of the mean luma of the box's halves), the
 quantities a capture-quality gate checks.
+
+Sharpness: :func:`dermatrack.imaging.quality.sharpness` of the face without its eyes,
+brows, lips and nostrils. Against a baseline both are measured at the same pixels per face
+(the one showing the face larger is first reduced to the other's size), and a frame below
+``quality.SHARPNESS_TOLERANCE_RATIO`` of the baseline's is named, as ``photo compare``
+names such a pair (without a baseline the figure is shown and not judged). Frames are
+small (480 px), so this catches a camera out of focus or shaken by a few pixels of a
+portrait's resolution, not the finest blur that ``photo compare`` names on the
+photographs.
 """
 
 from __future__ import annotations
@@ -91,9 +100,21 @@ class CaptureCheck:
     ok: bool
     advice: list[str] = field(default_factory=list)
     face_box: list[float] | None = None  # [x0, y0, x1, y1] relative to the frame
+    sharpness: float | None = None
+    baseline_sharpness: float | None = None  # the baseline's, at the frame's face size
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass(frozen=True, eq=False)
+class BaselineFace:
+    """The baseline photograph of a view as the live check compares frames with it: its
+    pose, and the copy FaceMesh ran on (8-bit RGB) with its ``(N, 3)`` landmarks."""
+
+    pose: Pose
+    rgb8: np.ndarray
+    points: np.ndarray
 
 
 def pose_from_landmarks(points: np.ndarray) -> Pose:
@@ -143,14 +164,16 @@ def lighting(rgb8: np.ndarray, box: tuple[int, int, int, int] | None = None) -> 
 
 
 def judge(view: str, pose: Pose | None, light: Lighting,
-          reference: Pose | None = None) -> tuple[bool, list[str]]:
+          reference: Pose | None = None, *, sharpness: float | None = None,
+          reference_sharpness: float | None = None) -> tuple[bool, list[str]]:
     """Whether a frame meets the view's pose and the lighting limits, and what to change.
 
     With ``reference`` (the pose of the baseline photograph of the same view) the frame
     must match it within the tolerances in yaw, roll and pitch; without it, the yaw must
     match the view's target and the roll be level (pitch is not judged: FaceMesh's depth
     gives frontal portraits a pitch of -5 to -10 degrees, so only a difference from a
-    baseline measured the same way is meaningful).
+    baseline measured the same way is meaningful). ``sharpness`` is the frame's face's,
+    ``reference_sharpness`` the baseline's at the same size (see the module docstring).
     """
     advice = []
     target = VIEW_YAW_DEG.get(view)
@@ -178,6 +201,8 @@ def judge(view: str, pose: Pose | None, light: Lighting,
                 advice.append("chin " + ("down" if pose.pitch > target_pitch else "up")
                               + f" ({pose.pitch - target_pitch:+.0f}° from the baseline)")
             advice.extend(_expression_advice(pose, reference))
+    if pose is not None:
+        advice.extend(_sharpness_advice(sharpness, reference_sharpness))
     low, high = LUMA_RANGE
     if light.mean_luma < low:
         advice.append(f"too dark (mean {light.mean_luma:.0f}, aim for {low:.0f}-{high:.0f})")
@@ -217,6 +242,66 @@ def _expression_advice(pose: Pose, reference: Pose | None) -> list[str]:
     return []
 
 
+def _sharpness_advice(sharpness: float | None, reference: float | None) -> list[str]:
+    """A frame blurred against the baseline: its sharpness below
+    ``quality.SHARPNESS_TOLERANCE_RATIO`` of the baseline's at the same size. Without a
+    baseline nothing is said: a sharp frame's level depends on the face and the camera
+    (0.49-0.85 on the validation's real faces as 480 px JPEG frames, 0.37-0.64 blurred by
+    2 px; ``benchmarks/live_sharpness.py``), so no fixed limit tells a blurred frame from a
+    soft face."""
+    from dermatrack.imaging.quality import SHARPNESS_TOLERANCE_RATIO
+
+    if sharpness is None or not reference or sharpness >= SHARPNESS_TOLERANCE_RATIO * reference:
+        return []
+    return [f"the face is blurred against the baseline (sharpness {sharpness:.2f}, baseline "
+            f"{reference:.2f}): hold the camera still and let it focus on the face (fine "
+            "lines fade with blur)"]
+
+
+def _face_sharpness(rgb8: np.ndarray, points: np.ndarray, width: float | None = None
+                    ) -> float | None:
+    """Sharpness of the face (landmarks ``points``) in ``rgb8``, first reduced (area
+    averaging) so that the face is ``width`` pixels wide when it is wider."""
+    import cv2
+
+    from dermatrack.imaging.quality import sharpness
+    from dermatrack.imaging.regions import face_without_features
+
+    points = np.asarray(points, np.float64)[:, :2]
+    own = float(np.linalg.norm(points[_CHEEKS[1]] - points[_CHEEKS[0]]))
+    if width is not None and own > width > 0:
+        factor = width / own
+        height, frame_width = rgb8.shape[:2]
+        size = (max(round(frame_width * factor), 1), max(round(height * factor), 1))
+        rgb8 = cv2.resize(np.ascontiguousarray(rgb8), size, interpolation=cv2.INTER_AREA)
+        points = points * factor
+    return sharpness(rgb8, face_without_features(rgb8.shape[:2], points), None)
+
+
+def paired_sharpness(rgb8: np.ndarray, points: np.ndarray,
+                     baseline: BaselineFace | None) -> tuple[float | None, float | None]:
+    """Sharpness of the frame's face and of the baseline's (None without a baseline), at
+    the pixels per face of whichever shows the face smaller."""
+    if baseline is None:
+        return _face_sharpness(rgb8, points), None
+
+    def width(p: np.ndarray) -> float:
+        return float(np.linalg.norm(p[_CHEEKS[1], :2] - p[_CHEEKS[0], :2]))
+
+    common = min(width(points), width(baseline.points))
+    return (_face_sharpness(rgb8, points, common),
+            _face_sharpness(baseline.rgb8, baseline.points, common))
+
+
+def baseline_face(rgb8: np.ndarray) -> BaselineFace | None:
+    """The :class:`BaselineFace` of a baseline photograph's copy (8-bit RGB), or None
+    when FaceMesh finds no face in it."""
+    pose, points = face_pose(rgb8)
+    if pose is None or points is None:
+        return None
+    return BaselineFace(pose=pose, rgb8=np.ascontiguousarray(rgb8), points=points)
+
+
 def face_pose(rgb8: np.ndarray) -> tuple[Pose | None, np.ndarray | None]:
     """The head pose and the ``(N, 3)`` landmarks of the largest face, or (None, None)."""
     from dermatrack.imaging.regions import _mesh_points
@@ -229,14 +314,17 @@ def face_pose(rgb8: np.ndarray) -> tuple[Pose | None, np.ndarray | None]:
     return pose_from_landmarks(points), points
 
 
-def check_frame(rgb8: np.ndarray, view: str, reference: Pose | None = None) -> CaptureCheck:
-    """Pose and lighting of one camera frame for ``view``, against the baseline's pose
-    ``reference`` when given (FaceMesh runs here)."""
+def check_frame(rgb8: np.ndarray, view: str, baseline: BaselineFace | None = None
+                ) -> CaptureCheck:
+    """Pose, expression, sharpness and lighting of one camera frame for ``view``, against
+    the ``baseline`` photograph of that view when given (FaceMesh runs here)."""
     rgb8 = np.ascontiguousarray(rgb8)
     height, width = rgb8.shape[:2]
     pose, points = face_pose(rgb8)
     box = None
+    sharp = reference_sharp = None
     if points is not None:
+        sharp, reference_sharp = paired_sharpness(rgb8, points, baseline)
         x0, y0 = points[:, :2].min(axis=0)
         x1, y1 = points[:, :2].max(axis=0)
         box = [round(float(x0 / width), 4), round(float(y0 / height), 4),
@@ -244,6 +332,10 @@ def check_frame(rgb8: np.ndarray, view: str, reference: Pose | None = None) -> C
         light = lighting(rgb8, (int(x0), int(y0), int(x1), int(y1)))
     else:
         light = lighting(rgb8)
-    ok, advice = judge(view, pose, light, reference)
+    ok, advice = judge(view, pose, light, None if baseline is None else baseline.pose,
+                       sharpness=sharp, reference_sharpness=reference_sharp)
     return CaptureCheck(view=view, face_found=pose is not None, pose=pose, lighting=light,
-                        ok=ok, advice=advice, face_box=box)
+                        ok=ok, advice=advice, face_box=box,
+                        sharpness=None if sharp is None else round(sharp, 3),
+                        baseline_sharpness=None if reference_sharp is None
+                        else round(reference_sharp, 3))

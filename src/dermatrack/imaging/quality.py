@@ -60,6 +60,7 @@ __all__ = [
     "head_pose",
     "median_chroma",
     "mouth_shape",
+    "sharpness",
     "skin_colour_fraction",
     "skin_colour_mask",
     "skin_colour_stats",
@@ -248,8 +249,14 @@ def head_pose(landmarks: np.ndarray, depth: np.ndarray | None = None
     return yaw, pitch, roll
 
 
-def _sharpness(rgb8: np.ndarray, skin: np.ndarray | None, mm_per_px: float | None
-               ) -> float | None:
+def sharpness(rgb8: np.ndarray, skin: np.ndarray | None, mm_per_px: float | None
+              ) -> float | None:
+    """Sharpness of ``skin`` (bool mask; the whole frame when None) in an 8-bit RGB image:
+    the RMS of the finest difference-of-Gaussians octave (0.5-1 px) over that of the next
+    (1-2 px), on the wrinkle maps' working grid when ``mm_per_px`` is known. About 1 for
+    a sharp photograph (the octaves of a 1/f**2 spectrum have equal energy, and the ratio
+    is normalised so), lower the more it is blurred; None when the skin is too small to
+    tell. Dimensionless; compare two photographs at the same pixels per face."""
     import cv2
 
     from dermatrack.imaging.wrinkles import working_pixel_mm
@@ -362,7 +369,7 @@ def assess_capture(rgb: np.ndarray, *, landmarks: np.ndarray | None = None,
     clipped = float(np.mean((px.max(axis=1) >= 250) | (luma <= 5)))
     chroma = median_chroma(px)
     colourless = chroma is not None and chroma < MIN_SKIN_CHROMA
-    sharp = _sharpness(rgb8, None if skin is None else np.asarray(skin, bool), mm_per_px)
+    sharp = sharpness(rgb8, None if skin is None else np.asarray(skin, bool), mm_per_px)
     too_coarse = not_measurable(mm_per_px)
     missing = not_measurable(mm_per_px, colourless=colourless)
 

@@ -37,6 +37,7 @@ __all__ = [
     "FaceRegions",
     "face_regions",
     "face_turn",
+    "face_without_features",
     "line_exclusion_bands",
     "non_skin_edge_band",
     "region_overlay",
@@ -587,6 +588,15 @@ def _forehead_polygon(landmarks: np.ndarray) -> np.ndarray:
     top = landmarks[list(_FOREHEAD_TOP)] + up * FOREHEAD_EXTENSION * face_height
     lower = landmarks[list(_FOREHEAD_LOWER)]
     return np.concatenate([lower, top])
+
+
+def face_without_features(shape: tuple[int, int], landmarks: np.ndarray) -> np.ndarray:
+    """The face from its landmarks alone (bool, ``shape``): their convex hull without the
+    eyes, brows, lips and nostrils (grown by the exclusion margin). What a camera frame's
+    sharpness is measured on, where the colour skin mask is not worth its cost."""
+    face_width = float(np.linalg.norm(landmarks[454, :2] - landmarks[234, :2]))
+    points = np.asarray(landmarks)[:, :2]
+    return _mesh_hull(shape, points) & ~_exclusions(shape, points, face_width)
 
 
 def _exclusions(shape: tuple[int, int], landmarks: np.ndarray, face_width: float

@@ -4,6 +4,7 @@ lighting check of a camera frame against it (:mod:`dermatrack.imaging.pose`)."""
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from typing import Any
 
 from dermatrack.errors import InputError
@@ -14,8 +15,12 @@ MAX_FRAME_BYTES = 2 * 1024 * 1024
 FRAME_SIDE_PX = 640
 """Frames are checked at most this size on their long side (landmarks need no more)."""
 
-_REFERENCE_POSES: dict[str, Any] = {}
-_REFERENCE_LOCK = threading.Lock()
+BASELINES_KEPT = 32
+"""Baseline faces kept in memory for the live check (each a copy of at most
+``FRAME_SIDE_PX`` on its long side, at most 1.2 MB): the last ones checked against."""
+
+_BASELINE_FACES: OrderedDict[str, Any] = OrderedDict()
+_BASELINE_LOCK = threading.Lock()
 
 
 def baselines(store: Store, patient_id: str) -> dict[str, Any]:
@@ -49,15 +54,19 @@ def _decode(data: bytes) -> Any:
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
-def _reference_pose(store: Store, photo_id: str) -> Any:
+def _baseline_face(store: Store, photo_id: str) -> Any:
+    """The baseline photograph's :class:`~dermatrack.imaging.pose.BaselineFace` (None
+    when no face is found in it), from a copy of the frames' size; the last
+    ``BASELINES_KEPT`` are kept."""
     import cv2
 
-    from dermatrack.imaging.pose import face_pose
+    from dermatrack.imaging.pose import baseline_face
     from dermatrack.services.photo_files import load_photo_rgb
 
-    with _REFERENCE_LOCK:
-        if photo_id in _REFERENCE_POSES:
-            return _REFERENCE_POSES[photo_id]
+    with _BASELINE_LOCK:
+        if photo_id in _BASELINE_FACES:
+            _BASELINE_FACES.move_to_end(photo_id)
+            return _BASELINE_FACES[photo_id]
     rgb = load_photo_rgb(store, photo_id)
     height, width = rgb.shape[:2]
     factor = min(1.0, FRAME_SIDE_PX / max(height, width))
@@ -66,16 +75,18 @@ def _reference_pose(store: Store, photo_id: str) -> Any:
                          interpolation=cv2.INTER_AREA)
     if rgb.dtype != "uint8":
         rgb = (rgb.clip(0, 1) * 255).round().astype("uint8")
-    pose, _points = face_pose(rgb)
-    with _REFERENCE_LOCK:
-        _REFERENCE_POSES[photo_id] = pose
-    return pose
+    face = baseline_face(rgb)
+    with _BASELINE_LOCK:
+        _BASELINE_FACES[photo_id] = face
+        while len(_BASELINE_FACES) > BASELINES_KEPT:
+            _BASELINE_FACES.popitem(last=False)
+    return face
 
 
 def check_frame(store: Store, patient_id: str, view: str, frame: bytes) -> dict[str, Any]:
-    """Pose and lighting of a camera frame for ``view``, against the baseline photograph
-    of that view when there is one. Returns the check as a dict (with ``baseline_id``
-    and ``baseline_pose``)."""
+    """Pose, expression, sharpness and lighting of a camera frame for ``view``, against
+    the baseline photograph of that view when there is one. Returns the check as a dict
+    (with ``baseline_id`` and ``baseline_pose``)."""
     from dermatrack.imaging.pose import check_frame as check
     from dermatrack.services.photos import PHOTO_VIEWS
 
@@ -84,8 +95,8 @@ def check_frame(store: Store, patient_id: str, view: str, frame: bytes) -> dict[
                          field="view")
     rgb = _decode(frame)
     baseline = baselines(store, patient_id).get(view)
-    reference = _reference_pose(store, baseline.id) if baseline is not None else None
-    result = check(rgb, view, reference).to_dict()
+    face = _baseline_face(store, baseline.id) if baseline is not None else None
+    result = check(rgb, view, face).to_dict()
     result["baseline_id"] = baseline.id if baseline is not None else None
-    result["baseline_pose"] = None if reference is None else reference.__dict__
+    result["baseline_pose"] = None if face is None else face.pose.__dict__
     return result

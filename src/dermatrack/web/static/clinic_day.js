@@ -246,14 +246,16 @@
         const result = await response.json();
         if (!response.ok) { error.textContent = message(result); return; }
         const verdict = document.getElementById("check-verdict");
-        verdict.textContent = result.ok ? "Pose and light match" : "Adjust before taking";
+        verdict.textContent = result.ok ? "Pose, light and focus match" : "Adjust before taking";
         verdict.className = result.ok ? "good" : "warn";
         section.dataset.checked = result.ok ? "ok" : "adjust";
         const pose = result.pose;
         document.getElementById("check-figures").textContent = pose
           ? `yaw ${pose.yaw.toFixed(0)}°, pitch ${pose.pitch.toFixed(0)}°, roll ${pose.roll.toFixed(0)}°` +
             (result.baseline_pose ? ` (baseline yaw ${result.baseline_pose.yaw.toFixed(0)}°)` : "") +
-            ` · light ${result.lighting.mean_luma.toFixed(0)}, balance ${result.lighting.balance.toFixed(2)}`
+            ` · light ${result.lighting.mean_luma.toFixed(0)}, balance ${result.lighting.balance.toFixed(2)}` +
+            (result.sharpness !== null ? ` · sharpness ${result.sharpness.toFixed(2)}` +
+              (result.baseline_sharpness !== null ? ` (baseline ${result.baseline_sharpness.toFixed(2)})` : "") : "")
           : `no face found · light ${result.lighting.mean_luma.toFixed(0)}`;
         const advice = document.getElementById("check-advice");
         advice.replaceChildren(...result.advice.map((text) => {
