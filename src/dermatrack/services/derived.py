@@ -13,7 +13,7 @@ photograph is stored (:func:`dermatrack.services.photos.import_photo`):
   the **regions** with the skin colour mask and the line bands (one label image on the
   screen copy's grid, :func:`dermatrack.imaging.compare.region_labels`), so that the
   viewer can say when two photographs were taken too differently to compare, or one
-  hides skin the other shows (:func:`capture_differences_of`);
+  hides skin the other shows (:func:`pair_capture_of`);
 * it is **aligned** onto the patient's baseline photograph (of the same view when
   photographs carry one) and the transform is stored (kind ``alignment``).
 
@@ -259,30 +259,43 @@ class AlignedDisplays:
         return self.covered & skins[0] & skins[1]
 
 
-def capture_differences_of(store: Store, baseline_id: str, followup_id: str, *,
-                           uncompared: dict[str, float] | None) -> list[str] | None:
+@dataclass(frozen=True)
+class PairCapture:
+    """How two stored photographs of a pair were taken, from what was kept when each was
+    analysed (:func:`pair_capture_of`)."""
+
+    #: Per region of the baseline, the fraction of its skin the pair cannot compare
+    #: (:func:`uncompared_of`); None when either was stored without its regions.
+    uncompared: dict[str, float] | None
+    #: The sentences naming how they were taken differently; None when either was
+    #: stored without its capture facts.
+    differences: list[str] | None
+
+
+def pair_capture_of(store: Store, baseline_id: str, followup_id: str) -> PairCapture:
     """How two stored photographs were taken differently beyond what the metrics
     tolerate (pose, expression, sharpness, scale, lighting, framing, colour, and skin
     one hides that the other shows: the sentences of ``photo compare``,
     :func:`~dermatrack.imaging.quality.capture_differences` and
-    :func:`~dermatrack.imaging.compare.coverage_differences`), from what was kept when
-    each was analysed; None when either was stored without it (not analysed, or stored
-    before it was kept). ``uncompared`` is the pair's :func:`uncompared_of` (None for
-    photographs stored before their regions were kept: no coverage sentence)."""
+    :func:`~dermatrack.imaging.compare.coverage_differences`), and what skin the pair
+    cannot compare; each None when either photograph was stored without it (not
+    analysed, or stored before it was kept; photographs stored before their regions get
+    the other sentences)."""
     from dermatrack.imaging.compare import coverage_differences
     from dermatrack.imaging.quality import CaptureQuality, capture_differences
 
-    before = _display_row(store, baseline_id) or {}
-    after = _display_row(store, followup_id) or {}
-    facts = before.get("capture"), after.get("capture")
+    rows = _display_row(store, baseline_id) or {}, _display_row(store, followup_id) or {}
+    uncompared = _uncompared(store, rows, baseline_id, followup_id)
+    facts = rows[0].get("capture"), rows[1].get("capture")
     if facts[0] is None or facts[1] is None:
-        return None
+        return PairCapture(uncompared=uncompared, differences=None)
     differences = capture_differences(
         CaptureQuality.from_dict(facts[0]["quality"]),
         CaptureQuality.from_dict(facts[1]["quality"]),
         facts[0]["skin_colour"], facts[1]["skin_colour"],
         calibrated=facts[0]["calibrated"] and facts[1]["calibrated"])
-    return differences + coverage_differences(uncompared or {}, shared=False)
+    return PairCapture(uncompared=uncompared, differences=differences
+                       + coverage_differences(uncompared or {}, shared=False))
 
 
 def uncompared_of(store: Store, baseline_id: str, followup_id: str
@@ -296,9 +309,15 @@ def uncompared_of(store: Store, baseline_id: str, followup_id: str
     On the screen copies (long side 1024 px) rather than the photographs: what the test
     looks for (a fringe, glasses, a hand) is many of their pixels wide. The fractions of
     ``benchmarks/compare_pairs.py``'s pairs measured both ways are in docs/metrics.md."""
+    rows = _display_row(store, baseline_id) or {}, _display_row(store, followup_id) or {}
+    return _uncompared(store, rows, baseline_id, followup_id)
+
+
+def _uncompared(store: Store, rows: tuple[dict[str, Any], dict[str, Any]], baseline_id: str,
+                followup_id: str) -> dict[str, float] | None:
+    """:func:`uncompared_of` from the pair's stored display rows."""
     from dermatrack.store.files import read_bytes
 
-    rows = _display_row(store, baseline_id) or {}, _display_row(store, followup_id) or {}
     if not all(row.get("regions") and row.get("capture") for row in rows):
         return None
     files = store.settings.files_dir

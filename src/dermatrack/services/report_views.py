@@ -38,7 +38,7 @@ class PhotoPairView:
     features_before: np.ndarray | None = None
     features_after: np.ndarray | None = None
     #: How the two photographs were taken differently beyond what the metrics tolerate
-    #: (:func:`dermatrack.services.derived.capture_differences_of`); None when either was
+    #: (:func:`dermatrack.services.derived.pair_capture_of`); None when either was
     #: stored without what that needs.
     capture_differences: list[str] | None = None
     #: Per region, the share of the baseline's skin the pair cannot compare

@@ -84,7 +84,7 @@ def _comparisons(store: Store, chart: PatientChart, timeline: Timeline
     the screen copies, masks and alignment stored with the photographs."""
     from dermatrack.imaging.change_overlay import lightness_overlay
     from dermatrack.imaging.overlays import colour_overlay
-    from dermatrack.services.derived import aligned_displays, capture_differences_of, uncompared_of
+    from dermatrack.services.derived import aligned_displays, pair_capture_of
 
     photographed = [v for v in timeline.visits if v.photos]
     if len(photographed) < 2:
@@ -94,7 +94,7 @@ def _comparisons(store: Store, chart: PatientChart, timeline: Timeline
     for before, after in _matched_views(chart.visit_photos(first.id),
                                         chart.visit_photos(last.id)):
         pair = aligned_displays(store, before.id, after.id)
-        uncompared = uncompared_of(store, before.id, after.id)
+        capture = pair_capture_of(store, before.id, after.id)
         overlay, darker, lighter = lightness_overlay(pair.baseline, pair.aligned,
                                                      pair.compared)
         crop = face_crop(pair.baseline.shape, pair.landmarks)
@@ -108,9 +108,7 @@ def _comparisons(store: Store, chart: PatientChart, timeline: Timeline
             method=str(pair.alignment["method"]),
             reliable=bool(pair.alignment.get("reliable", True)),
             features_before=features_before, features_after=features_after,
-            capture_differences=capture_differences_of(store, before.id, after.id,
-                                                       uncompared=uncompared),
-            uncompared=uncompared))
+            capture_differences=capture.differences, uncompared=capture.uncompared))
     return pairs
 
 

@@ -258,7 +258,7 @@ def compare_pair(request: Request, patient_id: str, baseline_id: str, followup_i
                  principal: Principal = Depends(require("photos"))) -> PhotoPairOut:
     """The before/after pair's alignment, visible colour change and capture differences
     (each photograph's metrics: ``.../photos/{photo_id}/metrics``)."""
-    from dermatrack.services.derived import capture_differences_of, uncompared_of
+    from dermatrack.services.derived import pair_capture_of
     from dermatrack.web import viewer
 
     for photo_id in (baseline_id, followup_id):
@@ -266,14 +266,13 @@ def compare_pair(request: Request, patient_id: str, baseline_id: str, followup_i
     pair = viewer.aligned_pair(request.app, store, baseline_id, followup_id)
     audit_read(store, principal, "photo", f"{baseline_id}/{followup_id}",
                fields=("alignment", "capture"), purpose="before/after viewer")
-    uncompared = uncompared_of(store, baseline_id, followup_id)
+    capture = pair_capture_of(store, baseline_id, followup_id)
     return PhotoPairOut(baseline_id=baseline_id, followup_id=followup_id,
                         alignment_method=pair.method,
                         alignment_correlation=pair.correlation,
                         changed_fraction=pair.changed_fraction,
-                        capture_differences=capture_differences_of(
-                            store, baseline_id, followup_id, uncompared=uncompared),
-                        uncompared_fraction=uncompared)
+                        capture_differences=capture.differences,
+                        uncompared_fraction=capture.uncompared)
 
 
 @router.get("/patients/{patient_id}/photos/{baseline_id}/compare/{followup_id}/{layer}.png",

@@ -59,7 +59,7 @@ def viewer_page(request: Request, patient_id: str, baseline: str, followup: str,
     from dermatrack.imaging.overlays import FEATURE_COLOURS, FEATURE_LABELS, FEATURES
     from dermatrack.metrics import describe_metric
     from dermatrack.outcomes.change import verdict_words
-    from dermatrack.services.derived import capture_differences_of, uncompared_of
+    from dermatrack.services.derived import pair_capture_of
     from dermatrack.services.outcomes import NO_MDC_ADVICE, judge_change, load_mdc
     from dermatrack.web import viewer
     from dermatrack.web.api.photos import photo_metrics, photo_of
@@ -75,7 +75,8 @@ def viewer_page(request: Request, patient_id: str, baseline: str, followup: str,
     # A region whose skin one photograph hides is measured on different skin in each
     # (each photograph's stored figures are of the skin it shows): its changes get no
     # verdict, and nor do the whole face's, which include it.
-    uncompared = uncompared_of(store, baseline, followup)
+    capture = pair_capture_of(store, baseline, followup)
+    uncompared = capture.uncompared
     measured = uncompared or {}
     hidden = {region: f"{measured[region]:.0%} of its skin cannot be compared"
               if region in measured else "it includes regions that cannot be compared"
@@ -108,5 +109,4 @@ def viewer_page(request: Request, patient_id: str, baseline: str, followup: str,
                   features=features, mdc_sources=sorted(sources),
                   no_mdc_advice=NO_MDC_ADVICE, hidden_regions=hidden,
                   coverage_known=uncompared is not None,
-                  capture_differences=capture_differences_of(store, baseline, followup,
-                                                             uncompared=uncompared))
+                  capture_differences=capture.differences)
