@@ -221,6 +221,47 @@ def test_wrinkles_rendered_into_real_skin_are_found(grace, grace_analysis, artif
         "wrinkles"]["length_mm"]
 
 
+def test_the_other_lines_and_folds_are_placed_where_they_belong_and_found(
+        grace, grace_analysis, artifacts_dir):
+    """Glabellar lines in the glabella, a marionette line beside the mouth; under-eye
+    lines and nasolabial folds are not drawn where grace_hopper's glasses and the bands
+    leave no open skin for them. Drawn at a 40 % deficit each kind placed is found."""
+    from dermatrack.imaging.realphoto import (
+        OTHER_LINE_KINDS,
+        detection_overlay,
+        other_line_scores,
+        plan_other_lines,
+    )
+
+    base = grace_analysis
+    mpp = base.report["image"]["mm_per_px"]
+    open_skin = base.regions.masks["whole"] & ~base.regions.line_exclusion
+    planned = plan_other_lines(base.regions.landmarks, mpp, open_skin)
+    where = {"glabellar": ("glabella",), "under_eye": ("periorbital_left",
+             "periorbital_right", "cheek_left", "cheek_right"),
+             "nasolabial": ("cheek_left", "cheek_right", "perioral"),
+             "marionette": ("perioral", "chin")}
+    assert {w.kind for w in planned} >= {"glabellar", "marionette"}
+    for line in planned:
+        xs, ys = np.round(line.points).astype(int).T
+        assert open_skin[ys, xs].mean() >= 0.9
+        inside = np.zeros(len(xs), bool)
+        for region in where[line.kind]:
+            inside |= base.regions.masks[region][ys, xs]
+        assert inside.mean() >= 0.9, line.kind
+    scores, drawn = other_line_scores(grace, base, planned, mpp)
+    write_png(artifacts_dir / "grace_other_lines.png", detection_overlay(drawn, planned))
+    assert scores["contrasts"][-1] == 0.40
+    for kind in OTHER_LINE_KINDS:
+        placed = scores["placed"][kind]
+        assert placed == sum(w.kind == kind for w in planned)
+        if placed:
+            assert scores[f"recall_{kind}"][-1] > 0.5, kind
+        else:
+            assert scores[f"recall_{kind}"] == [None, None]
+    assert scores["precision"][-1] > 0.5
+
+
 # --- 4. quality gate and refusal ---------------------------------------------------------
 
 def test_quality_object_on_a_frontal_portrait(grace_analysis):
@@ -733,3 +774,20 @@ def test_detection_sweep_on_a_real_face(grace, grace_analysis):
     own, added = sweep["photo_line_contrast_pct"], sweep["added_line_contrast_pct"]
     assert own is not None and own[0] <= own[1] <= own[2]
     assert added is not None and 0 < added[0] <= added[1] <= added[2]
+
+
+def test_the_other_lines_table_names_what_could_not_be_placed():
+    from dermatrack.imaging.realphoto import _other_lines_markdown
+
+    other = {"contrasts": [0.15, 0.4], "precision": [1.0, 0.95],
+             "placed": {"glabellar": 2, "under_eye": 0, "nasolabial": 2, "marionette": 1},
+             "recall_glabellar": [0.34, 1.0], "recall_under_eye": [None, None],
+             "recall_nasolabial": [0.5, 0.9], "recall_marionette": [1.0, 1.0]}
+    text = "\n".join(_other_lines_markdown({"grace": {"other_lines": other},
+                                            "cat": {"error": "refused"}}))
+    assert "| grace | 0.34 / 1.00 (2) | n/a (0) | 0.50 / 0.90 (2) | 1.00 / 1.00 (1) " \
+           "| 1.00 / 0.95 |" in text
+    assert "cat" not in text
+    assert ("glabellar lines 0.34 / 1.00 (1 face), under-eye lines n/a / n/a (0 faces), "
+            "nasolabial folds 0.50 / 0.90 (1 face)") in text
+    assert _other_lines_markdown({"cat": {"error": "refused"}}) == []

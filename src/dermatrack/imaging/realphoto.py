@@ -371,6 +371,109 @@ def plan_wrinkles(landmarks: np.ndarray, mm_per_px: float, open_skin: np.ndarray
     return out
 
 
+#: Luminance deficits at which :func:`plan_other_lines` are scored (the targets' and the
+#: highest of the detection-limit sweep).
+OTHER_LINE_CONTRASTS = (ADDED_WRINKLE_CONTRAST, 0.40)
+#: The kinds :func:`plan_other_lines` draws, in the order of the report.
+OTHER_LINE_KINDS = ("glabellar", "under_eye", "nasolabial", "marionette")
+
+
+def plan_other_lines(landmarks: np.ndarray, mm_per_px: float, open_skin: np.ndarray
+                     ) -> list[RenderedWrinkle]:
+    """The other lines and folds issue 10 names, placed from the landmarks on open skin:
+    each kept when 90 % of it lies there (as the forehead lines of :func:`plan_wrinkles`).
+
+    Physically typical sizes, at ``ADDED_WRINKLE_CONTRAST`` (axes: the eye axis and its
+    perpendicular towards the brows):
+
+    - **glabellar** lines (the "11"): two, 3.5 mm either side of the midpoint of the
+      brows' inner ends (landmarks 107, 336), from 2 mm below it to 12 mm above,
+      1.6 mm wide;
+    - **under-eye** lines: the middle 60 % of each lower lid (landmarks 33 to 133 along
+      the lower margin) moved 7 mm down, 1.6 mm wide;
+    - **nasolabial** folds: from 4 mm lateral to the ala (landmarks 129, 358) to 6 mm
+      lateral to and 3 mm above the mouth corner (61, 291), bowed outwards, 3 mm wide (a
+      fold, wider than a line; the portrait tier looks for up to 4 mm);
+    - **marionette** lines: from 3 mm lateral to and 2 mm below the mouth corner, 15 mm
+      down and slightly outwards, 2 mm wide.
+    """
+    px = 1.0 / mm_per_px
+    h, w = open_skin.shape
+
+    def on_open_skin(line: np.ndarray) -> bool:
+        xs = np.round(line[:, 0]).astype(int)
+        ys = np.round(line[:, 1]).astype(int)
+        inside = (xs >= 0) & (xs < w) & (ys >= 0) & (ys < h)
+        hits = np.zeros(len(line), bool)
+        hits[inside] = open_skin[ys[inside], xs[inside]]
+        return bool(hits.mean() >= 0.9)
+
+    axis = landmarks[263] - landmarks[33]
+    axis = axis / np.linalg.norm(axis)
+    up = np.array([axis[1], -axis[0]])
+    if np.dot(up, landmarks[10] - landmarks[152]) < 0:
+        up = -up
+    out: list[RenderedWrinkle] = []
+
+    def add(line: np.ndarray, width_mm: float, kind: str) -> None:
+        if on_open_skin(line):
+            out.append(RenderedWrinkle(line, width_mm, ADDED_WRINKLE_CONTRAST, kind))
+
+    brows = (landmarks[107] + landmarks[336]) / 2.0
+    for side in (-1.0, 1.0):
+        start = brows + side * 3.5 * px * axis - 2.0 * px * up
+        add(_line(start, up, 14.0 * px, 0.0), 1.6, "glabellar")
+    for lid in ((33, 7, 163, 144, 145, 153, 154, 155, 133),
+                (263, 249, 390, 373, 374, 380, 381, 382, 362)):
+        margin = landmarks[list(lid)]
+        start, end = margin[0], margin[-1]
+        d = end - start
+        length = float(np.linalg.norm(d))
+        line = _line(start + 0.2 * d - 7.0 * px * up, d / length, 0.6 * length, 0.0)
+        add(line, 1.6, "under_eye")
+    for ala, corner, outward in ((129, 61, -axis), (358, 291, axis)):
+        start = landmarks[ala] + 4.0 * px * outward
+        end = landmarks[corner] + 6.0 * px * outward + 3.0 * px * up
+        d = end - start
+        length = float(np.linalg.norm(d))
+        # Bowed outwards (a positive bend bows to the left of the direction of travel).
+        normal = np.array([-d[1], d[0]]) / length
+        bend = 0.06 if np.dot(normal, outward) > 0 else -0.06
+        add(_line(start, d / length, length, bend), 3.0, "nasolabial")
+        down = -up * math.cos(math.radians(15)) + outward * math.sin(math.radians(15))
+        start = landmarks[corner] + 3.0 * px * outward - 2.0 * px * up
+        add(_line(start, down, 15.0 * px, 0.0), 2.0, "marionette")
+    return out
+
+
+def other_line_scores(rgb: np.ndarray, before: Any, planned: list[RenderedWrinkle],
+                      mm_per_px: float) -> tuple[dict[str, Any], Any]:
+    """Recall of each kind of :func:`plan_other_lines` and the precision, at each of
+    ``OTHER_LINE_CONTRASTS`` (drawn into the photograph without the forehead lines and
+    crow's feet, so those figures stay as they were); with the analysis at the first
+    contrast, for the overlay."""
+    from dataclasses import replace
+
+    from dermatrack.imaging.analysis import run_analysis
+
+    out: dict[str, Any] = {"contrasts": list(OTHER_LINE_CONTRASTS),
+                           "placed": {k: sum(w.kind == k for w in planned)
+                                      for k in OTHER_LINE_KINDS},
+                           "precision": []} | {f"recall_{k}": [] for k in OTHER_LINE_KINDS}
+    first = None
+    for contrast in OTHER_LINE_CONTRASTS:
+        lines = [replace(w, contrast=contrast) for w in planned]
+        after = run_analysis(render_wrinkles(rgb, lines, mm_per_px), calibrate=False,
+                             mm_per_px=mm_per_px, regions=before.regions)
+        if first is None:
+            first = after
+        scores = added_wrinkle_scores(before, after, lines, mm_per_px)
+        out["precision"].append(scores["precision"])
+        for kind in OTHER_LINE_KINDS:
+            out[f"recall_{kind}"].append(scores.get(f"recall_{kind}"))
+    return out, first
+
+
 def render_wrinkles(rgb: np.ndarray, wrinkles: list[RenderedWrinkle], mm_per_px: float
                     ) -> np.ndarray:
     """Darken the photograph's own skin along each wrinkle: linear RGB times
@@ -728,6 +831,11 @@ def run_real_validation(faces: dict[str, np.ndarray], *,
             entry["detection_limit"] = detection_sweep(rgb, base, planned, mpp,
                                                        (after, entry["added_wrinkles"]))
             overlays[f"real_{name}_added"] = detection_overlay(after, planned)
+            others = plan_other_lines(base.regions.landmarks, mpp, open_skin)
+            if others:
+                tick(f"real face {name}: other lines and folds")
+                entry["other_lines"], drawn_others = other_line_scores(rgb, base, others, mpp)
+                overlays[f"real_{name}_other_lines"] = detection_overlay(drawn_others, others)
         per_face[name] = entry
 
     refusals: dict[str, Any] = {}
@@ -1000,6 +1108,42 @@ def _mdc_markdown(entries: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def _other_lines_markdown(faces: dict[str, Any]) -> list[str]:
+    """The table of :func:`other_line_scores`: recall of each kind and the precision at
+    each contrast, per face (n/a where the kind could not be placed on open skin)."""
+    scored = {name: e["other_lines"] for name, e in faces.items() if e.get("other_lines")}
+    if not scored:
+        return []
+    levels = " / ".join(f"{100 * c:.0f}" for c in OTHER_LINE_CONTRASTS)
+    names = {"glabellar": "glabellar lines", "under_eye": "under-eye lines",
+             "nasolabial": "nasolabial folds", "marionette": "marionette lines"}
+    lines = ["", "The other lines and folds, drawn into the photograph without the forehead "
+             "lines and crow's feet (`realphoto.plan_other_lines`: two of each, placed from "
+             "the landmarks, kept when 90 % of one lies on open skin; folds 3 mm wide): "
+             f"recall at {levels} % deficit, and how many were placed.", "",
+             "| face | " + " | ".join(f"{names[k]}" for k in OTHER_LINE_KINDS)
+             + " | precision |", "|---|" + "---|" * (len(OTHER_LINE_KINDS) + 1)]
+    for name, other in scored.items():
+        cells = []
+        for kind in OTHER_LINE_KINDS:
+            recalls = other[f"recall_{kind}"]
+            cells.append("n/a (0)" if not other["placed"][kind] else
+                         " / ".join(_fmt(r, 2) for r in recalls)
+                         + f" ({other['placed'][kind]})")
+        precision = " / ".join(_fmt(p, 2) for p in other["precision"])
+        lines.append(f"| {name} | " + " | ".join(cells) + f" | {precision} |")
+    medians = []
+    for kind in OTHER_LINE_KINDS:
+        placed = [o[f"recall_{kind}"] for o in scored.values() if o["placed"][kind]]
+        at = " / ".join(_fmt(_median([r[i] for r in placed]), 2)
+                        for i in range(len(OTHER_LINE_CONTRASTS)))
+        medians.append(f"{names[kind]} {at} ({len(placed)} face"
+                       f"{'' if len(placed) == 1 else 's'})")
+    lines += ["", f"Median recall at {levels} % over the faces where each was placed: "
+              + ", ".join(medians) + "."]
+    return lines
+
+
 def real_markdown(report: dict[str, Any], command: str) -> str:
     """The real-photo section of ``report.md``: per-face CVs and added-wrinkle scores,
     refusals, charts, and the targets with their worst-case values."""
@@ -1064,6 +1208,7 @@ def real_markdown(report: dict[str, Any], command: str) -> str:
                   f"{_fmt_limit(medians.get('limit'))} %, forehead lines "
                   f"{_fmt_limit(medians.get('limit_forehead'))} %, crow's feet "
                   f"{_fmt_limit(medians.get('limit_crows_feet'))} %."]
+    lines += _other_lines_markdown(report["faces"])
     if report["non_skin"]:
         lines += ["", "| not skin | refused | message |", "|---|---|---|"]
         for name, r in report["non_skin"].items():
