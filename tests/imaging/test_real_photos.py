@@ -20,8 +20,12 @@ from dermatrack.imaging.definitions import PHOTO_METRICS, not_measurable
 from dermatrack.imaging.io import sample_face, write_png
 from dermatrack.imaging.quality import assess_capture, capture_differences, head_pose
 from dermatrack.imaging.realphoto import (
+    OTHER_LINE_KINDS,
     added_wrinkle_scores,
     cv_table,
+    detection_overlay,
+    other_line_scores,
+    plan_other_lines,
     plan_wrinkles,
     render_wrinkles,
     variants,
@@ -203,12 +207,11 @@ def test_the_sides_of_the_face_are_a_band_but_not_the_cheeks_or_forehead(grace_a
         x, y = np.round(lm[open_point]).astype(int)
         assert not bands[y, x], open_point
 
-def test_wrinkles_rendered_into_real_skin_are_found(grace, grace_analysis, artifacts_dir):
-    from dermatrack.imaging.realphoto import detection_overlay
 
+def test_wrinkles_rendered_into_real_skin_are_found(grace, grace_analysis, artifacts_dir):
     base = grace_analysis
     mpp = base.report["image"]["mm_per_px"]
-    open_skin = base.regions.masks["whole"] & ~base.regions.line_exclusion
+    open_skin = base.regions.open_skin
     planned = plan_wrinkles(base.regions.landmarks, mpp, open_skin)
     assert planned, "no open skin to draw on"
     drawn = render_wrinkles(grace, planned, mpp)
@@ -226,16 +229,9 @@ def test_the_other_lines_and_folds_are_placed_where_they_belong_and_found(
     """Glabellar lines in the glabella, a marionette line beside the mouth; under-eye
     lines and nasolabial folds are not drawn where grace_hopper's glasses and the bands
     leave no open skin for them. Drawn at a 40 % deficit each kind placed is found."""
-    from dermatrack.imaging.realphoto import (
-        OTHER_LINE_KINDS,
-        detection_overlay,
-        other_line_scores,
-        plan_other_lines,
-    )
-
     base = grace_analysis
     mpp = base.report["image"]["mm_per_px"]
-    open_skin = base.regions.masks["whole"] & ~base.regions.line_exclusion
+    open_skin = base.regions.open_skin
     planned = plan_other_lines(base.regions.landmarks, mpp, open_skin)
     where = {"glabellar": ("glabella",), "under_eye": ("periorbital_left",
              "periorbital_right", "cheek_left", "cheek_right"),
@@ -759,7 +755,7 @@ def test_detection_sweep_on_a_real_face(grace, grace_analysis):
 
     base = grace_analysis
     mpp = base.report["image"]["mm_per_px"]
-    open_skin = base.regions.masks["whole"] & ~base.regions.line_exclusion
+    open_skin = base.regions.open_skin
     planned = plan_wrinkles(base.regions.landmarks, mpp, open_skin)
     after = run_analysis(render_wrinkles(grace, planned, mpp), calibrate=False,
                          mm_per_px=mpp, regions=base.regions)

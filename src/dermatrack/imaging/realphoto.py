@@ -685,7 +685,7 @@ def open_skin_texture(analysis: Any) -> list[float] | None:
     bands = analysis.regions.line_exclusion
     if mpp is None or bands is None or mpp > PORTRAIT_MAX_MM_PER_PX:
         return None
-    open_skin = analysis.regions.masks["whole"] & ~bands
+    open_skin = analysis.regions.open_skin
     open_skin &= ~resize_to(analysis.wrinkles.mask, open_skin.shape)
     return texture_octaves(srgb_to_lab(analysis.rgb)[..., 0], open_skin, mpp,
                            REAL_SKIN_TEXTURE_OCTAVES)
@@ -816,9 +816,7 @@ def run_real_validation(faces: dict[str, np.ndarray], *,
         measurable = "wrinkles.length_mm" not in base.report["measurability"]["not_measurable"]
         if mpp is not None and base.regions.landmarks is not None and measurable:
             tick(f"real face {name}: added wrinkles")
-            open_skin = base.regions.masks["whole"].copy()
-            if base.regions.line_exclusion is not None:
-                open_skin &= ~base.regions.line_exclusion
+            open_skin = base.regions.open_skin
             planned = plan_wrinkles(base.regions.landmarks, mpp, open_skin)
             entry["added_wrinkles_placed"] = {
                 kind: sum(w.kind == kind for w in planned) for kind in ("forehead",

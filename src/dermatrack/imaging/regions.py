@@ -167,6 +167,13 @@ class FaceRegions:
     #: the edge of what a follow-up hides by the same width.
     edge_band_mm: float = EDGE_BAND_MM
 
+    @property
+    def open_skin(self) -> np.ndarray:
+        """Bool ``(H, W)``: the analysed skin outside the line-exclusion bands, where a
+        dark line can be a wrinkle (all of it when there are no bands)."""
+        whole = self.masks["whole"]
+        return whole & ~self.line_exclusion if self.line_exclusion is not None else whole.copy()
+
 
 def _to_uint8(rgb: np.ndarray) -> np.ndarray:
     import cv2
