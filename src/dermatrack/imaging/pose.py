@@ -265,10 +265,10 @@ def _face_sharpness(rgb8: np.ndarray, points: np.ndarray, width: float | None = 
     import cv2
 
     from dermatrack.imaging.quality import sharpness
-    from dermatrack.imaging.regions import face_without_features
+    from dermatrack.imaging.regions import _face_width, face_without_features
 
     points = np.asarray(points, np.float64)[:, :2]
-    own = float(np.linalg.norm(points[_CHEEKS[1]] - points[_CHEEKS[0]]))
+    own = _face_width(points)
     if width is not None and own > width > 0:
         factor = width / own
         height, frame_width = rgb8.shape[:2]
@@ -282,13 +282,11 @@ def paired_sharpness(rgb8: np.ndarray, points: np.ndarray,
                      baseline: BaselineFace | None) -> tuple[float | None, float | None]:
     """Sharpness of the frame's face and of the baseline's (None without a baseline), at
     the pixels per face of whichever shows the face smaller."""
+    from dermatrack.imaging.regions import _face_width
+
     if baseline is None:
         return _face_sharpness(rgb8, points), None
-
-    def width(p: np.ndarray) -> float:
-        return float(np.linalg.norm(p[_CHEEKS[1], :2] - p[_CHEEKS[0], :2]))
-
-    common = min(width(points), width(baseline.points))
+    common = min(_face_width(points), _face_width(baseline.points))
     return (_face_sharpness(rgb8, points, common),
             _face_sharpness(baseline.rgb8, baseline.points, common))
 

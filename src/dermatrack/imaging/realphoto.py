@@ -319,6 +319,28 @@ def _line(start: np.ndarray, direction: np.ndarray, length_px: float, bend: floa
             + (bend * length_px * 4 * t * (1 - t))[:, None] * normal[None, :])
 
 
+def _face_axes(landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Unit vectors of a face in the image: along the eye axis (outer canthus 33 to 263)
+    and perpendicular to it towards the brows."""
+    axis = landmarks[263] - landmarks[33]
+    axis = axis / np.linalg.norm(axis)
+    up = np.array([axis[1], -axis[0]])
+    if np.dot(up, landmarks[10] - landmarks[152]) < 0:
+        up = -up
+    return axis, up
+
+
+def _on_open_skin(points: np.ndarray, open_skin: np.ndarray) -> np.ndarray:
+    """Whether each (x, y) point lies on ``open_skin`` (False outside the image)."""
+    h, w = open_skin.shape
+    xs = np.round(points[:, 0]).astype(int)
+    ys = np.round(points[:, 1]).astype(int)
+    inside = (xs >= 0) & (xs < w) & (ys >= 0) & (ys < h)
+    hits = np.zeros(len(points), bool)
+    hits[inside] = open_skin[ys[inside], xs[inside]]
+    return hits
+
+
 def plan_wrinkles(landmarks: np.ndarray, mm_per_px: float, open_skin: np.ndarray
                   ) -> list[RenderedWrinkle]:
     """Forehead lines and crow's feet placed from the landmarks on open skin.
@@ -332,18 +354,12 @@ def plan_wrinkles(landmarks: np.ndarray, mm_per_px: float, open_skin: np.ndarray
     skin outside the line-exclusion bands), since a wrinkle cannot be drawn on hair.
     """
     px = 1.0 / mm_per_px
-    h, w = open_skin.shape
 
     def is_open(p: np.ndarray) -> bool:
-        x, y = int(round(p[0])), int(round(p[1]))
-        return 0 <= x < w and 0 <= y < h and bool(open_skin[y, x])
+        return bool(_on_open_skin(p[None], open_skin)[0])
 
     right_canthus, left_canthus = landmarks[33], landmarks[263]
-    axis = left_canthus - right_canthus
-    axis = axis / np.linalg.norm(axis)
-    up = np.array([axis[1], -axis[0]])  # perpendicular to the eye axis, towards the brow
-    if np.dot(up, landmarks[10] - landmarks[152]) < 0:
-        up = -up
+    axis, up = _face_axes(landmarks)
     out: list[RenderedWrinkle] = []
     brow_mid = (landmarks[105] + landmarks[334]) / 2.0
     top = landmarks[10]
@@ -351,7 +367,7 @@ def plan_wrinkles(landmarks: np.ndarray, mm_per_px: float, open_skin: np.ndarray
         centre = brow_mid + frac * (top - brow_mid)
         start = centre - axis * 17.5 * px
         line = _line(start, axis, 35 * px, 0.03)
-        if np.mean([is_open(p) for p in line]) >= 0.9:
+        if _on_open_skin(line, open_skin).mean() >= 0.9:
             out.append(RenderedWrinkle(line, 2.0, ADDED_WRINKLE_CONTRAST, "forehead"))
     step = 0.25 * px  # 0.25 mm steps along each ray
     for canthus, outward in ((right_canthus, -axis), (left_canthus, axis)):
@@ -398,25 +414,11 @@ def plan_other_lines(landmarks: np.ndarray, mm_per_px: float, open_skin: np.ndar
       down and slightly outwards, 2 mm wide.
     """
     px = 1.0 / mm_per_px
-    h, w = open_skin.shape
-
-    def on_open_skin(line: np.ndarray) -> bool:
-        xs = np.round(line[:, 0]).astype(int)
-        ys = np.round(line[:, 1]).astype(int)
-        inside = (xs >= 0) & (xs < w) & (ys >= 0) & (ys < h)
-        hits = np.zeros(len(line), bool)
-        hits[inside] = open_skin[ys[inside], xs[inside]]
-        return bool(hits.mean() >= 0.9)
-
-    axis = landmarks[263] - landmarks[33]
-    axis = axis / np.linalg.norm(axis)
-    up = np.array([axis[1], -axis[0]])
-    if np.dot(up, landmarks[10] - landmarks[152]) < 0:
-        up = -up
+    axis, up = _face_axes(landmarks)
     out: list[RenderedWrinkle] = []
 
     def add(line: np.ndarray, width_mm: float, kind: str) -> None:
-        if on_open_skin(line):
+        if _on_open_skin(line, open_skin).mean() >= 0.9:
             out.append(RenderedWrinkle(line, width_mm, ADDED_WRINKLE_CONTRAST, kind))
 
     brows = (landmarks[107] + landmarks[336]) / 2.0

@@ -601,9 +601,8 @@ def face_without_features(shape: tuple[int, int], landmarks: np.ndarray) -> np.n
     """The face from its landmarks alone (bool, ``shape``): their convex hull without the
     eyes, brows, lips and nostrils (grown by the exclusion margin). What a camera frame's
     sharpness is measured on, where the colour skin mask is not worth its cost."""
-    face_width = float(np.linalg.norm(landmarks[454, :2] - landmarks[234, :2]))
     points = np.asarray(landmarks)[:, :2]
-    return _mesh_hull(shape, points) & ~_exclusions(shape, points, face_width)
+    return _mesh_hull(shape, points) & ~_exclusions(shape, points, _face_width(points))
 
 
 def _exclusions(shape: tuple[int, int], landmarks: np.ndarray, face_width: float
