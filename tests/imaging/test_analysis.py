@@ -23,8 +23,11 @@ GROUP_KEYS = {
 
 def check_shape(report: dict) -> None:
     """Assert the issue's JSON shape, key for key (used by the CLI tests too)."""
+    from dermatrack.imaging.definitions import PHOTO_METHOD_VERSION
+
     assert set(report) == {"image", "calibration", "face", "regions", "timing_s", "quality",
-                           "measurability"}
+                           "measurability", "method_version"}
+    assert report["method_version"] == PHOTO_METHOD_VERSION  # the version that measured it
     assert set(report["image"]) == {"width", "height", "sha256", "mm_per_px", "scale_source"}
     assert {"applied", "delta_e2000_mean", "delta_e2000_max"} <= set(report["calibration"])
     assert set(report["calibration"]) - {"applied", "delta_e2000_mean", "delta_e2000_max"} \

@@ -46,7 +46,7 @@ def test_analyze_one_image_prints_one_object(cli, images, tmp_path):
     report = r.json()
     assert isinstance(report, dict)
     assert set(report) == {"image", "calibration", "face", "regions", "timing_s", "quality",
-                           "measurability"}
+                           "measurability", "method_version"}
     assert set(report["regions"]["whole"]) == WHOLE_KEYS
     assert report["image"]["width"] == 360 and report["image"]["mm_per_px"] == 0.06
     from PIL import Image

@@ -202,7 +202,6 @@ def test_viewer_names_a_pair_taken_differently(web, tmp_path):
     from dermatrack.imaging.io import sample_face, write_jpeg
 
     grace = sample_face("grace_hopper").astype(np.float32)
-    grace = grace / 255.0 if grace.max() > 1.5 else grace
     pid, visits = _patient_with_visits(web)
     client = web.client("clinician")
     url = f"/api/patients/{pid}/photos"
@@ -259,7 +258,6 @@ def test_viewer_names_skin_hidden_in_one_photograph(web, tmp_path):
     from dermatrack.imaging.regions import face_regions
 
     grace = sample_face("grace_hopper").astype(np.float32)
-    grace = grace / 255.0 if grace.max() > 1.5 else grace
     grace = np.clip(cv2.resize(grace, None, fx=2.5, fy=2.5, interpolation=cv2.INTER_CUBIC),
                     0, 1)  # 1500 px long: its screen copy is smaller
     fringe = with_fringe(grace, face_regions(grace).masks["forehead"])
@@ -330,3 +328,58 @@ def test_viewer_names_skin_hidden_in_one_photograph(web, tmp_path):
     viewer = web.signed_in("clinician").get(
         f"/patients/{pid}/compare?baseline={first}&followup={again}")
     assert 'id="coverage-unknown"' in viewer.text
+
+
+def test_viewer_and_api_compare_no_figures_of_two_method_versions(web, tmp_path):
+    """A baseline measured by an earlier version of the photo method (as a store
+    upgraded from it holds it) against a follow-up measured by this one: the API names
+    the pair and says ``methods_differ``; the viewer gives no region a verdict, whatever
+    the MDC95, and says why."""
+    import numpy as np
+    from bs4 import BeautifulSoup
+    from sqlalchemy import select
+
+    from dermatrack.imaging.io import sample_face, write_jpeg
+    from dermatrack.services.outcomes import save_mdc
+    from dermatrack.store.models import PhotoDerivative
+    from dermatrack.web.pages.photos import HEADLINE_METRICS
+
+    grace = sample_face("grace_hopper").astype(np.float32)
+    pid, visits = _patient_with_visits(web)
+    client = web.client("clinician")
+    url = f"/api/patients/{pid}/photos"
+    ids = []
+    for name, rgb, visit in (("before.jpg", grace, "baseline"),
+                             ("after.jpg", np.clip(grace * 1.02, 0, 1), "month_3")):
+        write_jpeg(tmp_path / name, rgb, quality=95)
+        answer = client.post(url, data={"visit_id": visits[visit]},
+                             files={"image": (name, (tmp_path / name).read_bytes(),
+                                              "image/jpeg")})
+        assert answer.status_code == 201, answer.text
+        ids.append(answer.json()["photo"]["id"])
+    first, later = ids
+    save_mdc(web.store.settings, [{"kind": "photo", "metric": code, "region": None,
+                                   "mdc95": 1e-9} for code in HEADLINE_METRICS],
+             source="test repeatability")
+    same = client.get(f"{url}/{first}/compare/{later}").json()
+    assert same["method_difference"] is None and same["capture_differences"] == []
+    with web.store.transaction("test") as session:
+        row = session.scalars(select(PhotoDerivative).where(
+            PhotoDerivative.photo_id == first, PhotoDerivative.kind == "display")).one()
+        row.data = dict(row.data, capture=dict(row.data["capture"],
+                                               method_version="2026.11.01"))
+    body = client.get(f"{url}/{first}/compare/{later}").json()
+    assert body["method_difference"].startswith("method: the two photographs were measured")
+    assert "2026.11.01 before" in body["method_difference"]
+    assert body["capture_differences"] == []  # how they were taken matches
+    page = BeautifulSoup(web.signed_in("clinician").get(
+        f"/patients/{pid}/compare?baseline={first}&followup={later}").text, "html.parser")
+    rows = page.select("table.metrics tbody tr")
+    assert rows and all("not comparable: measured by another version of the photo method"
+                        in row.td.text for row in rows)
+    assert not page.select("td .change-verdict:not(.change-not-comparable)")
+    box = page.select_one("#method-difference")
+    assert box is not None and "different versions of the photo method" in box.text
+    assert f"dermatrack photo reanalyse --patient {pid}" in box.text
+    assert page.select_one("#capture-differences") is None  # nothing to retake
+    assert "No change is judged: none of these regions compares" in page.text

@@ -1,4 +1,4 @@
-"""``dermatrack photo analyze|compare|import``, ``dermatrack phantom`` and
+"""``dermatrack photo analyze|compare|import|reanalyse``, ``dermatrack phantom`` and
 ``dermatrack validate imaging``: objective skin metrics from photographs.
 
 Thin adapters: they read and write files (through ``imaging.io``), call the imaging core
@@ -14,7 +14,13 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from dermatrack.cli.output import JSON_OPTION_HELP, console, emit_json, err_console
+from dermatrack.cli.output import (
+    JSON_OPTION_HELP,
+    console,
+    emit_json,
+    err_console,
+    progress_bar,
+)
 from dermatrack.errors import DermatrackError, InputError
 
 if TYPE_CHECKING:
@@ -624,6 +630,63 @@ def import_cmd(
     console.print(f"Stored {file.name} as {photo.id} for {photo.patient_id}"
                   + (f" at visit {photo.visit_id}" if photo.visit_id else "")
                   + f": {photo.width} x {photo.height} px, {photo.observations} metrics.")
+
+
+@photo_app.command("reanalyse")
+def reanalyse_cmd(
+    patient: str | None = typer.Option(None, "--patient", help="Only this patient's "
+                                       "photographs (P-XXXXXX)."),
+    every: bool = typer.Option(False, "--all", help="Every patient's photographs."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="List the photographs another "
+                                 "version measured, and change nothing."),
+    workers: int = typer.Option(1, "--workers", min=1, help="Worker processes measuring "
+                                "photographs at once (each stores its own)."),
+    actor: str | None = typer.Option(None, "--actor", help="Who runs it, for the audit "
+                                     "trail (default: $DERMATRACK_ACTOR, else $USER)."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
+) -> None:
+    """Measure stored photographs again with this version of the photo method.
+
+    Figures measured by two versions of the method are not compared (the viewer, the
+    reports and the patient sheet say "not comparable"), since a new version can move a
+    figure with no change in the skin. This re-measures every analysed photograph whose
+    figures another version (or one from before versions were recorded) measured, from
+    its stored pixels, as it was imported (face or close-up, the scale given, the
+    chart). The old figures are soft-deleted with the reason, not erased; a photograph
+    this version refuses keeps its figures, and the summary says why. Each photograph is
+    stored as it finishes: a run stopped part-way is resumed by running it again.
+    """
+    from dermatrack.cli._input import actor_name
+    from dermatrack.imaging.definitions import PHOTO_METHOD_VERSION
+    from dermatrack.services.common import open_store
+    from dermatrack.services.photos import photos_to_reanalyse, reanalyse_many
+
+    if (patient is None) == (not every):
+        raise InputError("give --patient P-XXXXXX or --all (not both)", field="patient")
+    with open_store() as store:
+        stale = photos_to_reanalyse(store, patient_id=patient)
+        if dry_run:
+            if as_json:
+                emit_json({"method_version": PHOTO_METHOD_VERSION, "photos": stale})
+                return
+            console.print(f"{len(stale)} photograph(s) measured by another version than "
+                          f"{PHOTO_METHOD_VERSION}" + (": " + ", ".join(stale) if stale else "."))
+            return
+        with progress_bar("photos") as bar:
+            task = bar.add_task(f"re-measuring with {PHOTO_METHOD_VERSION}", total=len(stale))
+            done = reanalyse_many(store, stale, actor=actor_name(actor), workers=workers,
+                                  done=lambda _result: bar.advance(task))
+    if as_json:
+        emit_json({"method_version": PHOTO_METHOD_VERSION,
+                   "photos": [d.model_dump(mode="json") for d in done]})
+        return
+    remeasured = [d for d in done if d.outcome == "remeasured"]
+    console.print(f"Re-measured {len(remeasured)} of {len(stale)} photograph(s) with photo "
+                  f"method {PHOTO_METHOD_VERSION} "
+                  f"({sum(d.observations for d in remeasured)} metrics).")
+    for kept in (d for d in done if d.outcome == "kept"):
+        err_console.print(f"{kept.photo_id} ({kept.patient_id}) kept its figures "
+                          f"({kept.previous_version or 'unrecorded version'}): {kept.reason}")
 
 
 def register(app: typer.Typer) -> None:

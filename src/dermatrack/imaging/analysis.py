@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from dermatrack.imaging._filters import resize_to
+from dermatrack.imaging.definitions import PHOTO_METHOD_VERSION
 
 __all__ = ["EXPOSURE_REFERENCE_L", "FINE_PIXEL_MM", "Analysis", "PhotoResult", "RegionMetric",
            "analyze", "colour_uncertainty", "exposure_gain", "normalise_exposure",
@@ -399,6 +400,7 @@ def _measure(rgb: np.ndarray, calibration: Any, *, mm_per_px: float | None, use_
                                                      lab_c[..., 2][whole_c])
     pixel = working_pixel_mm(mpp)
     report = {
+        "method_version": PHOTO_METHOD_VERSION,
         "image": {"mm_per_px": mpp, "scale_source": scale.source},
         "calibration": cal_json,
         "face": {"detected": bool(regions.detected)},
@@ -529,6 +531,8 @@ class PhotoResult:
     mm_per_px : physical scale (mm per pixel), None when unknown (lengths in px)
     scale_source : ``user``, ``chart``, ``iris`` or ``unknown``
     calibrated : colours corrected with a ColorChecker
+    method_version : the version of the photo method that measured it
+        (:data:`~dermatrack.imaging.definitions.PHOTO_METHOD_VERSION`)
     delta_e2000_mean : the chart fit's mean CIEDE2000 error, when calibrated
     face_detected : the face regions were found
     metrics : one :class:`RegionMetric` per region and metric, regions in report order
@@ -543,6 +547,7 @@ class PhotoResult:
     delta_e2000_mean: float | None
     face_detected: bool
     metrics: tuple[RegionMetric, ...]
+    method_version: str | None = None
 
     @classmethod
     def of(cls, report: dict[str, Any]) -> PhotoResult:
@@ -569,7 +574,8 @@ class PhotoResult:
         return cls(report=report, mm_per_px=mm_per_px, scale_source=image.get("scale_source"),
                    calibrated=bool(calibration.get("applied")),
                    delta_e2000_mean=calibration.get("delta_e2000_mean"),
-                   face_detected=bool(report["face"]["detected"]), metrics=tuple(metrics))
+                   face_detected=bool(report["face"]["detected"]), metrics=tuple(metrics),
+                   method_version=report.get("method_version"))
 
     def regions(self) -> list[str]:
         """The regions measured, in report order."""

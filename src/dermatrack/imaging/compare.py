@@ -135,7 +135,8 @@ def compare(before: Any, after: Any, *, mm_per_px: float | None = None,
     Returns
     -------
     Comparison
-        ``report`` = {"before": image info, "after": image info, "alignment": {method,
+        ``report`` = {"method_version": the photo method's version (both are measured
+        by it), "before": image info, "after": image info, "alignment": {method,
         landmark_rmse_px, ecc_correlation, matrix}, "regions": per region/group/metric
         {before, after, change, percent}, "timing_s"}; ``side_by_side`` (baseline left,
         aligned follow-up right); ``overlay`` (baseline with wrinkles found only before,
@@ -196,6 +197,7 @@ def compare(before: Any, after: Any, *, mm_per_px: float | None = None,
     overlay[wr0 & wr1] = BOTH_COLOUR
     side = np.concatenate([_to_uint8(rgb0), _to_uint8(alignment.warped)], axis=1)
     report = {
+        "method_version": first.report["method_version"],
         "before": first.report["image"] | {"sha256": info0["sha256"]},
         "after": second.report["image"],
         "alignment": {

@@ -25,8 +25,9 @@ from __future__ import annotations
 
 from dermatrack.metric_definition import MetricDefinition
 
-__all__ = ["NEEDS_COLOUR", "PHOTO_KIND", "PHOTO_METRICS", "not_measurable", "photo_metric",
-           "unscaled_unit"]
+__all__ = ["NEEDS_COLOUR", "PHOTO_KIND", "PHOTO_METHOD_VERSION", "PHOTO_METRICS",
+           "method_difference", "method_versions_differ",
+           "not_measurable", "photo_metric", "unscaled_unit"]
 
 #: Coarsest pixel size (mm) per metric group (see the module docstring).
 MAX_MM_PER_PX_WRINKLES = 0.8
@@ -35,6 +36,39 @@ MAX_MM_PER_PX_MAPS = 0.8
 MAX_MM_PER_PX_FINE = 0.10
 
 PHOTO_KIND = "photo"
+
+#: Version of the photo measurement method: the code (and the libraries it runs on) that
+#: turns pixels into these figures. Every stored photo figure records the version that
+#: measured it (its observation's ``settings["method_version"]``, and the ``photo
+#: analyze`` JSON's ``method_version``). A change that moves any figure changes the
+#: method, so the version changes with it: ``tests/imaging/test_method_version.py``
+#: fails when the reference figures move and this does not. Two figures of different
+#: versions are not compared (:func:`method_versions_differ`); ``dermatrack photo
+#: reanalyse`` measures stored photographs again with this version.
+PHOTO_METHOD_VERSION = "2026.12.05"
+
+
+def method_versions_differ(before: str | None, after: str | None) -> bool:
+    """Whether two photo figures were measured by different versions of the method
+    (None: stored before versions were recorded). Two unrecorded versions are not
+    known to differ; an unrecorded one differs from any recorded one, which it
+    predates."""
+    return before != after
+
+
+def method_difference(before: str | None, after: str | None) -> str | None:
+    """The sentence naming two photographs measured by different method versions (see
+    :func:`method_versions_differ`), or None when they were not."""
+    if not method_versions_differ(before, after):
+        return None
+
+    def named(version: str | None) -> str:
+        return version if version is not None else "one from before versions were recorded"
+
+    return (f"method: the two photographs were measured by different versions of the "
+            f"photo method ({named(before)} before, {named(after)} after), so their "
+            f"figures differ by the method as well as by the skin; dermatrack photo "
+            f"reanalyse measures both again with this version ({PHOTO_METHOD_VERSION})")
 
 _WRINKLES = ("Ng et al. 2014 (hybrid Hessian filter); Lindeberg 1998; "
              "see dermatrack.imaging.wrinkles")

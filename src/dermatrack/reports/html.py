@@ -71,7 +71,8 @@ def _comparisons(view: PatientReportView) -> list[dict[str, Any]]:
             "overlay": jpeg_uri(pair.change_overlay, PAIR_SIDE), "features": features,
             "method": method, "darker": pair.darker_fraction,
             "lighter": pair.lighter_fraction,
-            "capture_differences": pair.capture_differences or []})
+            "capture_differences": pair.capture_differences or [],
+            "method_difference": pair.method_difference})
     return pairs
 
 
@@ -105,7 +106,8 @@ def _change_rows(timeline: Any, *, hidden_visits: frozenset[str] | set[str] = fr
                  ) -> list[dict[str, Any]]:
     """The change table's rows. ``hidden_visits``: visits whose photograph hides skin
     its baseline shows; photograph measurements whose latest value is from one get no
-    verdict (each photograph is measured on the skin it shows)."""
+    verdict (each photograph is measured on the skin it shows), nor do those measured
+    by another version of the photo method than their baseline."""
     from dermatrack.reports import labels
 
     rows = []
@@ -126,7 +128,7 @@ def _change_rows(timeline: Any, *, hidden_visits: frozenset[str] | set[str] = fr
         negligible = change is not None and abs(change) < definition.resolution()
         verdict, words = ((last.verdict or "unknown").replace(" ", "-"),
                           "no change" if negligible else verdict_words(last.verdict))
-        if series.kind == "photo" and last.visit_id in hidden_visits:
+        if series.kind == "photo" and (last.visit_id in hidden_visits or last.method_differs):
             verdict, words = "not-comparable", NOT_COMPARABLE_WORDS
         rows.append({
             "kind": labels.kind_name(series.kind), "metric": definition.label,
@@ -212,6 +214,7 @@ def render_patient_report(view: PatientReportView) -> str:
         comparisons=_comparisons(view), trajectories=trajectories,
         changes=_change_rows(timeline, hidden_visits=hidden),
         photos_hide_skin=bool(hidden),
+        methods_differ=any(p.method_differs for s in timeline.series for p in s.points),
         sessions=_session_rows(sessions), scores=scores,
         plans=_plan_rows(timeline), events=_event_rows(timeline.events),
         modalities=", ".join(labels.modality(m) for m in timeline.modalities),

@@ -43,7 +43,9 @@ def change_words(definition: Any, point: Any, mdc95: float | None, *, short: boo
 
     ``short`` gives a table cell ("−12 mm: real improvement"); otherwise a sentence.
     ``comparable`` False: the photograph hides skin the baseline's shows
-    (:meth:`SheetVisitView.comparable`), so the change is not judged.
+    (:meth:`SheetVisitView.comparable`), so the change is not judged; nor is it when
+    the point was measured by another version of the photo method
+    (``point.method_differs``).
     """
     change = point.change
     if change is None:
@@ -52,6 +54,12 @@ def change_words(definition: Any, point: Any, mdc95: float | None, *, short: boo
         return ("no change" if short else
                 "No change since the baseline at the precision of this measurement.")
     amount = definition.format(change, signed=True)
+    if point.method_differs:
+        if short:
+            return f"{amount}: not comparable"
+        return (f"{amount} since the baseline, but not comparable: this photograph was "
+                "measured by another version of the photo method than the baseline's "
+                "(dermatrack photo reanalyse measures both again with one version).")
     if not comparable:
         if short:
             return f"{amount}: not comparable"
@@ -101,10 +109,11 @@ def sheet_context(view: SheetView) -> dict[str, Any]:
                     cells.append({"value": "–", "change": ""})
                     continue
                 definition = labels.metric("photo", code, found.unit)
+                judged = comparable and not point.method_differs
                 cells.append({"value": definition.format(point.value),
                               "change": change_words(definition, point, found.mdc95,
                                                      short=True, comparable=comparable),
-                              "verdict": (point.verdict or "") if comparable
+                              "verdict": (point.verdict or "") if judged
                               else "not-comparable"})
             if any(c["value"] != "–" for c in cells):
                 rows.append({"region": labels.region(region, face=len(regions) > 1),

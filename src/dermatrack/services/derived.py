@@ -102,7 +102,8 @@ def display_pack(rgb: np.ndarray, analysis: Any = None) -> dict[str, Any]:
             landmarks = (np.asarray(regions.landmarks, np.float64) * factor).round(2).tolist()
         capture = {"quality": analysis.report["quality"],
                    "skin_colour": skin_colour_stats(rgb, regions.masks["whole"]),
-                   "calibrated": bool(analysis.report["calibration"]["applied"])}
+                   "calibrated": bool(analysis.report["calibration"]["applied"]),
+                   "method_version": analysis.report.get("method_version")}
     return {"image": _encode(reduce_image(rgb), ".jpg", DISPLAY_JPEG_QUALITY),
             "masks": masks_png, "landmarks": landmarks, "shape": list(shape),
             "source_shape": [int(rgb.shape[0]), int(rgb.shape[1])], "capture": capture,
@@ -122,10 +123,14 @@ def save_display(session: Any, files_dir: Any, photo_id: str, pack: dict[str, An
     if pack.get("regions") is not None:
         data["regions"] = put_bytes(files_dir, pack["regions"], ".png")[1].as_posix()
         data["region_names"] = list(pack["region_names"])
-    for old in session.scalars(select(PhotoDerivative).where(
-            PhotoDerivative.photo_id == photo_id, PhotoDerivative.kind == "display")):
-        session.delete(old)
-    session.add(PhotoDerivative(photo_id=photo_id, kind="display", data=data))
+    # A photograph measured again (``photo reanalyse``) has its row updated, audited
+    # as every update: rows are never deleted.
+    stored = session.scalars(select(PhotoDerivative).where(
+        PhotoDerivative.photo_id == photo_id, PhotoDerivative.kind == "display")).first()
+    if stored is not None:
+        stored.data = data
+    else:
+        session.add(PhotoDerivative(photo_id=photo_id, kind="display", data=data))
 
 
 def _display_row(store: Store, photo_id: str) -> dict[str, Any] | None:
@@ -270,6 +275,15 @@ class PairCapture:
     #: The sentences naming how they were taken differently; None when either was
     #: stored without its capture facts.
     differences: list[str] | None
+    #: The sentence naming two photographs measured by different versions of the photo
+    #: method (:func:`~dermatrack.imaging.definitions.method_difference`): none of their
+    #: figures compare, and no retake mends it. None when one version measured both, or
+    #: either was stored without its capture facts.
+    method_difference: str | None = None
+
+    @property
+    def methods_differ(self) -> bool:
+        return self.method_difference is not None
 
 
 def pair_capture_of(store: Store, baseline_id: str, followup_id: str) -> PairCapture:
@@ -277,11 +291,13 @@ def pair_capture_of(store: Store, baseline_id: str, followup_id: str) -> PairCap
     tolerate (pose, expression, sharpness, scale, lighting, framing, colour, and skin
     one hides that the other shows: the sentences of ``photo compare``,
     :func:`~dermatrack.imaging.quality.capture_differences` and
-    :func:`~dermatrack.imaging.compare.coverage_differences`), and what skin the pair
-    cannot compare; each None when either photograph was stored without it (not
-    analysed, or stored before it was kept; photographs stored before their regions get
-    the other sentences)."""
+    :func:`~dermatrack.imaging.compare.coverage_differences`), what skin the pair
+    cannot compare, and whether different versions of the photo method measured them;
+    each None when either photograph was stored without it (not analysed, or stored
+    before it was kept; photographs stored before their regions get the other
+    sentences)."""
     from dermatrack.imaging.compare import coverage_differences
+    from dermatrack.imaging.definitions import method_difference
     from dermatrack.imaging.quality import CaptureQuality, capture_differences
 
     rows = _display_row(store, baseline_id) or {}, _display_row(store, followup_id) or {}
@@ -295,7 +311,9 @@ def pair_capture_of(store: Store, baseline_id: str, followup_id: str) -> PairCap
         facts[0]["skin_colour"], facts[1]["skin_colour"],
         calibrated=facts[0]["calibrated"] and facts[1]["calibrated"])
     return PairCapture(uncompared=uncompared, differences=differences
-                       + coverage_differences(uncompared or {}, shared=False))
+                       + coverage_differences(uncompared or {}, shared=False),
+                       method_difference=method_difference(facts[0].get("method_version"),
+                                                           facts[1].get("method_version")))
 
 
 def uncompared_of(store: Store, baseline_id: str, followup_id: str

@@ -59,7 +59,10 @@ StoredFormat = Literal["png", "jpeg"]
 JPEG_QUALITY = 95
 """Quality of a photograph stored as JPEG (libjpeg scale): visually lossless."""
 
-METHOD = "dermatrack photo analysis (imaging.analysis); definitions in the metric docstrings"
+METHOD = ("dermatrack photo analysis (imaging.analysis), method version {version}; "
+          "definitions in the metric docstrings")
+"""The observations' method (FHIR ``Observation.method``), with the version that measured
+them (:data:`~dermatrack.imaging.definitions.PHOTO_METHOD_VERSION`)."""
 
 
 class PhotoOut(Record):
@@ -78,6 +81,9 @@ class PhotoOut(Record):
     mm_per_px: float | None = None
     scale_source: str | None = None
     face_detected: bool | None = None
+    #: The version of the photo method that measured it; None when not analysed or
+    #: stored before versions were recorded.
+    method_version: str | None = None
     regions: list[str] = []
     region: str | None = None
     duplicate_of: str | None = None
@@ -348,17 +354,20 @@ def _measurements(result: PhotoResult | None,
     with the unit of its definition in the imaging core."""
     if result is None:
         return []
-    return [Measurement(region=region, kind=PHOTO_KIND, method=METHOD, settings=settings,
+    return [Measurement(region=region, kind=PHOTO_KIND,
+                        method=METHOD.format(version=result.method_version),
+                        settings=settings,
                         values={m.code: m.value for m in result.of_region(region)},
                         units={m.code: m.unit for m in result.of_region(region)})
             for region in result.regions()]
 
 
 def _analysis_settings(result: PhotoResult) -> dict[str, Any]:
-    """What the metrics depend on: scale and its source, calibration, face detection."""
+    """What the metrics depend on: scale and its source, calibration, face detection and
+    the version of the photo method that measured them."""
     return {"mm_per_px": result.mm_per_px, "scale_source": result.scale_source,
             "calibrated": result.calibrated, "delta_e2000_mean": result.delta_e2000_mean,
-            "face_detected": result.face_detected}
+            "face_detected": result.face_detected, "method_version": result.method_version}
 
 
 def _photo_out(photo: Photo, n_observations: int,
@@ -370,6 +379,7 @@ def _photo_out(photo: Photo, n_observations: int,
         out.mm_per_px = settings.get("mm_per_px")
         out.scale_source = settings.get("scale_source")
         out.face_detected = settings.get("face_detected")
+        out.method_version = settings.get("method_version")
     out.regions = regions or []
     return out
 
@@ -426,3 +436,163 @@ def _photo_outs(session: Any, patient_id: str, photos: list[Photo]) -> list[Phot
                                   first.settings if first is not None else None,
                                   regions))
     return outputs
+
+
+# --- measuring stored photographs again ---------------------------------------------------
+
+class Reanalysis(BaseModel):
+    """What :func:`reanalyse_photo` did with one stored photograph."""
+
+    photo_id: str
+    patient_id: str
+    #: ``remeasured``, ``current`` (already measured by this version), ``not_analysed``
+    #: (stored without metrics, left so) or ``kept`` (this version refuses it, its file
+    #: is missing or damaged, or the patient's consent no longer covers photographs: its
+    #: figures are kept as they were, and ``reason`` says why)
+    outcome: Literal["remeasured", "current", "not_analysed", "kept"]
+    #: The version that measured its figures before, None when unrecorded.
+    previous_version: str | None = None
+    observations: int = 0
+    reason: str | None = None
+
+
+def _photo_observations(session: Any, photo: Photo) -> list[Observation]:
+    """The live photo observations of a photograph: those naming it, and those stored
+    with its pixels before observations named their photograph."""
+    rows = session.scalars(select(Observation).where(
+        Observation.patient_id == photo.patient_id, Observation.kind == PHOTO_KIND,
+        Observation.source_sha256 == photo.sha256)).all()
+    return [o for o in rows if (o.settings or {}).get("photo_id", photo.id) == photo.id]
+
+
+def photos_to_reanalyse(store: Store, *, patient_id: str | None = None) -> list[str]:
+    """The analysed photographs (of one patient, or every one) whose figures another
+    version of the photo method measured (or one from before versions were recorded),
+    oldest first."""
+    from dermatrack.imaging.definitions import PHOTO_METHOD_VERSION
+
+    with store.reading() as session:
+        query = select(Photo).order_by(Photo.created_at, Photo.id)
+        if patient_id is not None:
+            get_patient(session, patient_id)
+            query = query.where(Photo.patient_id == patient_id)
+        stale = []
+        for photo in session.scalars(query):
+            versions = {(o.settings or {}).get("method_version")
+                        for o in _photo_observations(session, photo)}
+            if versions and versions != {PHOTO_METHOD_VERSION}:
+                stale.append(photo.id)
+        return stale
+
+
+def reanalyse_photo(store: Store, photo_id: str, *, actor: str) -> Reanalysis:
+    """Measure a stored photograph again with this version of the photo method.
+
+    Its stored pixels are analysed as they were at import (face or close-up as its
+    figures say, the scale the user gave, the chart when one is in the frame). In one
+    transaction its photo observations are soft-deleted (kept, with the reason, for the
+    audit trail and for research that asks what was shown then), the new ones written
+    and its screen copy, masks, regions and capture facts replaced. A photograph this
+    version refuses, whose file is missing or damaged, or whose patient's consent no
+    longer covers photographs, keeps what it had (``kept``, with the reason). Alignments
+    stay: they are of the pixels.
+    """
+    from dermatrack.errors import NotFoundError
+    from dermatrack.imaging.definitions import PHOTO_METHOD_VERSION
+    from dermatrack.imaging.io import read_image
+    from dermatrack.services import consent
+    from dermatrack.services.common import get_row, soft_delete
+    from dermatrack.services.derived import save_display
+
+    with store.reading() as session:
+        photo = get_row(session, Photo, photo_id)
+        patient_id, digest = photo.patient_id, photo.sha256
+        old = _photo_observations(session, photo)
+        settings = dict(old[0].settings or {}) if old else {}
+        versions = {(o.settings or {}).get("method_version") for o in old}
+    previous = settings.get("method_version")
+    done = Reanalysis(photo_id=photo_id, patient_id=patient_id, outcome="current",
+                      previous_version=previous)
+    if not old:
+        return done.model_copy(update={"outcome": "not_analysed"})
+    if versions == {PHOTO_METHOD_VERSION}:
+        return done
+    given_scale = settings.get("mm_per_px") if settings.get("scale_source") == "user" else None
+    try:
+        with store.reading() as session:
+            consent.require(session, patient_id, "photo")
+        made = analyze_loaded(read_image(photo_file(store, photo_id)), mm_per_px=given_scale,
+                              use_face=bool(settings.get("face_detected", True)))
+    except (InputError, NotFoundError) as error:
+        return done.model_copy(update={"outcome": "kept", "reason": str(error)})
+    from dermatrack.imaging.analysis import PhotoResult
+
+    typed = PhotoResult.of(made.result)
+    new_settings = _analysis_settings(typed)
+    measurements = [replace(m, source_sha256=digest,
+                            settings={**(m.settings or {}), "photo_id": photo_id})
+                    for m in _measurements(typed, new_settings)]
+    reason = (f"measured again with photo method {PHOTO_METHOD_VERSION} "
+              f"(was {previous or 'unrecorded'})")
+    with store.transaction(actor) as session:
+        photo = get_row(session, Photo, photo_id)
+        for row in _photo_observations(session, photo):
+            soft_delete(row, actor=actor, reason=reason)
+        stored = add_observations(session, patient_id=patient_id, visit_id=photo.visit_id,
+                                  measurements=measurements)
+        if made.display is not None:
+            save_display(session, store.settings.files_dir, photo_id, made.display)
+    return done.model_copy(update={"outcome": "remeasured", "observations": len(stored)})
+
+
+#: The store of a worker process of :func:`reanalyse_many` (opened once per process).
+_WORKER_STORE: list[Store] = []
+
+
+def _open_worker_store(settings: Any) -> None:
+    from dermatrack.services.common import open_store
+
+    _WORKER_STORE.append(open_store(settings))
+
+
+def _reanalyse_in_worker(photo_id: str, actor: str) -> Reanalysis:
+    return reanalyse_photo(_WORKER_STORE[0], photo_id, actor=actor)
+
+
+def reanalyse_many(store: Store, photo_ids: list[str], *, actor: str, workers: int = 1,
+                   done: Any = None) -> list[Reanalysis]:
+    """:func:`reanalyse_photo` of each photograph, in the order they finish.
+
+    With ``workers`` > 1 the photographs are measured on that many worker processes
+    (started afresh, each with its own connection to the store's database; SQLite's
+    busy timeout queues their writes). Each photograph is measured and stored in a
+    transaction of its own, so a run stopped part-way leaves every photograph it
+    finished at this version, and a rerun (:func:`photos_to_reanalyse`) goes on with
+    the rest. ``done`` is called with each :class:`Reanalysis` as it finishes (a
+    progress bar).
+    """
+    if workers < 1:
+        raise InputError(f"workers must be at least 1, got {workers}", field="workers")
+    results: list[Reanalysis] = []
+
+    def finished(result: Reanalysis) -> None:
+        results.append(result)
+        if done is not None:
+            done(result)
+
+    if workers == 1 or len(photo_ids) < 2:
+        for photo_id in photo_ids:
+            finished(reanalyse_photo(store, photo_id, actor=actor))
+        return results
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    with ProcessPoolExecutor(max_workers=min(workers, len(photo_ids)),
+                             mp_context=multiprocessing.get_context("spawn"),
+                             initializer=_open_worker_store,
+                             initargs=(store.settings,)) as pool:
+        for future in as_completed([pool.submit(_reanalyse_in_worker, photo_id, actor)
+                                    for photo_id in photo_ids]):
+            finished(future.result())
+    return results
+

@@ -44,6 +44,9 @@ class PhotoPairView:
     #: Per region, the share of the baseline's skin the pair cannot compare
     #: (:func:`dermatrack.services.derived.uncompared_of`); None when not known.
     uncompared: dict[str, float] | None = None
+    #: The sentence naming two versions of the photo method that measured the pair
+    #: (:attr:`dermatrack.services.derived.PairCapture.method_difference`), or None.
+    method_difference: str | None = None
 
     @property
     def hides_skin(self) -> bool:

@@ -108,7 +108,8 @@ def _comparisons(store: Store, chart: PatientChart, timeline: Timeline
             method=str(pair.alignment["method"]),
             reliable=bool(pair.alignment.get("reliable", True)),
             features_before=features_before, features_after=features_after,
-            capture_differences=capture.differences, uncompared=capture.uncompared))
+            capture_differences=capture.differences, uncompared=capture.uncompared,
+            method_difference=capture.method_difference))
     return pairs
 
 

@@ -476,7 +476,10 @@ def cohort_summary(store: Store, *, modality: str | None = None,
         Fitzpatrick group); ``trajectories`` (mixed-model slope per month by arm and
         metric); ``safety`` (overall and by arm: adverse events per session and per
         patient by grade and relatedness); ``pih`` (share of patients with PIH by
-        Fitzpatrick type); ``mdc`` (the MDC95 entries used).
+        Fitzpatrick type); ``mdc`` (the MDC95 entries used); ``photo_method_versions``
+        (photographs per version of the photo method that measured them: more than one
+        means changes mix the software's change with the skin's until ``dermatrack photo
+        reanalyse --all``).
     """
     import copy
 
@@ -490,6 +493,30 @@ def cohort_summary(store: Store, *, modality: str | None = None,
             _SUMMARY_CACHE.pop(next(iter(_SUMMARY_CACHE)))
         _SUMMARY_CACHE[key] = cached
     return copy.deepcopy(cached)
+
+
+def _photo_method_versions(store: Store, patients: set[str]) -> dict[str, int]:
+    """How many of the cohort's photographs each version of the photo method measured
+    (``unrecorded``: stored before versions were). Changes pooled over figures of two
+    versions hold the software's change as well as the skin's
+    (:func:`dermatrack.imaging.definitions.method_versions_differ`)."""
+    from sqlalchemy import func
+
+    from dermatrack.imaging.definitions import PHOTO_KIND
+    from dermatrack.store.models import Observation
+
+    version = Observation.settings["method_version"].as_string()
+    with store.reading() as session:
+        rows = session.execute(
+            select(Observation.patient_id, version,
+                   func.count(func.distinct(Observation.source_sha256)))
+            .where(Observation.kind == PHOTO_KIND, Observation.source_sha256.is_not(None))
+            .group_by(Observation.patient_id, version)).all()
+    counts: dict[str, int] = defaultdict(int)
+    for patient_id, name, photographs in rows:
+        if patient_id in patients:
+            counts[name or "unrecorded"] += int(photographs)
+    return dict(sorted(counts.items()))
 
 
 def _compute_summary(store: Store, *, modality: str | None, mdc: MdcTable,
@@ -513,6 +540,7 @@ def _compute_summary(store: Store, *, modality: str | None, mdc: MdcTable,
         "changes": [], "changes_by_fitzpatrick": [], "forest": [], "responders": {},
         "trajectories": [], "safety": {}, "pih": {}, "mdc": mdc.to_list(),
         "units": {},
+        "photo_method_versions": _photo_method_versions(store, set(data.patients["patient"])),
     }
     if not headline.empty:
         units = headline.drop_duplicates(["kind", "metric"], keep="last")

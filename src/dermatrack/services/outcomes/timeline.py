@@ -39,6 +39,10 @@ class Point(BaseModel):
     change_percent: float | None = None
     real: bool | None = None
     verdict: str | None = None
+    #: A photo figure measured by another version of the photo method than the
+    #: series' baseline (:func:`~dermatrack.imaging.definitions.method_versions_differ`):
+    #: its change is not judged.
+    method_differs: bool = False
 
 
 class Series(BaseModel):
@@ -95,12 +99,17 @@ def _series(observations: list[Any], visits: Mapping[str, Any], baseline: dt.dat
 
     grouped: dict[tuple[str, str, str], dict[str, list[float]]] = defaultdict(
         lambda: defaultdict(list))
+    # The photo method versions that measured each value (None: unrecorded; device
+    # readings carry none).
+    versions: dict[tuple[str, str, str], dict[str, set[str | None]]] = defaultdict(
+        lambda: defaultdict(set))
     units: dict[tuple[str, str, str], str] = {}
     for row in observations:
         if row.visit_id is None or row.visit_id not in visits or row.value is None:
             continue
         key = (row.kind, row.region, row.metric)
         grouped[key][row.visit_id].append(row.value)
+        versions[key][row.visit_id].add((row.settings or {}).get("method_version"))
         units.setdefault(key, row.unit)
     result = []
     for (kind, region, metric), by_visit in sorted(grouped.items()):
@@ -110,18 +119,25 @@ def _series(observations: list[Any], visits: Mapping[str, Any], baseline: dt.dat
         mdc95, source = found if found is not None else (None, None)
         points: list[Point] = []
         first: float | None = None
+        first_versions: set[str | None] = set()
         for visit_id in ordered:
             visit = visits[visit_id]
             values = by_visit[visit_id]
             value = float(sum(values) / len(values))
             point = Point(visit_id=visit_id, timepoint=visit.timepoint, date=visit.date,
                           months=_months(visit.date, baseline), value=value, n=len(values))
+            measured_by = versions[(kind, region, metric)][visit_id]
             if first is None:
-                first = value
+                first, first_versions = value, measured_by
             else:
                 change = change_from_baseline(first, value, mdc95, direction)
                 point.change, point.change_percent = change.absolute, change.percent
-                point.real, point.verdict = change.real, change.verdict
+                # As :func:`~dermatrack.imaging.definitions.method_versions_differ`, for
+                # the versions of a visit's replicates: a mix compares only with the
+                # same mix.
+                point.method_differs = measured_by != first_versions
+                if not point.method_differs:
+                    point.real, point.verdict = change.real, change.verdict
             points.append(point)
         result.append(Series(kind=kind, region=region, metric=metric, unit=units[(kind, region,
                                                                                   metric)],

@@ -250,6 +250,12 @@ class PhotoPairOut(BaseModel):
                     "shadow in one photograph only (named among `capture_differences` "
                     "beyond the share `photo compare` allows); null when either "
                     "photograph was stored without its regions.")
+    method_difference: str | None = Field(
+        None, description="The two photographs were measured by different versions of the "
+                          "photo method, and which: no figure of one compares with the "
+                          "other's until `dermatrack photo reanalyse` measures both with "
+                          "one version. Null when one version measured both (or either "
+                          "was stored without what this needs).")
 
 
 @router.get("/patients/{patient_id}/photos/{baseline_id}/compare/{followup_id}")
@@ -272,7 +278,8 @@ def compare_pair(request: Request, patient_id: str, baseline_id: str, followup_i
                         alignment_correlation=pair.correlation,
                         changed_fraction=pair.changed_fraction,
                         capture_differences=capture.differences,
-                        uncompared_fraction=capture.uncompared)
+                        uncompared_fraction=capture.uncompared,
+                        method_difference=capture.method_difference)
 
 
 @router.get("/patients/{patient_id}/photos/{baseline_id}/compare/{followup_id}/{layer}.png",

@@ -74,13 +74,17 @@ def viewer_page(request: Request, patient_id: str, baseline: str, followup: str,
     mdc = load_mdc(store.settings)
     # A region whose skin one photograph hides is measured on different skin in each
     # (each photograph's stored figures are of the skin it shows): its changes get no
-    # verdict, and nor do the whole face's, which include it.
+    # verdict, and nor do the whole face's, which include it. Nor does any change
+    # between figures of two versions of the photo method.
     capture = pair_capture_of(store, baseline, followup)
     uncompared = capture.uncompared
     measured = uncompared or {}
     hidden = {region: f"{measured[region]:.0%} of its skin cannot be compared"
               if region in measured else "it includes regions that cannot be compared"
               for region in incomparable_regions(uncompared)}
+    if capture.methods_differ:  # no figure of one version compares with the other's
+        hidden = {m.region: "measured by another version of the photo method"
+                  for m in photo_metrics(store, patient_id, after)}
     table: dict[str, dict[str, dict]] = {}
     sources: set[str] = set()
     for m in photo_metrics(store, patient_id, after):
@@ -108,5 +112,6 @@ def viewer_page(request: Request, patient_id: str, baseline: str, followup: str,
                   after=after, pair=pair, table=dict(sorted(table.items())), columns=columns,
                   features=features, mdc_sources=sorted(sources),
                   no_mdc_advice=NO_MDC_ADVICE, hidden_regions=hidden,
+                  method_difference=capture.method_difference,
                   coverage_known=uncompared is not None,
                   capture_differences=capture.differences)
