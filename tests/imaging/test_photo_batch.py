@@ -317,6 +317,45 @@ def test_rerun_after_a_killed_parquet_batch_keeps_one_row_per_photo(tmp_path):
     assert not journal.exists()
 
 
+def test_an_output_of_another_method_version_is_refused_not_resumed(photos, tmp_path):
+    """Every row names the photo method's version that made it. Resuming an output made
+    by another version (or before rows named one) would mix two versions' figures in
+    one file: the batch is refused, naming both versions, and the output is left as it
+    was."""
+    import pyarrow.parquet as pq
+
+    from dermatrack.errors import InputError
+    from dermatrack.imaging.definitions import PHOTO_METHOD_VERSION
+    from dermatrack.services.batch import BatchItem, BatchOptions, run_batch
+
+    items = [BatchItem(str(photos / "p0.png"))]
+    options = BatchOptions(use_face=False, calibrate=False)
+    out = tmp_path / "results.jsonl"
+    run_batch(items, out, options=options, jsonl=True, workers=1)
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert rows and {r["method_version"] for r in rows} == {PHOTO_METHOD_VERSION}
+    # Made by an earlier version: its rows say so, or (before versions) say nothing.
+    for earlier, named in (("2026.11.01", "2026.11.01"),
+                           (None, "one from before versions were recorded")):
+        stale = [{**r, "method_version": earlier} for r in rows]
+        if earlier is None:
+            stale = [{k: v for k, v in r.items() if k != "method_version"} for r in rows]
+        text = "".join(json.dumps(r) + "\n" for r in stale)
+        out.write_text(text)
+        with pytest.raises(InputError) as refused:
+            run_batch(items, out, options=options, jsonl=True, workers=1)
+        assert named in str(refused.value) and PHOTO_METHOD_VERSION in str(refused.value)
+        assert out.read_text() == text
+    # A Parquet output the same.
+    parquet = tmp_path / "results.parquet"
+    run_batch(items, parquet, options=options, workers=1)
+    table = pq.read_table(parquet)
+    assert set(table.column("method_version").to_pylist()) == {PHOTO_METHOD_VERSION}
+    pq.write_table(table.drop_columns(["method_version"]), parquet)
+    with pytest.raises(InputError, match="another version of the photo method"):
+        run_batch(items, parquet, options=options, workers=1)
+
+
 def test_a_folder_of_phone_photographs_includes_its_heic_files(tmp_path):
     from dermatrack.services.batch import collect_inputs
 

@@ -88,6 +88,7 @@ def test_validate_imaging_real_folder_option(cli, tmp_path, monkeypatch):
     from skimage import data
 
     from dermatrack.config import DATA_DIR_ENV, load_settings
+    from dermatrack.imaging.definitions import PHOTO_METHOD_VERSION
     from dermatrack.imaging.io import sample_face, write_jpeg, write_png
     from dermatrack.services.outcomes import load_mdc
 
@@ -109,8 +110,9 @@ def test_validate_imaging_real_folder_option(cli, tmp_path, monkeypatch):
     saved = load_mdc(load_settings())
     assert saved.lookup("photo", "wrinkles.length_mm", "whole")[0] == \
         pytest.approx(length["mdc95"])
-    assert "real-photo validation" in saved.lookup("photo", "wrinkles.length_mm",
-                                                   "whole")[1]
+    source = saved.lookup("photo", "wrinkles.length_mm", "whole")[1]
+    assert source is not None and "real-photo validation" in source
+    assert f"photo method {PHOTO_METHOD_VERSION}" in source  # whose figures it bounds
     assert "Saved the MDC95" in r.stderr
     assert "| Wrinkle length |" in (out / "report.md").read_text()
     assert real["non_skin"]["cat"]["refused"] is True

@@ -496,6 +496,7 @@ def _save_real_photo_mdc(real: dict[str, Any]) -> None:
     import datetime as dt
 
     from dermatrack.config import load_settings
+    from dermatrack.imaging.definitions import PHOTO_METHOD_VERSION
     from dermatrack.services.outcomes import save_mdc
 
     entries = real.get("mdc") or []
@@ -503,7 +504,8 @@ def _save_real_photo_mdc(real: dict[str, Any]) -> None:
     if not entries:
         raise InputError(f"--save-mdc needs at least two faces measured (got {len(faces)}); "
                          "no MDC95 saved", field="save-mdc")
-    source = (f"real-photo validation {dt.date.today().isoformat()}: {len(faces)} faces x "
+    source = (f"real-photo validation {dt.date.today().isoformat()} (photo method "
+              f"{PHOTO_METHOD_VERSION}): {len(faces)} faces x "
               "8 captures re-rendered from one photograph (resampled, rotated, exposure, "
               "JPEG); lower bounds of a clinic's own (dermatrack validate imaging)")
     path = save_mdc(load_settings(), entries, source=source)

@@ -12,8 +12,10 @@ Streaming, resuming, bounded memory
   output is written from the previous Parquet file and the journal when the batch ends,
   chunk by chunk, then the journal is removed.
 * A rerun skips every photo whose content (SHA-256) already has an ``ok`` row in the
-  output or the journal, so a killed batch resumes where it stopped; a trailing half
-  line left by a kill is dropped. A photo that failed is tried again, and its earlier
+  output or the journal, so a killed batch resumes where it stopped (every row names
+  the version of the photo method that made it, ``method_version``, and an output of
+  another version is refused rather than resumed: one output, one version); a
+  trailing half line left by a kill is dropped. A photo that failed is tried again, and its earlier
   error row replaced.
 * At most :data:`IN_FLIGHT_PER_WORKER` photos per worker are submitted at a time, and
   only their results are held in memory.
@@ -38,6 +40,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import hashlib
+import itertools
 import json
 import os
 import time
@@ -47,6 +50,7 @@ from pathlib import Path
 from typing import Any
 
 from dermatrack.errors import InputError
+from dermatrack.imaging.definitions import PHOTO_METHOD_VERSION
 from dermatrack.imaging.io import IMAGE_SUFFIXES
 from dermatrack.store.partial_files import replacing
 
@@ -57,7 +61,7 @@ ACTOR = "photo-batch"
 
 #: The columns of a result row.
 COLUMNS = ("path", "sha256", "status", "error", "region", "metric", "value", "unit",
-           "patient_id", "visit_id", "photo_id", "seconds", "finished_at")
+           "patient_id", "visit_id", "photo_id", "seconds", "finished_at", "method_version")
 
 
 @dataclass(frozen=True)
@@ -199,7 +203,8 @@ def _row(item: BatchItem, sha: str | None, started: float, **values: Any) -> dic
     row = dict.fromkeys(COLUMNS)
     row.update(path=item.path, sha256=sha, patient_id=item.patient_id, visit_id=item.visit_id,
                seconds=round(time.perf_counter() - started, 4),
-               finished_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
+               finished_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+               method_version=PHOTO_METHOD_VERSION)
     row.update(values)
     return row
 
@@ -301,11 +306,29 @@ def _parquet_rows(path: Path) -> Iterator[dict[str, Any]]:
 
 
 def _done_hashes(out: Path, jsonl: bool) -> set[str]:
-    rows: Iterable[dict[str, Any]] = _read_jsonl(_journal_path(out, jsonl))
-    done = {r["sha256"] for r in rows if r.get("status") == "ok" and r.get("sha256")}
+    """The photographs an earlier run finished. Its rows must be of this version of the
+    photo method: resuming would otherwise mix two versions' figures in one output
+    (:data:`~dermatrack.imaging.definitions.PHOTO_METHOD_VERSION`)."""
+    journal = _journal_path(out, jsonl)
+    rows: Iterable[dict[str, Any]] = _read_jsonl(journal)
     if not jsonl:
-        done |= {r["sha256"] for r in _parquet_rows(out)
-                 if r.get("status") == "ok" and r.get("sha256")}
+        rows = itertools.chain(rows, _parquet_rows(out))
+    done: set[str] = set()
+    other: set[str | None] = set()
+    for row in rows:  # streamed: the output may hold millions of rows
+        if row.get("status") == "ok":
+            if row.get("method_version") != PHOTO_METHOD_VERSION:
+                other.add(row.get("method_version"))
+            if row.get("sha256"):
+                done.add(row["sha256"])
+    if other:
+        found = ", ".join(sorted(v or "one from before versions were recorded"
+                                 for v in other))
+        partial = f" and {journal}" if not jsonl and journal.is_file() else ""
+        raise InputError(f"{out} holds results of another version of the photo method "
+                         f"({found}; this is {PHOTO_METHOD_VERSION}): one output holds "
+                         f"one version's figures. Write to a new file, or remove {out}"
+                         f"{partial} to measure every photograph again", field="out")
     return done
 
 
@@ -317,7 +340,7 @@ def _schema() -> Any:
                       ("region", text), ("metric", text), ("value", pa.float64()),
                       ("unit", text), ("patient_id", text), ("visit_id", text),
                       ("photo_id", text), ("seconds", pa.float64()),
-                      ("finished_at", text)])
+                      ("finished_at", text), ("method_version", text)])
 
 
 def _chunks(rows: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
