@@ -34,6 +34,35 @@ def _as_if_measured_by(store, photo_id: str, version: str | None) -> None:
         display.data = data
 
 
+def _serve_start(store) -> str:
+    """What ``dermatrack serve`` prints on stderr before it serves (then stopped)."""
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    from dermatrack.config import DATABASE_URL_ENV
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "dermatrack", "serve", "--data", str(store.settings.data_dir),
+         "--port", str(port)], stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+        env={**os.environ, DATABASE_URL_ENV: store.settings.database_url})
+    lines = []
+    try:
+        assert process.stderr is not None
+        for line in process.stderr:
+            lines.append(line)
+            if "dermatrack serving" in line:
+                break
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    return " ".join(" ".join(lines).split())
+
+
 def _figures(store, patient: str, photo_id: str) -> dict[tuple[str, str], float | None]:
     from dermatrack.services import observations
 
@@ -114,6 +143,10 @@ def test_figures_of_two_method_versions_are_not_compared_until_reanalysed(
     assert not pair_capture_of(store, first, later).methods_differ
     _as_if_measured_by(store, later, PHOTO_METHOD_VERSION)
     _as_if_measured_by(store, first, OLD_VERSION)
+
+    # The web app says so when it starts.
+    assert f"1 photograph(s) were measured by another version of the photo method than " \
+        f"this one ({PHOTO_METHOD_VERSION})" in _serve_start(store)
 
     # The command: --patient or --all, a dry run lists, the run re-measures.
     refused = cli("photo", "reanalyse")

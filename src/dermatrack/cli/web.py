@@ -97,7 +97,9 @@ def register(app: typer.Typer) -> None:
 
         from dermatrack.cli.output import err_console
         from dermatrack.config import DATA_DIR_ENV, DATABASE_URL_ENV
+        from dermatrack.imaging.definitions import PHOTO_METHOD_VERSION
         from dermatrack.services import accounts
+        from dermatrack.services.photos import photos_to_reanalyse
         from dermatrack.web.app import SECURE_COOKIES_ENV, create_app
 
         settings = _settings(data)
@@ -109,6 +111,13 @@ def register(app: typer.Typer) -> None:
             err_console.print("[yellow]No user accounts yet: add one with "
                               f"`dermatrack user add NAME --role admin --data {settings.data_dir}`"
                               "[/]")
+        stale = photos_to_reanalyse(web_app.state.store)
+        if stale:
+            err_console.print(f"[yellow]{len(stale)} photograph(s) were measured by another "
+                              f"version of the photo method than this one "
+                              f"({PHOTO_METHOD_VERSION}): their changes are not judged "
+                              f"until they are measured again: `{DATA_DIR_ENV}="
+                              f"{settings.data_dir} dermatrack photo reanalyse --all`[/]")
         if host not in ("127.0.0.1", "localhost", "::1") and not secure_cookies:
             err_console.print("[yellow]Serving plain HTTP beyond this machine: put a TLS "
                               "proxy in front and pass --secure-cookies (docs/security.md)[/]")

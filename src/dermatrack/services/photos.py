@@ -468,21 +468,38 @@ def _photo_observations(session: Any, photo: Photo) -> list[Observation]:
 def photos_to_reanalyse(store: Store, *, patient_id: str | None = None) -> list[str]:
     """The analysed photographs (of one patient, or every one) whose figures another
     version of the photo method measured (or one from before versions were recorded),
-    oldest first."""
+    oldest first. Two queries, whatever the number of photographs."""
+    from collections import defaultdict
+
     from dermatrack.imaging.definitions import PHOTO_METHOD_VERSION
 
+    version = Observation.settings["method_version"].as_string()
+    named = Observation.settings["photo_id"].as_string()
     with store.reading() as session:
-        query = select(Photo).order_by(Photo.created_at, Photo.id)
+        photos = select(Photo.id, Photo.patient_id, Photo.sha256).where(
+            Photo.deleted_at.is_(None)).order_by(Photo.created_at, Photo.id)
+        measured = select(Observation.patient_id, Observation.source_sha256, named,
+                          version).where(Observation.kind == PHOTO_KIND,
+                                         Observation.deleted_at.is_(None)).distinct()
         if patient_id is not None:
             get_patient(session, patient_id)
-            query = query.where(Photo.patient_id == patient_id)
-        stale = []
-        for photo in session.scalars(query):
-            versions = {(o.settings or {}).get("method_version")
-                        for o in _photo_observations(session, photo)}
-            if versions and versions != {PHOTO_METHOD_VERSION}:
-                stale.append(photo.id)
-        return stale
+            photos = photos.where(Photo.patient_id == patient_id)
+            measured = measured.where(Observation.patient_id == patient_id)
+        rows = session.execute(photos).all()
+        # As _photo_observations: by the photograph they name, else by its pixels.
+        by_photo: dict[str, set[str | None]] = defaultdict(set)
+        by_pixels: dict[tuple[str, str | None], set[str | None]] = defaultdict(set)
+        for patient, digest, photo_id, name in session.execute(measured):
+            if photo_id is not None:
+                by_photo[photo_id].add(name)
+            else:
+                by_pixels[(patient, digest)].add(name)
+    stale = []
+    for photo_id, patient, digest in rows:
+        versions = by_photo.get(photo_id, set()) | by_pixels.get((patient, digest), set())
+        if versions and versions != {PHOTO_METHOD_VERSION}:
+            stale.append(photo_id)
+    return stale
 
 
 def reanalyse_photo(store: Store, photo_id: str, *, actor: str) -> Reanalysis:

@@ -510,7 +510,8 @@ def _photo_method_versions(store: Store, patients: set[str]) -> dict[str, int]:
         rows = session.execute(
             select(Observation.patient_id, version,
                    func.count(func.distinct(Observation.source_sha256)))
-            .where(Observation.kind == PHOTO_KIND, Observation.source_sha256.is_not(None))
+            .where(Observation.kind == PHOTO_KIND, Observation.source_sha256.is_not(None),
+                   Observation.deleted_at.is_(None))
             .group_by(Observation.patient_id, version)).all()
     counts: dict[str, int] = defaultdict(int)
     for patient_id, name, photographs in rows:
