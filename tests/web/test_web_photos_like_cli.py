@@ -333,15 +333,16 @@ def test_viewer_names_skin_hidden_in_one_photograph(web, tmp_path):
 def test_viewer_and_api_compare_no_figures_of_two_method_versions(web, tmp_path):
     """A baseline measured by an earlier version of the photo method (as a store
     upgraded from it holds it) against a follow-up measured by this one: the API names
-    the pair and says ``methods_differ``; the viewer gives no region a verdict, whatever
+    the pair (``method_difference``); the viewer gives no region a verdict, whatever
     the MDC95, and says why."""
     import numpy as np
     from bs4 import BeautifulSoup
     from sqlalchemy import select
 
+    from dermatrack.imaging.definitions import PHOTO_METHOD_VERSION
     from dermatrack.imaging.io import sample_face, write_jpeg
     from dermatrack.services.outcomes import save_mdc
-    from dermatrack.store.models import PhotoDerivative
+    from dermatrack.store.models import Observation, PhotoDerivative
     from dermatrack.web.pages.photos import HEADLINE_METRICS
 
     grace = sample_face("grace_hopper").astype(np.float32)
@@ -363,11 +364,28 @@ def test_viewer_and_api_compare_no_figures_of_two_method_versions(web, tmp_path)
              source="test repeatability")
     same = client.get(f"{url}/{first}/compare/{later}").json()
     assert same["method_difference"] is None and same["capture_differences"] == []
+    gallery = BeautifulSoup(web.signed_in("clinician").get(f"/patients/{pid}/photos").text,
+                            "html.parser")
+    assert not gallery.select(".method-version")
     with web.store.transaction("test") as session:
         row = session.scalars(select(PhotoDerivative).where(
             PhotoDerivative.photo_id == first, PhotoDerivative.kind == "display")).one()
         row.data = dict(row.data, capture=dict(row.data["capture"],
                                                method_version="2026.11.01"))
+        for observation in session.scalars(select(Observation).where(
+                Observation.kind == "photo")):
+            if (observation.settings or {}).get("photo_id") == first:
+                observation.settings = dict(observation.settings,
+                                            method_version="2026.11.01")
+    # The gallery marks the photograph, the API says which version measured it.
+    gallery = BeautifulSoup(web.signed_in("clinician").get(f"/patients/{pid}/photos").text,
+                            "html.parser")
+    [marked] = gallery.select(".method-version")
+    assert marked.find_parent("figure")["id"] == first
+    assert " ".join(marked.text.split()) == (
+        f"measured by photo method 2026.11.01, not {PHOTO_METHOD_VERSION}: not compared")
+    versions = {p["id"]: p["method_version"] for p in client.get(url).json()}
+    assert versions == {first: "2026.11.01", later: PHOTO_METHOD_VERSION}
     body = client.get(f"{url}/{first}/compare/{later}").json()
     assert body["method_difference"].startswith("method: the two photographs were measured")
     assert "2026.11.01 before" in body["method_difference"]

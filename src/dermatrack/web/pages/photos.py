@@ -38,6 +38,7 @@ def default_pair(photos: list, visits: dict) -> tuple[str | None, str | None]:
 @router.get("/patients/{patient_id}/photos")
 def photos_page(request: Request, patient_id: str, store: StoreDep,
                 principal: Principal = Depends(require_page("photos"))) -> Response:
+    from dermatrack.imaging.definitions import PHOTO_METHOD_VERSION
     from dermatrack.services import patients, photos
 
     record = read_patient(store, principal, patient_id, fields=("photos",),
@@ -47,6 +48,7 @@ def photos_page(request: Request, patient_id: str, store: StoreDep,
     baseline, followup = default_pair(listed, visits)
     return render(request, "photos.html", principal, record=record,
                   photos=listed, visits=visits, baseline=baseline, followup=followup,
+                  method_version=PHOTO_METHOD_VERSION,
                   max_mb=request.app.state.max_upload_bytes // (1024 * 1024))
 
 
