@@ -615,6 +615,48 @@ def test_compare_names_a_photograph_blurred_against_the_other(grace):
     assert capture_differences(q, replace(q, sharpness=q.sharpness * 0.7), None, None) == []
 
 
+def test_compare_names_a_photograph_whose_skin_was_smoothed(grace):
+    """A phone's beauty mode smooths the skin and keeps the eyes, brows and lips sharp.
+    grace_hopper's skin (not her features) blurred by 2 px loses most of its lines; the
+    skin-detail ratio names it (the sharpness ratio did so on two faces of eight,
+    ``benchmarks/sharpness_pairs.py``), whichever photograph was smoothed. The same face
+    taking drawn lines away again (what a treatment that works does) and re-exposed by
+    20 % are not named."""
+    from dataclasses import replace
+
+    from dermatrack.imaging.compare import compare
+    from dermatrack.imaging.quality import SKIN_DETAIL_TOLERANCE_RATIO
+    from dermatrack.imaging.realphoto import plan_wrinkles, render_wrinkles
+    from dermatrack.imaging.regions import face_regions, face_without_features
+    from dermatrack.imaging.scale import mm_per_px_from_iris
+
+    regions = face_regions(grace)
+    skin = face_without_features(grace.shape[:2], regions.landmarks) & regions.skin_mask
+    weight = cv2.GaussianBlur(skin.astype(np.float32), (0, 0), 3.0)[..., None]
+    smoothed = grace * (1 - weight) + cv2.GaussianBlur(grace, (0, 0), 2.0) * weight
+    capture = compare(grace, smoothed).report["capture"]
+    ratio = capture["after"]["skin_detail"] / capture["before"]["skin_detail"]
+    assert ratio < SKIN_DETAIL_TOLERANCE_RATIO
+    named = [line for line in capture["differences"] if line.startswith("skin detail: ")]
+    assert named and named[0].startswith("skin detail: the after photograph's skin has")
+    assert "beauty or skin-smoothing mode" in named[0]
+    mm_per_px = mm_per_px_from_iris(regions)
+    lines = [replace(line, contrast=0.25)
+             for line in plan_wrinkles(regions.landmarks, mm_per_px, regions.open_skin)]
+    treated = compare(render_wrinkles(grace, lines, mm_per_px), grace).report["capture"]
+    assert treated["after"]["skin_detail"] > 0.9 * treated["before"]["skin_detail"]
+    brighter = compare(grace, variants(grace)["exposure_1.2x"]).report["capture"]
+    for differences in (treated["differences"], brighter["differences"]):
+        assert not any(line.startswith("skin detail") for line in differences)
+    q = assess_capture(grace, mm_per_px=0.7)
+    assert q.skin_detail is None  # no features without landmarks
+    detailed = replace(q, skin_detail=0.5)
+    assert capture_differences(replace(detailed, skin_detail=0.25), detailed, None, None)[
+        0].startswith("skin detail: the before photograph's skin has 0.50")
+    assert capture_differences(detailed, replace(detailed, skin_detail=0.35), None,
+                               None) == []
+
+
 # --- 6. the validation's real-photo pieces ------------------------------------------------
 
 def test_variants_and_cv_table(grace):

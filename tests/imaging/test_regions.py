@@ -12,6 +12,8 @@ from dermatrack.imaging.regions import (
     REGION_NAMES,
     FaceRegions,
     face_regions,
+    face_without_features,
+    facial_features,
     region_overlay,
     single_region,
     skin_mask,
@@ -81,6 +83,21 @@ def test_eyes_brows_and_lips_are_excluded(face):
         assert not (feature & whole).any()
     for x, y in regions.landmarks[468:]:  # iris points
         assert not whole[int(round(y)), int(round(x))]
+
+
+def test_the_features_and_the_face_without_them_from_the_landmarks_alone(face):
+    """``facial_features`` holds every eye, brow and lip polygon and no cheek;
+    ``face_without_features`` is the rest of the face, the cheeks among it."""
+    _, rgb, regions = face
+    shape = rgb.shape[:2]
+    features = facial_features(shape, regions.landmarks)
+    rest = face_without_features(shape, regions.landmarks)
+    assert not (features & rest).any()
+    for indices in (RIGHT_EYE, LEFT_EYE, RIGHT_BROW, LEFT_BROW, LIPS):
+        assert features[_polygon_mask(shape, regions.landmarks, indices)].all()
+    for cheek in ("cheek_left", "cheek_right"):
+        inside = regions.masks[cheek]
+        assert not (features & inside).any() and (rest & inside).sum() > 0.9 * inside.sum()
 
 
 def test_regions_sit_in_their_anatomical_places(face):

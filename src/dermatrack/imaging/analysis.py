@@ -294,7 +294,7 @@ def _measure(rgb: np.ndarray, calibration: Any, *, mm_per_px: float | None, use_
     quality = assess_capture(rgb, landmarks=regions.landmarks,
                              landmark_depth=regions.landmark_depth, skin=whole_full,
                              mm_per_px=mpp, face_mode=face_mode, face_turn_deg=turn,
-                             other_faces=regions.other_faces)
+                             other_faces=regions.other_faces, features=regions.features)
     if quality.refused:
         raise InputError("photo refused: " + "; ".join(quality.reasons), field="image")
 

@@ -96,7 +96,8 @@ def _to_uint8(rgb: np.ndarray) -> np.ndarray:
 def _capture(rgb0: np.ndarray, rgb1: np.ndarray, regions0: Any, regions1: Any,
              mm_per_px: float | None) -> dict[str, Any]:
     """Capture quality of both photographs as taken and how they differ (pose, expression,
-    sharpness, scale, lighting; see :func:`~dermatrack.imaging.quality.capture_differences`)."""
+    sharpness, skin detail, scale, lighting; see
+    :func:`~dermatrack.imaging.quality.capture_differences`)."""
     from dermatrack.imaging.quality import assess_capture, capture_differences, skin_colour_stats
     from dermatrack.imaging.scale import mm_per_px_from_iris
 
@@ -110,10 +111,12 @@ def _capture(rgb0: np.ndarray, rgb1: np.ndarray, regions0: Any, regions1: Any,
         mpp1 = mm_per_px * mpp1_iris / iris0
     q0 = assess_capture(rgb0, landmarks=regions0.landmarks,
                         landmark_depth=regions0.landmark_depth,
-                        skin=regions0.masks["whole"], mm_per_px=mpp0, face_mode=face)
+                        skin=regions0.masks["whole"], mm_per_px=mpp0, face_mode=face,
+                        features=regions0.features)
     q1 = assess_capture(rgb1, landmarks=regions1.landmarks,
                         landmark_depth=regions1.landmark_depth,
-                        skin=regions1.masks["whole"], mm_per_px=mpp1, face_mode=face)
+                        skin=regions1.masks["whole"], mm_per_px=mpp1, face_mode=face,
+                        features=regions1.features)
     differences = capture_differences(q0, q1, skin_colour_stats(rgb0, regions0.masks["whole"]),
                                       skin_colour_stats(rgb1, regions1.masks["whole"]))
     return {"before": q0.as_dict(), "after": q1.as_dict(), "differences": differences,

@@ -38,6 +38,7 @@ __all__ = [
     "face_regions",
     "face_turn",
     "face_without_features",
+    "facial_features",
     "line_exclusion_bands",
     "non_skin_edge_band",
     "region_overlay",
@@ -166,6 +167,14 @@ class FaceRegions:
     #: :func:`closeup_edge_band_mm` on a close-up of known scale. A comparison bands
     #: the edge of what a follow-up hides by the same width.
     edge_band_mm: float = EDGE_BAND_MM
+
+    @property
+    def features(self) -> np.ndarray | None:
+        """Bool ``(H, W)``: the eyes, brows, lips and nostrils (:func:`facial_features`),
+        or None without a face."""
+        if self.landmarks is None:
+            return None
+        return facial_features(self.skin_mask.shape[:2], self.landmarks)
 
     @property
     def open_skin(self) -> np.ndarray:
@@ -597,12 +606,18 @@ def _forehead_polygon(landmarks: np.ndarray) -> np.ndarray:
     return np.concatenate([lower, top])
 
 
+def facial_features(shape: tuple[int, int], landmarks: np.ndarray) -> np.ndarray:
+    """The eyes, brows, lips and nostrils from the landmarks (bool, ``shape``), each
+    grown by the exclusion margin: what :func:`face_without_features` leaves out."""
+    points = np.asarray(landmarks)[:, :2]
+    return _exclusions(shape, points, _face_width(points))
+
+
 def face_without_features(shape: tuple[int, int], landmarks: np.ndarray) -> np.ndarray:
     """The face from its landmarks alone (bool, ``shape``): their convex hull without the
     eyes, brows, lips and nostrils (grown by the exclusion margin). What a camera frame's
     sharpness is measured on, where the colour skin mask is not worth its cost."""
-    points = np.asarray(landmarks)[:, :2]
-    return _mesh_hull(shape, points) & ~_exclusions(shape, points, _face_width(points))
+    return _mesh_hull(shape, np.asarray(landmarks)[:, :2]) & ~facial_features(shape, landmarks)
 
 
 def _exclusions(shape: tuple[int, int], landmarks: np.ndarray, face_width: float
