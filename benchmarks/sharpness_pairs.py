@@ -65,21 +65,6 @@ def _measure(rgb: np.ndarray) -> tuple[float, float, float, float | None] | None
             quality["skin_detail"])
 
 
-def _skin_only(rgb: np.ndarray, smoothed: np.ndarray) -> np.ndarray:
-    """``smoothed`` on the face's skin (without the features), ``rgb`` elsewhere, blended
-    over 3 px: what a phone's skin-smoothing mode does."""
-    import cv2
-
-    from dermatrack.imaging.regions import face_regions, face_without_features
-
-    regions = face_regions(rgb)
-    if regions.landmarks is None:
-        return rgb
-    skin = face_without_features(rgb.shape[:2], regions.landmarks) & regions.skin_mask
-    weight = cv2.GaussianBlur(skin.astype(np.float32), (0, 0), 3.0)[..., None]
-    return rgb * (1.0 - weight) + smoothed * weight
-
-
 def _with_lines(rgb: np.ndarray) -> np.ndarray | None:
     """The photograph with the validation's forehead lines and crow's feet drawn at 25 %:
     taking them away again is what a treatment that works does."""
@@ -90,8 +75,10 @@ def _with_lines(rgb: np.ndarray) -> np.ndarray | None:
     from dermatrack.imaging.scale import mm_per_px_from_iris
 
     regions = face_regions(rgb)
+    if regions is None or regions.landmarks is None:
+        return None
     mm_per_px = mm_per_px_from_iris(regions)
-    if regions.landmarks is None or mm_per_px is None:
+    if mm_per_px is None:
         return None
     lines = plan_wrinkles(regions.landmarks, mm_per_px, regions.open_skin)
     if not lines:
@@ -120,7 +107,7 @@ def main() -> None:
     import cv2
 
     from dermatrack.imaging.quality import SHARPNESS_TOLERANCE_RATIO
-    from dermatrack.imaging.realphoto import held_out_variants, variants
+    from dermatrack.imaging.realphoto import held_out_variants, variants, with_skin_smoothed
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--faces", nargs="*", help="only these faces (file stems)")
@@ -137,8 +124,8 @@ def main() -> None:
         rgb8 = np.clip(rgb * 255.0 + 0.5, 0, 255).astype(np.uint8)
         bilateral = cv2.bilateralFilter(rgb8, 9, 30, 9).astype(np.float32) / 255.0
         captures["bilateral"] = bilateral
-        captures["skin_bilateral"] = _skin_only(rgb, bilateral)
-        captures["skin_blur_2px"] = _skin_only(rgb, cv2.GaussianBlur(rgb, (0, 0), 2.0))
+        captures["skin_bilateral"] = with_skin_smoothed(rgb, bilateral)
+        captures["skin_blur_2px"] = with_skin_smoothed(rgb, cv2.GaussianBlur(rgb, (0, 0), 2.0))
         print(f"{name}: sharpness {own[0]:.3f}, wrinkle length {own[1]:.0f} mm")
         measured_all = {capture: _measure(image) for capture, image in captures.items()}
         lined = _with_lines(rgb)

@@ -626,20 +626,18 @@ def test_compare_names_a_photograph_whose_skin_was_smoothed(grace):
 
     from dermatrack.imaging.compare import compare
     from dermatrack.imaging.quality import SKIN_DETAIL_TOLERANCE_RATIO
-    from dermatrack.imaging.realphoto import plan_wrinkles, render_wrinkles
-    from dermatrack.imaging.regions import face_regions, face_without_features
+    from dermatrack.imaging.realphoto import plan_wrinkles, render_wrinkles, with_skin_smoothed
+    from dermatrack.imaging.regions import face_regions
     from dermatrack.imaging.scale import mm_per_px_from_iris
 
-    regions = face_regions(grace)
-    skin = face_without_features(grace.shape[:2], regions.landmarks) & regions.skin_mask
-    weight = cv2.GaussianBlur(skin.astype(np.float32), (0, 0), 3.0)[..., None]
-    smoothed = grace * (1 - weight) + cv2.GaussianBlur(grace, (0, 0), 2.0) * weight
+    smoothed = with_skin_smoothed(grace, cv2.GaussianBlur(grace, (0, 0), 2.0))
     capture = compare(grace, smoothed).report["capture"]
     ratio = capture["after"]["skin_detail"] / capture["before"]["skin_detail"]
     assert ratio < SKIN_DETAIL_TOLERANCE_RATIO
     named = [line for line in capture["differences"] if line.startswith("skin detail: ")]
     assert named and named[0].startswith("skin detail: the after photograph's skin has")
     assert "beauty or skin-smoothing mode" in named[0]
+    regions = face_regions(grace)
     mm_per_px = mm_per_px_from_iris(regions)
     lines = [replace(line, contrast=0.25)
              for line in plan_wrinkles(regions.landmarks, mm_per_px, regions.open_skin)]

@@ -209,3 +209,38 @@ def test_photo_changes_are_judged_only_where_a_number_and_an_mdc_exist():
     assert "verdict" not in forehead["pigment"]["ita_category"]
     assert "verdict" not in forehead["pigment"]["ita_deg"]
     assert "verdict" not in forehead["area_mm2"]
+
+
+def test_photo_changes_of_a_blurred_or_smoothed_pair_judge_no_lines():
+    """A ``photo compare`` report whose capture names one photograph blurred or its skin
+    smoothed: lines, texture and pores get "not comparable" (and no MDC source), colour
+    keeps its verdict; the same pair with matching captures is judged as usual."""
+    from dataclasses import replace
+
+    from dermatrack.imaging.quality import CaptureQuality
+    from dermatrack.services.outcomes import MdcTable, judge_photo_changes
+
+    table = MdcTable()
+    table.update({"metrics": [
+        {"kind": "photo", "metric": "wrinkles.length_mm", "region": None, "mdc95": 5.0},
+        {"kind": "photo", "metric": "pigment.ita_deg", "region": None, "mdc95": 1.0}]}, "test")
+    quality = CaptureQuality(face_mode=True, face_found=True, yaw_deg=0.0, pitch_deg=0.0,
+                             roll_deg=0.0, sharpness=0.9, clipped_fraction=0.0,
+                             skin_fraction=0.3, mm_per_px=0.5, skin_detail=0.5)
+
+    def report(after: CaptureQuality) -> dict:
+        return {"capture": {"before": quality.as_dict(), "after": after.as_dict()},
+                "regions": {"whole": {
+                    "wrinkles": {"length_mm": {"before": 40.0, "after": 20.0}},
+                    "pigment": {"ita_deg": {"before": 30.0, "after": 35.0}}}}}
+
+    for after in (replace(quality, skin_detail=0.25), replace(quality, sharpness=0.4)):
+        smoothed = report(after)
+        assert judge_photo_changes(smoothed, table) == ["test"]  # from the colour only
+        whole = smoothed["regions"]["whole"]
+        assert whole["wrinkles"]["length_mm"]["verdict"] == "not comparable"
+        assert whole["wrinkles"]["length_mm"]["mdc_source"] is None
+        assert whole["pigment"]["ita_deg"]["verdict"] == "changed"
+    matched = report(replace(quality, skin_detail=0.45))
+    judge_photo_changes(matched, table)
+    assert matched["regions"]["whole"]["wrinkles"]["length_mm"]["verdict"] == "improved"

@@ -284,6 +284,21 @@ def test_patient_report_names_a_pair_taken_differently(store, tmp_path):
     assert caution is not None and "sharpness: the after photograph is blurred" in caution.text
 
 
+def _store_pair(store, clinic, tmp_path, baseline, month_3) -> str:
+    """Store two photographs (JPEG 95) at the first patient's baseline and month-3
+    visits; the patient's id."""
+    from dermatrack.imaging.io import write_jpeg
+    from dermatrack.services.photos import import_photo
+
+    patient = clinic.patient_ids[0]
+    for timepoint, rgb in (("baseline", baseline), ("month_3", month_3)):
+        path = tmp_path / f"{timepoint}.jpg"
+        write_jpeg(path, rgb, quality=95)
+        import_photo(store, patient_id=patient, visit_id=clinic.visit_ids[0][timepoint],
+                     path=path, actor="tester")
+    return patient
+
+
 def test_patient_report_gives_no_verdict_where_a_photograph_hides_skin(store, tmp_path):
     """A fringe in the follow-up hides most of the forehead: each photograph's stored
     figures are of the skin it shows, so the report names the pair (coverage) and its
@@ -291,11 +306,10 @@ def test_patient_report_gives_no_verdict_where_a_photograph_hides_skin(store, tm
     patient sheet says so at that visit."""
     from bs4 import BeautifulSoup
 
-    from dermatrack.imaging.io import sample_face, write_jpeg
+    from dermatrack.imaging.io import sample_face
     from dermatrack.imaging.realphoto import with_fringe
     from dermatrack.imaging.regions import face_regions
     from dermatrack.services.outcomes import save_mdc
-    from dermatrack.services.photos import import_photo
     from dermatrack.services.reports import (
         patient_report_html,
         patient_report_view,
@@ -305,12 +319,7 @@ def test_patient_report_gives_no_verdict_where_a_photograph_hides_skin(store, tm
     clinic = build_small_clinic(store)
     grace = sample_face("grace_hopper").astype(np.float32)
     fringe = with_fringe(grace, face_regions(grace).masks["forehead"])
-    patient = clinic.patient_ids[0]
-    for timepoint, rgb in (("baseline", grace), ("month_3", fringe)):
-        path = tmp_path / f"{timepoint}.jpg"
-        write_jpeg(path, rgb, quality=95)
-        import_photo(store, patient_id=patient, visit_id=clinic.visit_ids[0][timepoint],
-                     path=path, actor="tester")
+    patient = _store_pair(store, clinic, tmp_path, grace, fringe)
     save_mdc(store.settings, [{"kind": "photo", "metric": metric, "region": None,
                                "mdc95": 1e-9}
                               for metric in ("wrinkles.length_mm", "wrinkles.severity_index")],
@@ -338,3 +347,47 @@ def test_patient_report_gives_no_verdict_where_a_photograph_hides_skin(store, tm
     assert not rows["Chin"].select("span.not-comparable")
     assert "but not comparable: this photograph hides skin" in visits["Month 3"].text
     assert not visits["Baseline"].select("span.not-comparable")
+
+
+def test_report_and_sheet_judge_no_lines_of_a_photograph_with_its_skin_smoothed(store,
+                                                                               tmp_path):
+    """The follow-up taken in a phone's beauty mode (grace_hopper's skin blurred by 2 px,
+    her features not): the report names the pair ("skin detail"), its change table gives
+    the wrinkle rows no verdict and keeps the colour rows', and says why; the patient
+    sheet marks the wrinkle length at that visit and not the red area."""
+    import cv2
+    from bs4 import BeautifulSoup
+
+    from dermatrack.imaging.io import sample_face
+    from dermatrack.imaging.realphoto import with_skin_smoothed
+    from dermatrack.services.outcomes import save_mdc
+    from dermatrack.services.reports import patient_report_html, patient_sheet_html
+
+    clinic = build_small_clinic(store)
+    grace = sample_face("grace_hopper")
+    smoothed = with_skin_smoothed(grace, cv2.GaussianBlur(grace, (0, 0), 2.0))
+    patient = _store_pair(store, clinic, tmp_path, grace, smoothed)
+    save_mdc(store.settings, [{"kind": "photo", "metric": metric, "region": None,
+                               "mdc95": 1e-9}
+                              for metric in ("wrinkles.length_mm", "wrinkles.severity_index",
+                                             "redness.red_area_fraction",
+                                             "pigment.ita_deg")],
+             source="test repeatability")
+    soup = BeautifulSoup(patient_report_html(store, patient), "html.parser")
+    caution = soup.select_one("p.caution")
+    assert caution is not None and "skin detail: the after photograph's skin has" in \
+        caution.text
+    rows = {row.select("td")[1].text: row for row in soup.select("table.fit tr")
+            if row.td is not None and row.td.text == "Photograph"}
+    assert rows["Wrinkle length"].select_one("td.not-comparable")
+    assert rows["Wrinkle severity"].select_one("td.not-comparable")
+    assert not rows["Skin tone ITA"].select_one("td.not-comparable")
+    assert "its skin smoothed (named under the pair)" in soup.text
+    sheet = BeautifulSoup(patient_sheet_html(store, patient), "html.parser")
+    visits = {v.h2.get_text().split(" · ")[0]: v for v in sheet.select("section.visit")}
+    whole = {row.td.get_text(): row for row in visits["Month 3"].select("table.sheet tr")
+             if row.td is not None}["Whole face"]
+    cells = whole.select("td")[1:]
+    assert cells[0].select("span.not-comparable")  # wrinkle length
+    assert not cells[2].select("span.not-comparable")  # red area
+    assert "blurred or its skin smoothed (a phone's beauty mode)" in visits["Month 3"].text

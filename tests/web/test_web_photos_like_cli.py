@@ -28,6 +28,25 @@ def _patient_with_visits(web) -> tuple[str, dict[str, str]]:
     return pid, visits
 
 
+def _upload_pair(web, tmp_path: Path, before, after) -> tuple[str, tuple[str, str]]:
+    """A new patient with ``before`` uploaded at the baseline visit and ``after`` at
+    month 3 (JPEG 95) through the API; the patient's and the two photographs' ids."""
+    from dermatrack.imaging.io import write_jpeg
+
+    pid, visits = _patient_with_visits(web)
+    client = web.client("clinician")
+    ids = []
+    for name, rgb, visit in (("before.jpg", before, "baseline"),
+                             ("after.jpg", after, "month_3")):
+        write_jpeg(tmp_path / name, rgb, quality=95)
+        answer = client.post(f"/api/patients/{pid}/photos", data={"visit_id": visits[visit]},
+                             files={"image": (name, (tmp_path / name).read_bytes(),
+                                              "image/jpeg")})
+        assert answer.status_code == 201, answer.text
+        ids.append(answer.json()["photo"]["id"])
+    return pid, (ids[0], ids[1])
+
+
 def _closeup(path: Path) -> Path:
     """A phantom close-up of skin (0.06 mm per pixel) as PNG."""
     import numpy as np
@@ -340,25 +359,15 @@ def test_viewer_and_api_compare_no_figures_of_two_method_versions(web, tmp_path)
     from sqlalchemy import select
 
     from dermatrack.imaging.definitions import PHOTO_METHOD_VERSION
-    from dermatrack.imaging.io import sample_face, write_jpeg
+    from dermatrack.imaging.io import sample_face
     from dermatrack.services.outcomes import save_mdc
     from dermatrack.store.models import Observation, PhotoDerivative
     from dermatrack.web.pages.photos import HEADLINE_METRICS
 
     grace = sample_face("grace_hopper").astype(np.float32)
-    pid, visits = _patient_with_visits(web)
+    pid, (first, later) = _upload_pair(web, tmp_path, grace, np.clip(grace * 1.02, 0, 1))
     client = web.client("clinician")
     url = f"/api/patients/{pid}/photos"
-    ids = []
-    for name, rgb, visit in (("before.jpg", grace, "baseline"),
-                             ("after.jpg", np.clip(grace * 1.02, 0, 1), "month_3")):
-        write_jpeg(tmp_path / name, rgb, quality=95)
-        answer = client.post(url, data={"visit_id": visits[visit]},
-                             files={"image": (name, (tmp_path / name).read_bytes(),
-                                              "image/jpeg")})
-        assert answer.status_code == 201, answer.text
-        ids.append(answer.json()["photo"]["id"])
-    first, later = ids
     save_mdc(web.store.settings, [{"kind": "photo", "metric": code, "region": None,
                                    "mdc95": 1e-9} for code in HEADLINE_METRICS],
              source="test repeatability")
@@ -401,3 +410,40 @@ def test_viewer_and_api_compare_no_figures_of_two_method_versions(web, tmp_path)
     assert f"dermatrack photo reanalyse --patient {pid}" in box.text
     assert page.select_one("#capture-differences") is None  # nothing to retake
     assert "No change is judged: none of these regions compares" in page.text
+
+
+def test_viewer_judges_no_lines_of_a_photograph_with_its_skin_smoothed(web, tmp_path):
+    """A follow-up taken in a phone's beauty mode (grace_hopper's skin, not her eyes,
+    brows or lips, blurred by 2 px) measures far fewer lines: the API names the pair
+    ("skin detail"), and the viewer gives the wrinkle, texture and pore changes no
+    verdict whatever the MDC95, while skin tone and redness keep theirs."""
+    import cv2
+    from bs4 import BeautifulSoup
+
+    from dermatrack.imaging.io import sample_face
+    from dermatrack.imaging.realphoto import with_skin_smoothed
+    from dermatrack.services.outcomes import save_mdc
+    from dermatrack.web.pages.photos import HEADLINE_METRICS
+
+    grace = sample_face("grace_hopper")
+    smoothed = with_skin_smoothed(grace, cv2.GaussianBlur(grace, (0, 0), 2.0))
+    pid, ids = _upload_pair(web, tmp_path, grace, smoothed)
+    client = web.client("clinician")
+    url = f"/api/patients/{pid}/photos"
+    body = client.get(f"{url}/{ids[0]}/compare/{ids[1]}").json()
+    assert [s for s in body["capture_differences"] if s.startswith(
+        "skin detail: the after photograph's skin has")]
+    save_mdc(web.store.settings, [{"kind": "photo", "metric": code, "region": None,
+                                   "mdc95": 1e-9} for code in HEADLINE_METRICS],
+             source="test repeatability")
+    page = BeautifulSoup(web.signed_in("clinician").get(
+        f"/patients/{pid}/compare?baseline={ids[0]}&followup={ids[1]}").text, "html.parser")
+    columns = [th.get_text() for th in page.select("table.metrics thead th")][1:]
+    whole = {row.td.contents[0].strip(): row for row in page.select(
+        "table.metrics tbody tr")}["whole"]
+    cells = dict(zip(columns, whole.select("td")[1:], strict=True))
+    for lines in ("Wrinkle severity", "Wrinkle length"):
+        assert "not comparable: blurred or smoothed" in cells[lines].text
+    for colour in ("Skin tone ITA", "Erythema index"):
+        verdict = cells[colour].select_one(".change-verdict")
+        assert verdict is not None and "not comparable" not in verdict.text

@@ -25,8 +25,8 @@ from __future__ import annotations
 
 from dermatrack.metric_definition import MetricDefinition
 
-__all__ = ["NEEDS_COLOUR", "PHOTO_KIND", "PHOTO_METHOD_VERSION", "PHOTO_METRICS",
-           "method_difference", "method_versions_differ",
+__all__ = ["FINE_DETAIL_FAMILIES", "NEEDS_COLOUR", "PHOTO_KIND", "PHOTO_METHOD_VERSION",
+           "PHOTO_METRICS", "method_difference", "method_versions_differ", "needs_fine_detail",
            "not_measurable", "photo_metric", "unscaled_unit"]
 
 #: Coarsest pixel size (mm) per metric group (see the module docstring).
@@ -46,6 +46,18 @@ PHOTO_KIND = "photo"
 #: versions are not compared (:func:`method_versions_differ`); ``dermatrack photo
 #: reanalyse`` measures stored photographs again with this version.
 PHOTO_METHOD_VERSION = "2026.12.05"
+
+
+#: Metric families measured on the skin's finest detail: blur or a skin-smoothing (beauty)
+#: mode in one photograph of a pair takes their lines, texture and pores away (see
+#: ``quality.capture_differences``, "sharpness" and "skin detail"), so their change in
+#: such a pair is not judged. Colour medians, spots and red areas hold.
+FINE_DETAIL_FAMILIES = ("wrinkles", "texture", "pores")
+
+
+def needs_fine_detail(code: str) -> bool:
+    """Whether a photo metric (``family.metric``) is one blur or skin smoothing moves."""
+    return code.split(".")[0] in FINE_DETAIL_FAMILIES
 
 
 def method_versions_differ(before: str | None, after: str | None) -> bool:

@@ -57,6 +57,8 @@ __all__ = [
     "CaptureQuality",
     "assess_capture",
     "capture_differences",
+    "fine_detail_differs",
+    "fine_texture",
     "head_pose",
     "median_chroma",
     "mouth_shape",
@@ -64,6 +66,7 @@ __all__ = [
     "skin_colour_fraction",
     "skin_colour_mask",
     "skin_colour_stats",
+    "skin_detail",
 ]
 
 #: Yaw, pitch or roll beyond this (degrees) makes a photograph ``poor``: the apparent
@@ -561,6 +564,17 @@ def _fallen_short(before: float | None, after: float | None, tolerance: float
     if min(ratio, 1.0 / ratio) >= tolerance:
         return None
     return ("after", ratio) if ratio < 1.0 else ("before", 1.0 / ratio)
+
+
+def fine_detail_differs(before: CaptureQuality, after: CaptureQuality) -> bool:
+    """Whether one photograph of a pair is blurred against the other or its skin smoothed
+    (the "sharpness" and "skin detail" sentences of :func:`capture_differences`): the
+    figures that need fine detail
+    (:func:`~dermatrack.imaging.definitions.needs_fine_detail`) then differ by the
+    capture, and fall in the blurred or smoothed one."""
+    return (_fallen_short(before.sharpness, after.sharpness, SHARPNESS_TOLERANCE_RATIO)
+            is not None or _fallen_short(before.skin_detail, after.skin_detail,
+                                         SKIN_DETAIL_TOLERANCE_RATIO) is not None)
 
 
 def capture_differences(before: CaptureQuality, after: CaptureQuality,

@@ -508,6 +508,22 @@ def with_fringe(rgb: np.ndarray, forehead: np.ndarray, reach: float = 0.45) -> n
     return np.clip(rgb * (1 - soft) + colour * soft, 0, 1).astype(np.float32)
 
 
+def with_skin_smoothed(rgb: np.ndarray, smoothed: np.ndarray) -> np.ndarray:
+    """The photograph with ``smoothed`` (the same photograph through a smoother) on its
+    face's skin without the eyes, brows, lips and nostrils, and itself elsewhere, blended
+    over 3 px: what a phone's skin-smoothing (beauty) mode does. Unchanged without a
+    face."""
+    from dermatrack.imaging.regions import face_regions, face_without_features
+
+    regions = face_regions(rgb)
+    if regions is None or regions.landmarks is None:
+        return np.asarray(rgb, np.float32)
+    skin = face_without_features(rgb.shape[:2], regions.landmarks) & regions.skin_mask
+    weight = cv2.GaussianBlur(np.asarray(skin, np.float32), (0, 0), 3.0)[..., None]
+    return (np.asarray(rgb, np.float32) * (1.0 - weight)
+            + np.asarray(smoothed, np.float32) * weight).astype(np.float32)
+
+
 def with_glasses(rgb: np.ndarray, landmarks: np.ndarray, mm_per_px: float) -> np.ndarray:
     """The photograph with dark rims 2.5 mm wide round both eyes (FaceMesh
     ``landmarks``): glasses worn in one photograph of a pair only."""

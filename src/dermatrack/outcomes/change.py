@@ -25,6 +25,11 @@ Direction = Literal["lower", "higher"]
 #: "changed" (real change, no direction), "no real change" (within MDC95).
 Verdict = Literal["improved", "worsened", "changed", "no real change"]
 
+#: In place of a verdict: the two values are not of the same thing (one photograph hides
+#: the skin, is blurred or smoothed, or another method version measured it), so the
+#: change is shown and not judged.
+NOT_COMPARABLE = "not comparable"
+
 #: Each verdict in words for a patient or a clinician (reports, web pages).
 VERDICT_WORDS: dict[str, str] = {"improved": "real improvement", "worsened": "real worsening",
                                  "changed": "real change",

@@ -22,7 +22,7 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from dermatrack.outcomes.change import verdict_words
+from dermatrack.outcomes.change import NOT_COMPARABLE, verdict_words
 from dermatrack.reports.rendering import (
     SYNTHETIC_NOTE,
     data_uri,
@@ -99,15 +99,19 @@ def _scale_meaning(score: Mapping[str, Any]) -> dict[str, Any]:
 
 #: The verdict of a photograph measurement whose latest photograph hides skin its
 #: baseline shows (:attr:`PhotoPairView.hides_skin`); the note under the table says why.
-NOT_COMPARABLE_WORDS = "not comparable"
+NOT_COMPARABLE_WORDS = NOT_COMPARABLE
 
 
-def _change_rows(timeline: Any, *, hidden_visits: frozenset[str] | set[str] = frozenset()
+def _change_rows(timeline: Any, *, hidden_visits: frozenset[str] | set[str] = frozenset(),
+                 blurred_visits: frozenset[str] | set[str] = frozenset()
                  ) -> list[dict[str, Any]]:
     """The change table's rows. ``hidden_visits``: visits whose photograph hides skin
     its baseline shows; photograph measurements whose latest value is from one get no
     verdict (each photograph is measured on the skin it shows), nor do those measured
-    by another version of the photo method than their baseline."""
+    by another version of the photo method than their baseline. ``blurred_visits``:
+    visits whose photograph is blurred or its skin smoothed against the baseline's; the
+    measurements that need fine detail get no verdict there."""
+    from dermatrack.imaging.definitions import needs_fine_detail
     from dermatrack.reports import labels
 
     rows = []
@@ -128,7 +132,9 @@ def _change_rows(timeline: Any, *, hidden_visits: frozenset[str] | set[str] = fr
         negligible = change is not None and abs(change) < definition.resolution()
         verdict, words = ((last.verdict or "unknown").replace(" ", "-"),
                           "no change" if negligible else verdict_words(last.verdict))
-        if series.kind == "photo" and (last.visit_id in hidden_visits or last.method_differs):
+        if series.kind == "photo" and (
+                last.visit_id in hidden_visits or last.method_differs
+                or (last.visit_id in blurred_visits and needs_fine_detail(series.metric))):
             verdict, words = "not-comparable", NOT_COMPARABLE_WORDS
         rows.append({
             "kind": labels.kind_name(series.kind), "metric": definition.label,
@@ -190,6 +196,7 @@ def _event_rows(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def render_patient_report(view: PatientReportView) -> str:
     """The progress report of one patient as a standalone HTML page, from the view of
     :func:`dermatrack.services.reports.patient_report_view`."""
+    from dermatrack.imaging.definitions import needs_fine_detail
     from dermatrack.reports import labels
     from dermatrack.reports.plots import trajectory_figure
 
@@ -197,13 +204,17 @@ def render_patient_report(view: PatientReportView) -> str:
     # Visits whose photograph hides skin its baseline shows (a pair is the first and the
     # last photographed visit of a view): their photograph figures are of other skin.
     hidden = {pair.last.id for pair in view.comparisons if pair.hides_skin}
+    # Visits whose photograph is blurred or smoothed against the baseline's: their lines,
+    # texture and pores are not judged.
+    blurred = {pair.last.id for pair in view.comparisons if pair.fine_detail_lost}
     shown = [s for s in timeline.series
              if s.metric in TRAJECTORY_METRICS and (s.kind != "photo" or s.region == "whole")
              and sum(p.value is not None for p in s.points) >= 2]
-    if hidden:  # nor circled as a real change
+    if hidden or blurred:  # nor circled as a real change
         shown = [s if s.kind != "photo" else s.model_copy(update={"points": [
-            p.model_copy(update={"verdict": None}) if p.visit_id in hidden else p
-            for p in s.points]}) for s in shown]
+            p.model_copy(update={"verdict": None})
+            if p.visit_id in hidden or (p.visit_id in blurred and needs_fine_detail(s.metric))
+            else p for p in s.points]}) for s in shown]
     trajectories = data_uri(trajectory_figure(shown)) if shown else None
     sessions = [s for visit in timeline.visits for s in visit.sessions]
     scores = [dict(s, timepoint=visit.timepoint, **_scale_meaning(s))
@@ -212,8 +223,8 @@ def render_patient_report(view: PatientReportView) -> str:
         treatment_marks=view.chart.marks, treatment_diagrams=view.treatment_diagrams,
         title=f"Progress report: {view.patient_id}", timeline=timeline,
         comparisons=_comparisons(view), trajectories=trajectories,
-        changes=_change_rows(timeline, hidden_visits=hidden),
-        photos_hide_skin=bool(hidden),
+        changes=_change_rows(timeline, hidden_visits=hidden, blurred_visits=blurred),
+        photos_hide_skin=bool(hidden), photos_blurred=bool(blurred),
         methods_differ=any(p.method_differs for s in timeline.series for p in s.points),
         sessions=_session_rows(sessions), scores=scores,
         plans=_plan_rows(timeline), events=_event_rows(timeline.events),

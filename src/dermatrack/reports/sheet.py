@@ -38,14 +38,15 @@ def timepoint_label(timepoint: str) -> str:
 
 
 def change_words(definition: Any, point: Any, mdc95: float | None, *, short: bool,
-                 comparable: bool = True) -> str:
+                 comparable: bool = True, blurred: bool = False) -> str:
     """A change since baseline in plain words, judged against the MDC95.
 
     ``short`` gives a table cell ("−12 mm: real improvement"); otherwise a sentence.
     ``comparable`` False: the photograph hides skin the baseline's shows
     (:meth:`SheetVisitView.comparable`), so the change is not judged; nor is it when
     the point was measured by another version of the photo method
-    (``point.method_differs``).
+    (``point.method_differs``), or ``blurred``: this photograph or the first one is
+    blurred or its skin smoothed, and the metric needs fine detail.
     """
     change = point.change
     if change is None:
@@ -60,6 +61,12 @@ def change_words(definition: Any, point: Any, mdc95: float | None, *, short: boo
         return (f"{amount} since the baseline, but not comparable: this photograph was "
                 "measured by another version of the photo method than the baseline's "
                 "(dermatrack photo reanalyse measures both again with one version).")
+    if blurred:
+        if short:
+            return f"{amount}: not comparable"
+        return (f"{amount} since the baseline, but not comparable: this photograph or the "
+                "baseline's is blurred or its skin smoothed (a phone's beauty mode), and "
+                "fine lines, texture and pores fade with it.")
     if not comparable:
         if short:
             return f"{amount}: not comparable"
@@ -109,10 +116,12 @@ def sheet_context(view: SheetView) -> dict[str, Any]:
                     cells.append({"value": "–", "change": ""})
                     continue
                 definition = labels.metric("photo", code, found.unit)
-                judged = comparable and not point.method_differs
+                blurred = shown.blurred(code)
+                judged = comparable and not point.method_differs and not blurred
                 cells.append({"value": definition.format(point.value),
                               "change": change_words(definition, point, found.mdc95,
-                                                     short=True, comparable=comparable),
+                                                     short=True, comparable=comparable,
+                                                     blurred=blurred),
                               "verdict": (point.verdict or "") if judged
                               else "not-comparable"})
             if any(c["value"] != "–" for c in cells):
@@ -128,7 +137,8 @@ def sheet_context(view: SheetView) -> dict[str, Any]:
             definition = labels.metric("photo", code, found.unit)
             sentences.append(f"{definition.label}: {definition.format(point.value)}. "
                              + change_words(definition, point, found.mdc95, short=False,
-                                            comparable=shown.comparable("whole")))
+                                            comparable=shown.comparable("whole"),
+                                            blurred=shown.blurred(code)))
         visits.append({
             "title": f"{timepoint_label(visit.timepoint)} · {visit.date}",
             "photo": jpeg_uri(shown.image), "overlay": overlay, "rows": rows,

@@ -270,7 +270,7 @@ class PairCapture:
     analysed (:func:`pair_capture_of`)."""
 
     #: Per region of the baseline, the fraction of its skin the pair cannot compare
-    #: (:func:`uncompared_of`); None when either was stored without its regions.
+    #: (:func:`_uncompared`); None when either was stored without its regions.
     uncompared: dict[str, float] | None
     #: The sentences naming how they were taken differently; None when either was
     #: stored without its capture facts.
@@ -280,6 +280,10 @@ class PairCapture:
     #: figures compare, and no retake mends it. None when one version measured both, or
     #: either was stored without its capture facts.
     method_difference: str | None = None
+    #: One photograph is blurred against the other or its skin smoothed
+    #: (:func:`~dermatrack.imaging.quality.fine_detail_differs`): the changes of the
+    #: figures that need fine detail are not judged. False when not known.
+    fine_detail_lost: bool = False
 
     @property
     def methods_differ(self) -> bool:
@@ -298,42 +302,41 @@ def pair_capture_of(store: Store, baseline_id: str, followup_id: str) -> PairCap
     sentences)."""
     from dermatrack.imaging.compare import coverage_differences
     from dermatrack.imaging.definitions import method_difference
-    from dermatrack.imaging.quality import CaptureQuality, capture_differences
+    from dermatrack.imaging.quality import (
+        CaptureQuality,
+        capture_differences,
+        fine_detail_differs,
+    )
 
     rows = _display_row(store, baseline_id) or {}, _display_row(store, followup_id) or {}
     uncompared = _uncompared(store, rows, baseline_id, followup_id)
     facts = rows[0].get("capture"), rows[1].get("capture")
     if facts[0] is None or facts[1] is None:
         return PairCapture(uncompared=uncompared, differences=None)
+    qualities = (CaptureQuality.from_dict(facts[0]["quality"]),
+                 CaptureQuality.from_dict(facts[1]["quality"]))
     differences = capture_differences(
-        CaptureQuality.from_dict(facts[0]["quality"]),
-        CaptureQuality.from_dict(facts[1]["quality"]),
-        facts[0]["skin_colour"], facts[1]["skin_colour"],
+        *qualities, facts[0]["skin_colour"], facts[1]["skin_colour"],
         calibrated=facts[0]["calibrated"] and facts[1]["calibrated"])
     return PairCapture(uncompared=uncompared, differences=differences
                        + coverage_differences(uncompared or {}, shared=False),
                        method_difference=method_difference(facts[0].get("method_version"),
-                                                           facts[1].get("method_version")))
-
-
-def uncompared_of(store: Store, baseline_id: str, followup_id: str
-                  ) -> dict[str, float] | None:
-    """Per region of the baseline, the fraction of its skin the pair cannot compare
-    (hidden in the follow-up, or beside hair, glasses or a shadow in one photograph
-    only; :func:`~dermatrack.imaging.compare.pair_coverage`, as ``photo compare``
-    reports it), from the regions stored with both screen copies and their alignment;
-    None when either photograph was stored without its regions.
-
-    On the screen copies (long side 1024 px) rather than the photographs: what the test
-    looks for (a fringe, glasses, a hand) is many of their pixels wide. The fractions of
-    ``benchmarks/compare_pairs.py``'s pairs measured both ways are in docs/metrics.md."""
-    rows = _display_row(store, baseline_id) or {}, _display_row(store, followup_id) or {}
-    return _uncompared(store, rows, baseline_id, followup_id)
+                                                           facts[1].get("method_version")),
+                       fine_detail_lost=fine_detail_differs(*qualities))
 
 
 def _uncompared(store: Store, rows: tuple[dict[str, Any], dict[str, Any]], baseline_id: str,
                 followup_id: str) -> dict[str, float] | None:
-    """:func:`uncompared_of` from the pair's stored display rows."""
+    """Per region of the baseline, the fraction of its skin the pair cannot compare
+    (hidden in the follow-up, or beside hair, glasses or a shadow in one photograph
+    only; :func:`~dermatrack.imaging.compare.pair_coverage`, as ``photo compare``
+    reports it), from the regions stored with both screen copies (the pair's display
+    ``rows``) and their alignment; None when either photograph was stored without its
+    regions.
+
+    On the screen copies (long side 1024 px) rather than the photographs: what the test
+    looks for (a fringe, glasses, a hand) is many of their pixels wide. The fractions of
+    ``benchmarks/compare_pairs.py``'s pairs measured both ways are in docs/metrics.md."""
     from dermatrack.store.files import read_bytes
 
     if not all(row.get("regions") and row.get("capture") for row in rows):

@@ -42,11 +42,14 @@ class PhotoPairView:
     #: stored without what that needs.
     capture_differences: list[str] | None = None
     #: Per region, the share of the baseline's skin the pair cannot compare
-    #: (:func:`dermatrack.services.derived.uncompared_of`); None when not known.
+    #: (:attr:`dermatrack.services.derived.PairCapture.uncompared`); None when not known.
     uncompared: dict[str, float] | None = None
     #: The sentence naming two versions of the photo method that measured the pair
     #: (:attr:`dermatrack.services.derived.PairCapture.method_difference`), or None.
     method_difference: str | None = None
+    #: One photograph is blurred against the other or its skin smoothed
+    #: (:attr:`dermatrack.services.derived.PairCapture.fine_detail_lost`).
+    fine_detail_lost: bool = False
 
     @property
     def hides_skin(self) -> bool:
@@ -85,9 +88,13 @@ class SheetVisitView:
     image: np.ndarray
     features: np.ndarray | None
     #: Against the first photographed visit's photograph: per region, the share of its
-    #: skin the pair cannot compare (:func:`dermatrack.services.derived.uncompared_of`);
-    #: None for the first visit or when not known.
+    #: skin the pair cannot compare (:attr:`dermatrack.services.derived.PairCapture.
+    #: uncompared`); None for the first visit or when not known.
     uncompared: dict[str, float] | None = None
+    #: Against the first photographed visit's photograph: this one is blurred or its
+    #: skin smoothed, or the other way round
+    #: (:attr:`dermatrack.services.derived.PairCapture.fine_detail_lost`).
+    fine_detail_lost: bool = False
 
     def comparable(self, region: str) -> bool:
         """Whether this photograph's figures of ``region`` compare with the first one's
@@ -95,6 +102,13 @@ class SheetVisitView:
         from dermatrack.imaging.compare import incomparable_regions
 
         return region not in incomparable_regions(self.uncompared)
+
+    def blurred(self, metric: str) -> bool:
+        """Whether ``metric`` needs the fine detail this photograph or the first one lost
+        (:func:`dermatrack.imaging.definitions.needs_fine_detail`)."""
+        from dermatrack.imaging.definitions import needs_fine_detail
+
+        return self.fine_detail_lost and needs_fine_detail(metric)
 
 
 @dataclass(frozen=True)

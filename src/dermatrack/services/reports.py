@@ -109,7 +109,8 @@ def _comparisons(store: Store, chart: PatientChart, timeline: Timeline
             reliable=bool(pair.alignment.get("reliable", True)),
             features_before=features_before, features_after=features_after,
             capture_differences=capture.differences, uncompared=capture.uncompared,
-            method_difference=capture.method_difference))
+            method_difference=capture.method_difference,
+            fine_detail_lost=capture.fine_detail_lost))
     return pairs
 
 
@@ -147,7 +148,7 @@ def sheet_view(store: Store, patient_id: str, *, actor: str | None,
                purpose: str | None = "sheet", synthetic: bool | None = None) -> SheetView:
     """The patient sheet's view of one patient (the chart read is audited as ``actor``)."""
     from dermatrack.imaging.overlays import colour_overlay
-    from dermatrack.services.derived import display_of, uncompared_of
+    from dermatrack.services.derived import display_of, pair_capture_of
     from dermatrack.services.outcomes.mdc import load_mdc
     from dermatrack.services.outcomes.timeline import timeline_of
     from dermatrack.services.peers import MIN_PEERS, percentiles
@@ -164,13 +165,15 @@ def sheet_view(store: Store, patient_id: str, *, actor: str | None,
         crop = face_crop(display.rgb.shape, display.landmarks)
         features = None if display.masks is None else colour_overlay(
             display.rgb, display.masks)[crop]
-        uncompared = None
+        uncompared, blurred = None, False
         if first_photo is None:
             first_photo = photo
         else:  # stored when the photograph was (aligned onto its baseline on import)
-            uncompared = uncompared_of(store, first_photo.id, photo.id)
+            pair = pair_capture_of(store, first_photo.id, photo.id)
+            uncompared, blurred = pair.uncompared, pair.fine_detail_lost
         visits.append(SheetVisitView(visit=visit, photo=photo, image=display.rgb[crop],
-                                     features=features, uncompared=uncompared))
+                                     features=features, uncompared=uncompared,
+                                     fine_detail_lost=blurred))
     current: dict[str, float] = {}
     for code in SHEET_METRIC_CODES:
         found = timeline.get_series("photo", code)

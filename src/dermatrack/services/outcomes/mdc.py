@@ -146,8 +146,17 @@ def judge_photo_changes(report: dict[str, Any], table: MdcTable) -> list[str]:
     """Add to every metric change of a ``photo compare`` report (``regions`` -> group ->
     metric -> ``{before, after, change, percent}``) its ``mdc95``, the MDC's
     ``mdc_source`` and ``verdict`` (:func:`judge_change`; None where no MDC95 is known for
-    the metric and region); return the sources used.
+    the metric and region); return the sources used. When one photograph is blurred or
+    its skin smoothed (:func:`dermatrack.imaging.quality.fine_detail_differs`), the
+    figures that need fine detail get ``"not comparable"`` instead.
     """
+    from dermatrack.imaging.definitions import needs_fine_detail
+    from dermatrack.imaging.quality import CaptureQuality, fine_detail_differs
+    from dermatrack.outcomes.change import NOT_COMPARABLE
+
+    capture = report.get("capture") or {}
+    blurred = bool(capture.get("before") and capture.get("after")) and fine_detail_differs(
+        CaptureQuality.from_dict(capture["before"]), CaptureQuality.from_dict(capture["after"]))
     sources: set[str] = set()
     for region, groups in report["regions"].items():
         for group, metrics in groups.items():
@@ -158,7 +167,13 @@ def judge_photo_changes(report: dict[str, Any], table: MdcTable) -> list[str]:
                 if not all(isinstance(v, (int, float)) and not isinstance(v, bool)
                            and math.isfinite(v) for v in (before, after)):
                     continue  # not measured, or a category (pigment.ita_category)
-                judged, source = judge_change(table, f"{group}.{key}", region, before, after)
+                code = f"{group}.{key}"
+                judged, source = judge_change(table, code, region, before, after)
+                if blurred and needs_fine_detail(code):
+                    # One photograph blurred or smoothed: its lines, texture and pores
+                    # fell with the capture.
+                    change.update(mdc95=judged.mdc95, mdc_source=None, verdict=NOT_COMPARABLE)
+                    continue
                 change.update(mdc95=judged.mdc95, mdc_source=source, verdict=judged.verdict)
                 if source is not None:
                     sources.add(source)

@@ -58,9 +58,10 @@ def viewer_page(request: Request, patient_id: str, baseline: str, followup: str,
                 principal: Principal = Depends(require_page("photos"))) -> Response:
     """The viewer page; its images come from the API's compare layers."""
     from dermatrack.imaging.compare import incomparable_regions
+    from dermatrack.imaging.definitions import needs_fine_detail
     from dermatrack.imaging.overlays import FEATURE_COLOURS, FEATURE_LABELS, FEATURES
     from dermatrack.metrics import describe_metric
-    from dermatrack.outcomes.change import verdict_words
+    from dermatrack.outcomes.change import NOT_COMPARABLE, verdict_words
     from dermatrack.services.derived import pair_capture_of
     from dermatrack.services.outcomes import NO_MDC_ADVICE, judge_change, load_mdc
     from dermatrack.web import viewer
@@ -94,13 +95,18 @@ def viewer_page(request: Request, patient_id: str, baseline: str, followup: str,
         if old is not None and old.value is not None and m.value is not None:
             definition = describe_metric("photo", m.metric, m.unit)
             judged, source = judge_change(mdc, m.metric, m.region, old.value, m.value)
-            if source is not None and m.region not in hidden:
+            # A blurred or skin-smoothed photograph loses lines, texture and pores.
+            blurred = capture.fine_detail_lost and needs_fine_detail(m.metric)
+            if source is not None and m.region not in hidden and not blurred:
                 sources.add(source)
-            verdict = None if m.region in hidden else judged.verdict
+            verdict: str | None = None if m.region in hidden else judged.verdict
+            words = verdict_words(judged.verdict) if verdict else verdict_words(None)
+            if blurred and m.region not in hidden:
+                verdict, words = NOT_COMPARABLE, "not comparable: blurred or smoothed"
             table.setdefault(m.region, {})[m.metric] = {
                 "before": definition.format(old.value), "after": definition.format(m.value),
                 "change": definition.format(m.value - old.value, signed=True),
-                "verdict": verdict, "words": verdict_words(verdict),
+                "verdict": verdict, "words": words,
                 "mdc95": definition.format(judged.mdc95)}
     columns = []
     for code in HEADLINE_METRICS:
