@@ -58,7 +58,6 @@ __all__ = [
     "assess_capture",
     "capture_differences",
     "fine_detail_differs",
-    "fine_texture",
     "head_pose",
     "median_chroma",
     "mouth_shape",
@@ -307,12 +306,17 @@ def sharpness(rgb8: np.ndarray, skin: np.ndarray | None, mm_per_px: float | None
     return float(np.sqrt(np.mean(fine.astype(np.float64) ** 2) / e_coarse))
 
 
-def fine_texture(rgb8: np.ndarray, mask: np.ndarray, mm_per_px: float | None
-                 ) -> float | None:
-    """RMS (L*) of the finest band of lightness, a Gaussian of 0.5 px minus one of 2 px,
-    over ``mask`` (bool), on the wrinkle maps' working grid when the scale is known; None
-    on too few pixels. Skin texture, fine lines and pores there; the edges of the eyes,
-    brows and lips on theirs."""
+def skin_detail(rgb8: np.ndarray, skin: np.ndarray, features: np.ndarray,
+                mm_per_px: float | None) -> float | None:
+    """The skin's fine texture over that of the eyes, brows, lips and nostrils: the RMS
+    (L*) of the finest band of lightness, a Gaussian of 0.5 px minus one of 2 px on the
+    wrinkle maps' working grid when the scale is known, over ``skin`` divided by the
+    same over ``features`` (bool masks; dimensionless), or None when either is too small.
+
+    Compared between two photographs of one face: blur and exposure lower or raise both
+    alike, a phone's skin-smoothing (beauty) mode smooths the skin and keeps the features
+    sharp, and a treatment changes the skin's lines but not the features (see
+    :data:`SKIN_DETAIL_TOLERANCE_RATIO`)."""
     import cv2
 
     from dermatrack.imaging.wrinkles import working_pixel_mm
@@ -321,30 +325,24 @@ def fine_texture(rgb8: np.ndarray, mask: np.ndarray, mm_per_px: float | None
     lightness = lightness.astype(np.float32) * (100.0 / 255.0)
     pixel = working_pixel_mm(mm_per_px)
     factor = pixel / mm_per_px if (pixel and mm_per_px) else 1.0
+    grid = None
     if factor > 1.0:
-        shape = (max(int(lightness.shape[1] / factor), 1),
-                 max(int(lightness.shape[0] / factor), 1))
-        lightness = cv2.resize(lightness, shape, interpolation=cv2.INTER_AREA)
-        mask = cv2.resize(mask.astype(np.uint8), shape, interpolation=cv2.INTER_NEAREST) > 0
+        grid = (max(int(lightness.shape[1] / factor), 1),
+                max(int(lightness.shape[0] / factor), 1))
+        lightness = cv2.resize(lightness, grid, interpolation=cv2.INTER_AREA)
     band = cv2.GaussianBlur(lightness, (0, 0), 0.5) - cv2.GaussianBlur(lightness, (0, 0), 2.0)
-    inner = cv2.erode(mask.astype(np.uint8), np.ones((5, 5), np.uint8),
-                      borderType=cv2.BORDER_CONSTANT, borderValue=0) > 0
-    if inner.sum() < 64:
-        return None
-    return float(np.sqrt(np.mean(band[inner].astype(np.float64) ** 2)))
 
+    def rms_on(mask: np.ndarray) -> float | None:
+        mask = mask.astype(np.uint8)
+        if grid is not None:
+            mask = cv2.resize(mask, grid, interpolation=cv2.INTER_NEAREST)
+        inner = cv2.erode(mask, np.ones((5, 5), np.uint8), borderType=cv2.BORDER_CONSTANT,
+                          borderValue=0) > 0
+        if inner.sum() < 64:
+            return None
+        return float(np.sqrt(np.mean(band[inner].astype(np.float64) ** 2)))
 
-def skin_detail(rgb8: np.ndarray, skin: np.ndarray, features: np.ndarray,
-                mm_per_px: float | None) -> float | None:
-    """The skin's fine texture over that of the eyes, brows, lips and nostrils
-    (:func:`fine_texture` of each; dimensionless), or None when either is too small.
-
-    Compared between two photographs of one face: blur and exposure lower or raise both
-    alike, a phone's skin-smoothing (beauty) mode smooths the skin and keeps the features
-    sharp, and a treatment changes the skin's lines but not the features (see
-    :data:`SKIN_DETAIL_TOLERANCE_RATIO`)."""
-    on_skin = fine_texture(rgb8, skin, mm_per_px)
-    on_features = fine_texture(rgb8, features, mm_per_px)
+    on_skin, on_features = rms_on(skin), rms_on(features)
     if on_skin is None or not on_features:
         return None
     return on_skin / on_features
@@ -583,9 +581,8 @@ def capture_differences(before: CaptureQuality, after: CaptureQuality,
                         calibrated: bool = False) -> list[str]:
     """Plain sentences, one per way the two captures of a comparison differ beyond the
     tolerances above (pose, expression, sharpness, skin detail, scale, exposure, white
-    balance), or
-    where one of them cannot be compared (a face cut by the frame, no colour); empty when
-    they match.
+    balance), or where one of them cannot be compared (a face cut by the frame, no
+    colour); empty when they match.
 
     ``colour_*`` are :func:`skin_colour_stats` of each photograph as taken. With
     ``calibrated`` (both colour-corrected on a chart) colour differences are the skin's

@@ -456,13 +456,20 @@ class Reanalysis(BaseModel):
     reason: str | None = None
 
 
+def measures_photo(observation: Any, photo: Any) -> bool:
+    """Whether a photo observation (row or :class:`ObservationOut`) is of ``photo``: made
+    from its pixels, and naming it (observations stored before they named their
+    photograph name none), so that the same image stored twice keeps its own."""
+    return (observation.source_sha256 == photo.sha256
+            and (observation.settings or {}).get("photo_id", photo.id) == photo.id)
+
+
 def _photo_observations(session: Any, photo: Photo) -> list[Observation]:
-    """The live photo observations of a photograph: those naming it, and those stored
-    with its pixels before observations named their photograph."""
+    """The live photo observations of a photograph (:func:`measures_photo`)."""
     rows = session.scalars(select(Observation).where(
         Observation.patient_id == photo.patient_id, Observation.kind == PHOTO_KIND,
         Observation.source_sha256 == photo.sha256)).all()
-    return [o for o in rows if (o.settings or {}).get("photo_id", photo.id) == photo.id]
+    return [o for o in rows if measures_photo(o, photo)]
 
 
 def photos_to_reanalyse(store: Store, *, patient_id: str | None = None) -> list[str]:
@@ -486,7 +493,7 @@ def photos_to_reanalyse(store: Store, *, patient_id: str | None = None) -> list[
             photos = photos.where(Photo.patient_id == patient_id)
             measured = measured.where(Observation.patient_id == patient_id)
         rows = session.execute(photos).all()
-        # As _photo_observations: by the photograph they name, else by its pixels.
+        # As measures_photo: by the photograph they name, else by its pixels.
         by_photo: dict[str, set[str | None]] = defaultdict(set)
         by_pixels: dict[tuple[str, str | None], set[str | None]] = defaultdict(set)
         for patient, digest, photo_id, name in session.execute(measured):

@@ -65,14 +65,11 @@ async def read_limited(upload: UploadFile, limit: int) -> bytes:
 
 def photo_metrics(store: Store, patient_id: str, photo: PhotoOut) -> list[ObservationOut]:
     from dermatrack.services import observations
-    from dermatrack.services.photos import PHOTO_KIND
+    from dermatrack.services.photos import PHOTO_KIND, measures_photo
 
-    # By the photo id the observations carry, so that the same image stored twice does
-    # not show its metrics twice; by digest for observations stored without one.
     return [o for o in observations.list_observations(store, patient_id=patient_id,
                                                       kind=PHOTO_KIND)
-            if (o.settings or {}).get("photo_id", photo.id) == photo.id
-            and o.source_sha256 == photo.sha256]
+            if measures_photo(o, photo)]
 
 
 def store_upload(app: FastAPI, store: Store, principal: Principal, patient_id: str,

@@ -79,6 +79,7 @@ def viewer_page(request: Request, patient_id: str, baseline: str, followup: str,
     # (each photograph's stored figures are of the skin it shows): its changes get no
     # verdict, and nor do the whole face's, which include it. Nor does any change
     # between figures of two versions of the photo method.
+    after_values = photo_metrics(store, patient_id, after)
     capture = pair_capture_of(store, baseline, followup)
     uncompared = capture.uncompared
     measured = uncompared or {}
@@ -87,10 +88,10 @@ def viewer_page(request: Request, patient_id: str, baseline: str, followup: str,
               for region in incomparable_regions(uncompared)}
     if capture.methods_differ:  # no figure of one version compares with the other's
         hidden = {m.region: "measured by another version of the photo method"
-                  for m in photo_metrics(store, patient_id, after)}
+                  for m in after_values}
     table: dict[str, dict[str, dict]] = {}
     sources: set[str] = set()
-    for m in photo_metrics(store, patient_id, after):
+    for m in after_values:
         old = before_values.get((m.region, m.metric))
         if old is not None and old.value is not None and m.value is not None:
             definition = describe_metric("photo", m.metric, m.unit)
