@@ -81,3 +81,10 @@ def actor_name(actor: str | None) -> str:
     else ``cli``.
     """
     return actor or os.environ.get("DERMATRACK_ACTOR") or os.environ.get("USER") or "cli"
+
+
+def check_scale(mm_per_px: float | None) -> None:
+    """Refuse a ``--mm-per-px`` that is not a pixel size a photograph can have."""
+    if mm_per_px is not None and not (0 < mm_per_px < 10):
+        raise InputError("must be a positive pixel size in mm, below 10",
+                         field="--mm-per-px")

@@ -1,5 +1,6 @@
 """``dermatrack photo analyze|compare|import|reanalyse``, ``dermatrack phantom`` and
-``dermatrack validate imaging``: objective skin metrics from photographs.
+``dermatrack validate imaging`` (and ``validate annotations``, from
+:mod:`dermatrack.cli.annotations`): objective skin metrics from photographs.
 
 Thin adapters: they read and write files (through ``imaging.io``), call the imaging core
 and print. Heavy imports happen inside the commands.
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from dermatrack.cli._input import check_scale
 from dermatrack.cli.output import (
     JSON_OPTION_HELP,
     console,
@@ -32,12 +34,6 @@ validate_app = typer.Typer(name="validate", help="Validate measurements against 
                            no_args_is_help=True)
 
 _MASK_NAMES = ("wrinkles", "spots", "redness", "pores", "regions")
-
-
-def _check_scale(mm_per_px: float | None) -> None:
-    if mm_per_px is not None and not (0 < mm_per_px < 10):
-        raise InputError("must be a positive pixel size in mm, below 10",
-                         field="--mm-per-px")
 
 
 def _write_masks(directory: Path, stem: str, masks: dict[str, Any], rgb: Any = None) -> None:
@@ -145,7 +141,7 @@ def analyze_cmd(
     as_json: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
 ) -> None:
     """Measure wrinkles, pigment, redness, texture and pores per facial region."""
-    _check_scale(mm_per_px)
+    check_scale(mm_per_px)
     for path in images:
         if not path.is_file():
             raise InputError(f"{path}: no such file", field="IMAGE")
@@ -228,7 +224,7 @@ def compare_cmd(
     from dermatrack.imaging.compare import compare
     from dermatrack.imaging.io import read_image, write_png
 
-    _check_scale(mm_per_px)
+    check_scale(mm_per_px)
     first, second = read_image(before), read_image(after)
     with err_console.status("aligning and analysing"):
         result = compare(first, second, mm_per_px=mm_per_px, use_face=not no_face)
@@ -361,7 +357,7 @@ def phantom_cmd(
         raise InputError("width must be in (0, 5] mm", field="--wrinkle-width")
     if wrinkle_length is not None and not 0 < wrinkle_length <= 200:
         raise InputError("length must be in (0, 200] mm", field="--wrinkle-length")
-    _check_scale(mm_per_px)
+    check_scale(mm_per_px)
     width, height = _parse_size(size)
     out.mkdir(parents=True, exist_ok=True)
     written = []
@@ -620,7 +616,7 @@ def import_cmd(
     from dermatrack.services.common import open_store
     from dermatrack.services.photos import import_photo
 
-    _check_scale(mm_per_px)
+    check_scale(mm_per_px)
     with open_store() as store:
         photo = import_photo(store, patient_id=patient, visit_id=visit, path=file,
                              actor=actor_name(actor), analyze=not no_analyze,
@@ -693,6 +689,9 @@ def reanalyse_cmd(
 
 def register(app: typer.Typer) -> None:
     """Add ``photo``, ``phantom`` and ``validate`` to the root app."""
+    from dermatrack.cli.annotations import validate_annotations_cmd
+
+    validate_app.command("annotations")(validate_annotations_cmd)
     app.add_typer(photo_app, name="photo")
     app.command("phantom")(phantom_cmd)
     app.add_typer(validate_app, name="validate")

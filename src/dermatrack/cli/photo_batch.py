@@ -45,11 +45,11 @@ def batch_cmd(
     An unreadable photograph becomes an error row and the batch goes on; a rerun skips
     photographs already analysed (same content hash), so a killed batch resumes.
     """
-    from dermatrack.cli.photo import _check_scale
+    from dermatrack.cli._input import check_scale
     from dermatrack.config import load_settings
     from dermatrack.services.batch import BatchOptions, collect_inputs, run_batch
 
-    _check_scale(mm_per_px)
+    check_scale(mm_per_px)
     items = collect_inputs(inputs, patient_id=patient, visit_id=visit)
     options = BatchOptions(mm_per_px=mm_per_px, use_face=not no_face, store=store,
                            calibrate=not no_chart)

@@ -30,7 +30,8 @@ import numpy as np
 from dermatrack.errors import InputError
 
 __all__ = ["DEFAULT_MAX_PIXELS", "IMAGE_FORMATS", "IMAGE_SUFFIXES", "SAMPLE_FACES",
-           "LoadedImage", "read_image", "sample_face", "write_jpeg", "write_png"]
+           "ANNOTATION_SUFFIXES", "LoadedImage", "read_annotation", "read_image",
+           "sample_face", "write_jpeg", "write_png"]
 
 DEFAULT_MAX_PIXELS = 100_000_000
 
@@ -41,6 +42,8 @@ _ICC_TAG = 34675  # TIFF InterColorProfile
 #: and the file suffixes that folders of photographs are searched for.
 IMAGE_FORMATS = "JPEG, PNG, TIFF or HEIC"
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".heic", ".heif")
+#: The files :func:`read_annotation` reads: masks as drawing and labelling tools save them.
+ANNOTATION_SUFFIXES = (".png", ".bmp", ".tif", ".tiff", ".jpg", ".jpeg")
 
 # ISO base media file brands (ISO/IEC 23008-12): HEVC-coded HEIF, AV1-coded AVIF, and the
 # generic image brands either can carry (libheif tells them apart by the coded image).
@@ -552,6 +555,42 @@ def _save(path: str | Path, array: np.ndarray, format_name: str, **options) -> N
 
 SAMPLE_FACES = ("astronaut", "grace_hopper")
 """Real face photographs that ship inside installed packages (nothing is downloaded)."""
+
+
+def read_annotation(path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS
+                    ) -> np.ndarray:
+    """An annotation mask as drawn (PNG, BMP, TIFF or JPEG; grey, palette or colour): its
+    values as stored, 2-D (grey) or 3-D (channels), with no colour management, since
+    they are labels rather than colours (:func:`dermatrack.imaging.annotations.
+    annotation_mask` tells marked from unmarked).
+
+    Raises
+    ------
+    InputError
+        For a missing, empty or unreadable file, or too many pixels.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    path = Path(path)
+    try:
+        with Image.open(path) as opened:
+            _check_pixels(path.name, opened.width, opened.height, max_pixels)
+            image: Image.Image = opened
+            if image.mode in ("P", "PA"):
+                image = image.convert("RGBA" if image.mode == "PA"
+                                      or "transparency" in image.info else "RGB")
+            values = np.asarray(image)
+    except FileNotFoundError as exc:
+        raise InputError(f"{path}: no such file", field="annotation") from exc
+    except (UnidentifiedImageError, OSError, ValueError) as exc:
+        raise InputError(f"{path.name}: not a readable annotation image ({exc})",
+                         field="annotation") from exc
+    if image.mode in ("LA", "RGBA"):
+        # Strokes on a transparent layer are marked by their opacity; an opaque layer's
+        # alpha says nothing.
+        alpha = values[..., -1]
+        values = alpha if (alpha < alpha.max()).any() else values[..., :-1]
+    return values
 
 
 def sample_face(name: str) -> np.ndarray:

@@ -40,6 +40,7 @@ __all__ = [
     "line_contrast_pct",
     "open_skin_texture",
     "plan_wrinkles",
+    "points_near",
     "real_photo_mdc",
     "region_quantifiable",
     "render_wrinkles",
@@ -560,7 +561,8 @@ def with_ruler(rgb: np.ndarray, mm_per_px: float, *, height_mm: float = 6.0,
     return out
 
 
-def _near(points: np.ndarray, others: np.ndarray, tol_px: float) -> np.ndarray:
+def points_near(points: np.ndarray, others: np.ndarray, tol_px: float) -> np.ndarray:
+    """Bool per row of ``points`` ((n, 2) x, y): within ``tol_px`` of any of ``others``."""
     if len(points) == 0:
         return np.zeros(0, bool)
     if len(others) == 0:
@@ -590,14 +592,14 @@ def added_wrinkle_scores(before: Any, after: Any, wrinkles: list[RenderedWrinkle
         else np.zeros(0, str)
     det_before = before.wrinkles.centreline_points()
     det_after = after.wrinkles.centreline_points()
-    hit = _near(truth, det_after, tol)
-    new = ~_near(det_after, det_before, tol)
-    near_truth = _near(det_after, truth, tol)
+    hit = points_near(truth, det_after, tol)
+    new = ~points_near(det_after, det_before, tol)
+    near_truth = points_near(det_after, truth, tol)
     tp = int(near_truth.sum())
     fp = int((new & ~near_truth).sum())
     step = after.wrinkles.factor * mm_per_px  # mm per working pixel (about)
-    away_after = ~_near(det_after, truth, 2 * tol)
-    away_before = ~_near(det_before, truth, 2 * tol)
+    away_after = ~points_near(det_after, truth, 2 * tol)
+    away_before = ~points_near(det_before, truth, 2 * tol)
     out: dict[str, Any] = {
         "recall": float(hit.mean()) if hit.size else None,
         "precision": tp / (tp + fp) if tp + fp else None,
@@ -649,7 +651,7 @@ def detection_sweep(rgb: np.ndarray, before: Any, planned: list[RenderedWrinkle]
     contrasts = list(DETECTION_LIMIT_CONTRASTS)
     truth = np.concatenate([w.points for w in planned])
     after = scored[0]
-    on_truth = _near(after.wrinkles.centreline_points(), truth,
+    on_truth = points_near(after.wrinkles.centreline_points(), truth,
                      MATCH_TOLERANCE_MM / mm_per_px)
     return {
         "contrasts": contrasts, **rows,

@@ -1,0 +1,169 @@
+"""``dermatrack validate annotations``: the wrinkle detector against wrinkles a person drew.
+
+A thin adapter: it pairs each annotation mask with its photograph by file name, reads
+both, analyses the photograph and scores it with :mod:`dermatrack.imaging.annotations`,
+then writes ``annotations.json``, ``report.md`` and overlays.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from dermatrack.cli._input import check_scale
+from dermatrack.cli.output import (
+    JSON_OPTION_HELP,
+    console,
+    emit_json,
+    err_console,
+    progress_bar,
+)
+from dermatrack.errors import InputError
+
+#: Overlays saved by default: enough to look at, few enough for a set of a thousand.
+DEFAULT_OVERLAYS = 12
+
+
+def _files(folder: Path, suffixes: tuple[str, ...], option: str) -> dict[str, Path]:
+    """Stem -> file of the given suffixes in ``folder`` (sorted by name)."""
+    if not folder.is_dir():
+        raise InputError(f"{folder}: not a folder", field=option)
+    return {path.stem: path for path in sorted(folder.iterdir())
+            if path.is_file() and path.suffix.lower() in suffixes}
+
+
+def _score_one(image_path: Path, mask_path: Path, mm_per_px: float | None,
+               tolerance_mm: float, overlay: bool) -> tuple[dict[str, Any], Any]:
+    """The agreement of one photograph with its annotation (and its overlay when asked).
+
+    Raises
+    ------
+    InputError
+        Naming why the pair cannot be scored.
+    """
+    from dermatrack.imaging.analysis import run_analysis
+    from dermatrack.imaging.annotations import (
+        annotation_agreement,
+        annotation_mask,
+        annotation_overlay,
+    )
+    from dermatrack.imaging.io import read_annotation, read_image
+
+    rgb = read_image(image_path).rgb
+    try:
+        marked = annotation_mask(read_annotation(mask_path), rgb.shape[:2], mask_path.name)
+    except ValueError as exc:
+        raise InputError(str(exc), field="annotation") from None
+    analysis = run_analysis(rgb, calibrate=False, mm_per_px=mm_per_px)
+    mpp = analysis.report["image"]["mm_per_px"]
+    if mpp is None:
+        raise InputError("no scale: the iris was not found; give --mm-per-px", field="scale")
+    reason = analysis.report["measurability"]["not_measurable"].get("wrinkles.length_mm")
+    if reason:
+        raise InputError(f"wrinkles {reason}", field="scale")
+    scores = {"mm_per_px": mpp, "scale_source": analysis.report["image"]["scale_source"],
+              **annotation_agreement(analysis, marked, mpp, tolerance_mm)}
+    return scores, annotation_overlay(analysis, marked, tolerance_mm) if overlay else None
+
+
+def validate_annotations_cmd(
+    images: Path = typer.Option(..., "--images", help="Folder of the photographs (JPEG, "
+                                "PNG, TIFF or HEIC)."),
+    masks: Path = typer.Option(..., "--masks", help="Folder of the annotation masks: one "
+                               "per photograph, with its file name (any suffix: PNG, BMP, "
+                               "TIFF, JPEG), wrinkles marked non-zero on zero, at the "
+                               "photograph's size or a scaled copy of it."),
+    out: Path = typer.Option(Path("annotations"), "--out", help="Output directory."),
+    mm_per_px: float | None = typer.Option(None, "--mm-per-px", help="Pixel size (mm) of "
+                                           "every photograph; by default each one's own, "
+                                           "from the iris."),
+    tolerance_mm: float = typer.Option(2.0, "--tolerance-mm", help="How far (mm) a "
+                                       "detected centreline may lie from an annotated one "
+                                       "and still match."),
+    limit: int | None = typer.Option(None, "--limit", min=1, help="Score only the first N "
+                                     "masks (by file name)."),
+    overlays: int = typer.Option(DEFAULT_OVERLAYS, "--overlays", min=0, help="Save the "
+                                 "overlay of the first N photographs scored."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
+) -> None:
+    """Score the wrinkle detector against wrinkles a person annotated on real photographs
+    (for example the manual masks of FFHQ-Wrinkle, which dermatrack does not ship):
+    recall, precision, what the exclusion bands hide, and how well the reported wrinkle
+    length ranks the photographs as the annotated length does. Writes report.md,
+    annotations.json and overlays (annotated lines green where found, magenta where
+    missed; lines found red) to --out.
+
+    A pair that cannot be scored (no photograph of that name, an unreadable or inverted
+    mask, a photograph refused or too coarse for wrinkles) is listed with the reason;
+    the command fails only when none can be scored.
+    """
+    from dermatrack.imaging.annotations import annotation_markdown, summarise_agreement
+    from dermatrack.imaging.definitions import PHOTO_METHOD_VERSION
+    from dermatrack.imaging.io import (
+        ANNOTATION_SUFFIXES,
+        IMAGE_SUFFIXES,
+        write_png,
+    )
+
+    check_scale(mm_per_px)
+    if not 0 < tolerance_mm <= 20:
+        raise InputError("must be a distance in mm above 0 and at most 20",
+                         field="--tolerance-mm")
+    mask_files = _files(masks, ANNOTATION_SUFFIXES, "--masks")
+    if not mask_files:
+        raise InputError(f"{masks}: no annotation masks ({', '.join(ANNOTATION_SUFFIXES)})",
+                         field="--masks")
+    photos = _files(images, IMAGE_SUFFIXES, "--images")
+    pairs = list(mask_files.items())[:limit]
+    scored: dict[str, Any] = {}
+    not_scored: dict[str, str] = {}
+    out.mkdir(parents=True, exist_ok=True)
+    with progress_bar("photos") as progress:
+        task = progress.add_task("scoring against annotations", total=len(pairs))
+        for stem, mask_path in pairs:
+            progress.update(task, description=f"scoring {stem}")
+            if stem not in photos:
+                not_scored[stem] = f"no photograph named {stem} in {images}"
+            else:
+                try:
+                    scores, overlay = _score_one(photos[stem], mask_path, mm_per_px,
+                                                 tolerance_mm, len(scored) < overlays)
+                except InputError as exc:
+                    not_scored[stem] = exc.message
+                else:
+                    scored[stem] = scores
+                    if overlay is not None:
+                        write_png(out / f"annotated_{stem}.png", overlay)
+            progress.advance(task)
+    if not scored:
+        first = "; ".join(f"{k}: {v}" for k, v in list(not_scored.items())[:3])
+        raise InputError(f"no photograph could be scored ({first})", field="--masks")
+    report: dict[str, Any] = {
+        "method_version": PHOTO_METHOD_VERSION, "tolerance_mm": tolerance_mm,
+        "photographs": scored, "not_scored": not_scored,
+        "summary": summarise_agreement(scored)}
+    (out / "annotations.json").write_text(json.dumps(report, indent=1), encoding="utf-8")
+    command = "dermatrack " + " ".join(sys.argv[1:]) if sys.argv[1:] else \
+        "dermatrack validate annotations"
+    (out / "report.md").write_text(annotation_markdown(report, command), encoding="utf-8")
+    if as_json:
+        emit_json(report)
+        return
+    summary: dict[str, Any] = report["summary"]
+
+    def figure(key: str) -> str:
+        row = summary[key]
+        return "n/a" if row["median"] is None else \
+            f"{row['median']:.2f} (worst {row['worst']:.2f})"
+
+    rho = summary["length_rank_correlation"]["rho"]
+    console.print(f"{len(scored)} photograph(s) scored, {len(not_scored)} not; median "
+                  f"recall {figure('recall')}, on open skin {figure('recall_open_skin')}, "
+                  f"precision {figure('precision')}; rank correlation of length "
+                  f"{'n/a' if rho is None else f'{rho:.2f}'}. Report: {out / 'report.md'}")
+    for stem, why in not_scored.items():
+        err_console.print(f"not scored: {stem}: {why}")
