@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from dermatrack.imaging.definitions import PHOTO_METHOD_VERSION
+
 ACTOR = "dr.interop"
 NAME = "Philippa Oduya-Larkspur"
 EMAIL = "p.oduya@example.org"
@@ -115,7 +117,9 @@ def build_clinic(store, tmp: Path) -> Clinic:
                             units={"wrinkles.length_mm": "mm", "redness.a_star": "a*"},
                             device=None, method="test values", source_sha256=None,
                             settings={"calibrated": True, "mm_per_px": 0.05,
-                                      "scale_source": "user"}, actor=ACTOR)
+                                      "scale_source": "user",
+                                      "method_version": PHOTO_METHOD_VERSION},
+                            actor=ACTOR)
     record_observations(store, patient_id=second.id, visit_id=other_visit, region="cheeks",
                         kind="elasticity", values={"R2": 0.71}, units={"R2": "1"},
                         device="Cutometer MPA 580", method="suction 450 mbar",

@@ -160,6 +160,45 @@ def test_deidentified_bundle(store, clinic, tmp_path):
     validate_bundle(bundle)
 
 
+def test_a_photo_figure_keeps_the_version_that_measured_it_without_its_settings(
+        store, clinic, other_store, tmp_path):
+    """The analysis settings leave neither in a de-identified bundle nor through a server
+    that drops extensions it does not know; the method's coding (Coding.version, a core
+    element) does, and an import gives the figures their version back, which decides
+    what they may be compared with (definitions.method_versions_differ)."""
+    from dermatrack.imaging.definitions import PHOTO_METHOD_VERSION
+    from dermatrack.interop.fhir.mapping import METHOD_SYSTEM, PHOTO_METHOD_CODE
+    from dermatrack.services.fhir import import_fhir
+    from dermatrack.store.models import Observation
+
+    coding = [{"system": METHOD_SYSTEM, "code": PHOTO_METHOD_CODE,
+               "version": PHOTO_METHOD_VERSION, "display": "dermatrack photo analysis"}]
+
+    def photo_figures(bundle):
+        return [o for o in resources(bundle, "Observation")
+                if "photo" in json.dumps(o["category"])]
+
+    _, deidentified, _ = export(store, tmp_path, "deidentified.json", deidentified=True)
+    assert photo_figures(deidentified)
+    assert all(o["method"]["coding"] == coding for o in photo_figures(deidentified))
+    assert "analysis-settings" not in json.dumps(deidentified)
+    # A figure without a versioned method (a device's) keeps its text alone, as before.
+    assert all("coding" not in o.get("method", {}) for o in resources(deidentified,
+                                                                        "Observation")
+               if "photo" not in json.dumps(o["category"]))
+
+    path, bundle, _ = export(store, tmp_path)
+    for observation in photo_figures(bundle):
+        observation["extension"] = [x for x in observation.get("extension", [])
+                                    if not x["url"].endswith("analysis-settings")]
+    path.write_text(json.dumps(bundle))
+    import_fhir(other_store, path, actor="importer")
+    with other_store.reading() as session:
+        imported = session.scalars(select(Observation).where(Observation.kind == "photo"))
+        assert {(o.settings or {}).get("method_version") for o in imported} == \
+            {PHOTO_METHOD_VERSION}
+
+
 def test_identity_and_deidentified_cannot_be_combined(store, clinic, tmp_path):
     with pytest.raises(InputError) as error:
         export(store, tmp_path, deidentified=True, with_identity=True)

@@ -506,6 +506,24 @@ def metric_code(kind: str, metric: str) -> str:
     return f"{kind}:{metric}"
 
 
+#: The code system of dermatrack's measurement methods; a photo observation's method is
+#: coded there with the version that measured it (``Coding.version``), so that a
+#: de-identified bundle, which drops the analysis settings, still says which code made
+#: each figure.
+METHOD_SYSTEM = code_system("method")
+PHOTO_METHOD_CODE = "photo-analysis"
+
+
+def method_concept(text: str, version: Any) -> dict[str, Any]:
+    """``Observation.method``: the method's text, and for a figure measured by a
+    versioned photo method its coding with the version."""
+    if not isinstance(version, str) or not version:
+        return {"text": text}
+    return {"coding": [{"system": METHOD_SYSTEM, "code": PHOTO_METHOD_CODE,
+                        "version": version, "display": "dermatrack photo analysis"}],
+            "text": text}
+
+
 def observation_resource(ctx: Context, row: Any, visit_date: dt.date | None
                          ) -> dict[str, Any]:
     from dermatrack.metrics import metric_definition, ucum_unit
@@ -556,7 +574,7 @@ def observation_resource(ctx: Context, row: Any, visit_date: dt.date | None
         "dataAbsentReason": absent,
         "bodySite": body_site(row.region) if row.region != "whole" else concept(
             "regions", "whole", display="Whole image or measured area"),
-        "method": {"text": row.method},
+        "method": method_concept(row.method, settings.get("method_version")),
         "device": {"display": row.device} if row.device else None,
         "derivedFrom": [ctx.ref("Media", photo_id)] if photo_id and not ctx.deidentified
         else None,

@@ -27,7 +27,9 @@ from dermatrack.interop.codes import (
 from dermatrack.interop.fhir.mapping import (
     CONSENT_SCOPE,
     CONSENT_SCOPES,
+    METHOD_SYSTEM,
     METRIC_SYSTEM,
+    PHOTO_METHOD_CODE,
 )
 from dermatrack.interop.fhir.validate import validate_resource
 
@@ -523,9 +525,18 @@ def _observation(e: _Entry, out: Parsed) -> None:
     if quantity is None:
         unit = _absent_unit(e)
     value = (quantity or {}).get("value")
-    method = (e.get("method") or {}).get("text")
+    method_concept = e.get("method") or {}
+    method = method_concept.get("text")
     if not method:
         raise e.fail("method.text", "the method is required")
+    settings = e.ext_json("analysis-settings")
+    version = next((c.get("version") for c in method_concept.get("coding") or []
+                    if c.get("system") == METHOD_SYSTEM and c.get("code") == PHOTO_METHOD_CODE
+                    and isinstance(c.get("version"), str)), None)
+    if version is not None and not (settings or {}).get("method_version"):
+        # A de-identified bundle carries no analysis settings; the version that measured
+        # the figure still decides what it may be compared with.
+        settings = {**(settings or {}), "method_version": version}
     site = e.get("bodySite", required=True)
     source = e.ext("source-sha256")
     created = e.instant("meta.lastUpdated", (e.get("meta") or {}).get("lastUpdated"))
@@ -536,7 +547,7 @@ def _observation(e: _Entry, out: Parsed) -> None:
         kind=kind, metric=code, value=None if value is None else float(value), unit=unit,
         device=(e.get("device") or {}).get("display"), method=method,
         source_sha256=source.get("valueString") if source else None,
-        settings=e.ext_json("analysis-settings"),
+        settings=settings,
         **({"created_at": created} if created else {})))
 
 
