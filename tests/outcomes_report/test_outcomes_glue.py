@@ -9,6 +9,8 @@ import math
 import numpy as np
 import pytest
 
+from dermatrack.imaging.definitions import PHOTO_METHOD_VERSION
+
 from .clinic import ADVERSE_EVENTS, PATIENTS, VISIT_DATES, build_small_clinic
 
 
@@ -17,11 +19,12 @@ def small_clinic(store):
     return build_small_clinic(store)
 
 
-def _write_mdc(store, name, mdc95, source):
+def _write_mdc(store, name, mdc95, source, method_version=PHOTO_METHOD_VERSION):
     path = store.settings.data_dir / name
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"source": source, "metrics": [
-        {"metric": "wrinkles.length_mm", "region": None, "mdc95": mdc95}]}))
+    path.write_text(json.dumps({"source": source, "method_version": method_version,
+                                "metrics": [{"metric": "wrinkles.length_mm", "region": None,
+                                             "mdc95": mdc95}]}))
 
 
 def test_timeline_changes_judged_against_the_clinics_mdc(store, small_clinic):
@@ -56,6 +59,56 @@ def test_timeline_without_mdc_gives_no_verdict(store, small_clinic):
         "photo", "wrinkles.length_mm")
     assert series.mdc95 is None
     assert series.points[2].change == -1.0 and series.points[2].verdict is None
+
+
+def test_an_mdc_of_another_photo_method_version_says_so_in_every_verdict(
+        store, small_clinic, cli, monkeypatch):
+    """A repeatability measured with another version of the photo method (or one not
+    recorded) still judges, but its source, shown beside every verdict, says so; a
+    device's MDC95 in the same file is not the photo method's."""
+    from dermatrack.config import DATA_DIR_ENV
+    from dermatrack.services.outcomes import load_mdc, patient_timeline, save_mdc
+
+    def photo_source(**version):
+        save_mdc(store.settings, [
+            {"kind": "photo", "metric": "wrinkles.length_mm", "region": None, "mdc95": 5.0},
+            {"kind": "elasticity", "metric": "R2", "region": None, "mdc95": 0.05}],
+            source="repeatability study", clinic=True, **version)
+        table = load_mdc(store.settings)
+        assert table.lookup("elasticity", "R2", None)[1] == "repeatability study"
+        return table.lookup("photo", "wrinkles.length_mm", None)[1]
+
+    assert photo_source(method_version=PHOTO_METHOD_VERSION) == "repeatability study"
+    assert photo_source(method_version="2026.11.01") == (
+        f"repeatability study [caution: measured with photo method 2026.11.01, not "
+        f"{PHOTO_METHOD_VERSION}, which measures the figures judged; measure this "
+        "repeatability again]")
+    assert photo_source() == "repeatability study"  # saved here: measured by this one
+    assert photo_source(method_version=None) == (
+        "repeatability study [caution: the photo method version it was measured with is "
+        f"not recorded (this is {PHOTO_METHOD_VERSION}); measure this repeatability again]")
+    series = patient_timeline(store, small_clinic.patient_ids[0]).get_series(
+        "photo", "wrinkles.length_mm")
+    assert series.points[2].verdict == "improved"  # still judged, and said how
+    assert "caution: the photo method version it was measured with" in series.mdc_source
+    # A photo metric named without a kind (as repeatability CSVs name them) is one too.
+    _write_mdc(store, "repeatability.json", 5.0, "our clinic", method_version="2026.11.01")
+    assert "caution" in load_mdc(store.settings).lookup("photo", "wrinkles.length_mm",
+                                                        None)[1]
+
+    # `dermatrack repeatability --save` records the version: this one unless told.
+    monkeypatch.setenv(DATA_DIR_ENV, str(store.settings.data_dir))
+    captures = store.settings.data_dir / "captures.csv"
+    captures.write_text("subject,metric,value\n" + "".join(
+        f"S{s},wrinkles.length_mm,{40 + s + 0.5 * r}\n" for s in range(4) for r in range(2)))
+    saved = store.settings.data_dir / "repeatability.json"
+    assert cli("repeatability", captures, "--save").code == 0
+    assert json.loads(saved.read_text())["method_version"] == PHOTO_METHOD_VERSION
+    assert cli("repeatability", captures, "--save", "--photo-method-version",
+               "2026.11.01").code == 0
+    assert json.loads(saved.read_text())["method_version"] == "2026.11.01"
+    alone = cli("repeatability", captures, "--photo-method-version", "2026.11.01")
+    assert alone.code == 2 and "--photo-method-version" in alone.stderr
 
 
 def test_bad_mdc_file_names_the_field(store, small_clinic):
@@ -189,7 +242,7 @@ def test_photo_changes_are_judged_only_where_a_number_and_an_mdc_exist():
     from dermatrack.services.outcomes import MdcTable, judge_photo_changes
 
     table = MdcTable()
-    table.update({"metrics": [
+    table.update({"method_version": PHOTO_METHOD_VERSION, "metrics": [
         {"kind": "photo", "metric": "wrinkles.length_mm", "region": "forehead", "mdc95": 5.0},
         {"kind": "photo", "metric": "wrinkles.length_mm", "region": None, "mdc95": 50.0}]},
         "test")
@@ -221,7 +274,7 @@ def test_photo_changes_of_a_blurred_or_smoothed_pair_judge_no_lines():
     from dermatrack.services.outcomes import MdcTable, judge_photo_changes
 
     table = MdcTable()
-    table.update({"metrics": [
+    table.update({"method_version": PHOTO_METHOD_VERSION, "metrics": [
         {"kind": "photo", "metric": "wrinkles.length_mm", "region": None, "mdc95": 5.0},
         {"kind": "photo", "metric": "pigment.ita_deg", "region": None, "mdc95": 1.0}]}, "test")
     quality = CaptureQuality(face_mode=True, face_found=True, yaw_deg=0.0, pitch_deg=0.0,

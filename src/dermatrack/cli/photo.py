@@ -504,7 +504,8 @@ def _save_real_photo_mdc(real: dict[str, Any]) -> None:
               f"{PHOTO_METHOD_VERSION}): {len(faces)} faces x "
               "8 captures re-rendered from one photograph (resampled, rotated, exposure, "
               "JPEG); lower bounds of a clinic's own (dermatrack validate imaging)")
-    path = save_mdc(load_settings(), entries, source=source)
+    path = save_mdc(load_settings(), entries, source=source,
+                    method_version=PHOTO_METHOD_VERSION)
     err_console.print(f"Saved the MDC95 of {len(entries)} metric-regions to {path}",
                       soft_wrap=True)
 

@@ -16,13 +16,14 @@ applies to every region.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import typer
 
 from dermatrack.cli._input import read_text
-from dermatrack.cli.output import console, emit_json, json_option
+from dermatrack.cli.output import console, emit_json, json_option, to_json
 from dermatrack.errors import InputError
 
 REQUIRED = ("subject", "metric", "value")
@@ -162,6 +163,11 @@ def repeatability_command(
         False, "--save",
         help="Store the MDC95s as the clinic's own (DATA_DIR/repeatability.json): reports "
              "then judge changes against them instead of the imaging default."),
+    photo_method_version: str | None = typer.Option(
+        None, "--photo-method-version",
+        help="With --save: the version of dermatrack's photo method that measured the "
+             "file's photo figures (photo analyze --json gives it; default: this "
+             "installation's). A change judged by an MDC95 of another version says so."),
     json_output: bool = json_option(),
 ) -> None:
     """ICC, SEM, MDC95 and within-subject CV per metric from repeated captures.
@@ -170,8 +176,10 @@ def repeatability_command(
     a saved MDC95 applies to the clinic's measurements; a row without a region applies
     to every region.
     """
+    if photo_method_version is not None and not save:
+        raise InputError("only with --save", field="--photo-method-version")
     results = _analyse(read_long_csv(read_text(file)), confidence)
-    saved = _save(file, results) if save else None
+    saved = _save(file, results, photo_method_version) if save else None
     if json_output:
         emit_json({"file": str(file), "confidence": confidence, "metrics": results,
                    **({"saved": str(saved)} if saved else {})})
@@ -182,10 +190,11 @@ def repeatability_command(
                       "default for these metrics).")
 
 
-def _save(file: Path, results: list[dict]) -> Path:
+def _save(file: Path, results: list[dict], photo_method_version: str | None) -> Path:
     import datetime as dt
 
     from dermatrack.config import load_settings
+    from dermatrack.imaging.definitions import PHOTO_METHOD_VERSION
     from dermatrack.services.outcomes import save_mdc
 
     usable = [item for item in results if item.get("mdc95") is not None]
@@ -193,8 +202,12 @@ def _save(file: Path, results: list[dict]) -> Path:
         raise InputError("no metric has an MDC95 to save (each needs two or more subjects "
                          "measured at least twice)", field="save")
     source = f"clinic repeatability: {file.name}, {dt.date.today().isoformat()}"
+    # As --json prints them: a statistic that is not finite (an F of a study without
+    # residual error) is null, not a file JSON cannot read back.
+    usable = json.loads(to_json(usable))
     try:
-        return save_mdc(load_settings(), usable, source=source, clinic=True)
+        return save_mdc(load_settings(), usable, source=source, clinic=True,
+                        method_version=photo_method_version or PHOTO_METHOD_VERSION)
     except OSError as exc:
         raise InputError(f"cannot write the clinic's MDC file: {exc.strerror or exc}",
                          field="save") from exc

@@ -23,6 +23,12 @@ Both have the shape ``{"source": ..., "metrics": [{"metric", "region", "mdc95", 
 ``surface``, ...) and a null ``region`` applies to every region. An entry of the clinic's
 file replaces the imaging one for the same metric and region. Without either file no
 change is called real or not (verdict ``None``).
+
+A file may name the photo method version its photo figures were measured with
+(``"method_version"``, :data:`~dermatrack.imaging.definitions.PHOTO_METHOD_VERSION`).
+A version's repeatability is its own: when a file's differs from this one (or it names
+none), the source of each of its photo entries says so, and so does every verdict judged
+by them, until the repeatability is measured again.
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ from typing import Any
 
 from dermatrack.config import Settings
 from dermatrack.errors import InputError
+from dermatrack.imaging.definitions import PHOTO_METHOD_VERSION
 from dermatrack.outcomes.change import Change
 
 CLINIC_MDC_FILE = "repeatability.json"
@@ -61,6 +68,7 @@ class MdcTable:
     def update(self, data: Mapping[str, Any], default_source: str) -> None:
         """Add the entries of a repeatability JSON document (replacing equal keys)."""
         source = str(data.get("source") or default_source)
+        photo_source = source + (_other_version_caution(data.get("method_version")) or "")
         metrics = data.get("metrics")
         if not isinstance(metrics, list):
             raise InputError("a repeatability file needs a 'metrics' list", field="metrics")
@@ -75,13 +83,37 @@ class MdcTable:
                 raise InputError(f"mdc95 must be a number >= 0, got {value!r}",
                                  field=f"metrics[{i}].mdc95")
             key = (item.get("kind"), item["metric"], item.get("region"))
-            self.entries[key] = (float(value), source)
+            self.entries[key] = (float(value), photo_source if _is_photo(item) else source)
 
     def to_list(self) -> list[dict[str, Any]]:
         return [{"kind": kind, "metric": metric, "region": region, "mdc95": value,
                  "source": source}
                 for (kind, metric, region), (value, source) in sorted(
                     self.entries.items(), key=lambda item: tuple(str(p) for p in item[0]))]
+
+
+def _is_photo(item: Mapping[str, Any]) -> bool:
+    """Whether an MDC entry bounds a photo figure (its kind, or a photo metric's name)."""
+    from dermatrack.metrics import metric_definition
+
+    kind = item.get("kind")
+    return kind == "photo" or (kind is None
+                               and metric_definition("photo", item["metric"]) is not None)
+
+
+def _other_version_caution(version: Any) -> str | None:
+    """The words added to the source of photo MDC95s measured with another photo method
+    version than this one (or an unrecorded one), or None when it is this one."""
+    from dermatrack.imaging.definitions import method_versions_differ
+
+    recorded = version if isinstance(version, str) and version else None
+    if not method_versions_differ(recorded, PHOTO_METHOD_VERSION):
+        return None
+    measured = (f"measured with photo method {recorded}, not {PHOTO_METHOD_VERSION}, which "
+                "measures the figures judged" if recorded else
+                "the photo method version it was measured with is not recorded (this is "
+                f"{PHOTO_METHOD_VERSION})")
+    return f" [caution: {measured}; measure this repeatability again]"
 
 
 def _read_mdc_file(path: Path) -> dict[str, Any] | None:
@@ -117,12 +149,18 @@ def load_mdc(settings: Settings) -> MdcTable:
 
 
 def save_mdc(settings: Settings, metrics: Iterable[Mapping[str, Any]], *, source: str,
-             clinic: bool = False) -> Path:
-    """Write a repeatability JSON (the imaging one, or the clinic's with ``clinic``)."""
+             clinic: bool = False, method_version: str | None = PHOTO_METHOD_VERSION
+             ) -> Path:
+    """Write a repeatability JSON (the imaging one, or the clinic's with ``clinic``),
+    naming the photo method version its photo figures were measured with: this one
+    unless told otherwise (None: not known)."""
     path = settings.data_dir / (CLINIC_MDC_FILE if clinic else IMAGING_MDC_FILE)
     path.parent.mkdir(parents=True, exist_ok=True)
-    document = {"source": source, "created": dt.datetime.now(dt.UTC).isoformat(),
-                "metrics": [dict(item) for item in metrics]}
+    document: dict[str, Any] = {"source": source,
+                                "created": dt.datetime.now(dt.UTC).isoformat()}
+    if method_version is not None:
+        document["method_version"] = method_version
+    document["metrics"] = [dict(item) for item in metrics]
     MdcTable().update(document, source)  # refuse to write what could not be read back
     path.write_text(json.dumps(document, indent=2, allow_nan=False), encoding="utf-8")
     return path
