@@ -289,10 +289,16 @@ def test_quality_gate_is_a_pure_function_reporting_roll_and_blur(grace, grace_an
 
 
 @pytest.mark.parametrize("name", ["chelsea", "coffee", "rocket", "colorwheel"])
-def test_non_face_photos_are_refused_in_face_mode(name):
+@pytest.mark.parametrize("width", [None, 4000])
+def test_non_face_photos_are_refused_in_face_mode(name, width):
+    """Also at 4000 px wide, where a face missing on the copy is looked for on tiles
+    (``regions.FACE_TILE_FRACTION``): the tiles find no face in a cat or a cup."""
     from skimage import data
 
     rgb = getattr(data, name)() / 255.0
+    if width is not None:
+        rgb = cv2.resize(rgb.astype(np.float32), (width, width * rgb.shape[0] // rgb.shape[1]),
+                         interpolation=cv2.INTER_CUBIC)
     with pytest.raises(InputError, match="does not look like a face photograph"):
         run_analysis(rgb, calibrate=False)
 

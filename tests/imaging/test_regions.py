@@ -225,14 +225,15 @@ def test_averaged_landmarks_move_less_between_captures_than_one_run(face):
     assert np.median(moved_averaged) < 0.75 * np.median(moved_single)
 
 
-@pytest.mark.parametrize("face_px", [400, 250])
+@pytest.mark.parametrize("face_px", [400, 250, 140])
 def test_a_face_small_in_a_large_frame_is_found_on_a_crop(face, face_px):
-    """The face photographed from farther away: a tenth and a sixteenth of a 4000 x 3000
-    frame wide (96 and 60 px in FaceMesh's 960 px copy, where its own detector finds
-    none). The full-range detector finds it and FaceMesh runs on a full-resolution crop;
-    the landmarks are where the face's own are, within 1 % of its width. At a sixteenth
-    (0.6 mm/px) the edge band's whole-frame grid would be 30 MP: it is built around the
-    face only."""
+    """The face photographed from farther away: a tenth, a sixteenth and 3.5 % of a
+    4000 x 3000 frame wide (96, 60 and 34 px in FaceMesh's 960 px copy, where its own
+    detector finds none). The full-range detector finds it (the smallest only on a tile
+    of half the frame's width: on the copy it is too small for it too) and FaceMesh
+    runs on a full-resolution crop; the landmarks are where the face's own are, within
+    1 % of its width. At a sixteenth (0.6 mm/px) the edge band's whole-frame grid would
+    be 30 MP: it is built around the face only."""
     name, rgb, regions = face
     landmarks = regions.landmarks
     scale = face_px / float(np.linalg.norm(landmarks[454] - landmarks[234]))
