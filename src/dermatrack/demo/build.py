@@ -69,8 +69,10 @@ def prepare_directory(out: Path) -> Settings:
         for name in (SQLITE_FILENAME, f"{SQLITE_FILENAME}-wal", f"{SQLITE_FILENAME}-shm",
                      "repeatability-imaging.json", "repeatability.json"):
             (out / name).unlink(missing_ok=True)
-        for name in ("files", "reports", ".incoming"):
-            shutil.rmtree(out / name, ignore_errors=True)
+        # The photographs rendered for import wait in a fresh ".incoming-*" folder
+        # (demo.photos), which a demo killed outright leaves behind.
+        for folder in [out / "files", out / "reports", *out.glob(".incoming*")]:
+            shutil.rmtree(folder, ignore_errors=True)
     out.mkdir(parents=True, exist_ok=True)
     (out / MARKER).write_text("made by `dermatrack demo`: synthetic data only\n",
                               encoding="utf-8")
