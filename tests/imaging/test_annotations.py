@@ -187,18 +187,40 @@ def test_validate_annotations_scores_a_folder_and_lists_what_it_could_not(
     Image.fromarray(255 - painted).save(masks / "inverted.png")
     Image.fromarray(np.zeros((512, 512), np.uint8)).save(masks / "astronaut.png")
     Image.fromarray(painted).save(masks / "nobody.png")
-    result = cli("validate", "annotations", "--images", images, "--masks", masks,
-                 "--out", out, "--json")
+    args = ("validate", "annotations", "--images", images, "--masks", masks, "--out", out)
+    # Stopped after two pairs (astronaut, grace); run again, it goes on where it stopped.
+    first = cli(*args, "--limit", "2", "--json")
+    assert first.code == 0, first.stderr
+    recall = first.json()["photographs"]["grace"]["recall"]
+    assert 0 < recall < 1
+    journal = out / "annotations.jsonl"
+    lines = journal.read_text().splitlines()
+    assert len(lines) == 3  # the settings, then one line per pair
+    # A marked figure tells a line read back from one computed again; a line a killed
+    # run left half-written is dropped.
+    journal.write_text("\n".join([lines[0], lines[1], lines[2].replace(
+        f'"recall": {recall}', '"recall": 0.123'), '{"name": "inv']) + "\n")
+    result = cli(*args, "--json", "--workers", "2")
     assert result.code == 0, result.stderr
+    assert "resuming: 2 of 4 pairs were scored by an earlier run" in result.stderr
     report = result.json()
     assert list(report["photographs"]) == ["grace"]
-    assert 0 < report["photographs"]["grace"]["recall"] < 1
+    assert report["photographs"]["grace"]["recall"] == 0.123
+    assert len(journal.read_text().splitlines()) == 5
+    other = cli(*args, "--tolerance-mm", "3")
+    assert other.code == 2 and "holds the scores of a run with other settings" in \
+        other.stderr
     why = report["not_scored"]
     assert why["nobody"] == f"no photograph named nobody in {images}"
     assert "inverted.png" in why["inverted"] and "is marked" in why["inverted"]
     assert "wrinkles not measurable at 1." in why["astronaut"]
     assert report["summary"]["photographs"] == 1
     assert json.loads((out / "annotations.json").read_text()) == report
+    # Scored afresh on two workers, as in one process.
+    fresh = cli("validate", "annotations", "--images", images, "--masks", masks, "--out",
+                tmp_path / "fresh", "--workers", "2", "--json")
+    assert fresh.json()["photographs"]["grace"]["recall"] == pytest.approx(recall)
+    assert fresh.json()["not_scored"] == report["not_scored"]
     text = (out / "report.md").read_text()
     assert "| grace |" in text and "| nobody | no photograph named nobody" in text
     assert (out / "annotated_grace.png").is_file()

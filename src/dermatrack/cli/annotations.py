@@ -7,6 +7,7 @@ then writes ``annotations.json``, ``report.md`` and overlays.
 
 from __future__ import annotations
 
+import itertools
 import json
 import sys
 from pathlib import Path
@@ -26,6 +27,9 @@ from dermatrack.errors import InputError
 
 #: Overlays saved by default: enough to look at, few enough for a set of a thousand.
 DEFAULT_OVERLAYS = 12
+#: Each pair's outcome, one JSON line as it finishes, under a first line naming the
+#: run's settings: a stopped run is resumed by running it again.
+PROGRESS_FILE = "annotations.jsonl"
 
 
 def _files(folder: Path, suffixes: tuple[str, ...], option: str) -> dict[str, Path]:
@@ -70,6 +74,52 @@ def _score_one(image_path: Path, mask_path: Path, mm_per_px: float | None,
     return scores, annotation_overlay(analysis, marked, tolerance_mm) if overlay else None
 
 
+def _outcome(stem: str, image_path: Path, mask_path: Path, mm_per_px: float | None,
+             tolerance_mm: float, overlay: bool) -> tuple[str, dict[str, Any], Any]:
+    """One pair's line of :data:`PROGRESS_FILE` (its scores, or why it is not scored) and
+    its overlay; run in a worker process with ``--workers``."""
+    try:
+        scores, picture = _score_one(image_path, mask_path, mm_per_px, tolerance_mm, overlay)
+    except InputError as exc:
+        return stem, {"not_scored": exc.message}, None
+    return stem, {"scores": scores}, picture
+
+
+def _resumed(path: Path, settings: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The pairs an earlier run with the same settings finished (name -> its line), the
+    file rewritten without a line a stopped run left unfinished.
+
+    Raises
+    ------
+    InputError
+        The file was made with other settings (another photo method version, tolerance,
+        scale or folders): its scores cannot be mixed with this run's.
+    """
+    if not path.is_file():
+        path.write_text(json.dumps(settings) + "\n", encoding="utf-8")
+        return {}
+    lines = path.read_text(encoding="utf-8").splitlines()
+    try:
+        header = json.loads(lines[0]) if lines else None
+    except json.JSONDecodeError:
+        header = None
+    if header != settings:
+        raise InputError(f"{path} holds the scores of a run with other settings ({header}; "
+                         f"this run: {settings}): choose another --out, or remove the file "
+                         "to start again", field="--out")
+    done: dict[str, dict[str, Any]] = {}
+    for line in lines[1:]:
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError:
+            break  # the line a stopped run was writing
+        done[item.pop("name")] = item
+    path.write_text("".join(json.dumps(x) + "\n" for x in
+                            [settings, *({"name": k, **v} for k, v in done.items())]),
+                    encoding="utf-8")
+    return done
+
+
 def validate_annotations_cmd(
     images: Path = typer.Option(..., "--images", help="Folder of the photographs (JPEG, "
                                 "PNG, TIFF or HEIC)."),
@@ -87,7 +137,10 @@ def validate_annotations_cmd(
     limit: int | None = typer.Option(None, "--limit", min=1, help="Score only the first N "
                                      "masks (by file name)."),
     overlays: int = typer.Option(DEFAULT_OVERLAYS, "--overlays", min=0, help="Save the "
-                                 "overlay of the first N photographs scored."),
+                                 "overlays of the photographs of the first N masks this "
+                                 "run scores."),
+    workers: int = typer.Option(1, "--workers", min=1, help="Processes that analyse "
+                                "photographs (each holds one photograph's analysis)."),
     as_json: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
 ) -> None:
     """Score the wrinkle detector against wrinkles a person annotated on real photographs
@@ -99,7 +152,9 @@ def validate_annotations_cmd(
 
     A pair that cannot be scored (no photograph of that name, an unreadable or inverted
     mask, a photograph refused or too coarse for wrinkles) is listed with the reason;
-    the command fails only when none can be scored.
+    the command fails only when none can be scored. Each pair's outcome is kept in
+    annotations.jsonl as it finishes: a stopped run goes on where it stopped when run
+    again with the same settings.
     """
     from dermatrack.imaging.annotations import annotation_markdown, summarise_agreement
     from dermatrack.imaging.definitions import PHOTO_METHOD_VERSION
@@ -119,26 +174,32 @@ def validate_annotations_cmd(
                          field="--masks")
     photos = _files(images, IMAGE_SUFFIXES, "--images")
     pairs = list(mask_files.items())[:limit]
-    scored: dict[str, Any] = {}
-    not_scored: dict[str, str] = {}
     out.mkdir(parents=True, exist_ok=True)
-    with progress_bar("photos") as progress:
-        task = progress.add_task("scoring against annotations", total=len(pairs))
-        for stem, mask_path in pairs:
-            progress.update(task, description=f"scoring {stem}")
-            if stem not in photos:
-                not_scored[stem] = f"no photograph named {stem} in {images}"
-            else:
-                try:
-                    scores, overlay = _score_one(photos[stem], mask_path, mm_per_px,
-                                                 tolerance_mm, len(scored) < overlays)
-                except InputError as exc:
-                    not_scored[stem] = exc.message
-                else:
-                    scored[stem] = scores
-                    if overlay is not None:
-                        write_png(out / f"annotated_{stem}.png", overlay)
+    settings = {"method_version": PHOTO_METHOD_VERSION, "tolerance_mm": tolerance_mm,
+                "mm_per_px": mm_per_px, "images": str(images.resolve()),
+                "masks": str(masks.resolve())}
+    journal = out / PROGRESS_FILE
+    done = _resumed(journal, settings)
+    if done:
+        err_console.print(f"resuming: {sum(stem in done for stem, _ in pairs)} of "
+                          f"{len(pairs)} pairs were scored by an earlier run ({journal})")
+    pending = [(stem, mask) for stem, mask in pairs if stem not in done]
+    unpaired = [(stem, {"not_scored": f"no photograph named {stem} in {images}"}, None)
+                for stem, _ in pending if stem not in photos]
+    jobs = [(stem, photos[stem], mask, mm_per_px, tolerance_mm, i < overlays)
+            for i, (stem, mask) in enumerate(p for p in pending if p[0] in photos)]
+    with progress_bar("photos") as progress, journal.open("a", encoding="utf-8") as lines:
+        task = progress.add_task("scoring against annotations", total=len(pending))
+        for stem, item, overlay in itertools.chain(unpaired, _run(jobs, workers)):
+            done[stem] = item
+            lines.write(json.dumps({"name": stem, **item}) + "\n")
+            lines.flush()
+            if overlay is not None:
+                write_png(out / f"annotated_{stem}.png", overlay)
             progress.advance(task)
+    scored = {stem: done[stem]["scores"] for stem, _ in pairs if "scores" in done[stem]}
+    not_scored = {stem: done[stem]["not_scored"] for stem, _ in pairs
+                  if "not_scored" in done[stem]}
     if not scored:
         first = "; ".join(f"{k}: {v}" for k, v in list(not_scored.items())[:3])
         raise InputError(f"no photograph could be scored ({first})", field="--masks")
@@ -167,3 +228,19 @@ def validate_annotations_cmd(
                   f"{'n/a' if rho is None else f'{rho:.2f}'}. Report: {out / 'report.md'}")
     for stem, why in not_scored.items():
         err_console.print(f"not scored: {stem}: {why}")
+
+
+def _run(jobs: list[tuple[Any, ...]], workers: int) -> Any:
+    """:func:`_outcome` of each job, in this process or on spawned workers, as each
+    finishes."""
+    if workers == 1 or len(jobs) < 2:
+        for job in jobs:
+            yield _outcome(*job)
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    with ProcessPoolExecutor(max_workers=min(workers, len(jobs)),
+                             mp_context=multiprocessing.get_context("spawn")) as pool:
+        for future in as_completed([pool.submit(_outcome, *job) for job in jobs]):
+            yield future.result()
