@@ -187,6 +187,9 @@ def test_validate_annotations_scores_a_folder_and_lists_what_it_could_not(
     Image.fromarray(255 - painted).save(masks / "inverted.png")
     Image.fromarray(np.zeros((512, 512), np.uint8)).save(masks / "astronaut.png")
     Image.fromarray(painted).save(masks / "nobody.png")
+    write_png(images / "twins.png", face)
+    write_png(images / "twins.jpg", face)
+    Image.fromarray(painted).save(masks / "twins.png")
     args = ("validate", "annotations", "--images", images, "--masks", masks, "--out", out)
     # Stopped after two pairs (astronaut, grace); run again, it goes on where it stopped.
     first = cli(*args, "--limit", "2", "--json")
@@ -202,16 +205,17 @@ def test_validate_annotations_scores_a_folder_and_lists_what_it_could_not(
         f'"recall": {recall}', '"recall": 0.123'), '{"name": "inv']) + "\n")
     result = cli(*args, "--json", "--workers", "2")
     assert result.code == 0, result.stderr
-    assert "resuming: 2 of 4 pairs were scored by an earlier run" in result.stderr
+    assert "resuming: 2 of 5 pairs were scored by an earlier run" in result.stderr
     report = result.json()
     assert list(report["photographs"]) == ["grace"]
     assert report["photographs"]["grace"]["recall"] == 0.123
-    assert len(journal.read_text().splitlines()) == 5
+    assert len(journal.read_text().splitlines()) == 6
     other = cli(*args, "--tolerance-mm", "3")
     assert other.code == 2 and "holds the scores of a run with other settings" in \
         other.stderr
     why = report["not_scored"]
     assert why["nobody"] == f"no photograph named nobody in {images}"
+    assert why["twins"] == "two photographs are named twins (twins.jpg, twins.png)"
     assert "inverted.png" in why["inverted"] and "is marked" in why["inverted"]
     assert "wrinkles not measurable at 1." in why["astronaut"]
     assert report["summary"]["photographs"] == 1

@@ -32,12 +32,18 @@ DEFAULT_OVERLAYS = 12
 PROGRESS_FILE = "annotations.jsonl"
 
 
-def _files(folder: Path, suffixes: tuple[str, ...], option: str) -> dict[str, Path]:
-    """Stem -> file of the given suffixes in ``folder`` (sorted by name)."""
+def _files(folder: Path, suffixes: tuple[str, ...], option: str
+           ) -> tuple[dict[str, Path], dict[str, list[str]]]:
+    """Stem -> file of the given suffixes in ``folder`` (sorted by name), and the stems
+    that name more than one file (which of them is meant cannot be told)."""
     if not folder.is_dir():
         raise InputError(f"{folder}: not a folder", field=option)
-    return {path.stem: path for path in sorted(folder.iterdir())
-            if path.is_file() and path.suffix.lower() in suffixes}
+    named: dict[str, list[Path]] = {}
+    for path in sorted(folder.iterdir()):
+        if path.is_file() and path.suffix.lower() in suffixes:
+            named.setdefault(path.stem, []).append(path)
+    return ({stem: paths[0] for stem, paths in named.items()},
+            {stem: [p.name for p in paths] for stem, paths in named.items() if len(paths) > 1})
 
 
 def _score_one(image_path: Path, mask_path: Path, mm_per_px: float | None,
@@ -168,11 +174,11 @@ def validate_annotations_cmd(
     if not 0 < tolerance_mm <= 20:
         raise InputError("must be a distance in mm above 0 and at most 20",
                          field="--tolerance-mm")
-    mask_files = _files(masks, ANNOTATION_SUFFIXES, "--masks")
+    mask_files, twin_masks = _files(masks, ANNOTATION_SUFFIXES, "--masks")
     if not mask_files:
         raise InputError(f"{masks}: no annotation masks ({', '.join(ANNOTATION_SUFFIXES)})",
                          field="--masks")
-    photos = _files(images, IMAGE_SUFFIXES, "--images")
+    photos, twin_photos = _files(images, IMAGE_SUFFIXES, "--images")
     pairs = list(mask_files.items())[:limit]
     out.mkdir(parents=True, exist_ok=True)
     settings = {"method_version": PHOTO_METHOD_VERSION, "tolerance_mm": tolerance_mm,
@@ -184,13 +190,24 @@ def validate_annotations_cmd(
         err_console.print(f"resuming: {sum(stem in done for stem, _ in pairs)} of "
                           f"{len(pairs)} pairs were scored by an earlier run ({journal})")
     pending = [(stem, mask) for stem, mask in pairs if stem not in done]
-    unpaired = [(stem, {"not_scored": f"no photograph named {stem} in {images}"}, None)
-                for stem, _ in pending if stem not in photos]
+
+    def unpaired(stem: str) -> str | None:
+        """Why the mask of ``stem`` has no one photograph to score against, or None."""
+        if stem in twin_masks:
+            return f"two masks are named {stem} ({', '.join(twin_masks[stem])})"
+        if stem in twin_photos:
+            return f"two photographs are named {stem} ({', '.join(twin_photos[stem])})"
+        if stem not in photos:
+            return f"no photograph named {stem} in {images}"
+        return None
+
+    unscored = [(stem, {"not_scored": why}, None) for stem, _ in pending
+                if (why := unpaired(stem)) is not None]
     jobs = [(stem, photos[stem], mask, mm_per_px, tolerance_mm, i < overlays)
-            for i, (stem, mask) in enumerate(p for p in pending if p[0] in photos)]
+            for i, (stem, mask) in enumerate(p for p in pending if unpaired(p[0]) is None)]
     with progress_bar("photos") as progress, journal.open("a", encoding="utf-8") as lines:
         task = progress.add_task("scoring against annotations", total=len(pending))
-        for stem, item, overlay in itertools.chain(unpaired, _run(jobs, workers)):
+        for stem, item, overlay in itertools.chain(unscored, _run(jobs, workers)):
             done[stem] = item
             lines.write(json.dumps({"name": stem, **item}) + "\n")
             lines.flush()
