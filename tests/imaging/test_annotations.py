@@ -129,6 +129,10 @@ def test_annotation_masks_are_read_as_labels_or_drawings():
     with pytest.raises(ValueError, match="crop.png: the annotation is 30x30 px and the "
                                          "photograph 60x40 px"):
         annotation_mask(np.zeros((30, 30), np.uint8), shape, "crop.png")
+    with pytest.raises(ValueError, match="turned.png: the annotation is 40x60 px and the "
+                                         "photograph 60x40 px; the annotation is turned a "
+                                         "quarter against the photograph"):
+        annotation_mask(drawing.T, shape, "turned.png")
     with pytest.raises(ValueError, match="inverted.png: 100% of the annotation is marked"):
         annotation_mask(255 - drawing * 0, shape, "inverted.png")
 

@@ -77,9 +77,14 @@ def annotation_mask(values: np.ndarray, shape: tuple[int, int], name: str) -> np
     mh, mw = marked.shape
     if (mh, mw) != (h, w):
         if abs(mh / mw - h / w) > 0.01 * (h / w):
-            raise ValueError(f"{name}: the annotation is {mw}x{mh} px and the photograph "
-                             f"{w}x{h} px; an annotation must cover the photograph as it is "
-                             "(same aspect ratio), not a crop of it")
+            turned = abs(mw / mh - h / w) <= 0.01 * (h / w) and h != w
+            raise ValueError(
+                f"{name}: the annotation is {mw}x{mh} px and the photograph {w}x{h} px; "
+                + ("the annotation is turned a quarter against the photograph, which is "
+                   "read as it is displayed (its EXIF orientation applied): draw the "
+                   "annotation on the photograph as displayed" if turned else
+                   "an annotation must cover the photograph as it is (same aspect ratio), "
+                   "not a crop of it"))
         marked = cv2.resize(marked.astype(np.uint8), (w, h),
                             interpolation=cv2.INTER_NEAREST).astype(bool)
     fraction = float(marked.mean())
