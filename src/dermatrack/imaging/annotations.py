@@ -179,20 +179,24 @@ def annotation_overlay(analysis: Any, annotated: np.ndarray,
     """uint8 RGB: the detections drawn as the real-photo overlays draw them
     (:func:`realphoto.detection_overlay`: bands blue, analysed skin outlined, lines found
     red, lines counted in part yellow), with the annotated centrelines green where a line
-    found lies within the tolerance and magenta where none does (missed)."""
+    found lies within the tolerance and magenta where none does (missed), and a legend
+    below (``realphoto.OVERLAY_COLOURS``)."""
     from skimage.morphology import skeletonize
 
-    from dermatrack.imaging.realphoto import detection_overlay
+    from dermatrack.imaging.overlays import with_legend
+    from dermatrack.imaging.realphoto import OVERLAY_COLOURS, detection_overlay
 
     rgb = detection_overlay(analysis)
     truth, _ = _centreline(skeletonize(annotated))
     mpp = analysis.report["image"]["mm_per_px"]
     found = analysis.wrinkles.centreline_points()
     hit = points_near(truth, found, tolerance_mm / mpp) if mpp else np.zeros(len(truth), bool)
-    for colour, selected in (((0, 220, 0), hit), ((255, 0, 255), ~hit)):
+    for key, selected in (("truth", hit), ("missed", ~hit)):
         for x, y in truth[selected].astype(int):
-            cv2.circle(rgb, (int(x), int(y)), 1, colour, -1)
-    return rgb
+            cv2.circle(rgb, (int(x), int(y)), 1, OVERLAY_COLOURS[key][0], -1)
+    legend = [(label, (r / 255.0, g / 255.0, b / 255.0))
+              for (r, g, b), label in OVERLAY_COLOURS.values()]
+    return (np.clip(with_legend(rgb, legend), 0, 1) * 255 + 0.5).astype(np.uint8)
 
 
 def _median(values: list[float]) -> float | None:

@@ -663,23 +663,37 @@ def detection_sweep(rgb: np.ndarray, before: Any, planned: list[RenderedWrinkle]
     }
 
 
+#: Colours (uint8 RGB) of the detection overlays and what each shows, for their legends
+#: (:func:`detection_overlay`, :func:`dermatrack.imaging.annotations.annotation_overlay`).
+OVERLAY_COLOURS = {
+    "band": ((60, 90, 255), "exclusion band (tinted)"),
+    "skin": ((255, 255, 255), "edge of the analysed skin"),
+    "found": ((255, 0, 0), "line found"),
+    "part": ((255, 210, 0), "line counted in part"),
+    "truth": ((0, 220, 0), "drawn or annotated line, found"),
+    "missed": ((255, 0, 255), "annotated line, missed"),
+}
+
+
 def detection_overlay(analysis: Any, truth: list[RenderedWrinkle] | None = None
                       ) -> np.ndarray:
     """uint8 RGB: the photograph with the line-exclusion bands tinted blue, detected
     wrinkle centrelines red (thickened), lines counted in part (just short of the tests
-    for a line) yellow, rendered truth green."""
+    for a line) yellow, rendered truth green (``OVERLAY_COLOURS``)."""
+    colour_of = {key: colour for key, (colour, _) in OVERLAY_COLOURS.items()}
     rgb = (np.clip(analysis.rgb, 0, 1) * 255).astype(np.uint8).copy()
     bands = analysis.regions.line_exclusion
     if bands is not None:
-        rgb[bands] = (0.6 * rgb[bands] + 0.4 * np.array([60, 90, 255])).astype(np.uint8)
+        rgb[bands] = (0.6 * rgb[bands] + 0.4 * np.array(colour_of["band"])).astype(np.uint8)
     whole = analysis.regions.masks["whole"].astype(np.uint8)
     contours, _ = cv2.findContours(whole, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-    cv2.drawContours(rgb, contours, -1, (255, 255, 255), 1)
+    cv2.drawContours(rgb, contours, -1, colour_of["skin"], 1)
     if truth:
         for w in truth:
-            cv2.polylines(rgb, [np.round(w.points).astype(np.int32)], False, (0, 220, 0), 1)
-    for pts, colour in ((analysis.wrinkles.part_counted_points(), (255, 210, 0)),
-                        (analysis.wrinkles.centreline_points(), (255, 0, 0))):
+            cv2.polylines(rgb, [np.round(w.points).astype(np.int32)], False,
+                          colour_of["truth"], 1)
+    for pts, colour in ((analysis.wrinkles.part_counted_points(), colour_of["part"]),
+                        (analysis.wrinkles.centreline_points(), colour_of["found"])):
         for x, y in np.round(pts).astype(int):
             cv2.circle(rgb, (int(x), int(y)), 1, colour, -1)
     return rgb
