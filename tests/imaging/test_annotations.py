@@ -183,7 +183,8 @@ def test_validate_annotations_scores_a_folder_and_lists_what_it_could_not(
     images.mkdir()
     masks.mkdir()
     face = (np.clip(drawn, 0, 1) * 255 + 0.5).astype(np.uint8)
-    write_png(images / "grace.png", face)
+    (images / "00000").mkdir()
+    write_png(images / "00000" / "grace.png", face)  # found in a subfolder
     write_png(images / "inverted.png", face)
     write_png(images / "astronaut.png", (sample_face("astronaut") * 255).astype(np.uint8))
     painted = _painted(drawn.shape[:2], lines)
@@ -194,7 +195,8 @@ def test_validate_annotations_scores_a_folder_and_lists_what_it_could_not(
     Image.fromarray(np.zeros((512, 512), np.uint8)).save(masks / "astronaut.png")
     Image.fromarray(painted).save(masks / "nobody.png")
     write_png(images / "twins.png", face)
-    write_png(images / "twins.jpg", face)
+    (images / "01000").mkdir()  # as FFHQ keeps its photographs, a thousand a folder
+    write_png(images / "01000" / "twins.png", face)
     Image.fromarray(painted).save(masks / "twins.png")
     args = ("validate", "annotations", "--images", images, "--masks", masks, "--out", out)
     # Stopped after two pairs (astronaut, grace); run again, it goes on where it stopped.
@@ -220,8 +222,8 @@ def test_validate_annotations_scores_a_folder_and_lists_what_it_could_not(
     assert other.code == 2 and "holds the scores of a run with other settings" in \
         other.stderr
     why = report["not_scored"]
-    assert why["nobody"] == f"no photograph named nobody in {images}"
-    assert why["twins"] == "two photographs are named twins (twins.jpg, twins.png)"
+    assert why["nobody"] == f"no photograph named nobody in {images} or its subfolders"
+    assert why["twins"] == "two photographs are named twins (01000/twins.png, twins.png)"
     assert "inverted.png" in why["inverted"] and "is marked" in why["inverted"]
     assert "wrinkles not measurable at 1." in why["astronaut"]
     assert report["summary"]["photographs"] == 1

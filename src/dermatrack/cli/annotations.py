@@ -32,18 +32,20 @@ DEFAULT_OVERLAYS = 12
 PROGRESS_FILE = "annotations.jsonl"
 
 
-def _files(folder: Path, suffixes: tuple[str, ...], option: str
+def _files(folder: Path, suffixes: tuple[str, ...], option: str, *, nested: bool = False
            ) -> tuple[dict[str, Path], dict[str, list[str]]]:
-    """Stem -> file of the given suffixes in ``folder`` (sorted by name), and the stems
-    that name more than one file (which of them is meant cannot be told)."""
+    """Stem -> file of the given suffixes in ``folder`` (and its subfolders with
+    ``nested``: FFHQ keeps its photographs in folders of a thousand), sorted by path, and
+    the stems that name more than one file (which of them is meant cannot be told)."""
     if not folder.is_dir():
         raise InputError(f"{folder}: not a folder", field=option)
     named: dict[str, list[Path]] = {}
-    for path in sorted(folder.iterdir()):
-        if path.is_file() and path.suffix.lower() in suffixes:
+    for path in sorted(folder.rglob("*") if nested else folder.iterdir()):
+        if path.suffix.lower() in suffixes and path.is_file():
             named.setdefault(path.stem, []).append(path)
     return ({stem: paths[0] for stem, paths in named.items()},
-            {stem: [p.name for p in paths] for stem, paths in named.items() if len(paths) > 1})
+            {stem: [str(p.relative_to(folder)) for p in paths]
+             for stem, paths in named.items() if len(paths) > 1})
 
 
 def _score_one(image_path: Path, mask_path: Path, mm_per_px: float | None,
@@ -128,7 +130,7 @@ def _resumed(path: Path, settings: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def validate_annotations_cmd(
     images: Path = typer.Option(..., "--images", help="Folder of the photographs (JPEG, "
-                                "PNG, TIFF or HEIC)."),
+                                "PNG, TIFF or HEIC), searched with its subfolders."),
     masks: Path = typer.Option(..., "--masks", help="Folder of the annotation masks: one "
                                "per photograph, with its file name (any suffix: PNG, BMP, "
                                "TIFF, JPEG), wrinkles marked non-zero on zero, at the "
@@ -178,7 +180,7 @@ def validate_annotations_cmd(
     if not mask_files:
         raise InputError(f"{masks}: no annotation masks ({', '.join(ANNOTATION_SUFFIXES)})",
                          field="--masks")
-    photos, twin_photos = _files(images, IMAGE_SUFFIXES, "--images")
+    photos, twin_photos = _files(images, IMAGE_SUFFIXES, "--images", nested=True)
     pairs = list(mask_files.items())[:limit]
     out.mkdir(parents=True, exist_ok=True)
     settings = {"method_version": PHOTO_METHOD_VERSION, "tolerance_mm": tolerance_mm,
@@ -198,7 +200,7 @@ def validate_annotations_cmd(
         if stem in twin_photos:
             return f"two photographs are named {stem} ({', '.join(twin_photos[stem])})"
         if stem not in photos:
-            return f"no photograph named {stem} in {images}"
+            return f"no photograph named {stem} in {images} or its subfolders"
         return None
 
     unscored = [(stem, {"not_scored": why}, None) for stem, _ in pending
