@@ -144,9 +144,18 @@ def test_figures_of_two_method_versions_are_not_compared_until_reanalysed(
     _as_if_measured_by(store, later, PHOTO_METHOD_VERSION)
     _as_if_measured_by(store, first, OLD_VERSION)
 
-    # The web app says so when it starts.
+    # The web app says so when it starts, and of a repeatability another version made.
+    clinic_mdc = store.settings.data_dir / "repeatability.json"
+    save_mdc(store.settings, [{"kind": "photo", "metric": "wrinkles.length_mm",
+                               "region": None, "mdc95": 5.0}],
+             source="clinic study", clinic=True, method_version=OLD_VERSION)
+    started = _serve_start(store)
+    clinic_mdc.unlink()
     assert f"1 photograph(s) were measured by another version of the photo method than " \
-        f"this one ({PHOTO_METHOD_VERSION})" in _serve_start(store)
+        f"this one ({PHOTO_METHOD_VERSION})" in started
+    assert f"repeatability.json: its photo MDC95s were measured with photo method " \
+        f"{OLD_VERSION}, not {PHOTO_METHOD_VERSION}" in started
+    assert "repeatability-imaging.json:" not in started  # saved above by this version
 
     # The command: --patient or --all, a dry run lists, the run re-measures.
     refused = cli("photo", "reanalyse")

@@ -67,7 +67,12 @@ def test_an_mdc_of_another_photo_method_version_says_so_in_every_verdict(
     recorded) still judges, but its source, shown beside every verdict, says so; a
     device's MDC95 in the same file is not the photo method's."""
     from dermatrack.config import DATA_DIR_ENV
-    from dermatrack.services.outcomes import load_mdc, patient_timeline, save_mdc
+    from dermatrack.services.outcomes import (
+        load_mdc,
+        mdc_files_of_other_versions,
+        patient_timeline,
+        save_mdc,
+    )
 
     def photo_source(**version):
         save_mdc(store.settings, [
@@ -87,6 +92,7 @@ def test_an_mdc_of_another_photo_method_version_says_so_in_every_verdict(
     assert photo_source(method_version=None) == (
         "repeatability study [caution: the photo method version it was measured with is "
         f"not recorded (this is {PHOTO_METHOD_VERSION}); measure this repeatability again]")
+    assert mdc_files_of_other_versions(store.settings) == {"repeatability.json": None}
     series = patient_timeline(store, small_clinic.patient_ids[0]).get_series(
         "photo", "wrinkles.length_mm")
     assert series.points[2].verdict == "improved"  # still judged, and said how

@@ -42,6 +42,7 @@ from dermatrack.services.outcomes.mdc import (
     judge_change,
     judge_photo_changes,
     load_mdc,
+    mdc_files_of_other_versions,
     save_mdc,
 )
 from dermatrack.services.outcomes.timeline import (
@@ -58,6 +59,6 @@ __all__ = [
     "CohortData",
     "MdcTable", "Point", "Series", "Timeline", "VisitEntry", "_months", "age_on",
     "arm_modalities", "baseline_dates", "cohort_data", "cohort_summary",
-    "judge_change", "judge_photo_changes", "load_mdc",
+    "judge_change", "judge_photo_changes", "load_mdc", "mdc_files_of_other_versions",
     "patient_timeline", "save_mdc", "summary_metrics",
 ]

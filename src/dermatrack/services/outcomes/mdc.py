@@ -148,6 +148,23 @@ def load_mdc(settings: Settings) -> MdcTable:
     return table
 
 
+def mdc_files_of_other_versions(settings: Settings) -> dict[str, str | None]:
+    """The repeatability files of a data directory whose photo MDC95s another version of
+    the photo method measured: file name -> that version (None: not recorded)."""
+    out: dict[str, str | None] = {}
+    for name in (IMAGING_MDC_FILE, CLINIC_MDC_FILE):
+        data = _read_mdc_file(settings.data_dir / name)
+        metrics = (data or {}).get("metrics")
+        if data is None or not isinstance(metrics, list):
+            continue
+        version = data.get("method_version")
+        photo = any(isinstance(item, Mapping) and isinstance(item.get("metric"), str)
+                    and _is_photo(item) for item in metrics)
+        if photo and _other_version_caution(version) is not None:
+            out[name] = version if isinstance(version, str) and version else None
+    return out
+
+
 def save_mdc(settings: Settings, metrics: Iterable[Mapping[str, Any]], *, source: str,
              clinic: bool = False, method_version: str | None = PHOTO_METHOD_VERSION
              ) -> Path:
