@@ -242,3 +242,47 @@ def test_validate_annotations_scores_a_folder_and_lists_what_it_could_not(
     assert empty.code != 0
     assert "no photograph could be scored (astronaut: wrinkles not measurable" in \
         empty.stderr
+
+
+def test_annotated_phantom_close_ups_score_as_the_phantom_validation_does(tmp_path, cli):
+    """Phantom close-ups whose true centrelines are the annotation: the command's recall
+    and precision (length-weighted, within the phantom validation's 3 px) agree with the
+    phantom validation's own scoring of the same detections against the exact truth."""
+    from dermatrack.imaging.phantom import make_phantom, random_spec
+    from dermatrack.imaging.validation import (
+        TOLERANCE_PX,
+        _truth_points,
+        centreline_scores,
+    )
+
+    mpp = 0.06
+    images, masks = tmp_path / "images", tmp_path / "masks"
+    images.mkdir()
+    masks.mkdir()
+    expected = {}
+    for seed in (11, 12, 13):
+        phantom = make_phantom(random_spec(np.random.default_rng(seed), width=480, height=360,
+                                           mm_per_px=mpp), np.random.default_rng(seed + 1))
+        pixels = (np.clip(phantom.rgb, 0, 1) * 255 + 0.5).astype(np.uint8)
+        write_png(images / f"p{seed}.png", pixels)
+        Image.fromarray(phantom.masks["wrinkle_centrelines"].astype(np.uint8) * 255).save(
+            masks / f"p{seed}.png")
+        analysis = run_analysis(pixels.astype(np.float32) / 255, mm_per_px=mpp,
+                                use_face=False, calibrate=False)
+        expected[f"p{seed}"] = centreline_scores(analysis.wrinkles.centreline_points(),
+                                                 _truth_points(phantom))
+    result = cli("validate", "annotations", "--images", images, "--masks", masks, "--out",
+                 tmp_path / "out", "--no-face", "--mm-per-px", str(mpp), "--tolerance-mm",
+                 str(TOLERANCE_PX * mpp), "--json")
+    assert result.code == 0, result.stderr
+    scored = result.json()["photographs"]
+    assert set(scored) == set(expected)
+    for name, truth in expected.items():
+        assert truth["recall"] > 0.8 and truth["precision"] > 0.8  # a fair test case
+        assert scored[name]["recall"] == pytest.approx(truth["recall"], abs=0.05), name
+        assert scored[name]["precision"] == pytest.approx(truth["precision"], abs=0.05), name
+        assert scored[name]["annotated_outside_skin_mm"] == 0
+    # Without --no-face a close-up is not a face photograph: each pair says so.
+    faces = cli("validate", "annotations", "--images", images, "--masks", masks, "--out",
+                tmp_path / "faces", "--mm-per-px", str(mpp))
+    assert faces.code == 2 and "no face found" in faces.stderr

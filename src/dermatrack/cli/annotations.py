@@ -49,7 +49,8 @@ def _files(folder: Path, suffixes: tuple[str, ...], option: str, *, nested: bool
 
 
 def _score_one(image_path: Path, mask_path: Path, mm_per_px: float | None,
-               tolerance_mm: float, overlay: bool) -> tuple[dict[str, Any], Any]:
+               tolerance_mm: float, overlay: bool, use_face: bool = True
+               ) -> tuple[dict[str, Any], Any]:
     """The agreement of one photograph with its annotation (and its overlay when asked).
 
     Raises
@@ -70,10 +71,11 @@ def _score_one(image_path: Path, mask_path: Path, mm_per_px: float | None,
         marked = annotation_mask(read_annotation(mask_path), rgb.shape[:2], mask_path.name)
     except ValueError as exc:
         raise InputError(str(exc), field="annotation") from None
-    analysis = run_analysis(rgb, calibrate=False, mm_per_px=mm_per_px)
+    analysis = run_analysis(rgb, calibrate=False, mm_per_px=mm_per_px, use_face=use_face)
     mpp = analysis.report["image"]["mm_per_px"]
     if mpp is None:
-        raise InputError("no scale: the iris was not found; give --mm-per-px", field="scale")
+        raise InputError("no scale: " + ("the iris was not found; " if use_face else "")
+                         + "give --mm-per-px", field="scale")
     reason = analysis.report["measurability"]["not_measurable"].get("wrinkles.length_mm")
     if reason:
         raise InputError(f"wrinkles {reason}", field="scale")
@@ -83,11 +85,13 @@ def _score_one(image_path: Path, mask_path: Path, mm_per_px: float | None,
 
 
 def _outcome(stem: str, image_path: Path, mask_path: Path, mm_per_px: float | None,
-             tolerance_mm: float, overlay: bool) -> tuple[str, dict[str, Any], Any]:
+             tolerance_mm: float, overlay: bool, use_face: bool
+             ) -> tuple[str, dict[str, Any], Any]:
     """One pair's line of :data:`PROGRESS_FILE` (its scores, or why it is not scored) and
     its overlay; run in a worker process with ``--workers``."""
     try:
-        scores, picture = _score_one(image_path, mask_path, mm_per_px, tolerance_mm, overlay)
+        scores, picture = _score_one(image_path, mask_path, mm_per_px, tolerance_mm, overlay,
+                                     use_face)
     except InputError as exc:
         return stem, {"not_scored": exc.message}, None
     return stem, {"scores": scores}, picture
@@ -147,6 +151,8 @@ def validate_annotations_cmd(
     overlays: int = typer.Option(DEFAULT_OVERLAYS, "--overlays", min=0, help="Save the "
                                  "overlays of the photographs of the first N masks this "
                                  "run scores."),
+    no_face: bool = typer.Option(False, "--no-face", help="Close-ups of skin, not faces "
+                                 "(as photo analyze --no-face; give --mm-per-px)."),
     workers: int = typer.Option(1, "--workers", min=1, help="Processes that analyse "
                                 "photographs (each holds one photograph's analysis)."),
     as_json: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
@@ -184,7 +190,7 @@ def validate_annotations_cmd(
     pairs = list(mask_files.items())[:limit]
     out.mkdir(parents=True, exist_ok=True)
     settings = {"method_version": PHOTO_METHOD_VERSION, "tolerance_mm": tolerance_mm,
-                "mm_per_px": mm_per_px, "images": str(images.resolve()),
+                "mm_per_px": mm_per_px, "face": not no_face, "images": str(images.resolve()),
                 "masks": str(masks.resolve())}
     journal = out / PROGRESS_FILE
     done = _resumed(journal, settings)
@@ -205,7 +211,7 @@ def validate_annotations_cmd(
 
     unscored = [(stem, {"not_scored": why}, None) for stem, _ in pending
                 if (why := unpaired(stem)) is not None]
-    jobs = [(stem, photos[stem], mask, mm_per_px, tolerance_mm, i < overlays)
+    jobs = [(stem, photos[stem], mask, mm_per_px, tolerance_mm, i < overlays, not no_face)
             for i, (stem, mask) in enumerate(p for p in pending if unpaired(p[0]) is None)]
     with progress_bar("photos") as progress, journal.open("a", encoding="utf-8") as lines:
         task = progress.add_task("scoring against annotations", total=len(pending))
