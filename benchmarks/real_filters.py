@@ -129,21 +129,10 @@ def _responses(grid: dict[str, Any]) -> dict[str, np.ndarray]:
 
 def _lines(response: np.ndarray, threshold: float, pixel_mm: float) -> np.ndarray:
     """Skeleton of the pieces of at least the shortest portrait wrinkle."""
-    import cv2
-    from skimage.filters import apply_hysteresis_threshold
-    from skimage.morphology import skeletonize
-
-    from dermatrack.imaging._filters import skeleton_length_map
+    from dermatrack.imaging.validation import filter_lines
     from dermatrack.imaging.wrinkles import PORTRAIT_MIN_LENGTH_MM
 
-    found = apply_hysteresis_threshold(response, threshold / 2.0, threshold)
-    skeleton = skeletonize(found)
-    n, labels = cv2.connectedComponents(skeleton.astype(np.uint8), connectivity=8)
-    length = np.bincount(labels.ravel(), weights=skeleton_length_map(skeleton).ravel(),
-                         minlength=n)
-    keep = length * pixel_mm >= PORTRAIT_MIN_LENGTH_MM
-    keep[0] = False
-    return keep[labels]
+    return filter_lines(response, threshold, pixel_mm, PORTRAIT_MIN_LENGTH_MM)
 
 
 def _density(skeleton: np.ndarray, grid: dict[str, Any]) -> float:

@@ -454,6 +454,30 @@ def _gabor_response(lum: np.ndarray, scales: list[float], n_orient: int = 8) -> 
     return best
 
 
+def filter_lines(response: np.ndarray, threshold: float, pixel_mm: float,
+                 min_length_mm: float) -> np.ndarray:
+    """The post-processing every candidate valley filter gets when filters are compared
+    (:func:`compare_valley_filters`, ``benchmarks/real_filters.py``): hysteresis at
+    ``threshold`` / 2 to ``threshold``, the skeleton, and its 8-connected pieces at least
+    ``min_length_mm`` long (bool, the shape of ``response``)."""
+    import cv2
+    from skimage.filters import apply_hysteresis_threshold
+    from skimage.morphology import skeletonize
+
+    from dermatrack.imaging._filters import skeleton_length_map
+
+    if not threshold > 0:
+        return np.zeros(response.shape, bool)
+    skeleton = skeletonize(apply_hysteresis_threshold(response, threshold / 2.0, threshold))
+    n, labels = cv2.connectedComponents(skeleton.astype(np.uint8), connectivity=8)
+    length = np.bincount(labels.ravel(), weights=skeleton_length_map(skeleton).ravel(),
+                         minlength=n)
+    keep = length * pixel_mm >= min_length_mm
+    keep[0] = False
+    result: np.ndarray = keep[labels]
+    return result
+
+
 def compare_valley_filters(*, n_phantoms: int = 6, seed: int = 7, size: tuple[int, int] = (
         480, 360)) -> dict[str, Any]:
     """Wrinkle F1 of candidate valley filters on phantoms, each at its best threshold.
@@ -467,11 +491,9 @@ def compare_valley_filters(*, n_phantoms: int = 6, seed: int = 7, size: tuple[in
     """
     import time
 
-    import cv2
-    from skimage.filters import apply_hysteresis_threshold, frangi
-    from skimage.morphology import skeletonize
+    from skimage.filters import frangi
 
-    from dermatrack.imaging._filters import hessian_eigenvalues, resize_to, skeleton_length_map
+    from dermatrack.imaging._filters import hessian_eigenvalues, resize_to
     from dermatrack.imaging.colour import srgb_to_lab
     from dermatrack.imaging.wrinkles import (
         EDGE_WEIGHT,
@@ -525,15 +547,7 @@ def compare_valley_filters(*, n_phantoms: int = 6, seed: int = 7, size: tuple[in
             row = []
             for q in quantiles:
                 high = float(np.quantile(resp[skin], q))
-                cand = apply_hysteresis_threshold(resp, high / 2, high) if high > 0 else \
-                    np.zeros(shape, bool)
-                sk = skeletonize(cand)
-                n, lab = cv2.connectedComponents(sk.astype(np.uint8), connectivity=8)
-                length = np.bincount(lab.ravel(), weights=skeleton_length_map(sk).ravel(),
-                                     minlength=n)
-                keep = length * pixel_mm >= MIN_LENGTH_MM
-                keep[0] = False
-                ys, xs = np.nonzero(keep[lab])
+                ys, xs = np.nonzero(filter_lines(resp, high, pixel_mm, MIN_LENGTH_MM))
                 f = size[0] / shape[1]
                 pts = np.stack([(xs + 0.5) * f - 0.5, (ys + 0.5) * f - 0.5], axis=1)
                 row.append(centreline_scores(pts, truth))
