@@ -92,7 +92,9 @@ def test_an_mdc_of_another_photo_method_version_says_so_in_every_verdict(
     assert photo_source(method_version=None) == (
         "repeatability study [caution: the photo method version it was measured with is "
         f"not recorded (this is {PHOTO_METHOD_VERSION}); measure this repeatability again]")
-    assert mdc_files_of_other_versions(store.settings) == {"repeatability.json": None}
+    assert mdc_files_of_other_versions(store.settings) == {"repeatability.json": (
+        "the photo method version it was measured with is not recorded (this is "
+        f"{PHOTO_METHOD_VERSION})")}
     series = patient_timeline(store, small_clinic.patient_ids[0]).get_series(
         "photo", "wrinkles.length_mm")
     assert series.points[2].verdict == "improved"  # still judged, and said how

@@ -119,14 +119,11 @@ def register(app: typer.Typer) -> None:
                               f"({PHOTO_METHOD_VERSION}): their changes are not judged "
                               f"until they are measured again: `{DATA_DIR_ENV}="
                               f"{settings.data_dir} dermatrack photo reanalyse --all`[/]")
-        for name, version in mdc_files_of_other_versions(settings).items():
-            measured = f"photo method {version}" if version else \
-                "a photo method version that was not recorded"
-            err_console.print(f"[yellow]{name}: its photo MDC95s were measured with "
-                              f"{measured}, not {PHOTO_METHOD_VERSION}: every verdict they "
-                              "judge says so until they are measured again (`dermatrack "
-                              "validate imaging --save-mdc`, or the clinic's `dermatrack "
-                              "repeatability CAPTURES.csv --save`)[/]")
+        for name, words in mdc_files_of_other_versions(settings).items():
+            err_console.print(f"[yellow]{name}: its photo MDC95s were {words}: every "
+                              "verdict they judge says so until they are measured again "
+                              "(`dermatrack validate imaging --save-mdc`, or the clinic's "
+                              "`dermatrack repeatability CAPTURES.csv --save`)[/]")
         if host not in ("127.0.0.1", "localhost", "::1") and not secure_cookies:
             err_console.print("[yellow]Serving plain HTTP beyond this machine: put a TLS "
                               "proxy in front and pass --secure-cookies (docs/security.md)[/]")

@@ -534,8 +534,9 @@ def _observation(e: _Entry, out: Parsed) -> None:
                     if c.get("system") == METHOD_SYSTEM and c.get("code") == PHOTO_METHOD_CODE
                     and isinstance(c.get("version"), str)), None)
     if version is not None and not (settings or {}).get("method_version"):
-        # A de-identified bundle carries no analysis settings; the version that measured
-        # the figure still decides what it may be compared with.
+        # The analysis settings did not come (a server dropped the extension, or another
+        # system wrote the bundle); the version that measured the figure still decides
+        # what it may be compared with.
         settings = {**(settings or {}), "method_version": version}
     site = e.get("bodySite", required=True)
     source = e.ext("source-sha256")

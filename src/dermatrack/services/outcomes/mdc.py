@@ -43,7 +43,7 @@ from typing import Any
 
 from dermatrack.config import Settings
 from dermatrack.errors import InputError
-from dermatrack.imaging.definitions import PHOTO_METHOD_VERSION
+from dermatrack.imaging.definitions import PHOTO_METHOD_VERSION, method_versions_differ
 from dermatrack.outcomes.change import Change
 
 CLINIC_MDC_FILE = "repeatability.json"
@@ -101,19 +101,28 @@ def _is_photo(item: Mapping[str, Any]) -> bool:
                                and metric_definition("photo", item["metric"]) is not None)
 
 
-def _other_version_caution(version: Any) -> str | None:
-    """The words added to the source of photo MDC95s measured with another photo method
-    version than this one (or an unrecorded one), or None when it is this one."""
-    from dermatrack.imaging.definitions import method_versions_differ
+def _recorded_version(version: Any) -> str | None:
+    """A repeatability file's ``method_version`` as recorded (None: not recorded)."""
+    return version if isinstance(version, str) and version else None
 
-    recorded = version if isinstance(version, str) and version else None
+
+def other_version_words(version: Any) -> str | None:
+    """How photo MDC95s measured with another photo method version than this one (or
+    an unrecorded one) were measured, in words; None when it is this one. Read by every
+    verdict's source and by ``dermatrack serve``."""
+    recorded = _recorded_version(version)
     if not method_versions_differ(recorded, PHOTO_METHOD_VERSION):
         return None
-    measured = (f"measured with photo method {recorded}, not {PHOTO_METHOD_VERSION}, which "
-                "measures the figures judged" if recorded else
-                "the photo method version it was measured with is not recorded (this is "
-                f"{PHOTO_METHOD_VERSION})")
-    return f" [caution: {measured}; measure this repeatability again]"
+    return (f"measured with photo method {recorded}, not {PHOTO_METHOD_VERSION}, which "
+            "measures the figures judged" if recorded else
+            "the photo method version it was measured with is not recorded (this is "
+            f"{PHOTO_METHOD_VERSION})")
+
+
+def _other_version_caution(version: Any) -> str | None:
+    """The words added to the source of photo MDC95s of another version, or None."""
+    words = other_version_words(version)
+    return None if words is None else f" [caution: {words}; measure this repeatability again]"
 
 
 def _read_mdc_file(path: Path) -> dict[str, Any] | None:
@@ -148,20 +157,21 @@ def load_mdc(settings: Settings) -> MdcTable:
     return table
 
 
-def mdc_files_of_other_versions(settings: Settings) -> dict[str, str | None]:
+def mdc_files_of_other_versions(settings: Settings) -> dict[str, str]:
     """The repeatability files of a data directory whose photo MDC95s another version of
-    the photo method measured: file name -> that version (None: not recorded)."""
-    out: dict[str, str | None] = {}
+    the photo method measured (or one not recorded): file name -> how, in words
+    (:func:`other_version_words`)."""
+    out: dict[str, str] = {}
     for name in (IMAGING_MDC_FILE, CLINIC_MDC_FILE):
         data = _read_mdc_file(settings.data_dir / name)
         metrics = (data or {}).get("metrics")
         if data is None or not isinstance(metrics, list):
             continue
-        version = data.get("method_version")
-        photo = any(isinstance(item, Mapping) and isinstance(item.get("metric"), str)
-                    and _is_photo(item) for item in metrics)
-        if photo and _other_version_caution(version) is not None:
-            out[name] = version if isinstance(version, str) and version else None
+        words = other_version_words(data.get("method_version"))
+        if words is not None and any(isinstance(item, Mapping)
+                                     and isinstance(item.get("metric"), str)
+                                     and _is_photo(item) for item in metrics):
+            out[name] = words
     return out
 
 
