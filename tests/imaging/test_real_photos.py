@@ -727,6 +727,57 @@ def test_summary_gives_the_root_mean_square_cv_over_faces():
     assert summary["rms"]["cv_spot_area_pct"] is None  # no face measured it
 
 
+def test_darker_captures_and_the_changes_they_make():
+    """The darker captures scale the linear luminance by 1/2, 1/4 and 1/8 (1-3 stops);
+    each figure's change is from the face as it is, the skin counted in pixels (so a
+    moved iris scale does not move it), null where either figure is, and the summary
+    keeps the largest change with its sign and counts refused captures."""
+    from dermatrack.imaging.colour import srgb_to_linear
+    from dermatrack.imaging.realphoto import (
+        _darker_markdown,
+        darker_captures,
+        darker_changes,
+        summarise,
+    )
+
+    rgb = np.random.default_rng(0).uniform(0.2, 0.9, (8, 8, 3)).astype(np.float32)
+    captures = darker_captures(rgb)
+    assert list(captures) == ["luminance_1/2", "luminance_1/4", "luminance_1/8"]
+    for capture, factor in zip(captures.values(), (0.5, 0.25, 0.125), strict=True):
+        assert srgb_to_linear(capture) == pytest.approx(srgb_to_linear(rgb) * factor,
+                                                        rel=2e-3, abs=1e-5)
+
+    def report(length, area_mm2, mpp, spots):
+        return {"image": {"mm_per_px": mpp}, "regions": {"whole": {
+            "area_mm2": area_mm2, "wrinkles": {"length_mm": length},
+            "pigment": {"spot_area_fraction": spots, "l_star": 30.0}}}}
+
+    def face(length_1_8):
+        return {"darker": darker_changes({
+            "original": report(100.0, 400.0, 0.5, 0.0),
+            "luminance_1/2": report(105.0, 441.0, 0.525, 0.01),  # same pixels, iris +5 %
+            "luminance_1/4": {"regions": {}, "error": "photo refused: blurred"},
+            "luminance_1/8": report(length_1_8, 360.0, 0.5, None)})}
+
+    one = face(80.0)["darker"]
+    half = one["luminance_1/2"]["change_pct"]
+    assert half["wrinkle length"] == pytest.approx(5.0)
+    assert half["skin pixels"] == pytest.approx(0.0)
+    assert half["mm/px"] == pytest.approx(5.0)
+    assert half["spot area"] is None  # no spots on the face as it is: no ratio
+    assert one["luminance_1/4"] == {"error": "photo refused: blurred"}
+    assert one["luminance_1/8"]["change_pct"]["skin pixels"] == pytest.approx(-10.0)
+    darker = summarise({"a": face(80.0), "b": face(110.0), "c": face(97.0)},
+                       {}, {})["darker"]
+    length = darker["luminance_1/8"]["figures"]["wrinkle length"]
+    assert length["largest"] == pytest.approx(-20.0)  # not +10: the larger magnitude
+    assert length["median"] == pytest.approx(-3.0) and length["faces"] == 3
+    assert darker["luminance_1/4"]["refused"] == 3
+    assert darker["luminance_1/8"]["l_star_median"] == pytest.approx(30.0)
+    text = "\n".join(_darker_markdown({"darker": darker}))
+    assert "| 1/8 | 30 | -20 / -3 |" in text and "| 1/4 | n/a | n/a / n/a |" in text
+
+
 def test_chart_captures_are_each_calibrated_and_each_counted():
     """A chart photographed on a real scene is found as taken, turned 30° and a quarter,
     shrunk to a quarter of its size and in perspective; the detection rate counts every

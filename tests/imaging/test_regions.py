@@ -139,6 +139,22 @@ def test_periorbital_reaches_the_crows_feet(face):
     assert left_xs.max() > landmarks[263, 0] + eye_width / 3
 
 
+def test_skin_and_bands_hold_on_darker_skin(face):
+    """Three stops under, the skin has the lightness of Fitzpatrick VI skin (L* about
+    25). The skin mask's floor and the edge band's steps are luminance ratios, so the
+    same skin is found: with the floor at half the median L* (a third of the luminance
+    at L* 25, a fifth at L* 70) grace_hopper lost 10 % of its skin mask and the
+    astronaut 13 %, and the analysed skin overlapped the original's by 0.92 / 0.91."""
+    from dermatrack.imaging.realphoto import darker_captures
+
+    name, rgb, regions = face
+    darker = face_regions(darker_captures(rgb)["luminance_1/8"])
+    skin, now = regions.skin_mask, darker.skin_mask
+    assert (skin & ~now).sum() / skin.sum() < 0.06, name  # measured 0.020 / 0.037
+    whole, whole_now = regions.masks["whole"], darker.masks["whole"]
+    assert (whole & whole_now).sum() / (whole | whole_now).sum() > 0.94, name  # 0.96
+
+
 def test_background_is_not_skin(face):
     _, _, regions = face
     # The plain backgrounds in the top corners of both photographs.
@@ -429,6 +445,39 @@ def test_edge_band_follows_luminance_steps_not_colour_or_highlights():
         assert ring == (name in ("dark strand", "white hair")), name
     # Without the photograph every non-skin area is banded, as before.
     assert non_skin_edge_band(raw_skin, px_per_mm)[60 + margin, 45]
+
+
+@pytest.mark.parametrize("skin_l", [70.0, 25.0])
+def test_edge_band_steps_are_in_the_units_the_wrinkle_maps_see(skin_l):
+    """The wrinkle maps see the skin at the reference exposure (its median L* brought to
+    55 by scaling L* + 16). A strand whose luminance is 87 % of the skin's is 3.9 L*
+    darker on skin of L* 70 but only 1.9 L* on skin of L* 25, under the visible depth of
+    2.3: the same strand to the detector (3.2 L* deep on its maps), and banded on both.
+    With the step taken in the photograph's own L*, the strand on the darker skin was
+    not banded. A patch at 97 % of the skin's luminance (0.7 L* deep on the maps) is
+    banded on neither."""
+    from dermatrack.imaging.colour import EXPOSURE_REFERENCE_L
+    from dermatrack.imaging.regions import EDGE_BAND_MM, non_skin_edge_band
+    from dermatrack.imaging.wrinkles import MIN_DEPTH_L
+
+    def l_star_at(ratio: float) -> float:  # L* of ratio x the skin's luminance
+        return ratio ** (1 / 3) * (skin_l + 16.0) - 16.0
+
+    def maps_depth(ratio: float) -> float:
+        return (1 - ratio ** (1 / 3)) * (EXPOSURE_REFERENCE_L + 16.0)
+
+    assert maps_depth(0.87) > MIN_DEPTH_L > maps_depth(0.97)
+    px_per_mm = 2.5
+    lab = np.tile(np.array([skin_l, 12.0, 15.0]), (200, 300, 1))
+    raw_skin = np.ones(lab.shape[:2], bool)
+    strands = {"strand": (slice(60, 63), 0.87), "faint patch": (slice(140, 143), 0.97)}
+    for rows, ratio in strands.values():
+        lab[rows, 30:270] = (l_star_at(ratio), 3.0, 5.0)
+        raw_skin[rows, 30:270] = False
+    band = non_skin_edge_band(raw_skin, px_per_mm, rgb=lab_to_srgb(lab.astype(np.float32)),
+                              face=np.ones(raw_skin.shape, bool))
+    below = int(EDGE_BAND_MM * px_per_mm) - 1  # inside the band below each strand
+    assert band[63 + below, 150] and not band[143 + below, 150]
 
 
 @pytest.mark.parametrize("mm_per_px", [0.125, 0.5])

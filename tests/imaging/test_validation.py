@@ -53,10 +53,16 @@ def test_validate_imaging_quick_writes_report(cli, tmp_path, artifacts_dir):
         grace["held_out_cv"]["whole"]["wrinkle length"]["cv_pct"])  # one face: its own
     assert set(grace["variant_mm_per_px"]) >= {"original", "resample_1.5x", "jpeg_70"}
     assert "recall" in grace["added_wrinkles"]
+    # Three stops under (the skin as light as Fitzpatrick VI skin), the same skin.
+    darker = grace["darker"]["luminance_1/8"]
+    assert darker["l_star"] < 30 and abs(darker["change_pct"]["skin pixels"]) < 6  # +2 %
+    assert real["summary"]["darker"]["luminance_1/8"]["figures"]["wrinkle length"][
+        "faces"] == 1
     assert all(r["refused"] for r in real["non_skin"].values())
     assert real["summary"]["targets"]["non_skin_refused"]["pass"]
     assert "## Real photographs" in md
     assert "| held out | " in md and "| the validation's | " in md
+    assert "under-exposed by 1, 2 and 3 stops" in md and "| 1/8 | " in md
     assert f"| grace_hopper | {grace['mm_per_px']:.3f} |" in md
     assert (tmp_path / "real_grace_hopper_detections.png").exists()
     assert (tmp_path / "real_grace_hopper_added.png").exists()

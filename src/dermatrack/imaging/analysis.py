@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from dermatrack.imaging._filters import resize_to
+from dermatrack.imaging.colour import EXPOSURE_REFERENCE_L, exposure_gain, normalise_exposure
 from dermatrack.imaging.definitions import PHOTO_METHOD_VERSION
 
 __all__ = ["EXPOSURE_REFERENCE_L", "FINE_PIXEL_MM", "Analysis", "PhotoResult", "RegionMetric",
@@ -421,49 +422,9 @@ def _measure(rgb: np.ndarray, calibration: Any, *, mm_per_px: float | None, use_
                     spots=spots, pores=pores, red=red, window=window)
 
 
-#: L* at which the maps see the skin: the middle of the range of human skin L* (about
-#: 30 to 75; Del Bino 2006). See :func:`exposure_gain`.
-EXPOSURE_REFERENCE_L = 55.0
 #: Exposure change (both ways) behind the uncertainty of uncalibrated colour figures:
 #: what an automatic exposure typically varies between two phone photographs.
 UNCALIBRATED_EXPOSURE_RANGE = 0.2
-
-
-def exposure_gain(skin_lstar: np.ndarray) -> float:
-    """Factor on (L* + 16) that brings the skin's median L* to EXPOSURE_REFERENCE_L.
-
-    Multiplying the luminance Y by k multiplies (L* + 16) = 116 Y**(1/3) by k**(1/3),
-    and a*, b* by the same factor (CIE 1976, above the dark toe, L* > 8). So the map
-    detectors, whose thresholds are in L* and a*, see every photograph of the same skin
-    at the same exposure: a photograph 20 % brighter gives the same wrinkles, spots and
-    red areas. The colour figures (L*, b*, ITA, a*, indices) are measured on the
-    photograph as taken: normalising them would erase skin tone.
-    """
-    values = np.asarray(skin_lstar, np.float64)
-    if values.size == 0:
-        return 1.0
-    med = float(np.median(values))
-    if not med > 8.0:
-        return 1.0
-    # Rounded to 0.1 %: finer than any effect on the maps (0.05 L*), and the gain then
-    # does not move when a handful of pixels join or leave the skin mask.
-    return round((EXPOSURE_REFERENCE_L + 16.0) / (med + 16.0), 3)
-
-
-def normalise_exposure(lab_or_l: np.ndarray, gain: float) -> np.ndarray:
-    """Apply :func:`exposure_gain` to a CIELAB image (..., 3) or an L* map (a copy)."""
-    out = np.array(lab_or_l, dtype=np.float32, copy=True)
-    if gain == 1.0:
-        return out
-    g = np.float32(gain)
-    if out.ndim == 3 and out.shape[-1] == 3:
-        out[..., 0] = (out[..., 0] + 16.0) * g - 16.0
-        out[..., 1:] *= g
-    else:
-        out += 16.0
-        out *= g
-        out -= 16.0
-    return out
 
 
 def colour_uncertainty(lstar: np.ndarray, astar: np.ndarray, bstar: np.ndarray

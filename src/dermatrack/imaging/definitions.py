@@ -45,7 +45,7 @@ PHOTO_KIND = "photo"
 #: fails when the reference figures move and this does not. Two figures of different
 #: versions are not compared (:func:`method_versions_differ`); ``dermatrack photo
 #: reanalyse`` measures stored photographs again with this version.
-PHOTO_METHOD_VERSION = "2026.12.05"
+PHOTO_METHOD_VERSION = "2026.12.05.2"
 
 
 #: Metric families measured on the skin's finest detail: blur or a skin-smoothing (beauty)

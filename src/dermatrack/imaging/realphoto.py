@@ -34,6 +34,8 @@ __all__ = [
     "RenderedWrinkle",
     "added_wrinkle_scores",
     "cv_table",
+    "darker_captures",
+    "darker_changes",
     "detection_limit",
     "detection_sweep",
     "held_out_variants",
@@ -152,6 +154,73 @@ def held_out_variants(rgb: np.ndarray) -> dict[str, np.ndarray]:
         out[f"resample_{f:g}x"] = _resampled(rgb, f)
     out["shift_half_px"] = _moved(rgb, shift_px=0.5)
     out["jpeg_85"] = _jpeg(rgb, 85)
+    return out
+
+
+#: Luminance factors of :func:`darker_captures`: 1, 2 and 3 stops under. Skin of L* 70
+#: (light skin, as most of the validation's faces) comes out at L* 52, 38 and 27: the
+#: lightness of Fitzpatrick IV, V and VI skin (ITA bands of Chardon et al. 1991).
+DARKER_FACTORS = (0.5, 0.25, 0.125)
+
+
+def darker_captures(rgb: np.ndarray) -> dict[str, np.ndarray]:
+    """The photograph under-exposed by 1, 2 and 3 stops (linear luminance times each of
+    :data:`DARKER_FACTORS`; keys ``luminance_1/2``, ``1/4``, ``1/8``).
+
+    The skin then has the lightness of darker skin, which is what the tests on
+    lightness see (the skin mask's floor, the edge band's steps, the maps' exposure
+    normalisation). Melanin multiplies the light the skin returns and a line's shadow
+    multiplies it again, so the figures of lines should not move. Unlike darker skin,
+    the eyes, hair and background darken too (the iris scale may move), and melanin's
+    colour (a browner hue, erythema harder to see) is not modelled: this checks the
+    lightness, not the colour, of darker skin.
+    """
+    lin = _srgb_to_linear(np.asarray(rgb, np.float32))
+    return {f"luminance_1/{round(1 / k)}": _linear_to_srgb(lin * k).astype(np.float32)
+            for k in DARKER_FACTORS}
+
+
+#: Whole-face figures whose change :func:`darker_changes` reports: (label, family, key);
+#: the skin's area is counted in pixels, so that it does not follow the scale (the iris
+#: is measured again on each capture), which has a figure of its own.
+DARKER_FIGURES = (("wrinkle length", "wrinkles", "length_mm"),
+                  ("wrinkle severity", "wrinkles", "severity_index"),
+                  ("skin pixels", None, "area_mm2"),
+                  ("mm/px", None, "mm_per_px"),
+                  ("spot area", "pigment", "spot_area_fraction"),
+                  ("red area", "redness", "red_area_fraction"))
+
+
+def _darker_figure(report: dict[str, Any], family: str | None, key: str) -> float | None:
+    mpp = report.get("image", {}).get("mm_per_px")
+    if key == "mm_per_px":
+        return mpp
+    value = _value(report, "whole", family, key)
+    if key == "area_mm2":
+        return None if value is None or not mpp else value / mpp ** 2
+    return value
+
+
+def darker_changes(reports: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Per darker capture, the change (%) of each :data:`DARKER_FIGURES` figure of the
+    whole face from the original's (None where either is null), its skin's median L*,
+    and its error when it was refused."""
+    base = reports["original"]
+    out: dict[str, Any] = {}
+    for name, report in reports.items():
+        if name == "original":
+            continue
+        if "error" in report:
+            out[name] = {"error": report["error"]}
+            continue
+        changes: dict[str, float | None] = {}
+        for label, family, key in DARKER_FIGURES:
+            before, after = (_darker_figure(base, family, key),
+                             _darker_figure(report, family, key))
+            changes[label] = (None if before is None or after is None or before == 0
+                              else 100.0 * (after - before) / before)
+        out[name] = {"l_star": _value(report, "whole", "pigment", "l_star"),
+                     "change_pct": changes}
     return out
 
 
@@ -845,6 +914,8 @@ def run_real_validation(faces: dict[str, np.ndarray], *,
             "cv": table,
             "held_out_cv": cv_table(held_out),
         }
+        entry["darker"] = darker_changes(_analysed(base.report, darker_captures(rgb), tick,
+                                                   f"real face {name}: darker "))
         entry["skin_texture_l"] = open_skin_texture(base)
         overlays[f"real_{name}_detections"] = detection_overlay(base)
         measurable = "wrinkles.length_mm" not in base.report["measurability"]["not_measurable"]
@@ -986,7 +1057,28 @@ def summarise(per_face: dict[str, Any], refusals: dict[str, Any],
                                                      if e.get("held_out_cv")])
     return {"worst": values, "median": medians, "rms": cv_rms, "targets": targets,
             "detection_limit": _median_limits(per_face),
-            "held_out": {"worst": held_worst, "median": held_median, "rms": held_rms}}
+            "held_out": {"worst": held_worst, "median": held_median, "rms": held_rms},
+            "darker": _darker_summary(per_face)}
+
+
+def _darker_summary(per_face: dict[str, Any]) -> dict[str, Any]:
+    """Per darker capture: the median L* of the skin, and per figure the largest change
+    (by magnitude, with its sign) and the median change over faces, and the faces
+    refused."""
+    out: dict[str, Any] = {}
+    for capture in (f"luminance_1/{round(1 / k)}" for k in DARKER_FACTORS):
+        entries = [e["darker"][capture] for e in per_face.values()
+                   if capture in e.get("darker", {})]
+        measured = [e for e in entries if "error" not in e]
+        figures: dict[str, Any] = {}
+        for label, _, _ in DARKER_FIGURES:
+            changes = [e["change_pct"][label] for e in measured
+                       if e["change_pct"][label] is not None]
+            figures[label] = {"largest": max(changes, key=abs) if changes else None,
+                              "median": _median(changes), "faces": len(changes)}
+        out[capture] = {"l_star_median": _median([e["l_star"] for e in measured]),
+                        "refused": len(entries) - len(measured), "figures": figures}
+    return out
 
 
 def _cv_summary(tables: list[dict[str, Any]]
@@ -1097,6 +1189,30 @@ def _held_out_markdown(summary: dict[str, Any]) -> list[str]:
         cells.insert(3, f"{worst.get('regions_above_target')} of "
                         f"{worst.get('regions_quantifiable')}")
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def _darker_markdown(summary: dict[str, Any]) -> list[str]:
+    """Changes of the whole-face figures on the faces made darker
+    (:func:`darker_captures`): largest and median over faces."""
+    darker = summary.get("darker")
+    if not darker:
+        return []
+    labels = [label for label, _, _ in DARKER_FIGURES]
+    lines = ["", "Each face under-exposed by 1, 2 and 3 stops (luminance 1/2, 1/4, 1/8; "
+             "`realphoto.darker_captures`), which gives its skin the lightness of darker "
+             "skin (the eyes, hair and background darken too; melanin's colour is not "
+             "modelled). A line's shadow multiplies the light the skin returns, as "
+             "melanin does, so the figures should not move: change from the face as it "
+             "is, %, largest (with its sign) / median over faces; skin pixels: the "
+             "analysed skin's area in pixels; mm/px: the iris scale.", "",
+             "| luminance | skin L* (median) | " + " | ".join(labels) + " | refused |",
+             "|---" * (len(labels) + 3) + "|"]
+    for capture, row in darker.items():
+        cells = [f"{_fmt(f['largest'], 0)} / {_fmt(f['median'], 0)}"
+                 for f in (row["figures"][label] for label in labels)]
+        lines.append(f"| {capture.removeprefix('luminance_')} | {_fmt(row['l_star_median'], 0)} | "
+                     + " | ".join(cells) + f" | {row['refused']} |")
     return lines
 
 
@@ -1213,6 +1329,7 @@ def real_markdown(report: dict[str, Any], command: str) -> str:
             f"| {_fmt(added.get('recall_crows_feet'), 2)} "
             f"| {_fmt(added.get('crows_feet_in_periorbital'), 2)} |")
     lines += _held_out_markdown(report["summary"])
+    lines += _darker_markdown(report["summary"])
     sweeps = {name: e["detection_limit"] for name, e in report["faces"].items()
               if e.get("detection_limit")}
     if sweeps:

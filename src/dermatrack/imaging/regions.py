@@ -535,6 +535,11 @@ def face_turn(rgb: np.ndarray) -> int | None:
     return None
 
 
+#: Darkest skin, as a fraction of the luminance of the subject's median skin
+#: (:func:`skin_mask`): hair and deep shadow are darker.
+SKIN_MIN_LUMINANCE_RATIO = 0.2
+
+
 def skin_mask(rgb: np.ndarray, *, seed: np.ndarray | None = None,
               face: np.ndarray | None = None) -> np.ndarray:
     """Pixels whose colour is close to the subject's skin colour.
@@ -576,9 +581,13 @@ def skin_mask(rgb: np.ndarray, *, seed: np.ndarray | None = None,
       there is no hair but a fringe or a beard, darker again or out by chroma.
     - chroma at least 40 % of the median (grey, white and black surfaces are out) and
       at most the median plus max(4 SD, 20).
-    - L* at least 50 % of the median (on the L* scale, so about 15 % of the
-      luminance): hair and deep shadow are darker. L* is not
-      bounded above, so highlights on the skin stay in.
+    - luminance at least ``SKIN_MIN_LUMINANCE_RATIO`` (a fifth) of the median: hair
+      and deep shadow are darker. As a ratio of luminance, the test is the same on light
+      and dark skin and at any exposure; it is what the earlier test, L* at least half
+      the median, gave on the light skin it was set on (L* 70: 21 % of the luminance),
+      but on skin of L* 25 that test took a third of the luminance and cut the shadowed
+      skin of darker faces out of the mask. Luminance is not bounded above, so
+      highlights on the skin stay in.
     """
     import cv2
 
@@ -622,7 +631,11 @@ def skin_mask(rgb: np.ndarray, *, seed: np.ndarray | None = None,
     if face is not None:
         lit_here |= np.asarray(face, bool)
     accepted |= np.take(lit.ravel(), index).astype(bool) & lit_here
-    return accepted & (lightness >= 0.5 * seed_lightness)
+    # (L* + 16) is proportional to the cube root of the luminance (CIE 1976, L* > 8);
+    # OpenCV's 8-bit L is L* x 255 / 100.
+    offset = 16.0 * 255.0 / 100.0
+    floor = SKIN_MIN_LUMINANCE_RATIO ** (1.0 / 3.0) * (seed_lightness + offset) - offset
+    return accepted & (lightness >= floor)
 
 
 def _fill(shape: tuple[int, int], polygon: np.ndarray) -> np.ndarray:
@@ -806,6 +819,7 @@ def _luminance_step(rgb: np.ndarray, small: tuple[int, int], factor: float,
     skin's enough to make a visible step (see :func:`non_skin_edge_band`)."""
     import cv2
 
+    from dermatrack.imaging.colour import exposure_gain
     from dermatrack.imaging.wrinkles import EDGE_STEP_VISIBLE_L, MIN_DEPTH_L
 
     rgb8 = cv2.resize(_to_uint8(rgb), small, interpolation=cv2.INTER_AREA if factor > 1.0
@@ -820,7 +834,12 @@ def _luminance_step(rgb: np.ndarray, small: tuple[int, int], factor: float,
     skin = (not_skin == 0) & inside
     if not skin.any():
         return np.ones(not_skin.shape, bool)
-    step = lightness - np.float32(np.median(lightness[skin]))
+    # In the units of the wrinkle maps, which see the skin at the reference exposure
+    # (colour.exposure_gain): the question is whether the detector could take the area
+    # for a line. On dark skin a raw L* step understates it (the maps multiply it by
+    # the gain, about 2 at L* 20), on light skin it overstates it.
+    median = float(np.median(lightness[skin]))
+    step = (lightness - np.float32(median)) * np.float32(exposure_gain(np.array([median])))
     area = np.maximum(np.bincount(labels.ravel(), minlength=n), 1)
     mean_step = np.bincount(labels.ravel(), weights=step.ravel(), minlength=n) / area
     # A bright area is a highlight on the face unless it reaches beyond the face.
@@ -847,7 +866,7 @@ def non_skin_edge_band(raw_skin: np.ndarray, px_per_mm: float, *,
     rgb : (H, W, 3) sRGB photograph (uint8 or float in [0, 1]), optional
         When given, only non-skin areas that the wrinkle detector could take for a
         line get the band: areas darker than the skin by at least the visible depth
-        (``wrinkles.MIN_DEPTH_L``, 2.3 L*, on average: hair, brows, rims, shadows; a
+        (``wrinkles.MIN_DEPTH_L``, 2.3 L* on average: hair, brows, rims, shadows; a
         thin one is a valley), pixels darker by a visible step
         (``wrinkles.EDGE_STEP_VISIBLE_L``, 13 L*: hair in an area that also holds a
         bright background), and pixels brighter by a visible step in areas that reach
@@ -855,7 +874,8 @@ def non_skin_edge_band(raw_skin: np.ndarray, px_per_mm: float, *,
         skin only in colour (JPEG chroma noise, a tint) and highlights inside the face
         (a sheen whose red channel clipped, or too pale to pass the colour test) are
         skin to the wrinkle detector: banding them would cut real lines wherever the
-        exposure or the compression moved a highlight.
+        exposure or the compression moved a highlight. Steps are in L* at the wrinkle
+        maps' reference exposure (``colour.exposure_gain``), as the detector sees them.
     face : bool (H, W), optional
         The face (the landmarks' hull and the forehead above it); without it every
         bright area is banded.
