@@ -732,7 +732,7 @@ def test_darker_captures_and_the_changes_they_make():
     each figure's change is from the face as it is, the skin counted in pixels (so a
     moved iris scale does not move it), null where either figure is, and the summary
     keeps the largest change with its sign and counts refused captures."""
-    from dermatrack.imaging.colour import srgb_to_linear
+    from dermatrack.imaging.colour import linear_to_srgb, srgb_to_linear
     from dermatrack.imaging.realphoto import (
         _darker_markdown,
         darker_captures,
@@ -744,8 +744,9 @@ def test_darker_captures_and_the_changes_they_make():
     captures = darker_captures(rgb)
     assert list(captures) == ["luminance_1/2", "luminance_1/4", "luminance_1/8"]
     for capture, factor in zip(captures.values(), (0.5, 0.25, 0.125), strict=True):
-        assert srgb_to_linear(capture) == pytest.approx(srgb_to_linear(rgb) * factor,
-                                                        rel=2e-3, abs=1e-5)
+        assert np.array_equal(np.round(capture * 255), capture * 255)  # 8-bit codes
+        exact = linear_to_srgb(srgb_to_linear(rgb) * factor)
+        assert np.abs(capture - exact).max() <= 0.5 / 255 + 1e-4  # within half a code
 
     def report(length, area_mm2, mpp, spots):
         return {"image": {"mm_per_px": mpp}, "regions": {"whole": {

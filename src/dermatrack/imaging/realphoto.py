@@ -165,7 +165,9 @@ DARKER_FACTORS = (0.5, 0.25, 0.125)
 
 def darker_captures(rgb: np.ndarray) -> dict[str, np.ndarray]:
     """The photograph under-exposed by 1, 2 and 3 stops (linear luminance times each of
-    :data:`DARKER_FACTORS`; keys ``luminance_1/2``, ``1/4``, ``1/8``).
+    :data:`DARKER_FACTORS`; keys ``luminance_1/2``, ``1/4``, ``1/8``), stored at 8 bits
+    as a camera would store it: darker skin has fewer code values, which the maps'
+    exposure normalisation enlarges.
 
     The skin then has the lightness of darker skin, which is what the tests on
     lightness see (the skin mask's floor, the edge band's steps, the maps' exposure
@@ -176,7 +178,8 @@ def darker_captures(rgb: np.ndarray) -> dict[str, np.ndarray]:
     lightness, not the colour, of darker skin.
     """
     lin = _srgb_to_linear(np.asarray(rgb, np.float32))
-    return {f"luminance_1/{round(1 / k)}": _linear_to_srgb(lin * k).astype(np.float32)
+    return {f"luminance_1/{round(1 / k)}":
+            (np.round(_linear_to_srgb(lin * k) * 255.0) / 255.0).astype(np.float32)
             for k in DARKER_FACTORS}
 
 
