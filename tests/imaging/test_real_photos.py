@@ -391,6 +391,31 @@ def test_close_up_must_look_like_skin():
     assert report["quality"]["verdict"] == "good"
 
 
+def test_a_close_up_too_dark_to_tell_skin_says_so():
+    """A close-up of skin at L* 19 (ITA -63, the darkest skin measured) is analysed; at
+    L* 15, under the fixed colour test's luma floor, most of the frame is too dark to
+    tell its colour, and the refusal says so instead of only that it is not skin. A
+    rocket, mostly too bright, is refused without that note."""
+    from dermatrack.imaging.phantom import make_phantom, random_spec
+
+    def close_up(ita: float) -> np.ndarray:
+        rng = np.random.default_rng(3)
+        spec = random_spec(rng, width=480, height=360, mm_per_px=0.06, ita_deg=ita)
+        rgb = make_phantom(spec, np.random.default_rng(3)).rgb
+        return (np.round(np.clip(rgb, 0, 1) * 255) / 255).astype(np.float32)  # 8 bits
+
+    dark = run_analysis(close_up(-63), mm_per_px=0.06, calibrate=False, use_face=False)
+    assert dark.report["regions"]["whole"]["pigment"]["l_star"] < 20
+    with pytest.raises(InputError, match=r"does not look like a close-up of skin; \d+% of "
+                                         r"the frame is too dark to tell its colour"):
+        run_analysis(close_up(-70), mm_per_px=0.06, calibrate=False, use_face=False)
+    from skimage import data
+
+    with pytest.raises(InputError) as rocket:
+        run_analysis(data.rocket() / 255.0, calibrate=False, use_face=False)
+    assert "too dark" not in str(rocket.value)
+
+
 def test_a_close_up_measures_its_skin_not_a_ruler_laid_on_it():
     """A close-up (--no-face) used to measure every unclipped pixel as skin: a white
     ruler laid over its lower 6 mm in the follow-up read as +7 to +256 % of wrinkle length

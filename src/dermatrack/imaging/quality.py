@@ -178,27 +178,60 @@ def _to_uint8(rgb: np.ndarray) -> np.ndarray:
     return cv2.convertScaleAbs(np.ascontiguousarray(rgb, dtype=np.float32), alpha=255.0)
 
 
+#: Darkest 8-bit luma at which :func:`skin_colour_mask` tells skin by its colour (Chai &
+#: Ngan 1999): darker, the chroma of 8-bit pixels is too coarse to tell.
+SKIN_COLOUR_MIN_LUMA = 40
+
+
 def skin_colour_mask(rgb: np.ndarray) -> np.ndarray:
     """Pixels in the Cr/Cb range of skin (Chai & Ngan 1999: Cr 133-173, Cb 77-127,
-    luma >= 40/255): a fixed range that needs no face, for telling skin from not."""
+    luma >= ``SKIN_COLOUR_MIN_LUMA``/255): a fixed range that needs no face, for telling
+    skin from not."""
     import cv2
 
     luma, cr, cb = cv2.split(cv2.cvtColor(np.ascontiguousarray(_to_uint8(rgb)),
                                           cv2.COLOR_RGB2YCrCb))
-    mask: np.ndarray = (cr >= 133) & (cr <= 173) & (cb >= 77) & (cb <= 127) & (luma >= 40)
+    mask: np.ndarray = ((cr >= 133) & (cr <= 173) & (cb >= 77) & (cb <= 127)
+                        & (luma >= SKIN_COLOUR_MIN_LUMA))
     return mask
 
 
-def skin_colour_fraction(rgb: np.ndarray) -> float:
-    """Fraction of pixels of :func:`skin_colour_mask`, on a copy at most 512 px on its
-    long side."""
+def _small_copy(rgb: np.ndarray) -> np.ndarray:
+    """8-bit copy at most 512 px on its long side (area averaging)."""
     import cv2
 
     rgb8 = _to_uint8(rgb)
     factor = min(1.0, 512.0 / max(rgb8.shape[:2]))
     if factor < 1.0:
         rgb8 = cv2.resize(rgb8, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
-    return float(skin_colour_mask(rgb8).mean())
+    return rgb8
+
+
+def skin_colour_fraction(rgb: np.ndarray) -> float:
+    """Fraction of pixels of :func:`skin_colour_mask`, on a copy at most 512 px on its
+    long side."""
+    return float(skin_colour_mask(_small_copy(rgb)).mean())
+
+
+def too_dark_fraction(rgb: np.ndarray) -> float:
+    """Fraction of pixels too dark for :func:`skin_colour_mask` to tell their colour
+    (luma under ``SKIN_COLOUR_MIN_LUMA``), on the same copy as
+    :func:`skin_colour_fraction`."""
+    import cv2
+
+    luma = cv2.cvtColor(np.ascontiguousarray(_small_copy(rgb)), cv2.COLOR_RGB2GRAY)
+    return float((luma < SKIN_COLOUR_MIN_LUMA).mean())
+
+
+def _too_dark_words(rgb8: np.ndarray) -> str:
+    """The refusal's note when much of the frame is too dark to tell skin by its colour
+    (as much as a close-up must show of skin), else nothing."""
+    dark = too_dark_fraction(rgb8)
+    if dark < MIN_SKIN_FRACTION_CLOSEUP:
+        return ""
+    return (f"; {dark:.0%} of the frame is too dark to tell its colour (luma under "
+            f"{SKIN_COLOUR_MIN_LUMA}/255): if that is skin, the photograph is "
+            "under-exposed for it (very dark skin needs more light or exposure)")
 
 
 def mouth_shape(landmarks: np.ndarray) -> tuple[float, float]:
@@ -435,12 +468,12 @@ def assess_capture(rgb: np.ndarray, *, landmarks: np.ndarray | None = None,
         verdict = "refused"
         reasons.append(f"no face found ({skin_fraction:.0%} of the frame has the colour of "
                        "skin); this does not look like a face photograph. For a close-up "
-                       "of skin use --no-face")
+                       "of skin use --no-face" + _too_dark_words(rgb8))
     elif not face_mode and skin_fraction < MIN_SKIN_FRACTION_CLOSEUP:
         verdict = "refused"
         reasons.append(f"only {skin_fraction:.0%} of the frame has the colour of skin "
                        f"(needs {MIN_SKIN_FRACTION_CLOSEUP:.0%}); this does not look like a "
-                       "close-up of skin")
+                       "close-up of skin" + _too_dark_words(rgb8))
     else:
         if face_found:
             for name, value in (("yaw", yaw), ("pitch", pitch), ("roll", roll)):
