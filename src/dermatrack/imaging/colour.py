@@ -1,4 +1,6 @@
-"""sRGB, linear light, CIELAB and the CIEDE2000 colour difference.
+"""sRGB, linear light, CIELAB and the CIEDE2000 colour difference; the exposure at which
+the maps see the skin (:func:`exposure_gain`), read by the analysis and by the regions'
+tests on lightness.
 
 Everything here works on float32 sRGB arrays in [0, 1] (shape ``(H, W, 3)``) and is
 vectorised so that a 12-megapixel photograph converts in a fraction of a second.

@@ -161,6 +161,8 @@ def held_out_variants(rgb: np.ndarray) -> dict[str, np.ndarray]:
 #: (light skin, as most of the validation's faces) comes out at L* 52, 38 and 27: the
 #: lightness of Fitzpatrick IV, V and VI skin (ITA bands of Chardon et al. 1991).
 DARKER_FACTORS = (0.5, 0.25, 0.125)
+#: Their names, in the same order: ``luminance_1/2``, ``luminance_1/4``, ``luminance_1/8``.
+DARKER_CAPTURES = tuple(f"luminance_1/{round(1 / k)}" for k in DARKER_FACTORS)
 
 
 def darker_captures(rgb: np.ndarray) -> dict[str, np.ndarray]:
@@ -178,9 +180,8 @@ def darker_captures(rgb: np.ndarray) -> dict[str, np.ndarray]:
     lightness, not the colour, of darker skin.
     """
     lin = _srgb_to_linear(np.asarray(rgb, np.float32))
-    return {f"luminance_1/{round(1 / k)}":
-            (np.round(_linear_to_srgb(lin * k) * 255.0) / 255.0).astype(np.float32)
-            for k in DARKER_FACTORS}
+    return {name: (np.round(_linear_to_srgb(lin * k) * 255.0) / 255.0).astype(np.float32)
+            for name, k in zip(DARKER_CAPTURES, DARKER_FACTORS, strict=True)}
 
 
 #: Whole-face figures whose change :func:`darker_changes` reports: (label, family, key);
@@ -195,6 +196,7 @@ DARKER_FIGURES = (("wrinkle length", "wrinkles", "length_mm"),
 
 
 def _darker_figure(report: dict[str, Any], family: str | None, key: str) -> float | None:
+    """A :data:`DARKER_FIGURES` figure of a report's whole face (the area in pixels)."""
     mpp = report.get("image", {}).get("mm_per_px")
     if key == "mm_per_px":
         return mpp
@@ -1069,7 +1071,7 @@ def _darker_summary(per_face: dict[str, Any]) -> dict[str, Any]:
     (by magnitude, with its sign) and the median change over faces, and the faces
     refused."""
     out: dict[str, Any] = {}
-    for capture in (f"luminance_1/{round(1 / k)}" for k in DARKER_FACTORS):
+    for capture in DARKER_CAPTURES:
         entries = [e["darker"][capture] for e in per_face.values()
                    if capture in e.get("darker", {})]
         measured = [e for e in entries if "error" not in e]
