@@ -395,7 +395,7 @@ def test_a_close_up_too_dark_to_tell_skin_says_so():
     """A close-up of skin at L* 19 (ITA -63, the darkest skin measured) is analysed; at
     L* 15, under the fixed colour test's luma floor, most of the frame is too dark to
     tell its colour, and the refusal says so instead of only that it is not skin. A
-    rocket, mostly too bright, is refused without that note."""
+    rocket, mostly bright, is refused without that note."""
     from dermatrack.imaging.phantom import make_phantom, random_spec
 
     def close_up(ita: float) -> np.ndarray:
@@ -414,6 +414,13 @@ def test_a_close_up_too_dark_to_tell_skin_says_so():
     with pytest.raises(InputError) as rocket:
         run_analysis(data.rocket() / 255.0, calibrate=False, use_face=False)
     assert "too dark" not in str(rocket.value)
+    # In face mode alike: a frame almost black says so; a colour wheel on black (42 % of
+    # the frame too dark) is refused without the note, most of it being bright.
+    with pytest.raises(InputError, match=r"no face found .* too dark to tell its colour"):
+        run_analysis(close_up(-70) * 0.5, calibrate=False)
+    with pytest.raises(InputError) as wheel:
+        run_analysis(data.colorwheel() / 255.0, calibrate=False)
+    assert "too dark" not in str(wheel.value)
 
 
 def test_a_close_up_measures_its_skin_not_a_ruler_laid_on_it():
@@ -802,6 +809,22 @@ def test_darker_captures_and_the_changes_they_make():
     assert darker["luminance_1/8"]["l_star_median"] == pytest.approx(30.0)
     text = "\n".join(_darker_markdown({"darker": darker}))
     assert "| 1/8 | 30 | -20 / -3 |" in text and "| 1/4 | n/a | n/a / n/a |" in text
+    assert darker["added_wrinkles"]["faces"] == 0 and "drawn at 15 %" not in text
+    # The drawn lines three stops under, beside the faces as they are; a face whose
+    # darker capture was refused is left out of both.
+    faces = {"a": {"added_wrinkles": {"recall": 0.9, "precision": 1.0},
+                   "darker_added_wrinkles": {"recall": 0.7, "precision": 0.9}},
+             "b": {"added_wrinkles": {"recall": 0.5, "precision": 0.8},
+                   "darker_added_wrinkles": {"recall": 0.6, "precision": None}},
+             "c": {"added_wrinkles": {"recall": 0.1, "precision": 0.1},
+                   "darker_added_wrinkles": {"error": "photo refused"}}}
+    added = summarise(faces, {}, {})["darker"]["added_wrinkles"]
+    assert added["faces"] == 2
+    assert added["recall_as_is"] == {"median": pytest.approx(0.7), "worst": 0.5}
+    assert added["recall_darker"] == {"median": pytest.approx(0.65), "worst": 0.6}
+    assert added["precision_darker"] == {"median": pytest.approx(0.9), "worst": 0.9}
+    text = "\n".join(_darker_markdown({"darker": {**darker, "added_wrinkles": added}}))
+    assert "recall 0.65 (worst 0.60) against 0.70 (worst 0.50)" in text
 
 
 def test_chart_captures_are_each_calibrated_and_each_counted():

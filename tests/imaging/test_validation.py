@@ -58,6 +58,8 @@ def test_validate_imaging_quick_writes_report(cli, tmp_path, artifacts_dir):
     assert darker["l_star"] < 30 and abs(darker["change_pct"]["skin pixels"]) < 6  # +2 %
     assert real["summary"]["darker"]["luminance_1/8"]["figures"]["wrinkle length"][
         "faces"] == 1
+    assert "recall" in grace["darker_added_wrinkles"]  # the drawn lines, three stops under
+    assert real["summary"]["darker"]["added_wrinkles"]["faces"] == 1
     assert all(r["refused"] for r in real["non_skin"].values())
     assert real["summary"]["targets"]["non_skin_refused"]["pass"]
     assert "## Real photographs" in md

@@ -224,10 +224,10 @@ def too_dark_fraction(rgb: np.ndarray) -> float:
 
 
 def _too_dark_words(rgb8: np.ndarray) -> str:
-    """The refusal's note when much of the frame is too dark to tell skin by its colour
-    (as much as a close-up must show of skin), else nothing."""
+    """The refusal's note when most of the frame is too dark to tell skin by its colour
+    (then the colour test cannot say it is not skin), else nothing."""
     dark = too_dark_fraction(rgb8)
-    if dark < MIN_SKIN_FRACTION_CLOSEUP:
+    if dark <= 0.5:
         return ""
     return (f"; {dark:.0%} of the frame is too dark to tell its colour (luma under "
             f"{SKIN_COLOUR_MIN_LUMA}/255): if that is skin, the photograph is "

@@ -34,6 +34,7 @@ __all__ = [
     "RenderedWrinkle",
     "added_wrinkle_scores",
     "cv_table",
+    "darker_added_wrinkles",
     "darker_captures",
     "darker_changes",
     "detection_limit",
@@ -179,9 +180,30 @@ def darker_captures(rgb: np.ndarray) -> dict[str, np.ndarray]:
     colour (a browner hue, erythema harder to see) is not modelled: this checks the
     lightness, not the colour, of darker skin.
     """
-    lin = _srgb_to_linear(np.asarray(rgb, np.float32))
-    return {name: (np.round(_linear_to_srgb(lin * k) * 255.0) / 255.0).astype(np.float32)
+    return {name: _darker(rgb, k)
             for name, k in zip(DARKER_CAPTURES, DARKER_FACTORS, strict=True)}
+
+
+def _darker(rgb: np.ndarray, factor: float) -> np.ndarray:
+    lin = _srgb_to_linear(np.asarray(rgb, np.float32))
+    return (np.round(_linear_to_srgb(lin * factor) * 255.0) / 255.0).astype(np.float32)
+
+
+def darker_added_wrinkles(rgb: np.ndarray, drawn: np.ndarray,
+                          planned: list[RenderedWrinkle], mm_per_px: float
+                          ) -> dict[str, Any]:
+    """:func:`added_wrinkle_scores` of wrinkles drawn into a face (``drawn``, from
+    :func:`render_wrinkles`), both photographs three stops under (the darkest of
+    :func:`darker_captures`): whether lines are found as well on skin of the lightness
+    of Fitzpatrick VI skin. The face is analysed at the original's scale, and the
+    photograph with the lines with its regions, as on the face as it is."""
+    from dermatrack.imaging.analysis import run_analysis
+
+    factor = DARKER_FACTORS[-1]
+    before = run_analysis(_darker(rgb, factor), calibrate=False, mm_per_px=mm_per_px)
+    after = run_analysis(_darker(drawn, factor), calibrate=False, mm_per_px=mm_per_px,
+                         regions=before.regions)
+    return added_wrinkle_scores(before, after, planned, mm_per_px)
 
 
 #: Whole-face figures whose change :func:`darker_changes` reports: (label, family, key);
@@ -935,6 +957,12 @@ def run_real_validation(faces: dict[str, np.ndarray], *,
             after = run_analysis(drawn, calibrate=False, mm_per_px=mpp,
                                  regions=base.regions)
             entry["added_wrinkles"] = added_wrinkle_scores(base, after, planned, mpp)
+            tick(f"real face {name}: added wrinkles, darker")
+            try:
+                entry["darker_added_wrinkles"] = darker_added_wrinkles(rgb, drawn, planned,
+                                                                       mpp)
+            except InputError as error:
+                entry["darker_added_wrinkles"] = {"error": str(error)}
             tick(f"real face {name}: detection limit")
             entry["detection_limit"] = detection_sweep(rgb, base, planned, mpp,
                                                        (after, entry["added_wrinkles"]))
@@ -1083,6 +1111,16 @@ def _darker_summary(per_face: dict[str, Any]) -> dict[str, Any]:
                               "median": _median(changes), "faces": len(changes)}
         out[capture] = {"l_star_median": _median([e["l_star"] for e in measured]),
                         "refused": len(entries) - len(measured), "figures": figures}
+    # The drawn lines found three stops under, beside the same faces as they are.
+    pairs = [(e["added_wrinkles"], e["darker_added_wrinkles"]) for e in per_face.values()
+             if e.get("added_wrinkles") and "recall" in e.get("darker_added_wrinkles", {})]
+    out["added_wrinkles"] = {
+        "faces": len(pairs),
+        **{f"{key}_{which}": {"median": _median([p[i][key] for p in pairs]),
+                              "worst": min([p[i][key] for p in pairs
+                                            if p[i][key] is not None], default=None)}
+           for key in ("recall", "precision")
+           for i, which in ((0, "as_is"), (1, "darker"))}}
     return out
 
 
@@ -1213,11 +1251,22 @@ def _darker_markdown(summary: dict[str, Any]) -> list[str]:
              "analysed skin's area in pixels; mm/px: the iris scale.", "",
              "| luminance | skin L* (median) | " + " | ".join(labels) + " | refused |",
              "|---" * (len(labels) + 3) + "|"]
-    for capture, row in darker.items():
+    for capture in DARKER_CAPTURES:
+        row = darker[capture]
         cells = [f"{_fmt(f['largest'], 0)} / {_fmt(f['median'], 0)}"
                  for f in (row["figures"][label] for label in labels)]
         lines.append(f"| {capture.removeprefix('luminance_')} | {_fmt(row['l_star_median'], 0)} | "
                      + " | ".join(cells) + f" | {row['refused']} |")
+    added = darker.get("added_wrinkles")
+    if added and added["faces"]:
+        def pair(key: str) -> str:
+            return (f"{_fmt(added[key]['median'], 2)} (worst {_fmt(added[key]['worst'], 2)})")
+
+        lines += ["", f"The forehead lines and crow's feet drawn at 15 %, three stops under "
+                      f"(`realphoto.darker_added_wrinkles`), over {added['faces']} faces: "
+                      f"recall {pair('recall_darker')} against {pair('recall_as_is')} on "
+                      f"the faces as they are; precision {pair('precision_darker')} against "
+                      f"{pair('precision_as_is')}."]
     return lines
 
 
