@@ -139,7 +139,7 @@ def test_periorbital_reaches_the_crows_feet(face):
     assert left_xs.max() > landmarks[263, 0] + eye_width / 3
 
 
-def test_skin_and_bands_hold_on_darker_skin(face):
+def test_the_skin_mask_holds_on_darker_skin(face):
     """Three stops under, the skin has the lightness of Fitzpatrick VI skin (L* about
     25). The skin mask's floor and the edge band's steps are luminance ratios, so the
     same skin is found: with the floor at half the median L* (a third of the luminance
